@@ -1,0 +1,66 @@
+// Server flags, named as kube-apiserver names them. `npm start -- --flag value` reaches here.
+import { Command, InvalidArgumentError } from 'commander';
+
+export interface ServerOptions {
+  dataDir: string;
+  securePort: number;
+  bindAddress: string;
+  storageBackend: 'embedded';
+  tlsCertFile?: string;
+  tlsPrivateKeyFile?: string;
+  clientCaFile?: string;
+  /** max request body size in bytes (kube: 3 MiB) */
+  maxRequestBytes: number;
+  /** bookmark interval for watches (ms) */
+  watchBookmarkIntervalMs: number;
+  logLevel: string;
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+export function parseServerOptions(argv: string[]): ServerOptions {
+  const cmd = new Command('talos-fleet-apiserver')
+    .description('Kubernetes aggregated API server for Talos Linux fleets (metal.sidero.dev, vitistack.io)')
+    .option('--data-dir <dir>', 'data directory (embedded store, dev certificates, admin.kubeconfig)', './.data')
+    .option('--secure-port <port>', 'HTTPS port (0 picks a free one)', port, 8443)
+    .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
+    .option('--storage-backend <name>', 'storage backend: embedded', 'embedded')
+    .option('--tls-cert-file <file>', 'serving certificate (default: a dev certificate in --data-dir)')
+    .option('--tls-private-key-file <file>', 'serving key')
+    .option('--client-ca-file <file>', 'CA that signs client certificates (default: the dev CA in --data-dir)')
+    .option('--max-request-bytes <n>', 'largest accepted request body', positiveInt, 3 * 1024 * 1024)
+    .option('--watch-bookmark-interval-ms <n>', 'interval between watch bookmarks', positiveInt, 60_000)
+    .option('--log-level <level>', 'pino log level', 'info')
+    .allowExcessArguments(false)
+    .exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts();
+  if (o.storageBackend !== 'embedded') {
+    throw new InvalidArgumentError(`--storage-backend: unsupported backend "${String(o.storageBackend)}" (supported: embedded)`);
+  }
+  if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
+    throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
+  }
+  return {
+    dataDir: o.dataDir,
+    securePort: o.securePort,
+    bindAddress: o.bindAddress,
+    storageBackend: 'embedded',
+    tlsCertFile: o.tlsCertFile,
+    tlsPrivateKeyFile: o.tlsPrivateKeyFile,
+    clientCaFile: o.clientCaFile,
+    maxRequestBytes: o.maxRequestBytes,
+    watchBookmarkIntervalMs: o.watchBookmarkIntervalMs,
+    logLevel: o.logLevel,
+  };
+}

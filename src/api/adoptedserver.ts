@@ -1,0 +1,174 @@
+// AdoptedServer (metal.sidero.dev/v1alpha2): an already-running Talos node brought under management
+// without reprovisioning (seed 000; resources.md §8). Namespaced, unlike Sidero's Server.
+import type { FieldError } from '../machinery/errors.js';
+import { fieldErr } from '../machinery/errors.js';
+import type { KindDefinition, KubeObject } from '../machinery/kind.js';
+import {
+  Bool, Conditions, DateTime, Enum, NodeAddresses, Obj, Opt, Str, StringMap, Type,
+  ageColumn, column, kindSchema, type Static,
+} from './schema.js';
+import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
+
+/** Lets the controller unregister the node from the Management API before the object goes away. */
+export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
+
+export const adoptedServerConditionTypes = ['Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
+
+export const nodeTypes = ['controlplane', 'worker'] as const;
+
+const TalosSpec = Obj(
+  {
+    endpoint: Str(
+      'Address of the node\'s Talos API (apid) as host:port, e.g. "192.168.1.10:50000". The host is a DNS name, an IPv4 address or an IPv6 address in brackets.',
+      { pattern: hostPortPattern },
+    ),
+    nodeType: Enum(nodeTypes, 'Talos machine type of the node: controlplane or worker.'),
+    talosVersion: Opt(Str('Declared Talos version, e.g. v1.8.3. The observed version is in status.nodeInfo.')),
+    kubernetesVersion: Opt(Str('Declared Kubernetes version, e.g. v1.31.1.')),
+    hostname: Opt(Str('Hostname of the node.')),
+    talosconfigSecretRef: Opt(
+      Obj(
+        {
+          name: Str('Name of the Secret, in the AdoptedServer\'s namespace, that holds the talosconfig.'),
+          key: Opt(Str('Key in the Secret\'s data holding the talosconfig.', { default: 'talosconfig' })),
+        },
+        'Secret holding the talosconfig used to reach this node\'s Talos API.',
+      ),
+    ),
+  },
+  'How to reach the node\'s Talos API and what the node is.',
+);
+
+const AdoptedServerSpec = Obj(
+  {
+    talos: TalosSpec,
+    managementAPI: Opt(
+      Obj(
+        {
+          enabled: Opt(Bool('Sync this object with the external Talos Management API.', { default: false })),
+          endpoint: Opt(Str('Base URL of the Management API, e.g. http://management-api:8090.')),
+          clusterName: Opt(Str('Name of the cluster in the Management API.')),
+          clusterID: Opt(Str('ID (UUID) of the cluster in the Management API.')),
+        },
+        'Integration with the external Talos Management API (not Sidero\'s power-control managementApi).',
+      ),
+    ),
+    sideroLink: Opt(
+      Obj(
+        {
+          enabled: Opt(Bool('Set up a monitoring-only SideroLink tunnel to the node.', { default: false })),
+          address: Opt(Str('Tunnel address of the node (IPv6 prefix).')),
+          publicKey: Opt(Str('WireGuard public key of the node (base64).')),
+        },
+        'SideroLink monitoring tunnel settings.',
+      ),
+    ),
+    accepted: Opt(Bool('The server is managed only when accepted is true.', { default: false })),
+    labels: Opt(StringMap('Labels to apply to the node\'s Kubernetes Node.')),
+    annotations: Opt(StringMap('Annotations to apply to the node\'s Kubernetes Node.')),
+  },
+  'Desired state of the adopted server.',
+);
+
+const AdoptedServerStatus = Obj(
+  {
+    observedGeneration: Opt(Type.Integer({ description: 'The metadata.generation this status was computed from.' })),
+    ready: Opt(Bool('Accepted, connected and healthy.')),
+    connected: Opt(Bool('The Talos API answered the last probe.')),
+    lastContactTime: Opt(DateTime('Last successful contact with the Talos API.')),
+    conditions: Opt(Conditions('Connected, Adopted, SideroLinkReady and ManagementAPISync conditions.')),
+    health: Opt(
+      Obj(
+        {
+          status: Opt(Enum(['Healthy', 'Degraded', 'Unhealthy', 'Unknown'] as const, 'Health summary: Healthy, Degraded, Unhealthy or Unknown.')),
+          lastCheckTime: Opt(DateTime('When the last health check ran.')),
+          message: Opt(Str('Details of the last health check.')),
+        },
+        'Result of the last health check.',
+      ),
+    ),
+    addresses: Opt(NodeAddresses('Addresses reported by the node.')),
+    managementAPIStatus: Opt(
+      Obj(
+        {
+          synced: Opt(Bool('The last sync with the Management API succeeded.')),
+          lastSyncTime: Opt(DateTime('When the last sync ran.')),
+          message: Opt(Str('Details of the last sync.')),
+        },
+        'Result of the last Management API sync.',
+      ),
+    ),
+    sideroLinkStatus: Opt(
+      Obj(
+        {
+          connected: Opt(Bool('The SideroLink tunnel is up.')),
+          address: Opt(Str('Tunnel address in use.')),
+          lastHandshakeTime: Opt(DateTime('Last WireGuard handshake.')),
+        },
+        'State of the SideroLink tunnel.',
+      ),
+    ),
+    nodeInfo: Opt(
+      Obj(
+        {
+          uuid: Opt(Str('SMBIOS UUID of the node.')),
+          hostname: Opt(Str('Observed hostname.')),
+          talosVersion: Opt(Str('Observed Talos version.')),
+          kubernetesVersion: Opt(Str('Observed Kubernetes version.')),
+          nodeType: Opt(Str('Observed Talos machine type.')),
+          architecture: Opt(Str('CPU architecture, e.g. amd64.')),
+          kernelVersion: Opt(Str('Running kernel version.')),
+        },
+        'Values observed on the node; they may differ from the declared spec.talos fields.',
+      ),
+    ),
+  },
+  'Observed state of the adopted server.',
+);
+
+export const AdoptedServerSchema = Type.Object(
+  {
+    spec: AdoptedServerSpec,
+    status: Opt(AdoptedServerStatus),
+  },
+  { description: 'AdoptedServer is an already-running Talos node managed without reprovisioning.' },
+);
+
+export type AdoptedServerSpec = Static<typeof AdoptedServerSpec>;
+export type AdoptedServerStatus = Static<typeof AdoptedServerStatus>;
+export type AdoptedServer = Static<typeof AdoptedServerSchema> & KubeObject;
+
+function validate(obj: KubeObject): FieldError[] {
+  const endpoint = valueAt(obj, 'spec.talos.endpoint');
+  if (typeof endpoint !== 'string') return [];
+  const problem = hostPortProblem(endpoint);
+  return problem ? [fieldErr.invalid('spec.talos.endpoint', endpoint, problem)] : [];
+}
+
+export const adoptedServerKind: KindDefinition = {
+  group: 'metal.sidero.dev',
+  version: 'v1alpha2',
+  kind: 'AdoptedServer',
+  listKind: 'AdoptedServerList',
+  plural: 'adoptedservers',
+  singular: 'adoptedserver',
+  namespaced: true,
+  shortNames: ['as'],
+  categories: ['talos'],
+  description: AdoptedServerSchema.description!,
+  schema: kindSchema(AdoptedServerSchema),
+  columns: [
+    column('Hostname', '.spec.talos.hostname', 'string', 'Hostname of the node.'),
+    column('Endpoint', '.spec.talos.endpoint', 'string', 'Talos API endpoint.', 1),
+    column('Type', '.spec.talos.nodeType', 'string', 'Talos machine type.'),
+    column('Accepted', '.spec.accepted', 'boolean', 'The server is accepted for management.'),
+    column('Connected', '.status.connected', 'boolean', 'The Talos API answered the last probe.'),
+    column('Ready', '.status.ready', 'boolean', 'Accepted, connected and healthy.'),
+    column('Talos', '.status.nodeInfo.talosVersion', 'string', 'Observed Talos version.', 1),
+    ageColumn,
+  ],
+  selectableFields: ['spec.talos.nodeType', 'spec.accepted', 'spec.talos.hostname'],
+  statusSubresource: true,
+  trackGeneration: true,
+  strategy: { validate },
+};

@@ -1,0 +1,262 @@
+// KubernetesCluster (vitistack.io/v1alpha1): a declared Talos Kubernetes cluster. The seed 004
+// example is the authority for the shape: spec.topology.workers is a LIST of pools keyed by name,
+// and exactly the example's fields are required; the rest of resources.md §10 is optional.
+// Seed 003's per-pool `infrastructureProvider` is our `provider`, and its provider-specific block
+// (`cloudsigma: {...}`) goes into the free-form `providerConfig`.
+import { fieldErr, type FieldError } from '../machinery/errors.js';
+import type { KindDefinition, KubeObject } from '../machinery/kind.js';
+import {
+  Bool, ConfigPatches, Conditions, DateTime, Enum, FreeFormObject, Int, List, Obj, Opt, Str,
+  StrategicPatches, StringList, StringMap, Type, ageColumn, atomicList, column, kindSchema, mapList,
+  setList, type Static,
+} from './schema.js';
+import { duplicateKeyErrors, isRecord, valueAt } from './validate.js';
+
+export const architectures = ['amd64', 'arm64', 'x86_64'] as const;
+export const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+
+const ClusterData = Obj(
+  {
+    clusterUid: Str('Unique identifier (UUID) of the cluster.'),
+    clusterId: Str('Primary, human-readable cluster id; names and labels of the cluster\'s machines derive from it. Immutable.', { minLength: 1 }),
+    provider: Str('Kubernetes provider, e.g. talos.'),
+    environment: Str('Deployment environment, e.g. dev, staging, prod.'),
+    datacenter: Str('Datacenter, e.g. no-west-az1.'),
+    project: Str('Project the cluster belongs to.'),
+    region: Str('Geographical region.'),
+    workorder: Str('Work order the cluster was created under.'),
+    zone: Str('Availability zone.'),
+    workspace: Str('Workspace the cluster belongs to.'),
+    networkNamespaceName: Opt(Str('NetworkNamespace, in the same namespace, the machines are attached to.')),
+  },
+  'Identity and placement of the cluster.',
+);
+
+const NodeMetadata = Obj(
+  {
+    labels: Opt(StringMap('Labels for the machines and nodes.')),
+    annotations: Opt(StringMap('Annotations for the machines and nodes.')),
+  },
+  'Labels and annotations applied to the machines and nodes.',
+);
+
+const Storage = List(
+  Obj(
+    {
+      class: Str('Storage class of the disk.'),
+      path: Str('Mount path of the disk.'),
+      size: Str('Size of the disk, e.g. 50Gi.'),
+    },
+    'One disk.',
+  ),
+  'Disks of each machine; the first one is the boot disk.',
+  atomicList,
+);
+
+const patchFields = (scope: string) => ({
+  configPatches: Opt(ConfigPatches(`RFC 6902 patches applied to the generated Talos machine config of ${scope}.`)),
+  strategicPatches: Opt(StrategicPatches(`Talos strategic merge patches (YAML documents) applied to ${scope}, after configPatches.`)),
+});
+
+const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64.', { default: 'amd64' });
+
+const ControlPlane = Obj(
+  {
+    replicas: Int('Number of control-plane machines; odd, at least 1.', { minimum: 1 }),
+    version: Str('Kubernetes version of the control plane.'),
+    provider: Opt(Str('Machine provider, e.g. kubevirt or proxmox.')),
+    machineClass: Opt(Str('MachineClass of the machines.')),
+    metadata: Opt(NodeMetadata),
+    storage: Opt(Storage),
+    architecture: Opt(Architecture),
+    ...patchFields('control-plane machines'),
+  },
+  'The control plane.',
+);
+
+const WorkerPool = Obj(
+  {
+    name: Str('Name of the pool, unique in the cluster (an RFC 1123 label).', {
+      minLength: 1,
+      maxLength: 63,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+    }),
+    replicas: Int('Number of machines in the pool.', { minimum: 0 }),
+    version: Str('Kubernetes version of the pool.'),
+    provider: Opt(Str('Machine provider for the pool, e.g. kubevirt, proxmox, cloudsigma (seed 003\'s infrastructureProvider).')),
+    providerConfig: Opt(FreeFormObject('Provider-specific settings for the pool, kept as sent (e.g. seed 003\'s cloudsigma block).')),
+    machineClass: Opt(Str('MachineClass of the machines.')),
+    metadata: Opt(NodeMetadata),
+    taints: Opt(
+      List(
+        Obj(
+          {
+            key: Str('Taint key.'),
+            value: Opt(Str('Taint value.')),
+            effect: Enum(taintEffects, 'NoSchedule, PreferNoSchedule or NoExecute.'),
+          },
+          'A node taint.',
+        ),
+        'Taints for the pool\'s nodes.',
+        atomicList,
+      ),
+    ),
+    storage: Opt(Storage),
+    architecture: Opt(Architecture),
+    autoscaling: Opt(
+      Obj(
+        {
+          enabled: Opt(Bool('Scale the pool automatically.', { default: false })),
+          minReplicas: Opt(Int('Lower bound when autoscaling.', { minimum: 0 })),
+          maxReplicas: Opt(Int('Upper bound when autoscaling.', { minimum: 0 })),
+          scalingRules: Opt(StringList('Scaling rules.')),
+        },
+        'Autoscaling of the pool.',
+      ),
+    ),
+    ...patchFields('the pool\'s machines'),
+  },
+  'A pool of worker machines.',
+);
+
+const TalosSettings = Obj(
+  {
+    version: Opt(Str('Talos version to install, e.g. v1.10.3.')),
+    endpoint: Opt(Str('Kubernetes API endpoint of the cluster, e.g. https://10.0.0.10:6443.')),
+    installDisk: Opt(Str('Disk Talos installs to, e.g. /dev/sda.')),
+    installImage: Opt(Str('Talos installer image.')),
+    certSANs: Opt(StringList('Extra SANs for the Kubernetes API and Talos API certificates.', setList)),
+    network: Opt(
+      Obj(
+        {
+          podSubnets: Opt(StringList('Pod CIDRs.')),
+          serviceSubnets: Opt(StringList('Service CIDRs.')),
+          cni: Opt(Str('CNI to deploy, e.g. flannel (the Talos default) or none.')),
+        },
+        'Cluster networking.',
+      ),
+    ),
+    ...patchFields('every machine'),
+  },
+  'Talos settings for the generated machine configs.',
+);
+
+const KubernetesClusterSpec = Obj(
+  {
+    data: ClusterData,
+    topology: Obj(
+      {
+        version: Str('Kubernetes version of the cluster.'),
+        controlplane: ControlPlane,
+        workers: Opt(List(WorkerPool, 'Worker pools, keyed by name.', mapList('name'))),
+      },
+      'Machines that make up the cluster.',
+    ),
+    talos: Opt(TalosSettings),
+  },
+  'Desired state of the cluster.',
+);
+
+const KubernetesClusterStatus = Obj(
+  {
+    observedGeneration: Opt(Int('The metadata.generation this status was computed from.')),
+    phase: Opt(Str('Lifecycle phase, e.g. Pending, ConfigGenerated, Bootstrapped, Ready, Failed.')),
+    message: Opt(Str('Current activity, e.g. "Scaling down".')),
+    workers: Opt(Int('Number of worker machines.')),
+    conditions: Opt(Conditions()),
+    state: Opt(
+      Obj(
+        {
+          cluster: Opt(FreeFormObject('Resources, price, control plane and node pool state.')),
+          versions: Opt(
+            List(
+              Obj({ name: Str('Component.'), version: Opt(Str('Version.')), branch: Opt(Str('Branch.')) }, 'A component version.'),
+              'Component versions.',
+              atomicList,
+            ),
+          ),
+          endpoints: Opt(
+            List(
+              Obj({ name: Str('Endpoint name.'), address: Opt(Str('Endpoint address.')) }, 'An endpoint.'),
+              'Cluster endpoints.',
+              atomicList,
+            ),
+          ),
+          egressIP: Opt(Str('Egress IP of the cluster.')),
+          created: Opt(DateTime('When the cluster was created.')),
+          lastUpdated: Opt(DateTime('When the state was last updated.')),
+          lastUpdatedBy: Opt(Str('Who last updated the state.')),
+        },
+        'Detailed cluster state.',
+      ),
+    ),
+  },
+  'Observed state of the cluster.',
+);
+
+export const KubernetesClusterSchema = Type.Object(
+  {
+    spec: KubernetesClusterSpec,
+    status: Opt(KubernetesClusterStatus),
+  },
+  { description: 'KubernetesCluster declares a Talos Kubernetes cluster and the machines it is made of.' },
+);
+
+export type WorkerPool = Static<typeof WorkerPool>;
+export type KubernetesClusterSpec = Static<typeof KubernetesClusterSpec>;
+export type KubernetesClusterStatus = Static<typeof KubernetesClusterStatus>;
+export type KubernetesCluster = Static<typeof KubernetesClusterSchema> & KubeObject;
+
+function validate(obj: KubeObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const replicas = valueAt(obj, 'spec.topology.controlplane.replicas');
+  if (typeof replicas === 'number' && Number.isInteger(replicas) && replicas >= 1 && replicas % 2 === 0) {
+    errs.push(fieldErr.invalid('spec.topology.controlplane.replicas', replicas, 'must be odd'));
+  }
+  const workers = valueAt(obj, 'spec.topology.workers');
+  // duplicate pool names are reported by the generic list-map check of the schema (workers is a map keyed by name)
+  if (Array.isArray(workers)) {
+    workers.forEach((pool, i) => {
+      const a = isRecord(pool) ? pool.autoscaling : undefined;
+      if (isRecord(a) && typeof a.minReplicas === 'number' && typeof a.maxReplicas === 'number' && a.minReplicas > a.maxReplicas) {
+        errs.push(fieldErr.invalid(`spec.topology.workers[${i}].autoscaling.maxReplicas`, a.maxReplicas, 'must be greater than or equal to minReplicas'));
+      }
+    });
+  }
+  return errs;
+}
+
+function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
+  const now = valueAt(obj, 'spec.data.clusterId');
+  const before = valueAt(old, 'spec.data.clusterId');
+  return before !== undefined && now !== before
+    ? [fieldErr.invalid('spec.data.clusterId', now, 'field is immutable')]
+    : [];
+}
+
+export const kubernetesClusterKind: KindDefinition = {
+  group: 'vitistack.io',
+  version: 'v1alpha1',
+  kind: 'KubernetesCluster',
+  listKind: 'KubernetesClusterList',
+  plural: 'kubernetesclusters',
+  singular: 'kubernetescluster',
+  namespaced: true,
+  shortNames: ['kc'],
+  categories: ['talos'],
+  description: KubernetesClusterSchema.description!,
+  schema: kindSchema(KubernetesClusterSchema),
+  columns: [
+    column('Phase', '.status.phase', 'string', 'Lifecycle phase.'),
+    column('Provider', '.spec.data.provider', 'string', 'Kubernetes provider.'),
+    column('Region', '.spec.data.region', 'string', 'Region.'),
+    column('CPs', '.spec.topology.controlplane.replicas', 'integer', 'Control-plane replicas.'),
+    column('Workers', '.status.workers', 'integer', 'Worker machines.'),
+    column('Message', '.status.message', 'string', 'Current activity.', 1),
+    ageColumn,
+  ],
+  selectableFields: ['spec.data.clusterId', 'spec.data.provider', 'spec.data.environment', 'spec.data.region'],
+  statusSubresource: true,
+  trackGeneration: true,
+  strategy: { validate, validateUpdate },
+};

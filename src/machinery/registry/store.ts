@@ -1,0 +1,393 @@
+// The generic store: one instance per kind, every kind served the same way (kube-apiserver's
+// genericregistry.Store). Kind-specific behaviour comes only from the KindDefinition.
+import { randomUUID } from 'node:crypto';
+import { StorageError, type KeyValue, type Storage } from '../../storage/storage.js';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  fieldErr,
+  internalError,
+  invalid,
+  invalidOptions,
+  MODIFIED_CONFLICT,
+  notFound,
+  StatusError,
+  tooLarge,
+} from '../errors.js';
+import type { KindDefinition, KubeObject } from '../kind.js';
+import { nameFromGenerateName } from '../metavalidation.js';
+import { applyJsonPatch, applyMergePatch } from '../patch.js';
+import { cloneObject, decodeObject, encodeObject, listPrefix, objectKey, resourceKeyPrefix } from './codec.js';
+import type { RequestContext } from './context.js';
+import { decodeBody, defaultAndValidate, resourceRef, specOf, type DecodedBody } from './prepare.js';
+
+export type PatchType = 'json' | 'merge';
+
+export interface DeleteOptions {
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
+  orphanDependents?: boolean;
+}
+
+/** Admission hooks slot in here (a later issue); both see the object about to be stored. */
+export interface AdmissionHooks {
+  mutate?(op: 'CREATE' | 'UPDATE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
+  validate?(op: 'CREATE' | 'UPDATE' | 'DELETE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** key root, '/registry' by default */
+  root?: string;
+  /** throws NotFound / Forbidden(NamespaceTerminating) when objects cannot be created in ns */
+  checkNamespace?(ns: string): Promise<void>;
+  admission?: AdmissionHooks;
+}
+
+const GENERATE_NAME_ATTEMPTS = 8;
+const PATCH_CONFLICT_RETRIES = 5;
+
+export class ResourceStore {
+  readonly prefix: string;
+
+  constructor(
+    readonly kind: KindDefinition,
+    readonly storage: Storage,
+    readonly options: StoreOptions = {},
+  ) {
+    this.prefix = resourceKeyPrefix(options.root ?? '/registry', kind);
+  }
+
+  get ref() {
+    return resourceRef(this.kind);
+  }
+
+  key(ns: string | undefined, name: string): string {
+    return objectKey(this.prefix, this.kind.namespaced ? ns : undefined, name);
+  }
+
+  prefixFor(ns: string | undefined): string {
+    return listPrefix(this.prefix, this.kind.namespaced ? ns : undefined);
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async getKV(ns: string | undefined, name: string, revision?: number): Promise<KeyValue> {
+    const kv = await storageCall(() => this.storage.get(this.key(ns, name), revision));
+    if (!kv) throw notFound(this.ref, name);
+    return kv;
+  }
+
+  async get(ns: string | undefined, name: string): Promise<KubeObject> {
+    return decodeObject(await this.getKV(ns, name));
+  }
+
+  // ---- create ------------------------------------------------------------------------------
+
+  async create(ns: string | undefined, body: DecodedBody, ctx: RequestContext): Promise<KubeObject> {
+    const obj = decodeBody(this.kind, body, ctx);
+    const meta = obj.metadata;
+    if (this.kind.namespaced) {
+      if (meta.namespace && ns && meta.namespace !== ns) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      meta.namespace = ns ?? meta.namespace;
+    } else {
+      delete meta.namespace;
+    }
+    if (meta.resourceVersion) {
+      throw invalid(this.ref, meta.name ?? '', [
+        fieldErr.invalid('metadata.resourceVersion', meta.resourceVersion, 'must be empty on create'),
+      ]);
+    }
+    this.resetServerFields(obj);
+    this.kind.strategy.prepareForCreate?.(obj);
+    await this.options.admission?.mutate?.('CREATE', obj, undefined, ctx);
+    const generated = !meta.name && !!meta.generateName;
+    if (generated) meta.name = nameFromGenerateName(meta.generateName!);
+    defaultAndValidate(this.kind, obj);
+    await this.options.admission?.validate?.('CREATE', obj, undefined, ctx);
+    if (this.kind.namespaced && this.options.checkNamespace) await this.options.checkNamespace(meta.namespace!);
+
+    if (ctx.dryRun) {
+      const existing = await storageCall(() => this.storage.get(this.key(meta.namespace, meta.name!)));
+      if (existing && !generated) throw alreadyExists(this.ref, meta.name!);
+      return obj;
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const kv = await storageCall(() => this.storage.create(this.key(meta.namespace, meta.name!), encodeObject(obj)));
+        return decodeObject(kv);
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'KeyExists') {
+          if (generated && attempt < GENERATE_NAME_ATTEMPTS) {
+            meta.name = nameFromGenerateName(meta.generateName!);
+            continue;
+          }
+          throw alreadyExists(this.ref, meta.name!);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private resetServerFields(obj: KubeObject): void {
+    const m = obj.metadata;
+    m.uid = randomUUID();
+    m.creationTimestamp = nowRFC3339();
+    delete m.deletionTimestamp;
+    delete m.deletionGracePeriodSeconds;
+    delete m.selfLink;
+    delete m.resourceVersion;
+    if (this.kind.trackGeneration) m.generation = 1;
+    else delete m.generation;
+    if (this.kind.statusSubresource) delete obj.status;
+  }
+
+  // ---- update / patch ----------------------------------------------------------------------
+
+  /** PUT of the whole object (or of its status when subresource is 'status') */
+  async update(
+    ns: string | undefined,
+    name: string,
+    body: DecodedBody,
+    ctx: RequestContext,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
+    const incoming = decodeBody(this.kind, body, ctx);
+    this.checkIdentity(incoming, ns, name);
+    const rv = incoming.metadata.resourceVersion;
+    if (!rv) {
+      throw invalid(this.ref, name, [
+        fieldErr.invalid('metadata.resourceVersion', '', 'must be specified for an update'),
+      ]);
+    }
+    const kv = await this.getKV(ns, name);
+    if (String(kv.modRevision) !== rv) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+    return this.writeUpdate(kv, incoming, ctx, subresource);
+  }
+
+  async patch(
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    ctx: RequestContext,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.getKV(ns, name);
+      const current = decodeObject(kv);
+      const patched = type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
+      const patchedRV = (patched as KubeObject | null)?.metadata?.resourceVersion;
+      const pinned = patchedRV !== undefined && patchedRV !== '' && patchedRV !== current.metadata.resourceVersion;
+      if (pinned) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+      const incoming = decodeBody(this.kind, { value: patched, duplicates: [] }, ctx);
+      this.checkIdentity(incoming, ns, name);
+      incoming.metadata.resourceVersion = current.metadata.resourceVersion;
+      try {
+        return await this.writeUpdate(kv, incoming, ctx, subresource);
+      } catch (e) {
+        // A concurrent writer moved the object between our read and our CAS: redo the patch on
+        // the new version, as kube-apiserver does for patches that do not pin a resourceVersion.
+        const raced = e instanceof StatusError && e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT);
+        if (raced && attempt < PATCH_CONFLICT_RETRIES && patchedRV === current.metadata.resourceVersion) continue;
+        throw e;
+      }
+    }
+  }
+
+  private checkIdentity(obj: KubeObject, ns: string | undefined, name: string): void {
+    const m = obj.metadata;
+    if (m.name !== name) {
+      throw badRequest(`the name of the object (${m.name ?? ''}) does not match the name on the URL (${name})`);
+    }
+    if (this.kind.namespaced) {
+      if (m.namespace && m.namespace !== ns) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      m.namespace = ns;
+    } else {
+      delete m.namespace;
+    }
+  }
+
+  /** the update path shared by PUT and PATCH: carry server fields over, validate, CAS-write */
+  private async writeUpdate(
+    kv: KeyValue,
+    incoming: KubeObject,
+    ctx: RequestContext,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
+    const old = Object.freeze(decodeObject(kv)) as KubeObject;
+    const name = old.metadata.name!;
+    let obj: KubeObject;
+    if (subresource === 'status') {
+      // /status writes only status; everything else stays as stored
+      obj = cloneObject(old);
+      if (incoming.status === undefined) delete obj.status;
+      else obj.status = incoming.status;
+    } else {
+      obj = incoming;
+      if (this.kind.statusSubresource) {
+        if (old.status === undefined) delete obj.status;
+        else obj.status = cloneObject(old.status);
+      }
+    }
+    const m = obj.metadata;
+    if (m.uid && m.uid !== old.metadata.uid) {
+      throw invalid(this.ref, name, [fieldErr.invalid('metadata.uid', m.uid, 'field is immutable')]);
+    }
+    m.uid = old.metadata.uid;
+    m.creationTimestamp = old.metadata.creationTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      m.deletionTimestamp = old.metadata.deletionTimestamp;
+      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    delete m.selfLink;
+    if (this.kind.trackGeneration) m.generation = old.metadata.generation ?? 1;
+    else delete m.generation;
+
+    if (subresource !== 'status') this.kind.strategy.prepareForUpdate?.(obj, old);
+    await this.options.admission?.mutate?.('UPDATE', obj, old, ctx);
+    defaultAndValidate(this.kind, obj, old);
+    await this.options.admission?.validate?.('UPDATE', obj, old, ctx);
+    if (this.kind.trackGeneration && specOf(this.kind, obj) !== specOf(this.kind, old)) {
+      m.generation = (old.metadata.generation ?? 1) + 1;
+    }
+    m.resourceVersion = old.metadata.resourceVersion;
+    if (JSON.stringify(obj) === JSON.stringify(old)) return obj; // no-op: no write, RV unchanged
+
+    const finalized = !!m.deletionTimestamp && !this.hasFinalizers(obj);
+    if (ctx.dryRun) return obj;
+    if (finalized) {
+      // the last finalizer went away: this write deletes the object
+      const deleted = await this.casDelete(kv, name);
+      return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(deleted.modRevision) } };
+    }
+    try {
+      return decodeObject(await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision)));
+    } catch (e) {
+      throw this.mapWriteError(e, name);
+    }
+  }
+
+  private hasFinalizers(obj: KubeObject): boolean {
+    return (obj.metadata.finalizers?.length ?? 0) > 0 || !!this.kind.strategy.pendingFinalization?.(obj);
+  }
+
+  private mapWriteError(e: unknown, name: string): unknown {
+    if (e instanceof StorageError) {
+      if (e.code === 'Conflict') return conflict(this.ref, name, MODIFIED_CONFLICT);
+      if (e.code === 'KeyNotFound') return notFound(this.ref, name);
+    }
+    return e;
+  }
+
+  private async casDelete(kv: KeyValue, name: string): Promise<KeyValue> {
+    try {
+      return await storageCall(() => this.storage.delete(kv.key, kv.modRevision));
+    } catch (e) {
+      throw this.mapWriteError(e, name);
+    }
+  }
+
+  // ---- delete ------------------------------------------------------------------------------
+
+  /** returns the object and whether it is gone (true) or only marked terminating (false) */
+  async delete(
+    ns: string | undefined,
+    name: string,
+    opts: DeleteOptions,
+    ctx: RequestContext,
+  ): Promise<{ object: KubeObject; deleted: boolean }> {
+    validateDeleteOptions(opts);
+    for (let attempt = 1; ; attempt++) {
+      const kv = await this.getKV(ns, name);
+      const current = decodeObject(kv);
+      const pre = opts.preconditions ?? {};
+      if (pre.uid && pre.uid !== current.metadata.uid) {
+        throw conflict(this.ref, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+      }
+      if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw conflict(
+          this.ref,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+        );
+      }
+      await this.options.admission?.validate?.('DELETE', current, current, ctx);
+      const obj = cloneObject(current);
+      applyPropagationFinalizers(obj, opts);
+      try {
+        if (this.hasFinalizers(obj)) {
+          if (!obj.metadata.deletionTimestamp) {
+            obj.metadata.deletionTimestamp = nowRFC3339();
+            obj.metadata.deletionGracePeriodSeconds = 0;
+            if (this.kind.trackGeneration) obj.metadata.generation = (obj.metadata.generation ?? 1) + 1;
+            this.kind.strategy.prepareForDeletion?.(obj);
+          }
+          if (JSON.stringify(obj) === JSON.stringify(current) || ctx.dryRun) return { object: obj, deleted: false };
+          const updated = await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision));
+          return { object: decodeObject(updated), deleted: false };
+        }
+        if (ctx.dryRun) return { object: current, deleted: true };
+        const deleted = await storageCall(() => this.storage.delete(kv.key, kv.modRevision));
+        return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(deleted.modRevision) } }, deleted: true };
+      } catch (e) {
+        if (e instanceof StorageError && e.code === 'Conflict' && attempt < PATCH_CONFLICT_RETRIES) continue;
+        if (e instanceof StorageError && e.code === 'KeyNotFound') throw notFound(this.ref, name);
+        throw this.mapWriteError(e, name);
+      }
+    }
+  }
+}
+
+function validateDeleteOptions(opts: DeleteOptions): void {
+  const policies = ['Orphan', 'Background', 'Foreground'];
+  if (opts.propagationPolicy !== undefined && !policies.includes(opts.propagationPolicy)) {
+    throw invalidOptions('DeleteOptions', [fieldErr.notSupported('propagationPolicy', opts.propagationPolicy, policies)]);
+  }
+  if (opts.propagationPolicy !== undefined && opts.orphanDependents !== undefined) {
+    throw invalidOptions('DeleteOptions', [
+      fieldErr.invalid('propagationPolicy', opts.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set'),
+    ]);
+  }
+}
+
+/** the garbage collector's finalizers follow the propagation policy, as kube-apiserver sets them */
+function applyPropagationFinalizers(obj: KubeObject, opts: DeleteOptions): void {
+  if (opts.propagationPolicy === undefined && opts.orphanDependents === undefined) return;
+  if (obj.metadata.deletionTimestamp) return; // only the first delete decides
+  const fin = new Set(obj.metadata.finalizers ?? []);
+  const orphan = opts.propagationPolicy === 'Orphan' || opts.orphanDependents === true;
+  fin.delete('orphan');
+  fin.delete('foregroundDeletion');
+  if (orphan) fin.add('orphan');
+  else if (opts.propagationPolicy === 'Foreground') fin.add('foregroundDeletion');
+  const list = [...fin];
+  if (list.length > 0) obj.metadata.finalizers = list;
+  else delete obj.metadata.finalizers;
+}
+
+export function nowRFC3339(): string {
+  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** storage failures that are not the client's fault become 5xx Status errors */
+export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof StorageError) {
+      if (e.code === 'TooLarge') throw tooLarge('Request entity too large: limit is 3145728');
+      if (e.code === 'Unavailable') throw new StatusError(503, 'ServiceUnavailable', `storage is unavailable: ${e.message}`);
+      if (e.code === 'Internal') throw internalError(e.message);
+    }
+    throw e;
+  }
+}

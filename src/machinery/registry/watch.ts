@@ -1,0 +1,145 @@
+// Watch with kube-apiserver's start positions (§6.2), watch-list (sendInitialEvents) ending in the
+// `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR events.
+import { StorageError, type StorageEvent } from '../../storage/storage.js';
+import { expired, fieldErr, internalError, invalidOptions, StatusError, type Status } from '../errors.js';
+import { groupVersion, type KubeObject } from '../kind.js';
+import { decodeObject } from './codec.js';
+import { listObjects, parseResourceVersion, validateListOptions, waitForRevision } from './list.js';
+import { matches, type Selection } from './selection.js';
+import { storageCall, type ResourceStore } from './store.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchEvent {
+  type: WatchEventType;
+  object: KubeObject | Status;
+}
+
+export interface WatchOptions {
+  selection: Selection;
+  resourceVersion?: string;
+  resourceVersionMatch?: string;
+  /** undefined when the parameter was absent */
+  sendInitialEvents?: boolean;
+  allowWatchBookmarks: boolean;
+  /** periodic bookmark interval (kube: about a minute) */
+  bookmarkIntervalMs?: number;
+}
+
+export interface WatchSink {
+  send(ev: WatchEvent): void;
+  /** the watch is over (error already sent as an ERROR event, if any) */
+  end(): void;
+}
+
+export interface ActiveWatch {
+  stop(): void;
+}
+
+export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+
+export function validateWatchOptions(o: WatchOptions): void {
+  if (o.sendInitialEvents !== undefined && o.resourceVersionMatch !== 'NotOlderThan') {
+    throw invalidOptions('ListOptions', [
+      fieldErr.forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan'),
+    ]);
+  }
+  if (o.sendInitialEvents === undefined && o.resourceVersionMatch) {
+    throw invalidOptions('ListOptions', [
+      fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'),
+    ]);
+  }
+  validateListOptions({ selection: o.selection, resourceVersion: o.resourceVersion }, true);
+}
+
+export async function startWatch(store: ResourceStore, ns: string | undefined, o: WatchOptions, sink: WatchSink): Promise<ActiveWatch> {
+  validateWatchOptions(o);
+  const kind = store.kind;
+  const rv = parseResourceVersion(o.resourceVersion);
+  const bookmark = (revision: number, initialEnd = false): WatchEvent => ({
+    type: 'BOOKMARK',
+    object: {
+      apiVersion: groupVersion(kind),
+      kind: kind.kind,
+      metadata: { resourceVersion: String(revision), ...(initialEnd ? { annotations: { [INITIAL_EVENTS_END]: 'true' } } : {}) },
+    },
+  });
+
+  let from: number;
+  const initial: KubeObject[] = [];
+  const wantsInitial = o.sendInitialEvents === true || (o.sendInitialEvents === undefined && (rv === undefined || rv === 0));
+  if (wantsInitial) {
+    // a consistent snapshot (at least rv when given), then changes after it
+    if (rv !== undefined && rv > 0) await waitForRevision(store.storage, rv);
+    const snap = await listObjects(store, ns, { selection: o.selection });
+    initial.push(...snap.items);
+    from = Number(snap.resourceVersion);
+  } else if (rv === undefined || rv === 0) {
+    from = await storageCall(() => store.storage.currentRevision());
+  } else {
+    await waitForRevision(store.storage, rv);
+    from = rv;
+  }
+
+  for (const obj of initial) sink.send({ type: 'ADDED', object: obj });
+  if (o.sendInitialEvents === true && o.allowWatchBookmarks) sink.send(bookmark(from, true));
+
+  let lastSeen = from;
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    if (timer) clearInterval(timer);
+    handle.close();
+  };
+  const fail = (err: StatusError) => {
+    if (stopped) return;
+    sink.send({ type: 'ERROR', object: err.toStatus() });
+    stop();
+    sink.end();
+  };
+  const handle = store.storage.watch(store.prefixFor(ns), from, {
+    onEvent(ev: StorageEvent) {
+      if (stopped) return;
+      lastSeen = ev.revision;
+      const out = translate(store, o.selection, ev);
+      if (out) sink.send(out);
+    },
+    onError(err: StorageError) {
+      if (err.code === 'Compacted') fail(expired(`too old resource version: ${from} (${err.revision ?? 0})`));
+      else fail(new StatusError(503, 'ServiceUnavailable', `watch ended: ${err.message}`));
+    },
+  });
+  if (o.allowWatchBookmarks) {
+    timer = setInterval(() => {
+      if (!stopped) sink.send(bookmark(lastSeen));
+    }, o.bookmarkIntervalMs ?? 60_000);
+    timer.unref();
+  }
+  return { stop };
+}
+
+/** one storage event as the client sees it through its selection (enter = ADDED, leave = DELETED) */
+function translate(store: ResourceStore, sel: Selection, ev: StorageEvent): WatchEvent | undefined {
+  const kind = store.kind;
+  try {
+    if (ev.type === 'delete') {
+      const last = decodeObject(ev.kv);
+      return matches(kind, sel, last) ? { type: 'DELETED', object: last } : undefined;
+    }
+    const now = decodeObject(ev.kv);
+    const nowIn = matches(kind, sel, now);
+    if (!ev.prevKv) return nowIn ? { type: 'ADDED', object: now } : undefined;
+    const before = decodeObject(ev.prevKv);
+    const wasIn = matches(kind, sel, before);
+    if (nowIn) return { type: wasIn ? 'MODIFIED' : 'ADDED', object: now };
+    if (wasIn) {
+      before.metadata.resourceVersion = String(ev.revision);
+      return { type: 'DELETED', object: before };
+    }
+    return undefined;
+  } catch (e) {
+    return { type: 'ERROR', object: internalError(`decoding stored object: ${(e as Error).message}`).toStatus() };
+  }
+}

@@ -1,0 +1,27 @@
+// CRC-32 (IEEE) guards every log record and the snapshot against torn or corrupt bytes.
+// zlib.crc32 exists from Node 20.15; package.json allows 20.11, so keep a table-driven fallback.
+import * as zlib from 'node:zlib';
+
+let table: Uint32Array | undefined;
+
+function buildTable(): Uint32Array {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+}
+
+export function crc32Fallback(data: Uint8Array): number {
+  table ??= buildTable();
+  let c = 0xffffffff;
+  for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const native: ((data: Uint8Array) => number) | undefined =
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => zlib.crc32(data) >>> 0 : undefined;
+
+export const crc32: (data: Uint8Array) => number = native ?? crc32Fallback;
