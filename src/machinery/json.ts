@@ -3,6 +3,7 @@
 // linear-time recursive-descent parser with a nesting limit and prototype-safe objects.
 import { badRequest } from './errors.js';
 
+/** Nesting limit for request bodies: real objects stay far below it, hostile ones do not. */
 export const DEFAULT_MAX_JSON_DEPTH = 100;
 
 export interface ParsedJson {

@@ -258,6 +258,7 @@ function lex(s: string): Item[] {
 }
 
 const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
+const BINARY_TOKENS: Partial<Record<Tok, LabelOperator>> = { in: 'in', notin: 'notin', '=': '=', '==': '==', '!=': '!=', '>': 'gt', '<': 'lt' };
 
 class Parser {
   private pos = 0;
@@ -311,18 +312,8 @@ class Parser {
     if (unary !== undefined) return newRequirement(key, unary, []);
 
     const opItem = this.next(false);
-    let op: LabelOperator;
-    switch (opItem.tok) {
-      case 'in': op = 'in'; break;
-      case 'notin': op = 'notin'; break;
-      case '=': op = '='; break;
-      case '==': op = '=='; break;
-      case '!=': op = '!='; break;
-      case '>': op = 'gt'; break;
-      case '<': op = 'lt'; break;
-      default:
-        throw new SelectorSyntaxError(`found '${opItem.lit}', expected: ${BINARY_OPERATORS}`);
-    }
+    const op = BINARY_TOKENS[opItem.tok];
+    if (op === undefined) throw new SelectorSyntaxError(`found '${opItem.lit}', expected: ${BINARY_OPERATORS}`);
     const values = op === 'in' || op === 'notin' ? this.parseValues() : this.parseExactValue();
     return newRequirement(key, op, [...new Set(values)].sort());
   }
