@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
+import { GarbageCollector } from '../src/controllers/garbagecollector.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
 import { openEmbeddedStore } from '../src/storage/embedded/store.js';
 import type { Storage } from '../src/storage/storage.js';
@@ -43,6 +44,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   }
   const namespaces = new NamespaceController(registry, log.child({ controller: 'namespace' }));
   await namespaces.start();
+  const gc = new GarbageCollector(registry, log.child({ controller: 'garbage-collector' }));
+  await gc.start();
 
   const app = buildApp({
     log,
@@ -102,6 +105,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       closing ??= (async () => {
         ready = false;
         namespaces.stop();
+        gc.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
