@@ -6,6 +6,8 @@ import { badRequest, internalError, StatusError, tooLarge, unsupportedMediaType,
 import { parseJsonStrict } from '../src/machinery/json.js';
 import type { DecodedBody } from '../src/machinery/registry/prepare.js';
 import { parseContentType } from '../src/machinery/negotiate.js';
+import type { KindDefinition } from '../src/machinery/kind.js';
+import { decodeKubeProtobuf, protobufMediaType } from '../src/machinery/protobuf.js';
 
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
@@ -28,8 +30,12 @@ export async function readBody(req: IncomingMessage, maxBytes: number): Promise<
 
 export type BodyFormat = 'json' | 'yaml';
 
-/** decodes an object body (create/update) from JSON or YAML */
-export function decodeObjectBody(raw: Buffer, contentType: string | undefined): DecodedBody {
+/** decodes an object body (create/update) from JSON or YAML, or protobuf for kinds that declare it */
+export function decodeObjectBody(raw: Buffer, contentType: string | undefined, kind?: KindDefinition): DecodedBody {
+  if (kind?.protobuf && contentType && parseContentType(contentType).mediaType === protobufMediaType) {
+    const message = kind.protobuf;
+    return { value: decodeKubeProtobuf(raw, () => message), duplicates: [] };
+  }
   const format = objectBodyFormat(contentType);
   const text = raw.toString('utf8');
   if (text.trim() === '') throw badRequest('the request body is empty: an object is required');

@@ -14,7 +14,7 @@ import { validateNamespaceName } from '../../src/machinery/metavalidation.js';
 import { negotiateOutput, parseIncludeObject, partialObjectMetadata, partialObjectMetadataList, toTable } from '../../src/machinery/output.js';
 import type { APIRegistry } from '../../src/machinery/registry/apis.js';
 import type { FieldValidation, RequestContext, UserInfo } from '../../src/machinery/registry/context.js';
-import { deleteCollection, listObjects, type ListOptions } from '../../src/machinery/registry/list.js';
+import { deleteCollection, listObjects, parseResourceVersion, waitForRevision, type ListOptions } from '../../src/machinery/registry/list.js';
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { DeleteOptions, PatchType, ResourceStore } from '../../src/machinery/registry/store.js';
 import { decodeObjectBody, decodeText, readBody, sendJSON, setWarnings } from '../http.js';
@@ -147,6 +147,9 @@ export async function serveResource(
   switch (info.verb) {
     case 'get': {
       const out = negotiateOutput(req.headers.accept, 'object');
+      // "0" and unset read the latest; N must be reached (504 after a bounded wait), "abc" is 400
+      const rv = parseResourceVersion(q.get('resourceVersion') ?? undefined);
+      if (rv !== undefined && rv > 0) await waitForRevision(store.storage, rv);
       const obj = await store.get(ns, info.name);
       return sendRead(res, kind, [obj], out, q, { resourceVersion: obj.metadata.resourceVersion }, false);
     }
@@ -164,16 +167,17 @@ export async function serveResource(
       return serveWatch(store, ns, req, res, q, deps.watchBookmarkIntervalMs);
     }
     case 'create': {
-      if (sub) throw methodNotAllowed('create', store.ref);
+      // POST to an object's own path is not a create (kube-apiserver: 405)
+      if (sub || info.name) throw methodNotAllowed('create', store.ref);
       const ctx = requestContext(user, q, true, req);
-      const body = decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type']);
+      const body = decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type'], kind);
       const created = await store.create(ns, body, ctx);
       setWarnings(res, ctx.warnings);
       return sendJSON(res, 201, created);
     }
     case 'update': {
       const ctx = requestContext(user, q, true, req);
-      const body = decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type']);
+      const body = decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type'], kind);
       const updated = await store.update(ns, info.name, body, ctx, sub);
       setWarnings(res, ctx.warnings);
       return sendJSON(res, 200, updated);

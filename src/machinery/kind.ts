@@ -1,6 +1,7 @@
 // What a kind declares (src/api/<kind>.ts) and all the generic machinery needs to serve it.
 // Like sample-apiserver: names, scope, one schema, printer columns, selectable fields, a strategy.
 import type { FieldError } from './errors.js';
+import type { ProtoMessage } from './protobuf.js';
 
 /** A structural OpenAPI v3 schema node (the subset CRDs allow, plus x-kubernetes-* extensions). */
 export interface JSONSchema {
@@ -42,6 +43,11 @@ export interface PrinterColumn {
   priority: number;
   /** kubectl-style JSONPath, e.g. .spec.talos.nodeType or .status.conditions[?(@.type=="Ready")].status */
   jsonPath: string;
+  /**
+   * computes the cell instead of jsonPath, for built-in kinds whose kube-apiserver columns are not
+   * a path (a Secret's DATA is the number of keys)
+   */
+  value?: (obj: KubeObject) => unknown;
 }
 
 /** A generic Kubernetes object as stored and served (JSON). */
@@ -147,6 +153,11 @@ export interface KindDefinition {
   /** metadata.generation is maintained (CRD-like kinds); core Secret/Event/Namespace do not */
   trackGeneration: boolean;
   strategy: KindStrategy;
+  /**
+   * protobuf message of the object's fields after metadata (field 1), for built-in kinds that
+   * kubectl sends as application/vnd.kubernetes.protobuf (core Namespace, Secret)
+   */
+  protobuf?: ProtoMessage;
 }
 
 export function groupVersion(k: Pick<KindDefinition, 'group' | 'version'>): string {

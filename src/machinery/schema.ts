@@ -85,6 +85,11 @@ export function pruneObjectMeta(meta: unknown, path = 'metadata'): string[] {
   pruneKnown(meta, OBJECT_META_FIELDS, path, removed);
   pruneEntries(meta.ownerReferences, OWNER_REFERENCE_FIELDS, `${path}.ownerReferences`, removed);
   pruneEntries(meta.managedFields, MANAGED_FIELDS_ENTRY_FIELDS, `${path}.managedFields`, removed);
+  // Go's omitempty: kube never stores or returns empty metadata maps and lists (`kubectl annotate k-`)
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
+    const v = meta[key];
+    if (v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0)) delete meta[key];
+  }
   return removed;
 }
 

@@ -1,7 +1,7 @@
 // Pieces of meta.k8s.io/v1 Table responses: column definitions and cells computed from printer
 // columns the way apiextensions-apiserver's table convertor does, with kube's age rendering.
 import { compileJsonPath } from './jsonpath.js';
-import type { ColumnType, PrinterColumn } from './kind.js';
+import type { ColumnType, KubeObject, PrinterColumn } from './kind.js';
 
 export interface TableColumnDefinition {
   name: string;
@@ -119,6 +119,7 @@ function evaluator(jsonPath: string): (obj: unknown) => unknown[] {
  * `now`, integer columns truncated); otherwise the text of all values joined by a space.
  */
 export function columnCell(col: PrinterColumn, obj: unknown, now: number): unknown {
+  if (col.value) return col.value(obj as KubeObject) ?? null;
   const values = evaluator(col.jsonPath)(obj);
   if (values.length === 0) return null;
   if (values.length === 1) {

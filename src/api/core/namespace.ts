@@ -94,6 +94,8 @@ export const namespaceKind: KindDefinition = {
   selectableFields: ['status.phase'],
   statusSubresource: false,
   trackGeneration: false,
+  // k8s.io/api/core/v1 generated.proto: kubectl create namespace sends this; status is server-owned
+  protobuf: { 2: { name: 'spec', type: 'message', message: { 1: { name: 'finalizers', type: 'string', repeated: true } } } },
   strategy: {
     prepareForCreate,
     prepareForUpdate,

@@ -119,10 +119,24 @@ export const secretKind: KindDefinition = {
   categories: [],
   description: SecretSchema.description!,
   schema: kindSchema(SecretSchema),
-  columns: [column('Type', '.type', 'string', 'The type of the secret.'), ageColumn],
+  columns: [
+    column('Type', '.type', 'string', 'The type of the secret.'),
+    {
+      ...column('Data', '.data', 'integer', 'The number of keys in the secret.'),
+      value: (obj) => (isRecord(obj.data) ? Object.keys(obj.data).length : 0),
+    },
+    ageColumn,
+  ],
   selectableFields: ['type'],
   statusSubresource: false,
   trackGeneration: false,
+  // k8s.io/api/core/v1 generated.proto: kubectl create secret sends this
+  protobuf: {
+    2: { name: 'data', type: 'map', value: 'bytes' },
+    3: { name: 'type', type: 'string' },
+    4: { name: 'stringData', type: 'map', value: 'string' },
+    5: { name: 'immutable', type: 'bool' },
+  },
   strategy: {
     prepareForCreate: mergeStringData,
     prepareForUpdate: (obj) => mergeStringData(obj),

@@ -46,7 +46,9 @@ export interface StoreOptions {
 }
 
 const GENERATE_NAME_ATTEMPTS = 8;
-const PATCH_CONFLICT_RETRIES = 5;
+// kube-apiserver's GuaranteedUpdate retries an unconditional write on every conflict; each retry here
+// waits for the winning write to become durable, so a generous bound never spins.
+const PATCH_CONFLICT_RETRIES = 100;
 
 export class ResourceStore {
   readonly prefix: string;

@@ -1,0 +1,176 @@
+// The user's seed material, unchanged: the AdoptedServer manifests of seed 000 (the ```yaml block
+// and the `kubectl apply -f - <<EOF` heredoc), the KubernetesCluster of seed 004, the kubectl
+// commands those seeds show, and seed 003's JSON-patch scale up / scale down / add pool / remove
+// pool sequence translated to our KubernetesCluster's spec.topology.workers list.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { FIXTURES, expectClean, fixture, getJSON, ok } from './kubectl-helpers.js';
+
+let s: TestServer;
+const CONTROL = join(FIXTURES, 'seeds/000-adoptedserver-spokane-control-1.yaml');
+const WORKER = join(FIXTURES, 'seeds/000-adoptedserver-spokane-worker-1.yaml');
+const CLUSTER = join(FIXTURES, 'seeds/004-kubernetescluster-simple-cluster.yaml');
+
+beforeAll(async () => {
+  s = await startServer();
+});
+
+afterAll(async () => {
+  await disposeServer(s);
+});
+
+describe('seed 000: AdoptedServer', () => {
+  it('the ```yaml example applies unchanged', async () => {
+    expect(await ok(s, ['apply', '-f', CONTROL])).toBe('adoptedserver.metal.sidero.dev/spokane-control-1 created\n');
+    const obj = await getJSON(s, ['adoptedserver', 'spokane-control-1', '-n', 'default']);
+    expect(obj.spec).toEqual({
+      talos: {
+        endpoint: '192.168.1.10:50000',
+        nodeType: 'controlplane',
+        talosVersion: 'v1.8.3',
+        kubernetesVersion: 'v1.31.1',
+        hostname: 'spokane-control-1',
+      },
+      managementAPI: {
+        enabled: true,
+        endpoint: 'http://management-api.example.com:8090',
+        clusterName: 'production-spokane',
+        clusterID: '550e8400-e29b-41d4-a716-446655440000',
+      },
+      sideroLink: { enabled: true },
+      accepted: true,
+      labels: { location: 'spokane', environment: 'production' },
+    });
+    expect(await ok(s, ['apply', '-f', CONTROL])).toBe('adoptedserver.metal.sidero.dev/spokane-control-1 unchanged\n');
+  });
+
+  it('the heredoc example applies from stdin unchanged (namespace from the kubeconfig context)', async () => {
+    const out = await ok(s, ['apply', '-f', '-'], { input: fixture('seeds/000-adoptedserver-spokane-worker-1.yaml') });
+    expect(out).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 created\n');
+    const obj = await getJSON(s, ['adoptedserver', 'spokane-worker-1']);
+    expect(obj.metadata.namespace).toBe('default');
+    expect(obj.spec.talos).toEqual({ endpoint: '192.168.1.20:50000', nodeType: 'worker', talosVersion: 'v1.8.3', kubernetesVersion: 'v1.31.1' });
+    expect(obj.spec.accepted).toBe(true);
+    expect(obj.spec.sideroLink).toBeUndefined();
+    expect(await ok(s, ['apply', '-f', WORKER])).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 unchanged\n');
+  });
+
+  it('the seed\'s kubectl commands: get, get -o wide, get -o yaml, describe', async () => {
+    const table = await ok(s, ['get', 'adoptedservers']);
+    expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+AGE\n/);
+    expect(table).toMatch(/^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+\d+s$/m);
+    expect(table).toMatch(/^spokane-worker-1\s+worker\s+true\s+\d+s$/m);
+
+    const wide = await ok(s, ['get', 'adoptedservers', '-o', 'wide']);
+    expect(wide).toMatch(/^NAME\s+HOSTNAME\s+ENDPOINT\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+TALOS\s+AGE\n/);
+    expect(wide).toMatch(/^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+\d+s$/m);
+    expect(wide).toMatch(/^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+\d+s$/m);
+
+    const yaml = await ok(s, ['get', 'adoptedservers', 'spokane-control-1', '-o', 'yaml']);
+    expect(yaml).toMatch(/^ {4}clusterID: 550e8400-e29b-41d4-a716-446655440000$/m);
+    expect(yaml).toMatch(/^ {2}name: spokane-control-1$/m);
+
+    const described = await ok(s, ['describe', 'adoptedserver', 'spokane-worker-1']);
+    expect(described).toMatch(/^Name:\s+spokane-worker-1$/m);
+    expect(described).toMatch(/^\s+Cluster Name:\s+production-spokane$/m);
+    expect(described).toMatch(/^\s+Endpoint:\s+192\.168\.1\.20:50000$/m);
+    expect(described).toMatch(/^Events:\s+<none>$/m);
+  });
+
+  it('the label-based filtering the seed promises works on the seed objects', async () => {
+    expect(await ok(s, ['get', 'as', '--field-selector', 'spec.talos.nodeType=controlplane', '-o', 'name'])).toBe(
+      'adoptedserver.metal.sidero.dev/spokane-control-1\n',
+    );
+    expect(await ok(s, ['get', 'as', '--field-selector', 'spec.accepted=true', '-o', 'name'])).toBe(
+      'adoptedserver.metal.sidero.dev/spokane-control-1\nadoptedserver.metal.sidero.dev/spokane-worker-1\n',
+    );
+  });
+});
+
+describe('seed 004: KubernetesCluster', () => {
+  it('the example applies unchanged', async () => {
+    expect(await ok(s, ['apply', '-f', CLUSTER])).toBe('kubernetescluster.vitistack.io/simple-cluster created\n');
+    const obj = await getJSON(s, ['kubernetescluster', 'simple-cluster']);
+    expect(obj.metadata.namespace).toBe('default');
+    expect(obj.spec.data).toMatchObject({ clusterId: 'simple-cluster-id', provider: 'talos', zone: 'Trøndelag' });
+    expect(obj.spec.topology).toMatchObject({ version: '1.33', controlplane: { replicas: 1, version: '1.33' } });
+    expect(obj.spec.topology.workers).toEqual([{ name: 'worker-pool-1', replicas: 2, version: '1.33', architecture: 'amd64' }]);
+    const table = await ok(s, ['get', 'kc']);
+    expect(table).toMatch(/^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+AGE\nsimple-cluster\s+talos\s+west-trondelag\s+1\s+\d+s\n$/);
+    expect(await ok(s, ['get', 'kc', '--field-selector', 'spec.data.clusterId=simple-cluster-id', '-o', 'name'])).toBe(
+      'kubernetescluster.vitistack.io/simple-cluster\n',
+    );
+  });
+
+  it('re-applying it changes nothing on the server', async () => {
+    const before = await getJSON(s, ['kc', 'simple-cluster']);
+    const r = await s.kubectl(['apply', '-f', CLUSTER]);
+    expectClean(r);
+    // "configured", as kubectl says for a CRD whose list items get server defaults (see kubectl-writes)
+    expect(r.stdout).toMatch(/^kubernetescluster\.vitistack\.io\/simple-cluster (unchanged|configured)\n$/);
+    const after = await getJSON(s, ['kc', 'simple-cluster']);
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+  });
+});
+
+describe('seed 003: JSON-patch scale up, scale down, add pool, remove pool', () => {
+  const patch = async (ops: unknown[]) => {
+    expect(await ok(s, ['patch', 'kubernetescluster', 'simple-cluster', '--type=json', `-p=${JSON.stringify(ops, null, 2)}`])).toBe(
+      'kubernetescluster.vitistack.io/simple-cluster patched\n',
+    );
+    return (await getJSON(s, ['kc', 'simple-cluster'])).spec.topology.workers as Array<Record<string, unknown>>;
+  };
+  const summary = (workers: Array<Record<string, unknown>>) => workers.map((w) => `${String(w.name)}=${String(w.replicas)}`);
+
+  it('scale up', async () => {
+    const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 4 }]);
+    expect(summary(workers)).toEqual(['worker-pool-1=4']);
+  });
+
+  it('scale down', async () => {
+    const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 1 }]);
+    expect(summary(workers)).toEqual(['worker-pool-1=1']);
+  });
+
+  it('add a pool', async () => {
+    const workers = await patch([
+      {
+        op: 'add',
+        path: '/spec/topology/workers/-',
+        value: {
+          name: 'high-memory',
+          replicas: 2,
+          version: '1.33',
+          provider: 'cloudsigma',
+          providerConfig: { cpu: 4000, memory: 16384, diskSize: 100, imageUUID: 'your-image-uuid', region: 'zrh' },
+        },
+      },
+    ]);
+    expect(summary(workers)).toEqual(['worker-pool-1=1', 'high-memory=2']);
+    expect(workers[1]).toEqual({
+      name: 'high-memory',
+      replicas: 2,
+      version: '1.33',
+      architecture: 'amd64',
+      provider: 'cloudsigma',
+      providerConfig: { cpu: 4000, memory: 16384, diskSize: 100, imageUUID: 'your-image-uuid', region: 'zrh' },
+    });
+  });
+
+  it('adding a pool with a name already in use is rejected', async () => {
+    const r = await s.kubectl(['patch', 'kc', 'simple-cluster', '--type=json', '-p', JSON.stringify([
+      { op: 'add', path: '/spec/topology/workers/-', value: { name: 'high-memory', replicas: 1, version: '1.33' } },
+    ])]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/spec\.topology\.workers\[2\]: Duplicate value: .*"high-memory"/);
+  });
+
+  it('remove the pool', async () => {
+    const workers = await patch([{ op: 'remove', path: '/spec/topology/workers/1' }]);
+    expect(summary(workers)).toEqual(['worker-pool-1=1']);
+    const obj = await getJSON(s, ['kc', 'simple-cluster']);
+    // created at generation 1, then four spec patches (the rejected one changed nothing)
+    expect(obj.metadata.generation).toBe(5);
+  });
+});
