@@ -1,7 +1,7 @@
 // The generic store: one instance per kind, every kind served the same way (kube-apiserver's
 // genericregistry.Store). Kind-specific behaviour comes only from the KindDefinition.
 import { randomUUID } from 'node:crypto';
-import { StorageError, type KeyValue, type Storage } from '../../storage/storage.js';
+import { MAX_VALUE_BYTES, StorageError, type KeyValue, type Storage } from '../../storage/storage.js';
 import {
   alreadyExists,
   badRequest,
@@ -386,7 +386,8 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } catch (e) {
     if (e instanceof StorageError) {
-      if (e.code === 'TooLarge') throw tooLarge('Request entity too large: limit is 3145728');
+      // etcd refuses requests over 1.5 MiB; kube-apiserver answers 413 for them, and so do we
+      if (e.code === 'TooLarge') throw tooLarge(`the object is too large to store: the limit is ${MAX_VALUE_BYTES} bytes`);
       if (e.code === 'Unavailable') throw new StatusError(503, 'ServiceUnavailable', `storage is unavailable: ${e.message}`);
       if (e.code === 'Internal') throw internalError(e.message);
     }
