@@ -58,7 +58,11 @@ const patchFields = (scope: string) => ({
   strategicPatches: Opt(StrategicPatches(`Talos strategic merge patches (YAML documents) applied to ${scope}, after configPatches.`)),
 });
 
-const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64.', { default: 'amd64' });
+const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64 (amd64 when unset).', { default: 'amd64' });
+// Worker pools are list items: a server-side default inside them makes every client-side
+// `kubectl apply` of an unchanged manifest report "configured" (JSON merge patch resends lists the
+// server changed), so the pool's architecture is not defaulted in storage; unset means amd64.
+const PoolArchitecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64; amd64 when unset.');
 
 const ControlPlane = Obj(
   {
@@ -102,7 +106,7 @@ const WorkerPool = Obj(
       ),
     ),
     storage: Opt(Storage),
-    architecture: Opt(Architecture),
+    architecture: Opt(PoolArchitecture),
     autoscaling: Opt(
       Obj(
         {

@@ -159,7 +159,7 @@ describe('kubectl get', () => {
     const list = await getJSON(s, ['kc', '-n', NS]);
     expect(list.kind).toBe('List');
     expect(list.items.map((i: any) => i.metadata.name)).toEqual(['alpha', 'beta']);
-    expect(list.items[0].spec.topology.workers).toEqual([{ name: 'pool-a', replicas: 2, version: '1.33', architecture: 'amd64' }]);
+    expect(list.items[0].spec.topology.workers).toEqual([{ name: 'pool-a', replicas: 2, version: '1.33' }]);
   });
 
   it('-o jsonpath and -o custom-columns', async () => {

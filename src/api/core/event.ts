@@ -90,7 +90,13 @@ export const eventKind: KindDefinition = {
     column('Last Seen', '.lastTimestamp', 'date', 'The time at which the most recent occurrence of this event was recorded.'),
     column('Type', '.type', 'string', 'Type of this event.'),
     column('Reason', '.reason', 'string', 'Reason for the transition into the object\'s current status.'),
-    column('Object', '.involvedObject.name', 'string', 'Name of the object this event is about.'),
+    {
+      ...column('Object', '.involvedObject.name', 'string', 'The object this event is about, as kind/name.'),
+      value: (obj) => {
+        const io = isRecord(obj.involvedObject) ? obj.involvedObject : {};
+        return `${String(io.kind ?? '').toLowerCase()}/${String(io.name ?? '')}`;
+      },
+    },
     column('Message', '.message', 'string', 'Description of the event.'),
     column('Source', '.source.component', 'string', 'Component reporting this event.', 1),
     column('First Seen', '.firstTimestamp', 'date', 'The time at which the event was first recorded.', 1),

@@ -52,7 +52,15 @@ export const NamespaceSchema = Type.Object(
 );
 export type Namespace = Static<typeof NamespaceSchema> & KubeObject;
 
+/** kube-apiserver keeps this label equal to the name, so namespaces can be selected by name */
+export const namespaceNameLabel = 'kubernetes.io/metadata.name';
+
+function setNameLabel(obj: KubeObject): void {
+  if (obj.metadata.name) obj.metadata.labels = { ...(obj.metadata.labels ?? {}), [namespaceNameLabel]: obj.metadata.name };
+}
+
 function prepareForCreate(obj: KubeObject): void {
+  setNameLabel(obj);
   const spec = isRecord(obj.spec) ? obj.spec : {};
   if (!Array.isArray(spec.finalizers)) spec.finalizers = [namespaceFinalizer];
   obj.spec = spec;
@@ -62,6 +70,7 @@ function prepareForCreate(obj: KubeObject): void {
 
 // Status has no subresource here; a PUT of a manifest without status or finalizers must not drop them.
 function prepareForUpdate(obj: KubeObject, old: KubeObject): void {
+  setNameLabel(obj);
   if (obj.status === undefined && old.status !== undefined) obj.status = structuredClone(old.status);
   const oldSpec = isRecord(old.spec) ? old.spec : {};
   const spec = isRecord(obj.spec) ? obj.spec : {};

@@ -104,10 +104,10 @@ export class ResourceStore {
       ]);
     }
     this.resetServerFields(obj);
-    this.kind.strategy.prepareForCreate?.(obj);
-    await this.options.admission?.mutate?.('CREATE', obj, undefined, ctx);
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = nameFromGenerateName(meta.generateName!);
+    this.kind.strategy.prepareForCreate?.(obj);
+    await this.options.admission?.mutate?.('CREATE', obj, undefined, ctx);
     defaultAndValidate(this.kind, obj);
     await this.options.admission?.validate?.('CREATE', obj, undefined, ctx);
     if (this.kind.namespaced && this.options.checkNamespace) await this.options.checkNamespace(meta.namespace!);

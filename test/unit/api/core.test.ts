@@ -228,3 +228,20 @@ describe('Event', () => {
     ]);
   });
 });
+
+describe('kube-apiserver details of the core kinds', () => {
+  it('labels every namespace with kubernetes.io/metadata.name = its name, on create and update', () => {
+    const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { x: 'y' } } };
+    namespaceKind.strategy.prepareForCreate!(ns);
+    expect(ns.metadata.labels).toEqual({ x: 'y', 'kubernetes.io/metadata.name': 'team-a' });
+    const edited: KubeObject = { ...structuredClone(ns), metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'other' } } };
+    namespaceKind.strategy.prepareForUpdate!(edited, ns);
+    expect(edited.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'team-a' });
+  });
+
+  it('shows an event\'s object as kind/name, as kubectl get events does', () => {
+    const col = eventKind.columns.find((c) => c.name === 'Object')!;
+    const ev: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e' }, involvedObject: { kind: 'AdoptedServer', name: 'node-1' } };
+    expect(col.value!(ev)).toBe('adoptedserver/node-1');
+  });
+});
