@@ -9,6 +9,7 @@ export interface ServerOptions {
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   clientCaFile?: string;
+  encryptionProviderConfig?: string;
   /** max request body size in bytes (kube: 3 MiB) */
   maxRequestBytes: number;
   /** bookmark interval for watches (ms) */
@@ -38,6 +39,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--tls-cert-file <file>', 'serving certificate (default: a dev certificate in --data-dir)')
     .option('--tls-private-key-file <file>', 'serving key')
     .option('--client-ca-file <file>', 'CA that signs client certificates (default: the dev CA in --data-dir)')
+    .option('--encryption-provider-config <file>', 'EncryptionConfiguration for data at rest (default: a generated aesgcm key for secrets in --data-dir)')
     .option('--max-request-bytes <n>', 'largest accepted request body', positiveInt, 3 * 1024 * 1024)
     .option('--watch-bookmark-interval-ms <n>', 'interval between watch bookmarks', positiveInt, 60_000)
     .option('--log-level <level>', 'pino log level', 'info')
@@ -59,6 +61,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,
     clientCaFile: o.clientCaFile,
+    encryptionProviderConfig: o.encryptionProviderConfig,
     maxRequestBytes: o.maxRequestBytes,
     watchBookmarkIntervalMs: o.watchBookmarkIntervalMs,
     logLevel: o.logLevel,

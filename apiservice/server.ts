@@ -9,7 +9,11 @@ import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
 import { GarbageCollector } from '../src/controllers/garbagecollector.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
+import { CachedStorage } from '../src/storage/cache/storage.js';
+import { ensureDefaultEncryptionConfig, loadEncryptionConfig } from '../src/storage/encryption/config.js';
+import { resourceOfKey, withEncryption } from '../src/storage/encryption/storage.js';
 import { openEmbeddedStore } from '../src/storage/embedded/store.js';
+import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
 import type { Storage } from '../src/storage/storage.js';
 import { buildApp } from './app.js';
 import { clientCertAuthenticator, standaloneAuthorize } from './authn.js';
@@ -29,11 +33,25 @@ export const SERVER_VERSION = '0.1.0';
 export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.logLevel })): Promise<RunningServer> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const pki = await ensureStandalonePKI(opts.dataDir, opts.bindAddress);
-  const storage: Storage = await openEmbeddedStore(join(opts.dataDir, 'store'));
+  const raw: Storage = await openEmbeddedStore(join(opts.dataDir, 'store'));
+  // secret material is encrypted at rest; without a configuration file, standalone mode makes one
+  // with a random key in the data directory (secrets are never stored in plaintext by default)
+  let backend: Storage;
+  try {
+    const configPath = opts.encryptionProviderConfig ?? (await ensureDefaultEncryptionConfig(opts.dataDir));
+    backend = withEncryption(raw, await loadEncryptionConfig(configPath), resourceOfKey('/registry'));
+  } catch (e) {
+    await raw.close();
+    throw e;
+  }
+  const kinds = [...coreKinds, ...allKinds];
+  // one watch cache per resource: lists, gets and watches are served from memory
+  const storage = new CachedStorage(backend, kinds.map((k) => resourceKeyPrefix('/registry', k)));
   let ready = false;
   let registry: APIRegistry;
   try {
-    registry = new APIRegistry([...coreKinds, ...allKinds], storage, {
+    await storage.start();
+    registry = new APIRegistry(kinds, storage, {
       checkNamespace: (ns) => namespaceChecker(registry, ns),
       admission: namespaceAdmission,
     });

@@ -19,6 +19,11 @@ export interface ListOptions {
   startKey?: string;
   /** read at this past revision (0/undefined = current) */
   revision?: number;
+  /**
+   * the caller accepts any state at least this fresh (kube's resourceVersion "0" / NotOlderThan):
+   * a watch cache may answer from memory. Backends without a cache read the current state.
+   */
+  notOlderThan?: number;
 }
 
 export interface ListResult {
@@ -52,6 +57,8 @@ export interface WatchHandlers {
   onEvent(ev: StorageEvent): void;
   /** fatal for this watch (e.g. compacted, closed store); no more events follow */
   onError(err: StorageError): void;
+  /** every event up to this revision has been delivered (answer to Storage.requestProgress) */
+  onProgress?(revision: number): void;
 }
 
 export type StorageErrorCode =
@@ -98,6 +105,13 @@ export interface Storage {
   delete(key: string, expectedModRevision?: number): Promise<KeyValue>;
   /** events for keys with this prefix with revision > fromRevision; Compacted when fromRevision < compactedRevision */
   watch(prefix: string, fromRevision: number, handlers: WatchHandlers): StorageWatch;
+  /**
+   * asks every open watch to report, through onProgress, the revision up to which it has
+   * delivered all events (etcd's RequestProgress). Absent when the backend cannot confirm watch
+   * progress (etcd older than 3.4.31/3.5.13): a watch cache then serves consistent reads from
+   * the backend instead.
+   */
+  requestProgress?(): void;
   /** drops history at revisions < revision */
   compact(revision: number): Promise<void>;
   close(): Promise<void>;

@@ -102,6 +102,8 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
   const limit = o.limit && o.limit > 0 ? o.limit : 0;
   let revision: number | undefined; // undefined = read at current
   let startKey: string | undefined;
+  // resourceVersion "0" and NotOlderThan accept any state this fresh: a watch cache answers
+  let notOlderThan: number | undefined;
   if (o.continue) {
     const t = decodeContinue(o.continue);
     revision = t.rv;
@@ -112,6 +114,9 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
     if (rv !== undefined && rv > 0) {
       await waitForRevision(store.storage, rv);
       if (exact) revision = rv;
+      else notOlderThan = rv;
+    } else if (rv === 0) {
+      notOlderThan = 0;
     }
   }
 
@@ -123,8 +128,9 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
   try {
     for (let round = 0; ; round++) {
       const want = limit ? Math.max(limit - items.length, everything ? 0 : limit) : 0;
-      const page = await storageCall(() => store.storage.list(prefix, { limit: want, startKey, revision }));
+      const page = await storageCall(() => store.storage.list(prefix, { limit: want, startKey, revision, notOlderThan }));
       revision = page.revision;
+      notOlderThan = undefined; // later pages read the first page's snapshot
       for (const kv of page.kvs) {
         lastKey = kv.key;
         const obj = decodeObject(kv);

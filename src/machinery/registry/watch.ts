@@ -71,7 +71,11 @@ export async function startWatch(store: ResourceStore, ns: string | undefined, o
   if (wantsInitial) {
     // a consistent snapshot (at least rv when given), then changes after it
     if (rv !== undefined && rv > 0) await waitForRevision(store.storage, rv);
-    const snap = await listObjects(store, ns, { selection: o.selection });
+    // resourceVersion "0"/N: any snapshot at least that fresh (from the watch cache); unset: consistent
+    const snap = await listObjects(store, ns, {
+      selection: o.selection,
+      ...(rv !== undefined ? { resourceVersion: String(rv), resourceVersionMatch: 'NotOlderThan' } : {}),
+    });
     initial.push(...snap.items);
     from = Number(snap.resourceVersion);
   } else if (rv === undefined || rv === 0) {
@@ -105,6 +109,10 @@ export async function startWatch(store: ResourceStore, ns: string | undefined, o
       lastSeen = ev.revision;
       const out = translate(store, o.selection, ev);
       if (out) sink.send(out);
+    },
+    onProgress(revision: number) {
+      // nothing for this watch happened up to here: bookmarks may carry it
+      if (!stopped && revision > lastSeen) lastSeen = revision;
     },
     onError(err: StorageError) {
       if (err.code === 'Compacted') fail(expired(`too old resource version: ${from} (${err.revision ?? 0})`));

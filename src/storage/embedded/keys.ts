@@ -52,6 +52,27 @@ export class SortedKeys {
     this.items.splice(this.lowerBound(key), 0, key);
   }
 
+  /** index of the first key after every key that starts with prefix */
+  prefixUpperBound(prefix: string): number {
+    let lo = this.lowerBound(prefix);
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.items[mid]!.startsWith(prefix)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  remove(key: string): void {
+    const i = this.lowerBound(key);
+    if (this.items[i] === key) this.items.splice(i, 1);
+  }
+
+  clear(): void {
+    this.items = [];
+  }
+
   removeAll(keys: Set<string>): void {
     if (keys.size === 0) return;
     if (keys.size <= 8) {

@@ -298,6 +298,10 @@ class Embedded implements EmbeddedStore {
     if (this.failure) throw this.failure;
   }
 
+  requestProgress(): void {
+    if (this.phase === 'open' && !this.failure) this.hub.requestProgress();
+  }
+
   watch(prefix: string, fromRevision: number, handlers: WatchHandlers): StorageWatch {
     if (this.phase !== 'open') {
       return this.hub.failed(new StorageError('Unavailable', `embedded store at ${this.dir} is closed`), handlers);

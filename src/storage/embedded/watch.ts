@@ -18,6 +18,8 @@ export interface EventSource {
 class Watcher implements StorageWatch {
   done = false;
   private scheduled = false;
+  /** report progress once caught up (etcd's RequestProgress) */
+  progressWanted = false;
 
   constructor(
     private readonly hub: WatchHub,
@@ -42,7 +44,8 @@ class Watcher implements StorageWatch {
   }
 
   schedule(): void {
-    if (this.scheduled || this.done || this.seen >= this.source.durableRevision()) return;
+    if (this.scheduled || this.done) return;
+    if (this.seen >= this.source.durableRevision() && !this.progressWanted) return;
     this.scheduled = true;
     setImmediate(() => this.deliver());
   }
@@ -66,6 +69,11 @@ class Watcher implements StorageWatch {
       } catch (err) {
         this.fail(new StorageError('Internal', `watch handler failed: ${(err as Error)?.message ?? String(err)}`));
       }
+    }
+    if (this.progressWanted && !this.done && this.seen >= this.source.durableRevision()) {
+      // every event up to `seen` has been delivered: tell a cache it is current up to here
+      this.progressWanted = false;
+      this.handlers.onProgress?.(this.seen);
     }
     this.schedule();
   }
@@ -102,6 +110,14 @@ export class WatchHub {
   /** the durable revision advanced, or history was compacted */
   notify(): void {
     for (const w of this.watchers) w.schedule();
+  }
+
+  /** each watcher reports its revision once it has delivered everything durable */
+  requestProgress(): void {
+    for (const w of this.watchers) {
+      w.progressWanted = true;
+      w.schedule();
+    }
   }
 
   failAll(err: StorageError): void {
