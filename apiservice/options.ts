@@ -5,7 +5,17 @@ export interface ServerOptions {
   dataDir: string;
   securePort: number;
   bindAddress: string;
-  storageBackend: 'embedded';
+  storageBackend: 'embedded' | 'etcd3';
+  etcd: {
+    servers: string[];
+    /** key root in etcd (kube-apiserver's --etcd-prefix) */
+    prefix: string;
+    caFile?: string;
+    certFile?: string;
+    keyFile?: string;
+    /** 0 disables periodic compaction */
+    compactionIntervalMs: number;
+  };
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
   clientCaFile?: string;
@@ -23,6 +33,14 @@ function port(v: string): number {
   return n;
 }
 
+/** a Go-style duration as kube-apiserver flags take them: 5m, 300s, 1h30m, 0 */
+export function parseDuration(v: string): number {
+  if (v === '0') return 0;
+  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v);
+  if (!m || v === '') throw new InvalidArgumentError('must be a duration such as 5m, 300s or 1h30m');
+  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
@@ -35,7 +53,13 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--data-dir <dir>', 'data directory (embedded store, dev certificates, admin.kubeconfig)', './.data')
     .option('--secure-port <port>', 'HTTPS port (0 picks a free one)', port, 8443)
     .option('--bind-address <ip>', 'address to listen on', '127.0.0.1')
-    .option('--storage-backend <name>', 'storage backend: embedded', 'embedded')
+    .option('--storage-backend <name>', 'storage backend: embedded or etcd3', 'embedded')
+    .option('--etcd-servers <urls>', 'comma-separated etcd endpoints (https://host:port) for --storage-backend=etcd3')
+    .option('--etcd-prefix <prefix>', 'key prefix in etcd', '/registry')
+    .option('--etcd-cafile <file>', 'CA bundle that signed the etcd servers\' certificates')
+    .option('--etcd-certfile <file>', 'client certificate for etcd')
+    .option('--etcd-keyfile <file>', 'client key for etcd')
+    .option('--etcd-compaction-interval <duration>', 'interval of etcd compaction requests (0 disables)', parseDuration, 5 * 60_000)
     .option('--tls-cert-file <file>', 'serving certificate (default: a dev certificate in --data-dir)')
     .option('--tls-private-key-file <file>', 'serving key')
     .option('--client-ca-file <file>', 'CA that signs client certificates (default: the dev CA in --data-dir)')
@@ -47,8 +71,15 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
-  if (o.storageBackend !== 'embedded') {
-    throw new InvalidArgumentError(`--storage-backend: unsupported backend "${String(o.storageBackend)}" (supported: embedded)`);
+  if (o.storageBackend !== 'embedded' && o.storageBackend !== 'etcd3') {
+    throw new InvalidArgumentError(`--storage-backend: unsupported backend "${String(o.storageBackend)}" (supported: embedded, etcd3)`);
+  }
+  const servers = String(o.etcdServers ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  if (o.storageBackend === 'etcd3' && servers.length === 0) {
+    throw new InvalidArgumentError('--etcd-servers is required with --storage-backend=etcd3');
+  }
+  if (!String(o.etcdPrefix).startsWith('/') || String(o.etcdPrefix).endsWith('/')) {
+    throw new InvalidArgumentError('--etcd-prefix must start with "/" and must not end with "/"');
   }
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
@@ -57,7 +88,15 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     dataDir: o.dataDir,
     securePort: o.securePort,
     bindAddress: o.bindAddress,
-    storageBackend: 'embedded',
+    storageBackend: o.storageBackend,
+    etcd: {
+      servers,
+      prefix: o.etcdPrefix,
+      caFile: o.etcdCafile,
+      certFile: o.etcdCertfile,
+      keyFile: o.etcdKeyfile,
+      compactionIntervalMs: o.etcdCompactionInterval,
+    },
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,
     clientCaFile: o.clientCaFile,

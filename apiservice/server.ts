@@ -1,24 +1,18 @@
-// Assembles and starts the standalone server: store, kinds, controllers, TLS listener.
+// Assembles and starts the server: storage stack, kinds, controllers, TLS listener.
 // main.ts calls it; tests may call it in-process too.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
 import { GarbageCollector } from '../src/controllers/garbagecollector.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
-import { CachedStorage } from '../src/storage/cache/storage.js';
-import { ensureDefaultEncryptionConfig, loadEncryptionConfig } from '../src/storage/encryption/config.js';
-import { resourceOfKey, withEncryption } from '../src/storage/encryption/storage.js';
-import { openEmbeddedStore } from '../src/storage/embedded/store.js';
-import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
-import type { Storage } from '../src/storage/storage.js';
 import { buildApp } from './app.js';
 import { clientCertAuthenticator, standaloneAuthorize } from './authn.js';
 import type { ServerOptions } from './options.js';
 import { ensureStandalonePKI, serverURL, writeAdminKubeconfig } from './standalone.js';
+import { openStorageStack } from './storage.js';
 
 export interface RunningServer {
   url: string;
@@ -30,40 +24,51 @@ export interface RunningServer {
 
 export const SERVER_VERSION = '0.1.0';
 
+/** resolves to undefined when p settles in time, or to a reason (a failed health check) */
+async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p.then(() => undefined),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(() => resolve(reason), ms);
+      }),
+    ]);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
 export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.logLevel })): Promise<RunningServer> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const pki = await ensureStandalonePKI(opts.dataDir, opts.bindAddress);
-  const raw: Storage = await openEmbeddedStore(join(opts.dataDir, 'store'));
-  // secret material is encrypted at rest; without a configuration file, standalone mode makes one
-  // with a random key in the data directory (secrets are never stored in plaintext by default)
-  let backend: Storage;
-  try {
-    const configPath = opts.encryptionProviderConfig ?? (await ensureDefaultEncryptionConfig(opts.dataDir));
-    backend = withEncryption(raw, await loadEncryptionConfig(configPath), resourceOfKey('/registry'));
-  } catch (e) {
-    await raw.close();
-    throw e;
-  }
   const kinds = [...coreKinds, ...allKinds];
-  // one watch cache per resource: lists, gets and watches are served from memory
-  const storage = new CachedStorage(backend, kinds.map((k) => resourceKeyPrefix('/registry', k)));
+  const stack = await openStorageStack(opts, kinds, log);
+  const storage = stack.storage;
   let ready = false;
   let registry: APIRegistry;
   try {
-    await storage.start();
     registry = new APIRegistry(kinds, storage, {
+      root: stack.root,
       checkNamespace: (ns) => namespaceChecker(registry, ns),
       admission: namespaceAdmission,
     });
     await ensureInitialNamespaces(registry);
   } catch (e) {
-    await storage.close();
+    await stack.close();
     throw e;
   }
-  const namespaces = new NamespaceController(registry, log.child({ controller: 'namespace' }));
-  await namespaces.start();
-  const gc = new GarbageCollector(registry, log.child({ controller: 'garbage-collector' }));
-  await gc.start();
+  // controllers run in the replica that holds the leadership (always, with the embedded store)
+  stack.leadership.run(async () => {
+    const namespaces = new NamespaceController(registry, log.child({ controller: 'namespace' }));
+    const gc = new GarbageCollector(registry, log.child({ controller: 'garbage-collector' }));
+    await namespaces.start();
+    await gc.start();
+    return () => {
+      namespaces.stop();
+      gc.stop();
+    };
+  });
 
   const app = buildApp({
     log,
@@ -76,10 +81,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       {
         name: 'storage',
         endpoints: ['healthz', 'livez', 'readyz'],
-        check: async () => {
-          await storage.currentRevision();
-          return undefined;
-        },
+        check: () => withDeadline(storage.currentRevision(), 2_000, 'storage did not answer within 2s'),
       },
     ],
     isReady: () => ready,
@@ -122,13 +124,11 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     close() {
       closing ??= (async () => {
         ready = false;
-        namespaces.stop();
-        gc.stop();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        await storage.close();
+        await stack.close();
       })();
       return closing;
     },
