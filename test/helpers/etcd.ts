@@ -114,26 +114,24 @@ interface MemberSpec {
 }
 
 class Member implements EtcdMember {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly endpoint: string;
   private proc: ChildProcess | null = null;
   private exited: Promise<void> = Promise.resolve();
   private stderr = '';
 
   constructor(
     private readonly spec: MemberSpec,
-    private readonly cluster: () => string,
+    private readonly cluster: string,
     private readonly token: string,
     private readonly tls: TlsMaterial | undefined,
-  ) {}
+  ) {
+    this.name = spec.name;
+    this.dataDir = spec.dataDir;
+    this.endpoint = `${tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
+  }
 
-  get name(): string {
-    return this.spec.name;
-  }
-  get dataDir(): string {
-    return this.spec.dataDir;
-  }
-  get endpoint(): string {
-    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${this.spec.clientPort}`;
-  }
   get running(): boolean {
     return this.proc !== null;
   }
@@ -141,8 +139,8 @@ class Member implements EtcdMember {
     return this.stderr;
   }
 
-  /** spawns etcd; resolves once it is up, or rejects with what it said when it exited first */
-  launch(): { exitedEarly: Promise<Error> } {
+  /** spawns etcd; `exitedEarly` resolves with what etcd said if it exits */
+  private launch(): { exitedEarly: Promise<Error> } {
     const peer = `http://127.0.0.1:${this.spec.peerPort}`;
     const args = [
       `--name=${this.spec.name}`,
@@ -151,7 +149,7 @@ class Member implements EtcdMember {
       `--advertise-client-urls=${this.endpoint}`,
       `--listen-peer-urls=${peer}`,
       `--initial-advertise-peer-urls=${peer}`,
-      `--initial-cluster=${this.cluster()}`,
+      `--initial-cluster=${this.cluster}`,
       '--initial-cluster-state=new',
       `--initial-cluster-token=${this.token}`,
       // faster leader elections than the defaults (100/1000) keep member-failure tests short
@@ -267,7 +265,7 @@ export async function startEtcdCluster(size: number, opts: EtcdHarnessOptions = 
       }
       const initial = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
       const token = `tf-${process.pid}-${Date.now()}-${attempt}`;
-      const members = specs.map((s) => new Member(s, () => initial, token, tls));
+      const members = specs.map((s) => new Member(s, initial, token, tls));
       try {
         await Promise.all(members.map((m) => m.start()));
       } catch (err) {
@@ -283,12 +281,6 @@ export async function startEtcdCluster(size: number, opts: EtcdHarnessOptions = 
   }
 }
 
-async function memberId(m: Member, tls: TlsMaterial | undefined): Promise<string | undefined> {
-  if (!m.running) return undefined;
-  const res = await memberRequest(m.endpoint, tls, '/v3/maintenance/status', '{}');
-  return res?.status === 200 ? (JSON.parse(res.body) as { header?: { member_id?: string } }).header?.member_id : undefined;
-}
-
 function makeCluster(root: string, members: Member[], tls: TlsMaterial | undefined): EtcdCluster {
   return {
     endpoints: members.map((m) => m.endpoint),
@@ -297,17 +289,19 @@ function makeCluster(root: string, members: Member[], tls: TlsMaterial | undefin
     stopMember: (i) => members[i]!.stop(),
     startMember: (i) => members[i]!.start(),
     leaderIndex: async () => {
-      for (const m of members.filter((x) => x.running)) {
-        // etcd's JSON gateway prints member ids as decimal strings, so they compare exactly
-        const res = await memberRequest(m.endpoint, tls, '/v3/maintenance/status', '{}');
+      const ids = new Map<string, number>();
+      let leader: string | undefined;
+      for (const [i, m] of members.entries()) {
+        const res = m.running ? await memberRequest(m.endpoint, tls, '/v3/maintenance/status', '{}') : null;
         if (res?.status !== 200) continue;
+        // the JSON gateway prints member ids as decimal strings, so they compare exactly
         const status = JSON.parse(res.body) as { leader?: string; header?: { member_id?: string } };
-        if (status.leader && status.leader === status.header?.member_id) return members.indexOf(m);
-        const ids = await Promise.all(members.map((x) => memberId(x, tls)));
-        const found = ids.indexOf(status.leader ?? '');
-        if (found >= 0) return found;
+        if (status.header?.member_id) ids.set(status.header.member_id, i);
+        if (status.leader && status.leader !== '0') leader = status.leader;
       }
-      throw new Error('no running etcd member knows a leader');
+      const index = leader === undefined ? undefined : ids.get(leader);
+      if (index === undefined) throw new Error('no running etcd member is the leader');
+      return index;
     },
     cleanup: async () => {
       await Promise.all(members.map((m) => m.kill()));

@@ -1,10 +1,11 @@
 // The connection to etcd: an etcd3 client whose own retry and circuit-breaker policies are
-// switched off, because retrying is only safe when we know a request never left this process.
+// replaced (hosts.ts), because retrying is only safe when we know a request never left this process.
 // `EtcdRpc.call` retries reads on any transient failure and writes only when no connection was
 // established, always within one deadline, and turns every failure into a StorageError.
 import { readFile } from 'node:fs/promises';
 import { Etcd3, GRPCDeadlineExceededError, type IOptions } from 'etcd3';
 import { StorageError } from '../storage.js';
+import { hostPolicy, passThrough } from './hosts.js';
 
 export interface EtcdConnectionOptions {
   endpoints: string[];
@@ -13,16 +14,9 @@ export interface EtcdConnectionOptions {
   keyFile?: string;
 }
 
-/** replies larger than this are refused by the client; list pages stay far below it */
-export const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
-
-/** the etcd3 client's policies, with nothing in them: one call is one attempt on one host */
-const passThrough = {
-  // async: etcd3 relies on a synchronous throw inside fn becoming a rejection
-  execute: async <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T) => fn({ signal: new AbortController().signal }),
-  onSuccess: () => ({ dispose: () => undefined }),
-  onFailure: () => ({ dispose: () => undefined }),
-} as unknown as NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
+/** replies larger than this are refused; list pages aim far below it, and one watch event (a value and
+ * its previous value, 2 x 1.5 MiB at most) fits */
+export const MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
 
 export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
   if (opts.endpoints.length === 0) throw new StorageError('Internal', 'etcd: no endpoints given');
@@ -57,7 +51,7 @@ export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
       // our own connections, not ones shared with other clients through grpc's global pool
       'grpc.use_local_subchannel_pool': 1,
     },
-    faultHandling: { global: passThrough, host: () => passThrough },
+    faultHandling: { global: passThrough, host: hostPolicy },
   };
   if (tls) {
     // without a CA file, grpc verifies against the system roots
@@ -75,13 +69,15 @@ export function classifyEtcdError(err: unknown): EtcdErrorKind {
   if (msg.includes('required revision has been compacted')) return 'Compacted';
   if (msg.includes('required revision is a future revision')) return 'FutureRevision';
   if (msg.includes('request is too large')) return 'TooLarge';
-  if (name === 'GRPCResourceExhastedError' && /larger than max/i.test(msg)) return 'ReplyTooLarge';
+  // (watch streams hand out grpc's own errors, which etcd3 has not renamed)
+  if (/larger than max/i.test(msg) && (name === 'GRPCResourceExhastedError' || msg.includes('RESOURCE_EXHAUSTED'))) return 'ReplyTooLarge';
   // TLS refused (no or wrong client certificate, untrusted server): asking again will not help
   if (/No connection established/.test(msg) && /certificate|SSL routines|wrong version number/i.test(msg)) return 'Refused';
   // the call never reached etcd, or etcd refused it before proposing it: safe to send again
   if (
     /No connection established|waiting for (name resolution|LB pick)|etcdserver: no leader|proposal dropped/i.test(msg) ||
-    name === 'ClientClosedError'
+    name === 'ClientClosedError' ||
+    name === 'HostSetAsideError'
   ) {
     return 'NotSent';
   }

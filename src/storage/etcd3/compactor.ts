@@ -9,13 +9,14 @@ import type { Etcd3 } from 'etcd3';
 import { StorageError } from '../storage.js';
 import type { EtcdRpc } from './client.js';
 
+/** one tick; `observed` is the revision seen at it, which the next round won compacts to */
 export type CompactionReport =
   /** this server won round `clock` and compacted etcd to `revision` */
-  | { outcome: 'compacted'; revision: number; clock: number }
-  /** this server won round `clock` but had seen no revision yet to compact to (its first round) */
-  | { outcome: 'nothing-yet'; clock: number }
+  | { outcome: 'compacted'; revision: number; clock: number; observed: number }
+  /** this server won round `clock` but had seen no revision yet to compact to (its first tick) */
+  | { outcome: 'nothing-yet'; clock: number; observed: number }
   /** another server won round `clock` */
-  | { outcome: 'lost'; clock: number }
+  | { outcome: 'lost'; clock: number; observed: number }
   | { outcome: 'failed'; error: StorageError };
 
 export interface CompactorOptions {
@@ -90,12 +91,12 @@ export class Compactor {
       const current = res.responses[0]?.response_range?.kvs[0];
       this.clock = current ? Number(current.version) : 0;
       this.seen = now;
-      return { outcome: 'lost', clock: this.clock };
+      return { outcome: 'lost', clock: this.clock, observed: now };
     }
     this.clock += 1;
     const target = this.seen;
     this.seen = now;
-    if (target === 0) return { outcome: 'nothing-yet', clock: this.clock };
+    if (target === 0) return { outcome: 'nothing-yet', clock: this.clock, observed: now };
     try {
       await rpc.call({ what: `compaction to revision ${target}`, idempotent: true }, (o) => client.kv.compact({ revision: target }, o));
     } catch (err) {
@@ -103,7 +104,7 @@ export class Compactor {
       if (!(err instanceof StorageError && err.code === 'Compacted')) throw err;
     }
     this.opts.compacted(target);
-    return { outcome: 'compacted', revision: target, clock: this.clock };
+    return { outcome: 'compacted', revision: target, clock: this.clock, observed: now };
   }
 }
 

@@ -13,9 +13,10 @@ import {
   type StorageWatch,
   type WatchHandlers,
 } from '../storage.js';
-import { closedError, connectEtcd, EtcdRpc, ReplyTooLargeError, type EtcdConnectionOptions } from './client.js';
+import { closedError, connectEtcd, EtcdRpc, type EtcdConnectionOptions } from './client.js';
 import { Compactor, type CompactionReport } from './compactor.js';
 import { KeySpace } from './keys.js';
+import { Pager } from './list.js';
 import { EtcdWatch } from './watch.js';
 
 export type { CompactionReport } from './compactor.js';
@@ -52,8 +53,6 @@ export interface EtcdStore extends Storage {
 }
 
 const DEFAULTS = { requestTimeoutMs: 10_000, compactionIntervalMs: 5 * 60_000, watchReconnectTimeoutMs: 30_000, listPageSize: 500 };
-/** list pages aim at this many bytes, far below the gRPC receive limit */
-const PAGE_TARGET_BYTES = 2 * 1024 * 1024;
 
 export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> {
   const client = await connectEtcd(opts);
@@ -81,8 +80,7 @@ class Etcd implements EtcdStore {
   private closed: Promise<void> | null = null;
   /** a lower bound of etcd's compaction revision: what we compacted or were told about */
   private knownCompacted = 0;
-  /** keys per range, lowered when values turn out to be large */
-  private pageSize: number;
+  private readonly pager: Pager;
   private readonly counters = { listRanges: 0, largestListLimit: 0, unlimitedListRanges: 0, watchReconnects: 0 };
 
   constructor(
@@ -96,9 +94,9 @@ class Etcd implements EtcdStore {
       watchReconnectTimeoutMs: opts.watchReconnectTimeoutMs ?? DEFAULTS.watchReconnectTimeoutMs,
       listPageSize: Math.max(1, Math.floor(opts.listPageSize ?? DEFAULTS.listPageSize)),
     };
-    this.pageSize = this.opts.listPageSize;
     this.rpc = new EtcdRpc(client, this.opts.requestTimeoutMs, () => this.closed !== null);
     this.space = new KeySpace(opts.prefix ?? '');
+    this.pager = new Pager(this.space, (req, what) => this.range(req, what), this.opts.listPageSize);
     this.compactor = new Compactor({
       rpc: this.rpc,
       client,
@@ -149,36 +147,41 @@ class Etcd implements EtcdStore {
   }
 
   async compactedRevision(): Promise<number> {
-    // knownCompacted is a lower bound; a read at it succeeds only if nobody compacted further
-    const readable = async (rev: number): Promise<boolean> => {
-      try {
-        await this.rpc.call({ what: `read at revision ${rev}`, idempotent: true }, (o) =>
-          this.client.kv.range({ key: this.space.compactKey, revision: rev, count_only: true }, o),
-        );
-        return true;
-      } catch (err) {
-        if (err instanceof StorageError && err.code === 'Compacted') return false;
-        // an etcd wiped or restored from an older backup: start over
-        if (err instanceof StorageError && err.code === 'FutureRevision' && this.knownCompacted > 0) {
-          this.knownCompacted = 0;
-          return readable(1);
-        }
-        throw err;
-      }
-    };
     this.ensureOpen();
-    const known = this.knownCompacted;
-    if (await readable(Math.max(1, known))) return this.knownCompacted;
+    // knownCompacted is a lower bound: a read at it succeeds only if nobody compacted further
+    let known = this.knownCompacted;
+    let current: boolean;
+    try {
+      current = await this.readableAt(Math.max(1, known));
+    } catch (err) {
+      // an etcd wiped or restored from an older backup has a history of its own: start over
+      if (!(err instanceof StorageError && err.code === 'FutureRevision' && known > 0)) throw err;
+      this.knownCompacted = known = 0;
+      current = await this.readableAt(1);
+    }
+    if (current) return known;
     // compacted by someone else: the smallest readable revision, by bisection (rare)
-    let lo = known + 1;
+    let lo = Math.max(1, known) + 1;
     let hi = await this.currentRevision();
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (await readable(mid)) hi = mid;
+      if (await this.readableAt(mid)) hi = mid;
       else lo = mid + 1;
     }
     this.sawCompaction(lo);
     return this.knownCompacted;
+  }
+
+  private async readableAt(revision: number): Promise<boolean> {
+    try {
+      await this.rpc.call({ what: `read at revision ${revision}`, idempotent: true }, (o) =>
+        this.client.kv.range({ key: this.space.compactKey, revision, count_only: true }, o),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof StorageError && err.code === 'Compacted') return false;
+      throw err;
+    }
   }
 
   private sawCompaction(revision: number): void {
@@ -192,52 +195,9 @@ class Etcd implements EtcdStore {
     return kv ? this.space.kv(kv) : null;
   }
 
-  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+  list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     if (opts.revision !== undefined) checkRevision(opts.revision);
-    const wanted = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    const { key: start, end } = this.space.range(prefix, opts.startKey);
-    let revision = opts.revision ?? 0;
-    let from = start;
-    const kvs: KeyValue[] = [];
-    for (;;) {
-      const limit = Math.min(this.pageSize, wanted - kvs.length);
-      let res: IRangeResponse;
-      try {
-        res = await this.range({ key: from, range_end: end, limit, revision }, `list ${prefix}`);
-      } catch (err) {
-        if (!(err instanceof ReplyTooLargeError) || limit === 1) throw err;
-        this.pageSize = Math.max(1, Math.floor(limit / 4));
-        continue;
-      }
-      revision ||= Number(res.header.revision);
-      let pageBytes = 0;
-      for (const raw of res.kvs) {
-        pageBytes += raw.key.length + (raw.value?.length ?? 0);
-        if (!this.space.isHidden(raw.key)) kvs.push(this.space.kv(raw));
-      }
-      this.adaptPageSize(res.kvs.length, pageBytes);
-      const last: IKeyValue | undefined = res.kvs[res.kvs.length - 1];
-      if (!res.more || !last || kvs.length >= wanted) {
-        let remaining = Number(res.count) - res.kvs.length;
-        if (remaining > 0 && last && (await this.hiddenKeyAfter(last.key, end, revision))) remaining--;
-        return { kvs, revision, more: remaining > 0, remaining };
-      }
-      from = Buffer.concat([last.key, Buffer.from([0])]);
-    }
-  }
-
-  private adaptPageSize(keys: number, bytes: number): void {
-    if (keys === 0 || bytes === 0) return;
-    const fits = Math.floor(PAGE_TARGET_BYTES / (bytes / keys));
-    this.pageSize = Math.max(1, Math.min(this.opts.listPageSize, fits));
-  }
-
-  /** whether the compaction key, hidden from lists, is among the keys after `after` */
-  private async hiddenKeyAfter(after: Buffer, end: Buffer, revision: number): Promise<boolean> {
-    const from = Buffer.concat([after, Buffer.from([0])]);
-    if (!this.space.rangeHoldsHidden(from, end)) return false;
-    const res = await this.range({ key: this.space.compactKey, revision, count_only: true }, 'list');
-    return Number(res.count) > 0;
+    return this.pager.list(prefix, opts);
   }
 
   // ---- writes ----

@@ -6,6 +6,7 @@
 // working stream for `reconnectTimeoutMs` end the watch with onError.
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
 import { StorageError, type StorageWatch, type WatchHandlers } from '../storage.js';
+import { classifyEtcdError } from './client.js';
 import type { KeySpace } from './keys.js';
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
@@ -134,6 +135,10 @@ export class EtcdWatch implements StorageWatch {
 
   private onStreamEnd(stream: WatchStream, err: unknown): void {
     if (stream !== this.stream || this.ended) return;
+    // an event too large for us would arrive again on every new stream: give up on it
+    if (classifyEtcdError(err) === 'ReplyTooLarge') {
+      return this.fail(new StorageError('Internal', `etcd watch: ${(err as Error).message}`));
+    }
     this.broken(err);
   }
 
