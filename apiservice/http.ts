@@ -79,6 +79,22 @@ export function sendJSON(res: ServerResponse, code: number, body: unknown, yaml 
   res.end(text);
 }
 
+/** a list from pre-encoded items, written in chunks rather than as one giant string */
+export function sendJSONList(res: ServerResponse, apiVersion: string, kind: string, metadata: Record<string, unknown>, items: string[]): void {
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/json');
+  const head = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},"metadata":${JSON.stringify(metadata)},"items":[`;
+  let chunk = head;
+  for (let i = 0; i < items.length; i++) {
+    chunk += (i === 0 ? '' : ',') + items[i];
+    if (chunk.length > 256 * 1024) {
+      res.write(chunk);
+      chunk = '';
+    }
+  }
+  res.end(chunk + ']}');
+}
+
 export function sendText(res: ServerResponse, code: number, text: string): void {
   res.statusCode = code;
   res.setHeader('Content-Type', 'text/plain; charset=utf-8');

@@ -17,7 +17,7 @@ import type { FieldValidation, RequestContext, UserInfo } from '../../src/machin
 import { deleteCollection, listObjects, parseResourceVersion, waitForRevision, type ListOptions } from '../../src/machinery/registry/list.js';
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { DeleteOptions, PatchType, ResourceStore } from '../../src/machinery/registry/store.js';
-import { decodeObjectBody, decodeText, readBody, sendJSON, setWarnings } from '../http.js';
+import { decodeObjectBody, decodeText, readBody, sendJSON, sendJSONList, setWarnings } from '../http.js';
 import type { RequestInfo } from '../requestinfo.js';
 import { serveWatch } from './watch.js';
 
@@ -159,7 +159,8 @@ export async function serveResource(
         throw invalidOptions('ListOptions', [fieldErr.forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list')]);
       }
       const out = negotiateOutput(req.headers.accept, 'list');
-      const result = await listObjects(store, ns, listOptions(store, q));
+      const result = await listObjects(store, ns, { ...listOptions(store, q), jsonOnly: out.as === 'object' && !out.yaml });
+      if (result.json) return sendJSONList(res, gv, kind.listKind, listMeta(result), result.json);
       return sendRead(res, kind, result.items, out, q, listMeta(result), true);
     }
     case 'watch': {

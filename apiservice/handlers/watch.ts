@@ -7,6 +7,7 @@ import { negotiateOutput, parseIncludeObject, partialObjectMetadata, toTable } f
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { ResourceStore } from '../../src/machinery/registry/store.js';
 import { startWatch, type WatchEvent } from '../../src/machinery/registry/watch.js';
+import { sharedJSON } from '../../src/machinery/registry/codec.js';
 
 /** a watcher whose socket buffer grows past this is too slow: its stream is ended */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -32,6 +33,13 @@ function timeoutMs(q: URLSearchParams): number | undefined {
     if (m && t !== '') return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 || undefined;
   }
   return undefined;
+}
+
+/** one event as a line; a plain object event reuses the object's shared JSON (encoded once) */
+function eventLine(ev: WatchEvent, encode: (ev: WatchEvent) => unknown): string {
+  const out = encode(ev);
+  if (out === ev && ev.type !== 'ERROR') return `{"type":"${ev.type}","object":${sharedJSON(ev.object)}}\n`;
+  return JSON.stringify(out) + '\n';
 }
 
 export async function serveWatch(
@@ -72,7 +80,7 @@ export async function serveWatch(
       pending.push(ev);
       return;
     }
-    res.write(JSON.stringify(encode(ev)) + '\n');
+    res.write(eventLine(ev, encode));
     if (res.writableLength > MAX_BUFFERED_BYTES) finish();
   };
   let watch: { stop(): void } | undefined;

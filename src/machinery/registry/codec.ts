@@ -17,15 +17,73 @@ export function listPrefix(prefix: string, namespace: string | undefined): strin
   return namespace ? `${prefix}${namespace}/` : prefix;
 }
 
+/**
+ * Stored bytes always begin `{"apiVersion":"..","kind":"..","metadata":{`, so the object's JSON as
+ * served can be made from them by splicing the resourceVersion in (serialize once: lists and
+ * watches reuse the stored bytes instead of parsing and re-encoding every object).
+ */
 export function encodeObject(obj: KubeObject): Buffer {
   const { resourceVersion: _rv, ...meta } = obj.metadata;
-  return Buffer.from(JSON.stringify({ ...obj, metadata: meta }));
+  const { apiVersion, kind, metadata: _m, ...rest } = obj;
+  return Buffer.from(JSON.stringify({ apiVersion, kind, metadata: meta, ...rest }));
 }
 
 export function decodeObject(kv: KeyValue): KubeObject {
   const obj = JSON.parse(kv.value.toString('utf8')) as KubeObject;
   obj.metadata.resourceVersion = String(kv.modRevision);
   return obj;
+}
+
+const HEAD = /^\{"apiVersion":"[^"\\]*","kind":"[^"\\]*","metadata":\{/;
+
+/** the object's JSON as a client sees it (with its resourceVersion), straight from the stored bytes */
+export function objectJSON(kv: KeyValue): string {
+  const text = kv.value.toString('utf8');
+  const head = HEAD.exec(text.slice(0, 512));
+  if (!head) return JSON.stringify(decodeObject(kv)); // written in another layout: re-encode
+  const at = head[0].length;
+  const rv = `"resourceVersion":"${kv.modRevision}"`;
+  return text.slice(0, at) + rv + (text[at] === '}' ? '' : ',') + text.slice(at);
+}
+
+/** recently decoded versions: an event fanned out to many watchers is decoded once */
+const recent = new Map<KeyValue, KubeObject>();
+const RECENT_MAX = 256;
+
+/**
+ * A decoded object shared by every reader of this stored version. Deeply frozen: readers copy
+ * before they change anything. Only the last few versions are kept, so nothing here grows with
+ * the number of cached objects.
+ */
+export function sharedObject(kv: KeyValue): KubeObject {
+  let obj = recent.get(kv);
+  if (!obj) {
+    obj = deepFreeze(decodeObject(kv));
+    recent.set(kv, obj);
+    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+  }
+  return obj;
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === 'object' && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const child of Object.values(v as object)) deepFreeze(child);
+  }
+  return v;
+}
+
+const jsonOf = new WeakMap<object, string>();
+
+/** JSON of a shared (frozen) object, encoded once however many watchers send it */
+export function sharedJSON(obj: object): string {
+  if (!Object.isFrozen(obj)) return JSON.stringify(obj);
+  let json = jsonOf.get(obj);
+  if (json === undefined) {
+    json = JSON.stringify(obj);
+    jsonOf.set(obj, json);
+  }
+  return json;
 }
 
 /** a deep copy that callers may change freely */

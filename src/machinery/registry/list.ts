@@ -3,7 +3,7 @@
 import { StorageError, type Storage } from '../../storage/storage.js';
 import { badRequest, expired, fieldErr, invalidOptions, StatusError, timeout } from '../errors.js';
 import type { KubeObject } from '../kind.js';
-import { decodeObject } from './codec.js';
+import { decodeObject, objectJSON } from './codec.js';
 import { matches, selectsEverything, type Selection } from './selection.js';
 import type { RequestContext } from './context.js';
 import { storageCall, type DeleteOptions, type ResourceStore } from './store.js';
@@ -14,10 +14,17 @@ export interface ListOptions {
   continue?: string;
   resourceVersion?: string;
   resourceVersionMatch?: string;
+  /**
+   * the caller only needs each object's JSON (a plain JSON list response): when the selection
+   * takes everything, objects are not decoded and `json` holds them instead of `items`
+   */
+  jsonOnly?: boolean;
 }
 
 export interface ListResult {
   items: KubeObject[];
+  /** with jsonOnly and no selectors: each object's JSON, in order (items is then empty) */
+  json?: string[];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -122,26 +129,32 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
 
   const items: KubeObject[] = [];
   const everything = selectsEverything(o.selection);
+  const json: string[] | undefined = everything && o.jsonOnly ? [] : undefined;
+  const count = () => (json ? json.length : items.length);
   let more = false;
   let remaining = 0;
   let lastKey: string | undefined;
   try {
     for (let round = 0; ; round++) {
-      const want = limit ? Math.max(limit - items.length, everything ? 0 : limit) : 0;
+      const want = limit ? Math.max(limit - count(), everything ? 0 : limit) : 0;
       const page = await storageCall(() => store.storage.list(prefix, { limit: want, startKey, revision, notOlderThan }));
       revision = page.revision;
       notOlderThan = undefined; // later pages read the first page's snapshot
       for (const kv of page.kvs) {
         lastKey = kv.key;
-        const obj = decodeObject(kv);
-        if (matches(store.kind, o.selection, obj)) items.push(obj);
-        if (limit && items.length >= limit) break;
+        if (json) {
+          json.push(objectJSON(kv)); // serialize once: the stored bytes with the resourceVersion
+        } else {
+          const obj = decodeObject(kv);
+          if (matches(store.kind, o.selection, obj)) items.push(obj);
+        }
+        if (limit && count() >= limit) break;
       }
       // stopped inside the page or the store has more keys after it
       const stoppedEarly = lastKey !== undefined && page.kvs.length > 0 && lastKey !== page.kvs[page.kvs.length - 1].key;
       more = stoppedEarly || page.more;
       remaining = stoppedEarly ? page.remaining + page.kvs.length - 1 - page.kvs.findIndex((kv) => kv.key === lastKey) : page.remaining;
-      if (!more || (limit && items.length >= limit)) break;
+      if (!more || (limit && count() >= limit)) break;
       startKey = lastKey + '\x00';
       if (round > 1_000_000) throw new StatusError(500, 'InternalError', 'list did not terminate');
     }
@@ -158,7 +171,7 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
     }
     throw e;
   }
-  const result: ListResult = { items, resourceVersion: String(revision ?? 0) };
+  const result: ListResult = { items, resourceVersion: String(revision ?? 0), ...(json ? { json } : {}) };
   if (more && lastKey !== undefined) {
     result.continue = encodeContinue(revision!, lastKey.slice(prefix.length) + '\x00');
     if (everything) result.remainingItemCount = remaining;

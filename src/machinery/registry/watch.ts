@@ -3,7 +3,7 @@
 import { StorageError, type StorageEvent } from '../../storage/storage.js';
 import { expired, fieldErr, internalError, invalidOptions, StatusError, type Status } from '../errors.js';
 import { groupVersion, type KubeObject } from '../kind.js';
-import { decodeObject } from './codec.js';
+import { decodeObject, sharedObject } from './codec.js';
 import { listObjects, parseResourceVersion, validateListOptions, waitForRevision } from './list.js';
 import { matches, type Selection } from './selection.js';
 import { storageCall, type ResourceStore } from './store.js';
@@ -133,18 +133,20 @@ function translate(store: ResourceStore, sel: Selection, ev: StorageEvent): Watc
   const kind = store.kind;
   try {
     if (ev.type === 'delete') {
-      const last = decodeObject(ev.kv);
+      const last = sharedObject(ev.kv);
       return matches(kind, sel, last) ? { type: 'DELETED', object: last } : undefined;
     }
-    const now = decodeObject(ev.kv);
+    const now = sharedObject(ev.kv);
     const nowIn = matches(kind, sel, now);
     if (!ev.prevKv) return nowIn ? { type: 'ADDED', object: now } : undefined;
-    const before = decodeObject(ev.prevKv);
+    const before = sharedObject(ev.prevKv);
     const wasIn = matches(kind, sel, before);
     if (nowIn) return { type: wasIn ? 'MODIFIED' : 'ADDED', object: now };
     if (wasIn) {
-      before.metadata.resourceVersion = String(ev.revision);
-      return { type: 'DELETED', object: before };
+      // left the selection: the last state it was seen in, at this event's revision
+      const left = decodeObject(ev.prevKv);
+      left.metadata.resourceVersion = String(ev.revision);
+      return { type: 'DELETED', object: left };
     }
     return undefined;
   } catch (e) {
