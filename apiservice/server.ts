@@ -80,7 +80,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     healthChecks: [
       {
         name: 'storage',
-        endpoints: ['healthz', 'livez', 'readyz'],
+        // as kube-apiserver's etcd check: not in livez, so an etcd outage does not restart us
+        endpoints: ['healthz', 'readyz'],
         check: () => withDeadline(storage.currentRevision(), 2_000, 'storage did not answer within 2s'),
       },
     ],
