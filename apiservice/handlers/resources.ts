@@ -70,16 +70,24 @@ function listOptions(store: ResourceStore, q: URLSearchParams): ListOptions {
   };
 }
 
-function patchType(contentType: string | undefined): PatchType {
+function patchType(contentType: string | undefined): PatchType | 'apply' {
   const mt = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (mt === 'application/json-patch+json') return 'json';
   if (mt === 'application/merge-patch+json') return 'merge';
-  if (mt === 'application/apply-patch+yaml' || mt === 'application/apply-patch+cbor') {
-    throw unsupportedMediaType(
-      'server-side apply (application/apply-patch+yaml) is not supported by this server yet; use kubectl apply without --server-side, or kubectl patch --type=merge|json',
-    );
-  }
+  if (mt === 'application/apply-patch+yaml') return 'apply';
   throw unsupportedMediaType(SUPPORTED_PATCH_TYPES);
+}
+
+/** PatchOptions of an apply: fieldManager is required (kubectl sends "kubectl"), force is a Go bool */
+function applyForce(q: URLSearchParams): boolean {
+  if (!q.get('fieldManager')) {
+    throw invalidOptions('PatchOptions', [fieldErr.required('fieldManager', 'is required for apply patch')]);
+  }
+  const raw = q.get('force');
+  if (raw === null || raw === '') return false;
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(raw)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(raw)) return false;
+  throw badRequest(`invalid value for force: "${raw}"`);
 }
 
 async function deleteOptions(req: IncomingMessage, q: URLSearchParams, maxBytes: number): Promise<DeleteOptions & { dryRun?: string[] }> {
@@ -186,6 +194,16 @@ export async function serveResource(
     case 'patch': {
       const ctx = requestContext(user, q, true, req);
       const type = patchType(req.headers['content-type']);
+      if (type === 'apply') {
+        const force = applyForce(q);
+        const text = (await readBody(req, deps.maxRequestBytes)).toString('utf8');
+        if (text.trim() === '') throw badRequest('the request body is empty: an apply configuration is required');
+        // kubectl sends JSON; YAML is the documented format (JSON is parsed strictly for duplicates)
+        const body = decodeText(text, text.trimStart().startsWith('{') ? 'json' : 'yaml');
+        const { object, created } = await store.apply(ns, info.name, body, ctx, force, sub);
+        setWarnings(res, ctx.warnings);
+        return sendJSON(res, created ? 201 : 200, object);
+      }
       if (q.has('force')) {
         throw invalidOptions('PatchOptions', [fieldErr.forbidden('force', 'may not be specified for non-apply patch')]);
       }

@@ -180,7 +180,7 @@ describe('bad patches', () => {
     await rejected('PATCH', `${AS}/keep`, 413, 'RequestEntityTooLarge', jp(ops));
   });
 
-  it('answers strategic merge patch, apply patch and plain JSON with 415', async () => {
+  it('answers strategic merge patch, CBOR apply patch and plain JSON with 415', async () => {
     const smp = await rejected('PATCH', `${AS}/keep`, 415, 'UnsupportedMediaType', {
       body: '{"spec":{"accepted":true}}',
       headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
@@ -190,7 +190,7 @@ describe('bad patches', () => {
     );
     await rejected('PATCH', `${AS}/keep?fieldManager=kubectl`, 415, 'UnsupportedMediaType', {
       body: 'apiVersion: metal.sidero.dev/v1alpha2\nkind: AdoptedServer\nmetadata:\n  name: keep\n',
-      headers: { 'Content-Type': 'application/apply-patch+yaml' },
+      headers: { 'Content-Type': 'application/apply-patch+cbor' },
     });
     await rejected('PATCH', `${AS}/keep`, 415, 'UnsupportedMediaType', { body: '{}', headers: JSON_HDR });
   });

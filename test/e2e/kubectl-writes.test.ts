@@ -121,9 +121,10 @@ describe('kubectl apply (client-side)', () => {
     expect(after).toEqual(before);
   });
 
-  it('--server-side answers a clear 415 until server-side apply exists', async () => {
-    const r = await s.kubectl(['apply', '--server-side', '-f', '-'], { input: adoptedServer('a-ssa', NS) });
-    expectFailure(r, /server-side apply/);
+  it('--server-side applies (server-side apply has its own suite: kubectl-server-side-apply.test.ts)', async () => {
+    expect(await ok(s, ['apply', '--server-side', '-f', '-'], { input: adoptedServer('a-ssa', NS) })).toBe(
+      'adoptedserver.metal.sidero.dev/a-ssa serverside-applied\n',
+    );
   });
 });
 

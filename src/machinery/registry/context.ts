@@ -25,6 +25,8 @@ export function systemContext(): RequestContext {
   return {
     user: { name: 'system:apiserver', groups: ['system:masters'] },
     dryRun: false,
+    // the name its writes carry in managedFields (kube's controllers are named by their user agent)
+    fieldManager: 'talos-fleet-apiserver',
     fieldValidation: 'Ignore',
     warnings: [],
   };

@@ -18,6 +18,8 @@ import {
 import type { KindDefinition, KubeObject } from '../kind.js';
 import { nameFromGenerateName } from '../metavalidation.js';
 import { applyJsonPatch, applyMergePatch } from '../patch.js';
+import { fieldManagerFor } from '../managedfields/fieldmanager.js';
+import { decodeApplyConfig, trackManagedFields, writeInfo, type AppliedFields } from './apply.js';
 import { cloneObject, decodeObject, encodeObject, listPrefix, objectKey, resourceKeyPrefix } from './codec.js';
 import type { RequestContext } from './context.js';
 import { decodeBody, defaultAndValidate, resourceRef, specOf, type DecodedBody } from './prepare.js';
@@ -87,7 +89,8 @@ export class ResourceStore {
 
   // ---- create ------------------------------------------------------------------------------
 
-  async create(ns: string | undefined, body: DecodedBody, ctx: RequestContext): Promise<KubeObject> {
+  /** `applied`: the managedFields of a server-side apply that creates the object */
+  async create(ns: string | undefined, body: DecodedBody, ctx: RequestContext, applied?: AppliedFields): Promise<KubeObject> {
     const obj = decodeBody(this.kind, body, ctx);
     const meta = obj.metadata;
     if (this.kind.namespaced) {
@@ -110,6 +113,7 @@ export class ResourceStore {
     await this.options.admission?.mutate?.('CREATE', obj, undefined, ctx);
     defaultAndValidate(this.kind, obj);
     await this.options.admission?.validate?.('CREATE', obj, undefined, ctx);
+    trackManagedFields(this.kind, undefined, obj, ctx, undefined, applied);
     if (this.kind.namespaced && this.options.checkNamespace) await this.options.checkNamespace(meta.namespace!);
 
     if (ctx.dryRun) {
@@ -200,6 +204,41 @@ export class ResourceStore {
     }
   }
 
+  /** server-side apply (application/apply-patch+yaml); creates the object when it does not exist */
+  async apply(
+    ns: string | undefined,
+    name: string,
+    body: DecodedBody,
+    ctx: RequestContext,
+    force: boolean,
+    subresource?: 'status',
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const config = decodeApplyConfig(this.kind, body, ctx);
+    const pinnedRV = config.metadata.resourceVersion;
+    for (let attempt = 1; ; attempt++) {
+      const kv = await storageCall(() => this.storage.get(this.key(ns, name)));
+      if (!kv && subresource) throw notFound(this.ref, name);
+      const live = kv ? decodeObject(kv) : undefined;
+      const result = fieldManagerFor(this.kind).apply(live, config, { ...writeInfo(ctx, subresource), force });
+      const object = result.object;
+      const applied = { entries: result.managedFields };
+      this.checkIdentity(object, ns, name);
+      try {
+        if (!kv || !live) return { object: await this.create(ns, { value: object, duplicates: [] }, ctx, applied), created: true };
+        if (pinnedRV && pinnedRV !== live.metadata.resourceVersion) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+        object.metadata.resourceVersion = live.metadata.resourceVersion;
+        return { object: await this.writeUpdate(kv, object, ctx, subresource, applied), created: false };
+      } catch (e) {
+        // created or changed by someone else since our read: apply again to what is there now
+        const raced =
+          e instanceof StatusError &&
+          (e.reason === 'AlreadyExists' || (e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT)));
+        if (raced && !pinnedRV && attempt < PATCH_CONFLICT_RETRIES) continue;
+        throw e;
+      }
+    }
+  }
+
   private checkIdentity(obj: KubeObject, ns: string | undefined, name: string): void {
     const m = obj.metadata;
     if (m.name !== name) {
@@ -221,6 +260,7 @@ export class ResourceStore {
     incoming: KubeObject,
     ctx: RequestContext,
     subresource?: 'status',
+    applied?: AppliedFields,
   ): Promise<KubeObject> {
     const old = Object.freeze(decodeObject(kv)) as KubeObject;
     const name = old.metadata.name!;
@@ -262,6 +302,7 @@ export class ResourceStore {
       m.generation = (old.metadata.generation ?? 1) + 1;
     }
     m.resourceVersion = old.metadata.resourceVersion;
+    trackManagedFields(this.kind, old, obj, ctx, subresource, applied);
     if (JSON.stringify(obj) === JSON.stringify(old)) return obj; // no-op: no write, RV unchanged
 
     const finalized = !!m.deletionTimestamp && !this.hasFinalizers(obj);
