@@ -61,11 +61,15 @@ export class KeySpace {
     return raw.subarray(this.prefixBytes.length).toString('utf8');
   }
 
-  /** copies the value: etcd3 hands out views of the whole reply, which would keep it alive */
+  /**
+   * Copies the value: etcd3 hands out views of the whole reply, which would keep it alive. The
+   * copy gets memory of its own rather than a slice of Node's shared 8 KiB pool: a cached value
+   * in a pool slab would keep the whole slab, and every short-lived buffer cut from it, alive.
+   */
   kv(raw: IKeyValue): KeyValue {
     return {
       key: this.storageKey(raw.key),
-      value: Buffer.from(raw.value ?? ZERO.subarray(0, 0)),
+      value: ownCopy(raw.value ?? ZERO.subarray(0, 0)),
       createRevision: Number(raw.create_revision),
       modRevision: Number(raw.mod_revision),
     };
@@ -77,7 +81,7 @@ export class KeySpace {
     if (String(ev.type).toUpperCase() === 'DELETE') {
       const kv: KeyValue = {
         key: this.storageKey(ev.kv.key),
-        value: prevKv ? Buffer.from(prevKv.value) : Buffer.alloc(0),
+        value: prevKv ? prevKv.value : Buffer.alloc(0),
         createRevision: prevKv?.createRevision ?? 0,
         modRevision: revision,
       };
@@ -86,4 +90,10 @@ export class KeySpace {
     const kv = this.kv(ev.kv);
     return prevKv ? { type: 'put', kv, prevKv, revision } : { type: 'put', kv, revision };
   }
+}
+
+function ownCopy(src: Uint8Array): Buffer {
+  const copy = Buffer.allocUnsafeSlow(src.length);
+  copy.set(src);
+  return copy;
 }
