@@ -79,21 +79,34 @@ export function sendJSON(res: ServerResponse, code: number, body: unknown, yaml 
   res.end(text);
 }
 
-/** a list from pre-encoded items, written in chunks rather than as one giant string */
-export function sendJSONList(res: ServerResponse, apiVersion: string, kind: string, metadata: Record<string, unknown>, items: string[]): void {
+/** a list from pre-encoded items, written in chunks of about 256 KiB rather than as one giant buffer */
+export function sendJSONList(res: ServerResponse, apiVersion: string, kind: string, metadata: Record<string, unknown>, items: Buffer[][]): void {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json');
   const head = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},"metadata":${JSON.stringify(metadata)},"items":[`;
-  let chunk = head;
+  let pieces: Buffer[] = [Buffer.from(head)];
+  let size = pieces[0].length;
   for (let i = 0; i < items.length; i++) {
-    chunk += (i === 0 ? '' : ',') + items[i];
-    if (chunk.length > 256 * 1024) {
-      res.write(chunk);
-      chunk = '';
+    if (i > 0) {
+      pieces.push(COMMA);
+      size += 1;
+    }
+    for (const p of items[i]) {
+      pieces.push(p);
+      size += p.length;
+    }
+    if (size > 256 * 1024) {
+      res.write(Buffer.concat(pieces, size));
+      pieces = [];
+      size = 0;
     }
   }
-  res.end(chunk + ']}');
+  pieces.push(LIST_END);
+  res.end(Buffer.concat(pieces, size + LIST_END.length));
 }
+
+const COMMA = Buffer.from(',');
+const LIST_END = Buffer.from(']}');
 
 export function sendText(res: ServerResponse, code: number, text: string): void {
   res.statusCode = code;

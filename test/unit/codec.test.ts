@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeObject, encodeObject, objectJSON, sharedJSON, sharedObject } from '../../src/machinery/registry/codec.js';
+import { decodeObject, encodeObject, objectJSON, objectJSONParts, sharedJSON, sharedObject } from '../../src/machinery/registry/codec.js';
 import type { KubeObject } from '../../src/machinery/kind.js';
 import type { KeyValue } from '../../src/storage/storage.js';
 
@@ -17,6 +17,21 @@ describe('serialize once: stored bytes to served JSON', () => {
       expect(JSON.parse(objectJSON(kv(stored)))).toEqual(decodeObject(kv(stored)));
       expect(JSON.parse(objectJSON(kv(stored))).metadata.resourceVersion).toBe('42');
     }
+  });
+
+  it('gives the same JSON as byte pieces of the stored value, for any layout', () => {
+    const stored = [
+      encodeObject({ apiVersion: 'g/v', kind: 'K', metadata: { name: 'ä', labels: { x: 'y' } }, spec: { n: 'ü' } } as KubeObject),
+      encodeObject({ apiVersion: 'g/v', kind: 'K', metadata: {} } as KubeObject),
+      Buffer.from('{"kind":"K","spec":{"metadata":{}},"apiVersion":"g/v","metadata":{"name":"a"}}'),
+      Buffer.from('{"apiVersion":"g/\\"v","kind":"K","metadata":{"name":"a"}}'),
+    ];
+    for (const v of stored) {
+      const parts = objectJSONParts(kv(v));
+      expect(Buffer.concat(parts).toString('utf8')).toBe(objectJSON(kv(v)));
+    }
+    // the common layout is cut from the stored bytes, not copied
+    expect(objectJSONParts(kv(stored[0]!))[0]!.buffer).toBe(stored[0]!.buffer);
   });
 
   it('re-encodes values stored in another key order', () => {

@@ -46,6 +46,21 @@ export function objectJSON(kv: KeyValue): string {
   return text.slice(0, at) + rv + (text[at] === '}' ? '' : ',') + text.slice(at);
 }
 
+const METADATA_MARK = Buffer.from('"metadata":{');
+
+/**
+ * The same as objectJSON, as byte pieces cut from the stored value (no decoding to a string and
+ * back): a large list is then a copy of the stored bytes with the resourceVersion spliced in.
+ */
+export function objectJSONParts(kv: KeyValue): Buffer[] {
+  const v = kv.value;
+  const mark = v.subarray(0, 512).indexOf(METADATA_MARK);
+  const at = mark + METADATA_MARK.length;
+  if (mark < 0 || !HEAD.test(v.toString('latin1', 0, at))) return [Buffer.from(objectJSON(kv))];
+  const rv = `"resourceVersion":"${kv.modRevision}"` + (v[at] === 0x7d ? '' : ',');
+  return [v.subarray(0, at), Buffer.from(rv, 'latin1'), v.subarray(at)];
+}
+
 /** recently decoded versions: an event fanned out to many watchers is decoded once */
 const recent = new Map<KeyValue, KubeObject>();
 const RECENT_MAX = 256;

@@ -3,7 +3,7 @@
 import { StorageError, type Storage } from '../../storage/storage.js';
 import { badRequest, expired, fieldErr, invalidOptions, StatusError, timeout } from '../errors.js';
 import type { KubeObject } from '../kind.js';
-import { decodeObject, objectJSON } from './codec.js';
+import { decodeObject, objectJSONParts } from './codec.js';
 import { matches, selectsEverything, type Selection } from './selection.js';
 import type { RequestContext } from './context.js';
 import { storageCall, type DeleteOptions, type ResourceStore } from './store.js';
@@ -24,7 +24,8 @@ export interface ListOptions {
 export interface ListResult {
   items: KubeObject[];
   /** with jsonOnly and no selectors: each object's JSON, in order (items is then empty) */
-  json?: string[];
+  /** the items as served, in byte pieces (serialize once): set when the caller asked for jsonOnly */
+  json?: Buffer[][];
   resourceVersion: string;
   continue?: string;
   remainingItemCount?: number;
@@ -129,7 +130,7 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
 
   const items: KubeObject[] = [];
   const everything = selectsEverything(o.selection);
-  const json: string[] | undefined = everything && o.jsonOnly ? [] : undefined;
+  const json: Buffer[][] | undefined = everything && o.jsonOnly ? [] : undefined;
   const count = () => (json ? json.length : items.length);
   let more = false;
   let remaining = 0;
@@ -143,7 +144,7 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
       for (const kv of page.kvs) {
         lastKey = kv.key;
         if (json) {
-          json.push(objectJSON(kv)); // serialize once: the stored bytes with the resourceVersion
+          json.push(objectJSONParts(kv)); // serialize once: the stored bytes with the resourceVersion
         } else {
           const obj = decodeObject(kv);
           if (matches(store.kind, o.selection, obj)) items.push(obj);
