@@ -1,0 +1,169 @@
+// The server under test as a separate process (`node dist/apiservice/main.js`) on etcd, and an
+// HTTPS client for it with the admin identity from the kubeconfig the server writes, over a
+// keep-alive agent with enough sockets for every request in flight.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'yaml';
+
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 30_000;
+export const MAIN = resolve(import.meta.dirname, '../../apiservice/main.js');
+
+export interface ClientIdentity {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export interface Response {
+  status: number;
+  body: string;
+}
+
+export class BenchClient {
+  readonly agent: Agent;
+
+  constructor(
+    readonly url: string,
+    readonly identity: ClientIdentity,
+    maxSockets: number,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ...identity });
+  }
+
+  private options(method: string, body?: string): RequestOptions {
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+    }
+    return { method, agent: this.agent, headers };
+  }
+
+  /** one request, the whole body read */
+  send(method: string, path: string, body?: string): Promise<Response> {
+    return new Promise((resolvePromise, reject) => {
+      const req = request(new URL(path, this.url), this.options(method, body), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  }
+
+  /** like send, failing unless the status is the expected one */
+  async expect(status: number, method: string, path: string, body?: string): Promise<string> {
+    const res = await this.send(method, path, body);
+    if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} (expected ${status}): ${res.body.slice(0, 500)}`);
+    return res.body;
+  }
+
+  /** a streaming GET (watch): resolves with the response once its headers arrived */
+  stream(path: string): Promise<{ res: IncomingMessage; abort(): void }> {
+    return new Promise((resolvePromise, reject) => {
+      const req = request(new URL(path, this.url), this.options('GET'), (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`GET ${path}: ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        resolvePromise({ res, abort: () => req.destroy() });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+export interface BenchServer {
+  url: string;
+  identity: ClientIdentity;
+  proc: ChildProcess;
+  /** SIGTERM, wait for the exit (a --cpu-prof profile is written then), remove the data dir */
+  stop(): Promise<void>;
+}
+
+export interface ServerLaunch {
+  etcdEndpoint: string;
+  /** node flags for the server process, e.g. --cpu-prof */
+  nodeArgs?: string[];
+}
+
+export async function startBenchServer(opts: ServerLaunch): Promise<BenchServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tf-bench-server-'));
+  const args = [
+    ...(opts.nodeArgs ?? []),
+    MAIN,
+    '--data-dir', dataDir,
+    '--secure-port', '0',
+    '--bind-address', '127.0.0.1',
+    '--storage-backend', 'etcd3',
+    '--etcd-servers', opts.etcdEndpoint,
+    // compaction during a run would make the runs differ; kube's default interval is longer than a run anyway
+    '--etcd-compaction-interval', '0',
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const killOnExit = () => proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stderr = '';
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (c: string) => (stderr = (stderr + c).slice(-16_384)));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const stop = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), STOP_TIMEOUT_MS);
+      await exited;
+      clearTimeout(timer);
+    }
+    process.off('exit', killOnExit);
+    await rm(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const url = await waitServing(proc, () => stderr);
+    const kc = parse(await readFile(join(dataDir, 'admin.kubeconfig'), 'utf8'));
+    const identity = {
+      ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
+      cert: Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'),
+      key: Buffer.from(kc.users[0].user['client-key-data'], 'base64'),
+    };
+    return { url, identity, proc, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function waitServing(proc: ChildProcess, stderr: () => string): Promise<string> {
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the server did not log "serving" within ${START_TIMEOUT_MS} ms:\n${stderr()}`)), START_TIMEOUT_MS);
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as { msg?: string; address?: string };
+        if (rec.msg === 'serving' && rec.address) {
+          clearTimeout(timer);
+          resolvePromise(rec.address);
+        }
+      } catch {
+        // not JSON: ignore
+      }
+    });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the server exited (${code}) before serving:\n${stderr()}`));
+    });
+  });
+}
