@@ -1,0 +1,239 @@
+// One mTLS gRPC channel to one Talos endpoint, and the call plumbing every method shares:
+// resolve + allow-list check before any socket exists, a deadline on every call, optional `node`
+// metadata for apid proxying, abort signals, and mapping every failure to a TalosError.
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { createSecureContext } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { clientClosed, dnsNotAllowed, outboundNotAllowed, toTalosError, TalosError, type CallContext } from './errors.js';
+import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
+import { OutboundAllowList, refusedResolvers } from './outbound.js';
+import { talosProtos } from './protos.js';
+import { nodeTlsKey } from './talosconfig.js';
+import { probeTls, type ProbeTarget } from './tls-probe.js';
+import type { MachineServiceClient } from './gen/machine/MachineService.js';
+import type { ClusterServiceClient } from './gen/cluster/ClusterService.js';
+
+/** apid accepts 32 MiB messages and talosctl raises its receive limit to match (grpc-js default: 4 MiB). */
+export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
+export const DEFAULT_TIMEOUT_MS = 10_000;
+/** At most this long is spent finding out why a connection closed during setup. */
+const PROBE_MS = 2_000;
+/** grpc-js' words for "TCP connected, then closed before HTTP/2 started" */
+const CLOSED_DURING_SETUP = /Failed to connect|Connection dropped|Socket closed/i;
+
+/** Resolves a host name to IP addresses, in preference order. */
+export type HostLookup = (host: string) => Promise<string[]>;
+
+export const systemLookup: HostLookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+export interface ConnectionOptions {
+  /** `host` or `host:port` (default port 50000; IPv6 in brackets) */
+  endpoint: string;
+  /** the Talos OS CA (PEM): the only CA the node's certificate may chain to */
+  ca: string;
+  /** client certificate (PEM), signed by the OS CA, roles in Subject O */
+  crt: string;
+  /** client private key (PEM; Talos' `ED25519 PRIVATE KEY` label is accepted) */
+  key: string;
+  /** default deadline per call, ms */
+  timeoutMs?: number;
+  /** addresses we may dial; default: any */
+  allowList?: OutboundAllowList;
+  /** the name to verify the node's certificate against, when the dialed address is not in its SANs */
+  targetNameOverride?: string;
+  /** host name resolution (default: the system resolver) */
+  lookup?: HostLookup;
+}
+
+export interface CallOptions {
+  /** overrides the client's default deadline for this call */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** overrides the client's `node` target for this call */
+  node?: string;
+}
+
+interface Stubs {
+  machine: MachineServiceClient;
+  cluster: ClusterServiceClient;
+}
+
+export interface PreparedCall {
+  stubs: Stubs;
+  metadata: grpc.Metadata;
+  options: grpc.CallOptions;
+  ctx: CallContext;
+  signal: AbortSignal | undefined;
+  /** epoch ms */
+  deadline: number;
+}
+
+function credentialsError(): TalosError {
+  return new TalosError(400, 'BadRequest', 'InvalidArgument',
+    'the Talos client certificate, key or CA cannot be loaded (not PEM, or the key does not match the certificate)');
+}
+
+function abortedCheck(p: PreparedCall): void {
+  if (p.signal?.aborted) throw toTalosError({ code: grpc.status.CANCELLED, details: 'aborted by the caller' }, p.ctx);
+}
+
+export class TalosConnection {
+  /** the endpoint as `host:port` */
+  readonly endpoint: string;
+  readonly timeoutMs: number;
+  private readonly target: Endpoint;
+  private readonly credentials: grpc.ChannelCredentials;
+  private readonly allowList: OutboundAllowList;
+  private readonly lookup: HostLookup;
+  private readonly pem: { ca: Buffer; crt: Buffer; key: Buffer };
+  private probeTarget: ProbeTarget | undefined;
+  private connecting: Promise<Stubs> | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: ConnectionOptions, private readonly node?: string) {
+    this.target = parseEndpoint(opts.endpoint);
+    this.endpoint = formatEndpoint(this.target);
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.allowList = opts.allowList ?? OutboundAllowList.allowAll();
+    this.lookup = opts.lookup ?? systemLookup;
+    const key = Buffer.from(nodeTlsKey(opts.key));
+    const ca = Buffer.from(opts.ca);
+    const crt = Buffer.from(opts.crt);
+    this.pem = { ca, crt, key };
+    try {
+      // load once now so bad material fails here with a clear message, not as a vague UNAVAILABLE later
+      createSecureContext({ ca, cert: crt, key });
+      this.credentials = grpc.credentials.createSsl(ca, key, crt);
+    } catch {
+      throw credentialsError();
+    }
+  }
+
+  /** Resolves and checks the address, then opens the channel; no socket exists before the check passes. */
+  private async dial(): Promise<Stubs> {
+    const { host, port } = this.target;
+    // the system resolver asks DNS servers, which must be allowed too (a custom lookup answers for itself)
+    const resolvers = this.opts.lookup ? [] : refusedResolvers(this.allowList, host);
+    if (resolvers.length > 0) throw dnsNotAllowed(this.endpoint, host, resolvers);
+    const addresses = isIP(host) ? [host] : await this.lookup(host);
+    const address = addresses.find((a) => this.allowList.check(a));
+    if (address === undefined) throw outboundNotAllowed(this.endpoint, addresses);
+    const options: grpc.ChannelOptions = {
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
+      'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
+      // an HTTP proxy from the environment would dial an address the allow-list never saw
+      'grpc.enable_http_proxy': 0,
+      // nodes reboot for upgrades; come back within seconds rather than grpc's 2-minute backoff ceiling
+      'grpc.initial_reconnect_backoff_ms': 250,
+      'grpc.max_reconnect_backoff_ms': 5_000,
+    };
+    // we dial the checked IP; the certificate is still verified against the name the user gave
+    const verifyName = this.opts.targetNameOverride ?? (isIP(host) ? undefined : host);
+    if (verifyName) options['grpc.ssl_target_name_override'] = verifyName;
+    const { machine, cluster } = talosProtos();
+    const target = formatEndpoint({ host: address, port });
+    this.probeTarget = { address, port, verifyName, ...this.pem };
+    const machineStub = new machine.MachineService(target, this.credentials, options);
+    const clusterStub = new cluster.ClusterService(target, this.credentials, { channelOverride: machineStub.getChannel() });
+    return { machine: machineStub, cluster: clusterStub };
+  }
+
+  private stubs(ctx: CallContext): Promise<Stubs> {
+    if (this.closed) return Promise.reject(clientClosed(ctx));
+    if (!this.connecting) {
+      this.connecting = this.dial();
+      // a failed resolution or refusal is retried on the next call (DNS may have changed)
+      this.connecting.catch(() => { this.connecting = undefined; });
+    }
+    return this.connecting;
+  }
+
+  /** Everything a call needs; the deadline also bounds name resolution. */
+  async prepare(method: string, call: CallOptions | undefined, defaultTimeoutMs = this.timeoutMs): Promise<PreparedCall> {
+    const timeoutMs = call?.timeoutMs ?? defaultTimeoutMs;
+    const ctx: CallContext = { endpoint: this.endpoint, method, timeoutMs };
+    const deadline = Date.now() + timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(toTalosError({ code: grpc.status.DEADLINE_EXCEEDED, details: 'resolving the endpoint' }, ctx)), timeoutMs);
+    });
+    try {
+      const stubs = await Promise.race([this.stubs(ctx), expired]);
+      const metadata = new grpc.Metadata();
+      const node = call?.node ?? this.node;
+      if (node) metadata.set('node', node);
+      return { stubs, metadata, options: { deadline: new Date(deadline) }, ctx, signal: call?.signal, deadline };
+    } catch (e) {
+      throw toTalosError(e, ctx);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Maps a call failure; a connection that closed during setup is probed once more with plain TLS,
+   * so a rejected client certificate reads as a TLS error rather than as "unreachable".
+   */
+  private async explain(err: unknown, p: PreparedCall): Promise<TalosError> {
+    // CANCELLED that we did not ask for is the node resetting the stream as it goes away
+    const code = (err as { code?: unknown } | undefined)?.code;
+    if (code === grpc.status.CANCELLED && !p.signal?.aborted) {
+      return toTalosError({ code: grpc.status.UNAVAILABLE, details: 'the node reset the call (connection dropped)' }, p.ctx);
+    }
+    const mapped = toTalosError(err, p.ctx);
+    const left = Math.min(p.deadline - Date.now(), PROBE_MS);
+    if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(mapped.message) || !this.probeTarget || left <= 0) return mapped;
+    const tlsError = await probeTls(this.probeTarget, left);
+    return tlsError ? toTalosError({ code: grpc.status.UNAVAILABLE, details: `TLS: ${tlsError}` }, p.ctx) : mapped;
+  }
+
+  /** Runs a unary call and maps its failure. */
+  async unary<Res>(
+    method: string,
+    call: CallOptions | undefined,
+    start: (p: PreparedCall, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+  ): Promise<Res> {
+    const p = await this.prepare(method, call);
+    abortedCheck(p);
+    return new Promise<Res>((resolve, reject) => {
+      const onAbort = () => handle.cancel();
+      const handle = start(p, (err, value) => {
+        p.signal?.removeEventListener('abort', onAbort);
+        if (err) this.explain(err, p).then(reject, reject);
+        else if (value === undefined) reject(toTalosError(new Error('empty reply'), p.ctx));
+        else resolve(value);
+      });
+      p.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Runs a server-streaming call as an async iterable; breaking out of the loop cancels the call. */
+  async *stream<Msg>(
+    method: string,
+    call: CallOptions | undefined,
+    start: (p: PreparedCall) => grpc.ClientReadableStream<Msg>,
+    defaultTimeoutMs?: number,
+  ): AsyncGenerator<Msg> {
+    const p = await this.prepare(method, call, defaultTimeoutMs);
+    abortedCheck(p);
+    const handle = start(p);
+    const onAbort = () => handle.cancel();
+    p.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const msg of handle) yield msg as Msg;
+    } catch (e) {
+      throw await this.explain(e, p);
+    } finally {
+      p.signal?.removeEventListener('abort', onAbort);
+      handle.cancel();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    const pending = this.connecting;
+    this.connecting = undefined;
+    pending?.then((s) => s.machine.close(), () => undefined);
+  }
+}

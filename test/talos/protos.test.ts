@@ -1,0 +1,120 @@
+// The generated TS types cannot drift from protos/ (regenerated here with the package.json
+// script's own arguments), and the wire identity matches the reference: method paths and field
+// numbers, checked on the encoded bytes.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import * as protoLoader from '@grpc/proto-loader';
+import { describe, expect, it } from 'vitest';
+import { loaderOptions, PROTO_FILES, protosDir } from '../../src/talos/protos.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const GEN = join(ROOT, 'src/talos/gen');
+const GENERATOR = join(ROOT, 'node_modules/@grpc/proto-loader/build/bin/proto-loader-gen-types.js');
+
+async function files(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) out.push(relative(dir, join(entry.parentPath, entry.name)));
+  }
+  return out.sort();
+}
+
+describe('generated proto types', () => {
+  it('src/talos/gen is exactly what `npm run gen:protos` produces', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const script = pkg.scripts['gen:protos'] ?? '';
+    const [bin, ...args] = script.split(/\s+/);
+    expect(bin).toBe('proto-loader-gen-types');
+    const out = await mkdtemp(join(tmpdir(), 'talos-gen-'));
+    try {
+      const outFlag = args.indexOf('-O');
+      expect(args[outFlag + 1]).toBe('src/talos/gen');
+      args[outFlag + 1] = out;
+      await promisify(execFile)(process.execPath, [GENERATOR, ...args], { cwd: ROOT });
+      const want = await files(out);
+      expect(await files(GEN)).toEqual(want);
+      for (const f of want) {
+        expect(await readFile(join(GEN, f), 'utf8'), `${f} differs: run npm run gen:protos`).toBe(await readFile(join(out, f), 'utf8'));
+      }
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('the script generates from the files the runtime loads', async () => {
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const script = pkg.scripts['gen:protos'] ?? '';
+    for (const f of PROTO_FILES) expect(script).toContain(f);
+    // runtime options and generator flags describe the same objects
+    expect(script).toMatch(/--longs=String --enums=String --defaults --oneofs/);
+    expect(script).not.toContain('--keepCase');
+    expect(loaderOptions()).toMatchObject({ keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+  });
+
+  it('finds protos/ from the source tree and from dist/', () => {
+    expect(protosDir()).toBe(join(ROOT, 'protos'));
+    expect(protosDir(join(ROOT, 'dist/src/talos'))).toBe(join(ROOT, 'protos'));
+    expect(() => protosDir(tmpdir())).toThrow(/cannot find protos/);
+  });
+});
+
+describe('wire identity', () => {
+  const def = protoLoader.loadSync([...PROTO_FILES], loaderOptions());
+  const machine = def['machine.MachineService'] as protoLoader.ServiceDefinition;
+  const cluster = def['cluster.ClusterService'] as protoLoader.ServiceDefinition;
+
+  it('method paths and streaming kinds', () => {
+    const paths = Object.fromEntries(Object.entries(machine).map(([k, m]) => [k, [m.path, m.responseStream]]));
+    expect(paths).toEqual({
+      Version: ['/machine.MachineService/Version', false],
+      ServiceList: ['/machine.MachineService/ServiceList', false],
+      Hostname: ['/machine.MachineService/Hostname', false],
+      Kubeconfig: ['/machine.MachineService/Kubeconfig', true],
+      ApplyConfiguration: ['/machine.MachineService/ApplyConfiguration', false],
+      Bootstrap: ['/machine.MachineService/Bootstrap', false],
+      Reboot: ['/machine.MachineService/Reboot', false],
+      Upgrade: ['/machine.MachineService/Upgrade', false],
+      EtcdMemberList: ['/machine.MachineService/EtcdMemberList', false],
+      EtcdStatus: ['/machine.MachineService/EtcdStatus', false],
+    });
+    expect(cluster['HealthCheck']?.path).toBe('/cluster.ClusterService/HealthCheck');
+    expect(cluster['HealthCheck']?.responseStream).toBe(true);
+  });
+
+  const hex = (b: Buffer) => b.toString('hex');
+
+  it('ApplyConfigurationRequest: data=1 bytes, mode=4 enum, dry_run=5', () => {
+    const bytes = machine['ApplyConfiguration']!.requestSerialize({ data: Buffer.from('x'), mode: 'AUTO', dryRun: true });
+    expect(hex(bytes)).toBe('0a0178' + '2001' + '2801');
+  });
+
+  it('EtcdMember: id is field 2 (field 1 unused), inside EtcdMembers.members=3', () => {
+    const bytes = machine['EtcdMemberList']!.responseSerialize({ messages: [{ members: [{ id: '5', hostname: 'h' }] }] });
+    // messages(1) { members(3) { id(2)=5, hostname(3)="h" } }
+    expect(hex(bytes)).toBe('0a07' + '1a05' + '1005' + '1a0168');
+  });
+
+  it('UpgradeRequest: image=1, preserve=2, stage=3, force=4, reboot_mode=5', () => {
+    const bytes = machine['Upgrade']!.requestSerialize({ image: 'i', preserve: true, stage: true, force: true, rebootMode: 'POWERCYCLE' });
+    expect(hex(bytes)).toBe('0a0169' + '1001' + '1801' + '2001' + '2801');
+  });
+
+  it('EtcdMemberStatus: member_id=10, storage_version=11', () => {
+    const bytes = machine['EtcdStatus']!.responseSerialize({ messages: [{ memberStatus: { memberId: '1', storageVersion: 'v' } }] });
+    expect(hex(bytes)).toBe('0a07' + '1205' + '5001' + '5a0176');
+  });
+
+  it('HealthCheckRequest: wait_timeout=1 Duration, cluster_info=2 with control_plane_nodes=1', () => {
+    const bytes = cluster['HealthCheck']!.requestSerialize({ waitTimeout: { seconds: 3 }, clusterInfo: { controlPlaneNodes: ['a'] } });
+    expect(hex(bytes)).toBe('0a020803' + '1203' + '0a0161');
+  });
+
+  it('replies start with common.Metadata at field 1 and carry google.rpc.Status at Metadata.status=3', () => {
+    const bytes = machine['Hostname']!.responseSerialize({ messages: [{ metadata: { hostname: 'n', status: { code: 14 } }, hostname: 'x' }] });
+    // messages(1) { metadata(1) { hostname(1)="n", status(3) { code(1)=14 } }, hostname(2)="x" }
+    expect(hex(bytes)).toBe('0a0c' + '0a07' + '0a016e' + '1a02080e' + '120178');
+  });
+});
