@@ -1,5 +1,7 @@
 // Server flags, named as kube-apiserver names them. `npm start -- --flag value` reaches here.
 import { Command, InvalidArgumentError } from 'commander';
+import { parseDuration as parseGoDuration } from '../src/machinery/duration.js';
+import { OutboundAllowList } from '../src/talos/outbound.js';
 
 export interface ServerOptions {
   dataDir: string;
@@ -25,6 +27,22 @@ export interface ServerOptions {
   /** bookmark interval for watches (ms) */
   watchBookmarkIntervalMs: number;
   logLevel: string;
+  /** CIDRs every outbound dial (Talos nodes, Management API) must fall in; undefined: any */
+  allowedOutboundNetworks?: string;
+  /** how often the AdoptedServer controller looks at every object again */
+  resyncPeriodMs: number;
+  /** deadline of one Talos API call */
+  talosCallTimeoutMs: number;
+  /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
+  controllers: string[];
+}
+
+export const CONTROLLERS = ['namespace', 'garbage-collector', 'adoptedserver'] as const;
+
+/** whether the --controllers list enables `name` (kube-controller-manager's rules) */
+export function controllerEnabled(list: readonly string[], name: string): boolean {
+  if (list.includes(`-${name}`)) return false;
+  return list.includes(name) || list.includes('*');
 }
 
 function port(v: string): number {
@@ -35,10 +53,11 @@ function port(v: string): number {
 
 /** a Go-style duration as kube-apiserver flags take them: 5m, 300s, 1h30m, 0 */
 export function parseDuration(v: string): number {
-  if (v === '0') return 0;
-  const m = /^(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+(?:\.\d+)?)s)?(?:(\d+)ms)?$/.exec(v);
-  if (!m || v === '') throw new InvalidArgumentError('must be a duration such as 5m, 300s or 1h30m');
-  return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 + Number(m[4] ?? 0);
+  try {
+    return parseGoDuration(v);
+  } catch {
+    throw new InvalidArgumentError('must be a duration such as 5m, 300s or 1h30m');
+  }
 }
 
 function positiveInt(v: string): number {
@@ -67,6 +86,10 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--max-request-bytes <n>', 'largest accepted request body', positiveInt, 3 * 1024 * 1024)
     .option('--watch-bookmark-interval-ms <n>', 'interval between watch bookmarks', positiveInt, 60_000)
     .option('--log-level <level>', 'pino log level', 'info')
+    .option('--allowed-outbound-networks <cidrs>', 'comma-separated CIDRs the server may dial (Talos nodes, Management API); default: any')
+    .option('--resync-period <duration>', 'how often each AdoptedServer is looked at again', parseDuration, 30_000)
+    .option('--talos-call-timeout <duration>', 'deadline of one Talos API call', parseDuration, 10_000)
+    .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
     .allowExcessArguments(false)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -81,6 +104,19 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (!String(o.etcdPrefix).startsWith('/') || String(o.etcdPrefix).endsWith('/')) {
     throw new InvalidArgumentError('--etcd-prefix must start with "/" and must not end with "/"');
   }
+  try {
+    OutboundAllowList.parse(o.allowedOutboundNetworks);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  const controllers = String(o.controllers).split(',').map((c) => c.trim()).filter(Boolean);
+  for (const c of controllers) {
+    if (c !== '*' && !(CONTROLLERS as readonly string[]).includes(c.replace(/^-/, ''))) {
+      throw new InvalidArgumentError(`--controllers: unknown controller "${c}" (known: ${CONTROLLERS.join(', ')})`);
+    }
+  }
+  if (o.resyncPeriod <= 0) throw new InvalidArgumentError('--resync-period must be more than 0');
+  if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
   }
@@ -104,5 +140,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     maxRequestBytes: o.maxRequestBytes,
     watchBookmarkIntervalMs: o.watchBookmarkIntervalMs,
     logLevel: o.logLevel,
+    allowedOutboundNetworks: o.allowedOutboundNetworks,
+    resyncPeriodMs: o.resyncPeriod,
+    talosCallTimeoutMs: o.talosCallTimeout,
+    controllers,
   };
 }

@@ -7,10 +7,16 @@ import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
 import { GarbageCollector } from '../src/controllers/garbagecollector.js';
+import { AdoptedServerController } from '../src/controllers/adoptedserver/controller.js';
+import { StoreEventRecorder } from '../src/controllers/events.js';
+import { nodeAccess } from '../src/nodes/connect.js';
+import { registrySecrets } from '../src/nodes/credentials.js';
+import { adoptedServerHandlers } from '../src/nodes/subresources.js';
+import { OutboundAllowList } from '../src/talos/outbound.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
 import { buildApp } from './app.js';
 import { clientCertAuthenticator, standaloneAuthorize } from './authn.js';
-import type { ServerOptions } from './options.js';
+import { controllerEnabled, type ServerOptions } from './options.js';
 import { ensureStandalonePKI, serverURL, writeAdminKubeconfig } from './standalone.js';
 import { openStorageStack } from './storage.js';
 
@@ -58,15 +64,24 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     await stack.close();
     throw e;
   }
+  const allowList = OutboundAllowList.parse(opts.allowedOutboundNetworks);
+  const access = nodeAccess({ secrets: registrySecrets(registry), allowList, callTimeoutMs: opts.talosCallTimeoutMs });
+  const events = new StoreEventRecorder(registry, 'talos-fleet-apiserver', log.child({ component: 'events' }));
+  const subresourceHandlers = adoptedServerHandlers({ access, registry, events });
   // controllers run in the replica that holds the leadership (always, with the embedded store)
   stack.leadership.run(async () => {
-    const namespaces = new NamespaceController(registry, log.child({ controller: 'namespace' }));
-    const gc = new GarbageCollector(registry, log.child({ controller: 'garbage-collector' }));
-    await namespaces.start();
-    await gc.start();
+    const controllers: { start(): Promise<void>; stop(): void }[] = [];
+    const on = (name: string) => controllerEnabled(opts.controllers, name);
+    if (on('namespace')) controllers.push(new NamespaceController(registry, log.child({ controller: 'namespace' })));
+    if (on('garbage-collector')) controllers.push(new GarbageCollector(registry, log.child({ controller: 'garbage-collector' })));
+    if (on('adoptedserver')) {
+      controllers.push(new AdoptedServerController({
+        registry, access, allowList, events, log: log.child({ controller: 'adoptedserver' }), resyncMs: opts.resyncPeriodMs,
+      }));
+    }
+    for (const c of controllers) await c.start();
     return () => {
-      namespaces.stop();
-      gc.stop();
+      for (const c of controllers) c.stop();
     };
   });
 
@@ -74,6 +89,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     log,
     registry,
     maxRequestBytes: opts.maxRequestBytes,
+    subresourceHandlers,
+    subresources: subresourceHandlers.map((h) => h.declaration),
     watchBookmarkIntervalMs: opts.watchBookmarkIntervalMs,
     authenticate: clientCertAuthenticator(),
     authorize: (user) => standaloneAuthorize(user),

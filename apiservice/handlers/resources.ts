@@ -17,14 +17,18 @@ import type { FieldValidation, RequestContext, UserInfo } from '../../src/machin
 import { deleteCollection, listObjects, parseResourceVersion, waitForRevision, type ListOptions } from '../../src/machinery/registry/list.js';
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { DeleteOptions, PatchType, ResourceStore } from '../../src/machinery/registry/store.js';
+import type { SubresourceHandler } from '../../src/machinery/registry/subresource.js';
 import { decodeObjectBody, decodeText, readBody, sendJSON, sendJSONList, setWarnings } from '../http.js';
 import type { RequestInfo } from '../requestinfo.js';
+import { findSubresource, serveSubresource } from './subresources.js';
 import { serveWatch } from './watch.js';
 
 export interface ResourceHandlerDeps {
   registry: APIRegistry;
   maxRequestBytes: number;
   watchBookmarkIntervalMs: number;
+  /** subresources answered by code (AdoptedServer health, kubeconfig, upgrade) */
+  subresourceHandlers?: SubresourceHandler[];
 }
 
 const SUPPORTED_PATCH_TYPES =
@@ -143,6 +147,8 @@ export async function serveResource(
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   }
   if (ns !== undefined && validateNamespaceName(ns).length > 0) throw notFound({ group: '', resource: 'namespaces' }, ns);
+  const custom = info.subresource ? findSubresource(deps.subresourceHandlers, kind, info.subresource) : undefined;
+  if (custom) return serveSubresource(deps, custom, store, ns, info, user, req, res, q);
   if (info.subresource && !(info.subresource === 'status' && kind.statusSubresource)) {
     throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   }

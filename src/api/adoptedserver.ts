@@ -12,9 +12,13 @@ import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
 /** Lets the controller unregister the node from the Management API before the object goes away. */
 export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
 
-export const adoptedServerConditionTypes = ['Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
+/** the seed's four condition types, and Ready summing them up for `kubectl wait --for=condition=Ready` */
+export const adoptedServerConditionTypes = ['Ready', 'Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
 
 export const nodeTypes = ['controlplane', 'worker'] as const;
+
+export const upgradePhases = ['Upgrading', 'Staged', 'Rebooting', 'Completed', 'Failed'] as const;
+export type UpgradePhase = (typeof upgradePhases)[number];
 
 const TalosSpec = Obj(
   {
@@ -76,7 +80,7 @@ const AdoptedServerStatus = Obj(
     ready: Opt(Bool('Accepted, connected and healthy.')),
     connected: Opt(Bool('The Talos API answered the last probe.')),
     lastContactTime: Opt(DateTime('Last successful contact with the Talos API.')),
-    conditions: Opt(Conditions('Connected, Adopted, SideroLinkReady and ManagementAPISync conditions.')),
+    conditions: Opt(Conditions('Ready, Connected, Adopted, SideroLinkReady and ManagementAPISync conditions.')),
     health: Opt(
       Obj(
         {
@@ -106,6 +110,21 @@ const AdoptedServerStatus = Obj(
           lastHandshakeTime: Opt(DateTime('Last WireGuard handshake.')),
         },
         'State of the SideroLink tunnel.',
+      ),
+    ),
+    upgrade: Opt(
+      Obj(
+        {
+          phase: Opt(Enum(upgradePhases, 'Upgrading (the node accepted it), Staged (performed on the next reboot), Rebooting, Completed or Failed.')),
+          image: Opt(Str('Installer image of the upgrade.')),
+          fromVersion: Opt(Str('Talos version before the upgrade.')),
+          toVersion: Opt(Str('Talos version the upgrade installs, when the image names one.')),
+          actorID: Opt(Str('ID the node gave to the upgrade.')),
+          startedAt: Opt(DateTime('When the node accepted the upgrade.')),
+          finishedAt: Opt(DateTime('When the upgrade completed or failed.')),
+          message: Opt(Str('Details of the current phase.')),
+        },
+        'The last upgrade started through the upgrade subresource, and how far it got.',
       ),
     ),
     nodeInfo: Opt(

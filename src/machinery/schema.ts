@@ -32,7 +32,7 @@ function clone<T>(v: T): T {
 }
 
 /** The kind's schema wrapped with the machinery's top-level fields. */
-export function fullObjectSchema(kind: KindDefinition): JSONSchema {
+export function fullObjectSchema(kind: Pick<KindDefinition, 'schema'>): JSONSchema {
   return {
     ...kind.schema,
     type: 'object',
@@ -351,7 +351,11 @@ function validateWith(check: ValidateFunction, schema: JSONSchema, obj: unknown)
   });
 }
 
-export function compileKindSchema(kind: KindDefinition): KindSchema {
+/**
+ * Also serves request bodies that are objects but not stored kinds (a subresource's
+ * UpgradeRequest): only `schema` is read.
+ */
+export function compileKindSchema(kind: Pick<KindDefinition, 'schema'>): KindSchema {
   const schema = fullObjectSchema(kind);
   const check = newAjv().compile(toAjvSchema(schema));
   return {

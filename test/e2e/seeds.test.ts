@@ -57,15 +57,17 @@ describe('seed 000: AdoptedServer', () => {
   });
 
   it('the seed\'s kubectl commands: get, get -o wide, get -o yaml, describe', async () => {
+    // the seed names no talosconfig Secret: the controller reports that, and dials nothing
+    await ok(s, ['wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials', 'adoptedserver', '--all', '--timeout=30s']);
     const table = await ok(s, ['get', 'adoptedservers']);
     expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+AGE\n/);
-    expect(table).toMatch(/^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+\d+s$/m);
-    expect(table).toMatch(/^spokane-worker-1\s+worker\s+true\s+\d+s$/m);
+    expect(table).toMatch(/^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+false\s+false\s+\d+s$/m);
+    expect(table).toMatch(/^spokane-worker-1\s+worker\s+true\s+false\s+false\s+\d+s$/m);
 
     const wide = await ok(s, ['get', 'adoptedservers', '-o', 'wide']);
     expect(wide).toMatch(/^NAME\s+HOSTNAME\s+ENDPOINT\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+TALOS\s+AGE\n/);
-    expect(wide).toMatch(/^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+\d+s$/m);
-    expect(wide).toMatch(/^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+\d+s$/m);
+    expect(wide).toMatch(/^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+false\s+false\s+\d+s$/m);
+    expect(wide).toMatch(/^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+false\s+false\s+\d+s$/m);
 
     const yaml = await ok(s, ['get', 'adoptedservers', 'spokane-control-1', '-o', 'yaml']);
     expect(yaml).toMatch(/^ {4}clusterID: 550e8400-e29b-41d4-a716-446655440000$/m);
@@ -75,7 +77,10 @@ describe('seed 000: AdoptedServer', () => {
     expect(described).toMatch(/^Name:\s+spokane-worker-1$/m);
     expect(described).toMatch(/^\s+Cluster Name:\s+production-spokane$/m);
     expect(described).toMatch(/^\s+Endpoint:\s+192\.168\.1\.20:50000$/m);
-    expect(described).toMatch(/^Events:\s+<none>$/m);
+    expect(described).toMatch(/^\s+Reason:\s+NoCredentials$/m);
+    expect(described).toMatch(/^\s+Reason:\s+OutboundNotAllowed$/m); // the Management API's name is not even resolved
+    expect(described).toMatch(/^\s+Reason:\s+Disabled$/m); // SideroLinkReady: the worker has no sideroLink
+    expect(described).toMatch(/Warning\s+NoCredentials\s+.*has no spec\.talos\.talosconfigSecretRef/);
   });
 
   it('the label-based filtering the seed promises works on the seed objects', async () => {

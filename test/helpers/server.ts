@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(ROOT, 'dist/apiservice/main.js');
 const START_TIMEOUT_MS = 60_000;
+export const LOOPBACK_ONLY = '127.0.0.0/8,::1/128';
 
 export interface TestServer {
   url: string;
@@ -51,7 +52,9 @@ function ensureBuilt(): void {
 export async function startServer(opts: { dataDir?: string; args?: string[] } = {}): Promise<TestServer> {
   ensureBuilt();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tfa-e2e-'));
-  const proc = spawn(process.execPath, [MAIN, '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', ...(opts.args ?? [])], {
+  // the example manifests name private addresses: the server may dial loopback only, ever
+  const args = [MAIN, '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--allowed-outbound-networks', LOOPBACK_ONLY, ...(opts.args ?? [])];
+  const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];

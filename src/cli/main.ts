@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// kubectl-talos: the kubectl plugin (kubectl finds `kubectl-talos` on PATH and runs it for
+// `kubectl talos ...`). Connection flags are kubectl's: --kubeconfig, --context, -n/--namespace.
+import { Command, CommanderError, Option } from 'commander';
+import { health, kubeconfig, upgrade } from './commands.js';
+import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
+import { parseDuration } from '../machinery/duration.js';
+
+function program(run: (p: Promise<number>) => void): Command {
+  const cmd = new Command('kubectl talos')
+    .description('Talos nodes through the talos-fleet-apiserver: live health, kubeconfig and upgrades')
+    .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
+    .option('--context <name>', 'the kubeconfig context to use')
+    .option('-n, --namespace <ns>', 'namespace of the AdoptedServer (default: the context\'s)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
+
+  cmd
+    .command('health')
+    .description('ask the node now: reachability, version, services, etcd (exit 1 unless Healthy)')
+    .argument('<adoptedserver/NAME>')
+    .addOption(new Option('-o, --output <format>', 'json or yaml instead of a table').choices(['json', 'yaml']))
+    .action((target: string, o: { output?: string }) => run(health(client(), target, o.output, process.stdout)));
+
+  cmd
+    .command('kubeconfig')
+    .description('the admin kubeconfig of the node\'s cluster, from a control-plane node')
+    .argument('<adoptedserver/NAME>')
+    .option('-o, --output <file>', 'write it to this file (mode 0600) instead of standard output')
+    .action((target: string, o: { output?: string }) => run(kubeconfig(client(), target, o.output, process.stdout)));
+
+  cmd
+    .command('upgrade')
+    .description('upgrade the node to a Talos version')
+    .argument('<adoptedserver/NAME>')
+    .requiredOption('--to <version>', 'Talos version, e.g. v1.13.10')
+    .option('--wait', 'follow the upgrade until it completes or fails', false)
+    .option('--timeout <duration>', 'how long --wait waits', '15m')
+    .option('--stage', 'stage the upgrade: performed on the next reboot', false)
+    .option('--force', 'skip the etcd checks; also replaces an upgrade in progress', false)
+    .action((target: string, o: { to: string; wait: boolean; timeout: string; stage: boolean; force: boolean }) =>
+      run(upgrade(client(), target, { to: o.to, wait: o.wait, timeoutMs: durationFlag(o.timeout, '--timeout'), stage: o.stage, force: o.force }, process.stdout)),
+    );
+  return cmd;
+}
+
+function durationFlag(v: string, flag: string): number {
+  try {
+    return parseDuration(v, flag);
+  } catch (e) {
+    throw new CLIError((e as Error).message, 2);
+  }
+}
+
+function fail(e: unknown): number {
+  if (e instanceof CLIError) {
+    process.stderr.write(`error: ${e.message}\n`);
+    return e.exitCode;
+  }
+  process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
+  return 1;
+}
+
+let pending: Promise<number> | undefined;
+try {
+  program((p) => (pending = p)).parse(process.argv);
+} catch (e) {
+  // commander has printed usage or the parse error already
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  process.exit(fail(e));
+}
+if (pending) {
+  pending.then(
+    (code) => process.exit(code),
+    (e: unknown) => process.exit(fail(e)),
+  );
+}

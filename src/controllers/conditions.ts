@@ -1,0 +1,47 @@
+// Cluster API style conditions: one per type, lastTransitionTime moves only when status does.
+
+export type ConditionStatus = 'True' | 'False' | 'Unknown';
+export type Severity = 'Error' | 'Warning' | 'Info';
+
+export interface Condition {
+  type: string;
+  status: ConditionStatus;
+  severity?: Severity;
+  lastTransitionTime: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface ConditionUpdate {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+  /** for a False status (CAPI leaves severity empty when True) */
+  severity?: Severity;
+}
+
+export function rfc3339(ms = Date.now()): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** the conditions with `u` set; `changed` when its status moved (the moment for an event) */
+export function setCondition(conditions: readonly Condition[], u: ConditionUpdate, now = rfc3339()): { conditions: Condition[]; changed: boolean; previous?: Condition } {
+  const previous = conditions.find((c) => c.type === u.type);
+  const changed = previous?.status !== u.status;
+  const next: Condition = {
+    type: u.type,
+    status: u.status,
+    ...(u.status !== 'True' && u.severity ? { severity: u.severity } : {}),
+    lastTransitionTime: changed || !previous ? now : previous.lastTransitionTime,
+    reason: u.reason,
+    // the schema wants a non-empty message when there is one
+    ...(u.message ? { message: u.message.slice(0, 10_240) } : {}),
+  };
+  const rest = conditions.filter((c) => c.type !== u.type);
+  return { conditions: [...rest, next].sort((a, b) => a.type.localeCompare(b.type)), changed, previous };
+}
+
+export function conditionOf(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}

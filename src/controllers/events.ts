@@ -1,0 +1,88 @@
+// Kubernetes Events about our objects, as client-go's event recorder writes them: one Event per
+// (object, type, reason, message), its count and lastTimestamp raised when it happens again, so a
+// node that flaps does not flood the namespace. Events about cluster-scoped objects go to
+// `default`, as kube does.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from 'pino';
+import { StatusError } from '../machinery/errors.js';
+import type { KubeObject } from '../machinery/kind.js';
+import type { APIRegistry } from '../machinery/registry/apis.js';
+import { systemContext } from '../machinery/registry/context.js';
+import { nowRFC3339, type ResourceStore } from '../machinery/registry/store.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void>;
+}
+
+/** how many distinct events are remembered for aggregation before the oldest is forgotten */
+const REMEMBERED = 4096;
+
+export class StoreEventRecorder implements EventRecorder {
+  private readonly seen = new Map<string, { namespace: string; name: string; count: number }>();
+
+  constructor(
+    private readonly registry: APIRegistry,
+    private readonly component: string,
+    private readonly log: Logger,
+  ) {}
+
+  private events(): ResourceStore {
+    const store = this.registry.store('', 'v1', 'events');
+    if (!store) throw new Error('the events kind is not registered');
+    return store;
+  }
+
+  /** never throws: an event that cannot be written is logged, the reconcile goes on */
+  async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+    try {
+      await this.write(obj, type, reason, message);
+    } catch (err) {
+      this.log.warn({ err, reason, object: obj.metadata.name }, 'could not record an event');
+    }
+  }
+
+  private async write(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
+    const namespace = obj.metadata.namespace ?? 'default';
+    const key = [obj.metadata.uid, type, reason, message].join('\0');
+    const now = nowRFC3339();
+    const known = this.seen.get(key);
+    if (known) {
+      known.count++;
+      try {
+        await this.events().patch(known.namespace, known.name, 'merge', { count: known.count, lastTimestamp: now }, systemContext());
+        return;
+      } catch (e) {
+        if (!(e instanceof StatusError && e.code === 404)) throw e;
+        this.seen.delete(key); // deleted (namespace gone, or by hand): start a new one
+      }
+    }
+    // client-go names events <object>.<hex nanoseconds>; random bytes make it unique across replicas
+    const name = `${obj.metadata.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`;
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace },
+      involvedObject: {
+        apiVersion: obj.apiVersion,
+        kind: obj.kind,
+        name: obj.metadata.name,
+        namespace: obj.metadata.namespace,
+        uid: obj.metadata.uid,
+        resourceVersion: obj.metadata.resourceVersion,
+      },
+      type,
+      reason,
+      message,
+      source: { component: this.component },
+      reportingComponent: this.component,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    };
+    await this.events().create(namespace, { value: event, duplicates: [] }, systemContext());
+    this.seen.set(key, { namespace, name, count: 1 });
+    if (this.seen.size > REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
+  }
+}

@@ -1,0 +1,75 @@
+// Where an AdoptedServer's Talos credentials come from: a talosconfig in a Secret of the object's
+// own namespace, named by spec.talos.talosconfigSecretRef {name, key (default "talosconfig")}.
+// There is no namespace field, so nobody can borrow another namespace's credentials. In standalone
+// mode the Secret is one of the server's own core v1 secrets; in cluster mode kube-apiserver's.
+import { StatusError } from '../machinery/errors.js';
+import type { KubeObject } from '../machinery/kind.js';
+import type { APIRegistry } from '../machinery/registry/apis.js';
+import { parseTalosconfig, type Talosconfig } from '../talos/talosconfig.js';
+
+export const DEFAULT_TALOSCONFIG_KEY = 'talosconfig';
+
+/** reads a Secret's data (base64 values, as stored) or undefined when there is no such Secret */
+export interface SecretReader {
+  read(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+}
+
+export type CredentialsFailure = 'NoCredentials' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidTalosconfig';
+
+/** why there are no usable credentials: a 400 for a subresource, a condition reason for the controller */
+export class CredentialsError extends StatusError {
+  constructor(
+    readonly failure: CredentialsFailure,
+    message: string,
+  ) {
+    super(400, 'BadRequest', message, { causes: [{ reason: failure, message }] });
+    this.name = 'CredentialsError';
+  }
+}
+
+/** the server's own core v1 secrets (standalone mode) */
+export function registrySecrets(registry: APIRegistry): SecretReader {
+  return {
+    async read(namespace, name) {
+      const store = registry.store('', 'v1', 'secrets');
+      if (!store) return undefined;
+      try {
+        const secret = await store.get(namespace, name);
+        return (secret.data ?? {}) as Record<string, string>;
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) return undefined;
+        throw e;
+      }
+    },
+  };
+}
+
+interface SecretRef {
+  name?: string;
+  key?: string;
+}
+
+function secretRefOf(obj: KubeObject): SecretRef | undefined {
+  const talos = (obj.spec as { talos?: { talosconfigSecretRef?: SecretRef } } | undefined)?.talos;
+  return talos?.talosconfigSecretRef;
+}
+
+/** the talosconfig named by the object's spec; a CredentialsError says what is missing */
+export async function talosconfigFor(obj: KubeObject, secrets: SecretReader): Promise<Talosconfig> {
+  const ref = secretRefOf(obj);
+  const where = `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+  if (!ref?.name) {
+    throw new CredentialsError('NoCredentials', `${where} has no spec.talos.talosconfigSecretRef: there are no credentials to reach its Talos API`);
+  }
+  const key = ref.key || DEFAULT_TALOSCONFIG_KEY;
+  const data = await secrets.read(obj.metadata.namespace!, ref.name);
+  if (!data) throw new CredentialsError('SecretNotFound', `secret "${ref.name}" named by ${where} spec.talos.talosconfigSecretRef does not exist in namespace "${obj.metadata.namespace}"`);
+  const encoded = data[key];
+  if (encoded === undefined) throw new CredentialsError('SecretKeyMissing', `secret "${ref.name}" has no key "${key}" (spec.talos.talosconfigSecretRef.key)`);
+  try {
+    return parseTalosconfig(Buffer.from(encoded, 'base64').toString('utf8'));
+  } catch (e) {
+    // the parser's message names the offending key, never a value
+    throw new CredentialsError('InvalidTalosconfig', `secret "${ref.name}" key "${key}" does not hold a usable talosconfig: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,105 @@
+// adoptedservers/{name}/health, /kubeconfig and /upgrade: each asks the node at request time.
+// A node that cannot be asked answers with the Status of why (503 unreachable, 504 too slow, 400
+// no credentials or a worker's kubeconfig); it never hangs past the probe budget.
+import { adoptedServerSubresources, upgradeRequestBodySchema, validateUpgradeRequest, type UpgradeRequestSpec } from '../api/live.js';
+import { badRequest, conflict, invalid } from '../machinery/errors.js';
+import type { KubeObject } from '../machinery/kind.js';
+import type { APIRegistry } from '../machinery/registry/apis.js';
+import { systemContext } from '../machinery/registry/context.js';
+import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
+import { compileKindSchema } from '../machinery/schema.js';
+import type { EventRecorder } from '../controllers/events.js';
+import { withNode, type NodeAccess } from './connect.js';
+import { PROBE_BUDGET_MS, probeNode } from './health.js';
+import { startUpgrade, upgradeInProgress, type UpgradeProgress } from './upgrade.js';
+
+const GROUP = 'metal.sidero.dev';
+const API_VERSION = 'metal.sidero.dev/v1alpha2';
+const upgradeBody = compileKindSchema(upgradeRequestBodySchema);
+
+export interface LiveDeps {
+  access: NodeAccess;
+  registry: APIRegistry;
+  events: EventRecorder;
+}
+
+const specOf = (obj: KubeObject) => (obj.spec ?? {}) as { accepted?: boolean; talos?: { nodeType?: string } };
+const isControlPlane = (obj: KubeObject) => specOf(obj).talos?.nodeType === 'controlplane';
+const ref = { group: GROUP, resource: 'adoptedservers' };
+
+function declaration(name: string) {
+  const d = adoptedServerSubresources.find((s) => s.name === name);
+  if (!d) throw new Error(`no subresource ${name} is declared`);
+  return d;
+}
+
+async function health(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
+  const obj = call.parent;
+  const probe = await withNode(deps.access, obj, (client) => probeNode(client, { controlPlane: isControlPlane(obj), callTimeoutMs: deps.access.callTimeoutMs, signal: call.signal }));
+  const report = {
+    apiVersion: API_VERSION,
+    kind: 'HealthReport',
+    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+    status: probe.status,
+    checks: probe.checks,
+  };
+  return { type: 'object', code: 200, object: report };
+}
+
+async function kubeconfig(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
+  const obj = call.parent;
+  if (specOf(obj).talos?.nodeType === 'worker') {
+    throw badRequest(`adoptedservers "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`);
+  }
+  const text = await withNode(deps.access, obj, async (client) => (await client.kubeconfig({ timeoutMs: PROBE_BUDGET_MS, signal: call.signal })).toString('utf8'));
+  return { type: 'text', code: 200, contentType: 'application/yaml', text };
+}
+
+function upgradeSpec(call: SubresourceCall): UpgradeRequestSpec {
+  const body = call.body?.value as KubeObject | undefined;
+  const name = call.parent.metadata.name!;
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be an UpgradeRequest object');
+  if (body.apiVersion !== API_VERSION || body.kind !== 'UpgradeRequest') {
+    throw badRequest(`expected apiVersion "${API_VERSION}" and kind "UpgradeRequest", got apiVersion ${JSON.stringify(body.apiVersion)} kind ${JSON.stringify(body.kind)}`);
+  }
+  // a one-shot request: a misspelt field must not be dropped silently, so decoding is strict
+  const unknown = upgradeBody.prune(body).filter((p) => !p.startsWith('metadata.'));
+  if (unknown.length > 0) throw badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
+  upgradeBody.applyDefaults(body);
+  const errors = upgradeBody.validate(body);
+  if (errors.length === 0) errors.push(...validateUpgradeRequest(body.spec as UpgradeRequestSpec));
+  if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
+  return body.spec as UpgradeRequestSpec;
+}
+
+async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
+  const obj = call.parent;
+  const name = obj.metadata.name!;
+  const spec = upgradeSpec(call);
+  if (!specOf(obj).accepted) throw conflict(ref, name, 'the server is not accepted (spec.accepted is false): accept it before upgrading');
+  const current = (obj.status as { upgrade?: UpgradeProgress } | undefined)?.upgrade;
+  if (upgradeInProgress(current) && !spec.force) {
+    throw conflict(ref, name, `an upgrade to ${current!.toVersion ?? current!.image} is in progress (${current!.phase}); wait for it, or set spec.force`);
+  }
+  const progress = await withNode(deps.access, obj, (client) => startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }));
+  const store = deps.registry.store(GROUP, 'v1alpha2', 'adoptedservers')!;
+  // the node has started: record it even if the client has gone meanwhile
+  const updated = await store.patch(obj.metadata.namespace, name, 'merge', { status: { upgrade: progress } }, systemContext(), 'status');
+  await deps.events.record(updated, 'Normal', progress.phase === 'Staged' ? 'UpgradeStaged' : 'UpgradeStarted', progress.message);
+  const reply = {
+    apiVersion: API_VERSION,
+    kind: 'UpgradeRequest',
+    metadata: { name, namespace: obj.metadata.namespace },
+    spec,
+    status: { phase: 'Started', image: progress.image, fromVersion: progress.fromVersion, actorID: progress.actorID, message: progress.message },
+  };
+  return { type: 'object', code: 201, object: reply };
+}
+
+export function adoptedServerHandlers(deps: LiveDeps): SubresourceHandler[] {
+  return [
+    { group: GROUP, declaration: declaration('health'), serve: (c) => health(deps, c) },
+    { group: GROUP, declaration: declaration('kubeconfig'), serve: (c) => kubeconfig(deps, c) },
+    { group: GROUP, declaration: declaration('upgrade'), serve: (c) => upgrade(deps, c) },
+  ];
+}

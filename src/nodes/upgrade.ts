@@ -1,0 +1,79 @@
+// Upgrading one node: starting it (the upgrade subresource) and following it (the AdoptedServer
+// controller, from what each probe of the node shows). Talos acknowledges an upgrade at once and
+// then works in the background: it goes away while it reboots and comes back at the new version.
+import type { UpgradePhase } from '../api/adoptedserver.js';
+import { installerImage, versionOfImage, type UpgradeRequestSpec } from '../api/live.js';
+import type { CallOptions, TalosClient } from '../talos/client.js';
+
+export interface UpgradeProgress {
+  phase: UpgradePhase;
+  image: string;
+  fromVersion: string;
+  toVersion?: string;
+  actorID: string;
+  startedAt: string;
+  finishedAt?: string;
+  message: string;
+}
+
+/** how long an upgrade may take before it counts as failed (pulling an image on a slow link included) */
+export const UPGRADE_TIMEOUT_MS = 30 * 60_000;
+
+export const upgradeInProgress = (p: UpgradeProgress | undefined): boolean => p?.phase === 'Upgrading' || p?.phase === 'Rebooting';
+
+/** asks the node to upgrade; returns the progress to record once it has accepted */
+export async function startUpgrade(client: TalosClient, spec: UpgradeRequestSpec, call: CallOptions): Promise<UpgradeProgress> {
+  const image = spec.image ?? installerImage(spec.version!);
+  const before = await client.version(call);
+  const ack = await client.upgrade(
+    { image, stage: spec.stage, force: spec.force, preserve: spec.preserve, rebootMode: spec.rebootMode === 'powercycle' ? 'POWERCYCLE' : 'DEFAULT' },
+    call,
+  );
+  const toVersion = versionOfImage(image);
+  return {
+    phase: spec.stage ? 'Staged' : 'Upgrading',
+    image,
+    fromVersion: before.version.tag,
+    ...(toVersion ? { toVersion } : {}),
+    actorID: ack.actorId,
+    startedAt: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    message: spec.stage
+      ? `staged ${image}: the node installs it on its next reboot`
+      : `the node accepted the upgrade to ${image}${ack.ack ? ` (${ack.ack})` : ''}`,
+  };
+}
+
+/** what one look at the node saw: its version, or that it could not be reached */
+export type NodeSighting = { reachable: true; version: string } | { reachable: false; why: string };
+
+export interface UpgradeStep {
+  progress: UpgradeProgress;
+  /** an event to record when the phase moved */
+  event?: { type: 'Normal' | 'Warning'; reason: string; message: string };
+}
+
+/** the next state of an upgrade after a sighting of the node (pure; `now` in ms) */
+export function advanceUpgrade(p: UpgradeProgress, seen: NodeSighting, now: number, nowText: string): UpgradeStep {
+  if (p.phase === 'Completed' || p.phase === 'Failed') return { progress: p };
+  const done = (phase: 'Completed' | 'Failed', message: string, type: 'Normal' | 'Warning', reason: string): UpgradeStep => ({
+    progress: { ...p, phase, finishedAt: nowText, message },
+    event: { type, reason, message },
+  });
+  if (seen.reachable) {
+    const arrived = p.toVersion ? seen.version === p.toVersion : p.phase === 'Rebooting' && seen.version !== p.fromVersion;
+    if (arrived) return done('Completed', `the node runs ${seen.version} (was ${p.fromVersion})`, 'Normal', 'UpgradeCompleted');
+    if (p.phase === 'Rebooting' && seen.version === p.fromVersion && !p.toVersion) {
+      return done('Completed', `the node rebooted and runs ${seen.version}`, 'Normal', 'UpgradeCompleted');
+    }
+    if (p.phase === 'Rebooting' && seen.version === p.fromVersion) {
+      return done('Failed', `the node came back at ${seen.version}, not ${p.toVersion}: the upgrade did not take (the node rolled back?)`, 'Warning', 'UpgradeFailed');
+    }
+  } else if (p.phase === 'Upgrading') {
+    const message = `the node is rebooting into ${p.toVersion ?? p.image} (unreachable: ${seen.why})`;
+    return { progress: { ...p, phase: 'Rebooting', message }, event: { type: 'Normal', reason: 'UpgradeRebooting', message } };
+  }
+  if (p.phase !== 'Staged' && now - Date.parse(p.startedAt) > UPGRADE_TIMEOUT_MS) {
+    return done('Failed', `the upgrade to ${p.toVersion ?? p.image} did not finish within ${UPGRADE_TIMEOUT_MS / 60_000} minutes`, 'Warning', 'UpgradeFailed');
+  }
+  return { progress: p };
+}

@@ -1,0 +1,193 @@
+// Upgrades through the upgrade subresource, the kubectl plugin as a user runs it (kubectl finds
+// kubectl-talos on PATH), and Management API sync against a local fake that records its calls.
+import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
+import { FakeManagementAPI } from '../helpers/fake-management-api.js';
+import { disposeServer, ROOT, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
+import { AS_GV, expectStatus, JSON_HDR } from '../helpers/api.js';
+import { createNamespace, eventually, getJSON, ok, tempDir } from './kubectl-helpers.js';
+
+const NS = 'fleet';
+const CLI = join(ROOT, 'dist/src/cli/main.js');
+let s: TestServer;
+let sim: Simulator;
+const fake = new FakeManagementAPI();
+const tmp = tempDir();
+let pathWithPlugin = '';
+
+function adopted(name: string, endpoint: string, nodeType: string, extra = ''): string {
+  return `apiVersion: metal.sidero.dev/v1alpha2
+kind: AdoptedServer
+metadata:
+  name: ${name}
+  namespace: ${NS}
+spec:
+  talos:
+    endpoint: "${endpoint}"
+    nodeType: ${nodeType}
+    talosconfigSecretRef:
+      name: talos
+  accepted: true
+${extra}`;
+}
+
+const upgradePath = (name: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/upgrade`;
+const upgradeBody = (spec: Record<string, unknown>, kind = 'UpgradeRequest') => JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind, spec });
+
+/** `kubectl talos ...` with kubectl-talos on PATH, as `npm link` puts it there */
+function talos(args: string[]): Promise<KubectlResult> {
+  return s.kubectl(['talos', ...args], { env: { PATH: pathWithPlugin } });
+}
+
+beforeAll(async () => {
+  sim = await startSimulator({ nodes: 3, controlPlanes: 1, rebootSeconds: 2, clusterName: 'fleet' });
+  await fake.start();
+  s = await startServer({ args: ['--resync-period', '1s', '--talos-call-timeout', '2s'] });
+  await createNamespace(s, NS);
+  await ok(s, ['-n', NS, 'create', 'secret', 'generic', 'talos', `--from-file=talosconfig=${tmp.write('talosconfig', sim.talosconfigYaml)}`]);
+  await ok(s, ['apply', '-f', '-'], { input: sim.nodes().map((n) => adopted(n.name, n.endpoint, n.role)).join('---\n') });
+  await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', 'adoptedserver', '--all', '--timeout=60s']);
+  const bin = join(tmp.dir, 'bin');
+  mkdirSync(bin);
+  chmodSync(CLI, 0o755);
+  symlinkSync(CLI, join(bin, 'kubectl-talos'));
+  pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
+});
+
+afterAll(async () => {
+  await disposeServer(s);
+  await sim?.stop();
+  await fake.stop();
+  tmp.remove();
+});
+
+describe('the upgrade subresource', () => {
+  it('starts an upgrade at once; status and events follow the node through its reboot to the new version', async () => {
+    const worker = sim.nodes()[1]!;
+    const body = tmp.write('upgrade.json', upgradeBody({ version: 'v1.13.10' }));
+    const reply = JSON.parse(await ok(s, ['create', '--raw', upgradePath(worker.name), '-f', body]));
+    expect(reply).toMatchObject({
+      kind: 'UpgradeRequest',
+      spec: { version: 'v1.13.10', stage: false, force: false, rebootMode: 'default' },
+      status: { phase: 'Started', image: 'ghcr.io/siderolabs/installer:v1.13.10', fromVersion: 'v1.13.9', actorID: expect.any(String) },
+    });
+    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.upgrade.phase}=Completed', `adoptedserver/${worker.name}`, '--timeout=60s']);
+    const obj = await getJSON(s, ['-n', NS, 'adoptedserver', worker.name]);
+    expect(obj.status.upgrade).toMatchObject({ fromVersion: 'v1.13.9', toVersion: 'v1.13.10', actorID: reply.status.actorID, finishedAt: expect.any(String) });
+    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.nodeInfo.talosVersion}=v1.13.10', `adoptedserver/${worker.name}`, '--timeout=30s']);
+    const reasons = await ok(s, ['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${worker.name}`, '-o', 'jsonpath={.items[*].reason}']);
+    expect(reasons.split(' ')).toEqual(expect.arrayContaining(['UpgradeStarted', 'UpgradeCompleted']));
+  });
+
+  it('refuses bad requests with the right Status and starts nothing', async () => {
+    const [cp, worker] = sim.nodes();
+    const post = (name: string, body: string) => s.request('POST', upgradePath(name), { body, headers: JSON_HDR });
+    expect(expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.10' }, 'Upgrade')), 400, 'BadRequest').message).toContain('UpgradeRequest');
+    const both = expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.10', image: 'x:v1' })), 422, 'Invalid');
+    expect(both.details.causes[0]).toMatchObject({ field: 'spec.image', reason: 'FieldValueForbidden' });
+    expect(expectStatus(await post(cp!.name, upgradeBody({})), 422, 'Invalid').details.causes[0].field).toBe('spec.version');
+    expect(expectStatus(await post(cp!.name, upgradeBody({ version: 'latest' })), 422, 'Invalid').details.causes[0].field).toBe('spec.version');
+    expect(expectStatus(await post(cp!.name, upgradeBody({ versoin: 'v1.13.10' })), 400, 'BadRequest').message).toContain('unknown field "spec.versoin"');
+    expectStatus(await post(cp!.name, '{"apiVersion":'), 400, 'BadRequest');
+    expectStatus(await post('missing', upgradeBody({ version: 'v1.13.10' })), 404, 'NotFound');
+    expect((await s.request('GET', upgradePath(cp!.name))).status).toBe(405);
+    expect((await s.request('POST', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/health`, { body: '{}', headers: JSON_HDR })).status).toBe(405);
+    expectStatus(await s.request('GET', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/nosuch`), 404, 'NotFound');
+    await ok(s, ['-n', NS, 'patch', 'adoptedserver', worker!.name, '--type=merge', '-p', '{"spec":{"accepted":false}}']);
+    try {
+      expect(expectStatus(await post(worker!.name, upgradeBody({ version: 'v1.13.11' })), 409, 'Conflict').message).toContain('not accepted');
+    } finally {
+      await ok(s, ['-n', NS, 'patch', 'adoptedserver', worker!.name, '--type=merge', '-p', '{"spec":{"accepted":true}}']);
+    }
+    // nothing was started: the nodes still run what they ran
+    expect(sim.nodes().find((n) => n.name === cp!.name)!.version).toBe('v1.13.9');
+  });
+});
+
+describe('kubectl talos (the plugin)', () => {
+  it('health prints the report and exits 0 for a healthy node; -o json gives the HealthReport', async () => {
+    const cp = sim.nodes()[0]!;
+    const r = await talos(['health', `adoptedserver/${cp.name}`, '-n', NS]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`^adoptedserver/${cp.name}: Healthy\\nCHECK\\s+STATUS\\s+TIME\\s+MESSAGE\\nreachable\\s+Healthy\\s+\\d+ms\\s+Talos v1\\.13\\.9`));
+    expect(r.stdout).toMatch(/etcd-members\s+Healthy/);
+    const j = await talos(['health', `as/${cp.name}`, '-n', NS, '-o', 'json']);
+    expect(JSON.parse(j.stdout)).toMatchObject({ kind: 'HealthReport', status: 'Healthy' });
+  });
+
+  it('health exits 1 for an unhealthy node, and with a clear message for a missing one', async () => {
+    const worker = sim.nodes()[2]!;
+    await sim.inject(worker.name, 'unhealthy', { service: 'containerd' });
+    try {
+      const r = await talos(['health', `adoptedserver/${worker.name}`, '-n', NS]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/service\/containerd\s+Unhealthy/);
+    } finally {
+      await sim.inject(worker.name, 'heal');
+    }
+    const missing = await talos(['health', 'adoptedserver/nope', '-n', NS]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe('error: Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n');
+    const bad = await talos(['health', 'pod/x', '-n', NS]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('only adoptedserver/NAME');
+  });
+
+  it('kubeconfig writes the admin kubeconfig to a file only its owner can read; a worker is refused', async () => {
+    const [cp, worker] = sim.nodes();
+    const file = join(tmp.dir, 'admin.kubeconfig');
+    const r = await talos(['kubeconfig', `adoptedserver/${cp!.name}`, '-n', NS, '-o', file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`wrote the admin kubeconfig of adoptedserver/${cp!.name} to ${file}\n`);
+    expect(readFileSync(file, 'utf8')).toMatch(/^kind: Config$/m);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const w = await talos(['kubeconfig', `adoptedserver/${worker!.name}`, '-n', NS]);
+    expect(w.code).toBe(1);
+    expect(w.stderr).toMatch(/^error: Error from server \(BadRequest\): .*worker node/);
+  });
+
+  it('upgrade --wait shows the progress and exits 0 once the node runs the new version', async () => {
+    const cp = sim.nodes()[0]!;
+    const r = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.13.11', '--wait', '--timeout', '60s']);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^upgrade of adoptedserver/${cp.name} to v1\\.13\\.11 started \\(from v1\\.13\\.9\\)`));
+    expect(lines.at(-1)).toMatch(/^\[\s*\d+s\] Completed: the node runs v1\.13\.11 \(was v1\.13\.9\)$/);
+    await eventually(async () => (sim.nodes().find((n) => n.name === cp.name)!.version === 'v1.13.11' ? true : undefined), 'the node at v1.13.11');
+  });
+
+  it('upgrade refuses a version that is not one, and the plugin honours --context', async () => {
+    const r = await talos(['upgrade', 'adoptedserver/x', '-n', NS, '--to', 'newest']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('is not a Talos version');
+    const c = await talos(['--context', 'nope', 'health', 'adoptedserver/x']);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toMatch(/context "nope"/);
+  });
+});
+
+describe('Management API sync', () => {
+  it('registers the cluster and the node, reports status, and unregisters on delete through the finalizer', async () => {
+    const worker = sim.nodes()[2]!;
+    const extra = `  managementAPI:\n    enabled: true\n    endpoint: "${fake.url}"\n    clusterName: fleet-prod\n    clusterID: 550e8400-e29b-41d4-a716-446655440000\n`;
+    await ok(s, ['apply', '-f', '-'], { input: adopted('synced', worker.endpoint, 'worker', extra) });
+    await ok(s, ['-n', NS, 'wait', '--for=condition=ManagementAPISync', 'adoptedserver/synced', '--timeout=30s']);
+    const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'synced']);
+    expect(obj.metadata.finalizers).toEqual(['adoptedserver.metal.sidero.dev']);
+    expect(obj.status.managementAPIStatus).toMatchObject({ synced: true });
+    expect(fake.callsTo('PUT', '/api/v1/sidero/clusters/fleet-prod')[0]!.body).toEqual({ name: 'fleet-prod', id: '550e8400-e29b-41d4-a716-446655440000' });
+    expect(fake.callsTo('PUT', '/api/v1/sidero/clusters/fleet-prod/nodes/synced')).toHaveLength(1);
+    expect(fake.callsTo('PATCH', '/api/v1/sidero/sync-status/synced')[0]!.body).toMatchObject({ name: 'synced', namespace: NS, connected: true, nodeType: 'worker' });
+
+    fake.failWith = 500;
+    await ok(s, ['-n', NS, 'wait', '--for=condition=ManagementAPISync=false', 'adoptedserver/synced', '--timeout=30s']);
+    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=synced,reason=ManagementAPISyncFailed', '-o', 'name'])).not.toBe('');
+    fake.failWith = undefined;
+
+    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'synced', '--timeout=30s'])).toBe('adoptedserver.metal.sidero.dev "synced" deleted\n');
+    expect(fake.callsTo('DELETE', '/api/v1/sidero/server/synced')).toHaveLength(1);
+    expect(await getJSON(s, ['-n', NS, 'adoptedserver', 'synced'])).toBeUndefined();
+  });
+});

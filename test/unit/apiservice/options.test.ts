@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { controllerEnabled, parseDuration, parseServerOptions } from '../../../apiservice/options.js';
+
+describe('server flags', () => {
+  it('has the defaults the README lists', () => {
+    const o = parseServerOptions([]);
+    expect(o).toMatchObject({ dataDir: './.data', securePort: 8443, bindAddress: '127.0.0.1', storageBackend: 'embedded', resyncPeriodMs: 30_000, talosCallTimeoutMs: 10_000, controllers: ['*'] });
+    expect(o.allowedOutboundNetworks).toBeUndefined();
+  });
+
+  it('takes the live-Talos flags', () => {
+    const o = parseServerOptions(['--allowed-outbound-networks', '127.0.0.0/8,::1/128', '--resync-period', '1s', '--talos-call-timeout', '2s', '--controllers', '*,-adoptedserver']);
+    expect(o).toMatchObject({ allowedOutboundNetworks: '127.0.0.0/8,::1/128', resyncPeriodMs: 1000, talosCallTimeoutMs: 2000, controllers: ['*', '-adoptedserver'] });
+  });
+
+  it('refuses bad values with a message naming the flag', () => {
+    expect(() => parseServerOptions(['--allowed-outbound-networks', '10.0.0.0/33'])).toThrow(/--allowed-outbound-networks/);
+    expect(() => parseServerOptions(['--controllers', 'namespace,frobnicator'])).toThrow(/unknown controller "frobnicator"/);
+    expect(() => parseServerOptions(['--resync-period', '0'])).toThrow(/--resync-period/);
+    expect(() => parseServerOptions(['--resync-period', 'soon'])).toThrow(/duration/);
+  });
+
+  it('enables controllers as kube-controller-manager does', () => {
+    expect(controllerEnabled(['*'], 'adoptedserver')).toBe(true);
+    expect(controllerEnabled(['*', '-adoptedserver'], 'adoptedserver')).toBe(false);
+    expect(controllerEnabled(['*', '-adoptedserver'], 'namespace')).toBe(true);
+    expect(controllerEnabled(['namespace'], 'adoptedserver')).toBe(false);
+    expect(controllerEnabled(['namespace'], 'namespace')).toBe(true);
+  });
+
+  it('parses Go durations', () => {
+    expect(parseDuration('1h30m')).toBe(5_400_000);
+    expect(parseDuration('250ms')).toBe(250);
+    expect(parseDuration('0')).toBe(0);
+  });
+});
