@@ -1,5 +1,6 @@
-// The request path: authenticate -> request info -> authorize -> handler. Everything that fails
-// leaves through sendError as a Status.
+// The request path: authenticate -> request info -> authorize -> in-flight limit -> handler.
+// Everything that fails leaves through sendError as a Status. Every request is counted and timed
+// for /metrics and logged with its id, user, verb, resource, status and latency.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
@@ -7,7 +8,10 @@ import type { Logger } from 'pino';
 import { forbidden, StatusError } from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
-import type { Authenticator } from './authn.js';
+import type { Authenticator } from './auth/authenticate.js';
+import type { Authorizer } from './auth/authorize.js';
+import { isLongRunning, type InflightLimiter } from './inflight.js';
+import type { ServerMetrics } from './metrics.js';
 import { sendError } from './http.js';
 import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
@@ -17,23 +21,26 @@ import { requestInfo, type RequestInfo } from './requestinfo.js';
 export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   log: Logger;
   authenticate: Authenticator;
-  authorize(user: UserInfo, info: RequestInfo): boolean;
+  authorize: Authorizer;
   healthChecks: HealthCheck[];
   /** false once shutdown started, so /readyz fails first */
   isReady(): boolean;
+  metrics?: ServerMetrics;
+  inflight?: InflightLimiter;
 }
 
 const ALWAYS_ALLOWED = new Set(['/healthz', '/livez', '/readyz']);
 
-function forbiddenFor(user: UserInfo, info: RequestInfo): StatusError {
+function forbiddenFor(user: UserInfo, info: RequestInfo, reason?: string): StatusError {
+  const why = reason ? `: ${reason}` : '';
   if (!info.isResourceRequest) {
-    return forbidden(`forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}"`);
+    return forbidden(`forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}"${why}`);
   }
   const r = { group: info.apiGroup, resource: info.resource };
   const what = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
   const where = info.namespace ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
   const prefix = info.name ? `${qualifiedResource(r)} "${info.name}" is forbidden` : `${qualifiedResource(r)} is forbidden`;
-  return forbidden(`${prefix}: User "${user.name}" cannot ${info.verb} resource "${what}" in API group "${info.apiGroup}" ${where}`, {
+  return forbidden(`${prefix}: User "${user.name}" cannot ${info.verb} resource "${what}" in API group "${info.apiGroup}" ${where}${why}`, {
     name: info.name || undefined,
     group: info.apiGroup,
     kind: info.resource,
@@ -58,23 +65,52 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   let info: RequestInfo | undefined;
   let user: UserInfo | undefined;
   res.on('finish', () => {
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (info && deps.metrics) {
+      deps.metrics.observeRequest(deps.metrics.labels(info, req.headers['content-type'], url.searchParams.has('dryRun')), res.statusCode, seconds);
+    }
     deps.log.debug(
-      { requestId, user: user?.name, verb: info?.verb, resource: info?.resource, namespace: info?.namespace, path, status: res.statusCode, latencyMs: Math.round(ms * 10) / 10 },
+      { requestId, user: user?.name, verb: info?.verb, resource: info?.resource, namespace: info?.namespace, path, status: res.statusCode, latencyMs: Math.round(seconds * 1e4) / 10 },
       'request',
     );
   });
   try {
     if (req.method === 'OPTIONS' || req.method === 'TRACE') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
-    if (ALWAYS_ALLOWED.has(health)) return serveHealth(deps, path, url.searchParams, res);
-    user = deps.authenticate(req);
+    if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
+    user = await deps.authenticate(req);
     if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
-    if (!deps.authorize(user, info)) throw forbiddenFor(user, info);
-    if (info.isResourceRequest) return await serveResource(deps, info, user, req, res, url.searchParams);
-    return await serveDiscovery(deps, req, res, path);
+    const decision = await deps.authorize(user, info, url.searchParams);
+    if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);
+    const release = deps.inflight?.admit(info);
+    if (release === false) throw tooManyRequests();
+    if (deps.metrics && isLongRunning(info)) {
+      const labels = deps.metrics.labels(info, undefined, false);
+      const { dry_run: _d, ...gauge } = labels;
+      deps.metrics.longRunning.inc(gauge);
+      res.once('close', () => deps.metrics!.longRunning.dec(gauge));
+    }
+    try {
+      if (path === '/metrics' && deps.metrics) return await serveMetrics(deps.metrics, res);
+      if (info.isResourceRequest) return await serveResource(deps, info, user, req, res, url.searchParams);
+      return await serveDiscovery(deps, req, res, path);
+    } finally {
+      if (release) release();
+    }
   } catch (e) {
     sendError(res, e, (err) => deps.log.error({ err, requestId, path }, 'unhandled error'));
   }
 }
+
+function tooManyRequests(): StatusError {
+  return new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 });
+}
+
+async function serveMetrics(metrics: ServerMetrics, res: ServerResponse): Promise<void> {
+  const { contentType, body } = await metrics.text();
+  res.statusCode = 200;
+  res.setHeader('Content-Type', contentType);
+  res.end(body);
+}
+

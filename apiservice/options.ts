@@ -35,6 +35,35 @@ export interface ServerOptions {
   talosCallTimeoutMs: number;
   /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
   controllers: string[];
+  /** cluster mode: behind kube-apiserver's aggregator (--kubeconfig or --in-cluster) */
+  cluster?: ClusterModeOptions;
+  maxRequestsInflight: number;
+  maxMutatingRequestsInflight: number;
+  /** how long /readyz fails before the listener stops, so endpoints drop the pod first */
+  shutdownDelayMs: number;
+}
+
+export interface ClusterModeOptions {
+  kubeconfig?: string;
+  inCluster: boolean;
+  authenticationKubeconfig?: string;
+  authorizationKubeconfig?: string;
+  alwaysAllowPaths: string[];
+  anonymousAuth: boolean;
+  requestheaderClientCAFile?: string;
+  requestheaderAllowedNames?: string[];
+  requestheaderUsernameHeaders?: string[];
+  requestheaderUidHeaders?: string[];
+  requestheaderGroupHeaders?: string[];
+  requestheaderExtraHeadersPrefix?: string[];
+}
+
+const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : String(v).split(',').map((x) => x.trim()).filter(Boolean));
+
+function bool(v: string): boolean {
+  if (['true', '1', 't', 'True', 'TRUE'].includes(v)) return true;
+  if (['false', '0', 'f', 'False', 'FALSE'].includes(v)) return false;
+  throw new InvalidArgumentError('must be true or false');
 }
 
 export const CONTROLLERS = ['namespace', 'garbage-collector', 'adoptedserver'] as const;
@@ -89,6 +118,21 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--allowed-outbound-networks <cidrs>', 'comma-separated CIDRs the server may dial (Talos nodes, Management API); default: any')
     .option('--resync-period <duration>', 'how often each AdoptedServer is looked at again', parseDuration, 30_000)
     .option('--talos-call-timeout <duration>', 'deadline of one Talos API call', parseDuration, 10_000)
+    .option('--kubeconfig <file>', 'cluster mode: kubeconfig of the kube-apiserver this server extends')
+    .option('--in-cluster', 'cluster mode: reach kube-apiserver with the pod\'s service account', false)
+    .option('--authentication-kubeconfig <file>', 'kubeconfig for TokenReview (default: --kubeconfig)')
+    .option('--authorization-kubeconfig <file>', 'kubeconfig for SubjectAccessReview (default: --kubeconfig)')
+    .option('--authorization-always-allow-paths <paths>', 'paths allowed without a SubjectAccessReview', '/healthz,/readyz,/livez')
+    .option('--anonymous-auth <bool>', 'serve requests without a verified identity as system:anonymous', bool, false)
+    .option('--requestheader-client-ca-file <file>', 'CA of the front proxy\'s client certificate (default: from extension-apiserver-authentication)')
+    .option('--requestheader-allowed-names <names>', 'CNs the front proxy\'s certificate may have (empty: any)')
+    .option('--requestheader-username-headers <headers>', 'headers carrying the user name')
+    .option('--requestheader-uid-headers <headers>', 'headers carrying the user UID')
+    .option('--requestheader-group-headers <headers>', 'headers carrying the groups')
+    .option('--requestheader-extra-headers-prefix <prefixes>', 'header prefixes carrying extra user information')
+    .option('--max-requests-inflight <n>', 'non-mutating requests served at once (watches excluded); more get 429', positiveInt, 400)
+    .option('--max-mutating-requests-inflight <n>', 'mutating requests served at once; more get 429', positiveInt, 200)
+    .option('--shutdown-delay-duration <duration>', 'on SIGTERM, how long /readyz fails before the listener closes', parseDuration, 0)
     .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
     .allowExcessArguments(false)
     .exitOverride();
@@ -109,6 +153,21 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   } catch (e) {
     throw new InvalidArgumentError((e as Error).message);
   }
+  if (o.kubeconfig && o.inCluster) throw new InvalidArgumentError('--kubeconfig and --in-cluster exclude each other');
+  const cluster: ClusterModeOptions | undefined = o.kubeconfig || o.inCluster ? {
+    kubeconfig: o.kubeconfig,
+    inCluster: !!o.inCluster,
+    authenticationKubeconfig: o.authenticationKubeconfig,
+    authorizationKubeconfig: o.authorizationKubeconfig,
+    alwaysAllowPaths: list(o.authorizationAlwaysAllowPaths) ?? [],
+    anonymousAuth: !!o.anonymousAuth,
+    requestheaderClientCAFile: o.requestheaderClientCaFile,
+    requestheaderAllowedNames: list(o.requestheaderAllowedNames),
+    requestheaderUsernameHeaders: list(o.requestheaderUsernameHeaders),
+    requestheaderUidHeaders: list(o.requestheaderUidHeaders),
+    requestheaderGroupHeaders: list(o.requestheaderGroupHeaders),
+    requestheaderExtraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
+  } : undefined;
   const controllers = String(o.controllers).split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of controllers) {
     if (c !== '*' && !(CONTROLLERS as readonly string[]).includes(c.replace(/^-/, ''))) {
@@ -144,5 +203,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     resyncPeriodMs: o.resyncPeriod,
     talosCallTimeoutMs: o.talosCallTimeout,
     controllers,
+    ...(cluster ? { cluster } : {}),
+    maxRequestsInflight: o.maxRequestsInflight,
+    maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
+    shutdownDelayMs: o.shutdownDelayDuration,
   };
 }

@@ -1,5 +1,5 @@
-// Assembles and starts the server: storage stack, kinds, controllers, TLS listener.
-// main.ts calls it; tests may call it in-process too.
+// Assembles and starts the server: mode (standalone, or cluster behind kube-apiserver), storage
+// stack, kinds, controllers, TLS listener, graceful shutdown. main.ts calls it; tests may too.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
@@ -8,14 +8,21 @@ import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
 import { GarbageCollector } from '../src/controllers/garbagecollector.js';
 import { AdoptedServerController } from '../src/controllers/adoptedserver/controller.js';
-import { StoreEventRecorder } from '../src/controllers/events.js';
+import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
+import { groupVersion } from '../src/machinery/kind.js';
+import { APIRegistry } from '../src/machinery/registry/apis.js';
+import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
 import { nodeAccess } from '../src/nodes/connect.js';
 import { registrySecrets } from '../src/nodes/credentials.js';
 import { adoptedServerHandlers } from '../src/nodes/subresources.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
-import { APIRegistry } from '../src/machinery/registry/apis.js';
 import { buildApp } from './app.js';
-import { clientCertAuthenticator, standaloneAuthorize } from './authn.js';
+import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
+import { standaloneAuthorizer } from './auth/authorize.js';
+import { parseCABundle } from './auth/x509.js';
+import { connectCluster } from './cluster.js';
+import { InflightLimiter } from './inflight.js';
+import { ServerMetrics } from './metrics.js';
 import { controllerEnabled, type ServerOptions } from './options.js';
 import { ensureStandalonePKI, serverURL, writeAdminKubeconfig } from './standalone.js';
 import { openStorageStack } from './storage.js';
@@ -23,12 +30,15 @@ import { openStorageStack } from './storage.js';
 export interface RunningServer {
   url: string;
   port: number;
-  kubeconfigPath: string;
+  /** standalone mode's admin kubeconfig; undefined in cluster mode */
+  kubeconfigPath?: string;
   registry: APIRegistry;
   close(): Promise<void>;
 }
 
 export const SERVER_VERSION = '0.1.0';
+/** how long in-flight requests may take to finish once the listener closed */
+const DRAIN_TIMEOUT_MS = 60_000;
 
 /** resolves to undefined when p settles in time, or to a reason (a failed health check) */
 async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Promise<string | undefined> {
@@ -45,10 +55,14 @@ async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Pr
   }
 }
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
 export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.logLevel })): Promise<RunningServer> {
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   const pki = await ensureStandalonePKI(opts.dataDir, opts.bindAddress);
-  const kinds = [...coreKinds, ...allKinds];
+  const cluster = opts.cluster ? await connectCluster(opts, opts.cluster, log) : undefined;
+  // in cluster mode the core kinds are kube-apiserver's
+  const kinds = cluster ? allKinds : [...coreKinds, ...allKinds];
   const stack = await openStorageStack(opts, kinds, log);
   const storage = stack.storage;
   let ready = false;
@@ -56,24 +70,29 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   try {
     registry = new APIRegistry(kinds, storage, {
       root: stack.root,
-      checkNamespace: (ns) => namespaceChecker(registry, ns),
-      admission: namespaceAdmission,
+      checkNamespace: cluster ? cluster.checkNamespace : (ns) => namespaceChecker(registry, ns),
+      ...(cluster ? {} : { admission: namespaceAdmission }),
     });
-    await ensureInitialNamespaces(registry);
+    if (!cluster) await ensureInitialNamespaces(registry);
   } catch (e) {
+    cluster?.stop();
     await stack.close();
     throw e;
   }
+  const prefixes = new Map(kinds.map((k) => [resourceKeyPrefix(stack.root, k), k.group ? `${k.plural}.${k.group}` : k.plural]));
+  const metrics = new ServerMetrics(() => storage.stats().map((s) => ({ resource: prefixes.get(s.prefix) ?? s.prefix, objects: s.objects })));
   const allowList = OutboundAllowList.parse(opts.allowedOutboundNetworks);
-  const access = nodeAccess({ secrets: registrySecrets(registry), allowList, callTimeoutMs: opts.talosCallTimeoutMs });
-  const events = new StoreEventRecorder(registry, 'talos-fleet-apiserver', log.child({ component: 'events' }));
+  const secrets = cluster ? cluster.secrets : registrySecrets(registry);
+  const access = nodeAccess({ secrets, allowList, callTimeoutMs: opts.talosCallTimeoutMs, observer: metrics.observeTalosCall });
+  const events = new AggregatingEventRecorder(cluster ? cluster.events : registryEventSink(registry), 'talos-fleet-apiserver', log.child({ component: 'events' }));
   const subresourceHandlers = adoptedServerHandlers({ access, registry, events });
-  // controllers run in the replica that holds the leadership (always, with the embedded store)
+  // controllers run in the replica that holds the leadership (always, with the embedded store);
+  // in cluster mode kube-controller-manager does namespace deletion and garbage collection
   stack.leadership.run(async () => {
     const controllers: { start(): Promise<void>; stop(): void }[] = [];
     const on = (name: string) => controllerEnabled(opts.controllers, name);
-    if (on('namespace')) controllers.push(new NamespaceController(registry, log.child({ controller: 'namespace' })));
-    if (on('garbage-collector')) controllers.push(new GarbageCollector(registry, log.child({ controller: 'garbage-collector' })));
+    if (!cluster && on('namespace')) controllers.push(new NamespaceController(registry, log.child({ controller: 'namespace' })));
+    if (!cluster && on('garbage-collector')) controllers.push(new GarbageCollector(registry, log.child({ controller: 'garbage-collector' })));
     if (on('adoptedserver')) {
       controllers.push(new AdoptedServerController({
         registry, access, allowList, events, log: log.child({ controller: 'adoptedserver' }), resyncMs: opts.resyncPeriodMs,
@@ -85,15 +104,21 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     };
   });
 
+  const standaloneCA = opts.clientCaFile ? await readFile(opts.clientCaFile, 'utf8') : pki.ca.certPem;
+  const standaloneRoots = cluster ? [] : parseCABundle(standaloneCA, '--client-ca-file');
+  const activeWatches = new Set<() => void>();
   const app = buildApp({
     log,
     registry,
     maxRequestBytes: opts.maxRequestBytes,
     subresourceHandlers,
     subresources: subresourceHandlers.map((h) => h.declaration),
+    activeWatches,
     watchBookmarkIntervalMs: opts.watchBookmarkIntervalMs,
-    authenticate: clientCertAuthenticator(),
-    authorize: (user) => standaloneAuthorize(user),
+    authenticate: cluster ? cluster.authenticate : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
+    authorize: cluster ? cluster.authorize : standaloneAuthorizer,
+    metrics,
+    inflight: new InflightLimiter(opts.maxRequestsInflight, opts.maxMutatingRequestsInflight, metrics),
     healthChecks: [
       {
         name: 'storage',
@@ -106,18 +131,16 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     serverAddress: () => `${opts.bindAddress}:${port}`,
     version: SERVER_VERSION,
   });
-  const clientCA = opts.clientCaFile ? await readFile(opts.clientCaFile, 'utf8') : pki.ca.certPem;
-  const server: Server = createServer(
-    {
-      cert: opts.tlsCertFile ? await readFile(opts.tlsCertFile) : pki.serving.certPem,
-      key: opts.tlsPrivateKeyFile ? await readFile(opts.tlsPrivateKeyFile) : pki.serving.keyPem,
-      ca: clientCA,
-      requestCert: true,
-      rejectUnauthorized: false, // health endpoints answer without a certificate; authn decides the rest
-      minVersion: 'TLSv1.2',
-    },
-    app,
-  );
+  const tls = {
+    cert: opts.tlsCertFile ? await readFile(opts.tlsCertFile) : pki.serving.certPem,
+    key: opts.tlsPrivateKeyFile ? await readFile(opts.tlsPrivateKeyFile) : pki.serving.keyPem,
+    minVersion: 'TLSv1.2' as const,
+  };
+  // ask for a client certificate from every CA we trust (a Go client sends one only when its CA is
+  // listed), accept any handshake, and let each authenticator verify against its own CAs
+  const clientCAs = () => (cluster ? cluster.auth.tlsCAs() : standaloneCA) || undefined;
+  const server: Server = createServer({ ...tls, ca: clientCAs(), requestCert: true, rejectUnauthorized: false }, app);
+  cluster?.auth.onChange(() => server.setSecureContext({ ...tls, ca: clientCAs() }));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 70_000;
   await new Promise<void>((resolve, reject) => {
@@ -129,9 +152,10 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   });
   const port = (server.address() as AddressInfo).port;
   const url = serverURL(opts.bindAddress, port);
-  const kubeconfigPath = await writeAdminKubeconfig(opts.dataDir, pki, url);
+  // the admin identity is the dev CA's: only standalone mode trusts it
+  const kubeconfigPath = cluster ? undefined : await writeAdminKubeconfig(opts.dataDir, pki, url);
   ready = true;
-  log.info({ address: url, kubeconfig: kubeconfigPath }, 'serving');
+  log.info({ address: url, mode: cluster ? 'cluster' : 'standalone', groupVersions: [...new Set(allKinds.map(groupVersion))], ...(kubeconfigPath ? { kubeconfig: kubeconfigPath } : {}) }, 'serving');
 
   let closing: Promise<void> | undefined;
   return {
@@ -140,12 +164,22 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     kubeconfigPath,
     registry,
     close() {
+      // /readyz fails first, so load balancers stop sending; then no new connections; watches end
+      // cleanly (clients re-watch elsewhere); requests in flight finish, within a bound
       closing ??= (async () => {
         ready = false;
-        await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeAllConnections();
-        });
+        if (opts.shutdownDelayMs > 0) await sleep(opts.shutdownDelayMs);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        for (const end of [...activeWatches]) end();
+        // a keep-alive connection becomes idle once its last response is written: close those as they come
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
+        server.closeIdleConnections();
+        const drained = await Promise.race([closed.then(() => true), sleep(DRAIN_TIMEOUT_MS).then(() => false)]);
+        clearInterval(idle);
+        if (!drained) log.warn('requests still running after the drain timeout; closing their connections');
+        server.closeAllConnections();
+        await closed;
+        cluster?.stop();
         await stack.close();
       })();
       return closing;

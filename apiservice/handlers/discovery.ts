@@ -135,6 +135,8 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
       platform: `${process.platform}/${process.arch}`,
     });
   }
+  // cluster mode serves no core kinds: /api is 404, the only answer client-go tolerates there
+  if (path === '/api' && !deps.registry.stores.some((s) => s.kind.group === '')) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
   if (path === '/apis' || path === '/api') {
     const format = pickDiscoveryFormat(accept);
     const set = path === '/apis' ? docs.apis : docs.api;
@@ -160,7 +162,8 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
     return serveDoc(req, res, d);
   }
   if (path === '/') {
-    return sendJSON(res, 200, { paths: ['/api', '/api/v1', '/apis', ...[...docs.paths.keys()].filter((p) => p.startsWith('/apis/')), '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3', '/version'].sort() });
+    const core = deps.registry.stores.some((s) => s.kind.group === '') ? ['/api', '/api/v1'] : [];
+    return sendJSON(res, 200, { paths: [...core, '/apis', ...[...docs.paths.keys()].filter((p) => p.startsWith('/apis/')), '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3', '/version'].sort() });
   }
   throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
 }

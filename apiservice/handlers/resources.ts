@@ -27,6 +27,8 @@ export interface ResourceHandlerDeps {
   registry: APIRegistry;
   maxRequestBytes: number;
   watchBookmarkIntervalMs: number;
+  /** the open watches (a graceful shutdown ends them) */
+  activeWatches?: Set<() => void>;
   /** subresources answered by code (AdoptedServer health, kubeconfig, upgrade) */
   subresourceHandlers?: SubresourceHandler[];
 }
@@ -179,7 +181,7 @@ export async function serveResource(
     }
     case 'watch': {
       if (sub) throw methodNotAllowed('watch', store.ref);
-      return serveWatch(store, ns, req, res, q, deps.watchBookmarkIntervalMs);
+      return serveWatch(store, ns, req, res, q, deps.watchBookmarkIntervalMs, deps.activeWatches);
     }
     case 'create': {
       // POST to an object's own path is not a create (kube-apiserver: 405)

@@ -49,6 +49,8 @@ export async function serveWatch(
   res: ServerResponse,
   q: URLSearchParams,
   bookmarkIntervalMs: number,
+  /** the open watches, which a graceful shutdown ends cleanly */
+  active?: Set<() => void>,
 ): Promise<void> {
   const out = negotiateOutput(req.headers.accept, 'watch');
   const includeObject = parseIncludeObject(q.get('includeObject'));
@@ -68,6 +70,7 @@ export async function serveWatch(
   const finish = () => {
     if (ended) return;
     ended = true;
+    active?.delete(finish);
     if (timer) clearTimeout(timer);
     watch?.stop();
     if (!res.writableEnded) res.end();
@@ -104,6 +107,7 @@ export async function serveWatch(
   res.setHeader('Cache-Control', 'no-cache, private');
   res.flushHeaders();
   started = true;
+  active?.add(finish);
   for (const ev of pending.splice(0)) send(ev);
   req.socket.setNoDelay(true);
   res.on('close', finish);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adoptedServers, create, createNamespace, expectStatus, JSONPATCH_HDR, kubernetesCluster, kubernetesClusters, MERGE_HDR, storeRevision,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 const NS = 'ssa';
 const KC = kubernetesClusters(NS);
@@ -13,7 +13,7 @@ const APPLY = { 'Content-Type': 'application/apply-patch+yaml' };
 let s: TestServer;
 
 beforeAll(async () => {
-  s = await startServer();
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   await createNamespace(s, NS);
 });
 

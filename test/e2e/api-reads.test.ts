@@ -6,12 +6,12 @@ import {
   adoptedServer, adoptedServers, AS_GV, create, createNamespace, expectStatus, MERGE_HDR, names, POM_ACCEPT,
   POML_ACCEPT, TABLE_ACCEPT,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 let s: TestServer;
 
 beforeAll(async () => {
-  s = await startServer();
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   for (const ns of ['sem-list', 'sem-sel']) await createNamespace(s, ns);
 });
 

@@ -5,13 +5,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adoptedServer, adoptedServers, AS_GV, bulkClient, create, createNamespace, expectStatus, JSON_HDR, MERGE_HDR,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 let s: TestServer;
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   for (const ns of ['sem-crud', 'sem-del', 'sem-status', 'sem-fv']) await createNamespace(s, ns);
 });
 

@@ -6,13 +6,13 @@ import {
   adoptedServer, adoptedServers, bulkClient, create, createNamespace, expectStatus, MERGE_HDR, openWatch,
   POM_ACCEPT, TABLE_ACCEPT, type WatchEvent, type WatchStream,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 let s: TestServer;
 const open: WatchStream[] = [];
 
 beforeAll(async () => {
-  s = await startServer({ args: ['--watch-bookmark-interval-ms', '200'] });
+  s = await startServer({ args: ['--watch-bookmark-interval-ms', '200', ...SAMPLE_OBJECTS_ONLY] });
   for (const ns of ['w-basic', 'w-sel', 'w-bm', 'w-list', 'w-fmt', 'w-compact']) await createNamespace(s, ns);
 });
 

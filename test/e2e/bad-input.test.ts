@@ -5,7 +5,7 @@ import {
   adoptedServer, adoptedServers, AS_GV, create, createNamespace, expectStatus, JSON_HDR, JSONPATCH_HDR, kubernetesCluster,
   kubernetesClusters, MERGE_HDR, storeRevision,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type RawResponse, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type RawResponse, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 const NS = 'bad';
 const AS = adoptedServers(NS);
@@ -14,8 +14,7 @@ let s: TestServer;
 let keep: any;
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   await createNamespace(s, NS);
   keep = await create(s, AS, adoptedServer('keep', { labels: { app: 'keep' } }));
   await create(s, KC, kubernetesCluster('kc1', 3));

@@ -4,7 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { adoptedServer, adoptedServers, bulkClient, createNamespace } from '../helpers/api.js';
-import { startServer, type TestServer } from '../helpers/server.js';
+import { startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 const NS = 'crash';
 const TOTAL = 300;
@@ -30,7 +30,7 @@ interface Acked {
 
 describe('crash safety', () => {
   it('keeps every acknowledged object across kill -9 and restarts cleanly on the same data dir', async () => {
-    first = await startServer();
+    first = await startServer({ args: SAMPLE_OBJECTS_ONLY });
     await createNamespace(first, NS);
     const base = adoptedServers(NS);
     const client = bulkClient(first, LOOPS);
@@ -70,7 +70,7 @@ describe('crash safety', () => {
     expect(acked.length).toBeLessThan(TOTAL);
     expect(failures).toBeGreaterThan(0);
 
-    second = await startServer({ dataDir: first.dataDir });
+    second = await startServer({ dataDir: first.dataDir, args: SAMPLE_OBJECTS_ONLY });
     expect(second.logs.some((l) => /"level":(50|60)/.test(l)), second.logs.join('\n')).toBe(false);
 
     const kc = parse(readFileSync(second.kubeconfig, 'utf8'));

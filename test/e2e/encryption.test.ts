@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 describe('encryption at rest', () => {
   it('stores secrets encrypted with a generated key and other kinds as they are', async () => {
-    s = await startServer();
+    s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
     const r = await s.kubectl(['create', 'secret', 'generic', 'db', '--from-literal=password=plain-marker-7f3a9']);
     expect(r.code, r.stderr).toBe(0);
     const as = await s.kubectl(['create', '-f', '-'], {
@@ -65,7 +65,7 @@ describe('encryption at rest', () => {
     };
     const path = join(dataDir, 'rotated.yaml');
     writeFileSync(path, JSON.stringify(rotated), { mode: 0o600 });
-    s = await startServer({ dataDir, args: ['--encryption-provider-config', path] });
+    s = await startServer({ dataDir, args: ['--encryption-provider-config', path, ...SAMPLE_OBJECTS_ONLY] });
     const got = await s.kubectl(['get', 'secret', 'db', '-o', 'jsonpath={.data.password}']);
     expect(Buffer.from(got.stdout, 'base64').toString()).toBe('plain-marker-7f3a9');
     expect((await s.kubectl(['create', 'secret', 'generic', 'db2', '--from-literal=k=second-marker-99'])).code).toBe(0);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeObject } from '../../src/machinery/registry/codec.js';
 import { adoptedServer, adoptedServers, bulkClient, create, createNamespace, JSON_HDR, openWatch, type WatchEvent, type WatchStream } from '../helpers/api.js';
 import { startEtcd, startEtcdCluster, startTcpProxy, type EtcdCluster, type EtcdServer, type TcpProxy } from '../helpers/etcd.js';
-import { disposeServer, startServer, type RawResponse, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type RawResponse, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 /** the bound a request may take while etcd is unreachable (the server's etcd deadline is 10 s) */
 const FAIL_FAST_MS = 15_000;
@@ -97,7 +97,7 @@ describe('etcd unreachable, then back', () => {
     etcd = await startEtcd();
     proxy = await startTcpProxy(etcd.endpoints[0]!);
     raw = new Etcd3({ hosts: etcd.endpoints[0]! });
-    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', proxy.endpoint, '--etcd-prefix', PREFIX] });
+    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', proxy.endpoint, '--etcd-prefix', PREFIX, ...SAMPLE_OBJECTS_ONLY] });
     await createNamespace(s, ns);
     const rv = (await s.request('GET', base)).json().metadata.resourceVersion;
     early = await watch(s, `${base}?watch=true&resourceVersion=${rv}`);
@@ -192,7 +192,7 @@ describe('a 3-member etcd cluster losing its leader under load', () => {
 
   beforeAll(async () => {
     cluster = await startEtcdCluster(3);
-    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', cluster.endpoints.join(','), '--etcd-prefix', PREFIX] });
+    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', cluster.endpoints.join(','), '--etcd-prefix', PREFIX, ...SAMPLE_OBJECTS_ONLY] });
     await createNamespace(s, ns);
   });
 

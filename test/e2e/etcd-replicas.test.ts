@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDefaultEncryptionConfig } from '../../src/storage/encryption/config.js';
 import { adoptedServer, adoptedServers, create, createNamespace, expectStatus, JSON_HDR, openWatch, type WatchEvent, type WatchStream } from '../helpers/api.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
 const ACQUIRED = 'acquired controller leadership';
 const LOST = 'lost controller leadership';
@@ -28,8 +28,7 @@ beforeAll(async () => {
   // replicas of one deployment share the encryption key, or one could not read the other's secrets
   const encryption = await ensureDefaultEncryptionConfig(shared);
   const args = ['--storage-backend', 'etcd3', '--etcd-servers', etcd.endpoints[0]!, '--etcd-prefix', '/tf-replicas', '--encryption-provider-config', encryption,
-    // the watch test counts every event: no controller may write AdoptedServer status meanwhile
-    '--controllers', '*,-adoptedserver'];
+    ...SAMPLE_OBJECTS_ONLY];
   [a, b] = await Promise.all([startServer({ args }), startServer({ args })]);
 });
 

@@ -1,7 +1,7 @@
 // The real kubectl reading from the server: api-resources, explain, get in every output format
 // with selectors and chunking, and describe with events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import {
   adoptedServer, createNamespace, expectClean, expectFailure, getJSON, kubernetesCluster, ok,
 } from './kubectl-helpers.js';
@@ -11,8 +11,7 @@ const NS = 'read-a';
 const NS2 = 'read-b';
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   await createNamespace(s, NS);
   await createNamespace(s, NS2);
   const manifests = [

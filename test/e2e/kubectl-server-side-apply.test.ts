@@ -3,15 +3,14 @@
 // as `get --show-managed-fields` shows them, clearing them, and moving from client-side apply.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { disposeServer, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type KubectlResult, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import { adoptedServer, createNamespace, expectClean, expectFailure, FIXTURES, getJSON, ok, tempDir } from './kubectl-helpers.js';
 
 let s: TestServer;
 const files = tempDir();
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   await createNamespace(s, 'fleet');
 });
 

@@ -3,7 +3,7 @@
 // Synchronisation is on kubectl's own output: with -v=6 kubectl logs each response, so a test
 // changes the object only after kubectl is watching.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import {
   adoptedServer, createNamespace, eventually, expectClean, getJSON, kubernetesCluster, ok, startKubectl, type KubectlProcess,
 } from './kubectl-helpers.js';
@@ -34,8 +34,7 @@ const condition = (type: string, status: string) =>
   });
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   await createNamespace(s, NS);
 });
 

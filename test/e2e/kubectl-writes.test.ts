@@ -2,7 +2,7 @@
 // (with finalizers), --dry-run=server on every write, --validate, the status subresource,
 // namespaces and secrets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import {
   adoptedServer, createNamespace, expectClean, expectFailure, getJSON, kubernetesCluster, ok, tempDir,
 } from './kubectl-helpers.js';
@@ -11,8 +11,7 @@ let s: TestServer;
 let files: ReturnType<typeof tempDir>;
 
 beforeAll(async () => {
-  // AdoptedServers here are sample objects of the generic API: no controller writes their status
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
   files = tempDir();
 });
 

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../../../apiservice/app.js';
+import { buildApp, type AppDeps } from '../../../apiservice/app.js';
+import { InflightLimiter } from '../../../apiservice/inflight.js';
+import { requestInfo } from '../../../apiservice/requestinfo.js';
 import { allKinds, coreKinds } from '../../../src/api/index.js';
 import { ensureInitialNamespaces, namespaceChecker } from '../../../src/controllers/namespace.js';
 import { APIRegistry } from '../../../src/machinery/registry/apis.js';
@@ -16,6 +18,7 @@ import type { Storage } from '../../../src/storage/storage.js';
 let dir: string;
 let storage: Storage;
 let app: ReturnType<typeof buildApp>;
+let deps: AppDeps;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tfa-app-'));
@@ -24,7 +27,7 @@ beforeAll(async () => {
     checkNamespace: (ns) => namespaceChecker(registry, ns),
   });
   await ensureInitialNamespaces(registry);
-  app = buildApp({
+  deps = {
     log: pino({ level: 'silent' }),
     registry,
     maxRequestBytes: 1024 * 1024,
@@ -34,12 +37,13 @@ beforeAll(async () => {
       const u = req.headers['x-test-user'];
       return typeof u === 'string' ? { name: u, groups: u === 'admin' ? ['system:masters', 'system:authenticated'] : ['system:authenticated'] } : undefined;
     },
-    authorize: (user) => user.groups.includes('system:masters'),
+    authorize: (user) => ({ allowed: user.groups.includes('system:masters') }),
     healthChecks: [],
     isReady: () => true,
     serverAddress: () => '127.0.0.1:0',
     version: 'test',
-  });
+  };
+  app = buildApp(deps);
 });
 
 afterAll(async () => {
@@ -101,5 +105,17 @@ describe('request path', () => {
     expect(r.body.reason).toBe('RequestEntityTooLarge');
     const g = await request(app).get('/apis/metal.sidero.dev/v1alpha2/servers/big').set('X-Test-User', 'admin');
     expect(g.status).toBe(404);
+  });
+
+  it('answers 429 TooManyRequests with Retry-After once the in-flight limit is reached', async () => {
+    const inflight = new InflightLimiter(1, 1);
+    const limited = buildApp({ ...deps, inflight });
+    const held = inflight.admit(requestInfo('GET', '/apis/metal.sidero.dev/v1alpha2/servers', new URLSearchParams()));
+    const r = await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin');
+    expect(r.status).toBe(429);
+    expect(r.headers['retry-after']).toBe('1');
+    expect(r.body).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429 });
+    (held as () => void)();
+    expect((await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin')).status).toBe(200);
   });
 });

@@ -1,0 +1,73 @@
+// Client certificates, verified by us rather than by the TLS layer: the listener asks for a
+// certificate from any of the CAs it trusts (client CA, front-proxy CA) and lets every handshake
+// through, so each authenticator checks the chain against exactly the CAs it trusts.
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
+const MAX_CHAIN = 5;
+
+export interface PeerChain {
+  leaf: X509Certificate;
+  /** further certificates the client sent, usable as intermediates */
+  intermediates: X509Certificate[];
+}
+
+/** the certificates the client presented, or undefined when it sent none */
+export function peerChain(socket: TLSSocket): PeerChain | undefined {
+  const first = socket.getPeerCertificate(true);
+  if (!first || !first.raw) return undefined;
+  const certs: X509Certificate[] = [];
+  const seen = new Set<string>();
+  for (let c: typeof first | undefined = first; c?.raw && certs.length < MAX_CHAIN; c = c.issuerCertificate) {
+    const fp = c.fingerprint256;
+    if (seen.has(fp)) break; // a self-signed certificate is its own issuer
+    seen.add(fp);
+    certs.push(new X509Certificate(c.raw));
+  }
+  return { leaf: certs[0]!, intermediates: certs.slice(1) };
+}
+
+/** every certificate of a PEM bundle; a bad bundle throws with a clear message */
+export function parseCABundle(pem: string, what: string): X509Certificate[] {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) throw new Error(`${what} holds no PEM certificate`);
+  return blocks.map((b) => new X509Certificate(b));
+}
+
+function valid(c: X509Certificate, now: number): boolean {
+  return Date.parse(c.validFrom) <= now && now <= Date.parse(c.validTo);
+}
+
+function issuedBy(child: X509Certificate, parent: X509Certificate): boolean {
+  return child.checkIssued(parent) && child.verify(parent.publicKey);
+}
+
+/**
+ * Whether the chain leads from the leaf to one of the roots through the intermediates, every
+ * certificate valid now, and the leaf usable for client authentication (as Go's verifier with
+ * ExtKeyUsageClientAuth requires).
+ */
+export function verifiesTo(chain: PeerChain, roots: readonly X509Certificate[], now = Date.now()): boolean {
+  const { leaf } = chain;
+  if (!valid(leaf, now) || leaf.ca) return false;
+  const eku = leaf.keyUsage; // Node: the extended key usage OIDs; undefined when the extension is absent
+  if (eku && !eku.includes(CLIENT_AUTH)) return false;
+  let current = leaf;
+  for (let depth = 0; depth <= chain.intermediates.length; depth++) {
+    const root = roots.find((r) => valid(r, now) && issuedBy(current, r));
+    if (root) return true;
+    const next = chain.intermediates.find((i) => i.ca && valid(i, now) && issuedBy(current, i));
+    if (!next) return false;
+    current = next;
+  }
+  return false;
+}
+
+/** the Subject's attribute values of one kind (CN, O), in order */
+export function subjectValues(cert: X509Certificate, attr: string): string[] {
+  return cert.subject
+    .split('\n')
+    .filter((line) => line.startsWith(`${attr}=`))
+    .map((line) => line.slice(attr.length + 1));
+}
