@@ -19,20 +19,44 @@ export interface EventRecorder {
 /** how many distinct events are remembered for aggregation before the oldest is forgotten */
 const REMEMBERED = 4096;
 
-export class StoreEventRecorder implements EventRecorder {
+/** where Events are written: the server's own core v1 events, or kube-apiserver's */
+export interface EventSink {
+  create(namespace: string, event: Record<string, unknown>): Promise<void>;
+  /** a merge patch; resolves false when the event no longer exists */
+  patch(namespace: string, name: string, patch: Record<string, unknown>): Promise<boolean>;
+}
+
+/** the server's own core v1 events (standalone mode) */
+export function registryEventSink(registry: APIRegistry): EventSink {
+  const events = (): ResourceStore => {
+    const store = registry.store('', 'v1', 'events');
+    if (!store) throw new Error('the events kind is not registered');
+    return store;
+  };
+  return {
+    async create(namespace, event) {
+      await events().create(namespace, { value: event, duplicates: [] }, systemContext());
+    },
+    async patch(namespace, name, patch) {
+      try {
+        await events().patch(namespace, name, 'merge', patch, systemContext());
+        return true;
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) return false;
+        throw e;
+      }
+    },
+  };
+}
+
+export class AggregatingEventRecorder implements EventRecorder {
   private readonly seen = new Map<string, { namespace: string; name: string; count: number }>();
 
   constructor(
-    private readonly registry: APIRegistry,
+    private readonly sink: EventSink,
     private readonly component: string,
     private readonly log: Logger,
   ) {}
-
-  private events(): ResourceStore {
-    const store = this.registry.store('', 'v1', 'events');
-    if (!store) throw new Error('the events kind is not registered');
-    return store;
-  }
 
   /** never throws: an event that cannot be written is logged, the reconcile goes on */
   async record(obj: KubeObject, type: EventType, reason: string, message: string): Promise<void> {
@@ -50,17 +74,12 @@ export class StoreEventRecorder implements EventRecorder {
     const known = this.seen.get(key);
     if (known) {
       known.count++;
-      try {
-        await this.events().patch(known.namespace, known.name, 'merge', { count: known.count, lastTimestamp: now }, systemContext());
-        return;
-      } catch (e) {
-        if (!(e instanceof StatusError && e.code === 404)) throw e;
-        this.seen.delete(key); // deleted (namespace gone, or by hand): start a new one
-      }
+      if (await this.sink.patch(known.namespace, known.name, { count: known.count, lastTimestamp: now })) return;
+      this.seen.delete(key); // deleted (namespace gone, or by hand): start a new one
     }
     // client-go names events <object>.<hex nanoseconds>; random bytes make it unique across replicas
     const name = `${obj.metadata.name}.${Date.now().toString(16)}${randomBytes(4).toString('hex')}`;
-    const event = {
+    await this.sink.create(namespace, {
       apiVersion: 'v1',
       kind: 'Event',
       metadata: { name, namespace },
@@ -80,8 +99,7 @@ export class StoreEventRecorder implements EventRecorder {
       firstTimestamp: now,
       lastTimestamp: now,
       count: 1,
-    };
-    await this.events().create(namespace, { value: event, duplicates: [] }, systemContext());
+    });
     this.seen.set(key, { namespace, name, count: 1 });
     if (this.seen.size > REMEMBERED) this.seen.delete(this.seen.keys().next().value!);
   }

@@ -3,6 +3,7 @@
 // of its talosconfig Secret, the outbound allow-list and a deadline per call.
 import type { KubeObject } from '../machinery/kind.js';
 import { TalosClient } from '../talos/client.js';
+import type { CallObserver } from '../talos/connection.js';
 import type { OutboundAllowList } from '../talos/outbound.js';
 import { selectContext } from '../talos/talosconfig.js';
 import { talosconfigFor, type SecretReader } from './credentials.js';
@@ -12,6 +13,8 @@ export interface NodeAccessOptions {
   allowList: OutboundAllowList;
   /** deadline of one Talos call */
   callTimeoutMs: number;
+  /** told about every Talos call (metrics) */
+  observer?: CallObserver;
 }
 
 export interface NodeAccess {
@@ -37,6 +40,7 @@ export function nodeAccess(opts: NodeAccessOptions): NodeAccess {
         key: ctx.key,
         allowList: opts.allowList,
         timeoutMs: opts.callTimeoutMs,
+        observer: opts.observer,
       });
     },
   };

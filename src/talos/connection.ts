@@ -44,7 +44,11 @@ export interface ConnectionOptions {
   targetNameOverride?: string;
   /** host name resolution (default: the system resolver) */
   lookup?: HostLookup;
+  /** told about every call when it ends: its method, `OK` or the failure reason, and how long it took */
+  observer?: CallObserver;
 }
+
+export type CallObserver = (method: string, outcome: string, ms: number) => void;
 
 export interface CallOptions {
   /** overrides the client's default deadline for this call */
@@ -194,6 +198,22 @@ export class TalosConnection {
     call: CallOptions | undefined,
     start: (p: PreparedCall, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
   ): Promise<Res> {
+    const started = Date.now();
+    try {
+      const value = await this.unaryCall(method, call, start);
+      this.opts.observer?.(method, 'OK', Date.now() - started);
+      return value;
+    } catch (e) {
+      this.opts.observer?.(method, (e as TalosError).failure ?? 'NodeError', Date.now() - started);
+      throw e;
+    }
+  }
+
+  private async unaryCall<Res>(
+    method: string,
+    call: CallOptions | undefined,
+    start: (p: PreparedCall, done: grpc.requestCallback<Res>) => grpc.ClientUnaryCall,
+  ): Promise<Res> {
     const p = await this.prepare(method, call);
     abortedCheck(p);
     return new Promise<Res>((resolve, reject) => {
@@ -210,6 +230,24 @@ export class TalosConnection {
 
   /** Runs a server-streaming call as an async iterable; breaking out of the loop cancels the call. */
   async *stream<Msg>(
+    method: string,
+    call: CallOptions | undefined,
+    start: (p: PreparedCall) => grpc.ClientReadableStream<Msg>,
+    defaultTimeoutMs?: number,
+  ): AsyncGenerator<Msg> {
+    const started = Date.now();
+    let outcome = 'OK';
+    try {
+      yield* this.streamCall(method, call, start, defaultTimeoutMs);
+    } catch (e) {
+      outcome = (e as TalosError).failure ?? 'NodeError';
+      throw e;
+    } finally {
+      this.opts.observer?.(method, outcome, Date.now() - started);
+    }
+  }
+
+  private async *streamCall<Msg>(
     method: string,
     call: CallOptions | undefined,
     start: (p: PreparedCall) => grpc.ClientReadableStream<Msg>,
