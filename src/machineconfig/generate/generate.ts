@@ -1,0 +1,29 @@
+// `talosctl gen config` as a pure function: a role, the inputs and a secrets bundle in, the
+// machine config YAML stream for the target contract out (reference §4.3, §4.4). Same inputs and
+// bundle, same bytes.
+import type { SecretsBundle } from '../bundle.js';
+import { stringifyConfigStream } from '../configstream.js';
+import { contractAtLeast } from '../contract.js';
+import { hostnameConfigDocument, machineDocuments } from './documents.js';
+import { resolveConfigInputs, type ConfigInputs, type ResolvedConfigInputs } from './inputs.js';
+import { kubernetesDocuments } from './kubedocuments.js';
+import { fullV1Alpha1Document, reducedV1Alpha1Document, type MachineRole } from './v1alpha1.js';
+
+/** The documents of the config, v1alpha1 first, as plain values in emission order. */
+export function machineConfigDocuments(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): unknown[] {
+  const c = inputs.contract;
+  if (contractAtLeast(c, 1, 14)) {
+    return [reducedV1Alpha1Document(role, inputs, bundle), hostnameConfigDocument(), ...kubernetesDocuments(role, inputs, bundle), ...machineDocuments(inputs, bundle)];
+  }
+  // 1.12 and 1.13 append HostnameConfig; up to 1.11 the config is the v1alpha1 document alone
+  return [fullV1Alpha1Document(role, inputs, bundle), ...(contractAtLeast(c, 1, 12) ? [hostnameConfigDocument()] : [])];
+}
+
+/**
+ * The machine config for `role` as a YAML stream. Throws ConfigInputError for unusable inputs.
+ * The bundle is used as given: it should have been generated for (or checked against) the same
+ * contract, e.g. its cluster id alphabet and service-account key type follow the contract (§3).
+ */
+export function generateMachineConfig(role: MachineRole, inputs: ConfigInputs, bundle: SecretsBundle): string {
+  return stringifyConfigStream(machineConfigDocuments(role, resolveConfigInputs(inputs), bundle));
+}

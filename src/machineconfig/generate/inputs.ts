@@ -1,0 +1,185 @@
+// What a machine config is generated from (reference §4.3 "Inputs"), and its resolution into
+// the exact values the generator writes: versions per §0, defaults per §4.3, every field checked.
+import { parseContract, type TalosContract } from '../contract.js';
+import { checkCidr, checkDnsDomain, checkEndpoint, checkLabelKey, checkLabelValue, checkManifestUrl, checkTaintValue, checkToken } from './inputcheck.js';
+import { DEFAULT_TALOS_VERSION, newestKnownKubernetesPatch, parseSemver, talosLine, targetableTalosLines, type TalosLine } from './versions.js';
+
+/** `cluster.network.cni`: flannel is Talos's default and is not written; the others are. */
+export type CniInput = { name: 'flannel' } | { name: 'none' } | { name: 'custom'; urls: string[] };
+
+export interface ConfigInputs {
+  clusterName: string;
+  /** the control-plane endpoint, `https://host[:port]` */
+  endpoint: string;
+  /** `1.33` (a minor, resolved per §0), `1.33.6` or `v1.33.6`; default: the target line's default */
+  kubernetesVersion?: string;
+  /** target Talos, `v1.13.9` or `1.13` (a minor resolves to its newest tag); default v1.13.9 */
+  talosVersion?: string;
+  /** default /dev/sda */
+  installDisk?: string;
+  /** default: the target line's installer image for the Talos tag (§0, §7.1) */
+  installImage?: string;
+  /** additional SANs for the Talos API and the Kubernetes apiserver certificates */
+  certSANs?: string[];
+  network?: { podSubnets?: string[]; serviceSubnets?: string[]; cni?: CniInput };
+  /** default cluster.local */
+  dnsDomain?: string;
+  nodeLabels?: Record<string, string>;
+  /** taint key -> `value:Effect`, the shape of Talos's machine.nodeTaints */
+  nodeTaints?: Record<string, string>;
+  allowSchedulingOnControlPlanes?: boolean;
+}
+
+/** The inputs with every default applied and every version resolved. */
+export interface ResolvedConfigInputs {
+  contract: TalosContract;
+  /** the target Talos tag, with its leading v */
+  talosVersion: string;
+  talosLine: TalosLine;
+  /** without a leading v, e.g. 1.36.3 */
+  kubernetesVersion: string;
+  clusterName: string;
+  endpoint: string;
+  endpointHost: string;
+  installDisk: string;
+  installImage: string;
+  certSANs: string[];
+  podSubnets: string[];
+  serviceSubnets: string[];
+  cni: CniInput;
+  dnsDomain: string;
+  /** sorted by key, as Go writes a map */
+  nodeLabels: [string, string][];
+  /** sorted by key, as Go writes a map */
+  nodeTaints: [string, string][];
+  allowSchedulingOnControlPlanes: boolean;
+}
+
+/** An input the generator cannot use; `field` is its path in ConfigInputs. */
+export class ConfigInputError extends Error {
+  override readonly name = 'ConfigInputError';
+
+  constructor(
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+export const DEFAULT_INSTALL_DISK = '/dev/sda';
+export const DEFAULT_DNS_DOMAIN = 'cluster.local';
+export const DEFAULT_POD_SUBNETS: readonly string[] = ['10.244.0.0/16'];
+export const DEFAULT_SERVICE_SUBNETS: readonly string[] = ['10.96.0.0/12'];
+
+const TALOS_VERSION = /^v?(\d+)\.(\d+)(?:\.(\d+)(?:-([0-9A-Za-z.-]+))?)?$/;
+
+/** The target Talos tag and its line: a minor resolves to the line's newest tag. */
+export function resolveTalosVersion(text: string = DEFAULT_TALOS_VERSION): { tag: string; line: TalosLine } {
+  if (typeof text !== 'string') throw new ConfigInputError('talosVersion', 'must be a string');
+  const m = TALOS_VERSION.exec(text.trim());
+  const supported = targetableTalosLines().map((l) => `1.${l.minor}`).join(', ');
+  if (!m) throw new ConfigInputError('talosVersion', `"${text}" is not a Talos version such as v1.13.9 or 1.13`);
+  const line = m[1] === '1' ? talosLine(Number(m[2])) : undefined;
+  if (!line?.newestTag) throw new ConfigInputError('talosVersion', `Talos ${m[1]}.${m[2]} is not a supported target (supported: ${supported})`);
+  if (m[3] === undefined) return { tag: line.newestTag, line };
+  return { tag: `v1.${m[2]}.${m[3]}${m[4] ? `-${m[4]}` : ''}`, line };
+}
+
+/**
+ * The Kubernetes version to write, without a leading v. A bare minor becomes the newest patch §0
+ * knows for it, or `.0` when no Talos line defaults to that minor. The result must lie in the
+ * target line's accepted range: a node refuses any other kubelet image (§5.6).
+ */
+export function resolveKubernetesVersion(text: string | undefined, line: TalosLine): string {
+  let version = line.defaultKubernetes;
+  if (text !== undefined) {
+    if (typeof text !== 'string') throw new ConfigInputError('kubernetesVersion', 'must be a string');
+    const stripped = text.trim().replace(/^v/, '');
+    const minorOnly = /^1\.(\d+)$/.exec(stripped);
+    if (minorOnly) version = newestKnownKubernetesPatch(Number(minorOnly[1])) ?? `${stripped}.0`;
+    else version = stripped;
+  }
+  const semver = parseSemver(version);
+  if (!semver || semver.major !== 1) throw new ConfigInputError('kubernetesVersion', `"${text}" is not a Kubernetes version such as 1.33 or 1.33.6`);
+  const { minMinor, maxMinor } = line.kubernetes;
+  if (semver.minor < minMinor || semver.minor > maxMinor) {
+    throw new ConfigInputError('kubernetesVersion', `Kubernetes ${version} is outside 1.${minMinor} – 1.${maxMinor}, the range Talos 1.${line.minor} accepts`);
+  }
+  return version;
+}
+
+function token(field: string, value: string): string {
+  // inputs may come from untyped JSON (an API object); TypeScript's types are not enough
+  if (typeof value !== 'string') throw new ConfigInputError(field, 'must be a string');
+  const problem = checkToken(value);
+  if (problem) throw new ConfigInputError(field, problem);
+  return value;
+}
+
+function listOf<T>(field: string, given: T[] | undefined): T[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) throw new ConfigInputError(field, 'must be a list');
+  return given;
+}
+
+function subnets(field: string, given: string[] | undefined, defaults: readonly string[]): string[] {
+  if (given === undefined) return [...defaults];
+  if (!Array.isArray(given) || given.length === 0) throw new ConfigInputError(field, 'must list at least one network');
+  given.forEach((cidr, i) => {
+    const problem = checkCidr(cidr);
+    if (problem) throw new ConfigInputError(`${field}[${i}]`, problem);
+  });
+  return [...given];
+}
+
+function resolveCni(cni: CniInput | undefined): CniInput {
+  if (cni === undefined) return { name: 'flannel' };
+  if (cni.name === 'flannel' || cni.name === 'none') return { name: cni.name };
+  if (cni.name !== 'custom') throw new ConfigInputError('network.cni.name', 'must be flannel, none or custom');
+  if (!Array.isArray(cni.urls)) throw new ConfigInputError('network.cni.urls', 'a custom CNI needs a list of manifest URLs');
+  cni.urls.forEach((url, i) => {
+    const problem = checkManifestUrl(url);
+    if (problem) throw new ConfigInputError(`network.cni.urls[${i}]`, problem);
+  });
+  return { name: 'custom', urls: [...cni.urls] };
+}
+
+function sortedEntries(field: string, map: Record<string, string> | undefined, checkValue: (v: string) => string | undefined): [string, string][] {
+  const entries = Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [key, value] of entries) {
+    const problem = checkLabelKey(key) ?? checkValue(value);
+    if (problem) throw new ConfigInputError(`${field}[${key}]`, problem);
+  }
+  return entries;
+}
+
+/** Applies the defaults and checks every input; throws ConfigInputError naming the first bad field. */
+export function resolveConfigInputs(inputs: ConfigInputs): ResolvedConfigInputs {
+  const { tag, line } = resolveTalosVersion(inputs.talosVersion);
+  const clusterName = token('clusterName', inputs.clusterName);
+  const endpoint = typeof inputs.endpoint === 'string' ? checkEndpoint(inputs.endpoint) : { problem: 'must be a string' };
+  if ('problem' in endpoint) throw new ConfigInputError('endpoint', endpoint.problem);
+  const dnsDomain = inputs.dnsDomain ?? DEFAULT_DNS_DOMAIN;
+  const dnsProblem = checkDnsDomain(dnsDomain);
+  if (dnsProblem) throw new ConfigInputError('dnsDomain', dnsProblem);
+  return {
+    contract: parseContract(tag),
+    talosVersion: tag,
+    talosLine: line,
+    kubernetesVersion: resolveKubernetesVersion(inputs.kubernetesVersion, line),
+    clusterName,
+    endpoint: inputs.endpoint,
+    endpointHost: endpoint.host,
+    installDisk: token('installDisk', inputs.installDisk ?? DEFAULT_INSTALL_DISK),
+    installImage: token('installImage', inputs.installImage ?? line.installImage(tag)),
+    certSANs: listOf('certSANs', inputs.certSANs).map((san, i) => token(`certSANs[${i}]`, san)),
+    podSubnets: subnets('network.podSubnets', inputs.network?.podSubnets, DEFAULT_POD_SUBNETS),
+    serviceSubnets: subnets('network.serviceSubnets', inputs.network?.serviceSubnets, DEFAULT_SERVICE_SUBNETS),
+    cni: resolveCni(inputs.network?.cni),
+    dnsDomain,
+    nodeLabels: sortedEntries('nodeLabels', inputs.nodeLabels, checkLabelValue),
+    nodeTaints: sortedEntries('nodeTaints', inputs.nodeTaints, checkTaintValue),
+    allowSchedulingOnControlPlanes: inputs.allowSchedulingOnControlPlanes === true,
+  };
+}

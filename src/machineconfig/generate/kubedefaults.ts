@@ -1,0 +1,48 @@
+// Kubernetes settings `gen config` writes the same way for every contract (reference §4.3): the
+// component images for a Kubernetes version, the PodSecurity admission plugin configuration and
+// the audit policy. v1alpha1.ts and the 1.14 Kube*Config documents both take them from here.
+import { IMAGE_REPOSITORIES } from './versions.js';
+
+export type KubernetesComponent = keyof typeof IMAGE_REPOSITORIES;
+
+/** `<repository>:v<K>`: Talos writes component images with a v before the Kubernetes version. */
+export function componentImage(component: KubernetesComponent, kubernetesVersion: string): string {
+  return `${IMAGE_REPOSITORIES[component]}:v${kubernetesVersion}`;
+}
+
+export const POD_SECURITY_PLUGIN = 'PodSecurity';
+
+/**
+ * The PodSecurity plugin configuration: enforce baseline, audit and warn restricted, all at the
+ * latest policy version, kube-system exempt. Talos holds it as a free-form map, and Go writes a
+ * map's keys sorted, so the keys here are in sorted order (the reference gives no order).
+ */
+export function podSecurityConfiguration(): Record<string, unknown> {
+  return {
+    apiVersion: 'pod-security.admission.config.k8s.io/v1alpha1',
+    defaults: {
+      audit: 'restricted',
+      'audit-version': 'latest',
+      enforce: 'baseline',
+      'enforce-version': 'latest',
+      warn: 'restricted',
+      'warn-version': 'latest',
+    },
+    exemptions: { namespaces: ['kube-system'], runtimeClasses: [], usernames: [] },
+    kind: 'PodSecurityConfiguration',
+  };
+}
+
+/** Audit policy: every request logged at Metadata level (also a free-form map, keys sorted). */
+export function defaultAuditPolicy(): Record<string, unknown> {
+  return { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: 'Metadata' }] };
+}
+
+/** Every control-plane node carries this label from contract 1.8 on, so cloud load balancers skip it. */
+export const EXCLUDE_FROM_EXTERNAL_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+/** KubePrism, the node-local apiserver load balancer (contract ≥1.6). */
+export const KUBEPRISM_PORT = 7445;
+
+/** Talos's own discovery service, the default service registry endpoint (§4.3 runtime defaults). */
+export const DEFAULT_DISCOVERY_ENDPOINT = 'https://discovery.talos.dev/';

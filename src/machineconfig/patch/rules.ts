@@ -1,0 +1,64 @@
+// How a strategic patch merges each list (reference §6): lists append by default; a few are
+// replaced whole, a few are merged item by item on a key, and `extraArgs` (and the other string
+// maps) are overlaid entry by entry. Paths are field names without list indices, relative to the document.
+
+export type Matcher = (target: Map<string, unknown>, patch: Map<string, unknown>) => boolean;
+
+export type FieldRule = { type: 'replace' } | { type: 'keyed'; matches: Matcher } | { type: 'overlay' };
+
+/** deep equality of parsed YAML values (Maps, arrays, scalars); key order does not count */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  if (a instanceof Map && b instanceof Map) {
+    return a.size === b.size && [...a].every(([k, v]) => b.has(k) && sameValue(v, b.get(k)));
+  }
+  return false;
+}
+
+const byKey =
+  (key: string): Matcher =>
+  (target, patch) =>
+    patch.has(key) && target.has(key) && sameValue(target.get(key), patch.get(key));
+
+/** network interfaces are the same by `interface` name, or by an equal `deviceSelector` */
+const sameInterface: Matcher = (target, patch) => byKey('interface')(target, patch) || byKey('deviceSelector')(target, patch);
+
+const REPLACE: FieldRule = { type: 'replace' };
+
+/** v1alpha1 rules, straight from §6 */
+const V1ALPHA1_RULES: Readonly<Record<string, FieldRule>> = {
+  'cluster.network.podSubnets': REPLACE,
+  'cluster.network.serviceSubnets': REPLACE,
+  'cluster.apiServer.auditPolicy': REPLACE,
+  'machine.network.interfaces': { type: 'keyed', matches: sameInterface },
+  'machine.network.interfaces.vlans': { type: 'keyed', matches: byKey('vlanId') },
+  'cluster.apiServer.admissionControl': { type: 'keyed', matches: byKey('name') },
+};
+
+/**
+ * The same fields where the 1.14 documents carry them (the reference states the rules for
+ * v1alpha1 only; keeping the behaviour where the field moved is our choice).
+ */
+const DOCUMENT_RULES: Readonly<Record<string, Readonly<Record<string, FieldRule>>>> = {
+  KubeNetworkConfig: { podSubnets: REPLACE, serviceSubnets: REPLACE },
+  KubeAuditPolicyConfig: { policy: REPLACE },
+};
+
+/**
+ * String maps whose entries a patch sets one by one. §6 says so for `extraArgs`; Talos's other
+ * string maps (labels, annotations, taints, sysctls, sysfs, env) are Go maps too, where an entry
+ * present in the patch is always set, so `label: ""` must not be dropped as a zero value (our
+ * reading: the reference states the zero-value rule for scalars, i.e. struct fields).
+ */
+const OVERLAID_MAPS: ReadonlySet<string> = new Set(['extraArgs', 'nodeLabels', 'nodeAnnotations', 'nodeTaints', 'sysctls', 'sysfs', 'env']);
+
+/**
+ * The rule for the field at `path` in a document of `kind` (undefined: the v1alpha1 document),
+ * or undefined for the defaults: maps merge by key, lists append.
+ */
+export function fieldRule(kind: string | undefined, path: readonly string[]): FieldRule | undefined {
+  if (OVERLAID_MAPS.has(path[path.length - 1] ?? '')) return { type: 'overlay' };
+  const key = path.join('.');
+  return kind === undefined ? V1ALPHA1_RULES[key] : DOCUMENT_RULES[kind]?.[key];
+}
