@@ -11,6 +11,10 @@ import { AdoptedServerController } from '../src/controllers/adoptedserver/contro
 import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
 import { groupVersion } from '../src/machinery/kind.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
+import { composeAdmission } from '../src/machinery/registry/store.js';
+import { provisioningAdmission } from '../src/provisioning/admission.js';
+import { kubeSecretStore, registrySecretStore } from '../src/provisioning/secretstore.js';
+import { configHandlers } from '../src/provisioning/subresources.js';
 import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
 import { nodeAccess } from '../src/nodes/connect.js';
 import { registrySecrets } from '../src/nodes/credentials.js';
@@ -67,11 +71,14 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const storage = stack.storage;
   let ready = false;
   let registry: APIRegistry;
+  // the cluster's Talos secret material: kube-apiserver's Secrets, or our own (encrypted at rest)
+  const secretStore = cluster ? kubeSecretStore(cluster.api) : registrySecretStore(() => registry);
   try {
+    const provisioning = provisioningAdmission({ registry: () => registry, secrets: secretStore, log: log.child({ component: 'provisioning' }) });
     registry = new APIRegistry(kinds, storage, {
       root: stack.root,
       checkNamespace: cluster ? cluster.checkNamespace : (ns) => namespaceChecker(registry, ns),
-      ...(cluster ? {} : { admission: namespaceAdmission }),
+      admission: cluster ? provisioning : composeAdmission(namespaceAdmission, provisioning),
     });
     if (!cluster) await ensureInitialNamespaces(registry);
   } catch (e) {
@@ -85,7 +92,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const secrets = cluster ? cluster.secrets : registrySecrets(registry);
   const access = nodeAccess({ secrets, allowList, callTimeoutMs: opts.talosCallTimeoutMs, observer: metrics.observeTalosCall });
   const events = new AggregatingEventRecorder(cluster ? cluster.events : registryEventSink(registry), 'talos-fleet-apiserver', log.child({ component: 'events' }));
-  const subresourceHandlers = adoptedServerHandlers({ access, registry, events });
+  const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection
   stack.leadership.run(async () => {

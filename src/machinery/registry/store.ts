@@ -33,10 +33,30 @@ export interface DeleteOptions {
   orphanDependents?: boolean;
 }
 
-/** Admission hooks slot in here (a later issue); both see the object about to be stored. */
+/** Admission: mutate and validate see the object about to be stored; committed sees it stored. */
 export interface AdmissionHooks {
   mutate?(op: 'CREATE' | 'UPDATE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
   validate?(op: 'CREATE' | 'UPDATE' | 'DELETE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
+  /**
+   * after the write, never on a dry run: side effects that must not exist without the object
+   * (Secrets it owns) happen here; a failure is the hook's to report (as a warning), the write stands
+   */
+  committed?(op: 'CREATE' | 'UPDATE', obj: KubeObject, ctx: RequestContext): Promise<void>;
+}
+
+/** several hooks as one, called in order */
+export function composeAdmission(...hooks: AdmissionHooks[]): AdmissionHooks {
+  return {
+    async mutate(op, obj, old, ctx) {
+      for (const h of hooks) await h.mutate?.(op, obj, old, ctx);
+    },
+    async validate(op, obj, old, ctx) {
+      for (const h of hooks) await h.validate?.(op, obj, old, ctx);
+    },
+    async committed(op, obj, ctx) {
+      for (const h of hooks) await h.committed?.(op, obj, ctx);
+    },
+  };
 }
 
 export interface StoreOptions {
@@ -124,7 +144,9 @@ export class ResourceStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const kv = await storageCall(() => this.storage.create(this.key(meta.namespace, meta.name!), encodeObject(obj)));
-        return decodeObject(kv);
+        const created = decodeObject(kv);
+        await this.options.admission?.committed?.('CREATE', created, ctx);
+        return created;
       } catch (e) {
         if (e instanceof StorageError && e.code === 'KeyExists') {
           if (generated && attempt < GENERATE_NAME_ATTEMPTS) {
@@ -312,11 +334,14 @@ export class ResourceStore {
       const deleted = await this.casDelete(kv, name);
       return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(deleted.modRevision) } };
     }
+    let updated: KubeObject;
     try {
-      return decodeObject(await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision)));
+      updated = decodeObject(await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision)));
     } catch (e) {
       throw this.mapWriteError(e, name);
     }
+    await this.options.admission?.committed?.('UPDATE', updated, ctx);
+    return updated;
   }
 
   private hasFinalizers(obj: KubeObject): boolean {

@@ -1,0 +1,114 @@
+// From a KubernetesCluster (and one of its Machines) to generator inputs and config patches
+// (pure). The cluster name is metadata.name; spec.talos holds the Talos settings; a Machine names
+// its cluster and role by labels and its pool by an annotation (seed 004).
+import type { Operation } from 'fast-json-patch';
+import type { KubeObject } from '../machinery/kind.js';
+import type { CniInput, ConfigInputs } from './generate/inputs.js';
+import type { MachineRole } from './generate/v1alpha1.js';
+import { orderedPatches } from './patch/order.js';
+import type { Patch } from './patch/apply.js';
+
+export const CLUSTER_LABEL = 'cluster.vitistack.io/cluster-name';
+export const ROLE_LABEL = 'vitistack.io/node-role';
+export const POOL_ANNOTATION = 'vitistack.io/nodepool';
+export const MACHINECONFIG_SECRET_ANNOTATION = 'talos.vitistack.io/machineconfig-secret';
+export const CONFIG_HASH_ANNOTATION = 'talos.vitistack.io/config-hash';
+export const TALOS_VERSION_ANNOTATION = 'talos.vitistack.io/talos-version';
+
+interface JsonOp {
+  op: string;
+  path: string;
+  value?: unknown;
+}
+
+interface PatchFields {
+  configPatches?: JsonOp[];
+  strategicPatches?: string[];
+}
+
+interface Pool extends PatchFields {
+  name: string;
+  version?: string;
+  metadata?: { labels?: Record<string, string> };
+  taints?: { key: string; value?: string; effect: string }[];
+}
+
+export interface ClusterSpec {
+  topology?: { version?: string; controlplane?: Pool & { replicas?: number }; workers?: Pool[] };
+  talos?: PatchFields & {
+    version?: string;
+    endpoint?: string;
+    installDisk?: string;
+    installImage?: string;
+    certSANs?: string[];
+    network?: { podSubnets?: string[]; serviceSubnets?: string[]; cni?: string };
+  };
+}
+
+export const clusterSpec = (c: KubeObject): ClusterSpec => (c.spec ?? {}) as ClusterSpec;
+
+/** the Machine's role: its label, or undefined when it has none we know */
+export function machineRole(m: KubeObject): MachineRole | undefined {
+  const r = m.metadata.labels?.[ROLE_LABEL];
+  return r === 'controlplane' || r === 'worker' ? r : undefined;
+}
+
+export function machineCluster(m: KubeObject): string | undefined {
+  return m.metadata.labels?.[CLUSTER_LABEL] || undefined;
+}
+
+function cniOf(cni: string | undefined): CniInput | undefined {
+  if (!cni) return undefined;
+  if (cni === 'flannel' || cni === 'none') return { name: cni };
+  // anything else names a manifest URL of a custom CNI
+  return { name: 'custom', urls: [cni] };
+}
+
+function poolOf(cluster: KubeObject, m: KubeObject | undefined, role: MachineRole): Pool | undefined {
+  const t = clusterSpec(cluster).topology;
+  if (role === 'controlplane') return t?.controlplane;
+  const name = m?.metadata.annotations?.[POOL_ANNOTATION];
+  return t?.workers?.find((w) => w.name === name) ?? (name === undefined && t?.workers?.length === 1 ? t.workers[0] : undefined);
+}
+
+/** generator inputs for one role (and pool, when a Machine names one); `endpoint` overrides the spec's */
+export function clusterConfigInputs(cluster: KubeObject, role: MachineRole, machine?: KubeObject, endpoint?: string): ConfigInputs {
+  const spec = clusterSpec(cluster);
+  const talos = spec.talos ?? {};
+  const pool = poolOf(cluster, machine, role);
+  const taints = Object.fromEntries((pool?.taints ?? []).map((t) => [t.key, t.value ? `${t.value}:${t.effect}` : t.effect]));
+  const inputs: ConfigInputs = {
+    clusterName: cluster.metadata.name!,
+    endpoint: endpoint ?? talos.endpoint ?? '',
+    kubernetesVersion: pool?.version ?? spec.topology?.version,
+  };
+  if (talos.version) inputs.talosVersion = talos.version;
+  if (talos.installDisk) inputs.installDisk = talos.installDisk;
+  if (talos.installImage) inputs.installImage = talos.installImage;
+  if (talos.certSANs?.length) inputs.certSANs = talos.certSANs;
+  const cni = cniOf(talos.network?.cni);
+  if (talos.network) inputs.network = { podSubnets: talos.network.podSubnets, serviceSubnets: talos.network.serviceSubnets, ...(cni ? { cni } : {}) };
+  if (pool?.metadata?.labels && Object.keys(pool.metadata.labels).length) inputs.nodeLabels = pool.metadata.labels;
+  if (Object.keys(taints).length) inputs.nodeTaints = taints;
+  return inputs;
+}
+
+function patchesOf(fields: PatchFields | undefined, where: string): Patch[] {
+  const out: Patch[] = [];
+  if (fields?.configPatches?.length) out.push({ name: `${where}.configPatches`, jsonPatch: fields.configPatches as Operation[] });
+  (fields?.strategicPatches ?? []).forEach((text, i) => out.push({ name: `${where}.strategicPatches[${i}]`, strategic: text }));
+  return out;
+}
+
+/** cluster patches, then the control plane's or the pool's, then the machine's (spec.talos of a Machine) */
+export function clusterPatches(cluster: KubeObject, role: MachineRole, machine?: KubeObject): Patch[] {
+  const spec = clusterSpec(cluster);
+  const pool = poolOf(cluster, machine, role);
+  const poolWhere = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[name=${pool?.name ?? '?'}]`;
+  const machineTalos = (machine?.spec as { talos?: PatchFields } | undefined)?.talos;
+  return orderedPatches({
+    cluster: patchesOf(spec.talos, `KubernetesCluster ${cluster.metadata.name} spec.talos`),
+    role: patchesOf(pool, `KubernetesCluster ${cluster.metadata.name} ${poolWhere}`),
+    machine: machine ? patchesOf(machineTalos, `Machine ${machine.metadata.name} spec.talos`) : [],
+  });
+}

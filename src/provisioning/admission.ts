@@ -1,0 +1,205 @@
+// In-process admission for the vitistack kinds. Validating: a KubernetesCluster's Talos inputs
+// resolve (Kubernetes version inside the target Talos version's range, endpoint, subnets) and its
+// patches apply. Mutating: a Machine gets its machine config generated; the object records only
+// annotations. Committed (after the write, never on a dry run): a new KubernetesCluster gets its
+// secrets bundle and talosconfig Secrets, a Machine its machine-config Secret.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
+import type { KubeObject } from '../machinery/kind.js';
+import type { APIRegistry } from '../machinery/registry/apis.js';
+import type { AdmissionHooks } from '../machinery/registry/store.js';
+import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
+import { parseContract } from '../machineconfig/contract.js';
+import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, MACHINECONFIG_SECRET_ANNOTATION, TALOS_VERSION_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec, machineCluster, machineRole } from '../machineconfig/fromcluster.js';
+import { generateMachineConfig } from '../machineconfig/generate/generate.js';
+import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
+import { ConfigInputError, resolveConfigInputs, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
+import type { MachineRole } from '../machineconfig/generate/v1alpha1.js';
+import { applyPatches } from '../machineconfig/patch/apply.js';
+import { PatchError } from '../machineconfig/patch/patcherror.js';
+import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
+import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
+import { configErrors, validateMachineConfig } from '../machineconfig/validate/index.js';
+import type { SecretStore } from './secretstore.js';
+
+export const secretsSecretName = (cluster: string) => `${cluster}-talos-secrets`;
+export const talosconfigSecretName = (cluster: string) => `${cluster}-talosconfig`;
+export const machineconfigSecretName = (machine: string) => `${machine}-machineconfig`;
+export const SECRETS_KEY = 'secrets.yaml';
+export const TALOSCONFIG_KEY = 'talosconfig';
+export const MACHINECONFIG_KEY = 'machineconfig.yaml';
+
+const isKind = (o: KubeObject, kind: string) => o.kind === kind && o.apiVersion === 'vitistack.io/v1alpha1';
+const CLUSTER_REF = { group: 'vitistack.io', resource: 'kubernetesclusters' };
+const MACHINE_REF = { group: 'vitistack.io', resource: 'machines' };
+/** an endpoint only to check the other inputs with when the cluster names none yet */
+const PLACEHOLDER_ENDPOINT = 'https://cluster.invalid:6443';
+
+/** where a generator input lives in a KubernetesCluster */
+function specPath(field: string, role: MachineRole, pool?: { index: number; hasVersion: boolean }): string {
+  const root = field.split(/[.[]/)[0]!;
+  const at = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
+  if (root === 'clusterName') return 'metadata.name';
+  if (root === 'kubernetesVersion') return role === 'controlplane' || pool?.hasVersion ? `${at}.version` : 'spec.topology.version';
+  if (root === 'nodeLabels') return `${at}.metadata.labels`;
+  if (root === 'nodeTaints') return `${at}.taints`;
+  if (root === 'talosVersion') return 'spec.talos.version';
+  return `spec.talos.${field}`;
+}
+
+/** a field error whose value is not at hand (the generator names the field and the reason) */
+function invalidField(field: string, reason: string): FieldError {
+  return { type: 'FieldValueInvalid', field, message: `${field}: Invalid value: ${reason}` };
+}
+
+/** one bundle per process to try patches on: generating keys is slow, and only the shape matters here */
+let scratchBundle: Promise<SecretsBundle> | undefined;
+
+export interface ProvisioningOptions {
+  /** a getter: the hooks are built before the registry they belong to */
+  registry: () => APIRegistry;
+  secrets: SecretStore;
+  log: Logger;
+}
+
+export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
+  /** configs generated in mutate, written in committed, by object uid */
+  const pending = new Map<string, { config: string; cluster: KubeObject }>();
+
+  const ownerOf = (cluster: KubeObject) => [{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: cluster.metadata.name!, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+  const labelsOf = (cluster: KubeObject, kind: string) => ({ [CLUSTER_LABEL]: cluster.metadata.name!, 'talos.vitistack.io/secret': kind });
+
+  async function bundleOf(cluster: KubeObject): Promise<SecretsBundle | undefined> {
+    const data = await o.secrets.get(cluster.metadata.namespace!, secretsSecretName(cluster.metadata.name!));
+    const text = data?.[SECRETS_KEY];
+    if (!text) return undefined;
+    const parsed = parseSecretsYaml(text);
+    if (!parsed.ok) throw parsed.error.toStatusError();
+    return parsed.bundle;
+  }
+
+  /** every role's config must generate and patch cleanly; problems are field errors on the cluster */
+  async function checkCluster(cluster: KubeObject): Promise<FieldError[]> {
+    const spec = clusterSpec(cluster);
+    const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [['controlplane', undefined, undefined]];
+    (spec.topology?.workers ?? []).forEach((pool, index) => {
+      const machine = { apiVersion: 'vitistack.io/v1alpha1', kind: 'Machine', metadata: { name: pool.name, annotations: { 'vitistack.io/nodepool': pool.name } } };
+      roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
+    });
+    const errors: FieldError[] = [];
+    // the endpoint on its own, so a bad one does not hide the problems after it
+    let endpoint = spec.talos?.endpoint || PLACEHOLDER_ENDPOINT;
+    const checked = checkEndpoint(endpoint);
+    if ('problem' in checked) {
+      errors.push(invalidField('spec.talos.endpoint', checked.problem));
+      endpoint = PLACEHOLDER_ENDPOINT;
+    }
+    for (const [role, machine, pool] of roles) {
+      const inputs = clusterConfigInputs(cluster, role, machine, endpoint);
+      try {
+        resolveConfigInputs(inputs);
+        const patches = clusterPatches(cluster, role, machine);
+        if (patches.length > 0) {
+          scratchBundle ??= generateSecretsBundle({ contract: parseContract(resolveTalosVersion(inputs.talosVersion).tag) });
+          const patched = applyPatches(generateMachineConfig(role, inputs, await scratchBundle), patches);
+          // what the patches made must still be a config the target Talos accepts
+          const where = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
+          for (const p of configErrors(validateMachineConfig(patched, { talosVersion: resolveTalosVersion(inputs.talosVersion).tag, mode: 'metal' }))) {
+            errors.push(invalidField(`${where} (patched config) ${p.path}`, p.message));
+          }
+        }
+      } catch (e) {
+        if (e instanceof ConfigInputError) errors.push(invalidField(specPath(e.field, role, pool), e.reason));
+        else if (e instanceof PatchError) errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
+        else throw e;
+      }
+    }
+    const seen = new Set<string>();
+    return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
+  }
+
+  async function generateFor(machine: KubeObject, ctx: { warnings: string[]; dryRun: boolean }): Promise<void> {
+    const clusterName = machineCluster(machine);
+    const role = machineRole(machine);
+    if (!clusterName || !role) return;
+    const store = o.registry().store('vitistack.io', 'v1alpha1', 'kubernetesclusters')!;
+    let cluster: KubeObject;
+    try {
+      cluster = await store.get(machine.metadata.namespace, clusterName);
+    } catch {
+      ctx.warnings.push(`KubernetesCluster ${clusterName} does not exist (yet): no machine config was generated for ${machine.metadata.name}`);
+      return;
+    }
+    const endpoint = clusterSpec(cluster).talos?.endpoint;
+    if (!endpoint) {
+      ctx.warnings.push(`KubernetesCluster ${clusterName} has no spec.talos.endpoint: no machine config was generated for ${machine.metadata.name}`);
+      return;
+    }
+    const bundle = await bundleOf(cluster);
+    if (!bundle) {
+      ctx.warnings.push(`KubernetesCluster ${clusterName} has no secrets bundle yet: no machine config was generated for ${machine.metadata.name}`);
+      return;
+    }
+    const inputs = clusterConfigInputs(cluster, role, machine);
+    let config: string;
+    try {
+      config = applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine));
+    } catch (e) {
+      if (e instanceof ConfigInputError) throw invalid(MACHINE_REF, machine.metadata.name!, [fieldErr.invalid(`metadata.labels[${CLUSTER_LABEL}]`, clusterName, `its cluster's ${specPath(e.field, role)}: ${e.reason}`)]);
+      if (e instanceof PatchError) throw invalid(MACHINE_REF, machine.metadata.name!, [invalidField(e.patch, e.message)]);
+      throw e;
+    }
+    const annotations = (machine.metadata.annotations ??= {});
+    annotations[MACHINECONFIG_SECRET_ANNOTATION] = machineconfigSecretName(machine.metadata.name!);
+    annotations[CONFIG_HASH_ANNOTATION] = createHash('sha256').update(config).digest('hex');
+    annotations[TALOS_VERSION_ANNOTATION] = resolveTalosVersion(inputs.talosVersion).tag;
+    if (ctx.dryRun) return; // nothing is written for a dry run
+    pending.set(machine.metadata.uid!, { config, cluster });
+    // a write that failed after admission never reaches committed: forget the oldest
+    if (pending.size > 1000) pending.delete(pending.keys().next().value!);
+  }
+
+  async function ensureClusterSecrets(cluster: KubeObject): Promise<void> {
+    const ns = cluster.metadata.namespace!;
+    const name = cluster.metadata.name!;
+    const existing = await bundleOf(cluster);
+    const bundle = existing ?? (await generateSecretsBundle({ contract: parseContract(resolveTalosVersion(clusterSpec(cluster).talos?.version).tag) }));
+    if (!existing) {
+      await o.secrets.put(ns, { name: secretsSecretName(name), labels: labelsOf(cluster, 'secrets'), ownerReferences: ownerOf(cluster), data: { [SECRETS_KEY]: secretsToYaml(bundle) } });
+    }
+    if (!(await o.secrets.get(ns, talosconfigSecretName(name)))?.[TALOSCONFIG_KEY]) {
+      const host = clusterSpec(cluster).talos?.endpoint ? new URL(clusterSpec(cluster).talos!.endpoint!).hostname : undefined;
+      const talosconfig = await generateTalosconfig({ clusterName: name, osCA: bundle.certs.os, endpoints: host ? [host] : [] });
+      await o.secrets.put(ns, { name: talosconfigSecretName(name), labels: labelsOf(cluster, 'talosconfig'), ownerReferences: ownerOf(cluster), data: { [TALOSCONFIG_KEY]: talosconfigToYaml(talosconfig) } });
+    }
+  }
+
+  return {
+    async mutate(_op, obj, _old, ctx) {
+      if (isKind(obj, 'Machine') && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
+    },
+    async validate(op, obj) {
+      if (op === 'DELETE' || !isKind(obj, 'KubernetesCluster')) return;
+      const errors = await checkCluster(obj);
+      if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
+    },
+    async committed(_op, obj, ctx) {
+      try {
+        if (isKind(obj, 'KubernetesCluster')) await ensureClusterSecrets(obj);
+        if (isKind(obj, 'Machine')) {
+          const p = pending.get(obj.metadata.uid!);
+          pending.delete(obj.metadata.uid!);
+          if (!p) return;
+          const name = machineconfigSecretName(obj.metadata.name!);
+          const current = await o.secrets.get(obj.metadata.namespace!, name);
+          if (current?.[MACHINECONFIG_KEY] === p.config) return;
+          await o.secrets.put(obj.metadata.namespace!, { name, labels: { ...labelsOf(p.cluster, 'machineconfig'), 'vitistack.io/machine': obj.metadata.name! }, ownerReferences: ownerOf(p.cluster), data: { [MACHINECONFIG_KEY]: p.config } });
+        }
+      } catch (err) {
+        o.log.error({ err, kind: obj.kind, name: obj.metadata.name }, 'writing the Talos secrets failed');
+        ctx.warnings.push(`the Talos secrets of ${obj.kind} ${obj.metadata.name} could not be written (${(err as Error).message}); they are written on its next change`);
+      }
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Where a cluster's secret material lives: core v1 Secrets in the cluster's namespace (the
+// server's own in standalone mode, encrypted at rest; kube-apiserver's in cluster mode), labelled
+// with the cluster and owned by the KubernetesCluster, so deleting it (or its namespace) removes them.
+import { StatusError } from '../machinery/errors.js';
+import type { OwnerReference } from '../machinery/kind.js';
+import type { APIRegistry } from '../machinery/registry/apis.js';
+import { systemContext } from '../machinery/registry/context.js';
+import { statusOf, type KubeAPI } from '../kube/client.js';
+
+export interface StoredSecret {
+  name: string;
+  labels: Record<string, string>;
+  ownerReferences: OwnerReference[];
+  /** values as plain text; stored base64 as Secret data is */
+  data: Record<string, string>;
+}
+
+export interface SecretStore {
+  /** the decoded data, or undefined when there is no such Secret */
+  get(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** creates the Secret, or replaces its data, labels and owners */
+  put(namespace: string, secret: StoredSecret): Promise<void>;
+}
+
+const b64 = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+const unb64 = (data: Record<string, string> | undefined) => Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+
+function manifest(namespace: string, s: StoredSecret): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: s.name, namespace, labels: s.labels, ownerReferences: s.ownerReferences },
+    type: 'Opaque',
+    data: b64(s.data),
+  };
+}
+
+/** `registry` is a getter: the store may be made before the registry exists */
+export function registrySecretStore(registry: () => APIRegistry): SecretStore {
+  const store = () => registry().store('', 'v1', 'secrets')!;
+  return {
+    async get(namespace, name) {
+      try {
+        return unb64((await store().get(namespace, name)).data as Record<string, string> | undefined);
+      } catch (e) {
+        if (e instanceof StatusError && e.code === 404) return undefined;
+        throw e;
+      }
+    },
+    async put(namespace, s) {
+      const body = manifest(namespace, s);
+      try {
+        await store().create(namespace, { value: body, duplicates: [] }, systemContext());
+      } catch (e) {
+        if (!(e instanceof StatusError && e.reason === 'AlreadyExists')) throw e;
+        await store().patch(namespace, s.name, 'merge', { metadata: body.metadata, data: body.data }, systemContext());
+      }
+    },
+  };
+}
+
+export function kubeSecretStore(api: KubeAPI): SecretStore {
+  const path = (ns: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
+  return {
+    async get(namespace, name) {
+      const r = await api.call('GET', path(namespace, name));
+      if (r.code === 404) return undefined;
+      if (r.code !== 200) throw new Error(`reading secret ${namespace}/${name}: ${statusOf(r).message}`);
+      return unb64((JSON.parse(r.body) as { data?: Record<string, string> }).data);
+    },
+    async put(namespace, s) {
+      const body = manifest(namespace, s);
+      const created = await api.call('POST', path(namespace), { body });
+      if (created.code === 201 || created.code === 200) return;
+      if (created.code !== 409) throw new Error(`creating secret ${namespace}/${s.name}: ${statusOf(created).message}`);
+      const patched = await api.call('PATCH', path(namespace, s.name), { body: { metadata: body.metadata, data: body.data }, contentType: 'application/merge-patch+json' });
+      if (patched.code !== 200) throw new Error(`updating secret ${namespace}/${s.name}: ${statusOf(patched).message}`);
+    },
+  };
+}
