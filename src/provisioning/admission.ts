@@ -56,6 +56,47 @@ function invalidField(field: string, reason: string): FieldError {
 /** one bundle per process to try patches on: generating keys is slow, and only the shape matters here */
 let scratchBundle: Promise<SecretsBundle> | undefined;
 
+/** every role's config must generate and patch cleanly; problems are field errors on the cluster */
+export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]> {
+  const spec = clusterSpec(cluster);
+  const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [['controlplane', undefined, undefined]];
+  (spec.topology?.workers ?? []).forEach((pool, index) => {
+    const machine = { apiVersion: 'vitistack.io/v1alpha1', kind: 'Machine', metadata: { name: pool.name, annotations: { 'vitistack.io/nodepool': pool.name } } };
+    roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
+  });
+  const errors: FieldError[] = [];
+  // the endpoint on its own, so a bad one does not hide the problems after it
+  let endpoint = spec.talos?.endpoint || PLACEHOLDER_ENDPOINT;
+  const checked = checkEndpoint(endpoint);
+  if ('problem' in checked) {
+    errors.push(invalidField('spec.talos.endpoint', checked.problem));
+    endpoint = PLACEHOLDER_ENDPOINT;
+  }
+  for (const [role, machine, pool] of roles) {
+    const inputs = clusterConfigInputs(cluster, role, machine, endpoint);
+    try {
+      resolveConfigInputs(inputs);
+      const patches = clusterPatches(cluster, role, machine);
+      if (patches.length > 0) {
+        scratchBundle ??= generateSecretsBundle({ contract: parseContract(resolveTalosVersion(inputs.talosVersion).tag) });
+        const patched = applyPatches(generateMachineConfig(role, inputs, await scratchBundle), patches);
+        // what the patches made must still be a config the target Talos accepts
+        const where = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
+        for (const p of configErrors(validateMachineConfig(patched, { talosVersion: resolveTalosVersion(inputs.talosVersion).tag, mode: 'metal' }))) {
+          errors.push(invalidField(`${where} (patched config) ${p.path}`, p.message));
+        }
+      }
+    } catch (e) {
+      if (e instanceof ConfigInputError) errors.push(invalidField(specPath(e.field, role, pool), e.reason));
+      else if (e instanceof PatchError) errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
+      else throw e;
+    }
+  }
+  const seen = new Set<string>();
+  return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
+}
+
+
 export interface ProvisioningOptions {
   /** a getter: the hooks are built before the registry they belong to */
   registry: () => APIRegistry;
@@ -77,46 +118,6 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
     const parsed = parseSecretsYaml(text);
     if (!parsed.ok) throw parsed.error.toStatusError();
     return parsed.bundle;
-  }
-
-  /** every role's config must generate and patch cleanly; problems are field errors on the cluster */
-  async function checkCluster(cluster: KubeObject): Promise<FieldError[]> {
-    const spec = clusterSpec(cluster);
-    const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [['controlplane', undefined, undefined]];
-    (spec.topology?.workers ?? []).forEach((pool, index) => {
-      const machine = { apiVersion: 'vitistack.io/v1alpha1', kind: 'Machine', metadata: { name: pool.name, annotations: { 'vitistack.io/nodepool': pool.name } } };
-      roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
-    });
-    const errors: FieldError[] = [];
-    // the endpoint on its own, so a bad one does not hide the problems after it
-    let endpoint = spec.talos?.endpoint || PLACEHOLDER_ENDPOINT;
-    const checked = checkEndpoint(endpoint);
-    if ('problem' in checked) {
-      errors.push(invalidField('spec.talos.endpoint', checked.problem));
-      endpoint = PLACEHOLDER_ENDPOINT;
-    }
-    for (const [role, machine, pool] of roles) {
-      const inputs = clusterConfigInputs(cluster, role, machine, endpoint);
-      try {
-        resolveConfigInputs(inputs);
-        const patches = clusterPatches(cluster, role, machine);
-        if (patches.length > 0) {
-          scratchBundle ??= generateSecretsBundle({ contract: parseContract(resolveTalosVersion(inputs.talosVersion).tag) });
-          const patched = applyPatches(generateMachineConfig(role, inputs, await scratchBundle), patches);
-          // what the patches made must still be a config the target Talos accepts
-          const where = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
-          for (const p of configErrors(validateMachineConfig(patched, { talosVersion: resolveTalosVersion(inputs.talosVersion).tag, mode: 'metal' }))) {
-            errors.push(invalidField(`${where} (patched config) ${p.path}`, p.message));
-          }
-        }
-      } catch (e) {
-        if (e instanceof ConfigInputError) errors.push(invalidField(specPath(e.field, role, pool), e.reason));
-        else if (e instanceof PatchError) errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
-        else throw e;
-      }
-    }
-    const seen = new Set<string>();
-    return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
   }
 
   async function generateFor(machine: KubeObject, ctx: { warnings: string[]; dryRun: boolean }): Promise<void> {
@@ -181,7 +182,7 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
     },
     async validate(op, obj) {
       if (op === 'DELETE' || !isKind(obj, 'KubernetesCluster')) return;
-      const errors = await checkCluster(obj);
+      const errors = await clusterProblems(obj);
       if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
     },
     async committed(_op, obj, ctx) {
