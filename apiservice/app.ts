@@ -17,6 +17,7 @@ import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
 import { serveResource, type ResourceHandlerDeps } from './handlers/resources.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
+import { serveAdmissionReview, WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
 
 export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   log: Logger;
@@ -78,6 +79,8 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     if (req.method === 'OPTIONS' || req.method === 'TRACE') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
     if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
+    const webhook = WEBHOOK_PATHS.get(path);
+    if (webhook) return await serveAdmissionReview(webhook, req, res, deps.maxRequestBytes);
     user = await deps.authenticate(req);
     if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);

@@ -287,7 +287,7 @@ describe('rendering', () => {
   });
 
   it('every object has a kind, a name, and our namespace unless cluster-scoped or the kube-system RoleBinding', () => {
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'CustomResourceDefinition']);
     for (const [v, objs] of Object.entries(out)) {
       for (const o of objs) {
         const where = `${v}: ${o.kind}/${o.metadata?.name}`;
@@ -423,10 +423,11 @@ describe('the args are flags the server accepts (apiservice/options.ts)', () => 
     expect(one(out.etcd!, 'Deployment', SVC, NS).spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(o.shutdownDelayMs + 10_000);
   });
 
-  it('crd-webhooks: anonymous callers (kube-apiserver) allowed on the webhook paths only', () => {
+  it('crd-webhooks: no anonymous access (the webhook paths answer before authentication) and the generated CRDs', () => {
     const o = serverOptions(out.crdWebhooks!);
-    expect(o.cluster).toMatchObject({ inCluster: true, anonymousAuth: true });
-    expect([...o.cluster!.alwaysAllowPaths].sort()).toEqual(['/healthz', '/livez', '/readyz', '/webhooks/mutate', '/webhooks/validate']);
+    expect(o.cluster).toMatchObject({ inCluster: true, anonymousAuth: false, alwaysAllowPaths: ['/healthz', '/readyz', '/livez'] });
+    const crds = all(out.crdWebhooks!, 'CustomResourceDefinition').map((c: Obj) => c.metadata.name).sort();
+    expect(crds).toEqual(['adoptedservers.metal.sidero.dev', 'environments.metal.sidero.dev', 'kubernetesclusters.vitistack.io', 'machines.vitistack.io', 'serverclasses.metal.sidero.dev', 'servers.metal.sidero.dev']);
   });
 
   it('cert-manager: the same flags as the default variant', () => {
