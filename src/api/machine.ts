@@ -2,7 +2,7 @@
 // provisioned by a machine provider (resources.md §11). Only spec.provider is required.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Bool, Conditions, DateTime, Enum, Int, List, Obj, Opt, Str, StringList, StringMap, Type,
+  Bool, ConfigPatches, Conditions, DateTime, Enum, Int, List, Obj, Opt, Str, StrategicPatches, StringList, StringMap, Type,
   ageColumn, atomicList, column, kindSchema, type Static,
 } from './schema.js';
 import { architectures } from './kubernetescluster.js';
@@ -142,6 +142,15 @@ const MachineSpec = Obj(
           networkDataConfigMapRef: Opt(KeyRef('ConfigMap', 'networkdata')),
         },
         'Cloud-init settings.',
+      ),
+    ),
+    talos: Opt(
+      Obj(
+        {
+          configPatches: Opt(ConfigPatches('RFC 6902 patches applied to this machine\'s generated Talos config, after the cluster\'s and its pool\'s.')),
+          strategicPatches: Opt(StrategicPatches('Talos strategic merge patches (YAML documents) applied to this machine\'s config, after configPatches.')),
+        },
+        'Talos settings of this machine: the last patches applied to its generated config.',
       ),
     ),
   },

@@ -181,3 +181,11 @@ describe('patches', () => {
     expect(r.stderr).toContain('(patched config) cluster.network.podSubnets[0]');
   });
 });
+
+describe('machine-level patches', () => {
+  it('apply last, after the cluster\'s and the pool\'s', async () => {
+    const m = `${machine('patched-cp-1', 'patched', 'controlplane')}  talos:\n    strategicPatches:\n      - |\n        machine:\n          install:\n            disk: /dev/sdz\n`;
+    await ok(s, ['apply', '-f', '-'], { input: m });
+    expect(parse((await raw('machines/patched-cp-1/machineconfig')).split('\n---\n')[0]!).machine.install.disk).toBe('/dev/sdz');
+  });
+});
