@@ -191,3 +191,20 @@ spec:
         version: "1.33"
 `;
 }
+
+/** an accepted AdoptedServer whose talosconfig is the Secret `talos` of its namespace */
+export function adoptedNode(name: string, ns: string, endpoint: string, nodeType: string, extra = ''): string {
+  return `apiVersion: metal.sidero.dev/v1alpha2
+kind: AdoptedServer
+metadata:
+  name: ${name}
+  namespace: ${ns}
+spec:
+  talos:
+    endpoint: "${endpoint}"
+    nodeType: ${nodeType}
+    talosconfigSecretRef:
+      name: talos
+  accepted: true
+${extra}`;
+}

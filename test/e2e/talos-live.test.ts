@@ -5,28 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { AS_GV, expectStatus } from '../helpers/api.js';
-import { createNamespace, expectFailure, getJSON, ok, tempDir } from './kubectl-helpers.js';
+import { createNamespace, expectFailure, getJSON, ok, tempDir, adoptedNode } from './kubectl-helpers.js';
 
 const NS = 'live';
 let s: TestServer;
 let sim: Simulator;
 const tmp = tempDir();
 
-function adopted(name: string, endpoint: string, nodeType: string, extra = ''): string {
-  return `apiVersion: metal.sidero.dev/v1alpha2
-kind: AdoptedServer
-metadata:
-  name: ${name}
-  namespace: ${NS}
-spec:
-  talos:
-    endpoint: "${endpoint}"
-    nodeType: ${nodeType}
-    talosconfigSecretRef:
-      name: talos
-  accepted: true
-${extra}`;
-}
+const adopted = (name: string, endpoint: string, nodeType: string, extra = '') => adoptedNode(name, NS, endpoint, nodeType, extra);
 
 const path = (name: string, sub: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/${sub}`;
 const condition = (obj: any, type: string) => obj.status?.conditions?.find((c: any) => c.type === type);

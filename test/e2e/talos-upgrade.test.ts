@@ -7,7 +7,7 @@ import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.j
 import { FakeManagementAPI } from '../helpers/fake-management-api.js';
 import { disposeServer, ROOT, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
 import { AS_GV, expectStatus, JSON_HDR } from '../helpers/api.js';
-import { createNamespace, eventually, getJSON, ok, tempDir } from './kubectl-helpers.js';
+import { createNamespace, eventually, getJSON, ok, tempDir, adoptedNode } from './kubectl-helpers.js';
 
 const NS = 'fleet';
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -17,21 +17,7 @@ const fake = new FakeManagementAPI();
 const tmp = tempDir();
 let pathWithPlugin = '';
 
-function adopted(name: string, endpoint: string, nodeType: string, extra = ''): string {
-  return `apiVersion: metal.sidero.dev/v1alpha2
-kind: AdoptedServer
-metadata:
-  name: ${name}
-  namespace: ${NS}
-spec:
-  talos:
-    endpoint: "${endpoint}"
-    nodeType: ${nodeType}
-    talosconfigSecretRef:
-      name: talos
-  accepted: true
-${extra}`;
-}
+const adopted = (name: string, endpoint: string, nodeType: string, extra = '') => adoptedNode(name, NS, endpoint, nodeType, extra);
 
 const upgradePath = (name: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/upgrade`;
 const upgradeBody = (spec: Record<string, unknown>, kind = 'UpgradeRequest') => JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind, spec });
