@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { UserInfo } from '../../src/machinery/registry/context.js';
-import { peerChain, subjectValues, verifiesTo } from './x509.js';
+import { socketVerifiesTo, subjectValues } from './x509.js';
 
 export type Authenticator = (req: IncomingMessage) => Promise<UserInfo | undefined> | UserInfo | undefined;
 
@@ -32,8 +32,8 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
   return (req) => {
     const c = config();
     if (!c || c.roots.length === 0) return undefined;
-    const chain = peerChain(req.socket as TLSSocket);
-    if (!chain || !verifiesTo(chain, c.roots)) return undefined;
+    const chain = socketVerifiesTo(req.socket as TLSSocket, c.roots);
+    if (!chain) return undefined;
     if (c.allowedNames.length > 0 && !subjectValues(chain.leaf, 'CN').some((cn) => c.allowedNames.includes(cn))) return undefined;
     const name = c.usernameHeaders.map((h) => headerValues(req, h)[0]).find((v) => v);
     if (!name) return undefined;
@@ -58,8 +58,8 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
 /** user = CN, groups = O of a client certificate that verifies against `roots` */
 export function x509Authenticator(roots: () => X509Certificate[]): Authenticator {
   return (req) => {
-    const chain = peerChain(req.socket as TLSSocket);
-    if (!chain || !verifiesTo(chain, roots())) return undefined;
+    const chain = socketVerifiesTo(req.socket as TLSSocket, roots());
+    if (!chain) return undefined;
     const name = subjectValues(chain.leaf, 'CN')[0];
     if (!name) return undefined;
     return { name, groups: subjectValues(chain.leaf, 'O') };

@@ -13,6 +13,32 @@ export interface PeerChain {
   intermediates: X509Certificate[];
 }
 
+const chains = new WeakMap<TLSSocket, PeerChain | null>();
+const verdicts = new WeakMap<TLSSocket, WeakMap<readonly X509Certificate[], boolean>>();
+
+/**
+ * Whether the socket's client certificate verifies against `roots`, decided once per connection
+ * and set of roots: the certificate cannot change during a TLS connection, and the sets of roots
+ * are replaced, never changed in place, when the trusted CAs rotate. (A certificate that expires
+ * during a long connection stays accepted until the client reconnects, as with TLS verification.)
+ */
+export function socketVerifiesTo(socket: TLSSocket, roots: readonly X509Certificate[]): PeerChain | undefined {
+  let chain = chains.get(socket);
+  if (chain === undefined) {
+    chain = peerChain(socket) ?? null;
+    chains.set(socket, chain);
+  }
+  if (!chain) return undefined;
+  let byRoots = verdicts.get(socket);
+  if (!byRoots) verdicts.set(socket, (byRoots = new WeakMap()));
+  let ok = byRoots.get(roots);
+  if (ok === undefined) {
+    ok = verifiesTo(chain, roots);
+    byRoots.set(roots, ok);
+  }
+  return ok ? chain : undefined;
+}
+
 /** the certificates the client presented, or undefined when it sent none */
 export function peerChain(socket: TLSSocket): PeerChain | undefined {
   const first = socket.getPeerCertificate(true);

@@ -133,7 +133,6 @@ export class AdoptedServerController {
       this.due.delete(key);
       this.running.add(key);
       void this.reconcile(key)
-        .then((nextMs) => nextMs)
         .catch((err: unknown) => {
           this.o.log.warn({ err, adoptedserver: key }, 'reconcile failed; retrying');
           return RETRY_MS;
