@@ -176,4 +176,13 @@ describe('Management API sync', () => {
     expect(fake.callsTo('DELETE', '/api/v1/sidero/server/synced')).toHaveLength(1);
     expect(await getJSON(s, ['-n', NS, 'adoptedserver', 'synced'])).toBeUndefined();
   });
+
+  it('does not block deletion on a Management API that can never be reached from here', async () => {
+    const extra = '  managementAPI:\n    enabled: true\n    endpoint: "http://192.168.1.50:8090"\n';
+    await ok(s, ['apply', '-f', '-'], { input: adopted('unreachable-api', sim.nodes()[0]!.endpoint, 'controlplane', extra) });
+    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="ManagementAPISync")].reason}=OutboundNotAllowed', 'adoptedserver/unreachable-api', '--timeout=30s']);
+    expect((await getJSON(s, ['-n', NS, 'adoptedserver', 'unreachable-api'])).metadata.finalizers).toEqual(['adoptedserver.metal.sidero.dev']);
+    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'unreachable-api', '--timeout=30s'])).toBe('adoptedserver.metal.sidero.dev "unreachable-api" deleted\n');
+    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=unreachable-api,reason=UnregisterSkipped', '-o', 'jsonpath={.items[*].message}'])).toContain('cannot be reached from here');
+  });
 });

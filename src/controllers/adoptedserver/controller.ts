@@ -159,7 +159,10 @@ export class AdoptedServerController {
     const finalizers = obj.metadata.finalizers ?? [];
     if (obj.metadata.deletionTimestamp) {
       if (!finalizers.includes(adoptedServerFinalizer)) return undefined;
-      if (spec.managementAPI?.enabled) await unregisterFromManagementAPI(obj, this.o);
+      if (spec.managementAPI?.enabled) {
+        const skipped = await unregisterFromManagementAPI(obj, this.o);
+        if (skipped) await this.o.events.record(obj, 'Warning', 'UnregisterSkipped', skipped);
+      }
       await this.setFinalizer(obj, false);
       return undefined;
     }

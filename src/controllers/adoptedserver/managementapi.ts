@@ -53,9 +53,25 @@ export async function syncManagementAPI(obj: KubeObject, contact: Contact, deps:
   }
 }
 
-/** throws while the Management API cannot be told, so the finalizer stays and deletion waits */
-export async function unregisterFromManagementAPI(obj: KubeObject, deps: SyncDeps): Promise<void> {
+/**
+ * Throws while the Management API cannot be told, so the finalizer stays and deletion waits.
+ * Resolves to a reason when there is nothing to wait for: the server was never registered, or the
+ * endpoint can never be reached from here (refused by the allow-list, not a URL); waiting would
+ * block the deletion (and its namespace's) for good.
+ */
+export async function unregisterFromManagementAPI(obj: KubeObject, deps: SyncDeps): Promise<string | undefined> {
   const endpoint = specOf(obj).managementAPI?.endpoint;
-  if (!endpoint) return; // nowhere to unregister from
-  await new ManagementAPIClient(endpoint, deps.allowList).unregister(obj.metadata.name!);
+  if (!endpoint) return 'spec.managementAPI.endpoint is not set: nothing to unregister from';
+  const synced = (obj.status as { managementAPIStatus?: { synced?: boolean } } | undefined)?.managementAPIStatus?.synced === true;
+  // only an accepted server is ever registered
+  if (!specOf(obj).accepted && !synced) return 'the server was not accepted and is not synced: nothing to unregister';
+  try {
+    await new ManagementAPIClient(endpoint, deps.allowList).unregister(obj.metadata.name!);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ManagementAPIError && (e.reason === 'OutboundNotAllowed' || e.reason === 'InvalidEndpoint')) {
+      return `the Management API cannot be reached from here (${e.message}): not unregistered`;
+    }
+    throw e;
+  }
 }
