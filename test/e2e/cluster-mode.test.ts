@@ -111,6 +111,14 @@ describe('through the aggregator', () => {
     expect(sars().find((x) => x.resourceAttributes)).toMatchObject({ user: 'bob', groups: expect.arrayContaining(['qa', 'system:authenticated']) });
   });
 
+  it('answers the APIService availability check as kube-aggregator sends it (front-proxy cert, system:kube-aggregator)', async () => {
+    for (const gv of ['/apis/metal.sidero.dev/v1alpha2', '/apis/vitistack.io/v1alpha1']) {
+      const r = await proxied('GET', gv, 'system:kube-aggregator', ['system:masters']);
+      expect(r.status, gv).toBe(200);
+      expect(r.json()).toMatchObject({ kind: 'APIResourceList', groupVersion: gv.slice('/apis/'.length) });
+    }
+  });
+
   it('system:masters skips the review, as in kube-apiserver', async () => {
     expect((await proxied('GET', AS, 'root', ['system:masters'])).status).toBe(200);
     expect(sars()).toEqual([]);
