@@ -161,8 +161,8 @@ ${labels}spec:
 ${opts.hostname ? `    hostname: ${opts.hostname}\n` : ''}${opts.extraSpec ?? ''}`;
 }
 
-/** a KubernetesCluster manifest in YAML with one worker pool */
-export function kubernetesCluster(name: string, ns: string, clusterId = `${name}-id`): string {
+/** a KubernetesCluster manifest in YAML; worker pools as [name, replicas] (default: pool-a with 2) */
+export function kubernetesCluster(name: string, ns: string, clusterId = `${name}-id`, pools: [string, number][] = [['pool-a', 2]]): string {
   return `apiVersion: vitistack.io/v1alpha1
 kind: KubernetesCluster
 metadata:
@@ -186,10 +186,7 @@ spec:
       replicas: 1
       version: "1.33"
     workers:
-      - name: pool-a
-        replicas: 2
-        version: "1.33"
-`;
+${pools.map(([n, r]) => `      - name: ${n}\n        replicas: ${r}\n        version: "1.33"\n`).join('')}`;
 }
 
 /** an accepted AdoptedServer whose talosconfig is the Secret `talos` of its namespace */

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { disposeServer, startServer, type KubectlResult, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
-import { adoptedServer, createNamespace, expectClean, expectFailure, FIXTURES, getJSON, ok, tempDir } from './kubectl-helpers.js';
+import { adoptedServer, createNamespace, expectClean, expectFailure, FIXTURES, getJSON, ok, tempDir, kubernetesCluster } from './kubectl-helpers.js';
 
 let s: TestServer;
 const files = tempDir();
@@ -21,32 +21,7 @@ afterAll(async () => {
 
 const SEEDS = ['000-adoptedserver-spokane-control-1.yaml', '000-adoptedserver-spokane-worker-1.yaml', '004-kubernetescluster-simple-cluster.yaml'];
 
-function cluster(name: string, pools: [string, number][]): string {
-  return `apiVersion: vitistack.io/v1alpha1
-kind: KubernetesCluster
-metadata:
-  name: ${name}
-  namespace: fleet
-spec:
-  data:
-    clusterUid: "a30fbc8d-596f-48d0-8541-dbc23bca28a1"
-    clusterId: "${name}-id"
-    provider: talos
-    environment: dev
-    datacenter: trd1
-    project: p
-    region: west
-    workorder: "w"
-    zone: "z"
-    workspace: "ws"
-  topology:
-    version: "1.33"
-    controlplane:
-      replicas: 1
-      version: "1.33"
-    workers:
-${pools.map(([n, r]) => `      - name: ${n}\n        replicas: ${r}\n        version: "1.33"\n`).join('')}`;
-}
+const cluster = (name: string, pools: [string, number][]) => kubernetesCluster(name, 'fleet', `${name}-id`, pools);
 
 /** the +/- lines of a unified diff, without the file headers */
 function changedLines(r: KubectlResult): string[] {
