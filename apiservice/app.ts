@@ -48,13 +48,19 @@ function forbiddenFor(user: UserInfo, info: RequestInfo, reason?: string): Statu
   });
 }
 
+/** the request path as a plain listener: what HTTP/2 requests are given (express serves HTTP/1.1 only) */
+export function requestHandler(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    void handle(deps, req, res);
+  };
+}
+
+/** the same request path under express, for HTTP/1.1 */
 export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.use((req, res) => {
-    void handle(deps, req, res);
-  });
+  app.use(requestHandler(deps));
   return app;
 }
 

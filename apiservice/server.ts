@@ -1,6 +1,7 @@
 // Assembles and starts the server: mode (standalone, or cluster behind kube-apiserver), storage
 // stack, kinds, controllers, TLS listener, graceful shutdown. main.ts calls it; tests may too.
-import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
@@ -20,7 +21,8 @@ import { nodeAccess } from '../src/nodes/connect.js';
 import { registrySecrets } from '../src/nodes/credentials.js';
 import { adoptedServerHandlers } from '../src/nodes/subresources.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
-import { buildApp } from './app.js';
+import { buildApp, requestHandler, type AppDeps } from './app.js';
+import { ConnectionTracker } from './connections.js';
 import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
 import { standaloneAuthorizer } from './auth/authorize.js';
 import { parseCABundle } from './auth/x509.js';
@@ -114,7 +116,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const standaloneCA = opts.clientCaFile ? await readFile(opts.clientCaFile, 'utf8') : pki.ca.certPem;
   const standaloneRoots = cluster ? [] : parseCABundle(standaloneCA, '--client-ca-file');
   const activeWatches = new Set<() => void>();
-  const app = buildApp({
+  const deps: AppDeps = {
     log,
     registry,
     maxRequestBytes: opts.maxRequestBytes,
@@ -137,7 +139,9 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     isReady: () => ready,
     serverAddress: () => `${opts.bindAddress}:${port}`,
     version: SERVER_VERSION,
-  });
+  };
+  const app = buildApp(deps);
+  const direct = requestHandler(deps);
   const tls = {
     cert: opts.tlsCertFile ? await readFile(opts.tlsCertFile) : pki.serving.certPem,
     key: opts.tlsPrivateKeyFile ? await readFile(opts.tlsPrivateKeyFile) : pki.serving.keyPem,
@@ -146,10 +150,17 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   // ask for a client certificate from every CA we trust (a Go client sends one only when its CA is
   // listed), accept any handshake, and let each authenticator verify against its own CAs
   const clientCAs = () => (cluster ? cluster.auth.tlsCAs() : standaloneCA) || undefined;
-  const server: Server = createServer({ ...tls, ca: clientCAs(), requestCert: true, rejectUnauthorized: false }, app);
+  // HTTP/2 with 1000 concurrent streams: kube-apiserver multiplexes every proxied request, watches
+  // included, over one connection (aggregated-apiserver.md §1.1); HTTP/1.1 clients keep working
+  const server: Http2SecureServer = createSecureServer(
+    { ...tls, ca: clientCAs(), requestCert: true, rejectUnauthorized: false, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } },
+    (req, res) => {
+      if (req.httpVersionMajor >= 2) direct(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+      else app(req as unknown as IncomingMessage, res as unknown as ServerResponse);
+    },
+  );
+  const connections = new ConnectionTracker(server);
   cluster?.auth.onChange(() => server.setSecureContext({ ...tls, ca: clientCAs() }));
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 70_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.securePort, opts.bindAddress, () => {
@@ -178,13 +189,10 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
         if (opts.shutdownDelayMs > 0) await sleep(opts.shutdownDelayMs);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         for (const end of [...activeWatches]) end();
-        // a keep-alive connection becomes idle once its last response is written: close those as they come
-        const idle = setInterval(() => server.closeIdleConnections(), 50);
-        server.closeIdleConnections();
+        connections.drain();
         const drained = await Promise.race([closed.then(() => true), sleep(DRAIN_TIMEOUT_MS).then(() => false)]);
-        clearInterval(idle);
         if (!drained) log.warn('requests still running after the drain timeout; closing their connections');
-        server.closeAllConnections();
+        connections.destroyAll();
         await closed;
         cluster?.stop();
         await stack.close();

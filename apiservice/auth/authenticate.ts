@@ -23,8 +23,21 @@ export interface RequestHeaderConfig {
   extraPrefixes: string[];
 }
 
+/**
+ * Every header line of the request as (lower-cased name, value), from rawHeaders: one entry per
+ * line, never comma-joined, for HTTP/1.1 and HTTP/2 requests alike (HTTP/2's compatibility
+ * request has no headersDistinct).
+ */
+function headerLines(req: IncomingMessage): [string, string][] {
+  const raw = req.rawHeaders;
+  const out: [string, string][] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+  return out;
+}
+
 function headerValues(req: IncomingMessage, name: string): string[] {
-  return (req.headersDistinct[name.toLowerCase()] ?? []).filter((v) => v !== '');
+  const n = name.toLowerCase();
+  return headerLines(req).filter(([h, v]) => h === n && v !== '').map(([, v]) => v);
 }
 
 /** identity from X-Remote-* headers, trusted only behind a proxy certificate that verifies */
@@ -40,16 +53,16 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
     const uid = c.uidHeaders.map((h) => headerValues(req, h)[0]).find((v) => v);
     const groups = c.groupHeaders.flatMap((h) => headerValues(req, h));
     const extra: Record<string, string[]> = {};
-    for (const [header, values] of Object.entries(req.headersDistinct)) {
+    for (const [header, value] of headerLines(req)) {
       const prefix = c.extraPrefixes.find((p) => header.startsWith(p.toLowerCase()));
-      if (!prefix || !values) continue;
+      if (!prefix) continue;
       let key = header.slice(prefix.length).toLowerCase();
       try {
         key = decodeURIComponent(key);
       } catch {
         // not valid percent-encoding: keep the key as sent
       }
-      (extra[key] ??= []).push(...values);
+      (extra[key] ??= []).push(value);
     }
     return { name, ...(uid ? { uid } : {}), groups, ...(Object.keys(extra).length ? { extra } : {}) };
   };

@@ -109,7 +109,8 @@ export async function serveWatch(
   started = true;
   active?.add(finish);
   for (const ev of pending.splice(0)) send(ev);
-  req.socket.setNoDelay(true);
+  // HTTP/2 streams share their connection, which its session owns
+  if (req.httpVersionMajor < 2) req.socket.setNoDelay(true);
   res.on('close', finish);
   req.on('close', finish);
   const ms = timeoutMs(q);
