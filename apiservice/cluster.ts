@@ -34,15 +34,7 @@ export async function connectCluster(opts: ServerOptions, c: ClusterModeOptions,
   const authnAPI = c.authenticationKubeconfig ? load(c.authenticationKubeconfig, c, '--authentication-kubeconfig') : api;
   const authzAPI = c.authorizationKubeconfig ? load(c.authorizationKubeconfig, c, '--authorization-kubeconfig') : api;
   const auth = await AuthenticationSource.start(
-    {
-      clientCAFile: opts.clientCaFile,
-      requestheaderClientCAFile: c.requestheaderClientCAFile,
-      requestheaderAllowedNames: c.requestheaderAllowedNames,
-      requestheaderUsernameHeaders: c.requestheaderUsernameHeaders,
-      requestheaderUidHeaders: c.requestheaderUidHeaders,
-      requestheaderGroupHeaders: c.requestheaderGroupHeaders,
-      requestheaderExtraHeadersPrefix: c.requestheaderExtraHeadersPrefix,
-    },
+    { clientCAFile: opts.clientCaFile, ...c.requestHeader },
     log.child({ component: 'authentication' }),
     authnAPI,
   );

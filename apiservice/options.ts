@@ -1,5 +1,6 @@
 // Server flags, named as kube-apiserver names them. `npm start -- --flag value` reaches here.
 import { Command, InvalidArgumentError } from 'commander';
+import type { AuthenticationFlags } from './auth/authconfig.js';
 import { parseDuration as parseGoDuration } from '../src/machinery/duration.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 
@@ -50,12 +51,8 @@ export interface ClusterModeOptions {
   authorizationKubeconfig?: string;
   alwaysAllowPaths: string[];
   anonymousAuth: boolean;
-  requestheaderClientCAFile?: string;
-  requestheaderAllowedNames?: string[];
-  requestheaderUsernameHeaders?: string[];
-  requestheaderUidHeaders?: string[];
-  requestheaderGroupHeaders?: string[];
-  requestheaderExtraHeadersPrefix?: string[];
+  /** the --requestheader-* flags; what is unset comes from extension-apiserver-authentication */
+  requestHeader: Omit<AuthenticationFlags, 'clientCAFile'>;
 }
 
 const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : String(v).split(',').map((x) => x.trim()).filter(Boolean));
@@ -161,12 +158,14 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     authorizationKubeconfig: o.authorizationKubeconfig,
     alwaysAllowPaths: list(o.authorizationAlwaysAllowPaths) ?? [],
     anonymousAuth: !!o.anonymousAuth,
-    requestheaderClientCAFile: o.requestheaderClientCaFile,
-    requestheaderAllowedNames: list(o.requestheaderAllowedNames),
-    requestheaderUsernameHeaders: list(o.requestheaderUsernameHeaders),
-    requestheaderUidHeaders: list(o.requestheaderUidHeaders),
-    requestheaderGroupHeaders: list(o.requestheaderGroupHeaders),
-    requestheaderExtraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
+    requestHeader: {
+      requestheaderClientCAFile: o.requestheaderClientCaFile,
+      requestheaderAllowedNames: list(o.requestheaderAllowedNames),
+      requestheaderUsernameHeaders: list(o.requestheaderUsernameHeaders),
+      requestheaderUidHeaders: list(o.requestheaderUidHeaders),
+      requestheaderGroupHeaders: list(o.requestheaderGroupHeaders),
+      requestheaderExtraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
+    },
   } : undefined;
   const controllers = String(o.controllers).split(',').map((c) => c.trim()).filter(Boolean);
   for (const c of controllers) {
