@@ -7,7 +7,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
-import { GarbageCollector } from '../src/controllers/garbagecollector.js';
+import { GarbageCollector } from '../src/controllers/garbagecollector/controller.js';
 import { AdoptedServerController } from '../src/controllers/adoptedserver/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
 import { groupVersion } from '../src/machinery/kind.js';
