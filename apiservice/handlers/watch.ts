@@ -7,9 +7,15 @@ import { negotiateOutput, parseIncludeObject, partialObjectMetadata, toTable } f
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { ResourceStore } from '../../src/machinery/registry/store.js';
 import { startWatch, type WatchEvent } from '../../src/machinery/registry/watch.js';
-import { sharedJSON } from '../../src/machinery/registry/codec.js';
+import { sharedEventLine } from '../../src/machinery/registry/codec.js';
 
-/** a watcher whose socket buffer grows past this is too slow: its stream is ended */
+/**
+ * A watcher with this much written and not yet taken by its client is too slow: its stream is cut
+ * (HTTP/1.1: the connection; HTTP/2: the stream only), which frees what it buffered at once. The
+ * client re-watches from the last resourceVersion it saw, as client-go does on any broken watch,
+ * and gets a 410 if that is too old by then. Ending it politely would keep the buffer until the
+ * client read it, which a stuck client never does.
+ */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 function parseBoolParam(q: URLSearchParams, name: string): boolean | undefined {
@@ -35,10 +41,10 @@ function timeoutMs(q: URLSearchParams): number | undefined {
   return undefined;
 }
 
-/** one event as a line; a plain object event reuses the object's shared JSON (encoded once) */
-function eventLine(ev: WatchEvent, encode: (ev: WatchEvent) => unknown): string {
+/** one event as a line; a plain object event reuses the object's shared line (encoded once) */
+function eventLine(ev: WatchEvent, encode: (ev: WatchEvent) => unknown): Buffer | string {
   const out = encode(ev);
-  if (out === ev && ev.type !== 'ERROR') return `{"type":"${ev.type}","object":${sharedJSON(ev.object)}}\n`;
+  if (out === ev && ev.type !== 'ERROR') return sharedEventLine(ev.type, ev.object);
   return JSON.stringify(out) + '\n';
 }
 
@@ -84,7 +90,10 @@ export async function serveWatch(
       return;
     }
     res.write(eventLine(ev, encode));
-    if (res.writableLength > MAX_BUFFERED_BYTES) finish();
+    if (res.writableLength > MAX_BUFFERED_BYTES) {
+      finish();
+      res.destroy();
+    }
   };
   let watch: { stop(): void } | undefined;
   // Options are validated and the start position resolved before any byte is sent, so a bad

@@ -1,10 +1,11 @@
-// The server under test as a separate process (`node dist/apiservice/main.js`) on etcd, and an
-// HTTPS client for it with the admin identity from the kubeconfig the server writes, over a
-// keep-alive agent with enough sockets for every request in flight.
+// The server under test as a separate process (`node dist/apiservice/main.js`) on etcd, and
+// clients for it with the admin identity from the kubeconfig the server writes: HTTPS/1.1 over a
+// keep-alive agent with enough sockets for every request in flight, and HTTP/2.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -170,4 +171,55 @@ function waitServing(proc: ChildProcess, stderr: () => string): Promise<string> 
       reject(new Error(`the server exited (${code}) before serving:\n${stderr()}`));
     });
   });
+}
+
+/**
+ * HTTP/2 sessions to the server, many streams on each, as kube-aggregator and client-go connect
+ * (one TLS connection multiplexing every request, another only when the server's stream limit is
+ * reached).
+ */
+export class BenchH2Client {
+  private readonly sessions: ClientHttp2Session[] = [];
+  private streamsOnLast = 0;
+
+  constructor(
+    readonly url: string,
+    readonly identity: ClientIdentity,
+    /** streams per session (the server allows 1000) */
+    readonly streamsPerSession = 1000,
+  ) {}
+
+  private session(): ClientHttp2Session {
+    let last = this.sessions[this.sessions.length - 1];
+    if (!last || this.streamsOnLast >= this.streamsPerSession) {
+      last = connect(this.url, { ...this.identity });
+      last.on('error', () => undefined); // closed at the end
+      this.sessions.push(last);
+      this.streamsOnLast = 0;
+    }
+    this.streamsOnLast++;
+    return last;
+  }
+
+  /** a streaming GET (watch): resolves once the response headers arrived */
+  stream(path: string): Promise<{ res: ClientHttp2Stream; abort(): void }> {
+    return new Promise((resolvePromise, reject) => {
+      const req = this.session().request({ ':method': 'GET', ':path': path, accept: 'application/json' });
+      req.once('response', (headers) => {
+        const status = Number(headers[':status']);
+        if (status !== 200) {
+          reject(new Error(`GET ${path}: ${status}`));
+          req.close();
+          return;
+        }
+        resolvePromise({ res: req, abort: () => req.close() });
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  }
+
+  close(): void {
+    for (const s of this.sessions.splice(0)) s.destroy();
+  }
 }

@@ -3,12 +3,14 @@
 // annotation; each watcher records, per event, arrival time minus that stamp. So a figure covers
 // the whole path a client sees: write request -> etcd -> the server's one etcd watch -> watch
 // cache -> fan-out -> HTTPS stream, against etcd's own fan-out to the same number of watchers.
+// The watchers share HTTP/2 connections as they do behind kube-aggregator (and from client-go);
+// a second run gives every watcher an HTTP/1.1 connection of its own.
 import { performance } from 'node:perf_hooks';
 import type { IKeyValue, Watcher } from 'etcd3';
 import { makeObject, objectName, RAW_KEY_PREFIX, RESOURCE_PATH, NAMESPACE, SENT_ANNOTATION, storedForm } from './objects.js';
 import { sleep, summarize, type Latencies } from './measure.js';
 import { below, type MeasureResult } from './report.js';
-import { BenchClient } from './server.js';
+import { BenchClient, BenchH2Client } from './server.js';
 import type { Fixture } from './fixture.js';
 
 export interface WatchConfig {
@@ -101,11 +103,14 @@ function sideResult(d: Deliveries, writes: Latencies, openMs: number): SideResul
   return { delivery: all, firstDelivery: first, fanOutSpread: spread, writes, received: d.received, expected: d.expected, openMs };
 }
 
-async function serverSide(fx: Fixture, cfg: WatchConfig): Promise<SideResult> {
-  // a namespace for these objects only (ignore "already exists" when --only runs it twice)
+/** how the watchers reach the server */
+export type WatchTransport = 'http2' | 'http1';
+
+async function serverSide(fx: Fixture, cfg: WatchConfig, transport: WatchTransport): Promise<SideResult> {
+  // a namespace for these objects only (ignore "already exists" when it runs again)
   const ns = await fx.client.send('POST', '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: WATCH_NAMESPACE } }));
   if (ns.status !== 201 && ns.status !== 409) throw new Error(`creating namespace ${WATCH_NAMESPACE}: ${ns.status} ${ns.body}`);
-  const watchClient = new BenchClient(fx.client.url, fx.client.identity, cfg.watchers + 16);
+  const watchClient = transport === 'http2' ? new BenchH2Client(fx.client.url, fx.client.identity) : new BenchClient(fx.client.url, fx.client.identity, cfg.watchers + 16);
   const aborts: (() => void)[] = [];
   try {
     const list = await fx.client.expect(200, 'GET', `${WATCH_PATH}?limit=1`);
@@ -133,9 +138,9 @@ async function serverSide(fx: Fixture, cfg: WatchConfig): Promise<SideResult> {
       }
     }
     const openMs = performance.now() - t0;
-    const writes = await fx.window('watch writes and fan-out', async () => {
+    const writes = await fx.window(`watch writes and fan-out (${transport})`, async () => {
       const acks = await steadyWrites(cfg, (i, sentAt) =>
-        fx.client.expect(201, 'POST', WATCH_PATH, JSON.stringify(makeObject(objectName('watch', i), fx.objectBytes, sentAt))),
+        fx.client.expect(201, 'POST', WATCH_PATH, JSON.stringify(makeObject(objectName(`watch-${transport}`, i), fx.objectBytes, sentAt))),
       );
       await drained(d, cfg.drainTimeoutMs);
       return acks;
@@ -175,45 +180,27 @@ async function etcdSide(fx: Fixture, cfg: WatchConfig): Promise<SideResult> {
 }
 
 export async function benchWatch(fx: Fixture, cfg: WatchConfig): Promise<MeasureResult> {
-  const server = await fx.cpu.measure(() => serverSide(fx, cfg));
+  const server = await fx.cpu.measure(() => serverSide(fx, cfg, 'http2'));
+  const http1 = await fx.cpu.measure(() => serverSide(fx, cfg, 'http1'));
   const etcd = await fx.cpu.measure(() => etcdSide(fx, cfg));
   const w = cfg.watchers;
   const lost = (s: typeof server) => (s.received < s.expected ? `${s.expected - s.received} of ${s.expected} events did not arrive within ${cfg.drainTimeoutMs} ms` : undefined);
   let target = w >= 1000 ? below(server.delivery.p99, 50, '< 50 ms') : undefined;
   if (target && lost(server)) target = { ...target, pass: false, miss: lost(server) };
+  const etcdOp = `${w} etcd watchers`;
   return {
     name: 'watch',
     rows: [
-      { id: 'watch.p50Ms', label: `watch delivery p50, ${w} watchers`, unit: 'ms', server: server.delivery.p50, etcd: etcd.delivery.p50, etcdOp: `${w} etcd watchers` },
-      {
-        id: 'watch.p99Ms',
-        label: `watch delivery p99, ${w} watchers`,
-        unit: 'ms',
-        server: server.delivery.p99,
-        etcd: etcd.delivery.p99,
-        etcdOp: `${w} etcd watchers`,
-        target,
-      },
-      {
-        id: 'watch.first.p99Ms',
-        label: `watch delivery p99 to an event's first watcher`,
-        unit: 'ms',
-        server: server.firstDelivery.p99,
-        etcd: etcd.firstDelivery.p99,
-        etcdOp: 'first etcd watcher',
-      },
-      {
-        id: 'watch.spread.p99Ms',
-        label: `watch fan-out p99, first to last of ${w} watchers`,
-        unit: 'ms',
-        server: server.fanOutSpread.p99,
-        etcd: etcd.fanOutSpread.p99,
-        etcdOp: `${w} etcd watchers`,
-      },
+      { id: 'watch.p50Ms', label: `watch delivery p50, ${w} watchers (HTTP/2)`, unit: 'ms', server: server.delivery.p50, etcd: etcd.delivery.p50, etcdOp },
+      { id: 'watch.p99Ms', label: `watch delivery p99, ${w} watchers (HTTP/2)`, unit: 'ms', server: server.delivery.p99, etcd: etcd.delivery.p99, etcdOp, target },
+      { id: 'watch.first.p99Ms', label: `watch delivery p99 to an event's first watcher`, unit: 'ms', server: server.firstDelivery.p99, etcd: etcd.firstDelivery.p99, etcdOp: 'first etcd watcher' },
+      { id: 'watch.spread.p99Ms', label: `watch fan-out p99, first to last of ${w} watchers`, unit: 'ms', server: server.fanOutSpread.p99, etcd: etcd.fanOutSpread.p99, etcdOp },
+      { id: 'watch.http1.p99Ms', label: `watch delivery p99, ${w} watchers (HTTP/1.1, a connection each)`, unit: 'ms', server: http1.delivery.p99, etcd: etcd.delivery.p99, etcdOp },
     ],
     details: {
       ...cfg,
       server: { ...server, lost: lost(server) },
+      serverHttp1: { ...http1, lost: lost(http1) },
       etcd: { ...etcd, lost: lost(etcd) },
     },
   };

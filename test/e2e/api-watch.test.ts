@@ -1,9 +1,10 @@
 // Watch over raw HTTP against the real server binary (shared/reference/aggregated-apiserver.md §6):
 // event stream shape, resume, selectors entering/leaving, bookmarks, watch-list (sendInitialEvents),
 // PartialObjectMetadata and Table events, and 410 once history is compacted (also for lists).
+import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adoptedServer, adoptedServers, bulkClient, create, createNamespace, expectStatus, MERGE_HDR, openWatch,
+  adoptedServer, adoptedServers, bulkClient, create, createNamespace, credentials, expectStatus, MERGE_HDR, openWatch,
   POM_ACCEPT, TABLE_ACCEPT, type WatchEvent, type WatchStream,
 } from '../helpers/api.js';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
@@ -13,7 +14,7 @@ const open: WatchStream[] = [];
 
 beforeAll(async () => {
   s = await startServer({ args: ['--watch-bookmark-interval-ms', '200', ...SAMPLE_OBJECTS_ONLY] });
-  for (const ns of ['w-basic', 'w-sel', 'w-bm', 'w-list', 'w-fmt', 'w-compact']) await createNamespace(s, ns);
+  for (const ns of ['w-basic', 'w-sel', 'w-bm', 'w-list', 'w-fmt', 'w-compact', 'w-slow']) await createNamespace(s, ns);
 });
 
 afterAll(async () => {
@@ -208,4 +209,52 @@ describe('compacted history', () => {
     await w.waitEnd();
     expect(w.events).toHaveLength(1);
   });
+});
+
+describe('a slow watcher', () => {
+  const base = adoptedServers('w-slow');
+  // 150 events of ~200 KiB: ~30 MiB, well past what the server buffers for one watcher (16 MiB)
+  // plus what the kernel's socket buffers hold
+  const EVENTS = 150;
+  const big = 'x'.repeat(200 * 1024);
+
+  it('is cut off once too much is buffered for it; the other watchers get every event', async () => {
+    const rv = (await s.request('GET', base)).json().metadata.resourceVersion;
+    // a client that reads nothing once the headers arrived
+    const slow = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
+      const req = httpsRequest(new URL(`${base}?watch=true&resourceVersion=${rv}`, s.url), { method: 'GET', ...credentials(s) }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    expect(slow.statusCode).toBe(200);
+    slow.pause();
+    const fast = await watch(`${base}?watch=true&resourceVersion=${rv}`);
+
+    const writer = bulkClient(s, 4);
+    try {
+      for (let i = 0; i < EVENTS; i++) {
+        const r = await writer.request('POST', base, JSON.stringify(adoptedServer(`big-${i}`, { extra: { annotations: { pad: big } } })));
+        expect(r.status, r.body.slice(0, 300)).toBe(201);
+      }
+    } finally {
+      writer.close();
+    }
+    await fast.waitFor(is('ADDED', `big-${EVENTS - 1}`), 30_000);
+    expect(fast.events.filter((e) => e.type === 'ADDED')).toHaveLength(EVENTS);
+
+    // reading now: what was buffered arrives, then the stream breaks off before the last event
+    let received = '';
+    const ended = new Promise<void>((resolve) => {
+      slow.on('close', resolve);
+      slow.on('error', () => undefined);
+    });
+    slow.setEncoding('utf8');
+    slow.on('data', (c: string) => (received += c));
+    slow.resume();
+    await ended;
+    const lines = received.split('\n').filter((l) => l.startsWith('{"type":"ADDED"'));
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.length).toBeLessThan(EVENTS);
+    expect(received).not.toContain(`"name":"big-${EVENTS - 1}"`);
+  }, 60_000);
 });

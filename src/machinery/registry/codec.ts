@@ -101,6 +101,22 @@ export function sharedJSON(obj: object): string {
   return json;
 }
 
+const eventLinesOf = new WeakMap<object, Map<string, Buffer>>();
+
+/**
+ * A watch event line (`{"type":..,"object":..}` and a newline) of a shared object, as bytes made
+ * once: a fan-out to a thousand watchers writes the same buffer a thousand times instead of
+ * building and encoding a thousand strings.
+ */
+export function sharedEventLine(type: string, obj: object): Buffer {
+  if (!Object.isFrozen(obj)) return Buffer.from(`{"type":"${type}","object":${JSON.stringify(obj)}}\n`);
+  let lines = eventLinesOf.get(obj);
+  if (!lines) eventLinesOf.set(obj, (lines = new Map()));
+  let line = lines.get(type);
+  if (!line) lines.set(type, (line = Buffer.from(`{"type":"${type}","object":${sharedJSON(obj)}}\n`)));
+  return line;
+}
+
 /** a deep copy that callers may change freely */
 export function cloneObject<T>(obj: T): T {
   return structuredClone(obj);
