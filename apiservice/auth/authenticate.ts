@@ -3,10 +3,9 @@
 // then anonymous when allowed. The first that applies wins.
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import type { UserInfo } from '../../src/machinery/registry/context.js';
-import { socketVerifiesTo, subjectValues } from './x509.js';
+import { socketVerifiesTo, subjectValues, tlsConnectionOf } from './x509.js';
 
 export type Authenticator = (req: IncomingMessage) => Promise<UserInfo | undefined> | UserInfo | undefined;
 
@@ -45,7 +44,7 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
   return (req) => {
     const c = config();
     if (!c || c.roots.length === 0) return undefined;
-    const chain = socketVerifiesTo(req.socket as TLSSocket, c.roots);
+    const chain = socketVerifiesTo(tlsConnectionOf(req), c.roots);
     if (!chain) return undefined;
     if (c.allowedNames.length > 0 && !subjectValues(chain.leaf, 'CN').some((cn) => c.allowedNames.includes(cn))) return undefined;
     const name = c.usernameHeaders.map((h) => headerValues(req, h)[0]).find((v) => v);
@@ -71,7 +70,7 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
 /** user = CN, groups = O of a client certificate that verifies against `roots` */
 export function x509Authenticator(roots: () => X509Certificate[]): Authenticator {
   return (req) => {
-    const chain = socketVerifiesTo(req.socket as TLSSocket, roots());
+    const chain = socketVerifiesTo(tlsConnectionOf(req), roots());
     if (!chain) return undefined;
     const name = subjectValues(chain.leaf, 'CN')[0];
     if (!name) return undefined;

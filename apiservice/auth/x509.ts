@@ -2,6 +2,8 @@
 // certificate from any of the CAs it trusts (client CA, front-proxy CA) and lets every handshake
 // through, so each authenticator checks the chain against exactly the CAs it trusts.
 import { X509Certificate } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Http2ServerRequest } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -37,6 +39,16 @@ export function socketVerifiesTo(socket: TLSSocket, roots: readonly X509Certific
     byRoots.set(roots, ok);
   }
   return ok ? chain : undefined;
+}
+
+/**
+ * The TLS connection a request came on, as one stable object per connection. An HTTP/2 request's
+ * `socket` is a new proxy for every stream, so keying the verdict on it would verify the chain on
+ * every request; its session's socket is one proxy for the whole connection.
+ */
+export function tlsConnectionOf(req: IncomingMessage | Http2ServerRequest): TLSSocket {
+  const session = (req as Http2ServerRequest).stream?.session;
+  return (session?.socket ?? req.socket) as TLSSocket;
 }
 
 /** the certificates the client presented, or undefined when it sent none */

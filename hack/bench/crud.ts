@@ -5,6 +5,7 @@ import { NAMESPACE, RESOURCE_PATH, makeObject, storedForm } from './objects.js';
 import { runPool } from './measure.js';
 import { atLeast, type MeasureResult } from './report.js';
 import { scattered, type Fixture, type Timed } from './fixture.js';
+import { BenchH2Client } from './server.js';
 
 export interface CrudConfig {
   /** objects created (and then read and updated) on each side */
@@ -15,6 +16,7 @@ export interface CrudConfig {
 /** warm-up objects live in another namespace, so they are not among the objects listed later */
 const WARM_PATH = RESOURCE_PATH.replace(`/namespaces/${NAMESPACE}/`, '/namespaces/kube-system/');
 const WARM_GROUP = 'warm';
+const H2_GROUP = 'h2';
 
 async function warmUp(fx: Fixture, count: number): Promise<void> {
   if (fx.warmed) return;
@@ -51,6 +53,16 @@ export async function benchCreate(fx: Fixture, cfg: CrudConfig): Promise<Measure
   const etcdTxn = await fx.timed(cfg.n, c, (i) => fx.raw.txnCreate(`/bench-raw/txn/${fx.name(i)}`, values[i]!));
   const bodies = fx.createBodies(0, cfg.n);
   const server = await fx.timed(cfg.n, c, (i) => fx.serverCreate(i, bodies[i]!), 'create');
+  // the same creates on one HTTP/2 connection, as kube-aggregator sends them
+  const h2 = new BenchH2Client(fx.client.url, fx.client.identity);
+  let serverH2: Timed;
+  try {
+    const h2Bodies = Array.from({ length: cfg.n }, (_, i) => JSON.stringify(makeObject(`${H2_GROUP}-${i}`, fx.objectBytes)));
+    await runPool(cfg.warmup, c, (i) => h2.expect(201, 'POST', WARM_PATH, JSON.stringify(makeObject(`${H2_GROUP}-warm-${i}`, fx.objectBytes))));
+    serverH2 = await fx.timed(cfg.n, c, (i) => h2.expect(201, 'POST', WARM_PATH, h2Bodies[i]), 'create over HTTP/2');
+  } finally {
+    h2.close();
+  }
   const q = server.opsPerSec / etcdPut.opsPerSec;
   return {
     name: 'create',
@@ -64,10 +76,18 @@ export async function benchCreate(fx: Fixture, cfg: CrudConfig): Promise<Measure
         etcdOp: 'put',
         target: atLeast(q, 0.8, '>= 0.8x raw etcd put'),
       },
+      {
+        id: 'create.http2.opsPerSec',
+        label: `create over one HTTP/2 connection, ${c} in flight`,
+        unit: 'ops/s',
+        server: serverH2.opsPerSec,
+        etcd: etcdPut.opsPerSec,
+        etcdOp: 'put',
+      },
       { id: 'create.txn.opsPerSec', label: `create vs etcd txn-create, ${c} in flight`, unit: 'ops/s', server: server.opsPerSec, etcd: etcdTxn.opsPerSec, etcdOp: 'txn create' },
       { id: 'create.p99Ms', label: `create p99, ${c} in flight`, unit: 'ms', server: server.p99, etcd: etcdPut.p99, etcdOp: 'put' },
     ],
-    details: { n: cfg.n, concurrency: c, objectBytes: fx.objectBytes, server: figures(server), etcdPut: figures(etcdPut), etcdTxnCreate: figures(etcdTxn) },
+    details: { n: cfg.n, concurrency: c, objectBytes: fx.objectBytes, server: figures(server), serverHttp2: figures(serverH2), etcdPut: figures(etcdPut), etcdTxnCreate: figures(etcdTxn) },
   };
 }
 

@@ -201,6 +201,30 @@ export class BenchH2Client {
     return last;
   }
 
+  /** one request, the whole body read; failing unless the status is the expected one */
+  expect(status: number, method: string, path: string, body?: string): Promise<string> {
+    return new Promise((resolvePromise, reject) => {
+      const headers: Record<string, string | number> = { ':method': method, ':path': path, accept: 'application/json' };
+      if (body !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const req = this.session().request(headers);
+      let got = 0;
+      const chunks: Buffer[] = [];
+      req.once('response', (h) => (got = Number(h[':status'])));
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.once('end', () => {
+        this.streamsOnLast--;
+        const text = Buffer.concat(chunks).toString('utf8');
+        if (got !== status) reject(new Error(`${method} ${path}: ${got} (expected ${status}): ${text.slice(0, 500)}`));
+        else resolvePromise(text);
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+  }
+
   /** a streaming GET (watch): resolves once the response headers arrived */
   stream(path: string): Promise<{ res: ClientHttp2Stream; abort(): void }> {
     return new Promise((resolvePromise, reject) => {
