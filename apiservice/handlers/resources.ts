@@ -163,10 +163,11 @@ export async function serveResource(
   switch (info.verb) {
     case 'get': {
       const out = negotiateOutput(req.headers.accept, 'object');
-      // "0" and unset read the latest; N must be reached (504 after a bounded wait), "abc" is 400
+      // unset reads the latest; "0" any version, and N one at least that new (both from the watch
+      // cache); N must exist (504 after a bounded wait); "abc" is 400
       const rv = parseResourceVersion(q.get('resourceVersion') ?? undefined);
       if (rv !== undefined && rv > 0) await waitForRevision(store.storage, rv);
-      const obj = await store.get(ns, info.name);
+      const obj = rv === undefined ? await store.get(ns, info.name) : await store.getNotOlderThan(ns, info.name, rv);
       return sendRead(res, kind, [obj], out, q, { resourceVersion: obj.metadata.resourceVersion }, false);
     }
     case 'list': {

@@ -34,13 +34,15 @@ export async function ensureInitialNamespaces(registry: APIRegistry): Promise<vo
 
 /** the checks a create in namespace `ns` must pass */
 export async function namespaceChecker(registry: APIRegistry, ns: string): Promise<void> {
-  let obj: KubeObject;
-  try {
-    obj = await namespaceStore(registry).get(undefined, ns);
-  } catch (e) {
-    if (e instanceof StatusError && e.code === 404) throw notFound({ group: '', resource: 'namespaces' }, ns);
+  const store = namespaceStore(registry);
+  const absent = (e: unknown) => {
+    if (e instanceof StatusError && e.code === 404) return undefined;
     throw e;
-  }
+  };
+  // like kube's NamespaceLifecycle admission: the cache first, the store itself only when the
+  // cache has not seen the namespace yet (created a moment ago)
+  const obj = (await store.getNotOlderThan(undefined, ns, 0).catch(absent)) ?? (await store.get(undefined, ns).catch(absent));
+  if (!obj) throw notFound({ group: '', resource: 'namespaces' }, ns);
   if (obj.metadata.deletionTimestamp) {
     throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`, {
       causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],

@@ -97,6 +97,11 @@ export interface Storage {
   create(key: string, value: Buffer): Promise<KeyValue>;
   /** null when absent; `revision` reads the value as of that past revision */
   get(key: string, revision?: number): Promise<KeyValue | null>;
+  /**
+   * the value as of some revision >= notOlderThan, possibly older than the latest (kube's
+   * resourceVersion "0"/N for a get): a watch cache answers from memory. Absent: use get.
+   */
+  getNotOlderThan?(key: string, notOlderThan: number): Promise<KeyValue | null>;
   /** keys with this prefix, in byte order of key */
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   /** compare-and-swap on modRevision; KeyNotFound / Conflict (with current) */

@@ -102,6 +102,27 @@ describe('watch cache', () => {
     expect(reads.list).toBe(before + 1);
   });
 
+  it('serves gets not older than a revision from memory, also when it cannot confirm progress', async () => {
+    const { store, reads } = await cached(withoutProgress);
+    const created = await store.create('/registry/things/ns/g', b('g'));
+    const before = reads.get;
+    expect((await store.getNotOlderThan('/registry/things/ns/g', created.modRevision))?.value.toString()).toBe('g');
+    const updated = await store.update('/registry/things/ns/g', b('g2'), created.modRevision);
+    const fresh = await store.getNotOlderThan('/registry/things/ns/g', updated.modRevision);
+    expect(fresh?.value.toString()).toBe('g2');
+    expect(fresh?.modRevision).toBe(updated.modRevision);
+    // "0": whatever the cache holds, without waiting
+    expect((await store.getNotOlderThan('/registry/things/ns/g', 0))?.value.toString()).toBe('g2');
+    expect(await store.getNotOlderThan('/registry/things/ns/none', 0)).toBeNull();
+    expect(reads.get).toBe(before);
+    // a consistent get still goes to the backend here
+    expect((await store.get('/registry/things/ns/g'))?.value.toString()).toBe('g2');
+    expect(reads.get).toBe(before + 1);
+    // keys outside the cached prefixes are the backend's
+    await store.getNotOlderThan('/registry/other/x', 0);
+    expect(reads.get).toBe(before + 2);
+  });
+
   it('pages from memory and continues at the first page\'s revision through the backend', async () => {
     const { store } = await cached();
     for (let i = 0; i < 10; i++) await store.create(`/registry/things/ns/k${i}`, b(`${i}`));

@@ -107,6 +107,14 @@ export class ResourceStore {
     return decodeObject(await this.getKV(ns, name));
   }
 
+  /** a get that may be served from the watch cache: any version at least as new as `notOlderThan` */
+  async getNotOlderThan(ns: string | undefined, name: string, notOlderThan: number): Promise<KubeObject> {
+    const storage = this.storage;
+    const kv = await storageCall(() => (storage.getNotOlderThan ? storage.getNotOlderThan(this.key(ns, name), notOlderThan) : storage.get(this.key(ns, name))));
+    if (!kv) throw notFound(this.ref, name);
+    return decodeObject(kv);
+  }
+
   // ---- create ------------------------------------------------------------------------------
 
   /** `applied`: the managedFields of a server-side apply that creates the object */

@@ -75,6 +75,12 @@ export class CachedStorage implements Storage {
     return cache.get(key);
   }
 
+  async getNotOlderThan(key: string, notOlderThan: number): Promise<KeyValue | null> {
+    const cache = this.cacheFor(key);
+    if (!cache || !(await cache.waitFor(notOlderThan))) return this.inner.get(key);
+    return cache.get(key);
+  }
+
   async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
     const cache = this.cacheFor(prefix);
     // a past revision (continuing pages, Exact) is the backend's MVCC history, not the cache's
