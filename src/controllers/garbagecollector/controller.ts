@@ -136,8 +136,9 @@ export class GarbageCollector {
     this.kick();
   }
 
+  /** the periodic pass: only objects with owners or a collector finalizer can need anything */
   private markAll(): void {
-    this.mark(this.graph.uids());
+    this.mark(this.graph.uids().filter((uid) => mayNeedAction(this.graph.get(uid)!)));
   }
 
   private mark(uids: string[]): void {
@@ -170,7 +171,7 @@ export class GarbageCollector {
     for (const uid of batch) {
       if (this.stopped) return;
       const node = this.graph.get(uid);
-      if (!node) continue;
+      if (!node || !mayNeedAction(node)) continue;
       try {
         await this.attend(node);
       } catch (err) {
@@ -247,6 +248,11 @@ export class GarbageCollector {
       systemContext(),
     );
   }
+}
+
+/** false for the common object with no owner and no collector finalizer: nothing to decide */
+function mayNeedAction(node: GraphNode): boolean {
+  return node.owners.length > 0 || (node.deleting && node.gcFinalizers.length > 0);
 }
 
 function ignoreGone(e: unknown): void {
