@@ -5,7 +5,7 @@ import { Etcd3, Range } from 'etcd3';
 export class RawEtcd {
   readonly client: Etcd3;
 
-  constructor(endpoint: string) {
+  constructor(readonly endpoint: string) {
     this.client = new Etcd3({
       hosts: [endpoint],
       // a full range of 10,000 ~1 KiB values is ~11 MiB, over grpc's 4 MiB default
