@@ -115,6 +115,18 @@ export class ResourceStore {
     return decodeObject(kv);
   }
 
+  /**
+   * The object as the watch cache holds it, as a first guess for a write (kube's GuaranteedUpdate
+   * starts from the cached object too): the write compares on this version's mod revision, so a
+   * stale guess only costs a conflict and a fresh read, never a lost update. null when there is
+   * no cache or it does not hold the key.
+   */
+  private async suggestedKV(ns: string | undefined, name: string): Promise<KeyValue | null> {
+    const storage = this.storage;
+    if (!storage.getNotOlderThan) return null;
+    return storageCall(() => storage.getNotOlderThan!(this.key(ns, name), 0));
+  }
+
   // ---- create ------------------------------------------------------------------------------
 
   /** `applied`: the managedFields of a server-side apply that creates the object */
@@ -199,9 +211,14 @@ export class ResourceStore {
         fieldErr.invalid('metadata.resourceVersion', '', 'must be specified for an update'),
       ]);
     }
+    const cached = await this.suggestedKV(ns, name);
+    if (cached && String(cached.modRevision) === rv) {
+      const written = await this.writeUpdate(cached, cloneObject(incoming), ctx, subresource, undefined, true);
+      if (written) return written;
+    }
     const kv = await this.getKV(ns, name);
     if (String(kv.modRevision) !== rv) throw conflict(this.ref, name, MODIFIED_CONFLICT);
-    return this.writeUpdate(kv, incoming, ctx, subresource);
+    return (await this.writeUpdate(kv, incoming, ctx, subresource))!;
   }
 
   async patch(
@@ -213,22 +230,27 @@ export class ResourceStore {
     subresource?: 'status',
   ): Promise<KubeObject> {
     for (let attempt = 1; ; attempt++) {
-      const kv = await this.getKV(ns, name);
+      // the first attempt starts from the cached object; a stale one is found out and read again
+      const cached = attempt === 1 ? await this.suggestedKV(ns, name) : null;
+      const suggested = cached !== null;
+      const kv = cached ?? (await this.getKV(ns, name));
       const current = decodeObject(kv);
       const patched = type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
       const patchedRV = (patched as KubeObject | null)?.metadata?.resourceVersion;
       const pinned = patchedRV !== undefined && patchedRV !== '' && patchedRV !== current.metadata.resourceVersion;
+      if (pinned && suggested) continue;
       if (pinned) throw conflict(this.ref, name, MODIFIED_CONFLICT);
       const incoming = decodeBody(this.kind, { value: patched, duplicates: [] }, ctx);
       this.checkIdentity(incoming, ns, name);
       incoming.metadata.resourceVersion = current.metadata.resourceVersion;
       try {
-        return await this.writeUpdate(kv, incoming, ctx, subresource);
+        const written = await this.writeUpdate(kv, incoming, ctx, subresource, undefined, suggested);
+        if (written) return written;
       } catch (e) {
         // A concurrent writer moved the object between our read and our CAS: redo the patch on
         // the new version, as kube-apiserver does for patches that do not pin a resourceVersion.
         const raced = e instanceof StatusError && e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT);
-        if (raced && attempt < PATCH_CONFLICT_RETRIES && patchedRV === current.metadata.resourceVersion) continue;
+        if (raced && attempt < PATCH_CONFLICT_RETRIES && (suggested || patchedRV === current.metadata.resourceVersion)) continue;
         throw e;
       }
     }
@@ -246,7 +268,11 @@ export class ResourceStore {
     const config = decodeApplyConfig(this.kind, body, ctx);
     const pinnedRV = config.metadata.resourceVersion;
     for (let attempt = 1; ; attempt++) {
-      const kv = await storageCall(() => this.storage.get(this.key(ns, name)));
+      // the first attempt starts from the cached object (when it holds one); absent there, or
+      // stale, the store is read
+      const cached = attempt === 1 ? await this.suggestedKV(ns, name) : null;
+      const suggested = cached !== null;
+      const kv = cached ?? (await storageCall(() => this.storage.get(this.key(ns, name))));
       if (!kv && subresource) throw notFound(this.ref, name);
       const live = kv ? decodeObject(kv) : undefined;
       const result = fieldManagerFor(this.kind).apply(live, config, { ...writeInfo(ctx, subresource), force });
@@ -255,15 +281,19 @@ export class ResourceStore {
       this.checkIdentity(object, ns, name);
       try {
         if (!kv || !live) return { object: await this.create(ns, { value: object, duplicates: [] }, ctx, applied), created: true };
-        if (pinnedRV && pinnedRV !== live.metadata.resourceVersion) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+        if (pinnedRV && pinnedRV !== live.metadata.resourceVersion) {
+          if (suggested) continue;
+          throw conflict(this.ref, name, MODIFIED_CONFLICT);
+        }
         object.metadata.resourceVersion = live.metadata.resourceVersion;
-        return { object: await this.writeUpdate(kv, object, ctx, subresource, applied), created: false };
+        const written = await this.writeUpdate(kv, object, ctx, subresource, applied, suggested);
+        if (written) return { object: written, created: false };
       } catch (e) {
         // created or changed by someone else since our read: apply again to what is there now
         const raced =
           e instanceof StatusError &&
           (e.reason === 'AlreadyExists' || (e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT)));
-        if (raced && !pinnedRV && attempt < PATCH_CONFLICT_RETRIES) continue;
+        if (raced && (suggested || !pinnedRV) && attempt < PATCH_CONFLICT_RETRIES) continue;
         throw e;
       }
     }
@@ -284,14 +314,21 @@ export class ResourceStore {
     }
   }
 
-  /** the update path shared by PUT and PATCH: carry server fields over, validate, CAS-write */
+  /**
+   * The update path shared by PUT and PATCH: carry server fields over, validate, CAS-write.
+   * `suggested`: kv came from the watch cache and may be stale. A write then proves it current
+   * (the CAS compares on its mod revision), but a no-op or a dry run writes nothing and so proves
+   * nothing: the store is asked whether kv is still its version, and undefined tells the caller
+   * it was not (read the store and try again).
+   */
   private async writeUpdate(
     kv: KeyValue,
     incoming: KubeObject,
     ctx: RequestContext,
     subresource?: 'status',
     applied?: AppliedFields,
-  ): Promise<KubeObject> {
+    suggested = false,
+  ): Promise<KubeObject | undefined> {
     const old = Object.freeze(decodeObject(kv)) as KubeObject;
     const name = old.metadata.name!;
     let obj: KubeObject;
@@ -333,10 +370,11 @@ export class ResourceStore {
     }
     m.resourceVersion = old.metadata.resourceVersion;
     trackManagedFields(this.kind, old, obj, ctx, subresource, applied);
-    if (JSON.stringify(obj) === JSON.stringify(old)) return obj; // no-op: no write, RV unchanged
+    // no-op: no write, RV unchanged
+    if (JSON.stringify(obj) === JSON.stringify(old)) return suggested && !(await this.isStored(kv)) ? undefined : obj;
 
     const finalized = !!m.deletionTimestamp && !this.hasFinalizers(obj);
-    if (ctx.dryRun) return obj;
+    if (ctx.dryRun) return suggested && !(await this.isStored(kv)) ? undefined : obj;
     if (finalized) {
       // the last finalizer went away: this write deletes the object
       const deleted = await this.casDelete(kv, name);
@@ -350,6 +388,12 @@ export class ResourceStore {
     }
     await this.options.admission?.committed?.('UPDATE', updated, ctx);
     return updated;
+  }
+
+  /** whether kv is still the stored version of its key */
+  private async isStored(kv: KeyValue): Promise<boolean> {
+    const now = await storageCall(() => this.storage.get(kv.key));
+    return now?.modRevision === kv.modRevision;
   }
 
   private hasFinalizers(obj: KubeObject): boolean {
