@@ -94,7 +94,7 @@ export async function benchApply(serverUrl: string, agentOptions: AgentOptions, 
     return {
       name: 'apply',
       rows: [
-        ...row('update', 'update (PUT)', update),
+        ...row('apply.update', 'update (PUT) in the apply measure', update),
         ...row('apply.change', 'server-side apply, changing', applyChange),
         ...row('apply.noop', 'server-side apply, no change', applyNoop),
         ...row('apply.create', 'server-side apply, creating', applyCreate),
