@@ -22,6 +22,7 @@ import { registrySecrets } from '../src/nodes/credentials.js';
 import { adoptedServerHandlers } from '../src/nodes/subresources.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 import { buildApp, requestHandler, type AppDeps } from './app.js';
+import { fileServingCert, staticServingCert } from './servingcert.js';
 import { ConnectionTracker } from './connections.js';
 import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
 import { standaloneAuthorizer } from './auth/authorize.js';
@@ -142,25 +143,27 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   };
   const app = buildApp(deps);
   const direct = requestHandler(deps);
-  const tls = {
-    cert: opts.tlsCertFile ? await readFile(opts.tlsCertFile) : pki.serving.certPem,
-    key: opts.tlsPrivateKeyFile ? await readFile(opts.tlsPrivateKeyFile) : pki.serving.keyPem,
-    minVersion: 'TLSv1.2' as const,
-  };
+  const serving =
+    opts.tlsCertFile && opts.tlsPrivateKeyFile
+      ? await fileServingCert(opts.tlsCertFile, opts.tlsPrivateKeyFile, log.child({ component: 'serving-cert' }))
+      : staticServingCert({ cert: pki.serving.certPem, key: pki.serving.keyPem });
   // ask for a client certificate from every CA we trust (a Go client sends one only when its CA is
   // listed), accept any handshake, and let each authenticator verify against its own CAs
   const clientCAs = () => (cluster ? cluster.auth.tlsCAs() : standaloneCA) || undefined;
+  const tls = () => ({ ...serving.current(), ca: clientCAs(), minVersion: 'TLSv1.2' as const });
   // HTTP/2 with 1000 concurrent streams: kube-apiserver multiplexes every proxied request, watches
   // included, over one connection (aggregated-apiserver.md §1.1); HTTP/1.1 clients keep working
   const server: Http2SecureServer = createSecureServer(
-    { ...tls, ca: clientCAs(), requestCert: true, rejectUnauthorized: false, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } },
+    { ...tls(), requestCert: true, rejectUnauthorized: false, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } },
     (req, res) => {
       if (req.httpVersionMajor >= 2) direct(req as unknown as IncomingMessage, res as unknown as ServerResponse);
       else app(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );
   const connections = new ConnectionTracker(server);
-  cluster?.auth.onChange(() => server.setSecureContext({ ...tls, ca: clientCAs() }));
+  // new client CAs or a renewed serving certificate: new connections get them, open ones keep theirs
+  cluster?.auth.onChange(() => server.setSecureContext(tls()));
+  serving.onChange(() => server.setSecureContext(tls()));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.securePort, opts.bindAddress, () => {
@@ -194,6 +197,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
         if (!drained) log.warn('requests still running after the drain timeout; closing their connections');
         connections.destroyAll();
         await closed;
+        serving.stop();
         cluster?.stop();
         await stack.close();
       })();
