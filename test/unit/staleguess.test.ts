@@ -97,6 +97,38 @@ describe('writes from a stale cached copy', () => {
     expect(out.metadata.labels).toEqual({ b: '2', c: '3' });
   });
 
+  it('a JSON patch whose test or remove holds only on the stored version is applied', async () => {
+    await staleSecret('jsonpatch', { labels: { a: '1' } }, { metadata: { labels: { a: '2', c: '3' } } });
+    const out = await secrets.patch(
+      'default',
+      'jsonpatch',
+      'json',
+      [
+        { op: 'test', path: '/metadata/labels/a', value: '2' },
+        { op: 'remove', path: '/metadata/labels/c' },
+        { op: 'add', path: '/metadata/labels/b', value: 'x' },
+      ],
+      ctx(),
+    );
+    expect(out.metadata.labels).toEqual({ a: '2', b: 'x' });
+    // and one that fails on the stored version still fails, with the stored version's answer
+    const err = await secrets.patch('default', 'jsonpatch', 'json', [{ op: 'test', path: '/metadata/labels/a', value: '1' }], ctx()).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 422 });
+  });
+
+  it('server-side apply: a conflict that exists only in the stale copy is not reported', async () => {
+    const apply = (manager: string, labels: Record<string, string>, force = false) =>
+      secrets.apply('default', 'ssa', body({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssa', labels } }), { ...ctx(), fieldManager: manager }, force);
+    await apply('other', { x: '1', keep: 'k' });
+    stale.set(secrets.key('default', 'ssa'), (await inner.get(secrets.key('default', 'ssa')))!);
+    await apply('other', { keep: 'k' }); // other lets go of x (and it is removed)
+    const { object } = await apply('me', { x: '2' });
+    expect(object.metadata.labels).toEqual({ keep: 'k', x: '2' });
+    // a conflict on the stored version is still one
+    stale.delete(secrets.key('default', 'ssa'));
+    await expect(apply('other', { keep: 'k', x: '3' })).rejects.toMatchObject({ code: 409 });
+  });
+
   it('a dry-run patch answers from the stored version and writes nothing', async () => {
     const { now } = await staleSecret('dry', { labels: { a: '1' } }, { metadata: { labels: { b: '2' } } });
     const out = await secrets.patch('default', 'dry', 'merge', { metadata: { labels: { c: '3' } } }, ctx(true));

@@ -235,22 +235,31 @@ export class ResourceStore {
       const suggested = cached !== null;
       const kv = cached ?? (await this.getKV(ns, name));
       const current = decodeObject(kv);
-      const patched = type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
-      const patchedRV = (patched as KubeObject | null)?.metadata?.resourceVersion;
-      const pinned = patchedRV !== undefined && patchedRV !== '' && patchedRV !== current.metadata.resourceVersion;
-      if (pinned && suggested) continue;
-      if (pinned) throw conflict(this.ref, name, MODIFIED_CONFLICT);
-      const incoming = decodeBody(this.kind, { value: patched, duplicates: [] }, ctx);
-      this.checkIdentity(incoming, ns, name);
+      let patchedRV: string | undefined;
+      let incoming: KubeObject;
+      try {
+        const patched = type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
+        patchedRV = (patched as KubeObject | null)?.metadata?.resourceVersion;
+        const pinned = patchedRV !== undefined && patchedRV !== '' && patchedRV !== current.metadata.resourceVersion;
+        if (pinned) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+        incoming = decodeBody(this.kind, { value: patched, duplicates: [] }, ctx);
+        this.checkIdentity(incoming, ns, name);
+      } catch (e) {
+        // refused against the cached copy (a JSON patch test, a pinned resourceVersion): decide
+        // again on the stored version
+        if (suggested) continue;
+        throw e;
+      }
       incoming.metadata.resourceVersion = current.metadata.resourceVersion;
       try {
+        // with a cached copy, undefined: it was stale or refused; anything thrown came after the write
         const written = await this.writeUpdate(kv, incoming, ctx, subresource, undefined, suggested);
         if (written) return written;
       } catch (e) {
         // A concurrent writer moved the object between our read and our CAS: redo the patch on
         // the new version, as kube-apiserver does for patches that do not pin a resourceVersion.
         const raced = e instanceof StatusError && e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT);
-        if (raced && attempt < PATCH_CONFLICT_RETRIES && (suggested || patchedRV === current.metadata.resourceVersion)) continue;
+        if (raced && attempt < PATCH_CONFLICT_RETRIES && patchedRV === current.metadata.resourceVersion) continue;
         throw e;
       }
     }
@@ -275,17 +284,23 @@ export class ResourceStore {
       const kv = cached ?? (await storageCall(() => this.storage.get(this.key(ns, name))));
       if (!kv && subresource) throw notFound(this.ref, name);
       const live = kv ? decodeObject(kv) : undefined;
-      const result = fieldManagerFor(this.kind).apply(live, config, { ...writeInfo(ctx, subresource), force });
+      let result: ReturnType<ReturnType<typeof fieldManagerFor>['apply']>;
+      try {
+        result = fieldManagerFor(this.kind).apply(live, config, { ...writeInfo(ctx, subresource), force });
+        this.checkIdentity(result.object, ns, name);
+        if (live && pinnedRV && pinnedRV !== live.metadata.resourceVersion) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+      } catch (e) {
+        // refused against the cached copy (a field manager conflict, a pinned resourceVersion):
+        // decide again on the stored version
+        if (suggested) continue;
+        throw e;
+      }
       const object = result.object;
       const applied = { entries: result.managedFields };
-      this.checkIdentity(object, ns, name);
       try {
         if (!kv || !live) return { object: await this.create(ns, { value: object, duplicates: [] }, ctx, applied), created: true };
-        if (pinnedRV && pinnedRV !== live.metadata.resourceVersion) {
-          if (suggested) continue;
-          throw conflict(this.ref, name, MODIFIED_CONFLICT);
-        }
         object.metadata.resourceVersion = live.metadata.resourceVersion;
+        // with a cached copy, undefined: it was stale or refused; anything thrown came after the write
         const written = await this.writeUpdate(kv, object, ctx, subresource, applied, suggested);
         if (written) return { object: written, created: false };
       } catch (e) {
@@ -293,7 +308,7 @@ export class ResourceStore {
         const raced =
           e instanceof StatusError &&
           (e.reason === 'AlreadyExists' || (e.reason === 'Conflict' && e.message.endsWith(MODIFIED_CONFLICT)));
-        if (raced && (suggested || !pinnedRV) && attempt < PATCH_CONFLICT_RETRIES) continue;
+        if (raced && !pinnedRV && attempt < PATCH_CONFLICT_RETRIES) continue;
         throw e;
       }
     }
@@ -329,6 +344,50 @@ export class ResourceStore {
     applied?: AppliedFields,
     suggested = false,
   ): Promise<KubeObject | undefined> {
+    let prepared: { obj: KubeObject; name: string; noop: boolean };
+    try {
+      prepared = await this.prepareUpdate(kv, incoming, ctx, subresource, applied);
+    } catch (e) {
+      // refused against a cached copy that may be stale (kube's GuaranteedUpdate does the same):
+      // decide again on the stored version
+      if (suggested) return undefined;
+      throw e;
+    }
+    const { obj, name, noop } = prepared;
+    // no-op: no write, RV unchanged
+    if (noop || ctx.dryRun) return suggested && !(await this.isStored(kv)) ? undefined : obj;
+    const finalized = !!obj.metadata.deletionTimestamp && !this.hasFinalizers(obj);
+    if (finalized) {
+      // the last finalizer went away: this write deletes the object
+      let deleted: KeyValue;
+      try {
+        deleted = await this.casDelete(kv, name);
+      } catch (e) {
+        if (suggested) return undefined;
+        throw e;
+      }
+      return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(deleted.modRevision) } };
+    }
+    let updated: KubeObject;
+    try {
+      updated = decodeObject(await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision)));
+    } catch (e) {
+      if (suggested) return undefined;
+      throw this.mapWriteError(e, name);
+    }
+    // written: from here on an error is the caller's, never a reason to write again
+    await this.options.admission?.committed?.('UPDATE', updated, ctx);
+    return updated;
+  }
+
+  /** carries server fields over from the stored version, runs admission and validation */
+  private async prepareUpdate(
+    kv: KeyValue,
+    incoming: KubeObject,
+    ctx: RequestContext,
+    subresource?: 'status',
+    applied?: AppliedFields,
+  ): Promise<{ obj: KubeObject; name: string; noop: boolean }> {
     const old = Object.freeze(decodeObject(kv)) as KubeObject;
     const name = old.metadata.name!;
     let obj: KubeObject;
@@ -370,24 +429,7 @@ export class ResourceStore {
     }
     m.resourceVersion = old.metadata.resourceVersion;
     trackManagedFields(this.kind, old, obj, ctx, subresource, applied);
-    // no-op: no write, RV unchanged
-    if (JSON.stringify(obj) === JSON.stringify(old)) return suggested && !(await this.isStored(kv)) ? undefined : obj;
-
-    const finalized = !!m.deletionTimestamp && !this.hasFinalizers(obj);
-    if (ctx.dryRun) return suggested && !(await this.isStored(kv)) ? undefined : obj;
-    if (finalized) {
-      // the last finalizer went away: this write deletes the object
-      const deleted = await this.casDelete(kv, name);
-      return { ...obj, metadata: { ...obj.metadata, resourceVersion: String(deleted.modRevision) } };
-    }
-    let updated: KubeObject;
-    try {
-      updated = decodeObject(await storageCall(() => this.storage.update(kv.key, encodeObject(obj), kv.modRevision)));
-    } catch (e) {
-      throw this.mapWriteError(e, name);
-    }
-    await this.options.admission?.committed?.('UPDATE', updated, ctx);
-    return updated;
+    return { obj, name, noop: JSON.stringify(obj) === JSON.stringify(old) };
   }
 
   /** whether kv is still the stored version of its key */
