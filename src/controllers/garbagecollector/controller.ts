@@ -129,7 +129,7 @@ export class GarbageCollector {
 
   private synced(feed: ResourceFeed): void {
     // objects deleted while the watch was down never sent a DELETED event
-    for (const node of this.graph.nodesOf(feed.store)) if (!feed.seen?.has(node.uid)) this.mark(this.graph.remove(node.uid));
+    for (const uid of this.graph.uidsOf(feed.store)) if (!feed.seen?.has(uid)) this.mark(this.graph.remove(uid));
     feed.seen = undefined;
     feed.synced = true;
     feed.restartMs = RESTART_MIN_MS;
@@ -138,7 +138,7 @@ export class GarbageCollector {
 
   /** the periodic pass: only objects with owners or a collector finalizer can need anything */
   private markAll(): void {
-    this.mark(this.graph.uids().filter((uid) => mayNeedAction(this.graph.get(uid)!)));
+    this.mark(this.graph.actionable());
   }
 
   private mark(uids: string[]): void {

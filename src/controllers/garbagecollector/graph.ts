@@ -1,8 +1,9 @@
 // The owner graph the garbage collector keeps in memory (kube-controller-manager's GC keeps one
-// too): per object only what collection needs (identity, owner uids, the two GC finalizers, whether
-// it is being deleted), with dependents indexed by owner uid. It is fed by watch events, so a pass
-// never lists or decodes the store again: with thousands of objects a change costs a few map
-// operations, not a read of everything.
+// too), fed by watch events, so a pass never lists or decodes the store again: with thousands of
+// objects a change costs a few map operations, not a read of everything. Every object is known by
+// uid (any object may be an owner); only objects with owners or a collector finalizer, the ones
+// collection can act on, keep a record of what collection needs, with dependents indexed by owner
+// uid. A plain object costs one map entry.
 import type { KubeObject } from '../../machinery/kind.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 
@@ -41,44 +42,57 @@ export function nodeOf(store: ResourceStore, obj: KubeObject): GraphNode | undef
 }
 
 export class OwnerGraph {
+  /** every object seen, by uid, with the resource it is in */
+  private readonly present = new Map<string, ResourceStore>();
+  /** the objects collection can act on */
   private readonly byUid = new Map<string, GraphNode>();
   /** owner uid -> uids of the objects naming it (the owner need not exist) */
   private readonly dependents = new Map<string, Set<string>>();
 
+  /** objects known */
   get size(): number {
-    return this.byUid.size;
+    return this.present.size;
   }
 
+  /** the record of an object collection can act on */
   get(uid: string): GraphNode | undefined {
     return this.byUid.get(uid);
   }
 
   has(uid: string): boolean {
-    return this.byUid.has(uid);
+    return this.present.has(uid);
   }
 
-  /** adds or replaces a node; the uids whose collection decision may have changed */
+  /** adds or replaces an object; the uids whose collection decision may have changed */
   upsert(node: GraphNode): string[] {
+    this.present.set(node.uid, node.store);
     const before = this.byUid.get(node.uid);
-    if (before) this.unlink(before);
-    this.byUid.set(node.uid, node);
-    for (const owner of node.owners) {
-      let set = this.dependents.get(owner);
-      if (!set) this.dependents.set(owner, (set = new Set()));
-      set.add(node.uid);
+    if (before) {
+      this.unlink(before);
+      this.byUid.delete(node.uid);
+    }
+    if (node.owners.length > 0 || node.gcFinalizers.length > 0) {
+      this.byUid.set(node.uid, node);
+      for (const owner of node.owners) {
+        let set = this.dependents.get(owner);
+        if (!set) this.dependents.set(owner, (set = new Set()));
+        set.add(node.uid);
+      }
     }
     // owners it left may be waiting (foreground) for their dependents to go
     return [node.uid, ...(before?.owners.filter((o) => !node.owners.includes(o)) ?? [])];
   }
 
-  /** removes a node; the uids whose collection decision may have changed */
+  /** removes an object; the uids whose collection decision may have changed */
   remove(uid: string): string[] {
+    if (!this.present.delete(uid)) return [];
     const node = this.byUid.get(uid);
-    if (!node) return [];
-    this.unlink(node);
-    this.byUid.delete(uid);
+    if (node) {
+      this.unlink(node);
+      this.byUid.delete(uid);
+    }
     // its dependents may be orphans now; its owners may be waiting for it (foreground)
-    return [...this.dependentsOf(uid).map((d) => d.uid), ...node.owners];
+    return [...this.dependentsOf(uid).map((d) => d.uid), ...(node?.owners ?? [])];
   }
 
   dependentsOf(uid: string): GraphNode[] {
@@ -90,12 +104,15 @@ export class OwnerGraph {
     return out;
   }
 
-  /** every node of a store (to reconcile a store's nodes after it was listed again) */
-  nodesOf(store: ResourceStore): GraphNode[] {
-    return [...this.byUid.values()].filter((n) => n.store === store);
+  /** uids of every object of a resource (to reconcile them after the resource was listed again) */
+  uidsOf(store: ResourceStore): string[] {
+    const out: string[] = [];
+    for (const [uid, s] of this.present) if (s === store) out.push(uid);
+    return out;
   }
 
-  uids(): string[] {
+  /** uids of the objects collection can act on */
+  actionable(): string[] {
     return [...this.byUid.keys()];
   }
 

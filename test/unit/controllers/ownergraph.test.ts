@@ -29,7 +29,7 @@ describe('OwnerGraph', () => {
     expect(g.has('o')).toBe(false);
     expect(g.dependentsOf('o').map((d) => d.uid).sort()).toEqual(['d1', 'd2']);
     expect(g.dependentsOf('p').map((d) => d.uid)).toEqual(['d2']);
-    expect(g.nodesOf(other).map((d) => d.uid)).toEqual(['d2']);
+    expect(g.uidsOf(other)).toEqual(['d2']);
   });
 
   it('an owner leaving marks its dependents; a dependent leaving marks its owners', () => {
@@ -41,6 +41,22 @@ describe('OwnerGraph', () => {
     expect(g.remove('d')).toEqual([]);
     expect(g.size).toBe(0);
     expect(g.dependentsOf('o')).toEqual([]);
+  });
+
+  it('knows a plain object by uid only; removing it still marks the objects it owns', () => {
+    const g = new OwnerGraph();
+    g.upsert(nodeOf(store, obj('plain'))!);
+    g.upsert(nodeOf(store, obj('dep', ['plain']))!);
+    expect(g.has('plain')).toBe(true);
+    expect(g.get('plain')).toBeUndefined();
+    expect(g.actionable()).toEqual(['dep']);
+    expect(g.uidsOf(store).sort()).toEqual(['dep', 'plain']);
+    expect(g.remove('plain')).toEqual(['dep']);
+    expect(g.has('plain')).toBe(false);
+    // losing its owner reference makes an object plain
+    g.upsert(nodeOf(store, obj('dep'))!);
+    expect(g.actionable()).toEqual([]);
+    expect(g.has('dep')).toBe(true);
   });
 
   it('an update dropping an owner reference unlinks it and marks that owner', () => {
