@@ -3,7 +3,11 @@
 // (heapUsed + external, after forced GCs) with N cached ~1 KiB values minus heap without them.
 // Two ways to fill a cache, both measured: the initial paginated list (a server that just
 // started) and a stream of watch events (a server that saw every object created, so its window
-// of recent events is full too).
+// of recent events is full too). Then the standalone garbage collector's owner graph of the same
+// objects, which a standalone server keeps besides its cache.
+import { nodeOf, OwnerGraph } from '../../src/controllers/garbagecollector/graph.js';
+import { decodeObject } from '../../src/machinery/registry/codec.js';
+import type { ResourceStore } from '../../src/machinery/registry/store.js';
 import { CachedStorage } from '../../src/storage/cache/storage.js';
 import { openEtcdStore } from '../../src/storage/etcd3/store.js';
 import { makeObject, objectName, storedForm } from './objects.js';
@@ -68,6 +72,14 @@ export async function benchHeap(endpoint: string, raw: RawEtcd, cfg: HeapConfig)
     if (statsOf(WATCHED).objects !== n) throw new Error(`the cache holds ${statsOf(WATCHED).objects} of ${n} watched objects`);
     const watchedHeap = await settledHeap();
 
+    // as the collector's watch feeds it: every object decoded once, only its graph record kept
+    const graph = new OwnerGraph();
+    const resource = {} as ResourceStore; // identity only: the graph never calls it
+    for (const kv of (await cache.list(WATCHED)).kvs) graph.upsert(nodeOf(resource, decodeObject(kv))!);
+    if (graph.size !== n) throw new Error(`the graph holds ${graph.size} of ${n} objects`);
+    const graphHeap = await settledHeap();
+    const perGraphObject = (graphHeap - watchedHeap) / n;
+
     const perListed = (listedHeap - empty) / n;
     const perWatched = (watchedHeap - listedHeap) / n;
     const rawBytes = cfg.valueBytes + keyBytes;
@@ -92,8 +104,14 @@ export async function benchHeap(endpoint: string, raw: RawEtcd, cfg: HeapConfig)
           etcdOp: 'key + value bytes',
           target: n >= 10_000 ? below(worst, 2048, '< 2 KB (worst of both)') : undefined,
         },
+        {
+          id: 'heap.gcGraph.bytesPerObject',
+          label: `heap per object of the garbage collector's graph (standalone)`,
+          unit: 'B',
+          server: perGraphObject,
+        },
       ],
-      details: { objects: n, valueBytes: cfg.valueBytes, keyBytes, emptyHeap: empty, listedHeap, watchedHeap, perListed, perWatched },
+      details: { objects: n, valueBytes: cfg.valueBytes, keyBytes, emptyHeap: empty, listedHeap, watchedHeap, graphHeap, perListed, perWatched, perGraphObject },
     };
   } finally {
     await cache.close();

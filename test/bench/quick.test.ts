@@ -28,7 +28,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stdout: string
 }
 
 const EXPECTED_ROWS = [
-  'heap.listed.bytesPerObject', 'heap.watched.bytesPerObject',
+  'heap.listed.bytesPerObject', 'heap.watched.bytesPerObject', 'heap.gcGraph.bytesPerObject',
   'create.opsPerSec', 'create.http2.opsPerSec', 'create.txn.opsPerSec', 'create.p99Ms',
   'get.opsPerSec', 'get.cache.opsPerSec', 'get.p50Ms', 'get.p99Ms', 'get.serial.p50Ms', 'get.serial.p99Ms',
   'update.opsPerSec', 'update.txn.opsPerSec', 'update.p99Ms',
