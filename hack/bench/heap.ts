@@ -73,12 +73,14 @@ export async function benchHeap(endpoint: string, raw: RawEtcd, cfg: HeapConfig)
     const watchedHeap = await settledHeap();
 
     // as the collector's watch feeds it: every object decoded once, only its graph record kept
+    const cached = (await cache.list(WATCHED)).kvs;
+    const beforeGraph = await settledHeap();
     const graph = new OwnerGraph();
     const resource = {} as ResourceStore; // identity only: the graph never calls it
-    for (const kv of (await cache.list(WATCHED)).kvs) graph.upsert(nodeOf(resource, decodeObject(kv))!);
+    for (const kv of cached) graph.upsert(nodeOf(resource, decodeObject(kv))!);
     if (graph.size !== n) throw new Error(`the graph holds ${graph.size} of ${n} objects`);
     const graphHeap = await settledHeap();
-    const perGraphObject = (graphHeap - watchedHeap) / n;
+    const perGraphObject = (graphHeap - beforeGraph) / n;
 
     const perListed = (listedHeap - empty) / n;
     const perWatched = (watchedHeap - listedHeap) / n;
