@@ -18,11 +18,11 @@ afterAll(async () => {
 });
 
 /** a Secret owned by the objects given (uid and kind), optionally held by a finalizer */
-function ownedSecret(name: string, owners: { apiVersion: string; kind: string; name: string; uid: string }[], finalizers: string[] = []): string {
+function ownedSecret(name: string, owners: { apiVersion: string; kind: string; name: string; uid: string }[], finalizers: string[] = [], blockOwnerDeletion = true): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name, namespace: NS, ownerReferences: owners.map((o) => ({ ...o, blockOwnerDeletion: true })), finalizers },
+    metadata: { name, namespace: NS, ownerReferences: owners.map((o) => ({ ...o, blockOwnerDeletion })), finalizers },
     stringData: { k: 'v' },
   });
 }
@@ -80,6 +80,22 @@ spec:
     await waitDeleted('fg-dep', 'fg-owner');
   });
 
+  it('--cascade=foreground does not wait for a dependent whose reference does not block owner deletion', async () => {
+    const owner = await ownerSecret('fgl-owner');
+    await ok(s, ['apply', '-f', '-'], { input: ownedSecret('fgl-dep', [owner], ['example.com/hold'], false) });
+    // kubectl waits for the owner to be gone: it goes although its held dependent stays
+    const r = await s.kubectl(['-n', NS, 'delete', 'secret', 'fgl-owner', '--cascade=foreground', '--timeout=30s']);
+    expectClean(r);
+    expect(await getJSON(s, ['-n', NS, 'secret', 'fgl-owner'])).toBeUndefined();
+    const dep = await eventually(async () => {
+      const d = await getJSON(s, ['-n', NS, 'secret', 'fgl-dep']);
+      return d?.metadata.deletionTimestamp ? d : undefined;
+    }, 'the loose dependent to be terminating');
+    expect(dep.metadata.finalizers).toEqual(['example.com/hold']);
+    await ok(s, ['-n', NS, 'patch', 'secret', 'fgl-dep', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
+    await waitDeleted('fgl-dep');
+  });
+
   it('--cascade=orphan deletes the owner and leaves its dependents without the reference', async () => {
     const owner = await ownerSecret('or-owner');
     const other = await ownerSecret('or-other');
@@ -108,10 +124,18 @@ spec:
   });
 
   it('a dependent whose owner never existed is deleted; a namesake with another uid is not its owner', async () => {
+    // an owner of a kind this server does not serve cannot be proven absent, so (as with kube's
+    // collector) its dependent stays; it is written first, so the collector has looked at it by
+    // the time it deletes the later one
+    const foreign = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'elsewhere', uid: '22222222-2222-2222-2222-222222222222' };
+    await ok(s, ['apply', '-f', '-'], { input: ownedSecret('foreign-dep', [foreign]) });
     await ok(s, ['apply', '-f', '-'], { input: ownedSecret('lost-dep', [{ apiVersion: 'v1', kind: 'Secret', name: 'nobody', uid: '00000000-0000-0000-0000-000000000000' }]) });
     await ownerSecret('namesake');
     await ok(s, ['apply', '-f', '-'], { input: ownedSecret('namesake-dep', [{ apiVersion: 'v1', kind: 'Secret', name: 'namesake', uid: '11111111-1111-1111-1111-111111111111' }]) });
     await waitDeleted('lost-dep', 'namesake-dep');
     expect(await getJSON(s, ['-n', NS, 'secret', 'namesake'])).toBeDefined();
+    const foreignDep = await getJSON(s, ['-n', NS, 'secret', 'foreign-dep']);
+    expect(foreignDep, 'the dependent of a foreign owner was deleted').toBeDefined();
+    expect(foreignDep.metadata.deletionTimestamp).toBeUndefined();
   });
 });

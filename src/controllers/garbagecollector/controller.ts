@@ -201,7 +201,9 @@ export class GarbageCollector {
       for (const dep of deps) {
         if (!dep.deleting) await dep.store.delete(dep.namespace, dep.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep.uid } }, ctx).catch(ignoreGone);
       }
-      if (deps.length === 0) await this.dropFinalizer(node, FOREGROUND);
+      // as kube's: the owner waits only for dependents whose reference sets blockOwnerDeletion
+      // (the others are deleted all the same, and would be as orphans anyway)
+      if (!deps.some((d) => d.blocking.includes(node.uid))) await this.dropFinalizer(node, FOREGROUND);
       return;
     }
     if (node.owners.length === 0 || node.deleting) return;
@@ -218,7 +220,9 @@ export class GarbageCollector {
     if (this.graph.has(ref.uid)) return true;
     const slash = ref.apiVersion.indexOf('/');
     const store = this.registry.storeForKind(slash === -1 ? '' : ref.apiVersion.slice(0, slash), ref.kind);
-    if (!store) return false;
+    // a kind this server does not serve cannot be looked up, so its absence is never proven:
+    // kube's collector leaves such dependents alone too
+    if (!store) return true;
     const owner = await store
       .get(store.kind.namespaced ? dependent.metadata.namespace : undefined, ref.name)
       .catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));

@@ -18,6 +18,8 @@ export interface GraphNode {
   resourceVersion?: string;
   /** uids of the owners named in ownerReferences */
   owners: string[];
+  /** those of them whose reference sets blockOwnerDeletion: a foreground deletion waits for this object */
+  blocking: string[];
   /** the finalizers this controller acts on (orphan, foregroundDeletion) present on the object */
   gcFinalizers: string[];
   finalizers: string[];
@@ -35,6 +37,7 @@ export function nodeOf(store: ResourceStore, obj: KubeObject): GraphNode | undef
     uid: m.uid,
     resourceVersion: m.resourceVersion,
     owners: (m.ownerReferences ?? []).map((r) => r.uid),
+    blocking: (m.ownerReferences ?? []).filter((r) => r.blockOwnerDeletion).map((r) => r.uid),
     gcFinalizers: finalizers.filter((f) => f === ORPHAN || f === FOREGROUND),
     finalizers,
     deleting: m.deletionTimestamp !== undefined,
@@ -79,8 +82,8 @@ export class OwnerGraph {
         set.add(node.uid);
       }
     }
-    // owners it left may be waiting (foreground) for their dependents to go
-    return [node.uid, ...(before?.owners.filter((o) => !node.owners.includes(o)) ?? [])];
+    // owners it left, or stopped blocking, may be waiting (foreground) for their dependents to go
+    return [node.uid, ...(before?.blocking.filter((o) => !node.blocking.includes(o)) ?? [])];
   }
 
   /** removes an object; the uids whose collection decision may have changed */

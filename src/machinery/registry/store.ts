@@ -22,6 +22,7 @@ import { fieldManagerFor } from '../managedfields/fieldmanager.js';
 import { decodeApplyConfig, trackManagedFields, writeInfo, type AppliedFields } from './apply.js';
 import { cloneObject, decodeObject, encodeObject, listPrefix, objectKey, resourceKeyPrefix } from './codec.js';
 import type { RequestContext } from './context.js';
+import { prepareUpdate } from './update.js';
 import { decodeBody, defaultAndValidate, resourceRef, specOf, type DecodedBody } from './prepare.js';
 
 export type PatchType = 'json' | 'merge';
@@ -346,7 +347,7 @@ export class ResourceStore {
   ): Promise<KubeObject | undefined> {
     let prepared: { obj: KubeObject; name: string; noop: boolean };
     try {
-      prepared = await this.prepareUpdate(kv, incoming, ctx, subresource, applied);
+      prepared = await prepareUpdate(this.kind, this.options.admission, kv, incoming, ctx, subresource, applied);
     } catch (e) {
       // refused against a cached copy that may be stale (kube's GuaranteedUpdate does the same):
       // decide again on the stored version
@@ -378,58 +379,6 @@ export class ResourceStore {
     // written: from here on an error is the caller's, never a reason to write again
     await this.options.admission?.committed?.('UPDATE', updated, ctx);
     return updated;
-  }
-
-  /** carries server fields over from the stored version, runs admission and validation */
-  private async prepareUpdate(
-    kv: KeyValue,
-    incoming: KubeObject,
-    ctx: RequestContext,
-    subresource?: 'status',
-    applied?: AppliedFields,
-  ): Promise<{ obj: KubeObject; name: string; noop: boolean }> {
-    const old = Object.freeze(decodeObject(kv)) as KubeObject;
-    const name = old.metadata.name!;
-    let obj: KubeObject;
-    if (subresource === 'status') {
-      // /status writes only status; everything else stays as stored
-      obj = cloneObject(old);
-      if (incoming.status === undefined) delete obj.status;
-      else obj.status = incoming.status;
-    } else {
-      obj = incoming;
-      if (this.kind.statusSubresource) {
-        if (old.status === undefined) delete obj.status;
-        else obj.status = cloneObject(old.status);
-      }
-    }
-    const m = obj.metadata;
-    if (m.uid && m.uid !== old.metadata.uid) {
-      throw invalid(this.ref, name, [fieldErr.invalid('metadata.uid', m.uid, 'field is immutable')]);
-    }
-    m.uid = old.metadata.uid;
-    m.creationTimestamp = old.metadata.creationTimestamp;
-    if (old.metadata.deletionTimestamp) {
-      m.deletionTimestamp = old.metadata.deletionTimestamp;
-      m.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds;
-    } else {
-      delete m.deletionTimestamp;
-      delete m.deletionGracePeriodSeconds;
-    }
-    delete m.selfLink;
-    if (this.kind.trackGeneration) m.generation = old.metadata.generation ?? 1;
-    else delete m.generation;
-
-    if (subresource !== 'status') this.kind.strategy.prepareForUpdate?.(obj, old);
-    await this.options.admission?.mutate?.('UPDATE', obj, old, ctx);
-    defaultAndValidate(this.kind, obj, old);
-    await this.options.admission?.validate?.('UPDATE', obj, old, ctx);
-    if (this.kind.trackGeneration && specOf(this.kind, obj) !== specOf(this.kind, old)) {
-      m.generation = (old.metadata.generation ?? 1) + 1;
-    }
-    m.resourceVersion = old.metadata.resourceVersion;
-    trackManagedFields(this.kind, old, obj, ctx, subresource, applied);
-    return { obj, name, noop: JSON.stringify(obj) === JSON.stringify(old) };
   }
 
   /** whether kv is still the stored version of its key */

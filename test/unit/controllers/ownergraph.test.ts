@@ -11,14 +11,14 @@ function obj(uid: string, owners: string[] = [], meta: Partial<KubeObject['metad
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `n-${uid}`, namespace: 'ns', uid, ownerReferences: owners.map((o) => ({ apiVersion: 'v1', kind: 'Secret', name: `n-${o}`, uid: o })), ...meta },
+    metadata: { name: `n-${uid}`, namespace: 'ns', uid, ownerReferences: owners.map((o) => ({ apiVersion: 'v1', kind: 'Secret', name: `n-${o}`, uid: o, blockOwnerDeletion: true })), ...meta },
   };
 }
 
 describe('OwnerGraph', () => {
   it('keeps identity, owners and only the collector finalizers', () => {
     const n = nodeOf(store, obj('a', ['o'], { finalizers: ['orphan', 'example.com/x'], deletionTimestamp: '2026-01-01T00:00:00Z', resourceVersion: '7' }))!;
-    expect(n).toMatchObject({ namespace: 'ns', name: 'n-a', uid: 'a', owners: ['o'], gcFinalizers: ['orphan'], finalizers: ['orphan', 'example.com/x'], deleting: true, resourceVersion: '7' });
+    expect(n).toMatchObject({ namespace: 'ns', name: 'n-a', uid: 'a', owners: ['o'], blocking: ['o'], gcFinalizers: ['orphan'], finalizers: ['orphan', 'example.com/x'], deleting: true, resourceVersion: '7' });
     expect(nodeOf(store, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } })).toBeUndefined();
   });
 
@@ -65,5 +65,15 @@ describe('OwnerGraph', () => {
     expect(g.upsert(nodeOf(store, obj('d', ['p']))!)).toEqual(['d', 'o']);
     expect(g.dependentsOf('o')).toEqual([]);
     expect(g.dependentsOf('p').map((d) => d.uid)).toEqual(['d']);
+  });
+
+  it('a reference that stops blocking owner deletion marks that owner', () => {
+    const g = new OwnerGraph();
+    g.upsert(nodeOf(store, obj('d', ['o']))!);
+    const loose = obj('d');
+    loose.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Secret', name: 'n-o', uid: 'o' }];
+    expect(g.upsert(nodeOf(store, loose)!)).toEqual(['d', 'o']);
+    expect(g.get('d')!.blocking).toEqual([]);
+    expect(g.dependentsOf('o').map((d) => d.uid)).toEqual(['d']);
   });
 });
