@@ -63,7 +63,7 @@ function bool(v: string): boolean {
   throw new InvalidArgumentError('must be true or false');
 }
 
-export const CONTROLLERS = ['namespace', 'garbage-collector', 'adoptedserver'] as const;
+export const CONTROLLERS = ['namespace', 'garbage-collector', 'adoptedserver', 'kubernetescluster'] as const;
 
 /** whether the --controllers list enables `name` (kube-controller-manager's rules) */
 export function controllerEnabled(list: readonly string[], name: string): boolean {

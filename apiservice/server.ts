@@ -9,6 +9,7 @@ import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
 import { GarbageCollector } from '../src/controllers/garbagecollector/controller.js';
 import { AdoptedServerController } from '../src/controllers/adoptedserver/controller.js';
+import { KubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
 import { groupVersion } from '../src/machinery/kind.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
@@ -106,6 +107,11 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     if (on('adoptedserver')) {
       controllers.push(new AdoptedServerController({
         registry, access, allowList, events, log: log.child({ controller: 'adoptedserver' }), resyncMs: opts.resyncPeriodMs,
+      }));
+    }
+    if (on('kubernetescluster')) {
+      controllers.push(new KubernetesClusterController({
+        registry, secrets: secretStore, events, log: log.child({ controller: 'kubernetescluster' }), resyncMs: opts.resyncPeriodMs,
       }));
     }
     for (const c of controllers) await c.start();

@@ -164,10 +164,14 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
   async function ensureClusterSecrets(cluster: KubeObject): Promise<void> {
     const ns = cluster.metadata.namespace!;
     const name = cluster.metadata.name!;
-    const existing = await bundleOf(cluster);
-    const bundle = existing ?? (await generateSecretsBundle({ contract: parseContract(resolveTalosVersion(clusterSpec(cluster).talos?.version).tag) }));
-    if (!existing) {
-      await o.secrets.put(ns, { name: secretsSecretName(name), labels: labelsOf(cluster, 'secrets'), ownerReferences: ownerOf(cluster), data: { [SECRETS_KEY]: secretsToYaml(bundle) } });
+    let bundle = await bundleOf(cluster);
+    if (!bundle) {
+      // create-only: two writes of a new cluster (its create and a status write, or two replicas)
+      // may both get here, and the first bundle stored must stay the cluster's only one
+      const fresh = await generateSecretsBundle({ contract: parseContract(resolveTalosVersion(clusterSpec(cluster).talos?.version).tag) });
+      const stored = await o.secrets.create(ns, { name: secretsSecretName(name), labels: labelsOf(cluster, 'secrets'), ownerReferences: ownerOf(cluster), data: { [SECRETS_KEY]: secretsToYaml(fresh) } });
+      bundle = stored ? fresh : await bundleOf(cluster);
+      if (!bundle) throw new Error(`the secrets bundle of ${ns}/${name} was taken by another write and is unreadable`);
     }
     if (!(await o.secrets.get(ns, talosconfigSecretName(name)))?.[TALOSCONFIG_KEY]) {
       const host = clusterSpec(cluster).talos?.endpoint ? new URL(clusterSpec(cluster).talos!.endpoint!).hostname : undefined;

@@ -20,6 +20,8 @@ export interface SecretStore {
   get(namespace: string, name: string): Promise<Record<string, string> | undefined>;
   /** creates the Secret, or replaces its data, labels and owners */
   put(namespace: string, secret: StoredSecret): Promise<void>;
+  /** creates the Secret unless one of that name exists; resolves whether it did */
+  create(namespace: string, secret: StoredSecret): Promise<boolean>;
 }
 
 const b64 = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
@@ -48,12 +50,18 @@ export function registrySecretStore(registry: () => APIRegistry): SecretStore {
       }
     },
     async put(namespace, s) {
+      if (await this.create(namespace, s)) return;
+      // a fresh manifest: the create decoded (and stamped) the one it was given
       const body = manifest(namespace, s);
+      await store().patch(namespace, s.name, 'merge', { metadata: body.metadata, data: body.data }, systemContext());
+    },
+    async create(namespace, s) {
       try {
-        await store().create(namespace, { value: body, duplicates: [] }, systemContext());
+        await store().create(namespace, { value: manifest(namespace, s), duplicates: [] }, systemContext());
+        return true;
       } catch (e) {
-        if (!(e instanceof StatusError && e.reason === 'AlreadyExists')) throw e;
-        await store().patch(namespace, s.name, 'merge', { metadata: body.metadata, data: body.data }, systemContext());
+        if (e instanceof StatusError && e.reason === 'AlreadyExists') return false;
+        throw e;
       }
     },
   };
@@ -69,12 +77,16 @@ export function kubeSecretStore(api: KubeAPI): SecretStore {
       return unb64((JSON.parse(r.body) as { data?: Record<string, string> }).data);
     },
     async put(namespace, s) {
+      if (await this.create(namespace, s)) return;
       const body = manifest(namespace, s);
-      const created = await api.call('POST', path(namespace), { body });
-      if (created.code === 201 || created.code === 200) return;
-      if (created.code !== 409) throw new Error(`creating secret ${namespace}/${s.name}: ${statusOf(created).message}`);
       const patched = await api.call('PATCH', path(namespace, s.name), { body: { metadata: body.metadata, data: body.data }, contentType: 'application/merge-patch+json' });
       if (patched.code !== 200) throw new Error(`updating secret ${namespace}/${s.name}: ${statusOf(patched).message}`);
+    },
+    async create(namespace, s) {
+      const created = await api.call('POST', path(namespace), { body: manifest(namespace, s) });
+      if (created.code === 201 || created.code === 200) return true;
+      if (created.code === 409) return false;
+      throw new Error(`creating secret ${namespace}/${s.name}: ${statusOf(created).message}`);
     },
   };
 }

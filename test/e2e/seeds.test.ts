@@ -93,16 +93,28 @@ describe('seed 000: AdoptedServer', () => {
   });
 });
 
+/** once the cluster controller has acted on `generation`: the cluster's Machines as name=role/pool */
+async function machinesAt(generation: number): Promise<string[]> {
+  await ok(s, ['wait', 'kc/simple-cluster', `--for=jsonpath={.status.observedGeneration}=${generation}`, '--timeout=30s']);
+  await ok(s, ['wait', 'kc/simple-cluster', '--for=condition=MachinesReconciled', '--timeout=30s']);
+  const list = await getJSON(s, ['machines', '-l', 'cluster.vitistack.io/cluster-name=simple-cluster']);
+  return list.items
+    .map((m: any) => `${m.metadata.name}=${m.metadata.labels['vitistack.io/node-role']}${m.metadata.annotations?.['vitistack.io/nodepool'] ? `/${m.metadata.annotations['vitistack.io/nodepool']}` : ''}`)
+    .sort();
+}
+
 describe('seed 004: KubernetesCluster', () => {
-  it('the example applies unchanged', async () => {
+  it('the example applies unchanged, and its Machines are generated (kubectl get machines -l ...)', async () => {
     expect(await ok(s, ['apply', '-f', CLUSTER])).toBe('kubernetescluster.vitistack.io/simple-cluster created\n');
+    expect(await machinesAt(1)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1', 'simple-cluster-wrk1=worker/worker-pool-1']);
     const obj = await getJSON(s, ['kubernetescluster', 'simple-cluster']);
     expect(obj.metadata.namespace).toBe('default');
     expect(obj.spec.data).toMatchObject({ clusterId: 'simple-cluster-id', provider: 'talos', zone: 'Trøndelag' });
     expect(obj.spec.topology).toMatchObject({ version: '1.33', controlplane: { replicas: 1, version: '1.33' } });
     expect(obj.spec.topology.workers).toEqual([{ name: 'worker-pool-1', replicas: 2, version: '1.33' }]);
     const table = await ok(s, ['get', 'kc']);
-    expect(table).toMatch(/^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+AGE\nsimple-cluster\s+talos\s+west-trondelag\s+1\s+\d+s\n$/);
+    // the example names no spec.talos.endpoint, so the machines wait for one to get their configs
+    expect(table).toMatch(/^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+AGE\nsimple-cluster\s+Pending\s+talos\s+west-trondelag\s+1\s+2\s+\d+s\n$/);
     expect(await ok(s, ['get', 'kc', '--field-selector', 'spec.data.clusterId=simple-cluster-id', '-o', 'name'])).toBe(
       'kubernetescluster.vitistack.io/simple-cluster\n',
     );
@@ -131,11 +143,16 @@ describe('seed 003: JSON-patch scale up, scale down, add pool, remove pool', () 
   it('scale up', async () => {
     const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 4 }]);
     expect(summary(workers)).toEqual(['worker-pool-1=4']);
+    expect(await machinesAt(2)).toEqual(['simple-cluster-ctp0=controlplane', ...[0, 1, 2, 3].map((i) => `simple-cluster-wrk${i}=worker/worker-pool-1`)]);
   });
 
   it('scale down', async () => {
     const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 1 }]);
     expect(summary(workers)).toEqual(['worker-pool-1=1']);
+    // the lowest-numbered worker stays (the order of removal is pinned in the planner's unit tests)
+    expect(await machinesAt(3)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1']);
+    const deleted = (await getJSON(s, ['events', '--field-selector', 'involvedObject.name=simple-cluster,reason=SuccessfulDelete'])).items;
+    expect(deleted.map((e: any) => e.message).sort()).toEqual(['Deleted machine: simple-cluster-wrk1', 'Deleted machine: simple-cluster-wrk2', 'Deleted machine: simple-cluster-wrk3']);
   });
 
   it('add a pool', async () => {
@@ -153,6 +170,9 @@ describe('seed 003: JSON-patch scale up, scale down, add pool, remove pool', () 
       },
     ]);
     expect(summary(workers)).toEqual(['worker-pool-1=1', 'high-memory=2']);
+    // new workers take the lowest free indices of the one index space all pools share
+    expect(await machinesAt(4)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1', 'simple-cluster-wrk1=worker/high-memory', 'simple-cluster-wrk2=worker/high-memory']);
+    expect((await getJSON(s, ['machine', 'simple-cluster-wrk1'])).spec).toMatchObject({ provider: 'cloudsigma', machineClass: 'medium', tags: { cluster: 'simple-cluster-id', role: 'worker', nodepool: 'high-memory' } });
     expect(workers[1]).toEqual({
       name: 'high-memory',
       replicas: 2,
@@ -172,6 +192,7 @@ describe('seed 003: JSON-patch scale up, scale down, add pool, remove pool', () 
   it('remove the pool', async () => {
     const workers = await patch([{ op: 'remove', path: '/spec/topology/workers/1' }]);
     expect(summary(workers)).toEqual(['worker-pool-1=1']);
+    expect(await machinesAt(5)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1']);
     const obj = await getJSON(s, ['kc', 'simple-cluster']);
     // created at generation 1, then four spec patches (the rejected one changed nothing)
     expect(obj.metadata.generation).toBe(5);

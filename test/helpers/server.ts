@@ -13,10 +13,10 @@ export const MAIN = join(ROOT, 'dist/apiservice/main.js');
 const START_TIMEOUT_MS = 60_000;
 export const LOOPBACK_ONLY = '127.0.0.0/8,::1/128';
 /**
- * For suites that use AdoptedServers as sample objects of the generic API: without the
- * AdoptedServer controller no status write or event interleaves with what they count and compare.
+ * For suites that use AdoptedServers and KubernetesClusters as sample objects of the generic API:
+ * without their controllers no status write, Machine or event interleaves with what they count.
  */
-export const SAMPLE_OBJECTS_ONLY = ['--controllers', '*,-adoptedserver'];
+export const SAMPLE_OBJECTS_ONLY = ['--controllers', '*,-adoptedserver,-kubernetescluster'];
 
 export interface TestServer {
   url: string;
