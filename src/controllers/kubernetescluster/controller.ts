@@ -18,7 +18,7 @@ import { SECRETS_KEY, secretsSecretName } from '../../provisioning/admission.js'
 import type { SecretStore } from '../../provisioning/secretstore.js';
 import type { Condition } from '../conditions.js';
 import type { EventRecorder } from '../events.js';
-import { machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
+import { clusterNamedIn, machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
 import { clusterStatus, statusDiffers, type ClusterStatus } from './status.js';
 
 export interface KubernetesClusterControllerOptions {
@@ -32,6 +32,8 @@ export interface KubernetesClusterControllerOptions {
 
 const RETRY_FIRST_MS = 200;
 const RETRY_MAX_MS = 10_000;
+/** a new cluster's secrets bundle is written by its create's admission a moment after the watch event */
+const SECRETS_POLL_MS = 250;
 
 const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 const ignore = (...codes: number[]) => (e: unknown) => {
@@ -91,9 +93,11 @@ export class KubernetesClusterController {
         for (const r of m.metadata.ownerReferences ?? []) {
           if (r.controller && r.kind === 'KubernetesCluster') this.enqueue(keyOf(m.metadata.namespace, r.name));
         }
-        // a Machine in the way of a desired name, or one that went away
+        // a Machine in the way of a cluster's name for one (or one that went out of the way)
         const labelled = m.metadata.labels?.[CLUSTER_LABEL];
         if (labelled) this.enqueue(keyOf(m.metadata.namespace, labelled));
+        const named = clusterNamedIn(m.metadata.name!);
+        if (named) this.enqueue(keyOf(m.metadata.namespace, named));
       }),
     );
     this.resync = setInterval(() => {
@@ -138,12 +142,12 @@ export class KubernetesClusterController {
       while (!this.stopped && this.queue.size) {
         const key = this.queue.values().next().value!;
         this.queue.delete(key);
-        let again: boolean;
+        let again: 'no' | 'poll' | 'backoff';
         try {
           again = await this.reconcile(key);
         } catch (err) {
           this.o.log.warn({ err, kubernetescluster: key }, 'reconcile failed; retrying');
-          again = true;
+          again = 'backoff';
         }
         this.schedule(key, again);
       }
@@ -152,25 +156,25 @@ export class KubernetesClusterController {
     }
   }
 
-  /** a retry with backoff while the cluster waits for something no watched change announces */
-  private schedule(key: string, again: boolean): void {
+  /** another look later, for what no watched change announces: a bundle being written, or a failure */
+  private schedule(key: string, again: 'no' | 'poll' | 'backoff'): void {
     const previous = this.retries.get(key);
     if (previous) clearTimeout(previous.timer);
-    if (!again || this.stopped) {
+    if (again === 'no' || this.stopped) {
       this.retries.delete(key);
       return;
     }
-    const delay = previous ? Math.min(previous.delay * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
+    const delay = again === 'poll' ? SECRETS_POLL_MS : previous ? Math.min(previous.delay * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
     const timer = setTimeout(() => this.enqueue(key), delay);
     timer.unref();
     this.retries.set(key, { timer, delay });
   }
 
-  /** one look at one cluster; resolves true when it must be looked at again soon */
-  private async reconcile(key: string): Promise<boolean> {
+  /** one look at one cluster; resolves whether, and how soon, it must be looked at again */
+  private async reconcile(key: string): Promise<'no' | 'poll' | 'backoff'> {
     const [ns, name] = key.split('/') as [string, string];
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
-    if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return false;
+    if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return 'no';
     const spec = clusterSpec(cluster);
     const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
     const plan = planCluster(cluster, items);
@@ -225,6 +229,6 @@ export class KubernetesClusterController {
       const status = { ...next, message: next.message ?? null };
       await this.clusters.patch(ns, name, 'merge', { status }, { ...this.ctx, warnings: [] }, 'status').catch(ignore(404, 409));
     }
-    return waitingForSecrets || failedCreates.length > 0;
+    return failedCreates.length ? 'backoff' : waitingForSecrets ? 'poll' : 'no';
   }
 }

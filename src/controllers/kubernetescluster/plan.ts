@@ -57,6 +57,11 @@ export const ownerRefOf = (cluster: KubeObject): OwnerReference => ({
 export const controlledBy = (m: KubeObject, cluster: KubeObject) =>
   (m.metadata.ownerReferences ?? []).some((r) => r.controller && r.uid === cluster.metadata.uid);
 
+/** the cluster whose naming scheme `machine` follows, if any */
+export function clusterNamedIn(machine: string): string | undefined {
+  return /^(.+)-(?:ctp|wrk)\d+$/.exec(machine)?.[1];
+}
+
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 function indexIn(name: string, pattern: RegExp): number | undefined {
