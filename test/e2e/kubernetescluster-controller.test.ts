@@ -157,6 +157,18 @@ spec: {provider: manual, machineClass: special}
   });
 });
 
+describe('clusters this controller does not build', () => {
+  it('another provider\'s cluster is stored and served, and gets no Machines', async () => {
+    await apply(cluster('aks1', { workers: 1 }).replace('provider: talos', 'provider: aks'));
+    // the same ordering barrier as below
+    await apply(cluster('marker0', { workers: 0 }));
+    await settled('marker0', 'ConfigGenerated');
+    const kc = await getJSON(s, ['-n', NS, 'kc', 'aks1']);
+    expect([kc.spec.data.provider, kc.status]).toEqual(['aks', undefined]);
+    expect(await machineNames('aks1')).toEqual([]);
+  });
+});
+
 describe('upgrade.vitistack.io/do-not-reconcile', () => {
   it('leaves the cluster as it is until the annotation goes', async () => {
     await apply(cluster('paused', { workers: 1 }));

@@ -175,6 +175,8 @@ export class KubernetesClusterController {
     const [ns, name] = key.split('/') as [string, string];
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
     if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return 'no';
+    // talos-operator's rule: another provider's clusters are someone else's to build
+    if ((cluster.spec as { data?: { provider?: string } }).data?.provider !== 'talos') return 'no';
     const spec = clusterSpec(cluster);
     const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
     const plan = planCluster(cluster, items);
