@@ -22,6 +22,8 @@ export interface SecretStore {
   put(namespace: string, secret: StoredSecret): Promise<void>;
   /** creates the Secret unless one of that name exists; resolves whether it did */
   create(namespace: string, secret: StoredSecret): Promise<boolean>;
+  /** deletes the Secret if it exists */
+  delete(namespace: string, name: string): Promise<void>;
 }
 
 const b64 = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
@@ -55,6 +57,11 @@ export function registrySecretStore(registry: () => APIRegistry): SecretStore {
       const body = manifest(namespace, s);
       await store().patch(namespace, s.name, 'merge', { metadata: body.metadata, data: body.data }, systemContext());
     },
+    async delete(namespace, name) {
+      await store().delete(namespace, name, {}, systemContext()).catch((e: unknown) => {
+        if (!(e instanceof StatusError && e.code === 404)) throw e;
+      });
+    },
     async create(namespace, s) {
       try {
         await store().create(namespace, { value: manifest(namespace, s), duplicates: [] }, systemContext());
@@ -81,6 +88,10 @@ export function kubeSecretStore(api: KubeAPI): SecretStore {
       const body = manifest(namespace, s);
       const patched = await api.call('PATCH', path(namespace, s.name), { body: { metadata: body.metadata, data: body.data }, contentType: 'application/merge-patch+json' });
       if (patched.code !== 200) throw new Error(`updating secret ${namespace}/${s.name}: ${statusOf(patched).message}`);
+    },
+    async delete(namespace, name) {
+      const r = await api.call('DELETE', path(namespace, name));
+      if (r.code !== 200 && r.code !== 202 && r.code !== 404) throw new Error(`deleting secret ${namespace}/${name}: ${statusOf(r).message}`);
     },
     async create(namespace, s) {
       const created = await api.call('POST', path(namespace), { body: manifest(namespace, s) });

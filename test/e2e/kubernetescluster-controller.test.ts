@@ -121,6 +121,8 @@ describe('a KubernetesCluster with a Talos endpoint', () => {
     await ok(s, ['-n', NS, 'patch', 'machine', 'prod-wrk1', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     const done = await settled('prod', 'ConfigGenerated');
     expect(await machineNames('prod')).toEqual(['prod-ctp0']);
+    // a removed Machine's config (secret material, owned by the cluster) is deleted with it
+    await ok(s, ['-n', NS, 'wait', '--for=delete', 'secret/prod-wrk0-machineconfig', 'secret/prod-wrk1-machineconfig', '--timeout=30s']);
     expect(done.status).toMatchObject({ phase: 'ConfigGenerated', workers: 0 });
   });
 

@@ -14,7 +14,7 @@ import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 import { startWatch, type ActiveWatch } from '../../machinery/registry/watch.js';
 import { CLUSTER_LABEL, clusterSpec } from '../../machineconfig/fromcluster.js';
-import { SECRETS_KEY, secretsSecretName } from '../../provisioning/admission.js';
+import { SECRETS_KEY, machineconfigSecretName, secretsSecretName } from '../../provisioning/admission.js';
 import type { SecretStore } from '../../provisioning/secretstore.js';
 import type { Condition } from '../conditions.js';
 import type { EventRecorder } from '../events.js';
@@ -218,6 +218,8 @@ export class KubernetesClusterController {
           .then(() => true, ignore(404, 409));
         if (gone) {
           removing = victim;
+          // its config is secret material owned by the cluster (so it outlives a Machine): it goes now
+          await this.o.secrets.delete(ns, machineconfigSecretName(victim));
           await this.o.events.record(cluster, 'Normal', 'SuccessfulDelete', `Deleted machine: ${victim}`);
         }
       }

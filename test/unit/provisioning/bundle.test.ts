@@ -34,6 +34,10 @@ function memorySecrets(): SecretStore & { stored: Map<string, StoredSecret>; cre
       await tick();
       stored.set(`${ns}/${s.name}`, structuredClone(s));
     },
+    async delete(ns, name) {
+      await tick();
+      stored.delete(`${ns}/${name}`);
+    },
   };
 }
 
