@@ -11,10 +11,10 @@ import { createNamespace, getJSON, ok } from './kubectl-helpers.js';
 const NS = 'fleet';
 let s: TestServer;
 
-function cluster(name: string, opts: { workers?: number; installDisk?: string; project?: string; cpReplicas?: number } = {}): string {
+function cluster(name: string, opts: { workers?: number; installDisk?: string; project?: string; cpReplicas?: number; ns?: string } = {}): string {
   return `apiVersion: vitistack.io/v1alpha1
 kind: KubernetesCluster
-metadata: {name: ${name}, namespace: ${NS}}
+metadata: {name: ${name}, namespace: ${opts.ns ?? NS}}
 spec:
   data: {clusterUid: u-${name}, clusterId: ${name}-id, provider: talos, environment: dev, datacenter: dc1, project: ${opts.project ?? 'p'}, region: r, workorder: w, zone: z, workspace: ws}
   topology:
@@ -187,5 +187,17 @@ describe('upgrade.vitistack.io/do-not-reconcile', () => {
     await ok(s, ['-n', NS, 'annotate', 'kc', 'paused', 'upgrade.vitistack.io/do-not-reconcile-']);
     await settled('paused', 'ConfigGenerated');
     expect(await machineNames('paused')).toEqual(['paused-ctp0', 'paused-wrk0', 'paused-wrk1', 'paused-wrk2']);
+  });
+});
+
+describe('deleting the namespace of a cluster', () => {
+  it('removes the cluster, its Machines and Secrets, and the namespace itself (nothing is made again meanwhile)', async () => {
+    await createNamespace(s, 'doomed');
+    await apply(cluster('short', { workers: 2, ns: 'doomed' }));
+    await ok(s, ['-n', 'doomed', 'wait', 'kc/short', '--for=condition=ConfigGenerated', '--timeout=30s']);
+    expect(await ok(s, ['delete', 'namespace', 'doomed', '--timeout=60s'])).toBe('namespace "doomed" deleted\n');
+    expect(await getJSON(s, ['namespace', 'doomed'])).toBeUndefined();
+    expect((await getJSON(s, ['-n', 'doomed', 'machines'])).items).toEqual([]);
+    expect((await getJSON(s, ['-n', 'doomed', 'secrets'])).items).toEqual([]);
   });
 });
