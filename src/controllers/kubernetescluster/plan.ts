@@ -8,6 +8,7 @@
 // removed; surplus ones go one at a time, control planes first, highest index first, and the
 // next only once the previous is gone.
 import type { KubeObject, OwnerReference } from '../../machinery/kind.js';
+import { validateLabelValue } from '../../machinery/labels.js';
 import { CLUSTER_LABEL, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, ROLE_LABEL } from '../../machineconfig/fromcluster.js';
 import type { KubernetesClusterSpec } from '../../api/kubernetescluster.js';
 
@@ -108,7 +109,8 @@ function desiredMachine(cluster: KubeObject, name: string, role: Role, pool: Poo
     name,
     role,
     ...(poolName ? { pool: poolName } : {}),
-    labels: { [CLUSTER_LABEL]: cluster.metadata.name!, [CLUSTER_ID_LABEL]: clusterId, [ROLE_LABEL]: role },
+    // clusterId is free text: as a label only when it is a valid label value (the name label is always)
+    labels: { [CLUSTER_LABEL]: cluster.metadata.name!, ...(validateLabelValue(clusterId).length ? {} : { [CLUSTER_ID_LABEL]: clusterId }), [ROLE_LABEL]: role },
     annotations: poolName ? { [POOL_ANNOTATION]: poolName } : {},
     spec: machineSpec,
   };

@@ -106,6 +106,12 @@ describe('planCluster', () => {
     expect(planCluster(c, [machine(c, 'c-ctp0'), { ...m, spec: { ...(m.spec as object), machineClass: 'xl' } }]).update).toEqual([]);
   });
 
+  it('labels with the clusterId only when it is a valid label value', () => {
+    const c = cluster([]);
+    (c.spec as any).data.clusterId = 'Team A / prod';
+    expect(planCluster(c, []).create[0]!.labels).toEqual({ 'cluster.vitistack.io/cluster-name': 'c', 'vitistack.io/node-role': 'controlplane' });
+  });
+
   it('refuses names that would not fit their machine-config Secret', () => {
     const c = cluster([{ name: 'a', replicas: 1 }]);
     c.metadata.name = 'x'.repeat(240);
