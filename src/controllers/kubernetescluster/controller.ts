@@ -53,7 +53,8 @@ export class KubernetesClusterController {
   private resync?: NodeJS.Timeout;
   private working = false;
   private stopped = false;
-  private readonly ctx: RequestContext = { ...systemContext(), fieldManager: 'kubernetescluster-controller' };
+  /** each write its own context (admission appends warnings to it), named in managedFields */
+  private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: 'kubernetescluster-controller' });
 
   constructor(private readonly o: KubernetesClusterControllerOptions) {
     const clusters = o.registry.store('vitistack.io', 'v1alpha1', 'kubernetesclusters');
@@ -188,7 +189,7 @@ export class KubernetesClusterController {
       if (plan.create.length) waitingForSecrets = !(await this.o.secrets.get(ns, secretsSecretName(name)))?.[SECRETS_KEY];
       if (!waitingForSecrets) {
         for (const d of plan.create) {
-          const created = await this.machines.create(ns, { value: machineManifest(cluster, d), duplicates: [] }, { ...this.ctx, warnings: [] }).catch((e: unknown) => {
+          const created = await this.machines.create(ns, { value: machineManifest(cluster, d), duplicates: [] }, this.ctx()).catch((e: unknown) => {
             if (e instanceof StatusError && e.code === 409) return undefined; // made a moment ago; its event brings us back
             if (e instanceof StatusError && e.code < 500) {
               failedCreates.push(`${d.name}: ${e.message}`);
@@ -201,20 +202,20 @@ export class KubernetesClusterController {
         for (const f of failedCreates) await this.o.events.record(cluster, 'Warning', 'FailedCreate', `Error creating machine ${f}`);
       }
       for (const u of plan.update) {
-        await this.machines.patch(ns, u.name, 'merge', u.patch, { ...this.ctx, warnings: [] }).catch(ignore(404, 409));
+        await this.machines.patch(ns, u.name, 'merge', u.patch, this.ctx()).catch(ignore(404, 409));
       }
       // a changed cluster spec changes its machines' configs: an empty patch has the machine-config
       // admission generate each again (a no-op write when nothing differs)
       if (this.refreshed.get(cluster.metadata.uid!) !== cluster.metadata.generation) {
         for (const m of plan.existing) {
-          await this.machines.patch(ns, m.metadata.name!, 'merge', {}, { ...this.ctx, warnings: [] }).catch(ignore(404, 409));
+          await this.machines.patch(ns, m.metadata.name!, 'merge', {}, this.ctx()).catch(ignore(404, 409));
         }
         this.refreshed.set(cluster.metadata.uid!, cluster.metadata.generation ?? 0);
       }
       if (plan.remove) {
         const victim = plan.remove.metadata.name!;
         const gone = await this.machines
-          .delete(ns, victim, { propagationPolicy: 'Background', preconditions: { uid: plan.remove.metadata.uid } }, { ...this.ctx, warnings: [] })
+          .delete(ns, victim, { propagationPolicy: 'Background', preconditions: { uid: plan.remove.metadata.uid } }, this.ctx())
           .then(() => true, ignore(404, 409));
         if (gone) {
           removing = victim;
@@ -231,7 +232,7 @@ export class KubernetesClusterController {
     });
     if (statusDiffers(previous, next)) {
       const status = { ...next, message: next.message ?? null };
-      await this.clusters.patch(ns, name, 'merge', { status }, { ...this.ctx, warnings: [] }, 'status').catch(ignore(404, 409));
+      await this.clusters.patch(ns, name, 'merge', { status }, this.ctx(), 'status').catch(ignore(404, 409));
     }
     return failedCreates.length ? 'backoff' : waitingForSecrets ? 'poll' : 'no';
   }
