@@ -184,8 +184,11 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
     async mutate(_op, obj, _old, ctx) {
       if (isKind(obj, 'Machine') && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
     },
-    async validate(op, obj) {
+    async validate(op, obj, old) {
       if (op === 'DELETE' || !isKind(obj, 'KubernetesCluster')) return;
+      // a write that leaves the spec as it is (status, labels, finalizers) is not judged by today's
+      // rules again: a cluster stored under older ones keeps its status writable (ratcheting)
+      if (op === 'UPDATE' && old && JSON.stringify(obj.spec) === JSON.stringify(old.spec)) return;
       const errors = await clusterProblems(obj);
       if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
     },
