@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { forbidden, StatusError } from '../src/machinery/errors.js';
+import { badRequest, forbidden, StatusError } from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
 import type { Authenticator } from './auth/authenticate.js';
@@ -67,7 +67,7 @@ export function buildApp(deps: AppDeps): Express {
 async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const started = process.hrtime.bigint();
   const url = new URL(req.url ?? '/', 'https://apiserver.local');
-  const path = url.pathname;
+  let path = url.pathname;
   const requestId = randomUUID();
   let info: RequestInfo | undefined;
   let user: UserInfo | undefined;
@@ -82,6 +82,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     );
   });
   try {
+    path = decodePath(url.pathname);
     if (req.method === 'OPTIONS' || req.method === 'TRACE') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
     if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
@@ -108,8 +109,30 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
       if (release) release();
     }
   } catch (e) {
+    if (clientWentAway(e, req, res)) {
+      deps.log.debug({ requestId, path, err: (e as Error).message }, 'client went away before the answer');
+      res.destroy();
+      return;
+    }
     sendError(res, e, (err) => deps.log.error({ err, requestId, path }, 'unhandled error'));
   }
+}
+
+/** the path percent-decoded as Go's net/http hands it to kube-apiserver; a broken escape is a 400 */
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(`invalid URL escape in path ${JSON.stringify(raw)}`);
+  }
+}
+
+/** an abort by the client (reset, closed stream) is the client's business: no 500, no error log */
+function clientWentAway(e: unknown, req: IncomingMessage, res: ServerResponse): boolean {
+  if (e instanceof StatusError) return false;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED' || code === 'EPIPE') return true;
+  return (e as Error | null)?.message === 'aborted' || res.destroyed || req.socket?.destroyed === true;
 }
 
 function tooManyRequests(): StatusError {

@@ -1,9 +1,10 @@
 // HTTP plumbing shared by handlers: bounded body reading, JSON/YAML responses, Warning headers and
 // the one place where a StatusError becomes an HTTP response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { stringify as toYaml, parse as parseYaml } from 'yaml';
+import { stringify as toYaml } from 'yaml';
 import { badRequest, internalError, StatusError, tooLarge, unsupportedMediaType, type Status } from '../src/machinery/errors.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
+import { parseYamlAsJson } from '../src/machinery/yaml.js';
 import type { DecodedBody } from '../src/machinery/registry/prepare.js';
 import { parseContentType } from '../src/machinery/negotiate.js';
 import type { KindDefinition } from '../src/machinery/kind.js';
@@ -54,21 +55,31 @@ export function objectBodyFormat(contentType: string | undefined): BodyFormat {
 
 export function decodeText(text: string, format: BodyFormat): DecodedBody {
   if (format === 'json') return parseJsonStrict(text);
-  try {
-    const docs = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false });
-    return { value: docs, duplicates: [] };
-  } catch (e) {
-    throw badRequest(`error decoding YAML body: ${(e as Error).message.split('\n')[0]}`);
-  }
+  return { value: parseYamlAsJson(text), duplicates: [] };
+}
+
+/** kube-apiserver's per-warning limit (longer texts are truncated with "...") */
+const MAX_WARNING_CHARS = 1024;
+
+/**
+ * One `299 - "text"` Warning header value. Texts echo client input (unknown field names), so they
+ * are made safe to send whatever they hold: control characters become spaces, quotes and
+ * backslashes are escaped as in any quoted-string, long texts are cut, and every character outside
+ * printable ASCII is written as a \uXXXX escape. (kube-apiserver sends such text as raw UTF-8;
+ * Node refuses header characters above U+00FF and re-encodes the rest inconsistently between
+ * HTTP/1.1 and HTTP/2, so ASCII is the one form that reaches every client the same.)
+ */
+export function warningHeaderValue(text: string): string {
+  let clean = text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  if (clean.length > MAX_WARNING_CHARS) clean = `${clean.slice(0, MAX_WARNING_CHARS)}...`;
+  const quoted = clean.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+  return `299 - "${quoted.replace(/[^\u0020-\u007e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
 export function setWarnings(res: ServerResponse, warnings: string[]): void {
   if (warnings.length === 0 || res.headersSent) return;
   const unique = [...new Set(warnings)];
-  res.setHeader(
-    'Warning',
-    unique.map((w) => `299 - "${w.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`),
-  );
+  res.setHeader('Warning', unique.map(warningHeaderValue));
 }
 
 export function sendJSON(res: ServerResponse, code: number, body: unknown, yaml = false): void {

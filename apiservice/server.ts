@@ -3,7 +3,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
 import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
@@ -66,7 +66,9 @@ async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Pr
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
 export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.logLevel })): Promise<RunningServer> {
+  // keys, the store and the kubeconfig live here: its owner's only, also when an older version made it
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+  await chmod(opts.dataDir, 0o700);
   const pki = await ensureStandalonePKI(opts.dataDir, opts.bindAddress);
   const cluster = opts.cluster ? await connectCluster(opts, opts.cluster, log) : undefined;
   // in cluster mode the core kinds are kube-apiserver's

@@ -65,7 +65,7 @@ function listOptions(store: ResourceStore, q: URLSearchParams): ListOptions {
   let limit: number | undefined;
   if (limitRaw !== null && limitRaw !== '') {
     limit = Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 0) throw badRequest(`invalid value for limit: "${limitRaw}"`);
+    if (!/^\d+$/.test(limitRaw) || !Number.isSafeInteger(limit)) throw badRequest(`invalid value for limit: "${limitRaw}"`);
   }
   return {
     selection: parseSelection(store.kind, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined),

@@ -11,13 +11,17 @@
 //  - it only bans `__proto__` and `constructor/prototype`; we refuse every segment named
 //    `__proto__`, `constructor` or `prototype`, in `path` and in `from`.
 // Kind of failure -> status: a malformed patch is 400, more than 10000 operations is 413 (both as
-// kube-apiserver), an operation that does not apply to this document is 422 (kube says only "the
+// kube-apiserver), `copy` operations that together copy more than MAX_JSON_PATCH_COPY_BYTES is 413
+// (kube-apiserver bounds the same sum: each copy can double a subtree, so a 2 KB patch of a few
+// dozen copies would otherwise build gigabytes before anything looks at the result), an operation that does not apply to this document is 422 (kube says only "the
 // server rejected our request due to an error in our request"; we name the operation and path).
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { badRequest, StatusError, tooLarge } from './errors.js';
 
 /** kube-apiserver's maxJSONPatchOperations. */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
+/** kube-apiserver's JSONPatchMaxCopyBytes: the most a patch's `copy` operations may add, together. */
+export const MAX_JSON_PATCH_COPY_BYTES = 3 * 1024 * 1024;
 
 type OpName = 'add' | 'remove' | 'replace' | 'move' | 'copy' | 'test';
 const OP_NAMES: readonly string[] = ['add', 'remove', 'replace', 'move', 'copy', 'test'];
@@ -164,7 +168,36 @@ function libApply(doc: unknown, op: { op: 'add' | 'remove' | 'replace'; path: st
   }
 }
 
-function applyOne(doc: unknown, d: DecodedOp): unknown {
+interface CopyBudget {
+  copied: number;
+  readonly limit: number;
+}
+
+/**
+ * The size of `v` encoded as JSON (strings counted without escapes); stops counting once it passes
+ * `cap`, so measuring a huge subtree costs no more than the budget it would overrun.
+ */
+export function jsonSizeUpTo(v: unknown, cap: number): number {
+  let size = 0;
+  const stack: unknown[] = [v];
+  while (stack.length > 0 && size <= cap) {
+    const x = stack.pop();
+    if (typeof x === 'string') size += x.length + 2;
+    else if (x === null || typeof x !== 'object') size += String(x).length;
+    else {
+      const entries = Array.isArray(x) ? x.map((e) => ['', e] as const) : Object.entries(x);
+      // brackets, commas, and per member its quoted key and colon
+      size += 2 + Math.max(0, entries.length - 1);
+      for (const [k, e] of entries) {
+        if (!Array.isArray(x)) size += k.length + 3;
+        stack.push(e);
+      }
+    }
+  }
+  return size;
+}
+
+function applyOne(doc: unknown, d: DecodedOp, budget: CopyBudget): unknown {
   switch (d.op) {
     case 'test': {
       const actual = resolve(doc, d.tokens, d, d.path);
@@ -184,7 +217,12 @@ function applyOne(doc: unknown, d: DecodedOp): unknown {
       resolve(doc, d.tokens, d, d.path);
       return libApply(doc, { op: 'remove', path: d.path }, d);
     case 'copy': {
-      const value = structuredClone(resolve(doc, d.fromTokens!, d, d.from!));
+      const source = resolve(doc, d.fromTokens!, d, d.from!);
+      budget.copied += jsonSizeUpTo(source, budget.limit - budget.copied + 1);
+      if (budget.copied > budget.limit) {
+        throw tooLarge(`Unable to complete the copy of json patch operation [${d.index}]: the accumulated size increase of copy operations exceeds the limit of ${budget.limit} bytes`);
+      }
+      const value = structuredClone(source);
       checkAddTarget(doc, d);
       return libApply(doc, { op: 'add', path: d.path, value }, d);
     }
@@ -201,10 +239,11 @@ function applyOne(doc: unknown, d: DecodedOp): unknown {
 }
 
 /** RFC 6902 JSON patch (application/json-patch+json); returns a new document, `doc` is untouched. */
-export function applyJsonPatch(doc: unknown, ops: unknown): unknown {
+export function applyJsonPatch(doc: unknown, ops: unknown, maxCopyBytes = MAX_JSON_PATCH_COPY_BYTES): unknown {
   const decoded = decodeOps(ops);
+  const budget: CopyBudget = { copied: 0, limit: maxCopyBytes };
   let cur = structuredClone(doc);
-  for (const d of decoded) cur = applyOne(cur, d);
+  for (const d of decoded) cur = applyOne(cur, d, budget);
   return cur;
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { applyJsonPatch, applyMergePatch, MAX_JSON_PATCH_OPERATIONS } from '../../src/machinery/patch.js';
+import { applyJsonPatch, applyMergePatch, jsonSizeUpTo, MAX_JSON_PATCH_COPY_BYTES, MAX_JSON_PATCH_OPERATIONS } from '../../src/machinery/patch.js';
 import { StatusError } from '../../src/machinery/errors.js';
 import { parseJsonStrict } from '../../src/machinery/json.js';
 
@@ -175,6 +175,35 @@ describe('applyJsonPatch behaviour', () => {
     expect(Object.getPrototypeOf(out)).toBe(Object.prototype);
     expect(Object.hasOwn(out, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('applyJsonPatch copy budget', () => {
+  const doubling = (n: number) => [
+    { op: 'add', path: '/z', value: ['x'.repeat(1000)] },
+    ...Array.from({ length: n }, () => ({ op: 'copy', from: '/z', path: '/z/-' })),
+  ];
+
+  it('refuses copies that together pass the limit with 413, before building the result', () => {
+    const e = failure(() => applyJsonPatch({}, doubling(40)));
+    expect(e.code).toBe(413);
+    expect(e.reason).toBe('RequestEntityTooLarge');
+    expect(e.message).toContain(`exceeds the limit of ${MAX_JSON_PATCH_COPY_BYTES} bytes`);
+    // each copy nests /z into itself, doubling it: 11 doublings of 1 KB is about 2 MB, under the limit
+    expect(JSON.stringify(applyJsonPatch({}, doubling(11))).length).toBeGreaterThan(2_000_000);
+  });
+
+  it('counts every copy, small ones included, against a configurable limit', () => {
+    const ops = Array.from({ length: 20 }, (_, i) => ({ op: 'copy', from: '/a', path: `/b${i}` }));
+    expect(() => applyJsonPatch({ a: 'x'.repeat(8) }, ops, 200)).not.toThrow();
+    expect(failure(() => applyJsonPatch({ a: 'x'.repeat(8) }, ops, 150)).code).toBe(413);
+  });
+
+  it('sizes values as their JSON encoding, stopping at the cap', () => {
+    expect(jsonSizeUpTo({ a: [1, 'bc', null, true] }, 1e9)).toBe(JSON.stringify({ a: [1, 'bc', null, true] }).length);
+    const huge = Array.from({ length: 100_000 }, () => 'x'.repeat(10));
+    expect(jsonSizeUpTo(huge, 1000)).toBeGreaterThan(1000);
+    expect(jsonSizeUpTo(huge, 1e9)).toBe(JSON.stringify(huge).length);
   });
 });
 

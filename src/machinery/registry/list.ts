@@ -48,7 +48,7 @@ export function encodeContinue(rv: number, startRelative: string): string {
 function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
-    if (t.v !== 'meta.k8s.io/v1' || !Number.isInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string') throw new Error('shape');
+    if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string') throw new Error('shape');
     if (t.start.includes('..') || t.start.startsWith('/')) throw new Error('path');
     return t;
   } catch {
@@ -59,7 +59,10 @@ function decodeContinue(token: string): ContinueToken {
 export function parseResourceVersion(rv: string | undefined): number | undefined {
   if (rv === undefined || rv === '') return undefined;
   if (!/^\d+$/.test(rv)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be a non-negative integer`);
-  return Number(rv);
+  const n = Number(rv);
+  // revisions are JS numbers: past 2^53 two different texts would read as the same revision
+  if (!Number.isSafeInteger(n)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be at most ${Number.MAX_SAFE_INTEGER}`);
+  return n;
 }
 
 /** validates the option combinations kube-apiserver refuses (§5.13) */

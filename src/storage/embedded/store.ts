@@ -2,7 +2,7 @@
 // is fsync'ed before any write is acknowledged, and bounded by snapshots and auto-compaction.
 // Readers and watchers only ever see revisions up to the durable one, so nothing that could
 // be lost in a crash is ever served.
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   MAX_VALUE_BYTES,
@@ -54,7 +54,9 @@ const DEFAULT_SNAPSHOT_THRESHOLD_BYTES = 64 * 1024 * 1024;
 
 export async function openEmbeddedStore(dir: string, opts: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const absDir = resolve(dir);
-  await mkdir(absDir, { recursive: true });
+  // objects other than Secrets are stored in the clear: the directory is its owner's only
+  await mkdir(absDir, { recursive: true, mode: 0o700 });
+  await chmod(absDir, 0o700);
   const lock = await acquireDirLock(absDir);
   try {
     const recovered = await recoverState(absDir);
