@@ -93,7 +93,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
     const decision = await deps.authorize(user, info, url.searchParams);
     if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);
-    const release = deps.inflight?.admit(info);
+    const release = await deps.inflight?.admit(info, url.searchParams);
     if (release === false) throw tooManyRequests();
     if (deps.metrics && isLongRunning(info)) {
       const labels = deps.metrics.labels(info, undefined, false);

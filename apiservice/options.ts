@@ -1,4 +1,5 @@
 // Server flags, named as kube-apiserver names them. `npm start -- --flag value` reaches here.
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AuthenticationFlags } from './auth/authconfig.js';
 import { parseDuration as parseGoDuration } from '../src/machinery/duration.js';
@@ -40,6 +41,10 @@ export interface ServerOptions {
   cluster?: ClusterModeOptions;
   maxRequestsInflight: number;
   maxMutatingRequestsInflight: number;
+  /** lists of more than 500 objects served at once; 0 puts them with the other reads */
+  maxLargeListRequestsInflight: number;
+  /** how long a large list waits for its turn before it gets 429 */
+  largeListQueueWaitMs: number;
   /** how long /readyz fails before the listener stops, so endpoints drop the pod first */
   shutdownDelayMs: number;
 }
@@ -86,6 +91,12 @@ export function parseDuration(v: string): number {
   }
 }
 
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  return n;
+}
+
 function positiveInt(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('must be a positive integer');
@@ -129,6 +140,8 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--requestheader-extra-headers-prefix <prefixes>', 'header prefixes carrying extra user information')
     .option('--max-requests-inflight <n>', 'non-mutating requests served at once (watches excluded); more get 429', positiveInt, 400)
     .option('--max-mutating-requests-inflight <n>', 'mutating requests served at once; more get 429', positiveInt, 200)
+    .option('--max-large-list-requests-inflight <n>', 'lists of more than 500 objects served at once; more wait their turn (0: no separate limit; default: the CPU count, at least 2)', nonNegativeInt, Math.max(2, availableParallelism()))
+    .option('--large-list-queue-wait <duration>', 'how long a large list waits for its turn before it gets 429', parseDuration, 5_000)
     .option('--shutdown-delay-duration <duration>', 'on SIGTERM, how long /readyz fails before the listener closes', parseDuration, 0)
     .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
     .allowExcessArguments(false)
@@ -205,6 +218,8 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     ...(cluster ? { cluster } : {}),
     maxRequestsInflight: o.maxRequestsInflight,
     maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,
+    maxLargeListRequestsInflight: o.maxLargeListRequestsInflight,
+    largeListQueueWaitMs: o.largeListQueueWait,
     shutdownDelayMs: o.shutdownDelayDuration,
   };
 }

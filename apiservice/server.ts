@@ -29,7 +29,7 @@ import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
 import { standaloneAuthorizer } from './auth/authorize.js';
 import { parseCABundle } from './auth/x509.js';
 import { connectCluster } from './cluster.js';
-import { InflightLimiter } from './inflight.js';
+import { InflightLimiter, type ListSizeEstimate } from './inflight.js';
 import { ServerMetrics } from './metrics.js';
 import { controllerEnabled, type ServerOptions } from './options.js';
 import { ensureStandalonePKI, serverURL, writeAdminKubeconfig } from './standalone.js';
@@ -61,6 +61,16 @@ async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Pr
   } finally {
     if (timer) clearTimeout(timer);
   }
+}
+
+/** a list returns at most its resource's objects (as the watch cache counts them), or its limit */
+function listSizeEstimate(registry: APIRegistry, storage: { stats(): { prefix: string; objects: number }[] }): ListSizeEstimate {
+  return (info, limit) => {
+    const store = registry.store(info.apiGroup, info.apiVersion, info.resource);
+    if (!store) return 0;
+    const objects = storage.stats().find((s) => s.prefix === store.prefix)?.objects ?? 0;
+    return limit === undefined ? objects : Math.min(limit, objects);
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
@@ -136,7 +146,16 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     authenticate: cluster ? cluster.authenticate : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
     authorize: cluster ? cluster.authorize : standaloneAuthorizer,
     metrics,
-    inflight: new InflightLimiter(opts.maxRequestsInflight, opts.maxMutatingRequestsInflight, metrics),
+    inflight: new InflightLimiter(
+      {
+        maxReadOnly: opts.maxRequestsInflight,
+        maxMutating: opts.maxMutatingRequestsInflight,
+        maxLargeLists: opts.maxLargeListRequestsInflight,
+        queueWaitMs: opts.largeListQueueWaitMs,
+      },
+      listSizeEstimate(registry, storage),
+      metrics,
+    ),
     healthChecks: [
       {
         name: 'storage',

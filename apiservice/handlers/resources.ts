@@ -177,7 +177,7 @@ export async function serveResource(
       }
       const out = negotiateOutput(req.headers.accept, 'list');
       const result = await listObjects(store, ns, { ...listOptions(store, q), jsonOnly: out.as === 'object' && !out.yaml });
-      if (result.json) return sendJSONList(res, gv, kind.listKind, listMeta(result), result.json);
+      if (result.json) return await sendJSONList(res, gv, kind.listKind, listMeta(result), result.json);
       return sendRead(res, kind, result.items, out, q, listMeta(result), true);
     }
     case 'watch': {

@@ -14,12 +14,13 @@ import { Fixture } from './fixture.js';
 import { benchHeap } from './heap.js';
 import { formatHotspots, hotspots, readProfile, type Hotspots } from './hotspots.js';
 import { benchList } from './list.js';
+import { benchLoad } from './load.js';
 import { RawEtcd } from './rawetcd.js';
 import { formatTable, ratio, type MeasureResult } from './report.js';
 import { BenchClient, startBenchServer, type BenchServer } from './server.js';
 import { benchWatch } from './watch.js';
 
-const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch'] as const;
+const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch', 'load'] as const;
 type MeasureName = (typeof MEASURES)[number];
 
 const FULL = {
@@ -32,6 +33,8 @@ const FULL = {
   // on a small machine, so the figure is the server's and not the benchmark client's
   watch: { watchers: 1_000, writes: 200, writesPerSec: 10, drainTimeoutMs: 30_000 },
   heap: { objects: 10_000, valueBytes: 1024 },
+  // the hardening issue's load: 200 clients and 20 watches on about 5,000 small objects
+  load: { objects: 5_000, objectBytes: 512, clients: 200, watches: 20, closedLoopSec: 60, openLoopSec: 30, openLoopRate: 100 },
 };
 
 const QUICK: typeof FULL = {
@@ -42,6 +45,7 @@ const QUICK: typeof FULL = {
   list: { objects: 1_000, runs: 2, pageSize: 500 },
   watch: { watchers: 50, writes: 20, writesPerSec: 50, drainTimeoutMs: 10_000 },
   heap: { objects: 1_000, valueBytes: 1024 },
+  load: { objects: 300, objectBytes: 512, clients: 20, watches: 3, closedLoopSec: 2, openLoopSec: 2, openLoopRate: 50 },
 };
 
 interface Args {
@@ -129,13 +133,6 @@ async function run(args: Args): Promise<void> {
   let profile: { file: string; whole: Hotspots; windows: Record<string, Hotspots> } | undefined;
   let etcdVersion = 'unknown';
   try {
-    progress('starting etcd');
-    const etcd: EtcdServer = await startEtcd();
-    cleanups.push(() => etcd.cleanup());
-    const endpoint = etcd.endpoints[0]!;
-    const raw = new RawEtcd(endpoint);
-    cleanups.push(() => raw.close());
-    etcdVersion = (await raw.client.maintenance.status()).version;
 
     if (args.only.has('heap')) {
       // an etcd of its own: the measure writes and then deletes twice its object count, and an
@@ -151,8 +148,15 @@ async function run(args: Args): Promise<void> {
         await heapEtcd.cleanup();
       }
     }
-    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && args.only.has(m));
+    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && m !== 'load' && args.only.has(m));
     if (serverMeasures.length > 0) {
+      progress('starting etcd');
+      const etcd: EtcdServer = await startEtcd();
+      cleanups.push(() => etcd.cleanup());
+      const endpoint = etcd.endpoints[0]!;
+      const raw = new RawEtcd(endpoint);
+      cleanups.push(() => raw.close());
+      etcdVersion = (await raw.client.maintenance.status()).version;
       progress(`starting the server${args.profile ? ` under --cpu-prof (${args.profile})` : ''}`);
       if (args.profile) await mkdir(args.profile, { recursive: true });
       const serverStart = Date.now();
@@ -189,6 +193,17 @@ async function run(args: Args): Promise<void> {
         } else {
           progress(`no .cpuprofile was written to ${args.profile}`);
         }
+      }
+    }
+    if (args.only.has('load')) {
+      // a server of its own on the embedded store: what a single machine runs, and where history
+      // compaction and snapshots happen under the load
+      progress(`load: ${cfg.load.clients} clients and ${cfg.load.watches} watches for ${cfg.load.closedLoopSec} s, then ${cfg.load.openLoopRate}/s for ${cfg.load.openLoopSec} s (embedded store)`);
+      const server = await startBenchServer({});
+      try {
+        results.push(await benchLoad(server, cfg.load));
+      } finally {
+        await server.stop();
       }
     }
   } finally {

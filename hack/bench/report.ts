@@ -13,7 +13,7 @@ export interface Row {
   /** stable id, e.g. "create.opsPerSec" */
   id: string;
   label: string;
-  unit: 'ops/s' | 'ms' | 'B';
+  unit: 'ops/s' | 'ms' | 'B' | 'MiB';
   server: number;
   /** the raw etcd figure this is compared with, if any */
   etcd?: number;
@@ -37,6 +37,7 @@ function fmt(v: number | undefined, unit: Row['unit']): string {
   if (v === undefined || Number.isNaN(v)) return '-';
   if (unit === 'ops/s') return `${Math.round(v)} ops/s`;
   if (unit === 'B') return `${Math.round(v)} B`;
+  if (unit === 'MiB') return `${Math.round(v)} MiB`;
   return v >= 100 ? `${v.toFixed(0)} ms` : v >= 10 ? `${v.toFixed(1)} ms` : `${v.toFixed(2)} ms`;
 }
 

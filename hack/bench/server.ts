@@ -37,10 +37,10 @@ export class BenchClient {
     this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ...identity });
   }
 
-  private options(method: string, body?: string): RequestOptions {
+  private options(method: string, body?: string, contentType = 'application/json'): RequestOptions {
     const headers: Record<string, string | number> = { Accept: 'application/json' };
     if (body !== undefined) {
-      headers['Content-Type'] = 'application/json';
+      headers['Content-Type'] = contentType;
       headers['Content-Length'] = Buffer.byteLength(body);
     }
     return { method, agent: this.agent, headers };
@@ -48,8 +48,13 @@ export class BenchClient {
 
   /** one request, the whole body read */
   send(method: string, path: string, body?: string): Promise<Response> {
+    return this.sendWith(method, path, body, 'application/json');
+  }
+
+  /** one request with a body of this content type (patches), the whole answer read */
+  sendWith(method: string, path: string, body: string | undefined, contentType: string): Promise<Response> {
     return new Promise((resolvePromise, reject) => {
-      const req = request(new URL(path, this.url), this.options(method, body), (res) => {
+      const req = request(new URL(path, this.url), this.options(method, body, contentType), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
@@ -97,9 +102,12 @@ export interface BenchServer {
 }
 
 export interface ServerLaunch {
-  etcdEndpoint: string;
+  /** etcd to store in; without it the server runs on its embedded store (as `npm start` does) */
+  etcdEndpoint?: string;
   /** node flags for the server process, e.g. --cpu-prof */
   nodeArgs?: string[];
+  /** more server flags */
+  serverArgs?: string[];
 }
 
 export async function startBenchServer(opts: ServerLaunch): Promise<BenchServer> {
@@ -110,14 +118,16 @@ export async function startBenchServer(opts: ServerLaunch): Promise<BenchServer>
     '--data-dir', dataDir,
     '--secure-port', '0',
     '--bind-address', '127.0.0.1',
-    '--storage-backend', 'etcd3',
-    '--etcd-servers', opts.etcdEndpoint,
-    // compaction during a run would make the runs differ; kube's default interval is longer than a run anyway
-    '--etcd-compaction-interval', '0',
+    ...(opts.etcdEndpoint
+      ? ['--storage-backend', 'etcd3', '--etcd-servers', opts.etcdEndpoint,
+        // compaction during a run would make the runs differ; kube's default interval is longer than a run anyway
+        '--etcd-compaction-interval', '0']
+      : ['--storage-backend', 'embedded']),
     // nothing the benchmark writes names a node, but the server never dials off this machine
     '--allowed-outbound-networks', '127.0.0.0/8,::1/128',
     // the objects are samples of the generic API: no controller may write them while they are measured
     '--controllers', '*,-adoptedserver',
+    ...(opts.serverArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => proc.kill('SIGKILL');

@@ -108,7 +108,7 @@ describe('request path', () => {
   });
 
   it('answers 429 TooManyRequests with Retry-After once the in-flight limit is reached', async () => {
-    const inflight = new InflightLimiter(1, 1);
+    const inflight = new InflightLimiter({ maxReadOnly: 1, maxMutating: 1, maxLargeLists: 0, queueWaitMs: 0 });
     const limited = buildApp({ ...deps, inflight });
     const held = inflight.admit(requestInfo('GET', '/apis/metal.sidero.dev/v1alpha2/servers', new URLSearchParams()));
     const r = await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin');
