@@ -28,6 +28,8 @@ export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   isReady(): boolean;
   metrics?: ServerMetrics;
   inflight?: InflightLimiter;
+  /** a request passed authentication with a credential: its connection stops counting as unauthenticated */
+  connectionAuthenticated?(req: IncomingMessage): void;
 }
 
 const ALWAYS_ALLOWED = new Set(['/healthz', '/livez', '/readyz']);
@@ -89,6 +91,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     if (webhook) return await serveAdmissionReview(webhook, req, res, deps.maxRequestBytes);
     user = await deps.authenticate(req);
     if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    if (!user.groups.includes('system:unauthenticated')) deps.connectionAuthenticated?.(req);
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
     const decision = await deps.authorize(user, info, url.searchParams);
     if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);
