@@ -28,6 +28,8 @@ export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   isReady(): boolean;
   metrics?: ServerMetrics;
   inflight?: InflightLimiter;
+  /** a request passed authentication with a credential: its connection stops counting as unauthenticated */
+  connectionAuthenticated?(req: IncomingMessage): void;
 }
 
 const ALWAYS_ALLOWED = new Set(['/healthz', '/livez', '/readyz']);
@@ -90,6 +92,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     if (webhook) return await serveAdmissionReview(webhook, req, res, deps.maxRequestBytes);
     user = await deps.authenticate(req);
     if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    if (!user.groups.includes('system:unauthenticated')) deps.connectionAuthenticated?.(req);
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
     const decision = await deps.authorize(user, info, url.searchParams);
     if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);
@@ -129,10 +132,11 @@ function decodePath(raw: string): string {
 
 /** an abort by the client (reset, closed stream) is the client's business: no 500, no error log */
 function clientWentAway(e: unknown, req: IncomingMessage, res: ServerResponse): boolean {
+  if (res.destroyed || req.socket?.destroyed === true) return true;
   if (e instanceof StatusError) return false;
   const code = (e as { code?: unknown } | null)?.code;
   if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED' || code === 'EPIPE') return true;
-  return (e as Error | null)?.message === 'aborted' || res.destroyed || req.socket?.destroyed === true;
+  return (e as Error | null)?.message === 'aborted';
 }
 
 function tooManyRequests(): StatusError {

@@ -10,23 +10,62 @@ import { parseContentType } from '../src/machinery/negotiate.js';
 import type { KindDefinition } from '../src/machinery/kind.js';
 import { decodeKubeProtobuf, protobufMediaType } from '../src/machinery/protobuf.js';
 
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** when each request's body must have arrived (ms since the epoch), set at the edge for every request */
+const bodyDeadlines = new WeakMap<IncomingMessage, number>();
+
+/**
+ * Bounds how long `req`'s body may take to arrive, counted from now (its headers): readBody answers
+ * 408 past it, so a client trickling a body cannot hold a request (and what it will write) open.
+ */
+export function limitBodyTime(req: IncomingMessage, ms: number): void {
+  bodyDeadlines.set(req, Date.now() + ms);
+}
+
+export function requestBodyTimeout(): StatusError {
+  return new StatusError(408, 'Timeout', 'the request body was not received in time (--request-timeout); the request was not carried out');
+}
+
+export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > maxBytes) {
     req.resume(); // drain so the connection can answer
-    throw tooLarge(`Request entity too large: limit is ${maxBytes}`);
+    return Promise.reject(tooLarge(`Request entity too large: limit is ${maxBytes}`));
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) {
-      req.resume();
-      throw tooLarge(`Request entity too large: limit is ${maxBytes}`);
-    }
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  if (req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  if (req.destroyed) return Promise.reject(badRequest('the connection closed before the request body was complete'));
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (err: StatusError | undefined, body?: Buffer) => {
+      if (timer) clearTimeout(timer);
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+      if (err) reject(err);
+      else resolve(body!);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        settle(tooLarge(`Request entity too large: limit is ${maxBytes}`));
+        req.resume(); // drain so the connection can answer
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => settle(undefined, Buffer.concat(chunks));
+    // the client went away mid-body: nobody will read the answer, but it is theirs, not a server fault
+    const onError = (e: Error) => settle(badRequest(`the request body could not be read: ${e.message}`));
+    const onClose = () => settle(badRequest('the connection closed before the request body was complete'));
+    const deadline = bodyDeadlines.get(req);
+    if (deadline !== undefined) timer = setTimeout(() => settle(requestBodyTimeout()), Math.max(0, deadline - Date.now()));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 export type BodyFormat = 'json' | 'yaml';

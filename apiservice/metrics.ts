@@ -1,6 +1,7 @@
 // /metrics in Prometheus text, with kube-apiserver's metric names and labels where they apply
 // (prom-client), plus the Talos calls this server makes.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConnectionStats } from './connections.js';
 import type { RequestInfo } from './requestinfo.js';
 
 /** kube-apiserver's request duration buckets */
@@ -53,6 +54,38 @@ export class ServerMetrics {
       collect() {
         this.reset();
         for (const c of storageCounts()) this.set({ resource: c.resource }, c.objects);
+      },
+    });
+  }
+
+  /** the listener's connections, by whether a request on them authenticated, and those refused */
+  connections(stats: () => ConnectionStats): void {
+    new Gauge({
+      name: 'talos_fleet_connections',
+      help: 'Open client connections, by whether a request on them passed authentication.',
+      labelNames: ['state'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        this.set({ state: 'authenticated' }, s.open - s.unauthenticated);
+        this.set({ state: 'unauthenticated' }, s.unauthenticated);
+      },
+    });
+    new Gauge({
+      name: 'talos_fleet_unauthenticated_connection_addresses',
+      help: 'Client addresses with at least one open connection no request has authenticated yet.',
+      registers: [this.registry],
+      collect() {
+        this.set(stats().unauthenticatedAddresses);
+      },
+    });
+    new Counter({
+      name: 'talos_fleet_refused_connections_total',
+      help: 'Connections closed on accept because their address had --max-unauthenticated-connections-per-address unauthenticated ones.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(stats().refused);
       },
     });
   }

@@ -47,6 +47,14 @@ export interface ServerOptions {
   largeListQueueWaitMs: number;
   /** how long /readyz fails before the listener stops, so endpoints drop the pod first */
   shutdownDelayMs: number;
+  /** the TLS handshake, and then a connection's first request headers, each within this (Go's ReadHeaderTimeout; kube-apiserver 32s) */
+  readHeaderTimeoutMs: number;
+  /** an HTTP/1.1 keep-alive connection or HTTP/2 session with no request in flight is closed after this (kube-apiserver 90s) */
+  idleConnectionTimeoutMs: number;
+  /** a request's body must have arrived within this of its headers (kube-apiserver's --request-timeout) */
+  requestTimeoutMs: number;
+  /** open connections per client address that no request has authenticated yet; 0: no limit */
+  maxUnauthenticatedConnectionsPerAddress: number;
 }
 
 export interface ClusterModeOptions {
@@ -93,7 +101,7 @@ export function parseDuration(v: string): number {
 
 function nonNegativeInt(v: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be a non-negative integer');
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('must be 0 or a positive integer');
   return n;
 }
 
@@ -143,6 +151,10 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--max-large-list-requests-inflight <n>', 'lists of more than 500 objects served at once; more wait their turn (0: no separate limit; default: the CPU count, at least 2)', nonNegativeInt, Math.max(2, availableParallelism()))
     .option('--large-list-queue-wait <duration>', 'how long a large list waits for its turn before it gets 429', parseDuration, 5_000)
     .option('--shutdown-delay-duration <duration>', 'on SIGTERM, how long /readyz fails before the listener closes', parseDuration, 0)
+    .option('--request-timeout <duration>', 'how long a request\'s body may take to arrive after its headers; slower bodies get 408', parseDuration, 60_000)
+    .option('--read-header-timeout <duration>', 'bound of the TLS handshake, and then of a connection\'s first request headers', parseDuration, 32_000)
+    .option('--idle-connection-timeout <duration>', 'HTTP/1.1 keep-alive connections and HTTP/2 sessions with no request in flight are closed after this', parseDuration, 90_000)
+    .option('--max-unauthenticated-connections-per-address <n>', 'open connections one client address may have before a request on them authenticates (0: no limit)', nonNegativeInt, 32)
     .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
     .allowExcessArguments(false)
     .exitOverride();
@@ -188,6 +200,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   }
   if (o.resyncPeriod <= 0) throw new InvalidArgumentError('--resync-period must be more than 0');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
+  for (const [flag, ms] of [['--request-timeout', o.requestTimeout], ['--read-header-timeout', o.readHeaderTimeout], ['--idle-connection-timeout', o.idleConnectionTimeout]] as const) {
+    if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
+  }
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
   }
@@ -221,5 +236,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     maxLargeListRequestsInflight: o.maxLargeListRequestsInflight,
     largeListQueueWaitMs: o.largeListQueueWait,
     shutdownDelayMs: o.shutdownDelayDuration,
+    readHeaderTimeoutMs: o.readHeaderTimeout,
+    idleConnectionTimeoutMs: o.idleConnectionTimeout,
+    requestTimeoutMs: o.requestTimeout,
+    maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
   };
 }

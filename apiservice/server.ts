@@ -145,6 +145,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     watchBookmarkIntervalMs: opts.watchBookmarkIntervalMs,
     authenticate: cluster ? cluster.authenticate : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
     authorize: cluster ? cluster.authorize : standaloneAuthorizer,
+    connectionAuthenticated: (req) => connections.authenticated(req),
     metrics,
     inflight: new InflightLimiter(
       {
@@ -181,13 +182,27 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   // HTTP/2 with 1000 concurrent streams: kube-apiserver multiplexes every proxied request, watches
   // included, over one connection (aggregated-apiserver.md §1.1); HTTP/1.1 clients keep working
   const server: Http2SecureServer = createSecureServer(
-    { ...tls(), requestCert: true, rejectUnauthorized: false, allowHTTP1: true, settings: { maxConcurrentStreams: 1000 } },
+    {
+      ...tls(),
+      requestCert: true,
+      rejectUnauthorized: false,
+      allowHTTP1: true,
+      settings: { maxConcurrentStreams: 1000 },
+      // Go bounds the TLS handshake by the read-header timeout too
+      handshakeTimeout: opts.readHeaderTimeoutMs,
+    },
     (req, res) => {
       if (req.httpVersionMajor >= 2) direct(req as unknown as IncomingMessage, res as unknown as ServerResponse);
       else app(req as unknown as IncomingMessage, res as unknown as ServerResponse);
     },
   );
-  const connections = new ConnectionTracker(server);
+  const connections = new ConnectionTracker(server, {
+    readHeaderTimeoutMs: opts.readHeaderTimeoutMs,
+    idleTimeoutMs: opts.idleConnectionTimeoutMs,
+    requestTimeoutMs: opts.requestTimeoutMs,
+    maxUnauthenticatedPerAddress: opts.maxUnauthenticatedConnectionsPerAddress,
+  });
+  metrics.connections(() => connections.stats());
   // new client CAs or a renewed serving certificate: new connections get them, open ones keep theirs
   cluster?.auth.onChange(() => server.setSecureContext(tls()));
   serving.onChange(() => server.setSecureContext(tls()));

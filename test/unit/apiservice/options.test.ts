@@ -20,6 +20,16 @@ describe('server flags', () => {
     expect(() => parseServerOptions(['--resync-period', 'soon'])).toThrow(/duration/);
   });
 
+  it('takes the connection bounds, with kube-apiserver\'s values as defaults', () => {
+    expect(parseServerOptions([])).toMatchObject({ requestTimeoutMs: 60_000, readHeaderTimeoutMs: 32_000, idleConnectionTimeoutMs: 90_000, maxUnauthenticatedConnectionsPerAddress: 32 });
+    const o = parseServerOptions(['--request-timeout', '400ms', '--read-header-timeout', '300ms', '--idle-connection-timeout', '500ms', '--max-unauthenticated-connections-per-address', '0']);
+    expect(o).toMatchObject({ requestTimeoutMs: 400, readHeaderTimeoutMs: 300, idleConnectionTimeoutMs: 500, maxUnauthenticatedConnectionsPerAddress: 0 });
+    expect(() => parseServerOptions(['--read-header-timeout', '0'])).toThrow(/--read-header-timeout must be more than 0/);
+    expect(() => parseServerOptions(['--idle-connection-timeout', '0'])).toThrow(/--idle-connection-timeout/);
+    expect(() => parseServerOptions(['--request-timeout', 'later'])).toThrow(/duration/);
+    expect(() => parseServerOptions(['--max-unauthenticated-connections-per-address', '-1'])).toThrow(/0 or a positive integer/);
+  });
+
   it('enables controllers as kube-controller-manager does', () => {
     expect(controllerEnabled(['*'], 'adoptedserver')).toBe(true);
     expect(controllerEnabled(['*', '-adoptedserver'], 'adoptedserver')).toBe(false);
