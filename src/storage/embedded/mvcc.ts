@@ -24,7 +24,7 @@ export interface KeySnapshot {
 /** what a retained version costs, as counted against the history bound: value, key and bookkeeping */
 const VERSION_OVERHEAD_BYTES = 96;
 
-function versionBytes(key: string, v: Version): number {
+export function versionBytes(key: string, v: Version): number {
   return key.length + (v.kv ? v.kv.value.length : 0) + VERSION_OVERHEAD_BYTES;
 }
 
@@ -66,12 +66,10 @@ export class MvccState {
     return this.keys.size;
   }
 
-  /** whether a hold keeps dropped history in memory */
-  get held(): boolean {
-    return this.holds > 0;
-  }
-
-  /** what the history below the live values costs (see versionBytes), dropped or not yet */
+  /**
+   * What the history above the compaction point costs (see versionBytes): versions below it count
+   * as gone even while a hold keeps them in memory.
+   */
   get historyBytes(): number {
     return this.pastBytes;
   }
@@ -160,6 +158,7 @@ export class MvccState {
   compact(rev: number): void {
     if (rev <= this.compactedRev) return;
     if (rev > this.headRev) throw new RangeError(`compact ${rev} beyond head ${this.headRev}`);
+    for (let r = this.compactedRev + 1; r <= rev; r++) this.pastBytes -= this.bytesFreedAt(r);
     this.compactedRev = rev;
     if (this.holds === 0) this.drop(rev);
   }
@@ -179,18 +178,23 @@ export class MvccState {
   }
 
   /**
-   * The lowest revision to compact to so that history costs at most `maxBytes` (or head, when even
-   * that is not enough): compacting past the event of revision r drops the value that event
-   * superseded, and a tombstone written at r.
+   * What compacting past revision r (compacted < r <= head) drops: the value its write superseded,
+   * and the tombstone it wrote. A tombstone it superseded went when compaction passed its own
+   * revision. This is exactly what drop() removes, version by version.
    */
+  private bytesFreedAt(r: number): number {
+    const ev = this.eventAt(r);
+    let bytes = 0;
+    if (ev.prevKv) bytes += versionBytes(ev.prevKv.key, { rev: ev.prevKv.modRevision, kv: ev.prevKv });
+    if (ev.type === 'delete') bytes += versionBytes(ev.kv.key, { rev: r, kv: null });
+    return bytes;
+  }
+
+  /** the lowest revision to compact to so that history costs at most `maxBytes` (head, when even that is not enough) */
   compactionTargetForBytes(maxBytes: number): number {
     let bytes = this.pastBytes;
-    let rev = this.eventsBase;
-    while (bytes > maxBytes && rev < this.headRev) {
-      const ev = this.eventAt(++rev);
-      if (ev.prevKv) bytes -= versionBytes(ev.prevKv.key, { rev: ev.prevKv.modRevision, kv: ev.prevKv });
-      if (ev.type === 'delete') bytes -= versionBytes(ev.kv.key, { rev, kv: null });
-    }
+    let rev = this.compactedRev;
+    while (bytes > maxBytes && rev < this.headRev) bytes -= this.bytesFreedAt(++rev);
     return rev;
   }
 
@@ -209,7 +213,6 @@ export class MvccState {
       let visible = 0;
       while (visible + 1 < vs.length && vs[visible + 1]!.rev <= rev) visible++;
       const cut = vs[visible]!.kv ? visible : visible + 1;
-      for (let i = 0; i < cut; i++) this.pastBytes -= versionBytes(key, vs[i]!);
       if (cut > 0) vs.splice(0, cut);
       if (vs.length === 0) {
         this.history.delete(key);

@@ -306,15 +306,15 @@ class Embedded implements EmbeddedStore {
   }
 
   /**
-   * Keeps history within its bounds in revisions (with some slack, so this is not a compaction
-   * per write) and in bytes (down to 90% of the bound). While a snapshot holds the history the
-   * byte bound waits: compacting would free nothing until the snapshot is encoded.
+   * Keeps history within its bounds in revisions and in bytes, with some slack (10% of the
+   * bound), so this is not a compaction per write. A snapshot being encoded keeps the compacted
+   * versions in memory until it is done, but they no longer count.
    */
   private compactHistory(): void {
     let target = 0;
     const slack = Math.max(1, Math.floor(this.historyRevisions / 10));
     if (this.durable - this.mvcc.compacted >= this.historyRevisions + slack) target = this.durable - this.historyRevisions;
-    if (!this.mvcc.held && this.mvcc.historyBytes > this.maxHistoryBytes) {
+    if (this.mvcc.historyBytes > this.maxHistoryBytes) {
       target = Math.max(target, Math.min(this.durable, this.mvcc.compactionTargetForBytes(this.maxHistoryBytes * 0.9)));
     }
     if (target <= this.mvcc.compacted) return;
@@ -361,9 +361,6 @@ class Embedded implements EmbeddedStore {
     await this.wal.dropBefore(firstUncovered);
     this.snapshotBytes = written.bytes;
     this.snapshotsWritten++;
-    // history the snapshot held may be over its bound by now
-    this.compactHistory();
-    this.hub.notify();
     observer?.finished?.(written);
   }
 
