@@ -15,11 +15,12 @@ import { benchHeap } from './heap.js';
 import { formatHotspots, hotspots, readProfile, type Hotspots } from './hotspots.js';
 import { benchList } from './list.js';
 import { RawEtcd } from './rawetcd.js';
+import { benchSnapshot } from './snapshot.js';
 import { formatTable, ratio, type MeasureResult } from './report.js';
 import { BenchClient, startBenchServer, type BenchServer } from './server.js';
 import { benchWatch } from './watch.js';
 
-const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch'] as const;
+const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch', 'snapshot'] as const;
 type MeasureName = (typeof MEASURES)[number];
 
 const FULL = {
@@ -32,6 +33,7 @@ const FULL = {
   // on a small machine, so the figure is the server's and not the benchmark client's
   watch: { watchers: 1_000, writes: 200, writesPerSec: 10, drainTimeoutMs: 30_000 },
   heap: { objects: 10_000, valueBytes: 1024 },
+  snapshot: { keys: 192, valueBytes: 100 * 1024, concurrency: 8, writesAfter: 200 },
 };
 
 const QUICK: typeof FULL = {
@@ -42,6 +44,7 @@ const QUICK: typeof FULL = {
   list: { objects: 1_000, runs: 2, pageSize: 500 },
   watch: { watchers: 50, writes: 20, writesPerSec: 50, drainTimeoutMs: 10_000 },
   heap: { objects: 1_000, valueBytes: 1024 },
+  snapshot: { keys: 32, valueBytes: 32 * 1024, concurrency: 8, writesAfter: 50 },
 };
 
 interface Args {
@@ -151,7 +154,7 @@ async function run(args: Args): Promise<void> {
         await heapEtcd.cleanup();
       }
     }
-    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && args.only.has(m));
+    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && m !== 'snapshot' && args.only.has(m));
     if (serverMeasures.length > 0) {
       progress(`starting the server${args.profile ? ` under --cpu-prof (${args.profile})` : ''}`);
       if (args.profile) await mkdir(args.profile, { recursive: true });
@@ -190,6 +193,10 @@ async function run(args: Args): Promise<void> {
           progress(`no .cpuprofile was written to ${args.profile}`);
         }
       }
+    }
+    if (args.only.has('snapshot')) {
+      progress(`snapshot: embedded store in-process, ${cfg.snapshot.keys} values of ${cfg.snapshot.valueBytes} B`);
+      results.push(await benchSnapshot(cfg.snapshot));
     }
   } finally {
     await cleanup();

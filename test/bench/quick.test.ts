@@ -36,6 +36,7 @@ const EXPECTED_ROWS = [
   'apply.noop.opsPerSec', 'apply.noop.p99Ms', 'apply.create.opsPerSec', 'apply.create.p99Ms',
   'list.cache.ms', 'list.consistent.ms', 'list.paged.ms',
   'watch.p50Ms', 'watch.p99Ms', 'watch.first.p99Ms', 'watch.spread.p99Ms', 'watch.http1.p99Ms',
+  'snapshot.stallMs', 'snapshot.baselineGapMs', 'snapshot.durationMs',
 ];
 
 describe('npm run bench -- --quick', () => {
