@@ -148,9 +148,12 @@ describe('embedded store history and snapshots', () => {
     for (let i = 0; i < keys; i++) expect((await store.get(key(i)))?.value).toEqual(bigValue(i, 49, valueBytes));
 
     // on disk too: a snapshot holds the live values and at most the bounded history
+    const historyBytes = store.stats().historyBytes;
     await store.close();
     const snapshot = (await stat(join(dir, EMBEDDED_FILES.snapshot))).size;
     expect(snapshot).toBeLessThanOrEqual(keys * valueBytes + bound + 64 * 1024);
+    const { store: reopened } = await openStore({ compactionIntervalMs: 0 }, dir);
+    expect(reopened.stats()).toMatchObject({ historyBytes, compactedRevision: compacted });
   });
 
   it('counts history bytes exactly as compaction drops them, holds or not', () => {

@@ -228,6 +228,7 @@ export class MvccState {
    */
   skipTo(rev: number): void {
     if (rev <= this.headRev) return;
+    if (this.holds > 0) throw new RangeError('skipTo while history is held');
     this.compact(this.headRev);
     this.headRev = rev;
     this.compactedRev = rev;

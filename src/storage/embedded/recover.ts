@@ -8,7 +8,7 @@
 // is compacted away (its revisions are gone), and what was lost is logged. A log that needed more
 // than cutting off a torn tail (damage, or the older single-file format) is folded into a fresh
 // snapshot and a new segment; a damaged file is renamed aside, never deleted.
-import { rename, truncate, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { StorageError } from '../storage.js';
 import { CorruptData } from './codec.js';
 import { fsyncDir } from './files.js';
@@ -172,7 +172,13 @@ async function continueLog(dir: string, files: ScannedFile[], torn: Damage | und
   let bytes = last.parsed.size;
   if (torn) {
     // later appends must never follow garbage
-    await truncate(last.file.path, torn.start);
+    const fh = await open(last.file.path, 'r+');
+    try {
+      await fh.truncate(torn.start);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     bytes = torn.start;
   }
   const frames = last.parsed.entries.filter((e) => e.kind === 'frame');
