@@ -2,7 +2,7 @@
 // damage anywhere else refuses the open, naming file and offset, and changes nothing; repair
 // mode keeps every record that can be read, says what was lost and keeps the damaged file.
 // Also: data directories written in the older single-file log format still open.
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -372,6 +372,44 @@ describe('embedded store data directories of the older format', () => {
       expect(await contents(store)).toMatchObject({ revision: 7, compacted: 2, atTwo: expected.atTwo, atFive: expected.atFive });
     } finally {
       await store.close();
+    }
+  });
+
+  it('reads a directory the store of the older format wrote as that store read it, and migrates it', async () => {
+    const fixture = join(import.meta.dirname, 'fixtures/embedded-v1');
+    const dir = await mkdtemp(join(tmpdir(), 'tf-legacy-'));
+    dirs.push(dir);
+    await copyFile(join(fixture, 'snapshot.bin'), join(dir, EMBEDDED_FILES.snapshot));
+    await copyFile(join(fixture, 'wal-log.bin'), join(dir, EMBEDDED_FILES.log));
+    const expected = JSON.parse(await readFile(join(fixture, 'expected.json'), 'utf8')) as unknown;
+    /** as the fixture's expected.json records it */
+    const dump = async (store: EmbeddedStore) => {
+      const revision = await store.currentRevision();
+      const compacted = await store.compactedRevision();
+      const live = (await store.list('/')).kvs.map((kv) => [kv.key, kv.value.toString(), kv.createRevision, kv.modRevision]);
+      const events = await new Promise<unknown[]>((resolve, reject) => {
+        const seen: unknown[] = [];
+        const w = store.watch('', compacted, {
+          onEvent: (ev) => {
+            seen.push([ev.revision, ev.type, ev.kv.key, ev.kv.value.toString(), ev.prevKv ? ev.prevKv.modRevision : null]);
+            if (ev.revision === revision) {
+              w.close();
+              resolve(seen);
+            }
+          },
+          onError: reject,
+        });
+      });
+      return { revision, compacted, live, events };
+    };
+    for (let round = 0; round < 2; round++) {
+      const store = await openEmbeddedStore(dir, { compactionIntervalMs: 0 });
+      try {
+        expect(await dump(store)).toEqual(expected);
+      } finally {
+        await store.close();
+      }
+      expect(await readdir(dir)).not.toContain(EMBEDDED_FILES.log);
     }
   });
 
