@@ -17,8 +17,14 @@ export interface ServerOptions {
     caFile?: string;
     certFile?: string;
     keyFile?: string;
-    /** 0 disables periodic compaction */
+    /** 0 disables periodic compaction (of the embedded store too) */
     compactionIntervalMs: number;
+  };
+  embedded: {
+    /** open a damaged write-ahead log by keeping what can be read, instead of refusing to start */
+    repairLog: boolean;
+    /** compact the oldest history once it takes more than this */
+    maxHistoryBytes: number;
   };
   tlsCertFile?: string;
   tlsPrivateKeyFile?: string;
@@ -123,7 +129,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--etcd-cafile <file>', 'CA bundle that signed the etcd servers\' certificates')
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
-    .option('--etcd-compaction-interval <duration>', 'interval of etcd compaction requests (0 disables)', parseDuration, 5 * 60_000)
+    .option('--etcd-compaction-interval <duration>', 'interval of compactions, of etcd or the embedded store (0 disables)', parseDuration, 5 * 60_000)
+    .option('--embedded-repair-log [bool]', 'embedded store: open a damaged write-ahead log by keeping every record that can be read (the damaged file is kept aside)', bool, false)
+    .option('--embedded-max-history-bytes <n>', 'embedded store: compact the oldest history once superseded values take more than this', positiveInt, 64 * 1024 * 1024)
     .option('--tls-cert-file <file>', 'serving certificate (default: a dev certificate in --data-dir)')
     .option('--tls-private-key-file <file>', 'serving key')
     .option('--client-ca-file <file>', 'CA that signs client certificates (default: the dev CA in --data-dir)')
@@ -218,6 +226,10 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       certFile: o.etcdCertfile,
       keyFile: o.etcdKeyfile,
       compactionIntervalMs: o.etcdCompactionInterval,
+    },
+    embedded: {
+      repairLog: !!o.embeddedRepairLog,
+      maxHistoryBytes: o.embeddedMaxHistoryBytes,
     },
     tlsCertFile: o.tlsCertFile,
     tlsPrivateKeyFile: o.tlsPrivateKeyFile,

@@ -33,7 +33,12 @@ export async function openStorageStack(opts: ServerOptions, kinds: KindDefinitio
         compactionIntervalMs: opts.etcd.compactionIntervalMs,
         onCompaction: (report) => log.debug({ report }, 'etcd compaction'),
       })
-    : await openEmbeddedStore(join(opts.dataDir, 'store'));
+    : await openEmbeddedStore(join(opts.dataDir, 'store'), {
+        compactionIntervalMs: opts.etcd.compactionIntervalMs,
+        maxHistoryBytes: opts.embedded.maxHistoryBytes,
+        repairLog: opts.embedded.repairLog,
+        log: log.child({ component: 'embedded-store' }),
+      });
   try {
     // secret material is encrypted at rest; without a configuration file standalone mode makes one
     // with a random key in the data directory, so secrets are never stored in plaintext by default

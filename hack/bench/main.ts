@@ -16,11 +16,12 @@ import { formatHotspots, hotspots, readProfile, type Hotspots } from './hotspots
 import { benchList } from './list.js';
 import { benchLoad } from './load.js';
 import { RawEtcd } from './rawetcd.js';
+import { benchSnapshot } from './snapshot.js';
 import { formatTable, ratio, type MeasureResult } from './report.js';
 import { BenchClient, startBenchServer, type BenchServer } from './server.js';
 import { benchWatch } from './watch.js';
 
-const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch', 'load'] as const;
+const MEASURES = ['heap', 'create', 'get', 'update', 'apply', 'list', 'watch', 'snapshot', 'load'] as const;
 type MeasureName = (typeof MEASURES)[number];
 
 const FULL = {
@@ -35,6 +36,7 @@ const FULL = {
   heap: { objects: 10_000, valueBytes: 1024 },
   // the hardening issue's load: 200 clients and 20 watches on about 5,000 small objects
   load: { objects: 5_000, objectBytes: 512, clients: 200, watches: 20, closedLoopSec: 60, openLoopSec: 30, openLoopRate: 100 },
+  snapshot: { keys: 192, valueBytes: 100 * 1024, concurrency: 8, writesAfter: 200 },
 };
 
 const QUICK: typeof FULL = {
@@ -46,6 +48,7 @@ const QUICK: typeof FULL = {
   watch: { watchers: 50, writes: 20, writesPerSec: 50, drainTimeoutMs: 10_000 },
   heap: { objects: 1_000, valueBytes: 1024 },
   load: { objects: 300, objectBytes: 512, clients: 20, watches: 3, closedLoopSec: 2, openLoopSec: 2, openLoopRate: 50 },
+  snapshot: { keys: 32, valueBytes: 32 * 1024, concurrency: 8, writesAfter: 50 },
 };
 
 interface Args {
@@ -148,7 +151,7 @@ async function run(args: Args): Promise<void> {
         await heapEtcd.cleanup();
       }
     }
-    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && m !== 'load' && args.only.has(m));
+    const serverMeasures = MEASURES.filter((m) => m !== 'heap' && m !== 'snapshot' && m !== 'load' && args.only.has(m));
     if (serverMeasures.length > 0) {
       progress('starting etcd');
       const etcd: EtcdServer = await startEtcd();
@@ -194,6 +197,10 @@ async function run(args: Args): Promise<void> {
           progress(`no .cpuprofile was written to ${args.profile}`);
         }
       }
+    }
+    if (args.only.has('snapshot')) {
+      progress(`snapshot: embedded store in-process, ${cfg.snapshot.keys} values of ${cfg.snapshot.valueBytes} B`);
+      results.push(await benchSnapshot(cfg.snapshot));
     }
     if (args.only.has('load')) {
       // a server of its own on the embedded store: what a single machine runs, and where history

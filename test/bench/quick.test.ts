@@ -36,6 +36,7 @@ const EXPECTED_ROWS = [
   'apply.noop.opsPerSec', 'apply.noop.p99Ms', 'apply.create.opsPerSec', 'apply.create.p99Ms',
   'list.cache.ms', 'list.consistent.ms', 'list.paged.ms',
   'watch.p50Ms', 'watch.p99Ms', 'watch.first.p99Ms', 'watch.spread.p99Ms', 'watch.http1.p99Ms',
+  'snapshot.stallMs', 'snapshot.baselineGapMs', 'snapshot.durationMs',
   'load.closed.opsPerSec', 'load.closed.p50', 'load.closed.p99', 'load.closed.max', 'load.closed.errors', 'load.closed.shed',
   'load.rss.peak', 'load.rss.settled', 'load.open.p50', 'load.open.p99', 'load.open.max',
 ];

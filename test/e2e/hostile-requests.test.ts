@@ -2,7 +2,7 @@
 // each now gets a 4xx Status (or succeeds safely) and changes nothing it should not.
 import { connect as http2Connect } from 'node:http2';
 import { connect as tlsConnect } from 'node:tls';
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -148,6 +148,9 @@ describe('the data directory', () => {
   it('is readable by its owner only', () => {
     expect(statSync(s.dataDir).mode & 0o777).toBe(0o700);
     expect(statSync(join(s.dataDir, 'store')).mode & 0o777).toBe(0o700);
+    const files = readdirSync(join(s.dataDir, 'store'));
+    expect(files.some((f) => f.endsWith('.log'))).toBe(true);
+    for (const f of files) expect(statSync(join(s.dataDir, 'store', f)).mode & 0o777, f).toBe(0o600);
   });
 });
 

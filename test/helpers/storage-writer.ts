@@ -2,7 +2,9 @@
 // loops, printing one line per acknowledged write, only after its promise resolved:
 //   c <index> <revision>   create of writerKey(index) with writerValue(index, 0)
 //   u <index> <revision>   update of the same key to writerValue(index, 1)
+//   s <revision>           a snapshot as of that revision started (S: it is on disk)
 // Usage: node dist/test/helpers/storage-writer.js <dir> <firstIndex> [concurrency] [snapshotThresholdBytes]
+//   [compactionIntervalMs] [maxHistoryBytes]   (periodic compaction is off unless given)
 import { fileURLToPath } from 'node:url';
 import { openEmbeddedStore } from '../../src/storage/embedded/store.js';
 
@@ -28,9 +30,19 @@ export function writerUpdates(index: number): boolean {
 }
 
 async function main(argv: string[]): Promise<void> {
-  const [dir, first, concurrency = '8', threshold = String(256 * 1024)] = argv;
-  if (!dir || first === undefined) throw new Error('usage: storage-writer <dir> <firstIndex> [concurrency] [snapshotThresholdBytes]');
-  const store = await openEmbeddedStore(dir, { snapshotThresholdBytes: Number(threshold) });
+  const [dir, first, concurrency = '8', threshold = String(256 * 1024), interval = '0', maxHistory] = argv;
+  if (!dir || first === undefined) {
+    throw new Error('usage: storage-writer <dir> <firstIndex> [concurrency] [snapshotThresholdBytes] [compactionIntervalMs] [maxHistoryBytes]');
+  }
+  const store = await openEmbeddedStore(dir, {
+    snapshotThresholdBytes: Number(threshold),
+    compactionIntervalMs: Number(interval),
+    ...(maxHistory ? { maxHistoryBytes: Number(maxHistory) } : {}),
+    onSnapshot: {
+      started: (revision) => process.stdout.write(`s ${revision}\n`),
+      finished: ({ revision }) => process.stdout.write(`S ${revision}\n`),
+    },
+  });
   let next = Number(first);
   const loop = async (): Promise<never> => {
     for (;;) {

@@ -103,37 +103,42 @@ describe('embedded store', () => {
     expect(await observe(store)).toEqual(before);
   });
 
-  it('skips log records a snapshot already holds (crash between snapshot and log reset)', async () => {
+  it('skips log records a snapshot already holds (crash between snapshot and deleting the segments it covers)', async () => {
     const dir = await newDir();
     let store = await openStore(dir);
     for (let i = 0; i < 20; i++) await store.create(`/k/${i}`, b(`v${i}`));
     await store.close();
+    const [segment] = await logSegments(dir);
     const oldLog = join(dir, 'old.log');
-    await copyFile(join(dir, EMBEDDED_FILES.log), oldLog);
+    await copyFile(segment!, oldLog);
     store = await openStore(dir, { snapshotThresholdBytes: 1 });
     await store.update('/k/3', b('new'), 4);
     const before = await observe(store);
     // close waits for the snapshot that follows the update's log write
     await store.close();
-    expect(store.stats()).toMatchObject({ snapshotsWritten: 1, logBytes: 0 });
-    await copyFile(oldLog, join(dir, EMBEDDED_FILES.log));
+    expect(store.stats()).toMatchObject({ snapshotsWritten: 1, logSegments: 1 });
+    expect(await logSegments(dir)).not.toContain(segment);
+    await copyFile(oldLog, segment!);
     store = await openStore(dir);
     expect(await observe(store)).toEqual(before);
   });
 
-  it('discards a torn last record on reopen and never serves it', async () => {
+  it('discards a torn last record on reopen, says so, and never serves it', async () => {
     const dir = await newDir();
     let store = await openStore(dir);
     await store.create('/k/1', b('one'));
     await store.create('/k/2', b('two'));
     await store.create('/k/3', b('three'));
     await store.close();
-    const log = join(dir, EMBEDDED_FILES.log);
-    const full = (await stat(log)).size;
-    await truncate(log, full - 3);
+    const [log] = await logSegments(dir);
+    const full = (await stat(log!)).size;
+    await truncate(log!, full - 3);
 
-    store = await openStore(dir);
+    const warnings: Record<string, unknown>[] = [];
+    store = await openStore(dir, { log: { info: () => undefined, warn: (fields) => warnings.push(fields) } });
     expect(store.stats().recoveredTailBytes).toBeGreaterThan(0);
+    expect(warnings).toEqual([{ file: log, offset: expect.any(Number), bytesDropped: store.stats().recoveredTailBytes }]);
+    expect(warnings[0]!.offset).toBe(full - 3 - store.stats().recoveredTailBytes);
     expect(await store.currentRevision()).toBe(2);
     expect(await store.get('/k/3')).toBeNull();
     expect((await observe(store)).events.map((e) => e.kv.key)).toEqual(['/k/1', '/k/2']);
@@ -156,22 +161,22 @@ describe('embedded store', () => {
     await store.create('/k/1', b('one'));
     await store.create('/k/2', b('two'));
     await store.close();
-    const log = join(dir, EMBEDDED_FILES.log);
-    const intact = await readFile(log);
+    const [log] = await logSegments(dir);
+    const intact = await readFile(log!);
     // a plausible header (small length) followed by bytes that do not match its checksum
     const garbage = Buffer.alloc(64, 0xab);
     garbage.writeUInt32LE(20, 0);
-    await appendFile(log, garbage);
+    await appendFile(log!, garbage);
     store = await openStore(dir);
     expect(store.stats().recoveredTailBytes).toBe(64);
     expect((await store.list('/k/')).kvs.map((kv) => kv.value.toString())).toEqual(['one', 'two']);
     await store.close();
-    expect(await readFile(log)).toEqual(intact);
+    expect(await readFile(log!)).toEqual(intact);
 
     // flip one byte inside the last record's value
     const flipped = Buffer.from(intact);
     flipped[flipped.length - 1] ^= 0xff;
-    await writeFile(log, flipped);
+    await writeFile(log!, flipped);
     store = await openStore(dir);
     expect(await store.currentRevision()).toBe(1);
     expect(await store.get('/k/2')).toBeNull();
@@ -254,6 +259,10 @@ describe('embedded store', () => {
     expect((await readFile(join(dir, EMBEDDED_FILES.lock), 'utf8')).trim()).toBe(String(process.pid));
   });
 });
+
+async function logSegments(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((n) => /^wal-\d+\.log$/.test(n)).sort().map((n) => join(dir, n));
+}
 
 async function dirBytes(dir: string): Promise<number> {
   let total = 0;

@@ -1,6 +1,6 @@
 // Little-endian binary encoding shared by log records and snapshots. Numbers are float64:
 // revisions are integers far below 2^53. A reader that runs past its end throws CorruptData,
-// which recovery treats as a torn record.
+// which the log and snapshot readers treat as damage.
 
 export class CorruptData extends Error {
   constructor(message: string) {
@@ -49,6 +49,14 @@ export class BinaryWriter {
     return this;
   }
 
+  /** bytes as they are */
+  raw(v: Uint8Array): this {
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+    return this;
+  }
+
   /** length-prefixed bytes */
   bytes(v: Uint8Array): this {
     this.u32(v.length);
@@ -66,6 +74,10 @@ export class BinaryWriter {
     this.buf.write(v, this.pos, 'utf8');
     this.pos += n;
     return this;
+  }
+
+  get length(): number {
+    return this.pos;
   }
 
   /** the written bytes (a view; the writer must not be used afterwards) */

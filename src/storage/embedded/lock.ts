@@ -41,7 +41,7 @@ async function unlinkQuietly(path: string): Promise<void> {
 export async function acquireDirLock(dir: string): Promise<DirLock> {
   const path = dataFile(dir, 'lock');
   const temp = join(dir, `LOCK.${process.pid}.${randomBytes(4).toString('hex')}`);
-  const fh = await open(temp, 'w');
+  const fh = await open(temp, 'w', 0o600);
   try {
     await fh.writeFile(`${process.pid}\n`);
     await fh.sync();

@@ -1,5 +1,6 @@
-// Log records and their on-disk framing: [u32 payload length][u32 CRC-32 of payload][payload].
-// A frame that is short, oversized or fails its CRC marks the torn tail of the log.
+// Log records and their framing: [u32 payload length][u32 CRC-32 of payload][payload].
+// A log segment's frames (segment.ts) carry these record frames as their payload; the log of
+// older versions (wal.log) is these record frames back to back with nothing around them.
 import { MAX_VALUE_BYTES } from '../storage.js';
 import { BinaryReader, BinaryWriter, CorruptData } from './codec.js';
 import { crc32 } from './crc32.js';
@@ -10,6 +11,8 @@ export const MAX_KEY_BYTES = 64 * 1024;
 const HEADER_BYTES = 8;
 const MIN_PAYLOAD_BYTES = 1 + 8;
 const MAX_PAYLOAD_BYTES = 1 + 8 + 4 + MAX_KEY_BYTES + 4 + MAX_VALUE_BYTES;
+/** the largest record frame a valid write produces */
+export const MAX_RECORD_FRAME_BYTES = HEADER_BYTES + MAX_PAYLOAD_BYTES;
 
 const OP_PUT = 1;
 const OP_DELETE = 2;
@@ -18,6 +21,7 @@ const OP_COMPACT = 3;
 export type LogRecord =
   | { op: 'put'; revision: number; key: string; value: Buffer }
   | { op: 'delete'; revision: number; key: string }
+  /** `revision` is the compaction point, not a revision of its own */
   | { op: 'compact'; revision: number };
 
 /** the record as a complete frame, ready to append */
@@ -55,29 +59,30 @@ export function decodeRecord(payload: Buffer): LogRecord {
   return rec;
 }
 
-export interface ScannedLog {
-  records: LogRecord[];
-  /** bytes of the log that hold whole, valid records; everything after is a torn tail */
-  validBytes: number;
+/** the whole, valid record frame starting at `pos` (ending by `end`), or null */
+export function recordAt(buf: Buffer, pos: number, end: number): { rec: LogRecord; next: number } | null {
+  if (pos + HEADER_BYTES > end) return null;
+  const len = buf.readUInt32LE(pos);
+  if (len < MIN_PAYLOAD_BYTES || len > MAX_PAYLOAD_BYTES) return null;
+  const start = pos + HEADER_BYTES;
+  if (start + len > end) return null;
+  const payload = buf.subarray(start, start + len);
+  if (crc32(payload) !== buf.readUInt32LE(pos + 4)) return null;
+  try {
+    return { rec: decodeRecord(payload), next: start + len };
+  } catch (err) {
+    if (err instanceof CorruptData) return null;
+    throw err;
+  }
 }
 
-export function scanLog(buf: Buffer): ScannedLog {
+/** the record frames in [start, end) up to the first one that is not whole and valid */
+export function readRecords(buf: Buffer, start = 0, end = buf.length): { records: LogRecord[]; validEnd: number } {
   const records: LogRecord[] = [];
-  let pos = 0;
-  while (pos + HEADER_BYTES <= buf.length) {
-    const len = buf.readUInt32LE(pos);
-    if (len < MIN_PAYLOAD_BYTES || len > MAX_PAYLOAD_BYTES) break;
-    const start = pos + HEADER_BYTES;
-    if (start + len > buf.length) break;
-    const payload = buf.subarray(start, start + len);
-    if (crc32(payload) !== buf.readUInt32LE(pos + 4)) break;
-    try {
-      records.push(decodeRecord(payload));
-    } catch (err) {
-      if (err instanceof CorruptData) break;
-      throw err;
-    }
-    pos = start + len;
+  let pos = start;
+  for (let got = recordAt(buf, pos, end); got; got = recordAt(buf, pos, end)) {
+    records.push(got.rec);
+    pos = got.next;
   }
-  return { records, validBytes: pos };
+  return { records, validEnd: pos };
 }

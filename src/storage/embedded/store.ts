@@ -1,9 +1,10 @@
 // The embedded backend: the whole MVCC state in memory, made durable by a write-ahead log that
-// is fsync'ed before any write is acknowledged, and bounded by snapshots and auto-compaction.
+// is fsync'ed before any write is acknowledged, and bounded by snapshots and compaction.
 // Readers and watchers only ever see revisions up to the durable one, so nothing that could
 // be lost in a crash is ever served.
 import { chmod, mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { CompactionTicker } from '../compaction.js';
 import {
   MAX_VALUE_BYTES,
   StorageError,
@@ -14,43 +15,25 @@ import {
   type StorageWatch,
   type WatchHandlers,
 } from '../storage.js';
-import { dataFile } from './files.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import type { MvccState } from './mvcc.js';
+import { DEFAULTS, type EmbeddedStoreOptions, type EmbeddedStoreStats } from './options.js';
 import { MAX_KEY_BYTES, frameRecord, type LogRecord } from './records.js';
-import { recoverState } from './recover.js';
-import { encodeSnapshot, writeSnapshotFile } from './snapshot.js';
+import { recoverState, type EmbeddedStoreLog, type RecoveredState } from './recover.js';
+import { writeSnapshot } from './snapshot.js';
 import { WatchHub } from './watch.js';
 import { WriteAheadLog } from './wal.js';
 
-export { EMBEDDED_FILES } from './files.js';
-
-export interface EmbeddedStoreOptions {
-  /** revisions of history kept for reads and watches at past revisions (auto-compaction); default 10000 */
-  historyRevisions?: number;
-  /** once the log is larger than this (and than the last snapshot), snapshot and start a fresh log; default 64 MiB */
-  snapshotThresholdBytes?: number;
-}
-
-export interface EmbeddedStoreStats {
-  revision: number;
-  compactedRevision: number;
-  keys: number;
-  watchers: number;
-  logBytes: number;
-  snapshotBytes: number;
-  snapshotsWritten: number;
-  /** bytes of torn log tail discarded when the store was opened */
-  recoveredTailBytes: number;
-}
+export { EMBEDDED_FILES, segmentName } from './files.js';
+export type { EmbeddedStoreOptions, EmbeddedStoreStats, SnapshotObserver } from './options.js';
+export type { EmbeddedStoreLog } from './recover.js';
 
 export interface EmbeddedStore extends Storage {
   readonly dir: string;
   stats(): EmbeddedStoreStats;
 }
 
-const DEFAULT_HISTORY_REVISIONS = 10_000;
-const DEFAULT_SNAPSHOT_THRESHOLD_BYTES = 64 * 1024 * 1024;
+const silent: EmbeddedStoreLog = { info: () => undefined, warn: () => undefined };
 
 export async function openEmbeddedStore(dir: string, opts: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
   const absDir = resolve(dir);
@@ -59,9 +42,9 @@ export async function openEmbeddedStore(dir: string, opts: EmbeddedStoreOptions 
   await chmod(absDir, 0o700);
   const lock = await acquireDirLock(absDir);
   try {
-    const recovered = await recoverState(absDir);
+    const recovered = await recoverState(absDir, { repair: opts.repairLog ?? false, log: opts.log ?? silent });
     const store = new Embedded(absDir, lock, recovered.state, opts, recovered);
-    await store.start(recovered.logBytes);
+    await store.start(recovered);
     return store;
   } catch (err) {
     await lock.release();
@@ -91,21 +74,28 @@ class Embedded implements EmbeddedStore {
   private failure: StorageError | null = null;
   private closing: Promise<void> | null = null;
   private readonly historyRevisions: number;
+  private readonly maxHistoryBytes: number;
   private readonly snapshotThreshold: number;
   private snapshotBytes: number;
   private snapshotsWritten = 0;
+  /** the snapshot being written, while it is */
+  private snapshotting: Promise<void> | null = null;
   private readonly recoveredTailBytes: number;
+  private readonly ticker: CompactionTicker;
+  /** the durable revision at the previous compaction tick */
+  private seenAtLastTick = 0;
 
   constructor(
     readonly dir: string,
     private readonly lock: DirLock,
     private readonly mvcc: MvccState,
-    opts: EmbeddedStoreOptions,
+    private readonly opts: EmbeddedStoreOptions,
     recovered: { snapshotBytes: number; truncatedBytes: number },
   ) {
     this.durable = mvcc.head;
-    this.historyRevisions = Math.max(1, Math.floor(opts.historyRevisions ?? DEFAULT_HISTORY_REVISIONS));
-    this.snapshotThreshold = opts.snapshotThresholdBytes ?? DEFAULT_SNAPSHOT_THRESHOLD_BYTES;
+    this.historyRevisions = Math.max(1, Math.floor(opts.historyRevisions ?? DEFAULTS.historyRevisions));
+    this.maxHistoryBytes = Math.max(0, opts.maxHistoryBytes ?? DEFAULTS.maxHistoryBytes);
+    this.snapshotThreshold = opts.snapshotThresholdBytes ?? DEFAULTS.snapshotThresholdBytes;
     this.snapshotBytes = recovered.snapshotBytes;
     this.recoveredTailBytes = recovered.truncatedBytes;
     this.hub = new WatchHub({
@@ -113,14 +103,16 @@ class Embedded implements EmbeddedStore {
       compactedRevision: () => this.mvcc.compacted,
       eventAt: (rev) => this.mvcc.eventAt(rev),
     });
+    this.ticker = new CompactionTicker(opts.compactionIntervalMs ?? DEFAULTS.compactionIntervalMs, () => this.compactionTick());
   }
 
-  async start(logBytes: number): Promise<void> {
-    this.wal = await WriteAheadLog.open(dataFile(this.dir, 'log'), logBytes, {
+  async start(recovered: RecoveredState): Promise<void> {
+    this.wal = await WriteAheadLog.open(this.dir, recovered.active, recovered.sealed, {
       onDurable: (tag) => this.onDurable(tag),
       afterBatch: () => this.maybeSnapshot(),
       onFailure: (err) => this.onFailure(err),
     });
+    this.ticker.start();
   }
 
   stats(): EmbeddedStoreStats {
@@ -129,9 +121,11 @@ class Embedded implements EmbeddedStore {
       compactedRevision: this.mvcc.compacted,
       keys: this.mvcc.keyCount,
       watchers: this.hub.size,
-      logBytes: this.wal.bytes,
+      logBytes: this.wal.totalBytes,
+      logSegments: this.wal.segments,
       snapshotBytes: this.snapshotBytes,
       snapshotsWritten: this.snapshotsWritten,
+      historyBytes: this.mvcc.historyBytes,
       recoveredTailBytes: this.recoveredTailBytes,
     };
   }
@@ -258,33 +252,76 @@ class Embedded implements EmbeddedStore {
     }
   }
 
-  // ---- log callbacks ----
+  // ---- history bounds and snapshots ----
 
   private onDurable(tag: number): void {
     if (tag <= this.durable) return;
     this.durable = tag;
-    const slack = Math.max(1, Math.floor(this.historyRevisions / 10));
-    if (this.durable - this.mvcc.compacted >= this.historyRevisions + slack) {
-      const target = this.durable - this.historyRevisions;
-      this.mvcc.compact(target);
-      // a failure here fails the store, which onFailure reports
-      this.wal.append(frameRecord({ op: 'compact', revision: target }), this.mvcc.head).catch(() => undefined);
-    }
+    this.compactHistory();
     this.hub.notify();
   }
 
+  /**
+   * Keeps history within its bounds in revisions and in bytes, with some slack (10% of the
+   * bound), so this is not a compaction per write. A snapshot being encoded keeps the compacted
+   * versions in memory until it is done, but they no longer count.
+   */
+  private compactHistory(): void {
+    let target = 0;
+    const slack = Math.max(1, Math.floor(this.historyRevisions / 10));
+    if (this.durable - this.mvcc.compacted >= this.historyRevisions + slack) target = this.durable - this.historyRevisions;
+    if (this.mvcc.historyBytes > this.maxHistoryBytes) {
+      target = Math.max(target, Math.min(this.durable, this.mvcc.compactionTargetForBytes(this.maxHistoryBytes * 0.9)));
+    }
+    if (target <= this.mvcc.compacted) return;
+    this.mvcc.compact(target);
+    // a failure here fails the store, which onFailure reports
+    this.wal.append(frameRecord({ op: 'compact', revision: target }), this.mvcc.head).catch(() => undefined);
+  }
+
+  /** kube-apiserver's periodic compaction: to the revision seen one interval ago */
+  private async compactionTick(): Promise<void> {
+    const target = this.seenAtLastTick;
+    this.seenAtLastTick = this.durable;
+    if (target <= this.mvcc.compacted || this.phase !== 'open' || this.failure) return;
+    // a failure fails the store, which onFailure reports
+    await this.compact(target).catch(() => undefined);
+  }
+
+  /**
+   * Between two log writes: once the log segment is large enough, the next writes go to a new
+   * segment and the snapshot of everything before them is written alongside, while writes go on.
+   */
   private async maybeSnapshot(): Promise<void> {
+    if (this.snapshotting || this.failure) return;
     const logBytes = this.wal.bytes;
     // a log smaller than the snapshot would replace is cheaper to keep than to rewrite
     if (logBytes <= this.snapshotThreshold || logBytes <= this.snapshotBytes) return;
-    const buf = encodeSnapshot(this.mvcc, this.durable);
-    await writeSnapshotFile(this.dir, buf);
-    await this.wal.reset();
-    this.snapshotBytes = buf.length;
+    const revision = this.durable;
+    const firstUncovered = await this.wal.rotate();
+    // started in this turn, before another write can be logged or compact past `revision`
+    this.snapshotting = this.writeSnapshot(revision, firstUncovered)
+      .catch((err: unknown) => this.onFailure(err))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  private async writeSnapshot(revision: number, firstUncovered: number): Promise<void> {
+    const observer = this.opts.onSnapshot;
+    observer?.started?.(revision);
+    const written = await writeSnapshot(this.dir, this.mvcc, revision, {
+      chunkBytes: this.opts.snapshotChunkBytes,
+      onChunk: observer?.chunkWritten,
+    });
+    await this.wal.dropBefore(firstUncovered);
+    this.snapshotBytes = written.bytes;
     this.snapshotsWritten++;
+    observer?.finished?.(written);
   }
 
   private onFailure(err: unknown): void {
+    if (this.failure) return;
     this.failure = new StorageError('Unavailable', `embedded store at ${this.dir} failed: ${(err as Error)?.message ?? String(err)}`);
     this.hub.failAll(this.failure);
   }
@@ -328,7 +365,10 @@ class Embedded implements EmbeddedStore {
     this.phase = 'closing';
     this.hub.failAll(new StorageError('Unavailable', `embedded store at ${this.dir} is closed`));
     try {
+      await this.ticker.stop();
       await this.wal.close();
+      // a snapshot started by the last batches finishes: its segments are deleted, not left behind
+      while (this.snapshotting) await this.snapshotting;
     } finally {
       await this.lock.release();
       this.phase = 'closed';

@@ -1,109 +1,141 @@
 // The write-ahead log with group commit: records that arrive while a write+fsync is in flight are
-// queued and go to disk together in the next write+fsync, so one fsync acknowledges many writes.
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { fsyncDir, isErrno } from './files.js';
-import { scanLog, type LogRecord } from './records.js';
+// queued and go to disk together, as one frame (segment.ts), in the next write+fsync, so one
+// fsync acknowledges many writes. The log is a series of segment files: a snapshot starts a new
+// segment, and the older ones are deleted once the snapshot covering them is on disk.
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fsyncDir, isErrno, segmentName } from './files.js';
+import { MAX_FRAME_PAYLOAD_BYTES, encodeFrame, newSalt, segmentHeader } from './segment.js';
 
 export interface WalHooks {
   /** a batch is on disk; `tag` is the largest tag appended with it. Runs before its waiters resolve. */
   onDurable(tag: number): void;
-  /** between batches, while nothing is written: the place to snapshot and reset the log */
+  /** between batches, while nothing is written: the place to start a new segment */
   afterBatch(): Promise<void>;
   /** the log can no longer be written; every queued append has been rejected with `err` */
   onFailure(err: unknown): void;
 }
 
-interface Waiter {
+interface Entry {
+  /** a record frame, or null for a barrier */
+  frame: Buffer | null;
+  tag: number;
   resolve(): void;
   reject(err: unknown): void;
 }
 
-export interface RecoveredLog {
-  records: LogRecord[];
-  /** size of the log after its torn tail was cut off */
+/** a segment on disk */
+export interface SegmentFile {
+  seq: number;
+  path: string;
   bytes: number;
-  /** bytes of torn or corrupt tail that were cut off */
-  truncatedBytes: number;
 }
 
-/** reads the log, cuts off a torn tail (so later appends never follow garbage) and returns its records */
-export async function recoverLog(path: string, dir: string): Promise<RecoveredLog> {
-  let buf: Buffer;
+/** the segment appends go to: its salt and the sequence number of its last frame */
+export interface ActiveSegment extends SegmentFile {
+  salt: Buffer;
+  lastFrame: number;
+}
+
+/** creates an empty segment (header only), durable, directory entry included */
+export async function createSegment(dir: string, seq: number): Promise<ActiveSegment> {
+  const path = join(dir, segmentName(seq));
+  const salt = newSalt();
+  const header = segmentHeader(salt);
+  // the log holds every object but Secrets in the clear: its owner's only
+  const fh = await open(path, 'wx', 0o600);
   try {
-    buf = await readFile(path);
-  } catch (err) {
-    if (!isErrno(err, 'ENOENT')) throw err;
-    const fh = await open(path, 'a');
+    await fh.writeFile(header);
     await fh.sync();
+  } finally {
     await fh.close();
-    await fsyncDir(dir);
-    return { records: [], bytes: 0, truncatedBytes: 0 };
   }
-  const { records, validBytes } = scanLog(buf);
-  if (validBytes < buf.length) {
-    const fh = await open(path, 'r+');
-    try {
-      await fh.truncate(validBytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-  }
-  return { records, bytes: validBytes, truncatedBytes: buf.length - validBytes };
+  await fsyncDir(dir);
+  return { seq, path, bytes: header.length, salt, lastFrame: 0 };
 }
 
 export class WriteAheadLog {
-  private queue: Buffer[] = [];
-  private waiters: Waiter[] = [];
-  private queuedTag = 0;
+  private queue: Entry[] = [];
   private running = false;
   private runPromise: Promise<void> = Promise.resolve();
   private failure: unknown = null;
   private closed = false;
 
   private constructor(
-    private readonly fh: FileHandle,
-    private size: number,
+    private readonly dir: string,
+    private fh: FileHandle,
+    private active: ActiveSegment,
+    /** older segments still on disk, until a snapshot covers them */
+    private sealed: SegmentFile[],
     private readonly hooks: WalHooks,
   ) {}
 
-  /** opens the (recovered) log for appending */
-  static async open(path: string, size: number, hooks: WalHooks): Promise<WriteAheadLog> {
-    return new WriteAheadLog(await open(path, 'a'), size, hooks);
+  /** opens the (recovered) active segment for appending */
+  static async open(dir: string, active: ActiveSegment, sealed: SegmentFile[], hooks: WalHooks): Promise<WriteAheadLog> {
+    return new WriteAheadLog(dir, await open(active.path, 'a', 0o600), active, sealed, hooks);
   }
 
+  /** bytes of the segment appends go to */
   get bytes(): number {
-    return this.size;
+    return this.active.bytes;
+  }
+
+  /** bytes of every segment on disk */
+  get totalBytes(): number {
+    return this.sealed.reduce((sum, s) => sum + s.bytes, this.active.bytes);
+  }
+
+  get segments(): number {
+    return this.sealed.length + 1;
   }
 
   /** resolves once the frame is on disk (fsync'ed) */
   append(frame: Buffer, tag: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.failure !== null) return reject(this.failure);
-      if (this.closed) return reject(new Error('log is closed'));
-      this.queue.push(frame);
-      this.queuedTag = Math.max(this.queuedTag, tag);
-      this.waiters.push({ resolve, reject });
-      this.kick();
-    });
+    return this.enqueue(frame, tag);
   }
 
   /** resolves once everything appended so far is on disk */
   barrier(): Promise<void> {
-    if (!this.running && this.waiters.length === 0) {
+    if (!this.running && this.queue.length === 0) {
       return this.failure !== null ? Promise.reject(this.failure) : Promise.resolve();
     }
+    return this.enqueue(null, 0);
+  }
+
+  private enqueue(frame: Buffer | null, tag: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.kick();
+      if (this.failure !== null) return reject(this.failure);
+      if (this.closed) return reject(new Error('log is closed'));
+      this.queue.push({ frame, tag, resolve, reject });
+      if (!this.running) this.runPromise = this.run();
     });
   }
 
-  /** empties the log; only call from afterBatch, once a snapshot covers everything in it */
-  async reset(): Promise<void> {
-    await this.fh.truncate(0);
-    await this.fh.sync();
-    this.size = 0;
+  /**
+   * Starts a new segment for later appends and returns its sequence number; every record written
+   * so far is in the older ones. Only call from afterBatch.
+   */
+  async rotate(): Promise<number> {
+    const next = await createSegment(this.dir, this.active.seq + 1);
+    const old = this.fh;
+    this.sealed.push({ seq: this.active.seq, path: this.active.path, bytes: this.active.bytes });
+    this.fh = await open(next.path, 'a', 0o600);
+    this.active = next;
+    await old.close();
+    return next.seq;
+  }
+
+  /** deletes the sealed segments before `seq`: a durable snapshot holds everything in them */
+  async dropBefore(seq: number): Promise<void> {
+    const drop = this.sealed.filter((s) => s.seq < seq);
+    if (drop.length === 0) return;
+    for (const s of drop) {
+      await unlink(s.path).catch((err: unknown) => {
+        if (!isErrno(err, 'ENOENT')) throw err;
+      });
+    }
+    this.sealed = this.sealed.filter((s) => s.seq >= seq);
+    await fsyncDir(this.dir);
   }
 
   /**
@@ -117,37 +149,49 @@ export class WriteAheadLog {
     await this.fh.close();
   }
 
-  private kick(): void {
-    if (!this.running) this.runPromise = this.run();
+  /** the queued entries that go into the next frame: at most MAX_FRAME_PAYLOAD_BYTES of records */
+  private takeBatch(): Entry[] {
+    let bytes = 0;
+    let n = 0;
+    for (; n < this.queue.length; n++) {
+      const frame = this.queue[n]!.frame;
+      if (!frame) continue;
+      if (bytes > 0 && bytes + frame.length > MAX_FRAME_PAYLOAD_BYTES) break;
+      bytes += frame.length;
+    }
+    return this.queue.splice(0, n);
   }
 
   private async run(): Promise<void> {
     this.running = true;
-    let batch: Waiter[] = [];
+    let batch: Entry[] = [];
     try {
-      while (this.waiters.length > 0) {
-        const frames = this.queue;
-        const tag = this.queuedTag;
-        batch = this.waiters;
-        this.queue = [];
-        this.waiters = [];
+      while (this.queue.length > 0) {
+        batch = this.takeBatch();
+        const frames: Buffer[] = [];
+        let tag = 0;
+        for (const e of batch) {
+          if (!e.frame) continue;
+          frames.push(e.frame);
+          tag = Math.max(tag, e.tag);
+        }
         if (frames.length > 0) {
-          const data = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
+          const data = encodeFrame(this.active.salt, this.active.lastFrame + 1, frames);
           await this.writeAll(data);
           await this.fh.datasync();
-          this.size += data.length;
+          this.active.lastFrame++;
+          this.active.bytes += data.length;
           this.hooks.onDurable(tag);
         }
-        for (const w of batch) w.resolve();
+        for (const e of batch) e.resolve();
         batch = [];
         await this.hooks.afterBatch();
       }
     } catch (err) {
       this.failure = err;
-      const rejected = [...batch, ...this.waiters];
+      const rejected = [...batch, ...this.queue];
       this.queue = [];
-      this.waiters = [];
-      for (const w of rejected) w.reject(err);
+      for (const e of rejected) e.reject(err);
       this.hooks.onFailure(err);
     } finally {
       this.running = false;

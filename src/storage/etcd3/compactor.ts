@@ -6,6 +6,7 @@
 // a cluster shared by several servers (ours or kube-apiservers using the same key) is compacted
 // once per interval rather than once per server.
 import type { Etcd3 } from 'etcd3';
+import { CompactionTicker } from '../compaction.js';
 import { StorageError } from '../storage.js';
 import type { EtcdRpc } from './client.js';
 
@@ -35,26 +36,21 @@ export class Compactor {
   private clock = 0;
   /** the revision this server saw at its previous tick */
   private seen = 0;
-  private timer: NodeJS.Timeout | null = null;
   private stopped = false;
-  private running: Promise<void> = Promise.resolve();
+  private readonly ticker: CompactionTicker;
 
-  constructor(private readonly opts: CompactorOptions) {}
+  constructor(private readonly opts: CompactorOptions) {
+    this.ticker = new CompactionTicker(opts.intervalMs, () => this.tick());
+  }
 
   start(): void {
-    if (this.opts.intervalMs <= 0 || this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().finally(() => this.start());
-    }, this.opts.intervalMs);
-    // a pending compaction must not keep the process alive
-    this.timer.unref();
+    this.ticker.start();
   }
 
   /** stops ticking and waits for a round in progress */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
+    await this.ticker.stop();
   }
 
   private async tick(): Promise<void> {

@@ -30,6 +30,16 @@ describe('server flags', () => {
     expect(() => parseServerOptions(['--max-unauthenticated-connections-per-address', '-1'])).toThrow(/0 or a positive integer/);
   });
 
+  it('takes the embedded store flags', () => {
+    expect(parseServerOptions([]).embedded).toEqual({ repairLog: false, maxHistoryBytes: 64 * 1024 * 1024 });
+    const o = parseServerOptions(['--embedded-repair-log', '--embedded-max-history-bytes', '1048576', '--etcd-compaction-interval', '1m']);
+    expect(o.embedded).toEqual({ repairLog: true, maxHistoryBytes: 1_048_576 });
+    expect(o.etcd.compactionIntervalMs).toBe(60_000);
+    expect(parseServerOptions(['--embedded-repair-log=false']).embedded.repairLog).toBe(false);
+    expect(() => parseServerOptions(['--embedded-max-history-bytes', '0'])).toThrow(/--embedded-max-history-bytes/);
+    expect(() => parseServerOptions(['--embedded-repair-log=maybe'])).toThrow(/--embedded-repair-log/);
+  });
+
   it('enables controllers as kube-controller-manager does', () => {
     expect(controllerEnabled(['*'], 'adoptedserver')).toBe(true);
     expect(controllerEnabled(['*', '-adoptedserver'], 'adoptedserver')).toBe(false);
