@@ -13,7 +13,10 @@ import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
 /** Lets the controller unregister the node from the Management API before the object goes away. */
 export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
 
-/** the four condition types of Sidero Metal's Adopted Server feature, and Ready summing them up for `kubectl wait --for=condition=Ready` */
+/**
+ * the four condition types of Sidero Metal's Adopted Server feature, and Ready summing them up for
+ * `kubectl wait --for=condition=Ready`
+ */
 export const adoptedServerConditionTypes = ['Ready', 'Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
 
 export const nodeTypes = ['controlplane', 'worker'] as const;

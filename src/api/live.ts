@@ -74,7 +74,7 @@ export function validateUpgradeRequest(spec: UpgradeRequestSpec): FieldError[] {
   return [];
 }
 
-/** the installer image Talos publishes for a version (ghcr.io/siderolabs/installer:<tag>, the pattern up to Talos 1.13) */
+/** the installer image Talos publishes for a version (ghcr.io/siderolabs/installer:<tag>, up to Talos 1.13) */
 export function installerImage(version: string): string {
   return `ghcr.io/siderolabs/installer:${version.startsWith('v') ? version : `v${version}`}`;
 }

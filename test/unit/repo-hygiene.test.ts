@@ -24,12 +24,18 @@ const FORBIDDEN: { pattern: RegExp; why: string }[] = [
   { pattern: new RegExp(SECTION_SIGN), why: 'a section number of a document that is not in the repository' },
   { pattern: new RegExp(`${SIBLING_DIR.replaceAll('.', '\\.')}\\b`), why: 'a path outside the repository' },
   { pattern: /\bshared\/(?:reference|design|seeds|hooks)\b/i, why: 'a path outside the repository' },
-  { pattern: /\b(?:design|resources|reference|aggregated-apiserver|talos-machine-api)\.md\b/i, why: 'a document that is not in the repository' },
+  {
+    pattern: /\b(?:design|resources|reference|aggregated-apiserver|talos-machine-api)\.md\b/i,
+    why: 'a document that is not in the repository',
+  },
   // a number after the word names a seed document; with "--" before it, it is a PRNG seed flag
   { pattern: new RegExp(`(?<![-\\w])${SEED}s? \\d+\\b`, 'i'), why: 'a seed by number' },
   { pattern: new RegExp(`(?<![-\\w])${SEED}s?'`, 'i'), why: 'the content of a seed document' },
   { pattern: new RegExp(`\\b${SEED}s/`, 'i'), why: 'a seeds folder' },
-  { pattern: new RegExp(`\\b(?:the ${SEED}s|${SEED} (?:material|manifests?|examples?|objects?|endpoints?))\\b`, 'i'), why: 'seed documents as a source' },
+  {
+    pattern: new RegExp(`\\b(?:the ${SEED}s|${SEED} (?:material|manifests?|examples?|objects?|endpoints?))\\b`, 'i'),
+    why: 'seed documents as a source',
+  },
 ];
 
 /** One finding per line of `text` (a file's content, or a path) that refers outside: `where:line: why: text`. */
