@@ -1,4 +1,4 @@
-// Lint rules that keep each directory in its room (../shared/design.md, "Layout"):
+// Lint rules that keep each directory in its room (docs/architecture.md):
 // src/machinery knows no kind, src/api does no I/O, nothing in src/ imports the HTTP edges.
 import tseslint from 'typescript-eslint';
 

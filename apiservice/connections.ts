@@ -12,7 +12,7 @@
 //   never idle;
 // - a request's body within the request timeout of its headers: readBody answers 408 (http.ts),
 //   then the request is cut (HTTP/1.1: the connection; HTTP/2: RST_STREAM NO_ERROR, as RFC 9113
-//   §8.1 lets a server stop a request it has answered).
+//   section 8.1 lets a server stop a request it has answered).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
 import type { Socket } from 'node:net';

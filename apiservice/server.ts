@@ -180,7 +180,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const clientCAs = () => (cluster ? cluster.auth.tlsCAs() : standaloneCA) || undefined;
   const tls = () => ({ ...serving.current(), ca: clientCAs(), minVersion: 'TLSv1.2' as const });
   // HTTP/2 with 1000 concurrent streams: kube-apiserver multiplexes every proxied request, watches
-  // included, over one connection (aggregated-apiserver.md §1.1); HTTP/1.1 clients keep working
+  // included, over one connection to an aggregated API server; HTTP/1.1 clients keep working
   const server: Http2SecureServer = createSecureServer(
     {
       ...tls(),

@@ -1,6 +1,6 @@
 // Which CAs and headers to trust for authentication: from the flags where given, otherwise from
 // kube-apiserver's ConfigMap kube-system/extension-apiserver-authentication, followed with a
-// watch because kube-apiserver rotates its content (aggregated-apiserver.md §1.2).
+// watch because kube-apiserver rotates its content (a renewed front-proxy or client CA).
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';

@@ -37,7 +37,10 @@ export function pathAllowed(patterns: readonly string[], path: string): boolean 
   return patterns.some((p) => (p.endsWith('*') ? path.startsWith(p.slice(0, -1)) : path === p));
 }
 
-/** the attributes kube-apiserver itself would review for this request (aggregated-apiserver.md §1.3, §8.3) */
+/**
+ * the attributes kube-apiserver itself would review for this request: verb, group, version,
+ * resource, subresource, namespace and name, or the path of a non-resource request
+ */
 export function reviewFor(user: UserInfo, info: RequestInfo, query: URLSearchParams): AccessReview {
   if (!info.isResourceRequest) return { user, nonResourceAttributes: { path: info.path, verb: info.verb } };
   let name = info.name;

@@ -1,4 +1,5 @@
-// TokenReview and SubjectAccessReview against kube-apiserver (aggregated-apiserver.md §1.2-1.3).
+// TokenReview and SubjectAccessReview against kube-apiserver: delegated authentication and
+// authorization, as every aggregated API server does them.
 import type { Logger } from 'pino';
 import { serviceUnavailable } from '../../src/machinery/errors.js';
 import type { UserInfo } from '../../src/machinery/registry/context.js';

@@ -34,7 +34,7 @@ const FULL = {
   // on a small machine, so the figure is the server's and not the benchmark client's
   watch: { watchers: 1_000, writes: 200, writesPerSec: 10, drainTimeoutMs: 30_000 },
   heap: { objects: 10_000, valueBytes: 1024 },
-  // the hardening issue's load: 200 clients and 20 watches on about 5,000 small objects
+  // a mixed load: 200 clients and 20 watches on about 5,000 small objects
   load: { objects: 5_000, objectBytes: 512, clients: 200, watches: 20, closedLoopSec: 60, openLoopSec: 30, openLoopRate: 100 },
   snapshot: { keys: 192, valueBytes: 100 * 1024, concurrency: 8, writesAfter: 200 },
 };

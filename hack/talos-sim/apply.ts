@@ -1,5 +1,5 @@
-// ApplyConfiguration as a node of the simulated version would answer it (reference §7.4): a light
-// validation of the YAML stream, then the mode's effect (live, staged, try with revert, reboot).
+// ApplyConfiguration as a node of the simulated version would answer it: a light validation of the
+// YAML stream, then the mode's effect (live, staged, try with revert, reboot).
 import { status } from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
 import type { ApplyConfigurationRequest__Output } from '../../src/talos/gen/machine/ApplyConfigurationRequest.js';

@@ -1,6 +1,6 @@
-// apid's authorization as the simulator enforces it (reference §2.1, §1.2): the TLS layer already
-// verified the client chain to the OS CA; here the leaf must carry EKU exactly [clientAuth], its
-// roles come from Subject O, and each method admits only the roles of the reference's table.
+// apid's authorization as the simulator enforces it: the TLS layer already verified the client
+// chain to the OS CA; here the leaf must carry EKU exactly [clientAuth], its roles come from
+// Subject O, and each method admits only the roles apid grants it (METHOD_ROLES).
 import { status, type ServerUnaryCall } from '@grpc/grpc-js';
 import { RpcError } from './rpc-error.js';
 

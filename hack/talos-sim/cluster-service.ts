@@ -1,6 +1,7 @@
-// cluster.ClusterService/HealthCheck as a control-plane node runs it (reference §7.2): the checks
-// in order, each retried until it passes or wait_timeout runs out; one progress line when a check
-// starts, one per new reason it is not yet true, one when it passes. Ends OK or with an error.
+// cluster.ClusterService/HealthCheck as a control-plane node runs it (`talosctl health`): the
+// checks in order, each retried until it passes or wait_timeout runs out; one progress line when a
+// check starts, one per new reason it is not yet true, one when it passes. Ends OK or with an
+// error.
 import { status } from '@grpc/grpc-js';
 import type { ClusterServiceHandlers } from '../../src/talos/gen/cluster/ClusterService.js';
 import type { HealthCheckRequest__Output } from '../../src/talos/gen/cluster/HealthCheckRequest.js';

@@ -1,4 +1,4 @@
-// The admin kubeconfig a control-plane node generates for the Kubeconfig RPC (reference §3):
+// The admin kubeconfig a control-plane node generates for the Kubeconfig RPC:
 // a client cert from the Kubernetes CA, CN=admin O=system:masters, valid from 10 s ago for a year;
 // cluster, user and context named after the cluster, namespace default.
 import { createPrivateKey } from 'node:crypto';

@@ -1,6 +1,6 @@
 // Talos-style PKI for the simulator, with @peculiar/x509 on Node's webcrypto:
-// an Ed25519 OS CA (profile of reference §2.3), node server certs (§2.2), talosconfig client certs
-// (§2.1), and an ECDSA Kubernetes CA for the admin kubeconfig (§3). Leaf key types follow the CA.
+// an Ed25519 OS CA (in the profile Talos's generator gives its CAs), node server certs, talosconfig
+// client certs, and an ECDSA Kubernetes CA for the admin kubeconfig. Leaf key types follow the CA.
 import { createPrivateKey, createPublicKey, randomBytes, webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 

@@ -1,5 +1,5 @@
 // What every simulated call goes through before its handler: the listening node's faults (frozen,
-// slow), apid's authorization, the `node` metadata target (one-to-one proxying, reference §1.5) and
+// slow), apid's authorization, the `node` metadata target (apid's one-to-one proxying) and
 // that target's faults; then failures become gRPC statuses.
 import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
 import { authorize, type ServerSurfaceCall } from './auth.js';

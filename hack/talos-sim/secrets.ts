@@ -1,6 +1,6 @@
-// Just enough of a talosctl secrets bundle (secrets.yaml, reference §3) for the simulator: the
-// OS CA pair at certs.os.{crt,key}, each base64 of PEM. Nodes then trust that CA and carry server
-// certs signed with its key, as a real cluster made from the same bundle would.
+// Just enough of a talosctl secrets bundle (secrets.yaml) for the simulator: the OS CA pair at
+// certs.os.{crt,key}, each base64 of PEM. Nodes then trust that CA and carry server certs signed
+// with its key, as a real cluster made from the same bundle would.
 import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { loadIssuer, type Issuer } from './pki.js';

@@ -1,6 +1,6 @@
-// The archive Talos' Kubeconfig RPC streams, quirk included (reference §7.3): gzip of a tar with one
-// regular file whose tar writer is never closed, so there are no end-of-archive blocks and the
-// body is not padded to 512 bytes. Clients must parse it leniently; the simulator makes them.
+// The archive Talos' Kubeconfig RPC streams, quirk included: gzip of a tar with one regular file
+// whose tar writer is never closed, so there are no end-of-archive blocks and the body is not
+// padded to 512 bytes. Clients must parse it leniently; the simulator makes them.
 import { gzipSync } from 'node:zlib';
 
 const BLOCK = 512;

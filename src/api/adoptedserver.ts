@@ -1,5 +1,6 @@
 // AdoptedServer (metal.sidero.dev/v1alpha2): an already-running Talos node brought under management
-// without reprovisioning (seed 000; resources.md §8). Namespaced, unlike Sidero's Server.
+// without reprovisioning, as Sidero Metal's Adopted Server feature describes it (the kind is not in
+// upstream Sidero's CRDs). Namespaced, unlike Sidero's Server.
 import type { FieldError } from '../machinery/errors.js';
 import { fieldErr } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
@@ -12,7 +13,10 @@ import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
 /** Lets the controller unregister the node from the Management API before the object goes away. */
 export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
 
-/** the seed's four condition types, and Ready summing them up for `kubectl wait --for=condition=Ready` */
+/**
+ * the four condition types of Sidero Metal's Adopted Server feature, and Ready summing them up for
+ * `kubectl wait --for=condition=Ready`
+ */
 export const adoptedServerConditionTypes = ['Ready', 'Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
 
 export const nodeTypes = ['controlplane', 'worker'] as const;

@@ -1,5 +1,5 @@
 // Environment (metal.sidero.dev/v1alpha2): the kernel and initramfs a server netboots
-// (resources.md §4). Cluster-scoped.
+// (as Sidero Metal's Environment CRD has them). Cluster-scoped.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
   Enum, List, Obj, Opt, Str, StringList, Type, ageColumn, atomicList, column, kindSchema, type Static,

@@ -1,8 +1,9 @@
-// KubernetesCluster (vitistack.io/v1alpha1): a declared Talos Kubernetes cluster. The seed 004
-// example is the authority for the shape: spec.topology.workers is a LIST of pools keyed by name,
-// and exactly the example's fields are required; the rest of resources.md §10 is optional.
-// Seed 003's per-pool `infrastructureProvider` is our `provider`, and its provider-specific block
-// (`cloudsigma: {...}`) goes into the free-form `providerConfig`.
+// KubernetesCluster (vitistack.io/v1alpha1): a declared Talos Kubernetes cluster. The example in
+// the Viti Talos operator's README (vitistack/talos-operator) is the authority for the shape:
+// spec.topology.workers is a LIST of pools keyed by name, and exactly the example's fields are
+// required; the other fields of talos-operator's KubernetesCluster CRD are optional. KubeDC's
+// per-pool `infrastructureProvider` (KdcCluster worker pools) is our `provider`, and its
+// provider-specific block (`cloudsigma: {...}`) goes into the free-form `providerConfig`.
 import { fieldErr, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
@@ -87,8 +88,8 @@ const WorkerPool = Obj(
     }),
     replicas: Int('Number of machines in the pool.', { minimum: 0 }),
     version: Str('Kubernetes version of the pool.'),
-    provider: Opt(Str('Machine provider for the pool, e.g. kubevirt, proxmox, cloudsigma (seed 003\'s infrastructureProvider).')),
-    providerConfig: Opt(FreeFormObject('Provider-specific settings for the pool, kept as sent (e.g. seed 003\'s cloudsigma block).')),
+    provider: Opt(Str('Machine provider for the pool, e.g. kubevirt, proxmox, cloudsigma (a KubeDC worker pool\'s infrastructureProvider).')),
+    providerConfig: Opt(FreeFormObject('Provider-specific settings for the pool, kept as sent (e.g. a KubeDC worker pool\'s cloudsigma block).')),
     machineClass: Opt(Str('MachineClass of the machines.')),
     metadata: Opt(NodeMetadata),
     taints: Opt(

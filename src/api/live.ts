@@ -74,7 +74,7 @@ export function validateUpgradeRequest(spec: UpgradeRequestSpec): FieldError[] {
   return [];
 }
 
-/** the installer image Talos publishes for a version (talos-machine-api.md §7.1: <= 1.13 pattern) */
+/** the installer image Talos publishes for a version (ghcr.io/siderolabs/installer:<tag>, up to Talos 1.13) */
 export function installerImage(version: string): string {
   return `ghcr.io/siderolabs/installer:${version.startsWith('v') ? version : `v${version}`}`;
 }

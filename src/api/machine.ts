@@ -1,5 +1,6 @@
 // Machine (vitistack.io/v1alpha1): one virtual or physical machine of a KubernetesCluster,
-// provisioned by a machine provider (resources.md §11). Only spec.provider is required.
+// provisioned by a machine provider (as talos-operator's Machine CRD has it). Only spec.provider is
+// required.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
   Bool, ConfigPatches, Conditions, DateTime, Enum, Int, List, Obj, Opt, Str, StrategicPatches, StringList, StringMap, Type,

@@ -1,5 +1,5 @@
 // Server (metal.sidero.dev/v1alpha2): one physical machine, named by its SMBIOS UUID, as Sidero
-// registers it (resources.md §1.1, §2). Cluster-scoped.
+// registers it (the Sidero agent calls CreateServer on its first PXE boot). Cluster-scoped.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
   Bool, ConfigPatches, Conditions, Enum, Int, List, NodeAddresses, Obj, ObjectReference, Opt, Str,

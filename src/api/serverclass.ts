@@ -1,5 +1,5 @@
 // ServerClass (metal.sidero.dev/v1alpha2): a named pool of accepted servers chosen by hardware
-// qualifiers and a label selector (resources.md §3). Cluster-scoped.
+// qualifiers and a label selector, as in Sidero Metal. Cluster-scoped.
 import { fieldErr, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {

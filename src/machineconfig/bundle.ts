@@ -1,6 +1,7 @@
-// A Talos cluster's secrets bundle (reference §3): everything the machine configs of one cluster
-// share. Property names are secrets.yaml's keys, so paths in error messages, the YAML file and
-// this type read the same; certificates and keys are PEM text here and base64-of-PEM in the file.
+// A Talos cluster's secrets bundle (what `talosctl gen secrets` writes): everything the machine
+// configs of one cluster share. Property names are secrets.yaml's keys, so paths in error messages,
+// the YAML file and this type read the same; certificates and keys are PEM text here and
+// base64-of-PEM in the file.
 import { contractAtLeast, type TalosContract } from './contract.js';
 import { createCA, type CertAndKeyPem } from './pki.js';
 import { generatePrivateKey, privateKeyToTalosPem } from './keys.js';

@@ -4,7 +4,7 @@ import { fieldErr, StatusError, type FieldError } from '../machinery/errors.js';
 
 /**
  * Field errors that never carry the offending value: every value in a secrets bundle is secret
- * material, and secrets must not reach logs or error messages (design.md, "Habits that keep it safe").
+ * material, and secrets must not reach logs or error messages.
  */
 export const secretFieldErr = {
   required: (path: string, detail = ''): FieldError => fieldErr.required(path, detail),

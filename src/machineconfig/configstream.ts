@@ -1,4 +1,4 @@
-// A machine config as a YAML stream of documents (reference §4.1): the legacy v1alpha1 document
+// A machine config as a YAML stream of documents, as Talos reads it: the legacy v1alpha1 document
 // (no apiVersion/kind) and documents identified by apiVersion + kind (+ name). One place decides
 // how such a stream is written, so generated and patched configs look the same.
 import { Document, isMap, isScalar, parseAllDocuments, type ToStringOptions } from 'yaml';

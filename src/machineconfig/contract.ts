@@ -1,5 +1,6 @@
 // The Talos "version contract": which Talos minor release generated output must be loadable by.
-// Generators branch on it (reference §4.4); secrets depend on it for a few formats (§3).
+// Generators branch on it (documents and keys added or moved per release); secrets depend on it for
+// a few formats (the cluster id's base64 alphabet, the service-account key type).
 
 export interface TalosContract {
   major: number;

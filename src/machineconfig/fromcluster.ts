@@ -1,6 +1,6 @@
 // From a KubernetesCluster (and one of its Machines) to generator inputs and config patches
 // (pure). The cluster name is metadata.name; spec.talos holds the Talos settings; a Machine names
-// its cluster and role by labels and its pool by an annotation (seed 004).
+// its cluster and role by labels and its pool by an annotation (as talos-operator labels them).
 import type { Operation } from 'fast-json-patch';
 import type { KubeObject } from '../machinery/kind.js';
 import type { CniInput, ConfigInputs } from './generate/inputs.js';

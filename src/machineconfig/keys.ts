@@ -1,4 +1,4 @@
-// Private keys with Node's native crypto, written and read in Talos's encodings (reference §2.4):
+// Private keys with Node's native crypto, written and read in the PEM encodings Talos writes:
 // Ed25519 as PKCS#8 under `ED25519 PRIVATE KEY`, ECDSA as SEC1, RSA as PKCS#1.
 import { createPrivateKey, createPublicKey, generateKeyPair, webcrypto, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -49,7 +49,7 @@ const LABEL_FORMATS: Record<string, { type: 'pkcs8' | 'sec1' | 'pkcs1'; keyType?
   [PEM_LABEL.pkcs8PrivateKey]: { type: 'pkcs8' },
 };
 
-/** Reads a private key in any encoding Talos accepts on input (the four labels of §2.4). */
+/** Reads a private key in any encoding Talos accepts on input (the four labels above). */
 export function parsePrivateKeyPem(pem: string): KeyObject {
   const block = decodeSinglePem(pem);
   if ('error' in block) throw new KeyFormatError(block.error);

@@ -1,4 +1,4 @@
-// PEM framing with the labels Talos writes (reference §2.4). Talos labels Ed25519 keys
+// PEM framing with the labels Talos writes. Talos labels Ed25519 keys
 // `ED25519 PRIVATE KEY`, which OpenSSL (and so Node) refuses; the body is ordinary PKCS#8.
 import { decodeBase64Strict } from './base64.js';
 

@@ -1,5 +1,6 @@
-// Certificates in the profiles Talos's generator uses (reference §2.1-2.3), signed with
-// @peculiar/x509 over Node's Web Crypto: node-forge cannot make ECDSA or Ed25519 certificates.
+// Certificates in the profiles Talos's generator uses (its CAs, node and client certificates),
+// signed with @peculiar/x509 over Node's Web Crypto: node-forge cannot make ECDSA or Ed25519
+// certificates.
 import { randomBytes, webcrypto, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { generatePrivateKey, parsePrivateKeyPem, privateKeyToTalosPem, signingParamsFor, toWebCryptoKeyPair, type KeyAlgorithm } from './keys.js';
@@ -63,7 +64,10 @@ export async function createCA(req: CARequest): Promise<CertAndKeyPem> {
   return { crt: certificatePem(cert), key: privateKeyToTalosPem(key) };
 }
 
-/** The leaf key type that follows the CA's (reference §2.1): Ed25519 -> Ed25519, ECDSA -> P-256, RSA -> RSA 4096. */
+/**
+ * The leaf key type that follows the CA's, as Talos picks it: Ed25519 -> Ed25519, ECDSA -> P-256,
+ * RSA -> RSA 4096.
+ */
 export function leafAlgorithmFor(caKey: KeyObject): KeyAlgorithm {
   switch (caKey.asymmetricKeyType) {
     case 'ed25519':

@@ -1,4 +1,4 @@
-// secrets.yaml in talosctl's format (reference §3): top-level `cluster`, `secrets`, `trustdinfo`,
+// secrets.yaml in talosctl's format: top-level `cluster`, `secrets`, `trustdinfo`,
 // `certs`; certificate/key pairs as {crt, key} and lone keys as {key}, each base64 of the PEM.
 import { isMap, isScalar, parseDocument, stringify } from 'yaml';
 import type { FieldError } from '../machinery/errors.js';

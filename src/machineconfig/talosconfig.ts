@@ -1,5 +1,6 @@
-// The talosconfig a cluster's administrators use (reference §2.1, §2.5): a client certificate
-// signed by the Talos OS CA carrying roles in Subject O, plus the CA to pin, in talosctl's YAML.
+// The talosconfig a cluster's administrators use (talosctl's client configuration): a client
+// certificate signed by the Talos OS CA carrying roles in Subject O, plus the CA to pin, in
+// talosctl's YAML.
 import * as x509 from '@peculiar/x509';
 import { stringify } from 'yaml';
 import { base64OfText, decodeBase64Strict } from './base64.js';

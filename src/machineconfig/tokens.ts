@@ -1,4 +1,4 @@
-// Random tokens and secrets in the shapes Talos generates (reference §3).
+// Random tokens and secrets in the shapes `talosctl gen secrets` generates.
 import { randomBytes, randomInt } from 'node:crypto';
 import { base64UrlPadded, type Base64Alphabet } from './base64.js';
 

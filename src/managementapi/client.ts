@@ -1,5 +1,5 @@
-// REST client of the Talos Management API an AdoptedServer may sync with (seed 000). The seed
-// names three endpoints (GET /health, PATCH /api/v1/sidero/sync-status/{name},
+// REST client of the Talos Management API an AdoptedServer may sync with. Sidero Metal's Adopted
+// Server feature names three endpoints (GET /health, PATCH /api/v1/sidero/sync-status/{name},
 // DELETE /api/v1/sidero/server/{name}); cluster and node registration are ours, documented in
 // docs/management-api.md. Every dial goes through the outbound allow-list first, to the address
 // that was checked (no second DNS lookup that could answer differently).

@@ -1,6 +1,6 @@
 // Reads over raw HTTP against the real server binary: list pagination and resourceVersion rules,
-// Table and PartialObjectMetadata output, label and field selectors, deletecollection
-// (shared/reference/aggregated-apiserver.md §4, §5.10-5.13).
+// Table and PartialObjectMetadata output, label and field selectors, deletecollection, as
+// kube-apiserver answers them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adoptedServer, adoptedServers, AS_GV, create, createNamespace, expectStatus, MERGE_HDR, names, POM_ACCEPT,

@@ -1,6 +1,6 @@
 // Raw HTTP against the real server binary: discovery, OpenAPI, health, create/get/update, deletes,
-// /status and field validation, checked against kube-apiserver's behaviour
-// (shared/reference/aggregated-apiserver.md §2-5). Reads: api-reads.test.ts; watch: api-watch.test.ts.
+// /status and field validation, checked against kube-apiserver's behaviour. Reads:
+// api-reads.test.ts; watch: api-watch.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adoptedServer, adoptedServers, AS_GV, bulkClient, create, createNamespace, expectStatus, JSON_HDR, MERGE_HDR,

@@ -1,4 +1,4 @@
-// Watch over raw HTTP against the real server binary (shared/reference/aggregated-apiserver.md §6):
+// Watch over raw HTTP against the real server binary, with kube-apiserver's semantics:
 // event stream shape, resume, selectors entering/leaving, bookmarks, watch-list (sendInitialEvents),
 // PartialObjectMetadata and Table events, and 410 once history is compacted (also for lists).
 import { request as httpsRequest } from 'node:https';

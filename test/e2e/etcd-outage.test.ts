@@ -1,4 +1,4 @@
-// The server when etcd goes away and comes back (issue 3): requests fail fast with a 5xx Status
+// The server when etcd goes away and comes back: requests fail fast with a 5xx Status
 // instead of hanging, /readyz reports the storage check failing, everything recovers by itself,
 // and a watch opened before the outage either resumes with every event exactly once or ends with
 // a 410 ERROR the client answers by relisting, never a silent gap. Also: a 3-member etcd cluster

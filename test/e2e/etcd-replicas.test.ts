@@ -1,7 +1,7 @@
 // Two server processes on one etcd (same --etcd-prefix), as a Deployment with two replicas runs:
 // one's writes are another's reads and watch events, optimistic concurrency holds across them,
 // and the controllers run in exactly one replica, elected through an etcd lease that passes to
-// the other when the leader dies (issue 3, "Several replicas").
+// the other when the leader dies.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,6 +1,7 @@
-// The real kubectl doing server-side apply: seed manifests, a second manager on one worker pool,
-// conflicts and --force-conflicts, removing a pool, kubectl diff, --dry-run=server, managedFields
-// as `get --show-managed-fields` shows them, clearing them, and moving from client-side apply.
+// The real kubectl doing server-side apply: the upstream example manifests, a second manager on one
+// worker pool, conflicts and --force-conflicts, removing a pool, kubectl diff, --dry-run=server,
+// managedFields as `get --show-managed-fields` shows them, clearing them, and moving from
+// client-side apply.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { disposeServer, startServer, type KubectlResult, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
   files.remove();
 });
 
-const SEEDS = ['000-adoptedserver-spokane-control-1.yaml', '000-adoptedserver-spokane-worker-1.yaml', '004-kubernetescluster-simple-cluster.yaml'];
+const EXAMPLES = ['adoptedserver-spokane-control-1.yaml', 'adoptedserver-spokane-worker-1.yaml', 'kubernetescluster-simple-cluster.yaml'];
 
 const cluster = (name: string, pools: [string, number][]) => kubernetesCluster(name, 'fleet', `${name}-id`, pools);
 
@@ -34,18 +35,18 @@ async function managedFields(args: string[]): Promise<any[]> {
 
 const summary = (mf: any[]) => mf.map((e) => `${e.manager}:${e.operation}${e.subresource ? ':' + e.subresource : ''}`);
 
-describe('kubectl apply --server-side of the seed manifests', () => {
+describe('kubectl apply --server-side of the upstream example manifests', () => {
   it('creates them, and re-applying changes nothing', async () => {
-    for (const seed of SEEDS) {
-      const out = await ok(s, ['apply', '--server-side', '-f', `${FIXTURES}/seeds/${seed}`]);
+    for (const example of EXAMPLES) {
+      const out = await ok(s, ['apply', '--server-side', '-f', `${FIXTURES}/upstream-examples/${example}`]);
       expect(out).toMatch(/^[a-z.]+\/[a-z0-9-]+ serverside-applied\n$/);
     }
     const before = await getJSON(s, ['kc', 'simple-cluster']);
     expect(summary(before.metadata.managedFields ?? (await managedFields(['kc', 'simple-cluster'])))).toEqual(['kubectl:Apply']);
-    for (const seed of SEEDS) await ok(s, ['apply', '--server-side', '-f', `${FIXTURES}/seeds/${seed}`]);
+    for (const example of EXAMPLES) await ok(s, ['apply', '--server-side', '-f', `${FIXTURES}/upstream-examples/${example}`]);
     const after = await getJSON(s, ['kc', 'simple-cluster']);
     expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
-    const diff = await s.kubectl(['diff', '--server-side', '-f', `${FIXTURES}/seeds/`]);
+    const diff = await s.kubectl(['diff', '--server-side', '-f', `${FIXTURES}/upstream-examples/`]);
     expect(diff.code, diff.stderr).toBe(0);
     expect(diff.stdout).toBe('');
   });

@@ -1,7 +1,7 @@
 // The install manifests (manifests/) as kubectl really renders them: every variant goes through the
 // real `kubectl kustomize` (offline, no cluster), with the serving certificate made by the real
 // hack/gen-serving-certs.sh, and the rendered objects are checked for what an aggregated API server
-// needs in a cluster (../shared/reference/aggregated-apiserver.md §1, §9-11).
+// needs in a cluster (APIServices, delegated auth RBAC, a reachable Service, health probes).
 import { execFile } from 'node:child_process';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -140,7 +140,7 @@ describe('credentials and the outbound allow-list', () => {
     await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=SecretKeyMissing', 'adoptedserver/wrong-key', '--timeout=30s']);
   });
 
-  it('an endpoint outside the allow-list (the seed\'s 192.168.1.10) is never dialed: OutboundNotAllowed', async () => {
+  it('an endpoint outside the allow-list (192.168.1.10, as in the upstream examples) is never dialed: OutboundNotAllowed', async () => {
     await ok(s, ['apply', '-f', '-'], { input: adopted('private', '192.168.1.10:50000', 'controlplane') });
     await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=OutboundNotAllowed', 'adoptedserver/private', '--timeout=30s']);
     const r = await s.request('GET', path('private', 'health'));

@@ -15,7 +15,7 @@ describe('Management API client', () => {
     await fake.stop();
   });
 
-  it('calls the seed endpoints and ours with JSON bodies', async () => {
+  it('calls the Adopted Server feature\'s endpoints and our registration endpoints with JSON bodies', async () => {
     const c = new ManagementAPIClient(fake.url, LOOPBACK);
     await c.health();
     await c.registerCluster({ name: 'prod', id: 'c6a1' });

@@ -1,5 +1,5 @@
 // The generated TS types cannot drift from protos/ (regenerated here with the package.json
-// script's own arguments), and the wire identity matches the reference: method paths and field
+// script's own arguments), and the wire identity matches Talos's protos: method paths and field
 // numbers, checked on the encoded bytes.
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,5 @@
-// The simulator's Talos-style PKI (reference §2.1-§2.3) and its secrets-bundle reading (§3).
+// The simulator's Talos-style PKI (CA, node server and client certificate profiles) and its
+// secrets-bundle reading.
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';

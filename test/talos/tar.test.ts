@@ -1,4 +1,4 @@
-// The Kubeconfig RPC's tar quirk (reference §7.3): no end-of-archive blocks, unpadded body.
+// The Kubeconfig RPC's tar quirk: no end-of-archive blocks, unpadded body.
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { kubeconfigArchive, tarHeader, unclosedTar } from '../../hack/talos-sim/tar.js';

@@ -1,4 +1,4 @@
-// The AdoptedServer controller (seed 000): on every change of an object's spec, and every resync
+// The AdoptedServer controller: on every change of an object's spec, and every resync
 // period, it checks the accepted gate, asks the node (connectivity, node info, health), reflects
 // SideroLink's configuration, syncs with the Management API when enabled, writes the status and
 // records Events for transitions. While an upgrade runs it looks much more often, to follow the

@@ -1,6 +1,6 @@
-// The KubernetesCluster controller (seed 004, the Viti Talos operator's cluster reconciler): it
+// The KubernetesCluster controller (as the Viti Talos operator's cluster reconciler): it
 // turns spec.topology into Machines the cluster controls, scales them up and down when the spec's
-// replicas change (e.g. seed 003's JSON patches on a worker pool), keeps the fields it owns on
+// replicas change (e.g. a JSON patch of a worker pool's replicas), keeps the fields it owns on
 // them, has their machine configs regenerated when the cluster's spec changes, and reports
 // progress in the cluster's status and Events. Deleting the cluster deletes its Machines through
 // their ownerReferences (the garbage collector). One active instance: it runs under leadership.

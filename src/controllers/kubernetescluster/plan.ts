@@ -1,5 +1,5 @@
 // What a KubernetesCluster's Machines should be, and the next step towards it (pure), as the Viti
-// Talos operator does it (resources.md §12.4-12.5): control planes `<cluster>-ctp<i>` (at least
+// Talos operator names and scales them: control planes `<cluster>-ctp<i>` (at least
 // one), workers `<cluster>-wrk<n>` from one index space shared by every pool, a new worker taking
 // the lowest free index, pool membership in the `vitistack.io/nodepool` annotation. Names derive
 // from metadata.name, the key every other part of this server uses for the cluster (its Secrets,

@@ -1,6 +1,6 @@
-// Machine-level documents appended after the v1alpha1 document (reference §4.3, §4.4):
-// HostnameConfig from contract 1.12, and the 1.14 documents that replace v1alpha1 machine
-// sections. The reference names the kinds and their content; where it gives no field names, the
+// Machine-level documents appended after the v1alpha1 document, as `talosctl gen config` writes
+// them: HostnameConfig from contract 1.12, and the 1.14 documents that replace v1alpha1 machine
+// sections. Where a document's field names are not pinned down by a known Talos output, the
 // choice is written at the builder.
 import type { SecretsBundle } from '../bundle.js';
 import type { ResolvedConfigInputs } from './inputs.js';
@@ -58,7 +58,7 @@ function securityDefaultDocuments(): Fields[] {
 }
 
 /**
- * The 1.14 machine documents, in the order §4.4 lists them. No SysctlConfig: `gen config`
+ * The 1.14 machine documents, in the order Talos 1.14 writes them. No SysctlConfig: `gen config`
  * writes no sysctls, so there is nothing to move there.
  */
 export function machineDocuments(inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields[] {

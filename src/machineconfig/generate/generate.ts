@@ -1,6 +1,6 @@
 // `talosctl gen config` as a pure function: a role, the inputs and a secrets bundle in, the
-// machine config YAML stream for the target contract out (reference §4.3, §4.4). Same inputs and
-// bundle, same bytes.
+// machine config YAML stream for the target contract out (its layout per Talos release). Same
+// inputs and bundle, same bytes.
 import type { SecretsBundle } from '../bundle.js';
 import { stringifyConfigStream } from '../configstream.js';
 import { contractAtLeast } from '../contract.js';
@@ -22,7 +22,7 @@ export function machineConfigDocuments(role: MachineRole, inputs: ResolvedConfig
 /**
  * The machine config for `role` as a YAML stream. Throws ConfigInputError for unusable inputs.
  * The bundle is used as given: it should have been generated for (or checked against) the same
- * contract, e.g. its cluster id alphabet and service-account key type follow the contract (§3).
+ * contract, e.g. its cluster id alphabet and service-account key type follow the contract.
  */
 export function generateMachineConfig(role: MachineRole, inputs: ConfigInputs, bundle: SecretsBundle): string {
   return stringifyConfigStream(machineConfigDocuments(role, resolveConfigInputs(inputs), bundle));

@@ -10,8 +10,9 @@ export interface ParsedEndpoint {
 }
 
 /**
- * `https://host[:port]` (reference §4.3, §5.1 rule 2): scheme https, a host, a numeric port if
- * any, IPv6 in brackets. Nothing else may follow: kubelets and talosctl add their own paths.
+ * `https://host[:port]`, as Talos's validator wants the control-plane endpoint: scheme https, a
+ * host, a numeric port if any, IPv6 in brackets. Nothing else may follow: kubelets and talosctl add
+ * their own paths.
  */
 export function checkEndpoint(endpoint: string): ParsedEndpoint | { problem: string } {
   if (!/^https:\/\//i.test(endpoint)) return { problem: 'must be an https:// URL, e.g. https://10.0.0.1:6443' };
@@ -41,7 +42,7 @@ export function checkCidr(cidr: string): string | undefined {
   return undefined;
 }
 
-/** A DNS domain such as cluster.local (§5.1 rule 3). */
+/** A DNS domain such as cluster.local (Talos refuses a dnsDomain that is not a valid DNS name). */
 export function checkDnsDomain(domain: string): string | undefined {
   const problems = isDNS1123Subdomain(domain.toLowerCase());
   return problems.length > 0 ? problems.join('; ') : undefined;
@@ -61,8 +62,8 @@ const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
 
 /**
  * A `machine.nodeTaints` value: `value:Effect`, or a bare `Effect` for a taint without value
- * (the reference gives only the `value:Effect` form; the bare effect is Kubernetes' own
- * shorthand and we accept it too).
+ * (Talos documents the `value:Effect` form; the bare effect is Kubernetes' own shorthand and we
+ * accept it too).
  */
 export function checkTaintValue(text: string): string | undefined {
   const colon = text.lastIndexOf(':');

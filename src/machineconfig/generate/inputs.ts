@@ -1,5 +1,6 @@
-// What a machine config is generated from (reference §4.3 "Inputs"), and its resolution into
-// the exact values the generator writes: versions per §0, defaults per §4.3, every field checked.
+// What a machine config is generated from (the inputs of `talosctl gen config`), and its resolution
+// into the exact values the generator writes: versions from the Talos version map (versions.ts),
+// `gen config`'s defaults, every field checked.
 import { parseContract, type TalosContract } from '../contract.js';
 import { checkCidr, checkDnsDomain, checkEndpoint, checkLabelKey, checkLabelValue, checkManifestUrl, checkTaintValue, checkToken } from './inputcheck.js';
 import { DEFAULT_TALOS_VERSION, newestKnownKubernetesPatch, parseSemver, talosLine, targetableTalosLines, type TalosLine } from './versions.js';
@@ -11,13 +12,13 @@ export interface ConfigInputs {
   clusterName: string;
   /** the control-plane endpoint, `https://host[:port]` */
   endpoint: string;
-  /** `1.33` (a minor, resolved per §0), `1.33.6` or `v1.33.6`; default: the target line's default */
+  /** `1.33` (a minor, see versions.ts), `1.33.6` or `v1.33.6`; default: the target line's default */
   kubernetesVersion?: string;
   /** target Talos, `v1.13.9` or `1.13` (a minor resolves to its newest tag); default v1.13.9 */
   talosVersion?: string;
   /** default /dev/sda */
   installDisk?: string;
-  /** default: the target line's installer image for the Talos tag (§0, §7.1) */
+  /** default: the target line's installer image for the Talos tag (versions.ts) */
   installImage?: string;
   /** additional SANs for the Talos API and the Kubernetes apiserver certificates */
   certSANs?: string[];
@@ -87,9 +88,10 @@ export function resolveTalosVersion(text: string = DEFAULT_TALOS_VERSION): { tag
 }
 
 /**
- * The Kubernetes version to write, without a leading v. A bare minor becomes the newest patch §0
- * knows for it, or `.0` when no Talos line defaults to that minor. The result must lie in the
- * target line's accepted range: a node refuses any other kubelet image (§5.6).
+ * The Kubernetes version to write, without a leading v. A bare minor becomes the newest patch the
+ * version map knows for it, or `.0` when no Talos line defaults to that minor. The result must lie
+ * in the target line's accepted range: a node refuses any other kubelet image when the config is
+ * applied.
  */
 export function resolveKubernetesVersion(text: string | undefined, line: TalosLine): string {
   let version = line.defaultKubernetes;

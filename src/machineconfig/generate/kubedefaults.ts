@@ -1,4 +1,4 @@
-// Kubernetes settings `gen config` writes the same way for every contract (reference §4.3): the
+// Kubernetes settings `gen config` writes the same way for every contract: the
 // component images for a Kubernetes version, the PodSecurity admission plugin configuration and
 // the audit policy. v1alpha1.ts and the 1.14 Kube*Config documents both take them from here.
 import { IMAGE_REPOSITORIES } from './versions.js';
@@ -15,7 +15,7 @@ export const POD_SECURITY_PLUGIN = 'PodSecurity';
 /**
  * The PodSecurity plugin configuration: enforce baseline, audit and warn restricted, all at the
  * latest policy version, kube-system exempt. Talos holds it as a free-form map, and Go writes a
- * map's keys sorted, so the keys here are in sorted order (the reference gives no order).
+ * map's keys sorted, so the keys here are in sorted order.
  */
 export function podSecurityConfiguration(): Record<string, unknown> {
   return {
@@ -44,5 +44,5 @@ export const EXCLUDE_FROM_EXTERNAL_LB_LABEL = 'node.kubernetes.io/exclude-from-e
 /** KubePrism, the node-local apiserver load balancer (contract ≥1.6). */
 export const KUBEPRISM_PORT = 7445;
 
-/** Talos's own discovery service, the default service registry endpoint (§4.3 runtime defaults). */
+/** Talos's own discovery service, the default service registry endpoint of a node. */
 export const DEFAULT_DISCOVERY_ENDPOINT = 'https://discovery.talos.dev/';

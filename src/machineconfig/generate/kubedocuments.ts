@@ -1,8 +1,8 @@
-// The 1.14 Kube*Config documents (reference §4.4): the Kubernetes settings the v1alpha1 document
-// no longer holds. PEMs are plain multi-line strings here, not base64. The reference names the
-// kinds and a few fields; the other field names mirror the v1alpha1 keys they replace, and a
-// document whose only job is to switch a component on (flannel, CoreDNS) or to keep Talos's
-// defaults (authentication) has no fields: its presence is the setting.
+// The 1.14 Kube*Config documents: the Kubernetes settings the v1alpha1 document no longer holds
+// from Talos 1.14 on. PEMs are plain multi-line strings here, not base64. Of these kinds only a few
+// field names are pinned down by known Talos output; the other field names mirror the v1alpha1 keys
+// they replace, and a document whose only job is to switch a component on (flannel, CoreDNS) or to
+// keep Talos's defaults (authentication) has no fields: its presence is the setting.
 import type { SecretsBundle } from '../bundle.js';
 import { configDocument } from './documents.js';
 import type { ResolvedConfigInputs } from './inputs.js';
@@ -69,7 +69,7 @@ function controlPlaneDocuments(inputs: ResolvedConfigInputs, bundle: SecretsBund
   ];
 }
 
-/** The Kube*Config documents for a role, in the order §4.4 lists the kinds. */
+/** The Kube*Config documents for a role, in the order Talos 1.14 writes the kinds. */
 export function kubernetesDocuments(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields[] {
   return [...nodeDocuments(role, inputs, bundle), ...(role === 'controlplane' ? controlPlaneDocuments(inputs, bundle) : [])];
 }

@@ -1,5 +1,6 @@
-// The legacy v1alpha1 document (reference §4.2, §4.3, §4.4). Objects are built key by key in
-// Talos's struct order, which is the order the YAML shows; certificates are base64 of the PEM.
+// The legacy v1alpha1 document, as `gen config` writes it for each contract. Objects are built key
+// by key in Talos's struct order, which is the order the YAML shows; certificates are base64 of the
+// PEM.
 import { base64OfText } from '../base64.js';
 import type { SecretsBundle } from '../bundle.js';
 import { contractAtLeast } from '../contract.js';
@@ -115,7 +116,7 @@ function clusterSection(role: MachineRole, inputs: ResolvedConfigInputs, bundle:
   // the Kubernetes registry is off by default; an empty service registry means the default endpoint
   cluster.discovery = { enabled: true, registries: { kubernetes: { disabled: true }, service: {} } };
   if (controlPlane) {
-    // the etcd image is left empty: the node picks its line's default (§0)
+    // the etcd image is left empty: the node picks its line's default (versions.ts)
     cluster.etcd = { ca: pemPair(bundle.certs.etcd, true) };
     if (inputs.allowSchedulingOnControlPlanes) cluster.allowSchedulingOnControlPlanes = true;
   }
@@ -136,7 +137,7 @@ export function fullV1Alpha1Document(role: MachineRole, inputs: ResolvedConfigIn
 /**
  * The v1alpha1 document of the 1.14 layout: only machine.{type, token, ca, certSANs,
  * features.diskQuotaSupport} and cluster.{token, etcd.ca}; everything else lives in documents.
- * `version`, `debug` and `persist` stay: the reference lists only the sections' keys, and the
+ * `version`, `debug` and `persist` stay: only the sections' keys move to documents, and the
  * document is identified by `version` and rejected with `persist: false`.
  */
 export function reducedV1Alpha1Document(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields {
@@ -152,7 +153,7 @@ export function reducedV1Alpha1Document(role: MachineRole, inputs: ResolvedConfi
       certSANs: [...inputs.certSANs],
       features: { diskQuotaSupport: true },
     },
-    // etcd runs on control planes only; a worker with cluster.etcd is invalid (§5.1 rule 4)
+    // etcd runs on control planes only; Talos refuses a worker config with cluster.etcd
     cluster: controlPlane ? { token: bundle.secrets.bootstraptoken, etcd: { ca: pemPair(bundle.certs.etcd, true) } } : { token: bundle.secrets.bootstraptoken },
   };
 }

@@ -1,4 +1,4 @@
-// The Talos version map (reference §0): per Talos minor line, the newest tag, the Kubernetes
+// The Talos version map: per Talos minor line, the newest tag, the Kubernetes
 // version `gen config` defaults to, the Kubernetes range a node of that line accepts, and images.
 // Generation targets the lines that have a tag; main (1.15) is listed because its default
 // Kubernetes version is a "known" Kubernetes patch, but it is not a target.
@@ -17,7 +17,7 @@ export interface TalosLine {
   newestTag?: string;
   /** Kubernetes version `gen config` writes when none is asked for (no leading v) */
   defaultKubernetes: string;
-  /** Kubernetes versions a node of this line accepts (runtime check, §5.6) */
+  /** Kubernetes versions a node of this line accepts (the node checks it on apply) */
   kubernetes: KubernetesMinorRange;
   /** etcd image the node uses when `cluster.etcd.image` is empty */
   etcdImage: string;
@@ -36,7 +36,7 @@ const factoryInstaller = (tag: string) => `factory.talos.dev/metal-installer/${D
 
 const range = (minMinor: number, maxMinor: number): KubernetesMinorRange => ({ minMinor, maxMinor });
 
-/** §0, oldest line first. */
+/** Every known Talos line, oldest first. */
 export const TALOS_LINES: readonly TalosLine[] = [
   { minor: 8, newestTag: 'v1.8.4', defaultKubernetes: '1.31.4', kubernetes: range(26, 31), etcdImage: 'gcr.io/etcd-development/etcd:v3.5.17', coreDNSTag: 'v1.11.3', installImage: ghcrInstaller, upgradeFromMinor: 5 },
   { minor: 9, newestTag: 'v1.9.6', defaultKubernetes: '1.32.4', kubernetes: range(27, 32), etcdImage: 'gcr.io/etcd-development/etcd:v3.5.21', coreDNSTag: 'v1.12.0', installImage: ghcrInstaller, upgradeFromMinor: 8 },
@@ -51,7 +51,7 @@ export const TALOS_LINES: readonly TalosLine[] = [
 /** `gen config`'s default target: the newest stable tag. */
 export const DEFAULT_TALOS_VERSION = 'v1.13.9';
 
-/** Image repositories that are the same for every Talos line (§0). */
+/** Image repositories that are the same for every Talos line. */
 export const IMAGE_REPOSITORIES = {
   kubelet: 'ghcr.io/siderolabs/kubelet',
   apiServer: 'registry.k8s.io/kube-apiserver',
@@ -61,7 +61,7 @@ export const IMAGE_REPOSITORIES = {
   coreDNS: 'registry.k8s.io/coredns/coredns',
 } as const;
 
-/** The line of Talos 1.<minor>, if §0 knows it. */
+/** The line of Talos 1.<minor>, if TALOS_LINES knows it. */
 export function talosLine(minor: number): TalosLine | undefined {
   return TALOS_LINES.find((l) => l.minor === minor);
 }
@@ -87,7 +87,7 @@ export function parseSemver(text: string): Semver | undefined {
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), prerelease: m[4] ?? '' };
 }
 
-/** Semver precedence, enough for the versions in §0: a release sorts after its pre-releases. */
+/** Semver precedence, enough for TALOS_LINES: a release sorts after its pre-releases. */
 export function compareSemver(a: Semver, b: Semver): number {
   if (a.major !== b.major) return a.major - b.major;
   if (a.minor !== b.minor) return a.minor - b.minor;
@@ -99,8 +99,9 @@ export function compareSemver(a: Semver, b: Semver): number {
 }
 
 /**
- * The newest Kubernetes 1.<minor> patch that §0 names as some line's default (the development
- * line included: its default is a known Kubernetes version too), or undefined when none does.
+ * The newest Kubernetes 1.<minor> patch that TALOS_LINES names as some line's default (the
+ * development line included: its default is a known Kubernetes version too), or undefined when none
+ * does.
  */
 export function newestKnownKubernetesPatch(minor: number): string | undefined {
   let best: { text: string; version: Semver } | undefined;

@@ -1,4 +1,4 @@
-// Applying a sequence of config patches to a machine config (reference §6). Each patch sees the
+// Applying a sequence of config patches to a machine config, as Talos does. Each patch sees the
 // config as the previous one left it: a JSON patch is refused when the config has more than one
 // document at that moment. The result is written the way the generator writes configs, with the
 // v1alpha1 document in Talos's struct order, as Talos itself re-encodes a patched config.

@@ -1,4 +1,4 @@
-// RFC 6902 JSON patches on a machine config (reference §6). Talos applies them to the config
+// RFC 6902 JSON patches on a machine config. Talos applies them to the config
 // converted to JSON, which only works for a single-document config: it refuses them on any
 // multi-document config, and so on every config generated for contract 1.12 or newer (those
 // always carry a HostnameConfig document). The operations themselves run through the project's

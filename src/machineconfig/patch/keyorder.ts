@@ -1,7 +1,7 @@
 // Talos decodes a patched config into its structs and writes it again, so a patched v1alpha1
-// document comes out in struct order (reference §4.2) whatever order the patch used. This puts a
-// Map-based v1alpha1 document into that order; keys the table does not know keep their relative
-// order after the known ones (the validator reports them; reordering must not hide them).
+// document comes out in struct order (the v1alpha1 key order) whatever order the patch used. This
+// puts a Map-based v1alpha1 document into that order; keys the table does not know keep their
+// relative order after the known ones (the validator reports them; reordering must not hide them).
 import type { ConfigDocument } from '../configstream.js';
 
 interface KeyOrder {

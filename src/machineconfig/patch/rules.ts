@@ -1,4 +1,4 @@
-// How a strategic patch merges each list (reference §6): lists append by default; a few are
+// How a Talos strategic patch merges each list: lists append by default; a few are
 // replaced whole, a few are merged item by item on a key, and `extraArgs` (and the other string
 // maps) are overlaid entry by entry. Paths are field names without list indices, relative to the document.
 
@@ -26,7 +26,7 @@ const sameInterface: Matcher = (target, patch) => byKey('interface')(target, pat
 
 const REPLACE: FieldRule = { type: 'replace' };
 
-/** v1alpha1 rules, straight from §6 */
+/** v1alpha1 rules, as Talos merges these fields */
 const V1ALPHA1_RULES: Readonly<Record<string, FieldRule>> = {
   'cluster.network.podSubnets': REPLACE,
   'cluster.network.serviceSubnets': REPLACE,
@@ -37,8 +37,8 @@ const V1ALPHA1_RULES: Readonly<Record<string, FieldRule>> = {
 };
 
 /**
- * The same fields where the 1.14 documents carry them (the reference states the rules for
- * v1alpha1 only; keeping the behaviour where the field moved is our choice).
+ * The same fields where the 1.14 documents carry them (the rules above are Talos's for v1alpha1;
+ * keeping the behaviour where the field moved is our choice).
  */
 const DOCUMENT_RULES: Readonly<Record<string, Readonly<Record<string, FieldRule>>>> = {
   KubeNetworkConfig: { podSubnets: REPLACE, serviceSubnets: REPLACE },
@@ -46,10 +46,10 @@ const DOCUMENT_RULES: Readonly<Record<string, Readonly<Record<string, FieldRule>
 };
 
 /**
- * String maps whose entries a patch sets one by one. §6 says so for `extraArgs`; Talos's other
+ * String maps whose entries a patch sets one by one. Talos does so for `extraArgs`; its other
  * string maps (labels, annotations, taints, sysctls, sysfs, env) are Go maps too, where an entry
  * present in the patch is always set, so `label: ""` must not be dropped as a zero value (our
- * reading: the reference states the zero-value rule for scalars, i.e. struct fields).
+ * reading: Talos's zero-value rule is stated for scalars, i.e. struct fields).
  */
 const OVERLAID_MAPS: ReadonlySet<string> = new Set(['extraArgs', 'nodeLabels', 'nodeAnnotations', 'nodeTaints', 'sysctls', 'sysfs', 'env']);
 

@@ -1,4 +1,4 @@
-// Talos strategic merge patches (reference §6): partial config documents merged into the config,
+// Talos strategic merge patches: partial config documents merged into the config,
 // each matched by apiVersion + kind (+ name), the v1alpha1 document by having neither; a patch
 // document that matches none is appended. Inside a document: maps merge key by key, scalars are
 // overwritten unless the patch holds the zero value (booleans always overwrite), lists append

@@ -1,8 +1,8 @@
 // Certificates and keys in typed documents (1.14+: KubeAPIServerCAConfig, KubeAggregatorCAConfig,
-// KubeServiceAccountConfig, ...), written as plain PEM text (reference §4.2). The reference names
-// these documents' contents only loosely (`issuingCA` cert+key, `acceptedCAs`), so fields are
-// found by what they hold: every string with a PEM block is checked by its label, and a mapping
-// holding exactly one certificate and one private key must hold a matching pair.
+// KubeServiceAccountConfig, ...), written as plain PEM text. Only a few of these documents' fields
+// are known by name (`issuingCA` cert+key, `acceptedCAs`), so fields are found by what they hold:
+// every string with a PEM block is checked by its label, and a mapping holding exactly one
+// certificate and one private key must hold a matching pair.
 import type { X509Certificate, KeyObject } from 'node:crypto';
 import { PEM_LABEL } from '../pem.js';
 import type { RuleContext, TypedDocument } from './context.js';
@@ -13,7 +13,7 @@ import type { Plain } from './yamltree.js';
 
 /** Documents whose certificates are CAs. */
 const CA_DOCUMENTS = new Set(['KubeAPIServerCAConfig', 'KubeAggregatorCAConfig']);
-/** The Kubernetes CA document: a worker has its certificates (acceptedCAs) but never its key (§5.1 #5). */
+/** The Kubernetes CA document: a worker has its certificates (acceptedCAs) but never its key. */
 const KUBERNETES_CA_DOCUMENT = 'KubeAPIServerCAConfig';
 
 const KEY_LABELS = new Set<string>([PEM_LABEL.ed25519PrivateKey, PEM_LABEL.ecPrivateKey, PEM_LABEL.rsaPrivateKey, PEM_LABEL.pkcs8PrivateKey]);

@@ -1,6 +1,6 @@
-// Certificates and keys of the v1alpha1 document (base64 of PEM), and who must or must not hold
-// the CA keys (§5.1 #5, §5.2 #11-#13): a control plane signs with the OS CA key; a worker carries
-// the CA certificates only, with `key: ""`.
+// Certificates and keys of the v1alpha1 document (base64 of PEM), and who must or must not hold the
+// CA keys: a control plane signs with the OS CA key; a worker carries the CA certificates only,
+// with `key: ""`.
 import type { RuleContext } from './context.js';
 import { joinIndex } from './problem.js';
 import { keyMatchesCertificate, readCertificate, readPrivateKey } from './pemfields.js';
@@ -26,7 +26,10 @@ function checkAcceptedCAs(ctx: RuleContext, section: PlainMap | undefined, path:
   }
 }
 
-/** §5.2 #11-#13 for machine.ca (the Talos OS CA). */
+/**
+ * machine.ca (the Talos OS CA): a control plane has it with its key, a worker without the key;
+ * acceptedCAs may stand in on a worker.
+ */
 function checkMachineCA(ctx: RuleContext, machine: PlainMap): void {
   const ca = mapAt(machine, 'ca');
   const hasCrt = Boolean(strAt(ca, 'crt'));
@@ -58,7 +61,7 @@ export function checkCertificates(ctx: RuleContext): void {
   const cluster = ctx.cluster;
   if (!cluster) return;
   const clusterCA = mapAt(cluster, 'ca');
-  // §5.1 #5
+  // only control planes hold the Kubernetes CA key
   if (ctx.isWorker && strAt(clusterCA, 'key')) ctx.v1.error('cluster.ca.key', 'must be empty on a worker: only control planes hold the Kubernetes CA key');
   checkPair(ctx, 'cluster.ca', clusterCA, ctx.isWorker);
   checkAcceptedCAs(ctx, cluster, 'cluster.acceptedCAs');

@@ -56,7 +56,7 @@ export class RuleContext {
   }
 }
 
-/** machine.type -> role (§5.1 #10): `init` is a control plane; `join` and empty are workers. */
+/** machine.type -> role: `init` is a control plane; `join` and empty are workers. */
 export function roleOf(type: string | undefined): Role | undefined {
   switch (type ?? '') {
     case 'controlplane':

@@ -1,7 +1,8 @@
-// Strict decoding of a machine-config YAML stream (reference §4.1): every document becomes a plain
-// value with a line table, and is classified as the legacy v1alpha1 Config (`version: v1alpha1`,
-// no apiVersion/kind) or a typed document (`apiVersion` + `kind` [+ `name`]). Problems that make a
-// document undecodable are reported here; what a document may contain is schema.ts's business.
+// Strict decoding of a machine-config YAML stream, as Talos decodes it: every document becomes a
+// plain value with a line table, and is classified as the legacy v1alpha1 Config (`version:
+// v1alpha1`, no apiVersion/kind) or a typed document (`apiVersion` + `kind` [+ `name`]). Problems
+// that make a document undecodable are reported here; what a document may contain is schema.ts's
+// business.
 import { LineCounter, parseAllDocuments } from 'yaml';
 import type { ConfigProblem } from './problem.js';
 import { convertDocument, type Plain, type PlainMap, type TreeProblem } from './yamltree.js';

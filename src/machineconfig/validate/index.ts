@@ -1,6 +1,6 @@
 // Validation of a full Talos machine config for a target Talos version, as the node would decode
-// and validate it (reference §4.1, §5). Pure: no I/O, no clock. Every problem is listed with its
-// path (and line), and no input makes it throw.
+// and validate it (strict decoding, then Talos's validation rules). Pure: no I/O, no clock. Every
+// problem is listed with its path (and line), and no input makes it throw.
 import { parseContract, type TalosContract } from '../contract.js';
 import { checkCertificates } from './certs.js';
 import { checkDocumentCertificates } from './certs-documents.js';
@@ -32,9 +32,12 @@ export type { Mode } from './context.js';
 export interface ValidateOptions {
   /** the Talos version the config is for: `v1.13.9`, `1.12`, ... (patch and pre-release are ignored) */
   talosVersion: string;
-  /** `metal` adds the install rules (§5.3), `container` the container rules (§5.4); none = mode-independent rules only, like `cloud` */
+  /**
+   * `metal` adds the install rules, `container` the container rules; none = mode-independent rules
+   * only, like `cloud`
+   */
   mode?: Mode;
-  /** `talosctl validate --strict` (§5.2 #26): every warning is an error */
+  /** `talosctl validate --strict`: every warning is an error */
   strict?: boolean;
 }
 
@@ -109,9 +112,10 @@ function validate(yamlText: string, opts: ValidateOptions): ConfigProblem[] {
 
 /**
  * Every problem in `yamlText` as a machine config for Talos `opts.talosVersion`: strict decoding
- * (unknown keys and kinds for that version, duplicate keys and documents), the validation rules of
- * reference §5 for the machine's role and mode, certificate/key checks, and the Kubernetes version
- * range of §0. Empty when the config is valid. Never throws; never quotes key, token or secret values.
+ * (unknown keys and kinds for that version, duplicate keys and documents), Talos's validation rules
+ * for the machine's role and mode, certificate/key checks, and the Kubernetes version range the
+ * node accepts. Empty when the config is valid. Never throws; never quotes key, token or secret
+ * values.
  */
 export function validateMachineConfig(yamlText: string, opts: ValidateOptions): ConfigProblem[] {
   let problems: ConfigProblem[];

@@ -1,8 +1,7 @@
-// Typed document kinds (reference §4.1, §4.4) and the Talos release that introduced each. The
-// reference's lists end in "…", so a kind missing here may still be real: it gets a warning, while
-// a kind listed for a release newer than the target is an error (strict decoding rejects it).
-// Document contents are not detailed in the reference and are accepted as they are; the rules
-// that the reference does state for some kinds live in rules-documents.ts.
+// Typed document kinds and the Talos release that introduced each. The list is not complete, so a
+// kind missing here may still be real: it gets a warning, while a kind listed for a release newer
+// than the target is an error (strict decoding rejects it). Document contents are not modelled
+// here and are accepted as they are; the rules known for some kinds live in rules-documents.ts.
 import { contractAtLeast, formatContract, type TalosContract } from '../contract.js';
 import type { Since } from './schema.js';
 import { show } from './problem.js';
@@ -22,7 +21,7 @@ const KINDS_BY_RELEASE: [Since, string[]][] = [
       'KubeControllerManagerConfig', 'KubeSchedulerConfig', 'KubeProxyConfig', 'KubeFlannelCNIConfig', 'KubeCoreDNSConfig',
       'UnattendedInstallConfig', 'SysctlConfig', 'DiscoveryServiceConfig', 'DiscoveryIdentityConfig', 'FilesystemTrimConfig',
       'SecurityProfileConfig',
-      // emitted by the 1.14 generator; the reference does not say which release added it, so
+      // emitted by the 1.14 generator; the release that added it is not known here, so
       // before 1.14 it is treated like an unlisted kind (warning), never rejected outright
       'VolumeConfig',
     ],

@@ -1,6 +1,6 @@
 // Reading certificate and key fields: base64 of a PEM in v1alpha1, plain PEM text in the 1.14+
-// typed documents (reference §4.2). Labels are §2.4's. Messages describe the encoding that is
-// wrong and never echo the field's content.
+// typed documents. Labels are the ones Talos writes and accepts (pem.ts). Messages describe the
+// encoding that is wrong and never echo the field's content.
 import { createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { decodeBase64Strict } from '../base64.js';
 import { KeyFormatError, parsePrivateKeyPem } from '../keys.js';

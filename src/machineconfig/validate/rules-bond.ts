@@ -1,5 +1,5 @@
-// §5.2 #16, bond settings: which options make sense in which mode, and the miimon timing rules.
-// The full list of bond option names is not in the reference, so unknown names are not reported.
+// Bond settings: which options make sense in which mode, and the miimon timing rules. The full list
+// of bond option names is not known here, so unknown names are not reported.
 import { show, type DocumentScope } from './problem.js';
 import { isNonEmpty, numAt, strAt } from './values.js';
 import type { PlainMap } from './yamltree.js';
@@ -24,7 +24,7 @@ const NO_ARP_MODES = ['802.3ad', 'balance-alb', 'balance-tlb'];
 /** options Talos does not support setting */
 const UNSUPPORTED_OPTIONS = ['arpIPTarget', 'adActorSystem'];
 
-// The reference spells the delays upDelay/downDelay; the lower-case spellings are accepted too so
+// Talos spells the delays upDelay/downDelay; the lower-case spellings are accepted too so
 // that the miimon rule applies whichever a config uses.
 const DELAY_OPTIONS = [['upDelay', 'updelay'], ['downDelay', 'downdelay']];
 

@@ -1,12 +1,12 @@
-// §5.1 #1-#8: the cluster section. The control-plane endpoint moves to KubeClusterConfig on
-// 1.14+ (§4.4), so it is looked for there too.
+// The cluster section: its control-plane endpoint, network, etcd, manifests and discovery. The
+// control-plane endpoint moves to KubeClusterConfig on 1.14+, so it is looked for there too.
 import type { RuleContext } from './context.js';
 import { joinIndex, show, type DocumentScope } from './problem.js';
 import { cidrFamily, isDNSName, isSubnetFilter, parseURL, showURL, type IPFamily } from './syntax.js';
 import { boolAt, isNonEmpty, isSet, mapAt, mapItems, numAt, strAt, stringItems } from './values.js';
 import type { PlainMap } from './yamltree.js';
 
-/** §5.1 #2 plus §4.3's https requirement: an https URL with a host, a valid port, IPv6 in brackets. */
+/** An https URL with a host, a valid port, IPv6 in brackets. */
 function checkEndpoint(scope: DocumentScope, path: string, endpoint: string): void {
   const url = parseURL(endpoint);
   if ('error' in url) scope.error(path, `${show(showURL(endpoint))} ${url.error}`);
@@ -46,7 +46,10 @@ function checkSubnetList(ctx: RuleContext, network: PlainMap, key: string): IPFa
   return families;
 }
 
-/** §5.1 #3 and the pod/service subnets: each parses, and the two lists use the same families in the same order. */
+/**
+ * dnsDomain is a DNS name, and the pod/service subnets: each parses, and the two lists use the same
+ * families in the same order.
+ */
 export function checkClusterNetwork(ctx: RuleContext): void {
   const network = mapAt(ctx.cluster, 'network');
   if (!network) return;
@@ -61,7 +64,7 @@ export function checkClusterNetwork(ctx: RuleContext): void {
   }
 }
 
-/** §5.1 #4: etcd belongs to control planes, needs its CA there, and its subnets parse. */
+/** etcd belongs to control planes, needs its CA there, and its subnets parse. */
 export function checkEtcd(ctx: RuleContext): void {
   if (!ctx.cluster) return;
   const etcd = mapAt(ctx.cluster, 'etcd');
@@ -85,7 +88,7 @@ export function checkEtcd(ctx: RuleContext): void {
   }
 }
 
-/** §5.1 #6. */
+/** inlineManifests: every name is set and unique. */
 export function checkInlineManifests(ctx: RuleContext): void {
   const seen = new Map<string, number>();
   for (const [i, manifest] of mapItems(ctx.cluster, 'inlineManifests')) {
@@ -109,7 +112,10 @@ function checkManifestURLs(ctx: RuleContext, section: PlainMap | undefined, key:
   }
 }
 
-/** §5.1 #7, and the same URL check for extraManifests. */
+/**
+ * externalCloudProvider lists manifests only when enabled, and they are valid URLs, as are
+ * extraManifests.
+ */
 export function checkManifests(ctx: RuleContext): void {
   const provider = mapAt(ctx.cluster, 'externalCloudProvider');
   if (provider && boolAt(provider, 'enabled') !== true && isNonEmpty(provider, 'manifests')) {
@@ -126,7 +132,10 @@ export function discoveryServiceEnabled(cluster: PlainMap | undefined): boolean 
   return boolAt(discovery, 'enabled') === true && boolAt(service, 'disabled') !== true;
 }
 
-/** §5.1 #8. */
+/**
+ * With the discovery service registry on: its endpoint, if set, is a URL with an empty path, and
+ * the cluster id and secret are set.
+ */
 export function checkDiscovery(ctx: RuleContext): void {
   if (!discoveryServiceEnabled(ctx.cluster)) return;
   const endpoint = strAt(mapAt(mapAt(mapAt(ctx.cluster, 'discovery'), 'registries'), 'service'), 'endpoint');

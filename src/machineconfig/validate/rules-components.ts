@@ -1,4 +1,4 @@
-// §5.1 #9 (apiServer authorization, component resources), §5.2 #14 (CNI) and the apiServer's
+// apiServer authorization, control-plane component resources, the CNI and the apiServer's
 // certificate SANs.
 import type { RuleContext } from './context.js';
 import { joinIndex, joinKey, show } from './problem.js';
@@ -7,7 +7,7 @@ import { isNonEmpty, mapAt, strAt, stringItems } from './values.js';
 
 const COMPONENTS_WITH_RESOURCES = ['apiServer', 'controllerManager', 'scheduler'];
 
-/** §5.1 #9: authorizationConfig replaces the authorization flags; it cannot be combined with them. */
+/** authorizationConfig replaces the authorization flags; it cannot be combined with them. */
 export function checkAPIServerAuthorization(ctx: RuleContext): void {
   const apiServer = mapAt(ctx.cluster, 'apiServer');
   if (!isNonEmpty(apiServer, 'authorizationConfig')) return;
@@ -18,7 +18,7 @@ export function checkAPIServerAuthorization(ctx: RuleContext): void {
   }
 }
 
-/** §5.1 #9: requests and limits are Kubernetes quantities. */
+/** Component resources: requests and limits are Kubernetes quantities. */
 export function checkComponentResources(ctx: RuleContext): void {
   for (const component of COMPONENTS_WITH_RESOURCES) {
     const resources = mapAt(mapAt(ctx.cluster, component), 'resources');
@@ -41,7 +41,10 @@ export function checkAPIServerCertSANs(ctx: RuleContext): void {
 
 const CNI_NAMES = ['flannel', 'custom', 'none'];
 
-/** §5.2 #14, run for control planes (#12): they deploy the CNI. */
+/**
+ * The CNI (flannel, custom or none, with URLs only for custom), checked for control planes: they
+ * deploy it.
+ */
 export function checkCNI(ctx: RuleContext): void {
   if (!ctx.isControlPlane) return;
   const cni = mapAt(mapAt(ctx.cluster, 'network'), 'cni');

@@ -1,6 +1,6 @@
-// §5.5 #31, the multi-document level: known kinds and apiVersion for the target, no duplicate
+// The multi-document level: known kinds and apiVersion for the target, no duplicate
 // (apiVersion, kind, name), HostnameConfig's own rule and its conflicts with v1alpha1, and
-// settings written both in v1alpha1 and in the typed document that replaced them (§4.4).
+// settings written both in v1alpha1 and in the typed document that replaced them.
 import type { RuleContext, TypedDocument } from './context.js';
 import { DOCUMENT_API_VERSION, kindVerdict } from './kinds.js';
 import { boolAt, isNonEmpty, isSet, mapAt } from './values.js';
@@ -24,7 +24,7 @@ export function checkDocumentKinds(ctx: RuleContext): void {
   }
 }
 
-/** §5.5 #31: exactly one of auto/hostname, and the hostname is not also set in v1alpha1. */
+/** HostnameConfig: exactly one of auto/hostname, and the hostname is not also set in v1alpha1. */
 export function checkHostnameConfig(ctx: RuleContext): void {
   for (const doc of ctx.documentsOf('HostnameConfig')) {
     const auto = isNonEmpty(doc.value, 'auto');
@@ -47,9 +47,9 @@ function isConfiguredAt(config: PlainMap, path: string): boolean {
 }
 
 /**
- * v1alpha1 settings and the typed documents that replaced them (§4.4). Strict decoding calls
- * conflicting documents errors, but the reference does not say which of these pairs a node
- * rejects, so they are warnings: configure each setting in one place.
+ * v1alpha1 settings and the typed documents that replaced them. Strict decoding calls
+ * conflicting documents errors, but which of these pairs a node rejects is not known here, so
+ * they are warnings: configure each setting in one place.
  */
 const REPLACED_BY: [path: string, kind: string][] = [
   ['machine.network.kubespan', 'KubeSpanConfig'],

@@ -1,6 +1,6 @@
-// Container image references, and §5.6 #33: the node refuses a kubelet (and, on a control plane,
-// an apiserver, controller-manager or scheduler) whose Kubernetes version its Talos release does
-// not support. That check runs on the node when the config is applied; it is done here so a
+// Container image references, and the node's version check: it refuses a kubelet (and, on a control
+// plane, an apiserver, controller-manager or scheduler) whose Kubernetes version its Talos release
+// does not support. That check runs on the node when the config is applied; it is done here so a
 // config is not generated for a node that would refuse it.
 import { formatContract } from '../contract.js';
 import type { RuleContext } from './context.js';
@@ -16,7 +16,10 @@ const IMAGE_FIELDS: [string, string][] = [
   ['cluster.coreDNS', 'image'],
 ];
 
-/** Kubernetes component images whose version §5.6 checks; `controlPlaneOnly` ones only on control planes. */
+/**
+ * Kubernetes component images whose version the node checks; `controlPlaneOnly` ones only on
+ * control planes.
+ */
 const KUBERNETES_IMAGES: { section: string; component: string; controlPlaneOnly: boolean; document: string }[] = [
   { section: 'machine.kubelet', component: 'kubelet', controlPlaneOnly: false, document: 'KubeletConfig' },
   { section: 'cluster.apiServer', component: 'kube-apiserver', controlPlaneOnly: true, document: 'KubeAPIServerConfig' },
@@ -68,7 +71,7 @@ export function checkImages(ctx: RuleContext): void {
       if (applies) checkKubernetesImage(ctx, ctx.v1, `${section}.image`, image, component);
       else checkReference(ctx.v1, `${section}.image`, image);
     }
-    // 1.14+ documents: their fields are not detailed in the reference; an `image` there is checked alike
+    // 1.14+ documents: their fields are not modelled here; an `image` there is checked alike
     for (const doc of ctx.documentsOf(document)) {
       const docImage = strAt(doc.value, 'image');
       if (docImage && applies) checkKubernetesImage(ctx, doc.scope, 'image', docImage, component);

@@ -1,4 +1,4 @@
-// §5.2 #23: node labels, annotations and taints in Kubernetes syntax (the kube rules and texts
+// Node labels, annotations and taints in Kubernetes syntax (the kube rules and texts
 // come from src/machinery/labels.ts, the same ones our API server applies to objects).
 import { validateLabelKey, validateLabelValue } from '../../machinery/labels.js';
 import type { RuleContext } from './context.js';

@@ -1,6 +1,6 @@
-// §5.2 machine section rules other than networking and CA keys: #15 host DNS, #18 disks, #19 kubelet,
-// #20 disk encryption, #21 logging, #22 extensions, #24 Talos API access from Kubernetes, #25
-// runtime spec overrides and registries, plus certSANs and kubelet clusterDNS entries.
+// Machine section rules other than networking and CA keys: host DNS, disks, kubelet, disk
+// encryption, logging, extensions, Talos API access from Kubernetes, runtime spec overrides and
+// registries, plus certSANs and kubelet clusterDNS entries.
 import type { RuleContext } from './context.js';
 import { joinIndex, joinKey, show } from './problem.js';
 import { ipFamily, isSAN, isSubnetFilter, parseURL, showURL } from './syntax.js';
@@ -12,7 +12,7 @@ export function checkCertSANs(ctx: RuleContext): void {
   }
 }
 
-/** §5.2 #15 (1.13+): forwarding Kubernetes DNS to the host resolver needs the host resolver. */
+/** From 1.13: forwarding Kubernetes DNS to the host resolver needs the host resolver. */
 export function checkHostDNS(ctx: RuleContext): void {
   if (!ctx.atLeast(1, 13)) return;
   const hostDNS = mapAt(mapAt(ctx.machine, 'features'), 'hostDNS');
@@ -25,7 +25,7 @@ function isZeroSize(size: unknown): boolean {
   return size === undefined || size === null || size === 0 || size === '0' || size === '';
 }
 
-/** §5.2 #18: no null disks; a partition of size 0 takes the rest of the disk, so it must come last. */
+/** No null disks; a partition of size 0 takes the rest of the disk, so it must come last. */
 export function checkDisks(ctx: RuleContext): void {
   const disks = listAt(ctx.machine, 'disks') ?? [];
   disks.forEach((disk, i) => {
@@ -44,13 +44,16 @@ export function checkDisks(ctx: RuleContext): void {
   });
 }
 
-/** kubelet settings Talos sets itself and will not let extraConfig change (§5.2 #19). */
+/** kubelet settings Talos sets itself and will not let extraConfig change. */
 const PROTECTED_KUBELET_CONFIG = [
   'apiVersion', 'kind', 'authentication', 'authorization', 'cgroupRoot', 'kubeletCgroups', 'systemCgroups', 'port',
   'protectKernelDefaults', 'resolvConf', 'rotateCertificates', 'staticPodPath', 'seccompDefault',
 ];
 
-/** §5.2 #19 and the kubelet's cluster DNS addresses. */
+/**
+ * kubelet: nodeIP.validSubnets parse, extraConfig leaves the protected keys alone, clusterDNS holds
+ * IPs.
+ */
 export function checkKubelet(ctx: RuleContext): void {
   const kubelet = mapAt(ctx.machine, 'kubelet');
   if (!kubelet) return;
@@ -68,7 +71,10 @@ export function checkKubelet(ctx: RuleContext): void {
 
 const KEY_METHODS = ['nodeID', 'static', 'kms', 'tpm'];
 
-/** §5.2 #20, for each encrypted volume (STATE, EPHEMERAL). */
+/**
+ * For each encrypted volume (STATE, EPHEMERAL): at least one key, unique slots, exactly one method
+ * per key.
+ */
 export function checkDiskEncryption(ctx: RuleContext): void {
   const encryption = mapAt(ctx.machine, 'systemDiskEncryption');
   for (const [volume, spec] of Object.entries(encryption ?? {})) {
@@ -92,7 +98,10 @@ export function checkDiskEncryption(ctx: RuleContext): void {
   }
 }
 
-/** §5.2 #21 (the set of formats is not in the reference, so formats are not checked). */
+/**
+ * Logging destinations: a tcp or udp endpoint with a host (the set of formats is not known here, so
+ * formats are not checked).
+ */
 export function checkLogging(ctx: RuleContext): void {
   for (const [i, destination] of mapItems(mapAt(ctx.machine, 'logging'), 'destinations')) {
     const path = `${joinIndex('machine.logging.destinations', i)}.endpoint`;
@@ -107,7 +116,7 @@ export function checkLogging(ctx: RuleContext): void {
   }
 }
 
-/** §5.2 #22: system extensions from machine.install are deprecated; listing one twice is an error. */
+/** System extensions from machine.install are deprecated; listing one twice is an error. */
 export function checkInstallExtensions(ctx: RuleContext): void {
   const install = mapAt(ctx.machine, 'install');
   const extensions = mapItems(install, 'extensions');
@@ -123,13 +132,13 @@ export function checkInstallExtensions(ctx: RuleContext): void {
   }
 }
 
-/** Roles an `os:*` client may hold (§2.1); 1.13 added two. */
+/** Roles an `os:*` client may hold; 1.13 added two. */
 function knownRoles(ctx: RuleContext): string[] {
   const roles = ['os:admin', 'os:operator', 'os:reader', 'os:etcd:backup', 'os:impersonator'];
   return ctx.atLeast(1, 13) ? [...roles, 'os:image:verifier', 'os:meta:writer'] : roles;
 }
 
-/** §5.2 #24. */
+/** kubernetesTalosAPIAccess: control planes only, known roles, and on 1.11 and older features.rbac. */
 export function checkTalosAPIAccess(ctx: RuleContext): void {
   const features = mapAt(ctx.machine, 'features');
   const access = mapAt(features, 'kubernetesTalosAPIAccess');
@@ -145,7 +154,10 @@ export function checkTalosAPIAccess(ctx: RuleContext): void {
   }
 }
 
-/** §5.2 #25 (the sort algorithm names are not in the reference and are not checked). */
+/**
+ * baseRuntimeSpecOverrides is a mapping; registry entries are not null (the sort algorithm names
+ * are not known here and are not checked).
+ */
 export function checkRuntimeAndRegistries(ctx: RuleContext): void {
   const overrides = ctx.machine?.baseRuntimeSpecOverrides;
   if (overrides !== undefined && overrides !== null && !isPlainMap(overrides)) {

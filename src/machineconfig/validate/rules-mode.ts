@@ -1,5 +1,6 @@
-// Mode-specific rules: metal (§5.3 #27-#28, for a node that is not installed yet, which is what a
-// generated config is for) and container (§5.4 #30). Other modes (cloud) have none.
+// Mode-specific rules: metal (install disk and kernel arguments, for a node that is not installed
+// yet, which is what a generated config is for) and container (host DNS). Other modes (cloud) have
+// none.
 import type { RuleContext } from './context.js';
 import { isNonEmpty, isPlainMap, mapAt, strAt } from './values.js';
 import type { Plain } from './yamltree.js';
@@ -22,12 +23,16 @@ function checkDiskSelector(ctx: RuleContext, selector: Plain): void {
   }
 }
 
-/** §5.3 #27-#28. On 1.14+ the install settings may live in an UnattendedInstallConfig document instead. */
+/**
+ * metal: machine.install with a disk or a valid disk selector, and (1.12+) no extraKernelArgs with
+ * grubUseUKICmdline. On 1.14+ the install settings may live in an UnattendedInstallConfig document
+ * instead.
+ */
 export function checkMetalInstall(ctx: RuleContext): void {
   if (ctx.mode !== 'metal' || !ctx.machine) return;
   const install = mapAt(ctx.machine, 'install');
   if (!install) {
-    // the document's contents are not detailed in the reference: its presence is all we check
+    // the document's contents are not modelled here: its presence is all we check
     const unattended = ctx.atLeast(1, 14) && ctx.documentsOf('UnattendedInstallConfig').length > 0;
     if (!unattended) {
       const where = ctx.atLeast(1, 14) ? ' (or an UnattendedInstallConfig document)' : '';
@@ -46,11 +51,11 @@ export function checkMetalInstall(ctx: RuleContext): void {
   }
 }
 
-/** §5.4 #30: containers have no resolver of their own, so host DNS and forwarding must be on. */
+/** container: containers have no resolver of their own, so host DNS and forwarding must be on. */
 export function checkContainerDNS(ctx: RuleContext): void {
   if (ctx.mode !== 'container' || !ctx.machine) return;
   const hostDNS = mapAt(mapAt(ctx.machine, 'features'), 'hostDNS');
-  // 1.14+ enforces this against ResolverConfig, whose fields the reference does not detail; the
+  // 1.14+ enforces this against ResolverConfig, whose fields are not modelled here; the
   // v1alpha1 settings are still checked there when a config carries them
   if (ctx.atLeast(1, 14) && !hostDNS) return;
   const path = 'machine.features.hostDNS';

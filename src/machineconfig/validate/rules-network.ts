@@ -1,5 +1,5 @@
-// §5.2 #13 (no VIP on workers), #16 (network interfaces) and #17 (KubeSpan), plus the plain
-// network entries: hostname, nameservers, search domains, extra host entries.
+// No VIP on workers, network interfaces (bonds, bridges, VLANs, WireGuard) and KubeSpan, plus the
+// plain network entries: hostname, nameservers, search domains, extra host entries.
 import { decodeBase64Strict } from '../base64.js';
 import type { RuleContext } from './context.js';
 import { joinIndex, show } from './problem.js';
@@ -58,7 +58,7 @@ function checkWireGuard(ctx: RuleContext, path: string, wireguard: PlainMap): vo
   }
 }
 
-/** §5.2 #16 for one entry, recording its bond/bridge members in `members` (name -> owner path). */
+/** One interface entry, recording its bond/bridge members in `members` (name -> owner path). */
 function checkInterface(ctx: RuleContext, path: string, entry: PlainMap, members: Map<string, string>): void {
   const named = isNonEmpty(entry, 'interface');
   const selected = isSet(entry, 'deviceSelector');
@@ -109,7 +109,7 @@ export function checkInterfaces(ctx: RuleContext): void {
   }
 }
 
-/** §5.2 #17. */
+/** KubeSpan: MTU of at least 1280, discovery on, cluster id and secret set, filters that parse. */
 export function checkKubeSpan(ctx: RuleContext): void {
   const kubespan = mapAt(mapAt(ctx.machine, 'network'), 'kubespan');
   if (!kubespan) return;

@@ -1,5 +1,6 @@
-// §5.1 #1 and #10: the document's frame (version, persist, sections, machine type) and the
-// shared secrets' formats (§3). Messages name the field and the expected shape, never the value.
+// The document's frame (version, persist, sections, machine type) and the shared secrets' formats
+// (as `talosctl gen secrets` makes them). Messages name the field and the expected shape, never the
+// value.
 import { decodeBase64Strict, type Base64Alphabet } from '../base64.js';
 import { TOKEN_PATTERN } from '../tokens.js';
 import type { RuleContext } from './context.js';

@@ -1,13 +1,12 @@
-// The v1alpha1 key tree of reference §4.2 as data: one table per section, with the Talos release
-// that added a key where §4.4 ("Schema additions ...") names one. Keys without `since` are known
-// to every supported target (1.8+). `any` marks nested content the reference does not detail and
-// `openObj` a section it details only in part: both accept what they do not list instead of
-// inventing rules for it.
+// The v1alpha1 key tree as data: one table per section, with the Talos release that added a key
+// where that is known. Keys without `since` are known to every supported target (1.8+). `any`
+// marks nested content that is not modelled here and `openObj` a section modelled only in part:
+// both accept what they do not list instead of inventing rules for it.
 import { any, args, bool, int, list, map, obj, openObj, since, str, type Shape } from './schema.js';
 
-/** `{crt, key}` with both as base64 of a PEM (§4.2) */
+/** `{crt, key}` with both as base64 of a PEM */
 const certAndKey = obj({ crt: str, key: str });
-/** acceptedCAs items: the reference names the certificate (`crt`) and nothing else */
+/** acceptedCAs items: only the certificate (`crt`) is known by name */
 const acceptedCA = openObj({ crt: str });
 /** control-plane component resources: requests and limits of Kubernetes quantities (rules-cluster.ts checks them) */
 const resources = openObj({ requests: map(any), limits: map(any) });
@@ -16,7 +15,7 @@ const resources = openObj({ requests: map(any), limits: map(any) });
 
 const install = obj({
   disk: str,
-  // selector criteria are not listed in the reference: any mapping, checked by rules-metal.ts
+  // selector criteria are not modelled here: any mapping, checked by rules-metal.ts
   diskSelector: openObj({}),
   extraKernelArgs: list(str),
   image: str,
@@ -53,8 +52,8 @@ const features = obj({
   nodeAddressSortAlgorithm: since(1, 9, str),
 });
 
-// Interfaces are listed by the reference only through the keys its rules (§5.2 #16) and schema
-// additions mention; the rest of an interface entry is accepted.
+// Interface entries are modelled only through the keys the interface rules (rules-network.ts) and
+// the per-release additions use; the rest of an interface entry is accepted.
 const deviceSelector = openObj({ permanentAddr: since(1, 9, str) });
 const vip = openObj({ ip: str });
 const route = openObj({ network: str, gateway: str, source: str });

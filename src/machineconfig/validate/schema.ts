@@ -1,4 +1,4 @@
-// Strict key checking per contract version (reference §4.1: Talos decodes strictly, so a key the
+// Strict key checking per contract version (Talos decodes strictly, so a key the
 // target does not know is an error). The key tree itself is data, in schema-v1alpha1.ts; this file
 // holds the shape vocabulary and the walk that compares a decoded document with it.
 import { contractAtLeast, formatContract, type TalosContract } from '../contract.js';
@@ -20,8 +20,8 @@ export type Shape =
   /** free keys (labels, sysctls, mirrors), one shape for every value */
   | { type: 'map'; value: Shape }
   /**
-   * Known keys. `open` objects are sections the reference describes only in part: the keys it
-   * names are type- and version-checked, any other key is accepted rather than guessed at.
+   * Known keys. `open` objects are sections modelled only in part: the keys listed
+   * are type- and version-checked, any other key is accepted rather than guessed at.
    */
   | { type: 'object'; keys: Readonly<Record<string, Field>>; open: boolean };
 
@@ -40,7 +40,7 @@ function fields(keys: Record<string, FieldOrShape>): Record<string, Field> {
   return Object.fromEntries(Object.entries(keys).map(([k, f]) => [k, toField(f)]));
 }
 
-/** accepted as is: a nested value whose content the reference does not detail */
+/** accepted as is: a nested value whose content is not modelled */
 export const any: Shape = { type: 'any' };
 export const str: Shape = { type: 'string' };
 export const bool: Shape = { type: 'bool' };
@@ -50,7 +50,7 @@ export const list = (item: Shape): Shape => ({ type: 'list', item });
 export const map = (value: Shape): Shape => ({ type: 'map', value });
 /** a section whose every key is listed: anything else is unknown */
 export const obj = (keys: Record<string, FieldOrShape>): Shape => ({ type: 'object', keys: fields(keys), open: false });
-/** a section the reference lists only in part: listed keys are checked, others accepted */
+/** a section modelled only in part: listed keys are checked, others accepted */
 export const openObj = (keys: Record<string, FieldOrShape>): Shape => ({ type: 'object', keys: fields(keys), open: true });
 export const since = (major: number, minor: number, shape: Shape): Field => ({ shape, since: [major, minor] });
 

@@ -1,5 +1,5 @@
-// Talos releases this validator knows (reference §0) and the Kubernetes versions each accepts
-// when a config is applied (§5.6), plus container image references and their tags.
+// Talos releases this validator knows and the Kubernetes versions each accepts when a config is
+// applied, plus container image references and their tags.
 import { formatContract, type TalosContract } from '../contract.js';
 
 interface KubernetesRange {
@@ -9,7 +9,7 @@ interface KubernetesRange {
   max: number;
 }
 
-/** §0 "K8s range accepted (runtime check)", by Talos minor (all Talos 1.x). */
+/** The Kubernetes minors a node accepts when a config is applied, by Talos minor (all Talos 1.x). */
 const KUBERNETES_RANGE_BY_TALOS_MINOR: Readonly<Record<number, KubernetesRange>> = {
   8: { min: 26, max: 31 },
   9: { min: 27, max: 32 },
@@ -21,7 +21,7 @@ const KUBERNETES_RANGE_BY_TALOS_MINOR: Readonly<Record<number, KubernetesRange>>
   15: { min: 33, max: 38 },
 };
 
-/** undefined for a Talos release outside §0's table: its schema and ranges are not known here. */
+/** undefined for a Talos release outside that table: its schema and ranges are not known here. */
 export function kubernetesRange(contract: TalosContract): KubernetesRange | undefined {
   return contract.major === 1 ? KUBERNETES_RANGE_BY_TALOS_MINOR[contract.minor] : undefined;
 }
@@ -73,7 +73,7 @@ export interface KubernetesVersion {
   patch: number;
 }
 
-/** `v1.34.1`, `v1.37.0-rc.0`: the `v<semver>` image tag §5.6 requires. */
+/** `v1.34.1`, `v1.37.0-rc.0`: the `v<semver>` image tag the node requires. */
 export function kubernetesVersionOfTag(tag: string): KubernetesVersion | undefined {
   const m = /^v(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.exec(tag);
   if (!m) return undefined;

@@ -65,7 +65,7 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
   return n;
 }
 
-/** validates the option combinations kube-apiserver refuses (§5.13) */
+/** validates the option combinations kube-apiserver refuses (e.g. resourceVersionMatch without resourceVersion) */
 export function validateListOptions(o: ListOptions, isWatch: boolean): void {
   if (o.resourceVersionMatch !== undefined && o.resourceVersionMatch !== '') {
     if (!['NotOlderThan', 'Exact'].includes(o.resourceVersionMatch)) {

@@ -1,5 +1,7 @@
-// Watch with kube-apiserver's start positions (§6.2), watch-list (sendInitialEvents) ending in the
-// `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR events.
+// Watch with kube-apiserver's start positions (unset: the current objects, then changes; "0": the
+// same from any recent state; a revision: the changes after it), watch-list (sendInitialEvents)
+// ending in the `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR
+// events.
 import { StorageError, type StorageEvent } from '../../storage/storage.js';
 import { expired, fieldErr, internalError, invalidOptions, StatusError, type Status } from '../errors.js';
 import { groupVersion, type KubeObject } from '../kind.js';

@@ -3,8 +3,8 @@ import { adoptedServerFinalizer, adoptedServerKind } from '../../../src/api/adop
 import { hostPortPattern, hostPortProblem } from '../../../src/api/validate.js';
 import { check, createErrors, yamlDoc } from './helpers.js';
 
-// The two AdoptedServer manifests of seed 000, unchanged.
-const seedControl = `
+// The two AdoptedServer manifests of Sidero Metal's Adopted Server feature, unchanged.
+const exampleControl = `
 apiVersion: metal.sidero.dev/v1alpha2
 kind: AdoptedServer
 metadata:
@@ -30,7 +30,7 @@ spec:
     environment: production
 `;
 
-const seedWorker = `
+const exampleWorker = `
 apiVersion: metal.sidero.dev/v1alpha2
 kind: AdoptedServer
 metadata:
@@ -54,9 +54,9 @@ function withEndpoint(endpoint: string) {
 
 describe('AdoptedServer', () => {
   it.each([
-    ['control-plane', seedControl],
-    ['worker', seedWorker],
-  ])('accepts the seed 000 %s manifest unchanged', (_n, text) => {
+    ['control-plane', exampleControl],
+    ['worker', exampleWorker],
+  ])('accepts the Adopted Server feature\'s %s manifest unchanged', (_n, text) => {
     const doc = yamlDoc(text);
     const { schema, strategy } = createErrors(adoptedServerKind, doc);
     expect(schema).toEqual([]);

@@ -130,7 +130,7 @@ describe('our kinds', () => {
     }
   });
 
-  it('have the printer columns of resources.md with their priorities', () => {
+  it('have the printer columns of the upstream CRDs (AdoptedServer: modelled on Server) with their priorities', () => {
     const cols = (kind: string) =>
       allKinds.find((k) => k.kind === kind)!.columns.map((c) => `${c.name}:${c.jsonPath}:${c.type}:${c.priority}`);
     expect(cols('AdoptedServer')).toEqual([

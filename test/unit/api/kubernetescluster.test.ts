@@ -5,8 +5,8 @@ import type { KubeObject } from '../../../src/machinery/kind.js';
 import { compileKindSchema } from '../../../src/machinery/schema.js';
 import { check, createErrors, yamlDoc } from './helpers.js';
 
-// The seed 004 example, unchanged (no namespace; non-ASCII zone).
-const seed004 = `
+// The example of the Viti Talos operator's README, unchanged (no namespace; non-ASCII zone).
+const readmeExample = `
 apiVersion: vitistack.io/v1alpha1
 kind: KubernetesCluster
 metadata:
@@ -35,21 +35,21 @@ spec:
 `;
 
 const kind = kubernetesClusterKind;
-const seed = () => yamlDoc(seed004);
-const patched = (ops: Operation[], doc: KubeObject = seed()) => applyPatch(doc, ops, true, false).newDocument;
+const example = () => yamlDoc(readmeExample);
+const patched = (ops: Operation[], doc: KubeObject = example()) => applyPatch(doc, ops, true, false).newDocument;
 const errorsOf = (obj: unknown) => {
   const { schema, strategy } = createErrors(kind, obj);
   return [...schema, ...strategy.map((e) => e.message)];
 };
 
 describe('KubernetesCluster', () => {
-  it('accepts the seed 004 example unchanged', () => {
-    const doc = seed();
+  it('accepts the talos-operator README example unchanged', () => {
+    const doc = example();
     expect(errorsOf(doc)).toEqual([]);
     expect((doc.spec as { data: { zone: string } }).data.zone).toBe('Trøndelag');
   });
 
-  it('requires exactly the fields the seed 004 example has', () => {
+  it('requires exactly the fields the talos-operator README example has', () => {
     const required = [
       ...['clusterUid', 'clusterId', 'provider', 'environment', 'datacenter', 'project', 'region', 'workorder', 'zone', 'workspace'].map(
         (k) => `/spec/data/${k}`,
@@ -77,7 +77,7 @@ describe('KubernetesCluster', () => {
     expect(errorsOf(patched([{ op: 'remove', path: '/spec/topology/workers/0' }]))).toEqual([]);
   });
 
-  it('accepts every optional field of resources.md §10 and the talos block', () => {
+  it('accepts every optional field of talos-operator\'s KubernetesCluster and the talos block', () => {
     const pool = {
       name: 'gpu',
       replicas: 0,
@@ -129,7 +129,7 @@ describe('KubernetesCluster', () => {
   });
 
   it('defaults the control plane architecture to amd64, but not inside worker pool list items', () => {
-    const { obj } = check(kind, seed());
+    const { obj } = check(kind, example());
     const topo = (obj.spec as { topology: { controlplane: object; workers: object[] } }).topology;
     expect(topo.controlplane).toEqual({ replicas: 1, version: '1.33', architecture: 'amd64' });
     // a default inside list items would make every client-side re-apply report "configured"
@@ -194,7 +194,7 @@ describe('KubernetesCluster', () => {
   });
 
   it('makes spec.data.clusterId immutable', () => {
-    const old = seed();
+    const old = example();
     const changed = patched([{ op: 'replace', path: '/spec/data/clusterId', value: 'other-id' }], old);
     expect(kind.strategy.validateUpdate!(changed, old)).toEqual([
       {
@@ -207,10 +207,10 @@ describe('KubernetesCluster', () => {
     expect(kind.strategy.validateUpdate!(scaled, old)).toEqual([]);
   });
 
-  describe('seed 003 JSON-patch commands, translated to spec.topology.workers', () => {
+  describe('KubeDC\'s worker-pool JSON-patch commands, translated to spec.topology.workers', () => {
     const scaleUp: Operation[] = [{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 4 }];
     const scaleDown: Operation[] = [{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 1 }];
-    // seed 003's infrastructureProvider -> provider, its cloudsigma block -> providerConfig
+    // KubeDC's infrastructureProvider -> provider, its cloudsigma block -> providerConfig
     const addPool: Operation[] = [
       {
         op: 'add',
@@ -227,7 +227,7 @@ describe('KubernetesCluster', () => {
     const removePool: Operation[] = [{ op: 'remove', path: '/spec/topology/workers/1' }];
 
     it('scale up, scale down, add a pool and remove it, each leaving a valid object', () => {
-      let doc = seed();
+      let doc = example();
       for (const ops of [scaleUp, scaleDown, addPool, removePool]) {
         const next = patched(ops, doc);
         expect(errorsOf(next), JSON.stringify(ops)).toEqual([]);
@@ -268,7 +268,7 @@ describe('KubernetesCluster', () => {
         lastUpdatedBy: 'talos-operator',
       },
     };
-    expect(errorsOf({ ...seed(), status })).toEqual([]);
+    expect(errorsOf({ ...example(), status })).toEqual([]);
   });
 
   it('is filterable by cluster id, provider, environment and region', () => {

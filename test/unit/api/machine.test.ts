@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { machineKind } from '../../../src/api/machine.js';
 import { check, createErrors, yamlDoc } from './helpers.js';
 
-// A Machine as talos-operator generates it for a control plane (resources.md §12.4).
+// A Machine as talos-operator generates it for a control plane.
 const generated = `
 apiVersion: vitistack.io/v1alpha1
 kind: Machine
@@ -44,7 +44,7 @@ describe('Machine', () => {
     expect(check(machineKind, { spec: { provider: 'proxmox' } }).errors).toEqual([]);
   });
 
-  it('enforces the ranges of resources.md §11.1', () => {
+  it('enforces the ranges of talos-operator\'s Machine CRD', () => {
     const errs = check(machineKind, {
       spec: {
         provider: 'kubevirt',

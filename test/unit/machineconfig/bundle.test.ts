@@ -1,4 +1,4 @@
-// generateSecretsBundle against reference §2.3 (CA profile), §2.4 (encodings) and §3 (bundle contents).
+// generateSecretsBundle against Talos's CA profile, key encodings and bundle contents.
 import { createPrivateKey } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';

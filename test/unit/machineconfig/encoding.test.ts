@@ -1,4 +1,4 @@
-// PEM framing, strict base64, key encodings and labels (reference §2.4).
+// PEM framing, strict base64, key encodings and the PEM labels Talos writes and accepts.
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64UrlPadded, decodeBase64Strict } from '../../../src/machineconfig/base64.js';
@@ -110,7 +110,7 @@ describe('Talos key encodings', () => {
     expect(() => parsePrivateKeyPem('garbage')).toThrow('no PEM block found');
   });
 
-  it('Node refuses the ED25519 label, and loads the re-labelled key (reference §2.4)', () => {
+  it('Node refuses the ED25519 label, and loads the re-labelled key', () => {
     const key = keys.ed25519;
     const talosPem = privateKeyToTalosPem(key);
     expect(() => createPrivateKey(talosPem)).toThrow();

@@ -1,6 +1,6 @@
-// The generator and the validator were written apart, from the same reference: every generated
-// config (golden files per contract, both roles, default and full options, and patched) must pass
-// the validator with no error for its own target version, in metal mode.
+// The generator and the validator were written apart, from the same facts about Talos: every
+// generated config (golden files per contract, both roles, default and full options, and patched)
+// must pass the validator with no error for its own target version, in metal mode.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// secrets.yaml import and export in talosctl's format (reference §3).
+// secrets.yaml import and export in talosctl's format.
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';

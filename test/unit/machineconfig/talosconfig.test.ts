@@ -1,4 +1,4 @@
-// The derived talosconfig (reference §2.1 client certificate, §2.5 file format).
+// The derived talosconfig: its client certificate and talosctl's file format.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import * as x509 from '@peculiar/x509';
@@ -154,7 +154,7 @@ describe('nodeTlsCredentials', () => {
     if (!ctx) throw new Error('context prod-eu missing');
     const creds = nodeTlsCredentials(ctx);
     expect(() => createSecureContext({ ca: creds.ca, cert: creds.cert, key: creds.key })).not.toThrow();
-    // and the Talos label alone is what breaks it (reference §2.4)
+    // and the Talos label (ED25519 PRIVATE KEY) alone is what breaks it
     expect(() => createSecureContext({ ca: creds.ca, cert: creds.cert, key: clientPems().key })).toThrow();
   });
 

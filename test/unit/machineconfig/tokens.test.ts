@@ -1,4 +1,4 @@
-// Token and secret formats (reference §3) and the version contract parser.
+// Token and secret formats (as `talosctl gen secrets` makes them) and the version contract parser.
 import { describe, expect, it } from 'vitest';
 import { contractAtLeast, formatContract, parseContract } from '../../../src/machineconfig/contract.js';
 import { generateSecret, generateToken, TOKEN_PATTERN } from '../../../src/machineconfig/tokens.js';

@@ -1,4 +1,4 @@
-// Certificates and keys inside generated configs (reference §3 "Machine config location", §4.2):
+// Certificates and keys inside generated configs, where `gen config` puts them:
 // base64 of the PEM in v1alpha1, plain PEM in the 1.14 documents; CA keys on control planes only.
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';

@@ -1,4 +1,4 @@
-// What each version contract may and must contain (reference §4.3, §4.4): keys a younger
+// What each version contract may and must contain, as `gen config` writes it: keys a younger
 // contract must not get, keys an older one must keep, the 1.14 multi-document layout.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecretsBundle } from '../../../../src/machineconfig/bundle.js';
@@ -10,7 +10,7 @@ import { fixtureBundle, GOLDEN_INPUTS, type Plain, yamlDocuments } from './fixtu
 const ROLES = ['controlplane', 'worker'] as const;
 const LEGACY_CONTRACTS = ['1.8', '1.9', '1.10', '1.11'];
 const ALL_CONTRACTS = [...LEGACY_CONTRACTS, '1.12', '1.13', '1.14'];
-/** §0: the tag a bare minor resolves to */
+/** the tag a bare minor resolves to (the newest of its line) */
 const NEWEST_TAG: Record<string, string> = { '1.8': 'v1.8.4', '1.9': 'v1.9.6', '1.10': 'v1.10.9', '1.11': 'v1.11.6' };
 
 let bundle: SecretsBundle;
@@ -128,7 +128,7 @@ describe('contract 1.14: the multi-document layout', () => {
     ]);
   });
 
-  it('writes the documents §4.4 describes with their values', () => {
+  it('writes the 1.14 documents with their values', () => {
     const byKind = new Map(documents(generate('controlplane', '1.14')).map((d) => [d.kind ?? 'v1alpha1', d]));
     expect(byKind.get('VolumeConfig')).toEqual({ apiVersion: 'v1alpha1', kind: 'VolumeConfig', name: 'EPHEMERAL', mount: { secure: true } });
     expect(byKind.get('FilesystemTrimConfig')?.interval).toBe('168h');
@@ -155,7 +155,7 @@ describe('contract 1.14: the multi-document layout', () => {
   });
 });
 
-describe('values per role (§4.3)', () => {
+describe('values per role', () => {
   it('a worker gets no control-plane secrets or components but the cluster name', () => {
     for (const contract of ['1.8', '1.13']) {
       const { machine, cluster } = v1alpha1(generate('worker', contract));
@@ -181,7 +181,7 @@ describe('values per role (§4.3)', () => {
 });
 
 describe('emission', () => {
-  it('writes every v1alpha1 document in Talos struct order (§4.2)', () => {
+  it('writes every v1alpha1 document in Talos struct order', () => {
     for (const contract of ALL_CONTRACTS) {
       for (const role of ROLES) {
         const text = generate(role, contract, { nodeTaints: { a: 'b:NoSchedule' }, network: { cni: { name: 'custom', urls: ['https://x.example/cni.yaml'] } } });

@@ -1,5 +1,5 @@
-// The generator's output per contract and role, byte for byte, against committed golden files
-// (reference §4.3, §4.4). A changed golden file is a changed machine config: review the diff.
+// The generator's output per contract and role, byte for byte, against committed golden files. A
+// changed golden file is a changed machine config: review the diff.
 import { beforeAll, describe, it } from 'vitest';
 import type { SecretsBundle } from '../../../../src/machineconfig/bundle.js';
 import { generateMachineConfig } from '../../../../src/machineconfig/generate/generate.js';

@@ -1,4 +1,4 @@
-// Generator inputs (reference §0 version map, §4.3 inputs and defaults, §5.1 endpoint rules).
+// Generator inputs: the Talos version map, `gen config`'s inputs and defaults, the endpoint rules.
 import { describe, expect, it } from 'vitest';
 import { ConfigInputError, resolveConfigInputs, resolveKubernetesVersion, resolveTalosVersion, type ConfigInputs } from '../../../../src/machineconfig/generate/inputs.js';
 import { talosLine, type TalosLine } from '../../../../src/machineconfig/generate/versions.js';
@@ -47,7 +47,7 @@ describe('resolveKubernetesVersion', () => {
     expect(resolveKubernetesVersion(undefined, line(14))).toBe('1.37.0-rc.0');
   });
 
-  it('resolves a minor to the newest patch §0 knows, else .0', () => {
+  it('resolves a minor to the newest patch the version map knows, else .0', () => {
     expect(resolveKubernetesVersion('1.33', line(13))).toBe('1.33.6');
     expect(resolveKubernetesVersion('v1.34', line(12))).toBe('1.34.1');
     // 1.37 is the default of 1.14 (rc.0) and of main (rc.1): the newer wins

@@ -1,4 +1,4 @@
-// RFC 6902 config patches (reference §6): applied to the v1alpha1 document converted to JSON,
+// RFC 6902 config patches, as Talos applies them: to the v1alpha1 document converted to JSON,
 // refused on multi-document configs, i.e. on every config generated for contract 1.12 or newer.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';

@@ -1,4 +1,4 @@
-// Strategic merge config patches (reference §6): documents matched by apiVersion + kind (+ name),
+// Talos strategic merge config patches: documents matched by apiVersion + kind (+ name),
 // maps merged by key, Talos's list rules, zero values, `$patch: delete`, errors naming patch and path.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SecretsBundle } from '../../../../src/machineconfig/bundle.js';

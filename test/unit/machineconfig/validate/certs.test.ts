@@ -1,5 +1,5 @@
-// Certificates and keys (base64 of PEM in v1alpha1, §2.4 labels) and who holds the CA keys
-// (§5.1 #5, §5.2 #11-#13), with real CAs from pki.ts.
+// Certificates and keys (base64 of PEM in v1alpha1, Talos's PEM labels) and who holds the CA keys
+// (control planes only), with real CAs from pki.ts.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64OfText } from '../../../../src/machineconfig/base64.js';
 import { generatePrivateKey, privateKeyToTalosPem } from '../../../../src/machineconfig/keys.js';
@@ -20,20 +20,20 @@ const on = (role: FixtureRole, edit: (v1: Doc) => void) => problemsAfter(s, '1.1
 const cp = (edit: (v1: Doc) => void) => on('controlplane', edit);
 
 describe('who holds the CA keys', () => {
-  it('a control plane needs machine.ca with its key (§5.2 #12)', () => {
+  it('a control plane needs machine.ca with its key', () => {
     expectProblem(cp((v) => (v.machine.ca.key = '')), 'machine.ca.key', 'required on a control plane');
     expectProblem(cp((v) => delete v.machine.ca), 'machine.ca.crt', 'required on a control plane');
   });
 
-  it('a worker must have machine.ca.key empty (§5.2 #13)', () => {
+  it('a worker must have machine.ca.key empty', () => {
     expectProblem(on('worker', (v) => (v.machine.ca.key = base64OfText(s.os.key))), 'machine.ca.key', 'must be empty on a worker');
   });
 
-  it('a worker must have cluster.ca.key empty (§5.1 #5)', () => {
+  it('a worker must have cluster.ca.key empty', () => {
     expectProblem(on('worker', (v) => (v.cluster.ca.key = base64OfText(s.k8s.key))), 'cluster.ca.key', 'must be empty on a worker');
   });
 
-  it('neither machine.ca nor machine.acceptedCAs is an error (§5.2 #11); acceptedCAs alone will do on a worker', () => {
+  it('neither machine.ca nor machine.acceptedCAs is an error; acceptedCAs alone will do on a worker', () => {
     expectProblem(on('worker', (v) => delete v.machine.ca), 'machine.ca', 'machine.ca.crt or machine.acceptedCAs');
     const accepted = on('worker', (v) => {
       delete v.machine.ca;
@@ -65,7 +65,7 @@ describe('certificate and key contents', () => {
     expectProblem(cp((v) => (v.cluster.etcd.ca.key = base64OfText(s.k8s.key))), 'cluster.etcd.ca.key', 'does not match');
   });
 
-  it('accepts every §2.4 key label, including generic PKCS#8', () => {
+  it('accepts every key label Talos accepts, including generic PKCS#8', () => {
     const relabelled = s.os.key.replaceAll(PEM_LABEL.ed25519PrivateKey, PEM_LABEL.pkcs8PrivateKey);
     expect(cp((v) => (v.machine.ca.key = base64OfText(relabelled))).filter((p) => p.severity === 'error')).toEqual([]);
   });

@@ -1,4 +1,4 @@
-// §5.1: structure and cluster section, one failing case per rule with its exact path.
+// Structure and cluster section, one failing case per rule with its exact path.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, makeSecrets, problemsAfter, type Doc, type FixtureRole, type FixtureSecrets } from './fixtures.js';
 
@@ -10,7 +10,7 @@ beforeAll(async () => {
 const cp = (edit: (v1: Doc) => void) => problemsAfter(s, '1.13', 'controlplane', (d) => edit(d[0]));
 const on = (role: FixtureRole, edit: (v1: Doc) => void) => problemsAfter(s, '1.13', role, (d) => edit(d[0]));
 
-describe('structure (§5.1 #1, #10)', () => {
+describe('structure', () => {
   it('version must be v1alpha1', () => {
     expectProblem(cp((v) => (v.version = 'v1alpha2')), 'version', 'must be v1alpha1, not "v1alpha2"');
     expectProblem(cp((v) => delete v.version), 'version', 'required');
@@ -51,7 +51,7 @@ describe('structure (§5.1 #1, #10)', () => {
   });
 });
 
-describe('control-plane endpoint (§5.1 #1-#2)', () => {
+describe('control-plane endpoint', () => {
   const endpoint = (value: string) => cp((v) => (v.cluster.controlPlane.endpoint = value));
 
   it('is required', () => {
@@ -85,7 +85,7 @@ describe('control-plane endpoint (§5.1 #1-#2)', () => {
   });
 });
 
-describe('cluster network (§5.1 #3)', () => {
+describe('cluster network', () => {
   it('dnsDomain must be a DNS name', () => {
     expectProblem(cp((v) => (v.cluster.network.dnsDomain = '-bad-.local')), 'cluster.network.dnsDomain', 'not a valid DNS name');
   });
@@ -110,7 +110,7 @@ describe('cluster network (§5.1 #3)', () => {
   });
 });
 
-describe('etcd (§5.1 #4)', () => {
+describe('etcd', () => {
   it('is an error on a worker', () => {
     expectProblem(on('worker', (v) => (v.cluster.etcd = { subnet: '10.0.0.0/8' })), 'cluster.etcd', 'must not be set on a worker');
   });
@@ -129,7 +129,7 @@ describe('etcd (§5.1 #4)', () => {
   });
 });
 
-describe('manifests (§5.1 #6-#7)', () => {
+describe('manifests', () => {
   it('inline manifest names are non-blank and unique', () => {
     const problems = cp((v) => (v.cluster.inlineManifests = [{ name: 'a', contents: 'x' }, { name: ' ', contents: 'y' }, { name: 'a', contents: 'z' }]));
     expectProblem(problems, 'cluster.inlineManifests[1].name', 'non-blank name');
@@ -143,7 +143,7 @@ describe('manifests (§5.1 #6-#7)', () => {
   });
 });
 
-describe('discovery (§5.1 #8)', () => {
+describe('discovery', () => {
   it('the service endpoint must be a URL with an empty path', () => {
     expectProblem(cp((v) => (v.cluster.discovery.registries.service.endpoint = 'https://discovery.example.com/v1')), 'cluster.discovery.registries.service.endpoint', 'empty path');
     expectProblem(cp((v) => (v.cluster.discovery.registries.service.endpoint = 'discovery')), 'cluster.discovery.registries.service.endpoint', 'not an absolute URL');
@@ -165,7 +165,7 @@ describe('discovery (§5.1 #8)', () => {
   });
 });
 
-describe('apiServer and components (§5.1 #9)', () => {
+describe('apiServer and components', () => {
   it('authorizationConfig excludes the authorization flags', () => {
     const problems = cp((v) => {
       v.cluster.apiServer.authorizationConfig = [{ type: 'Node', name: 'node' }];
@@ -185,7 +185,7 @@ describe('apiServer and components (§5.1 #9)', () => {
   });
 });
 
-describe('CNI (§5.2 #12, #14)', () => {
+describe('CNI', () => {
   const cni = (value: Doc) => cp((v) => (v.cluster.network.cni = value));
 
   it('the name must be flannel, custom or none', () => {

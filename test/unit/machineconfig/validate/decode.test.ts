@@ -1,4 +1,4 @@
-// Strict decoding (reference §4.1) and garbage input: every input yields problems, never an exception.
+// Strict decoding and garbage input: every input yields problems, never an exception.
 import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONFIG_BYTES } from '../../../../src/machineconfig/validate/decode.js';

@@ -1,4 +1,4 @@
-// §5.5 multi-document rules, and the 1.14 typed documents: endpoint in KubeClusterConfig, plain-PEM
+// Multi-document rules, and the 1.14 typed documents: endpoint in KubeClusterConfig, plain-PEM
 // certificates and keys in the Kube*CA documents.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64OfText } from '../../../../src/machineconfig/base64.js';
@@ -15,7 +15,7 @@ beforeAll(async () => {
 const docs = (family: Family, role: FixtureRole, edit: (d: Doc[]) => void) => problemsAfter(s, family, role, edit);
 const kindIndex = (d: Doc[], kind: string) => d.findIndex((x) => x.kind === kind);
 
-describe('HostnameConfig (§5.5 #31)', () => {
+describe('HostnameConfig', () => {
   it('needs exactly one of auto and hostname', () => {
     expectProblem(docs('1.12', 'worker', (d) => (d[1].hostname = 'node-1')), 'documents[1] (HostnameConfig)', 'exactly one of auto and hostname, not both');
     expectProblem(docs('1.12', 'worker', (d) => delete d[1].auto), 'documents[1] (HostnameConfig)', 'exactly one of auto and hostname');
@@ -27,7 +27,7 @@ describe('HostnameConfig (§5.5 #31)', () => {
   });
 });
 
-describe('settings moved to typed documents (§4.4)', () => {
+describe('settings moved to typed documents', () => {
   it('a setting configured in v1alpha1 and in the document that replaced it is a warning', () => {
     const problems = docs('1.13', 'worker', (d) => {
       d[0].machine.network = { kubespan: { enabled: false } };

@@ -1,6 +1,7 @@
 // Hand-built minimal valid machine configs, one per contract family (1.11, 1.12, 1.13, 1.14
-// multi-document), following reference §4.3/§4.4, with real CAs from src/machineconfig/pki.ts so
-// the certificate checks run for real. Tests change a copy and look for the one problem they made.
+// multi-document), laid out as `gen config` writes them, with real CAs from
+// src/machineconfig/pki.ts so the certificate checks run for real. Tests change a copy and look for
+// the one problem they made.
 import { expect } from 'vitest';
 import { stringify } from 'yaml';
 import { base64OfText } from '../../../../src/machineconfig/base64.js';
@@ -47,7 +48,7 @@ export async function makeSecrets(): Promise<FixtureSecrets> {
 export type Family = '1.11' | '1.12' | '1.13' | '1.14';
 export type FixtureRole = 'controlplane' | 'worker';
 
-/** The Kubernetes version gen config defaults to for each family (§0). */
+/** The Kubernetes version gen config defaults to for each family. */
 export const KUBERNETES_BY_FAMILY: Record<Family, string> = { '1.11': '1.34.1', '1.12': '1.35.4', '1.13': '1.36.3', '1.14': '1.37.0-rc.0' };
 export const TALOS_BY_FAMILY: Record<Family, string> = { '1.11': 'v1.11.6', '1.12': 'v1.12.11', '1.13': 'v1.13.9', '1.14': 'v1.14.0-rc.1' };
 
@@ -110,10 +111,10 @@ function v1alpha1Document(s: FixtureSecrets, family: Family, role: FixtureRole):
 }
 
 /**
- * 1.14 "multi-doc everything" (§4.4): a slim v1alpha1 document plus Kube* and other documents, PEMs
- * in plain text. The reference names these documents' fields only loosely (KubeClusterConfig
- * clusterName/endpoint, KubeAPIServerCAConfig issuingCA cert+key or acceptedCAs); the other
- * bodies are illustrative, and the validator accepts document content it has no facts about.
+ * 1.14 "multi-doc everything": a slim v1alpha1 document plus Kube* and other documents, PEMs in
+ * plain text. Only a few of these documents' fields are known by name (KubeClusterConfig
+ * clusterName/endpoint, KubeAPIServerCAConfig issuingCA cert+key or acceptedCAs); the other bodies
+ * are illustrative, and the validator accepts document content it has no facts about.
  */
 function multiDocument(s: FixtureSecrets, role: FixtureRole): Doc[] {
   const cp = role === 'controlplane';

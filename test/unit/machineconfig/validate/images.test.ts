@@ -1,5 +1,5 @@
-// Image references, and §5.6 #33: Kubernetes image versions against the target Talos release's
-// accepted range (§0 "K8s range accepted").
+// Image references, and Kubernetes image versions against the range the target Talos release
+// accepts when a config is applied.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, makeSecrets, problemsAfter, type Doc, type Family, type FixtureRole, type FixtureSecrets } from './fixtures.js';
 
@@ -11,7 +11,7 @@ beforeAll(async () => {
 const on = (family: Family, role: FixtureRole, edit: (v1: Doc) => void, talosVersion?: string) =>
   problemsAfter(s, family, role, (d) => edit(d[0]), talosVersion ? { talosVersion } : {});
 
-describe('Kubernetes version range (§5.6 #33)', () => {
+describe('Kubernetes version range', () => {
   it('a kubelet older than the range is an error naming the range', () => {
     expectProblem(
       on('1.11', 'worker', (v) => (v.machine.kubelet.image = 'ghcr.io/siderolabs/kubelet:v1.28.9')),

@@ -1,4 +1,4 @@
-// §5.3 metal mode (install rules) and §5.4 container mode (host DNS), and that neither applies
+// Metal mode (install rules) and container mode (host DNS), and that neither applies
 // outside its mode.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, makeSecrets, problemsAfter, type Doc, type Family, type FixtureSecrets } from './fixtures.js';
@@ -12,7 +12,7 @@ const inMode = (mode: 'metal' | 'container' | undefined, edit: (docs: Doc[]) => 
   problemsAfter(s, family, 'worker', edit, mode ? { mode } : {});
 const metal = (edit: (v1: Doc) => void, family: Family = '1.13') => inMode('metal', (d) => edit(d[0]), family);
 
-describe('metal mode (§5.3)', () => {
+describe('metal mode', () => {
   it('machine.install is required (#27), and only in metal mode', () => {
     expectProblem(metal((v) => delete v.machine.install), 'machine.install', 'required in metal mode');
     const cloud = inMode(undefined, (d) => delete d[0].machine.install);
@@ -50,7 +50,7 @@ describe('metal mode (§5.3)', () => {
   });
 });
 
-describe('container mode (§5.4)', () => {
+describe('container mode', () => {
   it('host DNS must be enabled and forward Kubernetes DNS (#30)', () => {
     const problems = inMode('container', (d) => (d[0].machine.features.hostDNS = { enabled: false }));
     expectProblem(problems, 'machine.features.hostDNS.enabled', 'must be true in container mode');

@@ -1,5 +1,5 @@
-// §5.2 #13, #16, #17: network interfaces, bonds, bridges, VLANs, WireGuard, KubeSpan, and the
-// plain network entries.
+// Network rules: no VIP on workers, network interfaces, bonds, bridges, VLANs, WireGuard, KubeSpan,
+// and the plain network entries.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { expectProblem, makeSecrets, problemsAfter, type Doc, type FixtureRole, type FixtureSecrets } from './fixtures.js';
 
@@ -13,7 +13,7 @@ const withNetwork = (role: FixtureRole, network: Doc) => problemsAfter(s, '1.12'
 const withInterfaces = (interfaces: Doc[], role: FixtureRole = 'controlplane') => withNetwork(role, { interfaces });
 const WG_KEY = Buffer.alloc(32, 7).toString('base64');
 
-describe('interface entries (§5.2 #16)', () => {
+describe('interface entries', () => {
   it('need exactly one of interface and deviceSelector, and a selector that selects', () => {
     const problems = withInterfaces([{ interface: 'eth0', deviceSelector: { driver: 'virtio' } }, { dhcp: true }, { deviceSelector: {} }]);
     expectProblem(problems, `${IF}[0]`, 'mutually exclusive');
@@ -40,7 +40,7 @@ describe('interface entries (§5.2 #16)', () => {
     expectProblem(problems, `${IF}[0].routes[2].network`, 'not a CIDR');
   });
 
-  it('a VIP needs a valid IP, and is refused on workers (§5.2 #13), also on VLANs', () => {
+  it('a VIP needs a valid IP, and is refused on workers, also on VLANs', () => {
     expectProblem(withInterfaces([{ interface: 'eth0', vip: { ip: '10.0.0.300' } }]), `${IF}[0].vip.ip`, 'not an IP address');
     const worker = withInterfaces([{ interface: 'eth0', vip: { ip: '10.0.0.10' }, vlans: [{ vlanId: 10, vip: { ip: '10.10.0.10' } }] }], 'worker');
     expectProblem(worker, `${IF}[0].vip`, 'control-plane nodes only');
@@ -78,7 +78,7 @@ describe('interface entries (§5.2 #16)', () => {
   });
 });
 
-describe('bond options (§5.2 #16)', () => {
+describe('bond options', () => {
   const bond = (options: Doc) => withInterfaces([{ interface: 'bond0', bond: { interfaces: ['eth0', 'eth1'], ...options } }]);
   const at = (option: string) => `${IF}[0].bond.${option}`;
 
@@ -110,7 +110,7 @@ describe('bond options (§5.2 #16)', () => {
   });
 });
 
-describe('KubeSpan (§5.2 #17)', () => {
+describe('KubeSpan', () => {
   it('needs MTU >= 1280, discovery, and the cluster identity; filters parse', () => {
     const problems = problemsAfter(s, '1.12', 'worker', (d) => {
       d[0].machine.network.kubespan = { enabled: true, mtu: 1200, filters: { endpoints: ['0.0.0.0/0', '!10.0.0.0/40'], excludeAdvertisedNetworks: ['fd00::/129'] } };

@@ -1,5 +1,5 @@
 // The hand-built configs of every contract family validate clean for their own Talos version, in
-// every mode; older contracts stay valid on newer Talos (§4.1), newer keys/kinds are refused by older.
+// every mode; older contracts stay valid on newer Talos, newer keys/kinds are refused by older.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMachineConfig } from '../../../../src/machineconfig/validate/index.js';
 import { buildDocuments, expectNoProblems, expectProblem, makeSecrets, TALOS_BY_FAMILY, toYaml, yamlWith, type Family, type FixtureSecrets } from './fixtures.js';

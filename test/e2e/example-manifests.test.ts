@@ -1,16 +1,17 @@
-// The user's seed material, unchanged: the AdoptedServer manifests of seed 000 (the ```yaml block
-// and the `kubectl apply -f - <<EOF` heredoc), the KubernetesCluster of seed 004, the kubectl
-// commands those seeds show, and seed 003's JSON-patch scale up / scale down / add pool / remove
-// pool sequence translated to our KubernetesCluster's spec.topology.workers list.
+// Upstream example manifests, unchanged: the AdoptedServer manifests of Sidero Metal's Adopted
+// Server feature (its ```yaml block and its `kubectl apply -f - <<EOF` heredoc), the
+// KubernetesCluster of the Viti Talos operator's README, the kubectl commands those documents show,
+// and KubeDC's JSON-patch scale up / scale down / add pool / remove pool sequence for worker pools,
+// translated to our KubernetesCluster's spec.topology.workers list.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { FIXTURES, expectClean, expectFailure, fixture, getJSON, ok } from './kubectl-helpers.js';
 
 let s: TestServer;
-const CONTROL = join(FIXTURES, 'seeds/000-adoptedserver-spokane-control-1.yaml');
-const WORKER = join(FIXTURES, 'seeds/000-adoptedserver-spokane-worker-1.yaml');
-const CLUSTER = join(FIXTURES, 'seeds/004-kubernetescluster-simple-cluster.yaml');
+const CONTROL = join(FIXTURES, 'upstream-examples/adoptedserver-spokane-control-1.yaml');
+const WORKER = join(FIXTURES, 'upstream-examples/adoptedserver-spokane-worker-1.yaml');
+const CLUSTER = join(FIXTURES, 'upstream-examples/kubernetescluster-simple-cluster.yaml');
 
 beforeAll(async () => {
   s = await startServer();
@@ -20,7 +21,7 @@ afterAll(async () => {
   await disposeServer(s);
 });
 
-describe('seed 000: AdoptedServer', () => {
+describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () => {
   it('the ```yaml example applies unchanged', async () => {
     expect(await ok(s, ['apply', '-f', CONTROL])).toBe('adoptedserver.metal.sidero.dev/spokane-control-1 created\n');
     const obj = await getJSON(s, ['adoptedserver', 'spokane-control-1', '-n', 'default']);
@@ -46,7 +47,7 @@ describe('seed 000: AdoptedServer', () => {
   });
 
   it('the heredoc example applies from stdin unchanged (namespace from the kubeconfig context)', async () => {
-    const out = await ok(s, ['apply', '-f', '-'], { input: fixture('seeds/000-adoptedserver-spokane-worker-1.yaml') });
+    const out = await ok(s, ['apply', '-f', '-'], { input: fixture('upstream-examples/adoptedserver-spokane-worker-1.yaml') });
     expect(out).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 created\n');
     const obj = await getJSON(s, ['adoptedserver', 'spokane-worker-1']);
     expect(obj.metadata.namespace).toBe('default');
@@ -56,8 +57,8 @@ describe('seed 000: AdoptedServer', () => {
     expect(await ok(s, ['apply', '-f', WORKER])).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 unchanged\n');
   });
 
-  it('the seed\'s kubectl commands: get, get -o wide, get -o yaml, describe', async () => {
-    // the seed names no talosconfig Secret: the controller reports that, and dials nothing
+  it('the kubectl commands the feature shows: get, get -o wide, get -o yaml, describe', async () => {
+    // the examples name no talosconfig Secret: the controller reports that, and dials nothing
     await ok(s, ['wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials', 'adoptedserver', '--all', '--timeout=30s']);
     const table = await ok(s, ['get', 'adoptedservers']);
     expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+AGE\n/);
@@ -83,7 +84,7 @@ describe('seed 000: AdoptedServer', () => {
     expect(described).toMatch(/Warning\s+NoCredentials\s+.*has no spec\.talos\.talosconfigSecretRef/);
   });
 
-  it('the label-based filtering the seed promises works on the seed objects', async () => {
+  it('field selectors on node type and acceptance, which the feature promises, work on the example objects', async () => {
     expect(await ok(s, ['get', 'as', '--field-selector', 'spec.talos.nodeType=controlplane', '-o', 'name'])).toBe(
       'adoptedserver.metal.sidero.dev/spokane-control-1\n',
     );
@@ -103,7 +104,7 @@ async function machinesAt(generation: number): Promise<string[]> {
     .sort();
 }
 
-describe('seed 004: KubernetesCluster', () => {
+describe('KubernetesCluster example of the Viti Talos operator\'s README', () => {
   it('the example applies unchanged, and its Machines are generated (kubectl get machines -l ...)', async () => {
     expect(await ok(s, ['apply', '-f', CLUSTER])).toBe('kubernetescluster.vitistack.io/simple-cluster created\n');
     expect(await machinesAt(1)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1', 'simple-cluster-wrk1=worker/worker-pool-1']);
@@ -131,7 +132,7 @@ describe('seed 004: KubernetesCluster', () => {
   });
 });
 
-describe('seed 003: JSON-patch scale up, scale down, add pool, remove pool', () => {
+describe('KubeDC\'s worker-pool JSON patches: scale up, scale down, add pool, remove pool', () => {
   const patch = async (ops: unknown[]) => {
     expect(await ok(s, ['patch', 'kubernetescluster', 'simple-cluster', '--type=json', `-p=${JSON.stringify(ops, null, 2)}`])).toBe(
       'kubernetescluster.vitistack.io/simple-cluster patched\n',
