@@ -106,7 +106,13 @@ export class Informer {
       return;
     }
     if (this.stopped) return;
-    this.replace(listed.items);
+    try {
+      this.replace(listed.items);
+    } catch (err) {
+      // an item the transform cannot read (no metadata): the list as a whole is not usable
+      this.again('list', err);
+      return;
+    }
     this.lastVersion = listed.resourceVersion;
     if (!this.synced) {
       this.synced = true;
@@ -126,7 +132,11 @@ export class Informer {
         event: (type, obj) => {
           if (!current()) return;
           delivered = true;
-          this.apply(type, obj);
+          try {
+            this.apply(type, obj);
+          } catch (err) {
+            this.log.error({ err, type }, 'a watch event could not be applied; skipped');
+          }
         },
         bookmark: (rv) => {
           if (!current()) return;
