@@ -81,6 +81,17 @@ function interruptible(inner: ListWatch) {
   };
 }
 
+/** an informer on Secrets through `interruptible`, synced and watching, its events recorded from then on */
+async function watchingSecrets(o: Partial<InformerOptions> = {}) {
+  const w = interruptible(registryListWatch(t.secrets));
+  const i = start(w.source, o);
+  const seen = recorded(i);
+  await i.whenSynced();
+  await until(w.watching, 'the watch');
+  seen.length = 0;
+  return { w, i, seen };
+}
+
 describe('informer on the registry', () => {
   it('lists first (hasSynced), then reports creates, updates and deletes, keeping the store current', async () => {
     await t.secret('a');
@@ -133,13 +144,8 @@ describe('informer on the registry', () => {
   it('after a 410 Gone (its version compacted away) lists again and reports what it missed', async () => {
     await t.secret('a');
     await t.secret('b');
-    const w = interruptible(registryListWatch(t.secrets));
     const { log, lines } = capturedLog();
-    const i = start(w.source, { log });
-    const seen = recorded(i);
-    await i.whenSynced();
-    await until(w.watching, 'the watch');
-    seen.length = 0;
+    const { w, i, seen } = await watchingSecrets({ log });
 
     // the stream goes quiet; meanwhile a goes, c comes, and the history is compacted
     w.hold();
@@ -159,12 +165,7 @@ describe('informer on the registry', () => {
 
   it('after a broken watch lists again: an object changed meanwhile is an update', async () => {
     await t.secret('a');
-    const w = interruptible(registryListWatch(t.secrets));
-    const i = start(w.source);
-    const seen = recorded(i);
-    await i.whenSynced();
-    await until(w.watching, 'the watch');
-    seen.length = 0;
+    const { w, i, seen } = await watchingSecrets();
     w.hold();
     await t.secrets.patch('default', 'a', 'merge', { metadata: { labels: { changed: 'yes' } } }, systemContext());
     w.cut({ gone: false, message: 'connection reset by peer' });
@@ -176,11 +177,7 @@ describe('informer on the registry', () => {
 
   it('a watch the server closed cleanly is watched again from the last version, without a new list', async () => {
     await t.secret('a');
-    const w = interruptible(registryListWatch(t.secrets));
-    const i = start(w.source);
-    const seen = recorded(i);
-    await i.whenSynced();
-    await until(w.watching, 'the watch');
+    const { w, seen } = await watchingSecrets();
     w.cut();
     await until(() => w.counts.watches === 2 && w.watching(), 'a second watch');
     await t.secret('b');
