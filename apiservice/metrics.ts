@@ -3,6 +3,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConnectionStats } from './connections.js';
 import type { RequestInfo } from './requestinfo.js';
+import { workqueueMetrics } from './workqueuemetrics.js';
 
 /** kube-apiserver's request duration buckets */
 const DURATION_BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
@@ -43,6 +44,8 @@ export class ServerMetrics {
   readonly rejected = new Counter({ name: 'apiserver_dropped_requests_total', help: 'Number of requests dropped with \'Try again later\' response.', labelNames: ['request_kind'], registers: [this.registry] });
   private readonly talosCalls = new Counter({ name: 'talos_fleet_talos_requests_total', help: 'Talos machine API calls made, by method and outcome (OK or the failure reason).', labelNames: ['method', 'code'], registers: [this.registry] });
   private readonly talosDuration = new Histogram({ name: 'talos_fleet_talos_request_duration_seconds', help: 'Latency of Talos machine API calls in seconds, by method.', labelNames: ['method'], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  /** the controllers' work queues */
+  readonly workqueues = workqueueMetrics(this.registry);
 
   constructor(storageCounts: () => StorageCount[]) {
     collectDefaultMetrics({ register: this.registry });

@@ -37,12 +37,14 @@ export interface ServerOptions {
   logLevel: string;
   /** CIDRs every outbound dial (Talos nodes, Management API) must fall in; undefined: any */
   allowedOutboundNetworks?: string;
-  /** how often the AdoptedServer controller looks at every object again */
+  /** how often the AdoptedServer controller looks at every object again; the controllers' informer resync */
   resyncPeriodMs: number;
   /** deadline of one Talos API call */
   talosCallTimeoutMs: number;
   /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
   controllers: string[];
+  /** the controller runtime's retry backoff and informer re-list backoff (--controller-*) */
+  controllerRuntime: ControllerRuntimeOptions;
   /** cluster mode: behind kube-apiserver's aggregator (--kubeconfig or --in-cluster) */
   cluster?: ClusterModeOptions;
   maxRequestsInflight: number;
@@ -61,6 +63,23 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** open connections per client address that no request has authenticated yet; 0: no limit */
   maxUnauthenticatedConnectionsPerAddress: number;
+}
+
+export interface ControllerRuntimeOptions {
+  /** a failed reconcile's first retry; each further failure of the same object doubles it */
+  baseBackoffMs: number;
+  /** the longest wait between two retries of one object */
+  maxBackoffMs: number;
+  /** retries a second across all objects of a controller (client-go's 10 qps, 100 burst) */
+  qps: number;
+  burst: number;
+  /** a controller's broken list or watch is tried again after this, doubling up to relistMaxMs */
+  relistBaseMs: number;
+  relistMaxMs: number;
+  /** how often an AdoptedServer in the middle of an upgrade is looked at */
+  upgradePollMs: number;
+  /** how soon a terminating namespace whose contents are still going is looked at again */
+  namespaceRecheckMs: number;
 }
 
 export interface ClusterModeOptions {
@@ -140,7 +159,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--watch-bookmark-interval-ms <n>', 'interval between watch bookmarks', positiveInt, 60_000)
     .option('--log-level <level>', 'pino log level', 'info')
     .option('--allowed-outbound-networks <cidrs>', 'comma-separated CIDRs the server may dial (Talos nodes, Management API); default: any')
-    .option('--resync-period <duration>', 'how often each AdoptedServer is looked at again', parseDuration, 30_000)
+    .option('--resync-period <duration>', 'how often each AdoptedServer is looked at again, and every controller\'s informers report their objects again', parseDuration, 30_000)
     .option('--talos-call-timeout <duration>', 'deadline of one Talos API call', parseDuration, 10_000)
     .option('--kubeconfig <file>', 'cluster mode: kubeconfig of the kube-apiserver this server extends')
     .option('--in-cluster', 'cluster mode: reach kube-apiserver with the pod\'s service account', false)
@@ -164,6 +183,10 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--idle-connection-timeout <duration>', 'HTTP/1.1 keep-alive connections and HTTP/2 sessions with no request in flight are closed after this', parseDuration, 90_000)
     .option('--max-unauthenticated-connections-per-address <n>', 'open connections one client address may have before a request on them authenticates (0: no limit)', nonNegativeInt, 32)
     .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
+    .option('--controller-base-backoff <duration>', 'a controller retries a failed object after this, doubling with each further failure', parseDuration, 5)
+    .option('--controller-max-backoff <duration>', 'the longest wait between two retries of one object', parseDuration, 1_000_000)
+    .option('--controller-relist-backoff <duration>', 'a controller lists and watches a resource again this long after its watch broke, doubling with each further failure', parseDuration, 800)
+    .option('--controller-relist-max-backoff <duration>', 'the longest wait before a controller lists a resource again', parseDuration, 30_000)
     .allowExcessArguments(false)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -207,6 +230,11 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     }
   }
   if (o.resyncPeriod <= 0) throw new InvalidArgumentError('--resync-period must be more than 0');
+  for (const [flag, ms] of [['--controller-base-backoff', o.controllerBaseBackoff], ['--controller-relist-backoff', o.controllerRelistBackoff]] as const) {
+    if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
+  }
+  if (o.controllerMaxBackoff < o.controllerBaseBackoff) throw new InvalidArgumentError('--controller-max-backoff must not be less than --controller-base-backoff');
+  if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff) throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
   for (const [flag, ms] of [['--request-timeout', o.requestTimeout], ['--read-header-timeout', o.readHeaderTimeout], ['--idle-connection-timeout', o.idleConnectionTimeout]] as const) {
     if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
@@ -242,6 +270,16 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     resyncPeriodMs: o.resyncPeriod,
     talosCallTimeoutMs: o.talosCallTimeout,
     controllers,
+    controllerRuntime: {
+      baseBackoffMs: o.controllerBaseBackoff,
+      maxBackoffMs: o.controllerMaxBackoff,
+      qps: 10,
+      burst: 100,
+      relistBaseMs: o.controllerRelistBackoff,
+      relistMaxMs: o.controllerRelistMaxBackoff,
+      upgradePollMs: 1_000,
+      namespaceRecheckMs: 1_000,
+    },
     ...(cluster ? { cluster } : {}),
     maxRequestsInflight: o.maxRequestsInflight,
     maxMutatingRequestsInflight: o.maxMutatingRequestsInflight,

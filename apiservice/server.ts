@@ -6,11 +6,15 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
-import { ensureInitialNamespaces, NamespaceController, namespaceAdmission, namespaceChecker } from '../src/controllers/namespace.js';
-import { GarbageCollector } from '../src/controllers/garbagecollector/controller.js';
-import { AdoptedServerController } from '../src/controllers/adoptedserver/controller.js';
-import { KubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
+import { ensureInitialNamespaces, namespaceAdmission, namespaceChecker, namespaceController } from '../src/controllers/namespace.js';
+import { garbageCollector } from '../src/controllers/garbagecollector/controller.js';
+import { adoptedServerController } from '../src/controllers/adoptedserver/controller.js';
+import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
+import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
+import { controllerManager } from '../src/controllers/runtime/manager.js';
+import { registryListWatch } from '../src/controllers/runtime/registrylistwatch.js';
+import { kubeListWatch } from '../src/kube/listwatch.js';
 import { groupVersion } from '../src/machinery/kind.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
 import { composeAdmission } from '../src/machinery/registry/store.js';
@@ -111,26 +115,22 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection
-  stack.leadership.run(async () => {
-    const controllers: { start(): Promise<void>; stop(): void }[] = [];
+  const runtime = { settings: { ...opts.controllerRuntime, resyncMs: opts.resyncPeriodMs }, metrics: metrics.workqueues, log };
+  const rt = opts.controllerRuntime;
+  const bundles = cluster
+    ? kubeListWatch(cluster.api, '/api/v1/secrets', { resource: 'secrets', labelSelector: BUNDLE_SELECTOR })
+    : registryListWatch(registry.store('', 'v1', 'secrets')!, { labelSelector: BUNDLE_SELECTOR });
+  stack.leadership.run(controllerManager(() => {
+    const specs: ControllerSpec[] = [];
     const on = (name: string) => controllerEnabled(opts.controllers, name);
-    if (!cluster && on('namespace')) controllers.push(new NamespaceController(registry, log.child({ controller: 'namespace' })));
-    if (!cluster && on('garbage-collector')) controllers.push(new GarbageCollector(registry, log.child({ controller: 'garbage-collector' })));
+    if (!cluster && on('namespace')) specs.push(namespaceController({ registry, contentRecheckMs: rt.namespaceRecheckMs }));
+    if (!cluster && on('garbage-collector')) specs.push(garbageCollector(registry));
     if (on('adoptedserver')) {
-      controllers.push(new AdoptedServerController({
-        registry, access, allowList, events, log: log.child({ controller: 'adoptedserver' }), resyncMs: opts.resyncPeriodMs,
-      }));
+      specs.push(adoptedServerController({ registry, access, allowList, events, resyncMs: opts.resyncPeriodMs, upgradePollMs: rt.upgradePollMs }));
     }
-    if (on('kubernetescluster')) {
-      controllers.push(new KubernetesClusterController({
-        registry, secrets: secretStore, events, log: log.child({ controller: 'kubernetescluster' }), resyncMs: opts.resyncPeriodMs,
-      }));
-    }
-    for (const c of controllers) await c.start();
-    return () => {
-      for (const c of controllers) c.stop();
-    };
-  });
+    if (on('kubernetescluster')) specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
+    return specs.map((spec) => new Controller(spec, runtime));
+  }, log.child({ component: 'controllers' })));
 
   const standaloneCA = opts.clientCaFile ? await readFile(opts.clientCaFile, 'utf8') : pki.ca.certPem;
   const standaloneRoots = cluster ? [] : parseCABundle(standaloneCA, '--client-ca-file');

@@ -55,7 +55,7 @@ export async function openStorageStack(opts: ServerOptions, kinds: KindDefinitio
           identity: `${hostname()}_${process.pid}`,
           log: log.child({ component: 'leader-election' }),
         })
-      : singleReplica();
+      : singleReplica(log.child({ component: 'controllers' }));
     return {
       root,
       storage,

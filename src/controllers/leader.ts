@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { Etcd3 } from 'etcd3';
 import { connectEtcd, type EtcdConnectionOptions } from '../storage/etcd3/client.js';
 
-/** starts the leader's work; returns how to stop it */
-export type LeaderWork = () => Promise<() => void>;
+/** starts the leader's work; returns how to stop it (resolving once it has stopped) */
+export type LeaderWork = () => Promise<() => Promise<void> | void>;
 
 export interface Leadership {
   /** runs `work` whenever this replica leads; stops it when leadership is lost */
@@ -16,20 +16,24 @@ export interface Leadership {
   stop(): Promise<void>;
 }
 
-export function singleReplica(): Leadership {
-  let stopWork: (() => void) | undefined;
+export function singleReplica(log?: Logger): Leadership {
+  let starting: Promise<(() => Promise<void> | void) | undefined> | undefined;
   let leading = false;
   return {
     run(work) {
       leading = true;
-      void work().then((s) => {
-        stopWork = s;
+      starting = work().catch((err: unknown) => {
+        log?.error({ err }, 'controllers failed to start');
+        return undefined;
       });
     },
     isLeader: () => leading,
     async stop() {
       leading = false;
-      stopWork?.();
+      // a stop that comes while the work is still starting waits for it, then stops it
+      const stopWork = await starting;
+      starting = undefined;
+      await stopWork?.();
     },
   };
 }
@@ -51,15 +55,16 @@ export async function etcdLeadership(opts: EtcdLeadershipOptions): Promise<Leade
   const election = client.election(opts.name, opts.ttlSeconds ?? 15);
   let stopped = false;
   let leading = false;
-  let stopWork: (() => void) | undefined;
+  let stopWork: (() => Promise<void> | void) | undefined;
   let campaign: ReturnType<typeof election.campaign> | undefined;
   let retry: NodeJS.Timeout | undefined;
 
-  const lose = () => {
+  const lose = async () => {
     if (leading) opts.log.info({ identity: opts.identity }, 'lost controller leadership');
     leading = false;
-    stopWork?.();
+    const s = stopWork;
     stopWork = undefined;
+    await s?.();
   };
 
   const campaignFor = (work: LeaderWork) => {
@@ -73,14 +78,14 @@ export async function etcdLeadership(opts: EtcdLeadershipOptions): Promise<Leade
       work().then(
         (s) => {
           if (leading && campaign === c) stopWork = s;
-          else s();
+          else void s();
         },
         (err: unknown) => opts.log.error({ err }, 'controllers failed to start'),
       );
     });
     c.on('error', (err: Error) => {
       opts.log.warn({ err: err.message }, 'controller leadership campaign failed; campaigning again');
-      lose();
+      void lose();
       if (campaign === c) campaign = undefined;
       if (!stopped) retry = setTimeout(() => campaignFor(work), opts.retryMs ?? 2_000);
     });
@@ -92,7 +97,7 @@ export async function etcdLeadership(opts: EtcdLeadershipOptions): Promise<Leade
     async stop() {
       stopped = true;
       if (retry) clearTimeout(retry);
-      lose();
+      await lose();
       await campaign?.resign().catch(() => undefined);
       client.close();
     },

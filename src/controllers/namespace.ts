@@ -9,11 +9,11 @@ import { systemContext } from '../machinery/registry/context.js';
 import { listObjects } from '../machinery/registry/list.js';
 import { parseSelection } from '../machinery/registry/selection.js';
 import type { AdmissionHooks, ResourceStore } from '../machinery/registry/store.js';
-import { startWatch, type ActiveWatch } from '../machinery/registry/watch.js';
+import type { ControllerSpec } from './runtime/controller.js';
+import { registryListWatch } from './runtime/registrylistwatch.js';
 
 export const INITIAL_NAMESPACES = ['default', 'kube-system'];
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
-const RESYNC_MS = 1000;
 
 function namespaceStore(registry: APIRegistry): ResourceStore {
   const s = registry.store('', 'v1', 'namespaces');
@@ -62,85 +62,61 @@ export const namespaceAdmission: AdmissionHooks = {
   },
 };
 
-export class NamespaceController {
-  private watch?: ActiveWatch;
-  private timer?: NodeJS.Timeout;
-  private running = false;
-  private stopped = false;
+export interface NamespaceControllerOptions {
+  registry: APIRegistry;
+  /** how soon a terminating namespace whose contents are still going is looked at again */
+  contentRecheckMs: number;
+}
 
-  constructor(
-    private readonly registry: APIRegistry,
-    private readonly log: Logger,
-  ) {}
+/**
+ * Deletes the contents of terminating namespaces, then the namespaces themselves. Contents whose
+ * own finalizers hold them announce nothing here when they finally go, so a namespace with such
+ * contents is looked at again after contentRecheckMs, as kube's namespace controller re-queues.
+ */
+export function namespaceController(o: NamespaceControllerOptions): ControllerSpec {
+  const nsStore = namespaceStore(o.registry);
+  let log: Logger;
+  const terminating = (obj: KubeObject) => obj.metadata.deletionTimestamp !== undefined;
+  return {
+    name: 'namespace',
+    workers: 1,
+    setup(ctx) {
+      log = ctx.log;
+      const namespaces = ctx.inform(registryListWatch(nsStore));
+      const enqueue = (obj: KubeObject) => {
+        if (terminating(obj)) ctx.queue.add(obj.metadata.name!);
+      };
+      namespaces.addEventHandler({ add: enqueue, update: (_old, cur) => enqueue(cur) });
+    },
+    async reconcile(name) {
+      const ns = await nsStore.get(undefined, name).catch(ignoreNotFound);
+      if (!ns || !terminating(ns)) return;
+      if (await finalize(o.registry, nsStore, ns, log)) return;
+      return { requeueAfterMs: o.contentRecheckMs };
+    },
+  };
+}
 
-  async start(): Promise<void> {
-    const store = namespaceStore(this.registry);
-    this.watch = await startWatch(
-      store,
-      undefined,
-      { selection: parseSelection(store.kind), allowWatchBookmarks: false },
-      {
-        send: (ev) => {
-          if (ev.type !== 'ERROR' && (ev.object as KubeObject).metadata.deletionTimestamp) this.kick();
-        },
-        end: () => {
-          if (!this.stopped) void this.restart();
-        },
-      },
-    );
-    this.timer = setInterval(() => this.kick(), RESYNC_MS);
-    this.timer.unref();
-  }
+function ignoreNotFound(e: unknown): undefined {
+  if (e instanceof StatusError && e.code === 404) return undefined;
+  throw e;
+}
 
-  private async restart(): Promise<void> {
-    this.watch = undefined;
-    if (this.timer) clearInterval(this.timer);
-    if (!this.stopped) await this.start().catch((err: unknown) => this.log.error({ err }, 'namespace watch restart failed'));
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.watch?.stop();
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private kick(): void {
-    if (this.running || this.stopped) return;
-    this.running = true;
-    this.reconcileAll()
-      .catch((err: unknown) => this.log.error({ err }, 'namespace reconcile failed'))
-      .finally(() => {
-        this.running = false;
-      });
-  }
-
-  private async reconcileAll(): Promise<void> {
-    const store = namespaceStore(this.registry);
-    const all = await listObjects(store, undefined, { selection: parseSelection(store.kind) });
-    for (const ns of all.items) {
-      if (ns.metadata.deletionTimestamp) await this.finalize(store, ns);
+/** deletes everything in the namespace; once nothing is left, removes the namespace finalizer (resolves true) */
+async function finalize(registry: APIRegistry, nsStore: ResourceStore, ns: KubeObject, log: Logger): Promise<boolean> {
+  const name = ns.metadata.name!;
+  let remaining = 0;
+  for (const store of registry.stores) {
+    if (!store.kind.namespaced) continue;
+    const contents = await listObjects(store, name, { selection: parseSelection(store.kind) });
+    for (const obj of contents.items) {
+      remaining++;
+      if (obj.metadata.deletionTimestamp) continue; // waiting for its own finalizers
+      await store.delete(name, obj.metadata.name!, { propagationPolicy: 'Background' }, systemContext()).catch(ignoreNotFound);
     }
   }
-
-  /** deletes everything in the namespace; once nothing is left, removes the namespace finalizer */
-  private async finalize(nsStore: ResourceStore, ns: KubeObject): Promise<void> {
-    const name = ns.metadata.name!;
-    let remaining = 0;
-    for (const store of this.registry.stores) {
-      if (!store.kind.namespaced) continue;
-      const contents = await listObjects(store, name, { selection: parseSelection(store.kind) });
-      for (const obj of contents.items) {
-        remaining++;
-        if (obj.metadata.deletionTimestamp) continue; // waiting for its own finalizers
-        await store.delete(name, obj.metadata.name!, { propagationPolicy: 'Background' }, systemContext()).catch((e: unknown) => {
-          if (!(e instanceof StatusError && e.code === 404)) throw e;
-        });
-      }
-    }
-    if (remaining > 0) return;
-    await nsStore.patch(undefined, name, 'merge', { spec: { finalizers: [] } }, systemContext()).catch((e: unknown) => {
-      if (!(e instanceof StatusError && e.code === 404)) throw e;
-    });
-    this.log.info({ namespace: name }, 'namespace deleted');
-  }
+  if (remaining > 0) return false;
+  await nsStore.patch(undefined, name, 'merge', { spec: { finalizers: [] } }, systemContext()).catch(ignoreNotFound);
+  log.info({ namespace: name }, 'namespace deleted');
+  return true;
 }

@@ -29,6 +29,8 @@ export const machineconfigSecretName = (machine: string) => `${machine}-machinec
 export const SECRETS_KEY = 'secrets.yaml';
 export const TALOSCONFIG_KEY = 'talosconfig';
 export const MACHINECONFIG_KEY = 'machineconfig.yaml';
+/** which of a cluster's Secrets this is: `secrets` (the bundle), `talosconfig` or `machineconfig` */
+export const SECRET_ROLE_LABEL = 'talos.vitistack.io/secret';
 
 const isKind = (o: KubeObject, kind: string) => o.kind === kind && o.apiVersion === 'vitistack.io/v1alpha1';
 const CLUSTER_REF = { group: 'vitistack.io', resource: 'kubernetesclusters' };
@@ -109,7 +111,7 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
   const pending = new Map<string, { config: string; cluster: KubeObject }>();
 
   const ownerOf = (cluster: KubeObject) => [{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: cluster.metadata.name!, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true }];
-  const labelsOf = (cluster: KubeObject, kind: string) => ({ [CLUSTER_LABEL]: cluster.metadata.name!, 'talos.vitistack.io/secret': kind });
+  const labelsOf = (cluster: KubeObject, kind: string) => ({ [CLUSTER_LABEL]: cluster.metadata.name!, [SECRET_ROLE_LABEL]: kind });
 
   async function bundleOf(cluster: KubeObject): Promise<SecretsBundle | undefined> {
     const data = await o.secrets.get(cluster.metadata.namespace!, secretsSecretName(cluster.metadata.name!));

@@ -195,6 +195,15 @@ describe('what cluster mode takes from kube-apiserver', () => {
     expect(connected).toMatchObject({ path: '/api/v1/namespaces/default/events', body: { involvedObject: { kind: 'AdoptedServer', name: 'live', namespace: 'default' }, type: 'Normal' } });
   });
 
+  it('Secrets: the KubernetesCluster controller follows the clusters\' secrets bundles by a list+watch of kube-apiserver', async () => {
+    const watches = () => h.secretQueries.filter((q) => q.get('watch') === '1');
+    for (let i = 0; i < 400 && watches().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const list = h.secretQueries.find((q) => q.get('watch') === null);
+    expect(list?.get('labelSelector')).toBe('talos.vitistack.io/secret=secrets');
+    expect(watches()[0]!.get('labelSelector')).toBe('talos.vitistack.io/secret=secrets');
+    expect(watches()[0]!.get('resourceVersion')).toMatch(/^\d+$/);
+  });
+
   it('/metrics needs get on the non-resource path, and has kube-apiserver\'s names', async () => {
     expectStatus(await proxied('GET', '/metrics', 'alice', []), 403, 'Forbidden');
     expect(sars()).toContainEqual(expect.objectContaining({ user: 'alice', nonResourceAttributes: { path: '/metrics', verb: 'get' } }));
@@ -207,6 +216,10 @@ describe('what cluster mode takes from kube-apiserver', () => {
     expect(r.body).toMatch(/^apiserver_storage_objects\{resource="adoptedservers\.metal\.sidero\.dev"\} \d+$/m);
     expect(r.body).toMatch(/^talos_fleet_talos_requests_total\{method="Version",code="OK"\} \d+$/m);
     expect(r.body).toMatch(/^apiserver_current_inflight_requests\{request_kind="readOnly"\} \d+$/m);
+    // the controllers this mode runs; namespaces and garbage collection are kube-controller-manager's
+    expect(r.body).toMatch(/^workqueue_adds_total\{name="adoptedserver"\} \d+$/m);
+    expect(r.body).toMatch(/^workqueue_depth\{name="kubernetescluster"\} \d+$/m);
+    expect(r.body).not.toMatch(/^workqueue_depth\{name="(namespace|garbage-collector)"\}/m);
   });
 });
 

@@ -1,6 +1,7 @@
 // Plays kube-apiserver for cluster-mode tests, on loopback: a fake API server answering what an
 // aggregated server asks it (the extension-apiserver-authentication ConfigMap and its watch,
-// TokenReview, SubjectAccessReview, Namespaces, Secrets, Events) and recording every review; and
+// TokenReview, SubjectAccessReview, Namespaces, Secrets and their list+watch, Events) and
+// recording every review; and
 // an aggregator proxy that authenticates kubectl by its client certificate, resolves
 // impersonation (--as, --as-group), and forwards to our server with the front-proxy certificate
 // and X-Remote-* headers, as kube-apiserver's aggregation layer does.
@@ -30,6 +31,14 @@ export interface Harness {
   events: any[];
   namespaces: Set<string>;
   secrets: Map<string, Record<string, string>>;
+  /** labels of the Secrets in `secrets` (namespace/name), for list+watch label selectors */
+  secretLabels: Map<string, Record<string, string>>;
+  /** the query of every list and watch of /api/v1/secrets, in order */
+  secretQueries: URLSearchParams[];
+  /** stores a Secret and tells the watches of /api/v1/secrets it selects */
+  putSecret(namespace: string, name: string, data: Record<string, string>, labels?: Record<string, string>): void;
+  /** ends every watch of /api/v1/secrets with an ERROR 410 Expired, as a compacted version does */
+  expireSecretWatches(): void;
   tokens: Map<string, { username: string; groups: string[] }>;
   policy: Policy;
   /** a kubeconfig for kubectl through the aggregator proxy, as user `name` with `groups` */
@@ -89,6 +98,19 @@ export async function startHarness(dir: string): Promise<Harness> {
   };
   let authVersion = 1;
   const watchers = new Set<ServerResponse>();
+  const secretWatchers = new Map<ServerResponse, (labels: Record<string, string>) => boolean>();
+  let secretVersion = 1;
+  const secretObject = (key: string) => {
+    const [namespace, name] = key.split('/');
+    const labels = h.secretLabels.get(key);
+    return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, resourceVersion: String(secretVersion), ...(labels ? { labels } : {}) }, data: h.secrets.get(key) };
+  };
+  /** equality requirements only (k=v,k2=v2): what the server's informers send */
+  const selects = (selector: string | null) => (labels: Record<string, string>) =>
+    (selector ?? '').split(',').filter(Boolean).every((req) => {
+      const [k, v] = req.split('=');
+      return labels[k!] === v;
+    });
   const configMap = () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extension-apiserver-authentication', namespace: 'kube-system', resourceVersion: String(authVersion) }, data: authData });
 
   const h: Harness = {
@@ -101,6 +123,21 @@ export async function startHarness(dir: string): Promise<Harness> {
     events: [],
     namespaces: new Set(['default', 'kube-system']),
     secrets: new Map(),
+    secretLabels: new Map(),
+    secretQueries: [],
+    putSecret(namespace, name, data, labels) {
+      const key = `${namespace}/${name}`;
+      const type = h.secrets.has(key) ? 'MODIFIED' : 'ADDED';
+      h.secrets.set(key, data);
+      if (labels) h.secretLabels.set(key, labels);
+      secretVersion++;
+      for (const [w, wants] of secretWatchers) if (wants(labels ?? {})) w.write(JSON.stringify({ type, object: secretObject(key) }) + '\n');
+    },
+    expireSecretWatches() {
+      const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' };
+      for (const w of secretWatchers.keys()) w.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
+      secretWatchers.clear();
+    },
     tokens: new Map(),
     policy: () => ({ allowed: false }),
     async kubeconfigFor(d, name, groups) {
@@ -127,6 +164,7 @@ export async function startHarness(dir: string): Promise<Harness> {
     },
     async stop() {
       for (const w of watchers) w.end();
+      for (const w of secretWatchers.keys()) w.end();
       for (const s of [kube, proxy]) {
         s.closeAllConnections();
         await new Promise<void>((r) => s.close(() => r()));
@@ -156,6 +194,19 @@ export async function startHarness(dir: string): Promise<Harness> {
         const review = await body(req);
         h.reviews.push({ kind: 'SubjectAccessReview', spec: review.spec });
         return json(res, 201, { ...review, status: h.policy(review.spec) });
+      }
+      if (p === '/api/v1/secrets' && req.method === 'GET') {
+        h.secretQueries.push(url.searchParams);
+        const wants = selects(url.searchParams.get('labelSelector'));
+        if (url.searchParams.get('watch') === '1' || url.searchParams.get('watch') === 'true') {
+          res.writeHead(200, { 'Content-Type': 'application/json' });
+          res.flushHeaders();
+          secretWatchers.set(res, wants);
+          res.on('close', () => secretWatchers.delete(res));
+          return;
+        }
+        const items = [...h.secrets.keys()].filter((k) => wants(h.secretLabels.get(k) ?? {})).map(secretObject).map(({ apiVersion: _v, kind: _k, ...rest }) => rest);
+        return json(res, 200, { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: String(secretVersion) }, items });
       }
       const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(p);
       if (ns && req.method === 'GET') {

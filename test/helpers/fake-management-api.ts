@@ -7,6 +7,8 @@ export interface RecordedCall {
   method: string;
   path: string;
   body: unknown;
+  /** when the call arrived (performance.now() of the test process) */
+  at: number;
 }
 
 export class FakeManagementAPI {
@@ -28,7 +30,7 @@ export class FakeManagementAPI {
         } catch {
           body = text;
         }
-        this.calls.push({ method: req.method ?? '', path: req.url ?? '', body });
+        this.calls.push({ method: req.method ?? '', path: req.url ?? '', body, at: performance.now() });
         const code = this.failWith ?? 200;
         res.writeHead(code, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(code === 200 ? { status: 'ok' } : { detail: 'failure injected by the test' }));

@@ -1,17 +1,17 @@
-// The AdoptedServer controller: on every change of an object's spec, and every resync
-// period, it checks the accepted gate, asks the node (connectivity, node info, health), reflects
-// SideroLink's configuration, syncs with the Management API when enabled, writes the status and
-// records Events for transitions. While an upgrade runs it looks much more often, to follow the
-// node through its reboot. One active instance: it runs under the server's leadership.
-import type { Logger } from 'pino';
+// The AdoptedServer controller: on every change of an object's spec, and every resync period
+// after its last look, it checks the accepted gate, asks the node (connectivity, node info,
+// health), reflects SideroLink's configuration, syncs with the Management API when enabled, writes
+// the status and records Events for transitions. While an upgrade runs it looks much more often,
+// to follow the node through its reboot. It runs on the controller runtime, under the server's
+// leadership: a failed look (a Management API that is down while the object is being deleted) is
+// retried with the runtime's backoff.
 import { adoptedServerFinalizer } from '../../api/adoptedserver.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
 import { systemContext } from '../../machinery/registry/context.js';
-import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
-import { startWatch, type ActiveWatch } from '../../machinery/registry/watch.js';
+import { ManagementAPIError } from '../../managementapi/client.js';
 import { withNode, type NodeAccess } from '../../nodes/connect.js';
 import { CredentialsError } from '../../nodes/credentials.js';
 import { probeNode } from '../../nodes/health.js';
@@ -19,6 +19,9 @@ import { upgradeInProgress, type UpgradeProgress } from '../../nodes/upgrade.js'
 import { TalosError } from '../../talos/errors.js';
 import type { OutboundAllowList } from '../../talos/outbound.js';
 import type { EventRecorder } from '../events.js';
+import type { ControllerSpec } from '../runtime/controller.js';
+import { splitKey } from '../runtime/listwatch.js';
+import { registryListWatch } from '../runtime/registrylistwatch.js';
 import { syncManagementAPI, unregisterFromManagementAPI } from './managementapi.js';
 import { planStatus, specOf, statusChanged, type Contact } from './status.js';
 
@@ -27,19 +30,17 @@ export interface AdoptedServerControllerOptions {
   access: NodeAccess;
   allowList: OutboundAllowList;
   events: EventRecorder;
-  log: Logger;
-  /** every object is looked at again this often (--resync-period) */
+  /** every object is looked at again this often after its last look (--resync-period) */
   resyncMs: number;
   /** how often a node in the middle of an upgrade is looked at */
-  upgradePollMs?: number;
+  upgradePollMs: number;
+  /** a status with only fresher timestamps is still written this often, so lastContactTime means something */
+  heartbeatMs?: number;
   /** nodes asked at the same time */
   concurrency?: number;
 }
 
-/** a status with only fresher timestamps is still written this often, so lastContactTime means something */
 const HEARTBEAT_MS = 5 * 60_000;
-const TICK_MS = 200;
-const RETRY_MS = 5_000;
 
 function contactFailure(e: unknown): Contact {
   if (e instanceof CredentialsError) return { ok: false, reason: e.failure, message: e.message };
@@ -50,104 +51,48 @@ function contactFailure(e: unknown): Contact {
   throw e;
 }
 
-export class AdoptedServerController {
-  private readonly due = new Map<string, number>();
-  private readonly running = new Set<string>();
-  /** reconciled again at once when it finishes: its object changed while it ran */
-  private readonly dirty = new Set<string>();
-  private readonly seenGeneration = new Map<string, string>();
-  private watch?: ActiveWatch;
-  private timer?: NodeJS.Timeout;
-  private stopped = false;
-  private readonly store: ResourceStore;
+/** a Management API that cannot be reached or answers 5xx is away, not broken: no stack in the log */
+function managementAPIAway(e: unknown): boolean {
+  return e instanceof ManagementAPIError && (e.reason === 'Unreachable' || e.reason === 'Timeout' || (e.status ?? 0) >= 500);
+}
 
-  constructor(private readonly o: AdoptedServerControllerOptions) {
-    const store = o.registry.store('metal.sidero.dev', 'v1alpha2', 'adoptedservers');
-    if (!store) throw new Error('the adoptedservers kind is not registered');
-    this.store = store;
-  }
+/** what calls for another look: spec, finalizers or deletion; not our own status writes */
+const stampOf = (obj: KubeObject) => `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
 
-  async start(): Promise<void> {
-    this.watch = await startWatch(this.store, undefined, { selection: parseSelection(this.store.kind), allowWatchBookmarks: false }, {
-      send: (ev) => {
-        if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
-        const obj = ev.object as KubeObject;
-        const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
-        if (ev.type === 'DELETED') return this.forget(key);
-        // our own status writes do not call for another look; spec, finalizer or deletion changes do
-        const stamp = `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
-        if (this.seenGeneration.get(key) === stamp) return;
-        this.seenGeneration.set(key, stamp);
-        this.enqueue(key, 0);
-      },
-      end: () => {
-        if (!this.stopped) void this.restartWatch();
-      },
-    });
-    this.timer = setInterval(() => this.tick(), TICK_MS);
-    this.timer.unref();
-  }
+export function adoptedServerController(o: AdoptedServerControllerOptions): ControllerSpec {
+  const store = o.registry.store('metal.sidero.dev', 'v1alpha2', 'adoptedservers');
+  if (!store) throw new Error('the adoptedservers kind is not registered');
+  const c = new AdoptedServerReconciler(store, o);
+  return {
+    name: 'adoptedserver',
+    workers: o.concurrency ?? 8,
+    setup(ctx) {
+      const key = (obj: KubeObject) => `${obj.metadata.namespace}/${obj.metadata.name}`;
+      // the periodic look is each reconcile's requeueAfter, timed from that object's last look
+      ctx.inform(registryListWatch(store), { resyncMs: 0 }).addEventHandler({
+        add: (obj) => ctx.queue.add(key(obj)),
+        update: (old, cur) => {
+          if (stampOf(old) !== stampOf(cur)) ctx.queue.add(key(cur));
+        },
+      });
+    },
+    async reconcile(key) {
+      const next = await c.reconcile(key);
+      return next === undefined ? undefined : { requeueAfterMs: next };
+    },
+    isExpectedFailure: managementAPIAway,
+  };
+}
 
-  stop(): void {
-    this.stopped = true;
-    this.watch?.stop();
-    if (this.timer) clearInterval(this.timer);
-  }
-
-  private async restartWatch(): Promise<void> {
-    this.watch = undefined;
-    if (this.timer) clearInterval(this.timer);
-    this.seenGeneration.clear();
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
-        return await this.start();
-      } catch (err) {
-        this.o.log.warn({ err, attempt }, 'adoptedserver watch restart failed');
-        await new Promise((r) => setTimeout(r, RETRY_MS).unref());
-      }
-    }
-  }
-
-  private forget(key: string): void {
-    this.due.delete(key);
-    this.seenGeneration.delete(key);
-  }
-
-  /** look at key in delayMs (an earlier request wins) */
-  private enqueue(key: string, delayMs: number): void {
-    if (this.running.has(key)) {
-      if (delayMs === 0) this.dirty.add(key);
-      return;
-    }
-    const at = Date.now() + delayMs;
-    const current = this.due.get(key);
-    if (current === undefined || at < current) this.due.set(key, at);
-  }
-
-  private tick(): void {
-    const now = Date.now();
-    const limit = this.o.concurrency ?? 8;
-    for (const [key, at] of this.due) {
-      if (this.running.size >= limit) return;
-      if (at > now) continue;
-      this.due.delete(key);
-      this.running.add(key);
-      void this.reconcile(key)
-        .catch((err: unknown) => {
-          this.o.log.warn({ err, adoptedserver: key }, 'reconcile failed; retrying');
-          return RETRY_MS;
-        })
-        .then((nextMs) => {
-          this.running.delete(key);
-          if (nextMs === undefined || this.stopped) return;
-          this.enqueue(key, this.dirty.delete(key) ? 0 : nextMs);
-        });
-    }
-  }
+class AdoptedServerReconciler {
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly o: AdoptedServerControllerOptions,
+  ) {}
 
   /** one look at one object; resolves to when to look again (undefined: it is gone) */
-  private async reconcile(key: string): Promise<number | undefined> {
-    const [ns, name] = key.split('/') as [string, string];
+  async reconcile(key: string): Promise<number | undefined> {
+    const { namespace: ns, name } = splitKey(key);
     let obj: KubeObject;
     try {
       obj = await this.store.get(ns, name);
@@ -176,14 +121,14 @@ export class AdoptedServerController {
     const sync = await syncManagementAPI(obj, contact, this.o);
     const plan = planStatus(obj, { contact, sync, now: Date.now() });
     const old = (obj.status ?? {}) as { lastContactTime?: string };
-    const stale = !old.lastContactTime || Date.now() - Date.parse(old.lastContactTime) > HEARTBEAT_MS;
+    const stale = !old.lastContactTime || Date.now() - Date.parse(old.lastContactTime) > (this.o.heartbeatMs ?? HEARTBEAT_MS);
     let written = obj;
     if (statusChanged(obj.status ?? {}, plan.status) || (contact.ok === true && stale)) {
       written = await this.store.patch(ns, name, 'merge', { status: { ...nulledMissing(obj.status, plan.status), ...plan.status } }, systemContext(), 'status');
     }
     for (const e of plan.events) await this.o.events.record(written, e.type, e.reason, e.message);
     const upgrading = upgradeInProgress(plan.status.upgrade as UpgradeProgress | undefined);
-    return upgrading ? (this.o.upgradePollMs ?? 1_000) : this.o.resyncMs;
+    return upgrading ? this.o.upgradePollMs : this.o.resyncMs;
   }
 
   private async setFinalizer(obj: KubeObject, present: boolean): Promise<KubeObject> {

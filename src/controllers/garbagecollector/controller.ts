@@ -2,194 +2,76 @@
 // dependents whose owners are all gone are deleted; the `orphan` and `foregroundDeletion` finalizers
 // that delete propagation policies add are honoured, so `kubectl delete --cascade=...` never hangs.
 //
-// Like kube's, it keeps an owner graph fed by one watch per resource and only looks again at what
-// an event touched (plus a periodic pass over the graph, in memory). Before deleting a dependent
-// as orphaned it reads its owners from the store: the watches of two resources are not ordered
-// with each other, so an owner created just before its dependent may not be in the graph yet.
+// Like kube's, it keeps an owner graph fed by one informer per resource (metadata only) and looks
+// again only at what an event touched, keyed by uid (plus, every resync period, at every object
+// collection can act on). Workers start once every resource has been listed: an owner in a resource
+// not listed yet would look absent. Before deleting a dependent as orphaned it reads its owners
+// from the store: the watches of two resources are not ordered with each other, so an owner created
+// just before its dependent may not be in the graph yet.
 import type { Logger } from 'pino';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject, OwnerReference } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
 import { systemContext } from '../../machinery/registry/context.js';
-import { parseSelection } from '../../machinery/registry/selection.js';
-import type { ResourceStore } from '../../machinery/registry/store.js';
-import { INITIAL_EVENTS_END, startWatch, type ActiveWatch, type WatchEvent } from '../../machinery/registry/watch.js';
+import type { ControllerSpec } from '../runtime/controller.js';
+import { metadataOnly } from '../runtime/listwatch.js';
+import { registryListWatch } from '../runtime/registrylistwatch.js';
 import { FOREGROUND, nodeOf, ORPHAN, OwnerGraph, type GraphNode } from './graph.js';
-
-const DEBOUNCE_MS = 100;
-const RESYNC_MS = 30_000;
-const RETRY_MS = 1_000;
-const RESTART_MIN_MS = 500;
-const RESTART_MAX_MS = 30_000;
-
-/** one resource's watch: listed (initial events) and then followed */
-interface ResourceFeed {
-  store: ResourceStore;
-  watch?: ActiveWatch;
-  synced: boolean;
-  /** uids seen since the watch (re)started, to drop nodes deleted while it was down */
-  seen?: Set<string>;
-  restartMs: number;
-  restartTimer?: NodeJS.Timeout;
-}
 
 function isGone(e: unknown): boolean {
   return e instanceof StatusError && (e.code === 404 || e.code === 409);
 }
 
-export class GarbageCollector {
-  private readonly graph = new OwnerGraph();
-  private readonly feeds: ResourceFeed[];
-  private dirty = new Set<string>();
-  private timer?: NodeJS.Timeout;
-  private resync?: NodeJS.Timeout;
-  private running = false;
-  private stopped = false;
+export function garbageCollector(registry: APIRegistry): ControllerSpec {
+  let collector: GarbageCollector;
+  return {
+    name: 'garbage-collector',
+    workers: 1,
+    setup(ctx) {
+      collector = new GarbageCollector(registry, ctx.log);
+      // only objects collection can act on are worth a look; the others are in the graph as owners
+      const mark = (uids: string[]) => {
+        for (const uid of uids) if (collector.graph.get(uid)) ctx.queue.add(uid);
+      };
+      for (const store of registry.stores) {
+        const upsert = (obj: KubeObject) => {
+          const node = nodeOf(store, obj);
+          if (node) mark(collector.graph.upsert(node));
+        };
+        ctx.inform(registryListWatch(store), { transform: metadataOnly }).addEventHandler({
+          add: upsert,
+          // old === cur: the periodic look; the graph already holds this version
+          update: (old, cur) => (old === cur ? mark(cur.metadata.uid ? [cur.metadata.uid] : []) : upsert(cur)),
+          delete: (obj) => {
+            if (obj.metadata.uid) mark(collector.graph.remove(obj.metadata.uid));
+          },
+        });
+      }
+    },
+    async reconcile(uid) {
+      const node = collector.graph.get(uid);
+      if (!node || !mayNeedAction(node)) return;
+      try {
+        await collector.attend(node);
+      } catch (err) {
+        // changed under us: the event that changed it, or the backoff, brings it back
+        if (isGone(err)) return { requeue: true };
+        throw err;
+      }
+    },
+  };
+}
+
+/** what collection does to one object, given the graph */
+class GarbageCollector {
+  readonly graph = new OwnerGraph();
 
   constructor(
     private readonly registry: APIRegistry,
     private readonly log: Logger,
-  ) {
-    this.feeds = registry.stores.map((store) => ({ store, synced: false, restartMs: RESTART_MIN_MS }));
-  }
+  ) {}
 
-  async start(): Promise<void> {
-    await Promise.all(this.feeds.map((f) => this.follow(f)));
-    this.resync = setInterval(() => this.markAll(), RESYNC_MS);
-    this.resync.unref();
-    this.markAll();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    for (const f of this.feeds) {
-      f.watch?.stop();
-      if (f.restartTimer) clearTimeout(f.restartTimer);
-    }
-    if (this.timer) clearTimeout(this.timer);
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  /** every object the graph holds (tests and metrics) */
-  get objects(): number {
-    return this.graph.size;
-  }
-
-  private async follow(feed: ResourceFeed): Promise<void> {
-    if (this.stopped) return;
-    feed.synced = false;
-    feed.seen = new Set();
-    let ended = false;
-    const restart = () => {
-      if (ended || this.stopped) return;
-      ended = true;
-      feed.watch?.stop();
-      feed.watch = undefined;
-      feed.synced = false;
-      feed.restartTimer = setTimeout(() => {
-        feed.restartTimer = undefined;
-        void this.follow(feed);
-      }, feed.restartMs);
-      feed.restartTimer.unref();
-      feed.restartMs = Math.min(feed.restartMs * 2, RESTART_MAX_MS);
-    };
-    try {
-      feed.watch = await startWatch(
-        feed.store,
-        undefined,
-        { selection: parseSelection(feed.store.kind), allowWatchBookmarks: true, sendInitialEvents: true, resourceVersionMatch: 'NotOlderThan', resourceVersion: '0' },
-        {
-          send: (ev) => (ev.type === 'ERROR' ? restart() : this.onEvent(feed, ev)),
-          end: restart,
-        },
-      );
-      if (ended) feed.watch.stop();
-    } catch (err) {
-      this.log.warn({ err, resource: feed.store.kind.plural }, 'garbage collector cannot watch; retrying');
-      restart();
-    }
-  }
-
-  private onEvent(feed: ResourceFeed, ev: WatchEvent): void {
-    const obj = ev.object as KubeObject;
-    if (ev.type === 'BOOKMARK') {
-      if (!feed.synced && obj.metadata.annotations?.[INITIAL_EVENTS_END] === 'true') this.synced(feed);
-      return;
-    }
-    const uid = obj.metadata.uid;
-    if (!uid) return;
-    if (ev.type === 'DELETED') {
-      this.mark(this.graph.remove(uid));
-      return;
-    }
-    feed.seen?.add(uid);
-    const node = nodeOf(feed.store, obj);
-    if (node) this.mark(this.graph.upsert(node));
-  }
-
-  private synced(feed: ResourceFeed): void {
-    // objects deleted while the watch was down never sent a DELETED event
-    for (const uid of this.graph.uidsOf(feed.store)) if (!feed.seen?.has(uid)) this.mark(this.graph.remove(uid));
-    feed.seen = undefined;
-    feed.synced = true;
-    feed.restartMs = RESTART_MIN_MS;
-    this.kick();
-  }
-
-  /** the periodic pass: only objects with owners or a collector finalizer can need anything */
-  private markAll(): void {
-    this.mark(this.graph.actionable());
-  }
-
-  private mark(uids: string[]): void {
-    for (const uid of uids) this.dirty.add(uid);
-    if (uids.length > 0) this.kick();
-  }
-
-  /** coalesces bursts of changes into one pass; waits until every resource has been listed */
-  private kick(delayMs = DEBOUNCE_MS): void {
-    if (this.stopped || this.running || this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      // an owner in a resource not listed yet would look absent: no decision before then
-      if (!this.feeds.every((f) => f.synced)) return;
-      this.running = true;
-      this.pass()
-        .catch((err: unknown) => this.log.error({ err }, 'garbage collection pass failed'))
-        .finally(() => {
-          this.running = false;
-          if (this.dirty.size > 0) this.kick();
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async pass(): Promise<void> {
-    const batch = this.dirty;
-    this.dirty = new Set();
-    const retry: string[] = [];
-    for (const uid of batch) {
-      if (this.stopped) return;
-      const node = this.graph.get(uid);
-      if (!node || !mayNeedAction(node)) continue;
-      try {
-        await this.attend(node);
-      } catch (err) {
-        if (isGone(err)) {
-          retry.push(uid); // changed under us: look again with the next event or retry
-          continue;
-        }
-        this.log.warn({ err, resource: node.store.kind.plural, namespace: node.namespace, name: node.name }, 'garbage collection of an object failed; retrying');
-        retry.push(uid);
-      }
-    }
-    if (retry.length > 0) {
-      const again = setTimeout(() => this.mark(retry), RETRY_MS);
-      again.unref();
-    }
-  }
-
-  private async attend(node: GraphNode): Promise<void> {
+  async attend(node: GraphNode): Promise<void> {
     const ctx = systemContext();
     if (node.deleting && node.gcFinalizers.includes(ORPHAN)) {
       for (const dep of this.graph.dependentsOf(node.uid)) await this.dropOwnerRef(dep, node.uid);

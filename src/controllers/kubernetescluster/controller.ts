@@ -3,8 +3,9 @@
 // replicas change (e.g. a JSON patch of a worker pool's replicas), keeps the fields it owns on
 // them, has their machine configs regenerated when the cluster's spec changes, and reports
 // progress in the cluster's status and Events. Deleting the cluster deletes its Machines through
-// their ownerReferences (the garbage collector). One active instance: it runs under leadership.
-import type { Logger } from 'pino';
+// their ownerReferences (the garbage collector). It runs on the controller runtime under the
+// server's leadership, with informers on clusters, Machines and the clusters' secrets bundles
+// (a new cluster's bundle is written by its create's admission a moment after the cluster).
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
@@ -12,28 +13,27 @@ import { systemContext, type RequestContext } from '../../machinery/registry/con
 import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
-import { startWatch, type ActiveWatch } from '../../machinery/registry/watch.js';
 import { CLUSTER_LABEL, clusterSpec } from '../../machineconfig/fromcluster.js';
-import { SECRETS_KEY, machineconfigSecretName, secretsSecretName } from '../../provisioning/admission.js';
+import { SECRETS_KEY, SECRET_ROLE_LABEL, machineconfigSecretName, secretsSecretName } from '../../provisioning/admission.js';
 import type { SecretStore } from '../../provisioning/secretstore.js';
 import type { Condition } from '../conditions.js';
 import type { EventRecorder } from '../events.js';
+import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
+import { metadataOnly, splitKey, type ListWatch } from '../runtime/listwatch.js';
+import { registryListWatch } from '../runtime/registrylistwatch.js';
 import { clusterNamedIn, machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
 import { clusterStatus, statusDiffers, type ClusterStatus } from './status.js';
 
 export interface KubernetesClusterControllerOptions {
   registry: APIRegistry;
   secrets: SecretStore;
+  /** the clusters' secrets bundles (BUNDLE_SELECTOR): the server's own Secrets, or kube-apiserver's */
+  bundles: ListWatch;
   events: EventRecorder;
-  log: Logger;
-  /** every cluster is looked at again this often */
-  resyncMs: number;
 }
 
-const RETRY_FIRST_MS = 200;
-const RETRY_MAX_MS = 10_000;
-/** a new cluster's secrets bundle is written by its create's admission a moment after the watch event */
-const SECRETS_POLL_MS = 250;
+/** the Secrets that hold a cluster's secrets bundle, as its admission labels them */
+export const BUNDLE_SELECTOR = `${SECRET_ROLE_LABEL}=secrets`;
 
 const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
 const ignore = (...codes: number[]) => (e: unknown) => {
@@ -41,18 +41,57 @@ const ignore = (...codes: number[]) => (e: unknown) => {
   throw e;
 };
 
-export class KubernetesClusterController {
-  private readonly clusters: ResourceStore;
-  private readonly machines: ResourceStore;
-  private readonly queue = new Set<string>();
-  private readonly retries = new Map<string, { timer: NodeJS.Timeout; delay: number }>();
+/** what calls for a look at a cluster: its spec, deletion and the skip switch; not our status writes */
+const stampOf = (c: KubeObject) => `${c.metadata.uid}|${c.metadata.generation}|${c.metadata.deletionTimestamp ?? ''}|${c.metadata.annotations?.[SKIP_ANNOTATION] ?? ''}`;
+
+export function kubernetesClusterController(o: KubernetesClusterControllerOptions): ControllerSpec {
+  const c = new ClusterReconciler(o);
+  return {
+    name: 'kubernetescluster',
+    workers: 1,
+    setup(ctx) {
+      const enqueue = (ns: string | undefined, name: string) => ctx.queue.add(keyOf(ns, name));
+      ctx.inform(registryListWatch(c.clusters)).addEventHandler({
+        add: (cl) => enqueue(cl.metadata.namespace, cl.metadata.name!),
+        // old === cur: the resync, a look at every cluster
+        update: (old, cur) => {
+          if (old === cur || stampOf(old) !== stampOf(cur)) enqueue(cur.metadata.namespace, cur.metadata.name!);
+        },
+        delete: (cl) => c.forget(cl),
+      });
+      const machineChanged = (m: KubeObject) => {
+        for (const r of m.metadata.ownerReferences ?? []) {
+          if (r.controller && r.kind === 'KubernetesCluster') enqueue(m.metadata.namespace, r.name);
+        }
+        // a Machine in the way of a cluster's name for one (or one that went out of the way)
+        const labelled = m.metadata.labels?.[CLUSTER_LABEL];
+        if (labelled) enqueue(m.metadata.namespace, labelled);
+        const named = clusterNamedIn(m.metadata.name!);
+        if (named) enqueue(m.metadata.namespace, named);
+      };
+      ctx.inform(registryListWatch(c.machines), { transform: metadataOnly, resyncMs: 0 }).addEventHandler({
+        add: machineChanged,
+        update: (old, cur) => {
+          if (old !== cur) machineChanged(cur);
+        },
+        delete: machineChanged,
+      });
+      // a cluster waiting for its bundle goes on once it is there
+      const bundleWritten = (s: KubeObject) => {
+        const cluster = s.metadata.labels?.[CLUSTER_LABEL];
+        if (cluster) enqueue(s.metadata.namespace, cluster);
+      };
+      ctx.inform(o.bundles, { transform: metadataOnly, resyncMs: 0 }).addEventHandler({ add: bundleWritten });
+    },
+    reconcile: (key) => c.reconcile(key),
+  };
+}
+
+class ClusterReconciler {
+  readonly clusters: ResourceStore;
+  readonly machines: ResourceStore;
   /** cluster uid -> the generation whose spec its Machines' configs were last regenerated from */
   private readonly refreshed = new Map<string, number>();
-  private readonly seen = new Map<string, string>();
-  private readonly watches: ActiveWatch[] = [];
-  private resync?: NodeJS.Timeout;
-  private working = false;
-  private stopped = false;
   /** each write its own context (admission appends warnings to it), named in managedFields */
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: 'kubernetescluster-controller' });
 
@@ -64,120 +103,21 @@ export class KubernetesClusterController {
     this.machines = machines;
   }
 
-  async start(): Promise<void> {
-    const watchAll = (store: ResourceStore, send: (type: string, obj: KubeObject) => void) =>
-      startWatch(store, undefined, { selection: parseSelection(store.kind), allowWatchBookmarks: false }, {
-        send: (ev) => {
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') send(ev.type, ev.object as KubeObject);
-        },
-        end: () => {
-          if (!this.stopped) void this.restart();
-        },
-      });
-    this.watches.push(
-      await watchAll(this.clusters, (type, c) => {
-        const key = keyOf(c.metadata.namespace, c.metadata.name!);
-        if (type === 'DELETED') {
-          this.seen.delete(key);
-          this.refreshed.delete(c.metadata.uid!);
-          return;
-        }
-        // our own status writes call for no look; spec, deletion and the skip switch do
-        const stamp = `${c.metadata.uid}|${c.metadata.generation}|${c.metadata.deletionTimestamp ?? ''}|${c.metadata.annotations?.[SKIP_ANNOTATION] ?? ''}`;
-        if (this.seen.get(key) === stamp) return;
-        this.seen.set(key, stamp);
-        this.enqueue(key);
-      }),
-    );
-    this.watches.push(
-      await watchAll(this.machines, (_type, m) => {
-        for (const r of m.metadata.ownerReferences ?? []) {
-          if (r.controller && r.kind === 'KubernetesCluster') this.enqueue(keyOf(m.metadata.namespace, r.name));
-        }
-        // a Machine in the way of a cluster's name for one (or one that went out of the way)
-        const labelled = m.metadata.labels?.[CLUSTER_LABEL];
-        if (labelled) this.enqueue(keyOf(m.metadata.namespace, labelled));
-        const named = clusterNamedIn(m.metadata.name!);
-        if (named) this.enqueue(keyOf(m.metadata.namespace, named));
-      }),
-    );
-    this.resync = setInterval(() => {
-      for (const key of this.seen.keys()) this.enqueue(key);
-    }, this.o.resyncMs);
-    this.resync.unref();
+  forget(cluster: KubeObject): void {
+    this.refreshed.delete(cluster.metadata.uid!);
   }
 
-  stop(): void {
-    this.stopped = true;
-    for (const w of this.watches.splice(0)) w.stop();
-    if (this.resync) clearInterval(this.resync);
-    for (const r of this.retries.values()) clearTimeout(r.timer);
-    this.retries.clear();
-  }
-
-  private async restart(): Promise<void> {
-    for (const w of this.watches.splice(0)) w.stop();
-    if (this.resync) clearInterval(this.resync);
-    this.seen.clear();
-    for (let delay = RETRY_FIRST_MS; !this.stopped; delay = Math.min(delay * 2, RETRY_MAX_MS)) {
-      try {
-        return await this.start();
-      } catch (err) {
-        this.o.log.warn({ err }, 'kubernetescluster watch restart failed');
-        for (const w of this.watches.splice(0)) w.stop();
-        await new Promise((r) => setTimeout(r, delay).unref());
-      }
-    }
-  }
-
-  private enqueue(key: string): void {
-    if (this.stopped) return;
-    this.queue.add(key);
-    if (!this.working) void this.work();
-  }
-
-  /** one cluster at a time; a key queued again while it is worked on is worked on again after */
-  private async work(): Promise<void> {
-    this.working = true;
-    try {
-      while (!this.stopped && this.queue.size) {
-        const key = this.queue.values().next().value!;
-        this.queue.delete(key);
-        let again: 'no' | 'poll' | 'backoff';
-        try {
-          again = await this.reconcile(key);
-        } catch (err) {
-          this.o.log.warn({ err, kubernetescluster: key }, 'reconcile failed; retrying');
-          again = 'backoff';
-        }
-        this.schedule(key, again);
-      }
-    } finally {
-      this.working = false;
-    }
-  }
-
-  /** another look later, for what no watched change announces: a bundle being written, or a failure */
-  private schedule(key: string, again: 'no' | 'poll' | 'backoff'): void {
-    const previous = this.retries.get(key);
-    if (previous) clearTimeout(previous.timer);
-    if (again === 'no' || this.stopped) {
-      this.retries.delete(key);
-      return;
-    }
-    const delay = again === 'poll' ? SECRETS_POLL_MS : previous ? Math.min(previous.delay * 2, RETRY_MAX_MS) : RETRY_FIRST_MS;
-    const timer = setTimeout(() => this.enqueue(key), delay);
-    timer.unref();
-    this.retries.set(key, { timer, delay });
-  }
-
-  /** one look at one cluster; resolves whether, and how soon, it must be looked at again */
-  private async reconcile(key: string): Promise<'no' | 'poll' | 'backoff'> {
-    const [ns, name] = key.split('/') as [string, string];
+  /**
+   * One look at one cluster. Waiting for its secrets bundle, or after creates the API refused, it
+   * is looked at again after its backoff (the bundle's informer usually brings it back sooner).
+   */
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace, name } = splitKey(key);
+    const ns = namespace!;
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
-    if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return 'no';
+    if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return;
     // talos-operator's rule: another provider's clusters are someone else's to build
-    if ((cluster.spec as { data?: { provider?: string } }).data?.provider !== 'talos') return 'no';
+    if ((cluster.spec as { data?: { provider?: string } }).data?.provider !== 'talos') return;
     const spec = clusterSpec(cluster);
     const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
     const plan = planCluster(cluster, items);
@@ -234,6 +174,6 @@ export class KubernetesClusterController {
       const status = { ...next, message: next.message ?? null };
       await this.clusters.patch(ns, name, 'merge', { status }, this.ctx(), 'status').catch(ignore(404, 409));
     }
-    return failedCreates.length ? 'backoff' : waitingForSecrets ? 'poll' : 'no';
+    return failedCreates.length || waitingForSecrets ? { requeue: true } : undefined;
   }
 }

@@ -40,6 +40,16 @@ describe('server flags', () => {
     expect(() => parseServerOptions(['--embedded-repair-log=maybe'])).toThrow(/--embedded-repair-log/);
   });
 
+  it('takes the controller runtime\'s backoffs, with client-go\'s values as defaults', () => {
+    expect(parseServerOptions([]).controllerRuntime).toMatchObject({ baseBackoffMs: 5, maxBackoffMs: 1_000_000, qps: 10, burst: 100, relistBaseMs: 800, relistMaxMs: 30_000 });
+    const o = parseServerOptions(['--controller-base-backoff', '1ms', '--controller-max-backoff', '50ms', '--controller-relist-backoff', '2ms', '--controller-relist-max-backoff', '20ms']);
+    expect(o.controllerRuntime).toMatchObject({ baseBackoffMs: 1, maxBackoffMs: 50, relistBaseMs: 2, relistMaxMs: 20 });
+    expect(() => parseServerOptions(['--controller-base-backoff', '0'])).toThrow(/--controller-base-backoff must be more than 0/);
+    expect(() => parseServerOptions(['--controller-base-backoff', '1s', '--controller-max-backoff', '10ms'])).toThrow(/--controller-max-backoff must not be less than --controller-base-backoff/);
+    expect(() => parseServerOptions(['--controller-relist-max-backoff', '1ms'])).toThrow(/--controller-relist-max-backoff/);
+    expect(() => parseServerOptions(['--controller-max-backoff', 'forever'])).toThrow(/duration/);
+  });
+
   it('enables controllers as kube-controller-manager does', () => {
     expect(controllerEnabled(['*'], 'adoptedserver')).toBe(true);
     expect(controllerEnabled(['*', '-adoptedserver'], 'adoptedserver')).toBe(false);
