@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { review, requestOf, type AdmissionPhase } from '../src/admission/review.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
-import { badRequest, StatusError } from '../src/machinery/errors.js';
+import { badRequest, methodNotAllowedWithMessage, StatusError } from '../src/machinery/errors.js';
 import { readBody, sendJSON } from '../apiservice/http.js';
 
 export const WEBHOOK_PATHS = new Map<string, AdmissionPhase>([['/webhooks/mutate', 'mutate'], ['/webhooks/validate', 'validate']]);
@@ -12,7 +12,7 @@ export const WEBHOOK_PATHS = new Map<string, AdmissionPhase>([['/webhooks/mutate
 export async function serveAdmissionReview(phase: AdmissionPhase, req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');
-    throw new StatusError(405, 'MethodNotAllowed', `${req.method} is not supported on ${req.url}: POST an AdmissionReview`);
+    throw methodNotAllowedWithMessage(`${req.method} is not supported on ${req.url}: POST an AdmissionReview`);
   }
   const text = (await readBody(req, maxBytes)).toString('utf8');
   let body: unknown;

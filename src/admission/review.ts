@@ -4,7 +4,7 @@
 // from the patch check, which generates a throwaway config.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { allKinds } from '../api/index.js';
-import { StatusError, type FieldError } from '../machinery/errors.js';
+import { badRequest, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
 import { kindSchema } from '../machinery/registry/prepare.js';
@@ -35,11 +35,11 @@ export type AdmissionPhase = 'mutate' | 'validate';
 export function requestOf(review: unknown): AdmissionRequest {
   const r = review as { apiVersion?: unknown; kind?: unknown; request?: Partial<AdmissionRequest> } | null;
   if (!r || typeof r !== 'object' || r.kind !== 'AdmissionReview' || r.apiVersion !== 'admission.k8s.io/v1') {
-    throw new StatusError(400, 'BadRequest', 'the body must be an admission.k8s.io/v1 AdmissionReview');
+    throw badRequest('the body must be an admission.k8s.io/v1 AdmissionReview');
   }
   const req = r.request;
   if (!req || typeof req.uid !== 'string' || !req.kind || typeof req.kind.kind !== 'string' || typeof req.operation !== 'string') {
-    throw new StatusError(400, 'BadRequest', 'the AdmissionReview has no request with uid, kind and operation');
+    throw badRequest('the AdmissionReview has no request with uid, kind and operation');
   }
   return req as AdmissionRequest;
 }

@@ -1,7 +1,7 @@
 // machines/{name}/machineconfig and kubernetesclusters/{name}/talosconfig: the generated material,
 // read from the Secrets the admission wrote (never from spec or status).
 import { configSubresources } from '../api/configsubresources.js';
-import { StatusError } from '../machinery/errors.js';
+import { notFoundWithMessage } from '../machinery/errors.js';
 import type { SubresourceHandler } from '../machinery/registry/subresource.js';
 import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from './admission.js';
 import type { SecretStore } from './secretstore.js';
@@ -13,7 +13,7 @@ export function configHandlers(secrets: SecretStore): SubresourceHandler[] {
     const name = secretName(parent.metadata.name!);
     const text = (await secrets.get(parent.metadata.namespace!, name))?.[key];
     if (!text) {
-      throw new StatusError(404, 'NotFound', `${what} of ${parent.kind} ${parent.metadata.name} has not been generated (secret "${name}" has no ${key})`, { name, kind: 'secrets' });
+      throw notFoundWithMessage(`${what} of ${parent.kind} ${parent.metadata.name} has not been generated (secret "${name}" has no ${key})`, { name, kind: 'secrets' });
     }
     return { type: 'text', code: 200, contentType: 'application/yaml', text };
   };
