@@ -16,13 +16,16 @@ export interface SecretReader {
 
 export type CredentialsFailure = 'NoCredentials' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidTalosconfig';
 
-/** why there are no usable credentials: a 400 for a subresource, a condition reason for the controller */
-export class CredentialsError extends StatusError {
+/**
+ * Why there are no usable credentials: a condition reason for the controller, and a 400 where a
+ * subresource asked (src/nodes/failures.ts).
+ */
+export class CredentialsError extends Error {
   constructor(
     readonly failure: CredentialsFailure,
     message: string,
   ) {
-    super(400, 'BadRequest', message, { causes: [{ reason: failure, message }] });
+    super(message);
     this.name = 'CredentialsError';
   }
 }

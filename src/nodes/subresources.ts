@@ -10,6 +10,7 @@ import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../m
 import { compileKindSchema } from '../machinery/schema.js';
 import type { EventRecorder } from '../controllers/events.js';
 import { withNode, type NodeAccess } from './connect.js';
+import { nodeFailureStatus } from './failures.js';
 import { PROBE_BUDGET_MS, probeNode } from './health.js';
 import { startUpgrade, upgradeInProgress, type UpgradeProgress } from './upgrade.js';
 
@@ -96,10 +97,21 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
   return { type: 'object', code: 201, object: reply };
 }
 
+/** the edge of the live subresources: a node that could not be asked answers with its Status */
+function answering(serve: (deps: LiveDeps, call: SubresourceCall) => Promise<SubresourceReply>, deps: LiveDeps): SubresourceHandler['serve'] {
+  return async (call) => {
+    try {
+      return await serve(deps, call);
+    } catch (e) {
+      throw nodeFailureStatus(e) ?? e;
+    }
+  };
+}
+
 export function adoptedServerHandlers(deps: LiveDeps): SubresourceHandler[] {
   return [
-    { group: GROUP, declaration: declaration('health'), serve: (c) => health(deps, c) },
-    { group: GROUP, declaration: declaration('kubeconfig'), serve: (c) => kubeconfig(deps, c) },
-    { group: GROUP, declaration: declaration('upgrade'), serve: (c) => upgrade(deps, c) },
+    { group: GROUP, declaration: declaration('health'), serve: answering(health, deps) },
+    { group: GROUP, declaration: declaration('kubeconfig'), serve: answering(kubeconfig, deps) },
+    { group: GROUP, declaration: declaration('upgrade'), serve: answering(upgrade, deps) },
   ];
 }
