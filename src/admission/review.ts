@@ -3,7 +3,7 @@
 // effects (no Secrets are read or written, so a caller learns and changes nothing). Pure apart
 // from the patch check, which generates a throwaway config.
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { allKinds } from '../api/index.js';
+import { allKinds, kubernetesClusterKind } from '../api/index.js';
 import { badRequest, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
@@ -75,7 +75,7 @@ export async function review(phase: AdmissionPhase, req: AdmissionRequest): Prom
   if (errors.length === 0) {
     errors.push(...(kind.strategy.validate?.(copy) ?? []));
     if (req.operation === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));
-    if (errors.length === 0 && kind.kind === 'KubernetesCluster') errors.push(...(await clusterProblems(copy)));
+    if (errors.length === 0 && kind === kubernetesClusterKind) errors.push(...(await clusterProblems(copy)));
   }
   return errors.length > 0 ? denied(req.uid, name, kind, errors) : { uid: req.uid, allowed: true };
 }

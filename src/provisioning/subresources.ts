@@ -1,6 +1,7 @@
 // machines/{name}/machineconfig and kubernetesclusters/{name}/talosconfig: the generated material,
 // read from the Secrets the admission wrote (never from spec or status).
 import { configSubresources } from '../api/configsubresources.js';
+import { kubernetesClusterKind, machineKind } from '../api/index.js';
 import { notFoundWithMessage } from '../machinery/errors.js';
 import type { SubresourceHandler } from '../machinery/registry/subresource.js';
 import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from './admission.js';
@@ -18,7 +19,7 @@ export function configHandlers(secrets: SecretStore): SubresourceHandler[] {
     return { type: 'text', code: 200, contentType: 'application/yaml', text };
   };
   return [
-    { group: 'vitistack.io', declaration: declaration('machineconfig'), serve: serve(machineconfigSecretName, MACHINECONFIG_KEY, 'the machine config') },
-    { group: 'vitistack.io', declaration: declaration('talosconfig'), serve: serve(talosconfigSecretName, TALOSCONFIG_KEY, 'the talosconfig') },
+    { group: machineKind.group, declaration: declaration('machineconfig'), serve: serve(machineconfigSecretName, MACHINECONFIG_KEY, 'the machine config') },
+    { group: kubernetesClusterKind.group, declaration: declaration('talosconfig'), serve: serve(talosconfigSecretName, TALOSCONFIG_KEY, 'the talosconfig') },
   ];
 }

@@ -4,7 +4,7 @@
 // records Events for transitions. While an upgrade runs it looks much more often, to follow the
 // node through its reboot. One active instance: it runs under the server's leadership.
 import type { Logger } from 'pino';
-import { adoptedServerFinalizer } from '../../api/adoptedserver.js';
+import { adoptedServerFinalizer, adoptedServerKind } from '../../api/adoptedserver.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
@@ -62,7 +62,7 @@ export class AdoptedServerController {
   private readonly store: ResourceStore;
 
   constructor(private readonly o: AdoptedServerControllerOptions) {
-    const store = o.registry.store('metal.sidero.dev', 'v1alpha2', 'adoptedservers');
+    const store = o.registry.storeOf(adoptedServerKind);
     if (!store) throw new Error('the adoptedservers kind is not registered');
     this.store = store;
   }

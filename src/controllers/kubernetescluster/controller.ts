@@ -5,6 +5,7 @@
 // progress in the cluster's status and Events. Deleting the cluster deletes its Machines through
 // their ownerReferences (the garbage collector). One active instance: it runs under leadership.
 import type { Logger } from 'pino';
+import { kubernetesClusterKind, machineKind } from '../../api/index.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
@@ -57,8 +58,8 @@ export class KubernetesClusterController {
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: 'kubernetescluster-controller' });
 
   constructor(private readonly o: KubernetesClusterControllerOptions) {
-    const clusters = o.registry.store('vitistack.io', 'v1alpha1', 'kubernetesclusters');
-    const machines = o.registry.store('vitistack.io', 'v1alpha1', 'machines');
+    const clusters = o.registry.storeOf(kubernetesClusterKind);
+    const machines = o.registry.storeOf(machineKind);
     if (!clusters || !machines) throw new Error('the vitistack.io kinds are not registered');
     this.clusters = clusters;
     this.machines = machines;
@@ -92,7 +93,7 @@ export class KubernetesClusterController {
     this.watches.push(
       await watchAll(this.machines, (_type, m) => {
         for (const r of m.metadata.ownerReferences ?? []) {
-          if (r.controller && r.kind === 'KubernetesCluster') this.enqueue(keyOf(m.metadata.namespace, r.name));
+          if (r.controller && r.kind === kubernetesClusterKind.kind) this.enqueue(keyOf(m.metadata.namespace, r.name));
         }
         // a Machine in the way of a cluster's name for one (or one that went out of the way)
         const labelled = m.metadata.labels?.[CLUSTER_LABEL];
@@ -177,8 +178,8 @@ export class KubernetesClusterController {
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
     if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return 'no';
     // talos-operator's rule: another provider's clusters are someone else's to build
-    if ((cluster.spec as { data?: { provider?: string } }).data?.provider !== 'talos') return 'no';
     const spec = clusterSpec(cluster);
+    if (spec.data?.provider !== 'talos') return 'no';
     const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
     const plan = planCluster(cluster, items);
     let waitingForSecrets = false;
