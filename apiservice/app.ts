@@ -17,7 +17,8 @@ import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
 import { serveResource, type ResourceHandlerDeps } from './handlers/resources.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
-import { serveAdmissionReview, WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
+import { WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
+import { serveAdmissionReview } from './handlers/webhooks.js';
 
 export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   log: Logger;
