@@ -25,7 +25,7 @@ export interface LiveDeps {
   events: EventRecorder;
 }
 
-const specOf = (obj: KubeObject) => obj.spec as AdoptedServerSpec;
+const specOf = (obj: KubeObject) => (obj.spec ?? {}) as Partial<AdoptedServerSpec>;
 const isControlPlane = (obj: KubeObject) => specOf(obj).talos?.nodeType === 'controlplane';
 const ref = { group: GROUP, resource: adoptedServerKind.plural };
 

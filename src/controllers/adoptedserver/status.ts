@@ -30,8 +30,8 @@ export interface PlannedStatus {
   events: PlannedEvent[];
 }
 
-/** the kind's schema requires spec (and spec.talos), so every stored AdoptedServer has them */
-export const specOf = (obj: KubeObject): AdoptedServerSpec => obj.spec as AdoptedServerSpec;
+/** the kind's spec, read without trusting that every field the schema requires is there */
+export const specOf = (obj: KubeObject): Partial<AdoptedServerSpec> => (obj.spec ?? {}) as Partial<AdoptedServerSpec>;
 const statusOf = (obj: KubeObject): AdoptedServerStatus => (obj.status ?? {}) as AdoptedServerStatus;
 
 function hostOf(endpoint: string): string {
