@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { badRequest, forbidden, StatusError } from '../src/machinery/errors.js';
+import { badRequest, forbidden, methodNotAllowedWithMessage, StatusError, tooManyRequests, unauthorized } from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
 import type { Authenticator } from './auth/authenticate.js';
@@ -17,7 +17,8 @@ import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
 import { serveResource, type ResourceHandlerDeps } from './handlers/resources.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
-import { serveAdmissionReview, WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
+import { WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
+import { serveAdmissionReview } from './handlers/webhooks.js';
 
 export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
   log: Logger;
@@ -85,19 +86,19 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   });
   try {
     path = decodePath(url.pathname);
-    if (req.method === 'OPTIONS' || req.method === 'TRACE') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
+    if (req.method === 'OPTIONS' || req.method === 'TRACE') throw methodNotAllowedWithMessage(`method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
     if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
     const webhook = WEBHOOK_PATHS.get(path);
     if (webhook) return await serveAdmissionReview(webhook, req, res, deps.maxRequestBytes);
     user = await deps.authenticate(req);
-    if (!user) throw new StatusError(401, 'Unauthorized', 'Unauthorized');
+    if (!user) throw unauthorized();
     if (!user.groups.includes('system:unauthenticated')) deps.connectionAuthenticated?.(req);
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
     const decision = await deps.authorize(user, info, url.searchParams);
     if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);
     const release = await deps.inflight?.admit(info, url.searchParams);
-    if (release === false) throw tooManyRequests();
+    if (release === false) throw inflightLimitReached();
     if (deps.metrics && isLongRunning(info)) {
       const labels = deps.metrics.labels(info, undefined, false);
       const { dry_run: _d, ...gauge } = labels;
@@ -139,8 +140,8 @@ function clientWentAway(e: unknown, req: IncomingMessage, res: ServerResponse): 
   return (e as Error | null)?.message === 'aborted';
 }
 
-function tooManyRequests(): StatusError {
-  return new StatusError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: 1 });
+function inflightLimitReached(): StatusError {
+  return tooManyRequests('Too many requests, please try again later.', { retryAfterSeconds: 1 });
 }
 
 async function serveMetrics(metrics: ServerMetrics, res: ServerResponse): Promise<void> {

@@ -2,7 +2,7 @@
 // the one place where a StatusError becomes an HTTP response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
-import { badRequest, internalError, StatusError, tooLarge, unsupportedMediaType, type Status } from '../src/machinery/errors.js';
+import { badRequest, internalError, requestTimeout, StatusError, tooLarge, unsupportedMediaType, type Status } from '../src/machinery/errors.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
 import { parseYamlAsJson } from '../src/machinery/yaml.js';
 import type { DecodedBody } from '../src/machinery/registry/prepare.js';
@@ -22,7 +22,7 @@ export function limitBodyTime(req: IncomingMessage, ms: number): void {
 }
 
 export function requestBodyTimeout(): StatusError {
-  return new StatusError(408, 'Timeout', 'the request body was not received in time (--request-timeout); the request was not carried out');
+  return requestTimeout('the request body was not received in time (--request-timeout); the request was not carried out');
 }
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {

@@ -5,6 +5,8 @@ import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { parseServerOptions } from '../apiservice/options.js';
 import { startServer } from '../apiservice/server.js';
+import { adoptedServerKind, secretKind } from '../src/api/index.js';
+import { groupVersion, type KindDefinition } from '../src/machinery/kind.js';
 import { systemContext } from '../src/machinery/registry/context.js';
 import { StatusError } from '../src/machinery/errors.js';
 import type { APIRegistry } from '../src/machinery/registry/apis.js';
@@ -12,8 +14,8 @@ import { startSimulator } from './talos-sim/simulator.js';
 
 const SECRET = 'talos-demo';
 
-async function createOrKeep(registry: APIRegistry, group: string, version: string, resource: string, obj: Record<string, unknown>): Promise<void> {
-  const store = registry.store(group, version, resource)!;
+async function createOrKeep(registry: APIRegistry, kind: KindDefinition, obj: Record<string, unknown>): Promise<void> {
+  const store = registry.storeOf(kind)!;
   try {
     await store.create('default', { value: obj, duplicates: [] }, systemContext());
   } catch (e) {
@@ -31,11 +33,11 @@ async function main(): Promise<void> {
   const sim = await startSimulator({ nodes: 3, controlPlanes: 1, clusterName: 'demo', dir: join(resolve(opts.dataDir), 'simulator') });
   const server = await startServer(opts, log);
   const talosconfig = Buffer.from(sim.talosconfigYaml).toString('base64');
-  await createOrKeep(server.registry, '', 'v1', 'secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET }, data: { talosconfig } });
+  await createOrKeep(server.registry, secretKind, { apiVersion: groupVersion(secretKind), kind: secretKind.kind, metadata: { name: SECRET }, data: { talosconfig } });
   for (const node of sim.nodes()) {
-    await createOrKeep(server.registry, 'metal.sidero.dev', 'v1alpha2', 'adoptedservers', {
-      apiVersion: 'metal.sidero.dev/v1alpha2',
-      kind: 'AdoptedServer',
+    await createOrKeep(server.registry, adoptedServerKind, {
+      apiVersion: groupVersion(adoptedServerKind),
+      kind: adoptedServerKind.kind,
       metadata: { name: node.name, labels: { demo: 'true' } },
       spec: {
         talos: { endpoint: node.endpoint, nodeType: node.role, hostname: node.name, talosconfigSecretRef: { name: SECRET } },
@@ -50,7 +52,7 @@ The demo runs: ${server.url}, with ${sim.nodes().length} simulated Talos nodes a
   export KUBECONFIG=${server.kubeconfigPath}
   kubectl get talos -o wide
   kubectl describe adoptedserver ${cp!.name}
-  kubectl get --raw /apis/metal.sidero.dev/v1alpha2/namespaces/default/adoptedservers/${cp!.name}/health
+  kubectl get --raw /apis/${groupVersion(adoptedServerKind)}/namespaces/default/${adoptedServerKind.plural}/${cp!.name}/health
   npm run build && npm link      # puts kubectl-talos on PATH
   kubectl talos health adoptedserver/${worker!.name}
   kubectl talos upgrade adoptedserver/${worker!.name} --to v1.13.10 --wait

@@ -14,7 +14,7 @@ import {
   pickDiscoveryFormat,
   type CustomSubresource,
 } from '../../src/machinery/discovery.js';
-import { notAcceptable, StatusError } from '../../src/machinery/errors.js';
+import { methodNotAllowedWithMessage, notAcceptable, notFoundResource } from '../../src/machinery/errors.js';
 import { groupVersion, type KindDefinition } from '../../src/machinery/kind.js';
 import { openapiHash, openapiV2, openapiV3ForGroupVersion, openapiV3Key, openapiV3Root } from '../../src/machinery/openapi.js';
 import type { APIRegistry } from '../../src/machinery/registry/apis.js';
@@ -112,7 +112,7 @@ function acceptsJSON(accept: string | undefined): boolean {
 
 export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    throw new StatusError(405, 'MethodNotAllowed', `the server does not allow this method on the requested resource`);
+    throw methodNotAllowedWithMessage('the server does not allow this method on the requested resource');
   }
   let docs = cache.get(deps.registry);
   if (!docs) {
@@ -136,7 +136,7 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
     });
   }
   // cluster mode serves no core kinds: /api is 404, the only answer client-go tolerates there
-  if (path === '/api' && !deps.registry.stores.some((s) => s.kind.group === '')) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+  if (path === '/api' && !deps.registry.stores.some((s) => s.kind.group === '')) throw notFoundResource();
   if (path === '/apis' || path === '/api') {
     const format = pickDiscoveryFormat(accept);
     const set = path === '/apis' ? docs.apis : docs.api;
@@ -148,7 +148,7 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
   }
   if (path.startsWith('/openapi/v3/')) {
     const entry = docs.openapiV3.get(path);
-    if (!entry) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    if (!entry) throw notFoundResource();
     const hash = new URL(req.url ?? '/', 'https://x').searchParams.get('hash');
     // a matching hash may be cached forever; a stale one gets current content without redirect
     const immutable: Record<string, string> = hash !== null && hash === entry.hash
@@ -165,5 +165,5 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
     const core = deps.registry.stores.some((s) => s.kind.group === '') ? ['/api', '/api/v1'] : [];
     return sendJSON(res, 200, { paths: [...core, '/apis', ...[...docs.paths.keys()].filter((p) => p.startsWith('/apis/')), '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3', '/version'].sort() });
   }
-  throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+  throw notFoundResource();
 }

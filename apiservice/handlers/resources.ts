@@ -6,7 +6,7 @@ import {
   invalidOptions,
   methodNotAllowed,
   notFound,
-  StatusError,
+  notFoundResource,
   unsupportedMediaType,
 } from '../../src/machinery/errors.js';
 import { groupVersion, type KubeObject } from '../../src/machinery/kind.js';
@@ -141,24 +141,24 @@ export async function serveResource(
 ): Promise<void> {
   const store = deps.registry.store(info.apiGroup, info.apiVersion, info.resource);
   if (!store) {
-    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    throw notFoundResource();
   }
   const kind = store.kind;
   const ns = kind.namespaced ? info.namespace || undefined : undefined;
   if (!kind.namespaced && info.namespace && info.resource !== 'namespaces') {
-    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    throw notFoundResource();
   }
   if (ns !== undefined && validateNamespaceName(ns).length > 0) throw notFound({ group: '', resource: 'namespaces' }, ns);
   const custom = info.subresource ? findSubresource(deps.subresourceHandlers, kind, info.subresource) : undefined;
   if (custom) return serveSubresource(deps, custom, store, ns, info, user, req, res, q);
   if (info.subresource && !(info.subresource === 'status' && kind.statusSubresource)) {
-    throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+    throw notFoundResource();
   }
-  if (info.rest.length > 0) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+  if (info.rest.length > 0) throw notFoundResource();
   const sub = info.subresource === 'status' ? 'status' : undefined;
   const gv = groupVersion(kind);
   const needsNamespace = kind.namespaced && !ns && info.verb !== 'list' && info.verb !== 'watch';
-  if (needsNamespace) throw new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
+  if (needsNamespace) throw notFoundResource();
 
   switch (info.verb) {
     case 'get': {

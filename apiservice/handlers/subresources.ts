@@ -1,7 +1,7 @@
 // Subresources answered by code (src/machinery/registry/subresource.ts): method and namespace
 // checks, the parent object, the body of a POST, and the reply as JSON or text.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { methodNotAllowed, StatusError } from '../../src/machinery/errors.js';
+import { methodNotAllowed, notFoundResource } from '../../src/machinery/errors.js';
 import type { KindDefinition } from '../../src/machinery/kind.js';
 import type { UserInfo } from '../../src/machinery/registry/context.js';
 import type { ResourceStore } from '../../src/machinery/registry/store.js';
@@ -13,8 +13,6 @@ import type { ResourceHandlerDeps } from './resources.js';
 export function findSubresource(handlers: SubresourceHandler[] | undefined, kind: KindDefinition, name: string): SubresourceHandler | undefined {
   return handlers?.find((h) => h.group === kind.group && h.declaration.resource === kind.plural && h.declaration.name === name);
 }
-
-const notFoundResource = () => new StatusError(404, 'NotFound', 'the server could not find the requested resource', {});
 
 export async function serveSubresource(
   deps: ResourceHandlerDeps,

@@ -5,12 +5,13 @@
 //   apply (no-op)    the same apply again: merge, field bookkeeping, no write
 // Every request is made before the clock starts; the objects live in their own namespace.
 import { Agent, request, type AgentOptions } from 'node:https';
+import { adoptedServerKind } from '../../src/api/adoptedserver.js';
 import { runPool, type RunResult } from './measure.js';
-import { makeObject, objectName, resourceVersionOf, type BenchObject } from './objects.js';
+import { GROUP_VERSION, makeObject, objectName, resourceVersionOf, type BenchObject } from './objects.js';
 import type { MeasureResult } from './report.js';
 
 const NAMESPACE = 'bench-apply';
-const PATH = `/apis/metal.sidero.dev/v1alpha2/namespaces/${NAMESPACE}/adoptedservers`;
+const PATH = `/apis/${GROUP_VERSION}/namespaces/${NAMESPACE}/${adoptedServerKind.plural}`;
 const MANAGER = 'bench-apply';
 const LABEL = 'bench.talos.dev/round';
 

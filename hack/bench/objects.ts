@@ -2,12 +2,14 @@
 // and a padding annotation bring them to size), and the same object in its stored form for the
 // raw etcd side, so both sides move the same bytes.
 import { randomUUID } from 'node:crypto';
+import { adoptedServerKind } from '../../src/api/adoptedserver.js';
+import { groupVersion } from '../../src/machinery/kind.js';
 
-export const GROUP_VERSION = 'metal.sidero.dev/v1alpha2';
+export const GROUP_VERSION = groupVersion(adoptedServerKind);
 export const NAMESPACE = 'default';
-export const RESOURCE_PATH = `/apis/${GROUP_VERSION}/namespaces/${NAMESPACE}/adoptedservers`;
+export const RESOURCE_PATH = `/apis/${GROUP_VERSION}/namespaces/${NAMESPACE}/${adoptedServerKind.plural}`;
 /** the server's etcd keys for these objects (--etcd-prefix /registry) */
-export const SERVER_KEY_PREFIX = `/registry/metal.sidero.dev/adoptedservers/${NAMESPACE}/`;
+export const SERVER_KEY_PREFIX = `/registry/${adoptedServerKind.group}/${adoptedServerKind.plural}/${NAMESPACE}/`;
 /** where the raw etcd side writes; nothing of the server's lives under it */
 export const RAW_KEY_PREFIX = '/bench-raw/';
 /** the watch delivery benchmark stamps the write's start time here */
@@ -32,7 +34,7 @@ export function makeObject(name: string, storedBytes = 1024, sentAt?: number): B
   const i = Number(/(\d+)$/.exec(name)?.[1] ?? 0);
   const obj: BenchObject = {
     apiVersion: GROUP_VERSION,
-    kind: 'AdoptedServer',
+    kind: adoptedServerKind.kind,
     metadata: {
       name,
       labels: {

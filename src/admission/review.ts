@@ -3,8 +3,8 @@
 // effects (no Secrets are read or written, so a caller learns and changes nothing). Pure apart
 // from the patch check, which generates a throwaway config.
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { allKinds } from '../api/index.js';
-import { StatusError, type FieldError } from '../machinery/errors.js';
+import { allKinds, kubernetesClusterKind } from '../api/index.js';
+import { badRequest, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
 import { kindSchema } from '../machinery/registry/prepare.js';
@@ -35,11 +35,11 @@ export type AdmissionPhase = 'mutate' | 'validate';
 export function requestOf(review: unknown): AdmissionRequest {
   const r = review as { apiVersion?: unknown; kind?: unknown; request?: Partial<AdmissionRequest> } | null;
   if (!r || typeof r !== 'object' || r.kind !== 'AdmissionReview' || r.apiVersion !== 'admission.k8s.io/v1') {
-    throw new StatusError(400, 'BadRequest', 'the body must be an admission.k8s.io/v1 AdmissionReview');
+    throw badRequest('the body must be an admission.k8s.io/v1 AdmissionReview');
   }
   const req = r.request;
   if (!req || typeof req.uid !== 'string' || !req.kind || typeof req.kind.kind !== 'string' || typeof req.operation !== 'string') {
-    throw new StatusError(400, 'BadRequest', 'the AdmissionReview has no request with uid, kind and operation');
+    throw badRequest('the AdmissionReview has no request with uid, kind and operation');
   }
   return req as AdmissionRequest;
 }
@@ -75,7 +75,7 @@ export async function review(phase: AdmissionPhase, req: AdmissionRequest): Prom
   if (errors.length === 0) {
     errors.push(...(kind.strategy.validate?.(copy) ?? []));
     if (req.operation === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));
-    if (errors.length === 0 && kind.kind === 'KubernetesCluster') errors.push(...(await clusterProblems(copy)));
+    if (errors.length === 0 && kind === kubernetesClusterKind) errors.push(...(await clusterProblems(copy)));
   }
   return errors.length > 0 ? denied(req.uid, name, kind, errors) : { uid: req.uid, allowed: true };
 }

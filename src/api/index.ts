@@ -1,5 +1,6 @@
 // Every kind this server declares. `allKinds` are ours (metal.sidero.dev, vitistack.io);
 // `coreKinds` are the core/v1 kinds served only in standalone mode.
+import type { CustomSubresource } from '../machinery/discovery.js';
 import type { KindDefinition } from '../machinery/kind.js';
 import { adoptedServerKind } from './adoptedserver.js';
 import { serverKind } from './server.js';
@@ -10,6 +11,8 @@ import { machineKind } from './machine.js';
 import { namespaceKind } from './core/namespace.js';
 import { secretKind } from './core/secret.js';
 import { eventKind } from './core/event.js';
+import { configSubresources } from './configsubresources.js';
+import { adoptedServerSubresources } from './live.js';
 
 export const allKinds: KindDefinition[] = [
   adoptedServerKind,
@@ -21,6 +24,16 @@ export const allKinds: KindDefinition[] = [
 ];
 
 export const coreKinds: KindDefinition[] = [namespaceKind, secretKind, eventKind];
+
+const customSubresources: CustomSubresource[] = [...adoptedServerSubresources, ...configSubresources];
+
+/**
+ * The subresources beyond /status one of our kinds serves (the install's RBAC roles are generated
+ * from them). A declaration names its parent by plural, which is unique among allKinds.
+ */
+export function subresourcesOf(kind: KindDefinition): CustomSubresource[] {
+  return allKinds.includes(kind) ? customSubresources.filter((s) => s.resource === kind.plural) : [];
+}
 
 export {
   adoptedServerKind, serverKind, serverClassKind, environmentKind, kubernetesClusterKind, machineKind,

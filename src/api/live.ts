@@ -107,6 +107,7 @@ export const adoptedServerSubresources: CustomSubresource[] = [
     name: 'kubeconfig',
     kind: 'Kubeconfig',
     verbs: ['get'],
+    secretMaterial: true,
     schema: KubeconfigSchema,
     description: 'streams the admin kubeconfig from a control-plane node as application/yaml',
   },

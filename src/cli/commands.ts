@@ -2,22 +2,26 @@
 // (never to Talos directly), so the user's RBAC on those subresources is what decides.
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
+import { adoptedServerKind, type AdoptedServerStatus } from '../api/adoptedserver.js';
+import { groupVersion } from '../machinery/kind.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
 
-const BASE = '/apis/metal.sidero.dev/v1alpha2';
-const KIND_NAMES = new Set(['adoptedserver', 'adoptedservers', 'as', 'adoptedserver.metal.sidero.dev', 'adoptedservers.metal.sidero.dev']);
+const { group, plural, singular, shortNames } = adoptedServerKind;
+const BASE = `/apis/${groupVersion(adoptedServerKind)}`;
+/** every name kubectl accepts for the kind: singular, plural, short names, each also group-qualified */
+const KIND_NAMES = new Set([singular, plural, ...shortNames, `${singular}.${group}`, `${plural}.${group}`]);
 
 /** `adoptedserver/NAME` (also `as/NAME`, `adoptedservers/NAME`) or a bare NAME */
 export function parseTarget(arg: string): string {
   const slash = arg.indexOf('/');
-  const kind = slash < 0 ? 'adoptedserver' : arg.slice(0, slash).toLowerCase();
+  const kind = slash < 0 ? singular : arg.slice(0, slash).toLowerCase();
   const name = slash < 0 ? arg : arg.slice(slash + 1);
   if (!KIND_NAMES.has(kind)) throw new CLIError(`"${arg}": only adoptedserver/NAME is supported`, 2);
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
   return name;
 }
 
-const objectPath = (kc: KubeClient, name: string) => `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/adoptedservers/${encodeURIComponent(name)}`;
+const objectPath = (kc: KubeClient, name: string) => `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}/${encodeURIComponent(name)}`;
 
 interface HealthReport {
   status: string;
@@ -65,18 +69,11 @@ export interface UpgradeFlags {
   force?: boolean;
 }
 
-interface UpgradeProgress {
-  phase?: string;
-  toVersion?: string;
-  message?: string;
-  actorID?: string;
-}
-
 export async function upgrade(kc: KubeClient, target: string, flags: UpgradeFlags, out: NodeJS.WritableStream): Promise<number> {
   const name = parseTarget(target);
   if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to)) throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
   const version = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;
-  const body = { apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'UpgradeRequest', spec: { version, stage: !!flags.stage, force: !!flags.force } };
+  const body = { apiVersion: groupVersion(adoptedServerKind), kind: 'UpgradeRequest', spec: { version, stage: !!flags.stage, force: !!flags.force } };
   const started = Date.now();
   const reply = await kc.call('POST', `${objectPath(kc, name)}/upgrade`, body);
   const result = JSON.parse(reply.body) as { status?: { fromVersion?: string; actorID?: string; message?: string } };
@@ -91,12 +88,12 @@ async function followUpgrade(kc: KubeClient, name: string, actorID: string | und
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
   let last = '';
   let verdict: number | undefined;
-  const path = `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/adoptedservers?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
+  const path = `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
   while (verdict === undefined && !signal.aborted) {
     // a watch the server ends (timeout, restart) is simply opened again
     await kc.watch(path, (ev) => {
       if (ev.type === 'DELETED') throw new CLIError(`adoptedserver/${name} was deleted during the upgrade`);
-      const p = (ev.object.status as { upgrade?: UpgradeProgress } | undefined)?.upgrade;
+      const p = (ev.object.status as AdoptedServerStatus | undefined)?.upgrade;
       if (!p || (actorID && p.actorID && p.actorID !== actorID)) return false;
       const line = `${p.phase}: ${p.message ?? ''}`;
       if (line !== last) out.write(`[${elapsed().padStart(4)}] ${line}\n`);

@@ -4,14 +4,14 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { allKinds } from '../api/index.js';
+import { allKinds, kubernetesClusterKind, machineKind } from '../api/index.js';
 import { StatusError, type FieldError } from '../machinery/errors.js';
-import type { KindDefinition, KubeObject } from '../machinery/kind.js';
+import { groupVersion, type KindDefinition, type KubeObject } from '../machinery/kind.js';
 import { systemContext } from '../machinery/registry/context.js';
 import { decodeBody, defaultAndValidate } from '../machinery/registry/prepare.js';
 import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
 import { parseContract } from '../machineconfig/contract.js';
-import { clusterConfigInputs, clusterPatches } from '../machineconfig/fromcluster.js';
+import { POOL_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec } from '../machineconfig/fromcluster.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { ConfigInputError, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
 import { applyPatches } from '../machineconfig/patch/apply.js';
@@ -66,7 +66,7 @@ async function problemsOf(obj: KubeObject): Promise<{ field?: string; message: s
     if (kind.namespaced && obj.metadata && typeof obj.metadata === 'object' && !obj.metadata.namespace) obj.metadata.namespace = 'default';
     const decoded = decodeBody(kind, { value: obj, duplicates: [] }, { ...systemContext(), fieldValidation: 'Strict' });
     defaultAndValidate(kind, decoded);
-    if (kind.kind === 'KubernetesCluster') {
+    if (kind === kubernetesClusterKind) {
       return (await clusterProblems(decoded)).map((e: FieldError) => ({ field: e.field, message: e.message }));
     }
     return [];
@@ -150,19 +150,18 @@ export interface GenConfigFlags {
 /** controlplane.yaml, worker.yaml and talosconfig from a KubernetesCluster manifest, like talosctl gen config */
 export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStream): Promise<number> {
   const docs = parseAllDocuments(await readFile(flags.file, 'utf8')).map((d) => d.toJS() as KubeObject | null);
-  const cluster = docs.find((d) => d?.kind === 'KubernetesCluster' && d.apiVersion === 'vitistack.io/v1alpha1');
-  if (!cluster) throw new CLIError(`${flags.file} has no vitistack.io/v1alpha1 KubernetesCluster`, 2);
-  if (flags.talosVersion) {
-    ((cluster.spec as Record<string, unknown>).talos ??= {}) as Record<string, unknown>;
-    ((cluster.spec as { talos: Record<string, unknown> }).talos).version = flags.talosVersion;
-  }
-  const endpoint = flags.endpoint ?? (cluster.spec as { talos?: { endpoint?: string } }).talos?.endpoint;
+  const apiVersion = groupVersion(kubernetesClusterKind);
+  const cluster = docs.find((d) => d?.kind === kubernetesClusterKind.kind && d.apiVersion === apiVersion);
+  if (!cluster) throw new CLIError(`${flags.file} has no ${apiVersion} ${kubernetesClusterKind.kind}`, 2);
+  const spec = clusterSpec(cluster);
+  if (flags.talosVersion) (spec.talos ??= {}).version = flags.talosVersion;
+  const endpoint = flags.endpoint ?? spec.talos?.endpoint;
   if (!endpoint) throw new CLIError(`KubernetesCluster ${cluster.metadata?.name} has no spec.talos.endpoint: pass --endpoint https://HOST:6443`, 2);
-  const tag = versionTag((cluster.spec as { talos?: { version?: string } }).talos?.version);
+  const tag = versionTag(spec.talos?.version);
   const bundle = flags.secrets ? await readBundle(flags.secrets) : await generateSecretsBundle({ contract: parseContract(tag) });
-  const pools = ((cluster.spec as { topology?: { workers?: { name: string }[] } }).topology?.workers ?? []);
+  const pools = spec.topology?.workers ?? [];
   // a worker config for the first pool (or the cluster's defaults): talosctl writes one worker.yaml
-  const worker = pools[0] ? { apiVersion: 'vitistack.io/v1alpha1', kind: 'Machine', metadata: { name: 'worker', annotations: { 'vitistack.io/nodepool': pools[0].name } } } : undefined;
+  const worker = pools[0] ? { apiVersion: groupVersion(machineKind), kind: machineKind.kind, metadata: { name: 'worker', annotations: { [POOL_ANNOTATION]: pools[0].name } } } : undefined;
   const files: [string, string][] = [];
   try {
     for (const [role, machine, name] of [['controlplane', undefined, 'controlplane.yaml'], ['worker', worker, 'worker.yaml']] as const) {

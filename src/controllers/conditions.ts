@@ -1,16 +1,11 @@
 // Cluster API style conditions: one per type, lastTransitionTime moves only when status does.
+import type { Condition as KindCondition } from '../api/schema.js';
 
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+export type ConditionStatus = KindCondition['status'];
 export type Severity = 'Error' | 'Warning' | 'Info';
 
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  severity?: Severity;
-  lastTransitionTime: string;
-  reason?: string;
-  message?: string;
-}
+/** the kinds' Condition, with the severities the controllers write */
+export type Condition = Omit<KindCondition, 'severity'> & { severity?: Severity };
 
 export interface ConditionUpdate {
   type: string;

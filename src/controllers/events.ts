@@ -4,6 +4,7 @@
 // `default`, as kube does.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { eventKind } from '../api/core/event.js';
 import { StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -29,7 +30,7 @@ export interface EventSink {
 /** the server's own core v1 events (standalone mode) */
 export function registryEventSink(registry: APIRegistry): EventSink {
   const events = (): ResourceStore => {
-    const store = registry.store('', 'v1', 'events');
+    const store = registry.storeOf(eventKind);
     if (!store) throw new Error('the events kind is not registered');
     return store;
   };

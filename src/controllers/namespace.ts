@@ -2,6 +2,7 @@
 // objects need an existing, non-terminating namespace; deleting a namespace deletes its contents
 // and then the namespace itself; `default` and `kube-system` exist from the start.
 import type { Logger } from 'pino';
+import { namespaceKind } from '../api/core/namespace.js';
 import { forbidden, notFound, StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -16,7 +17,7 @@ export const INITIAL_NAMESPACES = ['default', 'kube-system'];
 const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 function namespaceStore(registry: APIRegistry): ResourceStore {
-  const s = registry.store('', 'v1', 'namespaces');
+  const s = registry.storeOf(namespaceKind);
   if (!s) throw new Error('the namespaces kind is not registered');
   return s;
 }

@@ -1,6 +1,6 @@
 // Problems found in a user-supplied secrets bundle, as Kubernetes field errors so that an HTTP
 // handler can return them as a 422 Status with causes and a CLI can print one line per problem.
-import { fieldErr, StatusError, type FieldError } from '../machinery/errors.js';
+import { fieldErr, invalidWithMessage, type StatusError, type FieldError } from '../machinery/errors.js';
 
 /**
  * Field errors that never carry the offending value: every value in a secrets bundle is secret
@@ -25,7 +25,7 @@ export class InvalidSecretsBundleError extends Error {
 
   /** 422 Invalid, one cause per problem, the shape kube-apiserver uses for field errors. */
   toStatusError(): StatusError {
-    return new StatusError(422, 'Invalid', this.message, {
+    return invalidWithMessage(this.message, {
       causes: this.problems.map((p) => ({ reason: p.type, message: p.message.replace(/^[^:]*: /, ''), field: p.field })),
     });
   }

@@ -2,6 +2,7 @@
 // (pure). The cluster name is metadata.name; spec.talos holds the Talos settings; a Machine names
 // its cluster and role by labels and its pool by an annotation (as talos-operator labels them).
 import type { Operation } from 'fast-json-patch';
+import type { KubernetesClusterSpec, MachineSpec, WorkerPool } from '../api/index.js';
 import type { KubeObject } from '../machinery/kind.js';
 import type { CniInput, ConfigInputs } from './generate/inputs.js';
 import type { MachineRole } from './generate/v1alpha1.js';
@@ -15,37 +16,15 @@ export const MACHINECONFIG_SECRET_ANNOTATION = 'talos.vitistack.io/machineconfig
 export const CONFIG_HASH_ANNOTATION = 'talos.vitistack.io/config-hash';
 export const TALOS_VERSION_ANNOTATION = 'talos.vitistack.io/talos-version';
 
-interface JsonOp {
-  op: string;
-  path: string;
-  value?: unknown;
-}
+type PatchFields = Pick<WorkerPool, 'configPatches' | 'strategicPatches'>;
+type Pool = KubernetesClusterSpec['topology']['controlplane'] | WorkerPool;
+type TalosSettings = NonNullable<KubernetesClusterSpec['talos']>;
 
-interface PatchFields {
-  configPatches?: JsonOp[];
-  strategicPatches?: string[];
-}
-
-interface Pool extends PatchFields {
-  name: string;
-  version?: string;
-  metadata?: { labels?: Record<string, string> };
-  taints?: { key: string; value?: string; effect: string }[];
-}
-
-export interface ClusterSpec {
-  topology?: { version?: string; controlplane?: Pool & { replicas?: number }; workers?: Pool[] };
-  talos?: PatchFields & {
-    version?: string;
-    endpoint?: string;
-    installDisk?: string;
-    installImage?: string;
-    certSANs?: string[];
-    network?: { podSubnets?: string[]; serviceSubnets?: string[]; cni?: string };
-  };
-}
-
-export const clusterSpec = (c: KubeObject): ClusterSpec => (c.spec ?? {}) as ClusterSpec;
+/**
+ * The cluster's spec as the kind declares it. Readers still go with `?.` below the top: `gen
+ * config` reads manifests that no server has checked.
+ */
+export const clusterSpec = (c: KubeObject): KubernetesClusterSpec => (c.spec ?? {}) as KubernetesClusterSpec;
 
 /** the Machine's role: its label, or undefined when it has none we know */
 export function machineRole(m: KubeObject): MachineRole | undefined {
@@ -74,9 +53,10 @@ function poolOf(cluster: KubeObject, m: KubeObject | undefined, role: MachineRol
 /** generator inputs for one role (and pool, when a Machine names one); `endpoint` overrides the spec's */
 export function clusterConfigInputs(cluster: KubeObject, role: MachineRole, machine?: KubeObject, endpoint?: string): ConfigInputs {
   const spec = clusterSpec(cluster);
-  const talos = spec.talos ?? {};
+  const talos: TalosSettings = spec.talos ?? {};
   const pool = poolOf(cluster, machine, role);
-  const taints = Object.fromEntries((pool?.taints ?? []).map((t) => [t.key, t.value ? `${t.value}:${t.effect}` : t.effect]));
+  const poolTaints = pool && 'taints' in pool ? pool.taints : undefined;
+  const taints = Object.fromEntries((poolTaints ?? []).map((t) => [t.key, t.value ? `${t.value}:${t.effect}` : t.effect]));
   const inputs: ConfigInputs = {
     clusterName: cluster.metadata.name!,
     endpoint: endpoint ?? talos.endpoint ?? '',
@@ -104,8 +84,8 @@ function patchesOf(fields: PatchFields | undefined, where: string): Patch[] {
 export function clusterPatches(cluster: KubeObject, role: MachineRole, machine?: KubeObject): Patch[] {
   const spec = clusterSpec(cluster);
   const pool = poolOf(cluster, machine, role);
-  const poolWhere = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[name=${pool?.name ?? '?'}]`;
-  const machineTalos = (machine?.spec as { talos?: PatchFields } | undefined)?.talos;
+  const poolWhere = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[name=${pool && 'name' in pool ? pool.name : '?'}]`;
+  const machineTalos = (machine?.spec as MachineSpec | undefined)?.talos;
   return orderedPatches({
     cluster: patchesOf(spec.talos, `KubernetesCluster ${cluster.metadata.name} spec.talos`),
     role: patchesOf(pool, `KubernetesCluster ${cluster.metadata.name} ${poolWhere}`),

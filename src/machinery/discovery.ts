@@ -17,6 +17,8 @@ export interface CustomSubresource {
   version?: string;
   /** RBAC verbs from the HTTP methods served: GET->get, POST->create, PUT->update, PATCH->patch, DELETE->delete */
   verbs: string[];
+  /** the answer is secret material (keys, credentials): the generated RBAC grants it to admins only */
+  secretMaterial?: boolean;
   /** OpenAPI schema of the response kind, published under the response kind's name */
   schema?: JSONSchema;
   /** operation description for OpenAPI */

@@ -138,8 +138,38 @@ export function invalidOptions(optionsKind: string, errors: FieldError[]): Statu
   return invalid({ group: 'meta.k8s.io', resource: optionsKind, kind: optionsKind }, '', errors);
 }
 
-export function badRequest(message: string): StatusError {
-  return new StatusError(400, 'BadRequest', message);
+// The constructors above word their message from a resource and a name, as kube-apiserver does.
+// The `...WithMessage` ones below carry a message of the caller's own (a patch that cannot apply,
+// a Talos node's answer) with the same code and reason.
+
+/** 404 for a path that names nothing served here (no resource to name, so no details) */
+export function notFoundResource(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+}
+
+export function notFoundWithMessage(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(404, 'NotFound', message, details);
+}
+
+export function alreadyExistsWithMessage(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(409, 'AlreadyExists', message, details);
+}
+
+export function conflictWithMessage(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(409, 'Conflict', message, details);
+}
+
+export function invalidWithMessage(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(422, 'Invalid', message, details);
+}
+
+export function badRequest(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(400, 'BadRequest', message, details);
+}
+
+/** 401: the request has no identity the server accepts */
+export function unauthorized(message = 'Unauthorized'): StatusError {
+  return new StatusError(401, 'Unauthorized', message);
 }
 
 export function methodNotAllowed(verb: string, r: ResourceRef): StatusError {
@@ -149,8 +179,18 @@ export function methodNotAllowed(verb: string, r: ResourceRef): StatusError {
   });
 }
 
+/** 405 for an HTTP method a path does not serve (the caller sets the Allow header) */
+export function methodNotAllowedWithMessage(message: string): StatusError {
+  return new StatusError(405, 'MethodNotAllowed', message);
+}
+
 export function notAcceptable(message: string): StatusError {
   return new StatusError(406, 'NotAcceptable', message);
+}
+
+/** 408: the request itself (its body) did not arrive in time; nothing was carried out */
+export function requestTimeout(message: string): StatusError {
+  return new StatusError(408, 'Timeout', message);
 }
 
 export function unsupportedMediaType(message: string): StatusError {
@@ -159,6 +199,11 @@ export function unsupportedMediaType(message: string): StatusError {
 
 export function tooLarge(message: string): StatusError {
   return new StatusError(413, 'RequestEntityTooLarge', message);
+}
+
+/** 429; details.retryAfterSeconds becomes the Retry-After header */
+export function tooManyRequests(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(429, 'TooManyRequests', message, details);
 }
 
 export function expired(message: string, continueToken?: string): StatusError {
@@ -173,16 +218,23 @@ export function forbidden(message: string, details?: StatusDetails): StatusError
   return new StatusError(403, 'Forbidden', message, details);
 }
 
+/** 500 as kube-apiserver words it: "Internal error occurred: ..." with the cause */
 export function internalError(message: string): StatusError {
   return new StatusError(500, 'InternalError', `Internal error occurred: ${message}`, {
     causes: [{ message }],
   });
 }
 
-export function serviceUnavailable(message: string): StatusError {
-  return new StatusError(503, 'ServiceUnavailable', message);
+/** 500 with the message as given (no "Internal error occurred:" prefix) */
+export function internalErrorWithMessage(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(500, 'InternalError', message, details);
 }
 
+export function serviceUnavailable(message: string, details?: StatusDetails): StatusError {
+  return new StatusError(503, 'ServiceUnavailable', message, details);
+}
+
+/** 504: a call the server made on the request's behalf did not answer in time */
 export function timeout(message: string, details?: StatusDetails): StatusError {
   return new StatusError(504, 'Timeout', message, details);
 }

@@ -16,7 +16,7 @@
 // dozen copies would otherwise build gigabytes before anything looks at the result), an operation that does not apply to this document is 422 (kube says only "the
 // server rejected our request due to an error in our request"; we name the operation and path).
 import jsonpatch, { type Operation } from 'fast-json-patch';
-import { badRequest, StatusError, tooLarge } from './errors.js';
+import { badRequest, invalidWithMessage, StatusError, tooLarge } from './errors.js';
 
 /** kube-apiserver's maxJSONPatchOperations. */
 export const MAX_JSON_PATCH_OPERATIONS = 10000;
@@ -45,7 +45,7 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 function unprocessable(message: string): StatusError {
-  return new StatusError(422, 'Invalid', message);
+  return invalidWithMessage(message);
 }
 
 /** RFC 6901 pointer -> reference tokens; undefined when the syntax is wrong. */

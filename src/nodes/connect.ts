@@ -1,6 +1,7 @@
 // One place that turns an AdoptedServer into a Talos client: its own spec.talos.endpoint (never
 // an endpoint from the talosconfig, so the object says where the server dials), the credentials
 // of its talosconfig Secret, the outbound allow-list and a deadline per call.
+import type { AdoptedServerSpec } from '../api/adoptedserver.js';
 import type { KubeObject } from '../machinery/kind.js';
 import { TalosClient } from '../talos/client.js';
 import type { CallObserver } from '../talos/connection.js';
@@ -24,7 +25,7 @@ export interface NodeAccess {
 }
 
 export function endpointOf(obj: KubeObject): string {
-  return (obj.spec as { talos?: { endpoint?: string } } | undefined)?.talos?.endpoint ?? '';
+  return (obj.spec as AdoptedServerSpec | undefined)?.talos?.endpoint ?? '';
 }
 
 export function nodeAccess(opts: NodeAccessOptions): NodeAccess {

@@ -2,6 +2,8 @@
 // own namespace, named by spec.talos.talosconfigSecretRef {name, key (default "talosconfig")}.
 // There is no namespace field, so nobody can borrow another namespace's credentials. In standalone
 // mode the Secret is one of the server's own core v1 secrets; in cluster mode kube-apiserver's.
+import type { AdoptedServerSpec } from '../api/adoptedserver.js';
+import { secretKind } from '../api/core/secret.js';
 import { StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -16,13 +18,16 @@ export interface SecretReader {
 
 export type CredentialsFailure = 'NoCredentials' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidTalosconfig';
 
-/** why there are no usable credentials: a 400 for a subresource, a condition reason for the controller */
-export class CredentialsError extends StatusError {
+/**
+ * Why there are no usable credentials: a condition reason for the controller, and a 400 where a
+ * subresource asked (src/nodes/failures.ts).
+ */
+export class CredentialsError extends Error {
   constructor(
     readonly failure: CredentialsFailure,
     message: string,
   ) {
-    super(400, 'BadRequest', message, { causes: [{ reason: failure, message }] });
+    super(message);
     this.name = 'CredentialsError';
   }
 }
@@ -31,7 +36,7 @@ export class CredentialsError extends StatusError {
 export function registrySecrets(registry: APIRegistry): SecretReader {
   return {
     async read(namespace, name) {
-      const store = registry.store('', 'v1', 'secrets');
+      const store = registry.storeOf(secretKind);
       if (!store) return undefined;
       try {
         const secret = await store.get(namespace, name);
@@ -44,14 +49,8 @@ export function registrySecrets(registry: APIRegistry): SecretReader {
   };
 }
 
-interface SecretRef {
-  name?: string;
-  key?: string;
-}
-
-function secretRefOf(obj: KubeObject): SecretRef | undefined {
-  const talos = (obj.spec as { talos?: { talosconfigSecretRef?: SecretRef } } | undefined)?.talos;
-  return talos?.talosconfigSecretRef;
+function secretRefOf(obj: KubeObject): AdoptedServerSpec['talos']['talosconfigSecretRef'] {
+  return (obj.spec as AdoptedServerSpec | undefined)?.talos?.talosconfigSecretRef;
 }
 
 /** the talosconfig named by the object's spec; a CredentialsError says what is missing */

@@ -1,20 +1,22 @@
 // adoptedservers/{name}/health, /kubeconfig and /upgrade: each asks the node at request time.
 // A node that cannot be asked answers with the Status of why (503 unreachable, 504 too slow, 400
 // no credentials or a worker's kubeconfig); it never hangs past the probe budget.
+import { adoptedServerKind, type AdoptedServerSpec, type AdoptedServerStatus } from '../api/adoptedserver.js';
 import { adoptedServerSubresources, upgradeRequestBodySchema, validateUpgradeRequest, type UpgradeRequestSpec } from '../api/live.js';
 import { badRequest, conflict, invalid } from '../machinery/errors.js';
-import type { KubeObject } from '../machinery/kind.js';
+import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import { systemContext } from '../machinery/registry/context.js';
 import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
 import { compileKindSchema } from '../machinery/schema.js';
 import type { EventRecorder } from '../controllers/events.js';
 import { withNode, type NodeAccess } from './connect.js';
+import { nodeFailureStatus } from './failures.js';
 import { PROBE_BUDGET_MS, probeNode } from './health.js';
 import { startUpgrade, upgradeInProgress, type UpgradeProgress } from './upgrade.js';
 
-const GROUP = 'metal.sidero.dev';
-const API_VERSION = 'metal.sidero.dev/v1alpha2';
+const GROUP = adoptedServerKind.group;
+const API_VERSION = groupVersion(adoptedServerKind);
 const upgradeBody = compileKindSchema(upgradeRequestBodySchema);
 
 export interface LiveDeps {
@@ -23,9 +25,9 @@ export interface LiveDeps {
   events: EventRecorder;
 }
 
-const specOf = (obj: KubeObject) => (obj.spec ?? {}) as { accepted?: boolean; talos?: { nodeType?: string } };
+const specOf = (obj: KubeObject) => (obj.spec ?? {}) as Partial<AdoptedServerSpec>;
 const isControlPlane = (obj: KubeObject) => specOf(obj).talos?.nodeType === 'controlplane';
-const ref = { group: GROUP, resource: 'adoptedservers' };
+const ref = { group: GROUP, resource: adoptedServerKind.plural };
 
 function declaration(name: string) {
   const d = adoptedServerSubresources.find((s) => s.name === name);
@@ -49,7 +51,7 @@ async function health(deps: LiveDeps, call: SubresourceCall): Promise<Subresourc
 async function kubeconfig(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
   const obj = call.parent;
   if (specOf(obj).talos?.nodeType === 'worker') {
-    throw badRequest(`adoptedservers "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`);
+    throw badRequest(`${adoptedServerKind.plural} "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`);
   }
   const text = await withNode(deps.access, obj, async (client) => (await client.kubeconfig({ timeoutMs: PROBE_BUDGET_MS, signal: call.signal })).toString('utf8'));
   return { type: 'text', code: 200, contentType: 'application/yaml', text };
@@ -77,12 +79,12 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
   const name = obj.metadata.name!;
   const spec = upgradeSpec(call);
   if (!specOf(obj).accepted) throw conflict(ref, name, 'the server is not accepted (spec.accepted is false): accept it before upgrading');
-  const current = (obj.status as { upgrade?: UpgradeProgress } | undefined)?.upgrade;
+  const current = (obj.status as AdoptedServerStatus | undefined)?.upgrade as UpgradeProgress | undefined;
   if (upgradeInProgress(current) && !spec.force) {
     throw conflict(ref, name, `an upgrade to ${current!.toVersion ?? current!.image} is in progress (${current!.phase}); wait for it, or set spec.force`);
   }
   const progress = await withNode(deps.access, obj, (client) => startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }));
-  const store = deps.registry.store(GROUP, 'v1alpha2', 'adoptedservers')!;
+  const store = deps.registry.storeOf(adoptedServerKind)!;
   // the node has started: record it even if the client has gone meanwhile
   const updated = await store.patch(obj.metadata.namespace, name, 'merge', { status: { upgrade: progress } }, systemContext(), 'status');
   await deps.events.record(updated, 'Normal', progress.phase === 'Staged' ? 'UpgradeStaged' : 'UpgradeStarted', progress.message);
@@ -96,10 +98,21 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
   return { type: 'object', code: 201, object: reply };
 }
 
+/** the edge of the live subresources: a node that could not be asked answers with its Status */
+function answering(serve: (deps: LiveDeps, call: SubresourceCall) => Promise<SubresourceReply>, deps: LiveDeps): SubresourceHandler['serve'] {
+  return async (call) => {
+    try {
+      return await serve(deps, call);
+    } catch (e) {
+      throw nodeFailureStatus(e) ?? e;
+    }
+  };
+}
+
 export function adoptedServerHandlers(deps: LiveDeps): SubresourceHandler[] {
   return [
-    { group: GROUP, declaration: declaration('health'), serve: (c) => health(deps, c) },
-    { group: GROUP, declaration: declaration('kubeconfig'), serve: (c) => kubeconfig(deps, c) },
-    { group: GROUP, declaration: declaration('upgrade'), serve: (c) => upgrade(deps, c) },
+    { group: GROUP, declaration: declaration('health'), serve: answering(health, deps) },
+    { group: GROUP, declaration: declaration('kubeconfig'), serve: answering(kubeconfig, deps) },
+    { group: GROUP, declaration: declaration('upgrade'), serve: answering(upgrade, deps) },
   ];
 }

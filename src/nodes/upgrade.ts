@@ -1,20 +1,15 @@
 // Upgrading one node: starting it (the upgrade subresource) and following it (the AdoptedServer
 // controller, from what each probe of the node shows). Talos acknowledges an upgrade at once and
 // then works in the background: it goes away while it reboots and comes back at the new version.
-import type { UpgradePhase } from '../api/adoptedserver.js';
+import type { AdoptedServerStatus } from '../api/adoptedserver.js';
 import { installerImage, versionOfImage, type UpgradeRequestSpec } from '../api/live.js';
 import type { CallOptions, TalosClient } from '../talos/client.js';
 
-export interface UpgradeProgress {
-  phase: UpgradePhase;
-  image: string;
-  fromVersion: string;
-  toVersion?: string;
-  actorID: string;
-  startedAt: string;
-  finishedAt?: string;
-  message: string;
-}
+type UpgradeStatus = NonNullable<AdoptedServerStatus['upgrade']>;
+
+/** status.upgrade as this server writes it: every field but toVersion and finishedAt is always set */
+export type UpgradeProgress = Required<Pick<UpgradeStatus, 'phase' | 'image' | 'fromVersion' | 'actorID' | 'startedAt' | 'message'>>
+  & Pick<UpgradeStatus, 'toVersion' | 'finishedAt'>;
 
 /** how long an upgrade may take before it counts as failed (pulling an image on a slow link included) */
 export const UPGRADE_TIMEOUT_MS = 30 * 60_000;

@@ -5,13 +5,14 @@
 // secrets bundle and talosconfig Secrets, a Machine its machine-config Secret.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { kubernetesClusterKind, machineKind } from '../api/index.js';
 import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
-import type { KubeObject } from '../machinery/kind.js';
+import { groupVersion, type KindDefinition, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import type { AdmissionHooks } from '../machinery/registry/store.js';
 import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
 import { parseContract } from '../machineconfig/contract.js';
-import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, MACHINECONFIG_SECRET_ANNOTATION, TALOS_VERSION_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec, machineCluster, machineRole } from '../machineconfig/fromcluster.js';
+import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, TALOS_VERSION_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec, machineCluster, machineRole } from '../machineconfig/fromcluster.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
 import { ConfigInputError, resolveConfigInputs, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
@@ -32,9 +33,9 @@ export const MACHINECONFIG_KEY = 'machineconfig.yaml';
 /** which of a cluster's Secrets this is: `secrets` (the bundle), `talosconfig` or `machineconfig` */
 export const SECRET_ROLE_LABEL = 'talos.vitistack.io/secret';
 
-const isKind = (o: KubeObject, kind: string) => o.kind === kind && o.apiVersion === 'vitistack.io/v1alpha1';
-const CLUSTER_REF = { group: 'vitistack.io', resource: 'kubernetesclusters' };
-const MACHINE_REF = { group: 'vitistack.io', resource: 'machines' };
+const isKind = (o: KubeObject, kind: KindDefinition) => o.kind === kind.kind && o.apiVersion === groupVersion(kind);
+const CLUSTER_REF = { group: kubernetesClusterKind.group, resource: kubernetesClusterKind.plural };
+const MACHINE_REF = { group: machineKind.group, resource: machineKind.plural };
 /** an endpoint only to check the other inputs with when the cluster names none yet */
 const PLACEHOLDER_ENDPOINT = 'https://cluster.invalid:6443';
 
@@ -63,7 +64,7 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
   const spec = clusterSpec(cluster);
   const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [['controlplane', undefined, undefined]];
   (spec.topology?.workers ?? []).forEach((pool, index) => {
-    const machine = { apiVersion: 'vitistack.io/v1alpha1', kind: 'Machine', metadata: { name: pool.name, annotations: { 'vitistack.io/nodepool': pool.name } } };
+    const machine = { apiVersion: groupVersion(machineKind), kind: machineKind.kind, metadata: { name: pool.name, annotations: { [POOL_ANNOTATION]: pool.name } } };
     roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
   });
   const errors: FieldError[] = [];
@@ -110,7 +111,7 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
   /** configs generated in mutate, written in committed, by object uid */
   const pending = new Map<string, { config: string; cluster: KubeObject }>();
 
-  const ownerOf = (cluster: KubeObject) => [{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: cluster.metadata.name!, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+  const ownerOf = (cluster: KubeObject) => [{ apiVersion: groupVersion(kubernetesClusterKind), kind: kubernetesClusterKind.kind, name: cluster.metadata.name!, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true }];
   const labelsOf = (cluster: KubeObject, kind: string) => ({ [CLUSTER_LABEL]: cluster.metadata.name!, [SECRET_ROLE_LABEL]: kind });
 
   async function bundleOf(cluster: KubeObject): Promise<SecretsBundle | undefined> {
@@ -126,7 +127,7 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
     const clusterName = machineCluster(machine);
     const role = machineRole(machine);
     if (!clusterName || !role) return;
-    const store = o.registry().store('vitistack.io', 'v1alpha1', 'kubernetesclusters')!;
+    const store = o.registry().storeOf(kubernetesClusterKind)!;
     let cluster: KubeObject;
     try {
       cluster = await store.get(machine.metadata.namespace, clusterName);
@@ -184,10 +185,10 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
 
   return {
     async mutate(_op, obj, _old, ctx) {
-      if (isKind(obj, 'Machine') && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
+      if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
     },
     async validate(op, obj, old) {
-      if (op === 'DELETE' || !isKind(obj, 'KubernetesCluster')) return;
+      if (op === 'DELETE' || !isKind(obj, kubernetesClusterKind)) return;
       // a write that leaves the spec as it is (status, labels, finalizers) is not judged by today's
       // rules again: a cluster stored under older ones keeps its status writable (ratcheting)
       if (op === 'UPDATE' && old && JSON.stringify(obj.spec) === JSON.stringify(old.spec)) return;
@@ -196,8 +197,8 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
     },
     async committed(_op, obj, ctx) {
       try {
-        if (isKind(obj, 'KubernetesCluster')) await ensureClusterSecrets(obj);
-        if (isKind(obj, 'Machine')) {
+        if (isKind(obj, kubernetesClusterKind)) await ensureClusterSecrets(obj);
+        if (isKind(obj, machineKind)) {
           const p = pending.get(obj.metadata.uid!);
           pending.delete(obj.metadata.uid!);
           if (!p) return;

@@ -1,6 +1,7 @@
 // Where a cluster's secret material lives: core v1 Secrets in the cluster's namespace (the
 // server's own in standalone mode, encrypted at rest; kube-apiserver's in cluster mode), labelled
 // with the cluster and owned by the KubernetesCluster, so deleting it (or its namespace) removes them.
+import { secretKind } from '../api/core/secret.js';
 import { StatusError } from '../machinery/errors.js';
 import type { OwnerReference } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -41,7 +42,7 @@ function manifest(namespace: string, s: StoredSecret): Record<string, unknown> {
 
 /** `registry` is a getter: the store may be made before the registry exists */
 export function registrySecretStore(registry: () => APIRegistry): SecretStore {
-  const store = () => registry().store('', 'v1', 'secrets')!;
+  const store = () => registry().storeOf(secretKind)!;
   return {
     async get(namespace, name) {
       try {

@@ -1,7 +1,8 @@
 // machines/{name}/machineconfig and kubernetesclusters/{name}/talosconfig: the generated material,
 // read from the Secrets the admission wrote (never from spec or status).
 import { configSubresources } from '../api/configsubresources.js';
-import { StatusError } from '../machinery/errors.js';
+import { kubernetesClusterKind, machineKind } from '../api/index.js';
+import { notFoundWithMessage } from '../machinery/errors.js';
 import type { SubresourceHandler } from '../machinery/registry/subresource.js';
 import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from './admission.js';
 import type { SecretStore } from './secretstore.js';
@@ -13,12 +14,12 @@ export function configHandlers(secrets: SecretStore): SubresourceHandler[] {
     const name = secretName(parent.metadata.name!);
     const text = (await secrets.get(parent.metadata.namespace!, name))?.[key];
     if (!text) {
-      throw new StatusError(404, 'NotFound', `${what} of ${parent.kind} ${parent.metadata.name} has not been generated (secret "${name}" has no ${key})`, { name, kind: 'secrets' });
+      throw notFoundWithMessage(`${what} of ${parent.kind} ${parent.metadata.name} has not been generated (secret "${name}" has no ${key})`, { name, kind: 'secrets' });
     }
     return { type: 'text', code: 200, contentType: 'application/yaml', text };
   };
   return [
-    { group: 'vitistack.io', declaration: declaration('machineconfig'), serve: serve(machineconfigSecretName, MACHINECONFIG_KEY, 'the machine config') },
-    { group: 'vitistack.io', declaration: declaration('talosconfig'), serve: serve(talosconfigSecretName, TALOSCONFIG_KEY, 'the talosconfig') },
+    { group: machineKind.group, declaration: declaration('machineconfig'), serve: serve(machineconfigSecretName, MACHINECONFIG_KEY, 'the machine config') },
+    { group: kubernetesClusterKind.group, declaration: declaration('talosconfig'), serve: serve(talosconfigSecretName, TALOSCONFIG_KEY, 'the talosconfig') },
   ];
 }

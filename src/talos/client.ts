@@ -1,6 +1,6 @@
 // TalosClient: the typed Talos machine API as this project uses it. Each method makes one call to
 // one node and returns the plain result (the single `messages[0]` of a direct call), throwing a
-// TalosError (a StatusError with a `failure` reason) on any failure.
+// TalosError (a failure reason such as Unreachable or Timeout, and a message) on any failure.
 import { MAX_MESSAGE_BYTES, TalosConnection, type CallOptions, type ConnectionOptions } from './connection.js';
 import { invalidResponse, toTalosError, type CallContext } from './errors.js';
 import { fileFromTarGz } from './tar.js';

@@ -74,7 +74,7 @@ export interface PreparedCall {
 }
 
 function credentialsError(): TalosError {
-  return new TalosError(400, 'BadRequest', 'InvalidArgument',
+  return new TalosError('InvalidArgument',
     'the Talos client certificate, key or CA cannot be loaded (not PEM, or the key does not match the certificate)');
 }
 

@@ -1,7 +1,6 @@
 // Talos endpoints as talosconfig writes them: `host` or `host:port`, port 50000 when absent,
 // IPv6 addresses in brackets (`[fd00::1]:50000`); a bare IPv6 address without brackets is accepted too.
 import { isIP } from 'node:net';
-import { StatusError } from '../machinery/errors.js';
 
 export const DEFAULT_TALOS_PORT = 50000;
 
@@ -11,9 +10,10 @@ export interface Endpoint {
   port: number;
 }
 
-export class EndpointError extends StatusError {
+/** An endpoint that is not host or host:port: the caller's input is wrong (see TalosconfigError). */
+export class EndpointError extends Error {
   constructor(endpoint: string, why: string) {
-    super(400, 'BadRequest', `invalid Talos endpoint ${JSON.stringify(endpoint)}: ${why}`);
+    super(`invalid Talos endpoint ${JSON.stringify(endpoint)}: ${why}`);
     this.name = 'EndpointError';
   }
 }

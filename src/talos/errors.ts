@@ -1,8 +1,8 @@
-// Every failure talking to a Talos node becomes a TalosError: a StatusError (so an HTTP handler can
-// return it as a Kubernetes Status) that also carries a short machine-readable `failure` reason a
-// controller can put in a condition. Messages name the node and the call, never key material.
+// Every failure talking to a Talos node becomes a TalosError carrying a short machine-readable
+// `failure` reason: a controller puts it in a condition, a metric counts it, and the live
+// subresources turn it into an HTTP status at their edge (src/nodes/failures.ts). Nothing here
+// knows HTTP. Messages name the node and the call, never key material.
 import { status as GrpcStatus } from '@grpc/grpc-js';
-import { StatusError, type StatusReason } from '../machinery/errors.js';
 
 export type TalosFailure =
   | 'Unreachable'
@@ -22,18 +22,14 @@ export type TalosFailure =
   | 'NodeError'
   | 'ClientClosed';
 
-export class TalosError extends StatusError {
+export class TalosError extends Error {
   constructor(
-    code: number,
-    reason: StatusReason,
     readonly failure: TalosFailure,
     message: string,
     /** the gRPC status code when the failure came from gRPC */
     readonly grpcCode?: number,
   ) {
-    const safe = redact(message);
-    // the failure reason also rides in details.causes so it survives toStatus()
-    super(code, reason, safe, { causes: [{ reason: failure, message: safe }] });
+    super(redact(message));
     this.name = 'TalosError';
   }
 }
@@ -63,21 +59,21 @@ function where(ctx: CallContext): string {
 
 export function outboundNotAllowed(endpoint: string, addresses: string[]): TalosError {
   const list = addresses.join(', ');
-  return new TalosError(503, 'ServiceUnavailable', 'OutboundNotAllowed',
+  return new TalosError('OutboundNotAllowed',
     `refusing to connect to Talos endpoint ${endpoint}: address ${list} is outside --allowed-outbound-networks`);
 }
 
 export function dnsNotAllowed(endpoint: string, host: string, resolvers: string[]): TalosError {
-  return new TalosError(503, 'ServiceUnavailable', 'OutboundNotAllowed',
+  return new TalosError('OutboundNotAllowed',
     `refusing to resolve Talos endpoint ${endpoint}: asking DNS server ${resolvers.join(', ')} for ${host} would leave --allowed-outbound-networks; give an IP address`);
 }
 
 export function invalidResponse(ctx: CallContext, why: string): TalosError {
-  return new TalosError(500, 'InternalError', 'InvalidResponse', `${where(ctx)} sent an invalid response: ${why}`);
+  return new TalosError('InvalidResponse', `${where(ctx)} sent an invalid response: ${why}`);
 }
 
 export function clientClosed(ctx: CallContext): TalosError {
-  return new TalosError(503, 'ServiceUnavailable', 'ClientClosed', `${where(ctx)}: the Talos client was closed`);
+  return new TalosError('ClientClosed', `${where(ctx)}: the Talos client was closed`);
 }
 
 // OpenSSL and Node phrase certificate problems in many ways: verification on our side (wrong CA,
@@ -102,10 +98,10 @@ export function toTalosError(e: unknown, ctx: CallContext): TalosError {
   const err = e as NodeJS.ErrnoException | undefined;
   const code = typeof err?.code === 'string' ? err.code : '';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ENODATA') {
-    return new TalosError(503, 'ServiceUnavailable', 'Unreachable', `${where(ctx)} is unreachable: cannot resolve its host name (${code})`);
+    return new TalosError('Unreachable', `${where(ctx)} is unreachable: cannot resolve its host name (${code})`);
   }
   const text = err instanceof Error ? err.message : String(e);
-  return new TalosError(500, 'InternalError', 'NodeError', `${where(ctx)} failed: ${text}`);
+  return new TalosError('NodeError', `${where(ctx)} failed: ${text}`);
 }
 
 function fromGrpc(e: GrpcLikeError, ctx: CallContext): TalosError {
@@ -118,35 +114,35 @@ function fromGrpc(e: GrpcLikeError, ctx: CallContext): TalosError {
         const what = THEY_REFUSED.test(detail)
           ? 'the node refused our client certificate (not signed by an OS CA it accepts?)'
           : "the node's certificate does not verify against the talosconfig's OS CA or the dialed name";
-        return new TalosError(503, 'ServiceUnavailable', 'TLSError', `${at}: TLS failed: ${what}${said}`, e.code);
+        return new TalosError('TLSError', `${at}: TLS failed: ${what}${said}`, e.code);
       }
-      return new TalosError(503, 'ServiceUnavailable', 'Unreachable', `${at} is unreachable${said}`, e.code);
+      return new TalosError('Unreachable', `${at} is unreachable${said}`, e.code);
     case GrpcStatus.DEADLINE_EXCEEDED: {
       const within = ctx.timeoutMs !== undefined ? ` within ${ctx.timeoutMs} ms` : '';
-      return new TalosError(504, 'Timeout', 'Timeout', `${at} did not answer${within}${said}`, e.code);
+      return new TalosError('Timeout', `${at} did not answer${within}${said}`, e.code);
     }
     case GrpcStatus.PERMISSION_DENIED:
-      return new TalosError(403, 'Forbidden', 'PermissionDenied', `${at}: the client certificate's roles do not allow this call${said}`, e.code);
+      return new TalosError('PermissionDenied', `${at}: the client certificate's roles do not allow this call${said}`, e.code);
     case GrpcStatus.UNAUTHENTICATED:
-      return new TalosError(403, 'Forbidden', 'Unauthenticated', `${at}: the node did not accept the client certificate${said}`, e.code);
+      return new TalosError('Unauthenticated', `${at}: the node did not accept the client certificate${said}`, e.code);
     case GrpcStatus.NOT_FOUND:
-      return new TalosError(404, 'NotFound', 'NotFound', `${at}: not found${said}`, e.code);
+      return new TalosError('NotFound', `${at}: not found${said}`, e.code);
     case GrpcStatus.UNIMPLEMENTED:
-      return new TalosError(400, 'BadRequest', 'Unimplemented',
+      return new TalosError('Unimplemented',
         `${at}: the node does not serve this call (it may be a worker, or its Talos version lacks it)${said}`, e.code);
     case GrpcStatus.ALREADY_EXISTS:
-      return new TalosError(409, 'AlreadyExists', 'AlreadyExists', `${at}: already done${said}`, e.code);
+      return new TalosError('AlreadyExists', `${at}: already done${said}`, e.code);
     case GrpcStatus.INVALID_ARGUMENT:
     case GrpcStatus.OUT_OF_RANGE:
-      return new TalosError(400, 'BadRequest', 'InvalidArgument', `${at}: the node rejected the request${said}`, e.code);
+      return new TalosError('InvalidArgument', `${at}: the node rejected the request${said}`, e.code);
     case GrpcStatus.FAILED_PRECONDITION:
     case GrpcStatus.ABORTED:
-      return new TalosError(409, 'Conflict', 'FailedPrecondition', `${at}: the node is not in a state to do this${said}`, e.code);
+      return new TalosError('FailedPrecondition', `${at}: the node is not in a state to do this${said}`, e.code);
     case GrpcStatus.RESOURCE_EXHAUSTED:
-      return new TalosError(429, 'TooManyRequests', 'ResourceExhausted', `${at}: resource exhausted${said}`, e.code);
+      return new TalosError('ResourceExhausted', `${at}: resource exhausted${said}`, e.code);
     case GrpcStatus.CANCELLED:
-      return new TalosError(503, 'ServiceUnavailable', 'Canceled', `${at}: the call was canceled${said}`, e.code);
+      return new TalosError('Canceled', `${at}: the call was canceled${said}`, e.code);
     default:
-      return new TalosError(500, 'InternalError', 'NodeError', `${at} failed${said}`, e.code);
+      return new TalosError('NodeError', `${at} failed${said}`, e.code);
   }
 }

@@ -3,11 +3,11 @@
 // user-supplied endpoint cannot make the server probe networks it was not meant to reach.
 import { getServers } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
-import { StatusError } from '../machinery/errors.js';
 
-export class AllowListError extends StatusError {
+/** A malformed --allowed-outbound-networks value (refused at startup). */
+export class AllowListError extends Error {
   constructor(message: string) {
-    super(400, 'BadRequest', `invalid --allowed-outbound-networks: ${message}`);
+    super(`invalid --allowed-outbound-networks: ${message}`);
     this.name = 'AllowListError';
   }
 }

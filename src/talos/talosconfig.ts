@@ -4,7 +4,6 @@
 // In memory the certificate and key are held as PEM text exactly as the file had them; only
 // nodeTlsKey() re-labels Talos' `ED25519 PRIVATE KEY` for Node's TLS, which rejects that label.
 import { parse, stringify } from 'yaml';
-import { StatusError } from '../machinery/errors.js';
 
 export interface TalosconfigContext {
   endpoints: string[];
@@ -23,10 +22,13 @@ export interface Talosconfig {
   contexts: Record<string, TalosconfigContext>;
 }
 
-/** A malformed talosconfig; the message names the offending key, never its value. */
-export class TalosconfigError extends StatusError {
+/**
+ * A malformed talosconfig; the message names the offending key, never its value. The caller's
+ * input is wrong (a 400 where an HTTP request carried it: src/nodes/failures.ts).
+ */
+export class TalosconfigError extends Error {
   constructor(readonly path: string, why: string) {
-    super(400, 'BadRequest', `invalid talosconfig: ${path ? `${path}: ` : ''}${why}`);
+    super(`invalid talosconfig: ${path ? `${path}: ` : ''}${why}`);
     this.name = 'TalosconfigError';
   }
 }

@@ -1,7 +1,10 @@
-// gRPC failures -> StatusError with a Kubernetes code/reason and a machine-readable failure reason.
+// gRPC failures -> a TalosError with a machine-readable failure reason, and the Status the live
+// subresources answer each failure with (code, reason, the failure in details.causes).
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../../src/machinery/errors.js';
+import { CredentialsError } from '../../src/nodes/credentials.js';
+import { nodeFailureStatus } from '../../src/nodes/failures.js';
 import { outboundNotAllowed, redact, toTalosError, TalosError } from '../../src/talos/errors.js';
 
 const ctx = { endpoint: '10.0.0.5:50000', method: 'Version', timeoutMs: 1500 };
@@ -25,13 +28,15 @@ describe('toTalosError', () => {
   ])('gRPC %i (%s) -> %i %s / %s', (code, details, httpCode, reason, failure) => {
     const e = toTalosError({ code, details }, ctx);
     expect(e).toBeInstanceOf(TalosError);
-    expect(e).toBeInstanceOf(StatusError);
-    expect({ code: e.code, reason: e.reason, failure: e.failure, grpcCode: e.grpcCode }).toEqual({ code: httpCode, reason, failure, grpcCode: code });
+    expect(e).not.toBeInstanceOf(StatusError);
+    expect({ failure: e.failure, grpcCode: e.grpcCode }).toEqual({ failure, grpcCode: code });
     expect(e.message).toContain('10.0.0.5:50000');
     expect(e.message).toContain('Version');
-    const s = e.toStatus();
-    expect(s).toMatchObject({ kind: 'Status', status: 'Failure', code: httpCode, reason });
-    expect(s.details?.causes?.[0]?.reason).toBe(failure);
+    const s = nodeFailureStatus(e)!.toStatus();
+    expect(s).toEqual({
+      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: httpCode, reason, message: e.message,
+      details: { causes: [{ reason: failure, message: e.message }] },
+    });
   });
 
   it('a timeout says how long it waited', () => {
@@ -44,13 +49,38 @@ describe('toTalosError', () => {
 
   it('DNS failures are Unreachable', () => {
     const err = Object.assign(new Error('getaddrinfo ENOTFOUND node.invalid'), { code: 'ENOTFOUND' });
-    expect(toTalosError(err, ctx)).toMatchObject({ code: 503, failure: 'Unreachable' });
+    const e = toTalosError(err, ctx);
+    expect(e).toMatchObject({ failure: 'Unreachable' });
+    expect(nodeFailureStatus(e)?.code).toBe(503);
   });
 
   it('an outbound refusal names the address and the flag', () => {
     const e = outboundNotAllowed('node-1:50000', ['192.168.1.10']);
-    expect(e).toMatchObject({ code: 503, reason: 'ServiceUnavailable', failure: 'OutboundNotAllowed' });
+    expect(e).toMatchObject({ failure: 'OutboundNotAllowed' });
+    expect(nodeFailureStatus(e)).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
     expect(e.message).toBe('refusing to connect to Talos endpoint node-1:50000: address 192.168.1.10 is outside --allowed-outbound-networks');
+  });
+});
+
+describe('nodeFailureStatus', () => {
+  it.each([
+    ['Canceled', 503, 'ServiceUnavailable'],
+    ['ClientClosed', 503, 'ServiceUnavailable'],
+    ['InvalidResponse', 500, 'InternalError'],
+  ] as const)('%s -> %i %s', (failure, code, reason) => {
+    const e = new TalosError(failure, 'Talos node 10.0.0.5:50000 (Version): what happened');
+    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({ code, reason, message: e.message, details: { causes: [{ reason: failure }] } });
+  });
+
+  it('missing credentials are a 400 naming why, with the reason in causes', () => {
+    const e = new CredentialsError('SecretNotFound', 'secret "talos" does not exist');
+    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({
+      code: 400, reason: 'BadRequest', message: e.message, details: { causes: [{ reason: 'SecretNotFound', message: e.message }] },
+    });
+  });
+
+  it('leaves every other error alone', () => {
+    expect(nodeFailureStatus(new Error('a bug'))).toBeUndefined();
   });
 });
 

@@ -2,6 +2,8 @@
 import { expect } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../hack/talos-sim/simulator.js';
 import { TalosClient, type TalosClientOptions } from '../../src/talos/client.js';
+import type { StatusError } from '../../src/machinery/errors.js';
+import { nodeFailureStatus } from '../../src/nodes/failures.js';
 import { TalosError, type TalosFailure } from '../../src/talos/errors.js';
 import { nodeTlsKey } from '../../src/talos/talosconfig.js';
 
@@ -47,11 +49,16 @@ export async function failureOf(p: Promise<unknown>): Promise<TalosError> {
   throw new Error('expected the call to fail');
 }
 
-export async function expectFailure(p: Promise<unknown>, failure: TalosFailure, code: number): Promise<TalosError> {
+/**
+ * Expects the call to fail with this Talos failure reason, and the live subresources to answer it
+ * with this HTTP code; returns the Status error they answer with (same message, the reason in causes).
+ */
+export async function expectFailure(p: Promise<unknown>, failure: TalosFailure, code: number): Promise<StatusError> {
   const e = await failureOf(p);
-  expect({ failure: e.failure, code: e.code, message: e.message }).toMatchObject({ failure, code });
-  expect(e.toStatus().details?.causes?.[0]?.reason).toBe(failure);
-  return e;
+  const answer = nodeFailureStatus(e);
+  expect({ failure: e.failure, code: answer?.code, message: answer?.message }).toMatchObject({ failure, code, message: e.message });
+  expect(answer!.toStatus().details?.causes?.[0]?.reason).toBe(failure);
+  return answer!;
 }
 
 /** Polls `probe` until it returns a value other than undefined, at most `timeoutMs`. */

@@ -43,14 +43,13 @@ describe('OutboundAllowList', () => {
     expect(list.check('fd00::5')).toBe(true);
   });
 
-  it('rejects malformed entries with a 400 naming the flag', () => {
+  it('rejects malformed entries with an error naming the flag', () => {
     for (const bad of ['10.0.0.0/33', '::/129', 'example.com/8', '10.0.0.0/', '10.0.0.0/8/1', '10.0.0.0/x', '300.1.1.1/8']) {
       expect(() => OutboundAllowList.parse(bad), bad).toThrow(AllowListError);
     }
     try {
       OutboundAllowList.parse('10.0.0.0/33');
     } catch (e) {
-      expect((e as AllowListError).code).toBe(400);
       expect((e as AllowListError).message).toContain('--allowed-outbound-networks');
     }
   });
@@ -79,8 +78,7 @@ describe('the client and the allow-list', () => {
     const connect = vi.spyOn(Socket.prototype, 'connect');
     const client = new TalosClient({ endpoint: 'unresolvable-node.invalid:50000', ...pem(), allowList: OutboundAllowList.parse('127.0.0.1/32') });
     try {
-      const err = await client.hostname().catch((e: unknown) => e);
-      expect(err).toMatchObject({ failure: 'OutboundNotAllowed', code: 503 });
+      await expectFailure(client.hostname(), 'OutboundNotAllowed', 503);
       expect(connect).not.toHaveBeenCalled();
     } finally {
       client.close();

@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { createOsCA, issueClientCert, talosKeyLabel, type CertPair, type Issuer } from '../../hack/talos-sim/pki.js';
 import { nodeTlsKey, parseTalosconfig, selectContext, serializeTalosconfig, TalosconfigError } from '../../src/talos/talosconfig.js';
 import { EndpointError, formatEndpoint, parseEndpoint } from '../../src/talos/endpoint.js';
+import { nodeFailureStatus } from '../../src/nodes/failures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -66,7 +67,7 @@ describe('talosconfig', () => {
     ['key not PEM', () => file({ key: b64('just some text') }), /contexts\.prod\.key: does not decode to the expected PEM block/],
   ];
 
-  it.each(malformed)('rejects %s with a typed 400 that names the key, never its value', (_label, input, message) => {
+  it.each(malformed)('rejects %s with a typed error (a 400 where a request carried it) that names the key, never its value', (_label, input, message) => {
     let err: unknown;
     try {
       parseTalosconfig(input());
@@ -75,8 +76,7 @@ describe('talosconfig', () => {
     }
     expect(err).toBeInstanceOf(TalosconfigError);
     const e = err as TalosconfigError;
-    expect(e.code).toBe(400);
-    expect(e.reason).toBe('BadRequest');
+    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: e.message });
     expect(e.message).toMatch(message);
     expect(e.message).not.toMatch(/PRIVATE KEY|LS0tLS1/);
   });
@@ -106,7 +106,14 @@ describe('endpoints', () => {
   });
 
   it.each(['', 'https://10.0.0.5', '10.0.0.5:0', '10.0.0.5:70000', '10.0.0.5:x', '[10.0.0.5]:1', 'bad host:1', 'a:b:c'])('rejects %j', (text) => {
-    expect(() => parseEndpoint(text)).toThrow(EndpointError);
+    let err: unknown;
+    try {
+      parseEndpoint(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EndpointError);
+    expect(nodeFailureStatus(err)?.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: (err as Error).message });
   });
 
   it('formats IPv6 in brackets', () => {

@@ -5,7 +5,7 @@
 // to follow the node through its reboot. It runs on the controller runtime, under the server's
 // leadership: a failed look (a Management API that is down while the object is being deleted) is
 // retried with the runtime's backoff.
-import { adoptedServerFinalizer } from '../../api/adoptedserver.js';
+import { adoptedServerFinalizer, adoptedServerKind } from '../../api/adoptedserver.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';

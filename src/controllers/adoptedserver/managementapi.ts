@@ -1,5 +1,6 @@
 // The Management API step of the AdoptedServer controller: register the cluster and the node, then
 // report the node's state (PATCH sync-status); on delete, unregister it (behind the finalizer).
+import type { AdoptedServerStatus } from '../../api/adoptedserver.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import { ManagementAPIClient, ManagementAPIError, type NodeSyncStatus } from '../../managementapi/client.js';
 import type { OutboundAllowList } from '../../talos/outbound.js';
@@ -41,7 +42,7 @@ export async function syncManagementAPI(obj: KubeObject, contact: Contact, deps:
     const client = new ManagementAPIClient(m.endpoint, deps.allowList);
     const node = nodeStatus(obj, contact);
     // registration once (again after a failed sync); the status report on every look
-    const synced = (obj.status as { managementAPIStatus?: { synced?: boolean } } | undefined)?.managementAPIStatus?.synced === true;
+    const synced = (obj.status as AdoptedServerStatus | undefined)?.managementAPIStatus?.synced === true;
     if (m.clusterName && !synced) {
       await client.registerCluster({ name: m.clusterName, ...(m.clusterID ? { id: m.clusterID } : {}) });
       await client.registerNode(m.clusterName, node);
@@ -62,7 +63,7 @@ export async function syncManagementAPI(obj: KubeObject, contact: Contact, deps:
 export async function unregisterFromManagementAPI(obj: KubeObject, deps: SyncDeps): Promise<string | undefined> {
   const endpoint = specOf(obj).managementAPI?.endpoint;
   if (!endpoint) return 'spec.managementAPI.endpoint is not set: nothing to unregister from';
-  const synced = (obj.status as { managementAPIStatus?: { synced?: boolean } } | undefined)?.managementAPIStatus?.synced === true;
+  const synced = (obj.status as AdoptedServerStatus | undefined)?.managementAPIStatus?.synced === true;
   // only an accepted server is ever registered
   if (!specOf(obj).accepted && !synced) return 'the server was not accepted and is not synced: nothing to unregister';
   try {

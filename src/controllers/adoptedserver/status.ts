@@ -2,18 +2,11 @@
 // controller gathers the facts (probe, Management API sync); this turns them into status fields,
 // conditions and the events their transitions deserve.
 import { isIP } from 'node:net';
-import type { AdoptedServerStatus } from '../../api/adoptedserver.js';
+import type { AdoptedServerSpec, AdoptedServerStatus } from '../../api/adoptedserver.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { NodeProbe } from '../../nodes/health.js';
 import { advanceUpgrade, type UpgradeProgress } from '../../nodes/upgrade.js';
 import { conditionOf, rfc3339, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
-
-export interface Spec {
-  accepted?: boolean;
-  talos?: { endpoint?: string; nodeType?: string };
-  managementAPI?: { enabled?: boolean; endpoint?: string; clusterName?: string; clusterID?: string };
-  sideroLink?: { enabled?: boolean; address?: string; publicKey?: string };
-}
 
 /** the connection attempt: a probe, or why there was none (condition reason + message) */
 export type Contact = { ok: true; probe: NodeProbe } | { ok: false; reason: string; message: string } | { ok: 'skipped' };
@@ -37,7 +30,8 @@ export interface PlannedStatus {
   events: PlannedEvent[];
 }
 
-export const specOf = (obj: KubeObject): Spec => (obj.spec ?? {}) as Spec;
+/** the kind's spec, read without trusting that every field the schema requires is there */
+export const specOf = (obj: KubeObject): Partial<AdoptedServerSpec> => (obj.spec ?? {}) as Partial<AdoptedServerSpec>;
 const statusOf = (obj: KubeObject): AdoptedServerStatus => (obj.status ?? {}) as AdoptedServerStatus;
 
 function hostOf(endpoint: string): string {

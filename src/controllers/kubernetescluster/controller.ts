@@ -6,6 +6,7 @@
 // their ownerReferences (the garbage collector). It runs on the controller runtime under the
 // server's leadership, with informers on clusters, Machines and the clusters' secrets bundles
 // (a new cluster's bundle is written by its create's admission a moment after the cluster).
+import { kubernetesClusterKind, machineKind } from '../../api/index.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
@@ -96,8 +97,8 @@ class ClusterReconciler {
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: 'kubernetescluster-controller' });
 
   constructor(private readonly o: KubernetesClusterControllerOptions) {
-    const clusters = o.registry.store('vitistack.io', 'v1alpha1', 'kubernetesclusters');
-    const machines = o.registry.store('vitistack.io', 'v1alpha1', 'machines');
+    const clusters = o.registry.storeOf(kubernetesClusterKind);
+    const machines = o.registry.storeOf(machineKind);
     if (!clusters || !machines) throw new Error('the vitistack.io kinds are not registered');
     this.clusters = clusters;
     this.machines = machines;
@@ -117,8 +118,8 @@ class ClusterReconciler {
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
     if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return;
     // talos-operator's rule: another provider's clusters are someone else's to build
-    if ((cluster.spec as { data?: { provider?: string } }).data?.provider !== 'talos') return;
     const spec = clusterSpec(cluster);
+    if (spec.data?.provider !== 'talos') return;
     const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
     const plan = planCluster(cluster, items);
     let waitingForSecrets = false;

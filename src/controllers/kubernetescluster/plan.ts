@@ -7,10 +7,11 @@
 // Only Machines the cluster controls (ownerReference with controller: true) are ever changed or
 // removed; surplus ones go one at a time, control planes first, highest index first, and the
 // next only once the previous is gone.
-import type { KubeObject, OwnerReference } from '../../machinery/kind.js';
+import { groupVersion, type KubeObject, type OwnerReference } from '../../machinery/kind.js';
 import { validateLabelValue } from '../../machinery/labels.js';
 import { CLUSTER_LABEL, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, ROLE_LABEL } from '../../machineconfig/fromcluster.js';
-import type { KubernetesClusterSpec } from '../../api/kubernetescluster.js';
+import type { KubernetesClusterSpec, WorkerPool } from '../../api/kubernetescluster.js';
+import { machineKind } from '../../api/machine.js';
 
 export const CLUSTER_ID_LABEL = 'vitistack.io/clusterid';
 /** any non-empty value: the cluster is left alone (talos-operator's switch) */
@@ -80,12 +81,8 @@ export function sizeInGB(size: string | undefined): number | undefined {
   return gb >= 1 && gb <= 65536 ? gb : undefined;
 }
 
-interface PoolLike {
-  provider?: string;
-  machineClass?: string;
-  architecture?: string;
-  storage?: { class: string; path: string; size: string }[];
-}
+/** what a Machine takes from its pool, or from the control plane (which has the same fields) */
+type PoolLike = Pick<WorkerPool, 'provider' | 'machineClass' | 'architecture' | 'storage'>;
 
 function desiredMachine(cluster: KubeObject, name: string, role: Role, pool: PoolLike, poolName?: string): DesiredMachine {
   const spec = cluster.spec as KubernetesClusterSpec;
@@ -119,8 +116,8 @@ function desiredMachine(cluster: KubeObject, name: string, role: Role, pool: Poo
 /** the Machine object to create for `d` */
 export function machineManifest(cluster: KubeObject, d: DesiredMachine): KubeObject {
   return {
-    apiVersion: 'vitistack.io/v1alpha1',
-    kind: 'Machine',
+    apiVersion: groupVersion(machineKind),
+    kind: machineKind.kind,
     metadata: {
       name: d.name,
       namespace: cluster.metadata.namespace,

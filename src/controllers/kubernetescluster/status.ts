@@ -2,6 +2,7 @@
 // three conditions. Phases are talos-operator's names for the steps this server takes so far:
 // ValidationError, Pending (machines or their configs on the way), ConfigGenerated (every
 // Machine exists with its generated machine config).
+import type { KubernetesClusterStatus } from '../../api/kubernetescluster.js';
 import { setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
 import type { ClusterPlan } from './plan.js';
 import { withoutConfig } from './plan.js';
@@ -17,13 +18,9 @@ export interface Progress {
   generation: number;
 }
 
-export interface ClusterStatus {
-  observedGeneration: number;
-  phase: string;
-  message?: string;
-  workers: number;
-  conditions: Condition[];
-}
+/** the part of the kind's status this controller writes; everything but message is always set */
+export type ClusterStatus = Required<Pick<KubernetesClusterStatus, 'observedGeneration' | 'phase' | 'workers'>>
+  & Pick<KubernetesClusterStatus, 'message'> & { conditions: Condition[] };
 
 const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).join(', ');
 

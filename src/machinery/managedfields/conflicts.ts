@@ -1,6 +1,6 @@
 // The 409 an apply gets when it would change fields other managers own (kube-apiserver's
 // NewConflictError): one cause per field, managers described as structured-merge-diff prints them.
-import { StatusError } from '../errors.js';
+import { conflictWithMessage, type StatusError } from '../errors.js';
 import { formatPath, type FieldSet } from './fieldset.js';
 import type { Manager } from './managers.js';
 
@@ -32,7 +32,7 @@ export function conflictError(conflicts: ManagerConflict[]): StatusError {
     }
     message = `Apply failed with ${rows.length} conflicts: ${lines.join('\n')}`;
   }
-  return new StatusError(409, 'Conflict', message, {
+  return conflictWithMessage(message, {
     causes: rows.map((r) => ({ reason: 'FieldManagerConflict', message: `conflict with ${r.who}`, field: r.path })),
   });
 }

@@ -25,6 +25,11 @@ export class APIRegistry {
     return this.byPath.get(`${group ? `${group}/` : ''}${version}/${resource}`);
   }
 
+  /** the store serving this kind (one of the definitions the registry was made with) */
+  storeOf(kind: Pick<KindDefinition, 'group' | 'version' | 'plural'>): ResourceStore | undefined {
+    return this.store(kind.group, kind.version, kind.plural);
+  }
+
   storeForKind(group: string, kind: string): ResourceStore | undefined {
     return this.stores.find((s) => s.kind.group === group && s.kind.kind === kind);
   }

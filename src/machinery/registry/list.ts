@@ -1,7 +1,7 @@
 // list with kube-apiserver's resourceVersion rules, selectors and limit/continue pagination,
 // every page read at the snapshot revision of the first one.
 import { StorageError, type Storage } from '../../storage/storage.js';
-import { badRequest, expired, fieldErr, invalidOptions, StatusError, timeout } from '../errors.js';
+import { badRequest, expired, fieldErr, internalErrorWithMessage, invalidOptions, StatusError, timeout } from '../errors.js';
 import type { KubeObject } from '../kind.js';
 import { decodeObject, objectJSONParts } from './codec.js';
 import { matches, selectsEverything, type Selection } from './selection.js';
@@ -160,7 +160,7 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
       remaining = stoppedEarly ? page.remaining + page.kvs.length - 1 - page.kvs.findIndex((kv) => kv.key === lastKey) : page.remaining;
       if (!more || (limit && count() >= limit)) break;
       startKey = lastKey + '\x00';
-      if (round > 1_000_000) throw new StatusError(500, 'InternalError', 'list did not terminate');
+      if (round > 1_000_000) throw internalErrorWithMessage('list did not terminate');
     }
   } catch (e) {
     if (e instanceof StorageError && e.code === 'Compacted') {

@@ -12,6 +12,7 @@ import {
   invalidOptions,
   MODIFIED_CONFLICT,
   notFound,
+  serviceUnavailable,
   StatusError,
   tooLarge,
 } from '../errors.js';
@@ -497,7 +498,7 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
     if (e instanceof StorageError) {
       // etcd refuses requests over 1.5 MiB; kube-apiserver answers 413 for them, and so do we
       if (e.code === 'TooLarge') throw tooLarge(`the object is too large to store: the limit is ${MAX_VALUE_BYTES} bytes`);
-      if (e.code === 'Unavailable') throw new StatusError(503, 'ServiceUnavailable', `storage is unavailable: ${e.message}`);
+      if (e.code === 'Unavailable') throw serviceUnavailable(`storage is unavailable: ${e.message}`);
       if (e.code === 'Internal') throw internalError(e.message);
     }
     throw e;

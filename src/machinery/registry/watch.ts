@@ -3,7 +3,7 @@
 // ending in the `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR
 // events.
 import { StorageError, type StorageEvent } from '../../storage/storage.js';
-import { expired, fieldErr, internalError, invalidOptions, StatusError, type Status } from '../errors.js';
+import { expired, fieldErr, internalError, invalidOptions, serviceUnavailable, StatusError, type Status } from '../errors.js';
 import { groupVersion, type KubeObject } from '../kind.js';
 import { decodeObject, sharedObject } from './codec.js';
 import { listObjects, parseResourceVersion, validateListOptions, waitForRevision } from './list.js';
@@ -118,7 +118,7 @@ export async function startWatch(store: ResourceStore, ns: string | undefined, o
     },
     onError(err: StorageError) {
       if (err.code === 'Compacted') fail(expired(`too old resource version: ${from} (${err.revision ?? 0})`));
-      else fail(new StatusError(503, 'ServiceUnavailable', `watch ended: ${err.message}`));
+      else fail(serviceUnavailable(`watch ended: ${err.message}`));
     },
   });
   if (o.allowWatchBookmarks) {
