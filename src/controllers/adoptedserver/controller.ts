@@ -60,7 +60,7 @@ function managementAPIAway(e: unknown): boolean {
 const stampOf = (obj: KubeObject) => `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
 
 export function adoptedServerController(o: AdoptedServerControllerOptions): ControllerSpec {
-  const store = o.registry.store('metal.sidero.dev', 'v1alpha2', 'adoptedservers');
+  const store = o.registry.storeOf(adoptedServerKind);
   if (!store) throw new Error('the adoptedservers kind is not registered');
   const c = new AdoptedServerReconciler(store, o);
   return {
