@@ -8,7 +8,7 @@ import { StatusError, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
 import { kindSchema } from '../machinery/registry/prepare.js';
-import { clusterProblems } from '../provisioning/admission.js';
+import { clusterProblems } from './machineconfig.js';
 
 export interface AdmissionRequest {
   uid: string;

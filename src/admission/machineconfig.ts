@@ -21,7 +21,7 @@ import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { configErrors, validateMachineConfig } from '../machineconfig/validate/index.js';
-import type { SecretStore } from './secretstore.js';
+import type { SecretStore } from '../secrets/secretstore.js';
 
 export const secretsSecretName = (cluster: string) => `${cluster}-talos-secrets`;
 export const talosconfigSecretName = (cluster: string) => `${cluster}-talosconfig`;

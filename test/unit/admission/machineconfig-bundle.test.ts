@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/machinery/kind.js';
 import type { APIRegistry } from '../../../src/machinery/registry/apis.js';
 import { systemContext } from '../../../src/machinery/registry/context.js';
-import { provisioningAdmission } from '../../../src/provisioning/admission.js';
-import type { SecretStore, StoredSecret } from '../../../src/provisioning/secretstore.js';
+import { provisioningAdmission } from '../../../src/admission/machineconfig.js';
+import type { SecretStore, StoredSecret } from '../../../src/secrets/secretstore.js';
 import { parseSecretsYaml } from '../../../src/machineconfig/secretsyaml.js';
 import { parseTalosconfig } from '../../../src/talos/talosconfig.js';
 

@@ -1,8 +1,8 @@
 // What cluster mode takes from kube-apiserver instead of serving itself: namespaces (objects need
 // theirs to exist), Secrets (Talos credentials) and Events.
 import { forbidden, notFound, serviceUnavailable } from '../machinery/errors.js';
-import type { EventSink } from '../controllers/events.js';
-import type { SecretReader } from '../nodes/credentials.js';
+import type { EventSink } from '../events/recorder.js';
+import type { SecretReader } from '../nodeaccess/credentials.js';
 import { statusOf, type KubeAPI } from './client.js';
 
 const seg = encodeURIComponent;
