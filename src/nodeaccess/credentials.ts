@@ -4,15 +4,10 @@
 // mode the Secret is one of the server's own core v1 secrets; in cluster mode kube-apiserver's.
 import { StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
-import type { APIRegistry } from '../machinery/registry/apis.js';
+import type { SecretReader } from '../secrets/reader.js';
 import { parseTalosconfig, type Talosconfig } from '../talos/talosconfig.js';
 
 export const DEFAULT_TALOSCONFIG_KEY = 'talosconfig';
-
-/** reads a Secret's data (base64 values, as stored) or undefined when there is no such Secret */
-export interface SecretReader {
-  read(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-}
 
 export type CredentialsFailure = 'NoCredentials' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidTalosconfig';
 
@@ -25,23 +20,6 @@ export class CredentialsError extends StatusError {
     super(400, 'BadRequest', message, { causes: [{ reason: failure, message }] });
     this.name = 'CredentialsError';
   }
-}
-
-/** the server's own core v1 secrets (standalone mode) */
-export function registrySecrets(registry: APIRegistry): SecretReader {
-  return {
-    async read(namespace, name) {
-      const store = registry.store('', 'v1', 'secrets');
-      if (!store) return undefined;
-      try {
-        const secret = await store.get(namespace, name);
-        return (secret.data ?? {}) as Record<string, string>;
-      } catch (e) {
-        if (e instanceof StatusError && e.code === 404) return undefined;
-        throw e;
-      }
-    },
-  };
 }
 
 interface SecretRef {

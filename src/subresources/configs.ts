@@ -3,7 +3,7 @@
 import { configSubresources } from '../api/configsubresources.js';
 import { StatusError } from '../machinery/errors.js';
 import type { SubresourceHandler } from '../machinery/registry/subresource.js';
-import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from '../admission/machineconfig.js';
+import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from '../secrets/clustersecrets.js';
 import type { SecretStore } from '../secrets/secretstore.js';
 
 const declaration = (name: string) => configSubresources.find((s) => s.name === name)!;

@@ -14,7 +14,7 @@ import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 import { CLUSTER_LABEL, clusterSpec } from '../../machineconfig/fromcluster.js';
-import { SECRETS_KEY, SECRET_ROLE_LABEL, machineconfigSecretName, secretsSecretName } from '../../admission/machineconfig.js';
+import { SECRETS_KEY, SECRET_ROLE_LABEL, machineconfigSecretName, secretsSecretName } from '../../secrets/clustersecrets.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
 import type { Condition } from '../conditions.js';
 import type { EventRecorder } from '../../events/recorder.js';
