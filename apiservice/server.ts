@@ -26,7 +26,7 @@ import { nodeAccess } from '../src/nodeaccess/connect.js';
 import { registrySecretReader } from '../src/secrets/reader.js';
 import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
-import { buildApp, requestHandler, type AppDeps } from './app.js';
+import { requestHandler, type AppDeps } from './app.js';
 import { fileServingCert, staticServingCert } from './servingcert.js';
 import { ConnectionTracker } from './connections.js';
 import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
@@ -168,8 +168,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     serverAddress: () => `${opts.bindAddress}:${port}`,
     version: SERVER_VERSION,
   };
-  const app = buildApp(deps);
-  const direct = requestHandler(deps);
+  const handler = requestHandler(deps);
   const serving =
     opts.tlsCertFile && opts.tlsPrivateKeyFile
       ? await fileServingCert(opts.tlsCertFile, opts.tlsPrivateKeyFile, log.child({ component: 'serving-cert' }))
@@ -190,10 +189,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       // Go bounds the TLS handshake by the read-header timeout too
       handshakeTimeout: opts.readHeaderTimeoutMs,
     },
-    (req, res) => {
-      if (req.httpVersionMajor >= 2) direct(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-      else app(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-    },
+    // the request path uses only what HTTP/1.1 and HTTP/2 compatibility objects share
+    (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
   );
   const connections = new ConnectionTracker(server, {
     readHeaderTimeoutMs: opts.readHeaderTimeoutMs,

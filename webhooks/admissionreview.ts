@@ -1,20 +1,15 @@
-// POST /webhooks/mutate and /webhooks/validate: AdmissionReview v1 in, AdmissionReview v1 out,
-// the decision made by src/admission. Side-effect free, so it answers without credentials, as
-// kube-apiserver calls webhooks.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+// The AdmissionReview v1 webhooks, /webhooks/mutate and /webhooks/validate: an AdmissionReview in,
+// an AdmissionReview out, the decision made by src/admission. Side-effect free, so it answers
+// without credentials, as kube-apiserver calls webhooks. The HTTP half (POST only, the body within
+// --max-request-bytes, the JSON answer) is apiservice/handlers/webhooks.ts.
 import { review, requestOf, type AdmissionPhase } from '../src/admission/review.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
 import { badRequest, StatusError } from '../src/machinery/errors.js';
-import { readBody, sendJSON } from '../apiservice/http.js';
 
 export const WEBHOOK_PATHS = new Map<string, AdmissionPhase>([['/webhooks/mutate', 'mutate'], ['/webhooks/validate', 'validate']]);
 
-export async function serveAdmissionReview(phase: AdmissionPhase, req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<void> {
-  if (req.method !== 'POST') {
-    res.setHeader('Allow', 'POST');
-    throw new StatusError(405, 'MethodNotAllowed', `${req.method} is not supported on ${req.url}: POST an AdmissionReview`);
-  }
-  const text = (await readBody(req, maxBytes)).toString('utf8');
+/** the AdmissionReview that answers the one in `text`; a body that is not one is a 400 */
+export async function answerAdmissionReview(phase: AdmissionPhase, text: string): Promise<Record<string, unknown>> {
   let body: unknown;
   try {
     body = parseJsonStrict(text).value;
@@ -22,5 +17,5 @@ export async function serveAdmissionReview(phase: AdmissionPhase, req: IncomingM
     throw e instanceof StatusError ? e : badRequest(`the body is not JSON: ${(e as Error).message}`);
   }
   const response = await review(phase, requestOf(body));
-  sendJSON(res, 200, { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response });
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
