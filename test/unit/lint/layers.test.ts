@@ -1,7 +1,7 @@
 // The layer rules of eslint.config.js hold: lint run on temporary files fails a forbidden import
 // and a file in a folder the allow-list does not declare, and passes an allowed import. The
 // allow-list is acyclic and every folder that holds code is declared in it.
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ESLint } from 'eslint';
@@ -67,5 +67,18 @@ describe('layer rules', () => {
     };
     for (const top of ['src', 'apiservice', 'webhooks', 'hack', 'test']) walk(join(ROOT, top));
     expect([...rooms].filter((r) => !(r in layers))).toEqual([]);
+  });
+
+  it('docs/architecture.md states the same import rules for every production folder', () => {
+    const doc = readFileSync(join(ROOT, 'docs/architecture.md'), 'utf8');
+    const documented = new Map<string, string[]>();
+    for (const line of doc.split('\n')) {
+      const row = /^\| `([^`]+)` \| [^|]+ \| ([^|]+) \|$/.exec(line);
+      if (!row || row[1]!.startsWith('test/')) continue;
+      const names = [...row[2]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      documented.set(row[1]!, row[2]!.trim() === 'nothing of ours' ? [] : names);
+    }
+    const production = Object.keys(layers).filter((r) => !r.startsWith('test/') && r !== '.');
+    expect(Object.fromEntries([...documented].sort())).toEqual(Object.fromEntries(production.map((r) => [r, [...layers[r]!].sort()]).sort()));
   });
 });
