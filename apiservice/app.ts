@@ -3,7 +3,6 @@
 // for /metrics and logged with its id, user, verb, resource, status and latency.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { badRequest, forbidden, methodNotAllowedWithMessage, StatusError, tooManyRequests, unauthorized } from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
@@ -51,20 +50,11 @@ function forbiddenFor(user: UserInfo, info: RequestInfo, reason?: string): Statu
   });
 }
 
-/** the request path as a plain listener: what HTTP/2 requests are given (express serves HTTP/1.1 only) */
+/** the request path as a plain listener, for HTTP/1.1 and HTTP/2 requests alike */
 export function requestHandler(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     void handle(deps, req, res);
   };
-}
-
-/** the same request path under express, for HTTP/1.1 */
-export function buildApp(deps: AppDeps): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.use(requestHandler(deps));
-  return app;
 }
 
 async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,8 +2,10 @@
 // headers, behind its verified certificate), client certificates or TokenReview; every request is
 // authorized by a SubjectAccessReview; namespaces, Secrets and Events are kube-apiserver's.
 import type { Logger } from 'pino';
-import { KubeAPI } from '../src/kube/client.js';
-import { kubeEventSink, kubeNamespaceChecker, kubeSecretReader } from '../src/kube/resources.js';
+import { KubeAPI } from '../src/kubeapi/client.js';
+import { kubeNamespaceChecker } from '../src/admission/namespacelifecycle.js';
+import { kubeEventSink } from '../src/events/kubesink.js';
+import { kubeSecretReader } from '../src/secrets/reader.js';
 import { AuthenticationSource } from './auth/authconfig.js';
 import { authenticationChain, bearerTokenAuthenticator, requestHeaderAuthenticator, x509Authenticator, type Authenticator } from './auth/authenticate.js';
 import { delegatingAuthorizer, type Authorizer } from './auth/authorize.js';

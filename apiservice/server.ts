@@ -6,27 +6,27 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
 import { allKinds, coreKinds } from '../src/api/index.js';
-import { ensureInitialNamespaces, namespaceAdmission, namespaceChecker, namespaceController } from '../src/controllers/namespace.js';
+import { admissionFor } from '../src/admission/index.js';
+import { namespaceChecker } from '../src/admission/namespacelifecycle.js';
+import { ensureInitialNamespaces, namespaceController } from '../src/controllers/namespace.js';
 import { garbageCollector } from '../src/controllers/garbagecollector/controller.js';
 import { adoptedServerController } from '../src/controllers/adoptedserver/controller.js';
 import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
-import { AggregatingEventRecorder, registryEventSink } from '../src/controllers/events.js';
+import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
 import { registryListWatch } from '../src/controllers/runtime/registrylistwatch.js';
-import { kubeListWatch } from '../src/kube/listwatch.js';
+import { kubeListWatch } from '../src/controllers/runtime/kubelistwatch.js';
 import { groupVersion } from '../src/machinery/kind.js';
 import { APIRegistry } from '../src/machinery/registry/apis.js';
-import { composeAdmission } from '../src/machinery/registry/store.js';
-import { provisioningAdmission } from '../src/provisioning/admission.js';
-import { kubeSecretStore, registrySecretStore } from '../src/provisioning/secretstore.js';
-import { configHandlers } from '../src/provisioning/subresources.js';
+import { kubeSecretStore, registrySecretStore } from '../src/secrets/secretstore.js';
+import { configHandlers } from '../src/subresources/configs.js';
 import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
-import { nodeAccess } from '../src/nodes/connect.js';
-import { registrySecrets } from '../src/nodes/credentials.js';
-import { adoptedServerHandlers } from '../src/nodes/subresources.js';
+import { nodeAccess } from '../src/nodeaccess/connect.js';
+import { registrySecretReader } from '../src/secrets/reader.js';
+import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
-import { buildApp, requestHandler, type AppDeps } from './app.js';
+import { requestHandler, type AppDeps } from './app.js';
 import { fileServingCert, staticServingCert } from './servingcert.js';
 import { ConnectionTracker } from './connections.js';
 import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
@@ -94,11 +94,10 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   // the cluster's Talos secret material: kube-apiserver's Secrets, or our own (encrypted at rest)
   const secretStore = cluster ? kubeSecretStore(cluster.api) : registrySecretStore(() => registry);
   try {
-    const provisioning = provisioningAdmission({ registry: () => registry, secrets: secretStore, log: log.child({ component: 'provisioning' }) });
     registry = new APIRegistry(kinds, storage, {
       root: stack.root,
       checkNamespace: cluster ? cluster.checkNamespace : (ns) => namespaceChecker(registry, ns),
-      admission: cluster ? provisioning : composeAdmission(namespaceAdmission, provisioning),
+      admission: admissionFor({ registry: () => registry, secrets: secretStore, log: log.child({ component: 'admission' }), ownNamespaces: !cluster }),
     });
     if (!cluster) await ensureInitialNamespaces(registry);
   } catch (e) {
@@ -109,7 +108,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   const prefixes = new Map(kinds.map((k) => [resourceKeyPrefix(stack.root, k), k.group ? `${k.plural}.${k.group}` : k.plural]));
   const metrics = new ServerMetrics(() => storage.stats().map((s) => ({ resource: prefixes.get(s.prefix) ?? s.prefix, objects: s.objects })));
   const allowList = OutboundAllowList.parse(opts.allowedOutboundNetworks);
-  const secrets = cluster ? cluster.secrets : registrySecrets(registry);
+  const secrets = cluster ? cluster.secrets : registrySecretReader(registry);
   const access = nodeAccess({ secrets, allowList, callTimeoutMs: opts.talosCallTimeoutMs, observer: metrics.observeTalosCall });
   const events = new AggregatingEventRecorder(cluster ? cluster.events : registryEventSink(registry), 'talos-fleet-apiserver', log.child({ component: 'events' }));
   const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
@@ -169,8 +168,7 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     serverAddress: () => `${opts.bindAddress}:${port}`,
     version: SERVER_VERSION,
   };
-  const app = buildApp(deps);
-  const direct = requestHandler(deps);
+  const handler = requestHandler(deps);
   const serving =
     opts.tlsCertFile && opts.tlsPrivateKeyFile
       ? await fileServingCert(opts.tlsCertFile, opts.tlsPrivateKeyFile, log.child({ component: 'serving-cert' }))
@@ -191,10 +189,8 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
       // Go bounds the TLS handshake by the read-header timeout too
       handshakeTimeout: opts.readHeaderTimeoutMs,
     },
-    (req, res) => {
-      if (req.httpVersionMajor >= 2) direct(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-      else app(req as unknown as IncomingMessage, res as unknown as ServerResponse);
-    },
+    // the request path uses only what HTTP/1.1 and HTTP/2 compatibility objects share
+    (req, res) => handler(req as unknown as IncomingMessage, res as unknown as ServerResponse),
   );
   const connections = new ConnectionTracker(server, {
     readHeaderTimeoutMs: opts.readHeaderTimeoutMs,

@@ -4,7 +4,7 @@
 import type { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
-import type { KubeAPI } from '../../src/kube/client.js';
+import type { KubeAPI } from '../../src/kubeapi/client.js';
 import type { RequestHeaderConfig } from './authenticate.js';
 import { parseCABundle } from './x509.js';
 

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { serviceUnavailable } from '../../src/machinery/errors.js';
 import type { UserInfo } from '../../src/machinery/registry/context.js';
-import { statusOf, type KubeAPI } from '../../src/kube/client.js';
+import { statusOf, type KubeAPI } from '../../src/kubeapi/client.js';
 import type { AccessReviewer, Decision } from './authorize.js';
 import type { TokenReviewer } from './authenticate.js';
 

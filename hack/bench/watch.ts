@@ -76,7 +76,12 @@ async function openWatchers(cfg: WatchersConfig): Promise<{ openMs: number; drai
     async drain(timeoutMs) {
       const done = next();
       worker.postMessage({ type: 'drain', timeoutMs } satisfies ToWorker);
-      const m = await done.finally(() => worker.terminate());
+      let m: Awaited<typeof done>;
+      try {
+        m = await done;
+      } finally {
+        await worker.terminate();
+      }
       if (m.type !== 'done') return fail(m);
       return m.result;
     },

@@ -1,14 +1,15 @@
 // The admission plugins as AdmissionReview v1 decisions, for clusters and pipelines that hold our
-// kinds as CRDs: the same defaulting and validation the server runs in-process, without side
-// effects (no Secrets are read or written, so a caller learns and changes nothing). Pure apart
-// from the patch check, which generates a throwaway config.
+// kinds as CRDs: the defaulting and validation the registry does for every kind, then the hooks of
+// reviewedPlugins, the same functions the in-process chain calls. Run as a dry run with no side
+// effects (no Secrets are read or written), so a caller learns and changes nothing.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { allKinds, kubernetesClusterKind } from '../api/index.js';
-import { badRequest, type FieldError } from '../machinery/errors.js';
+import { badRequest, StatusError, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
+import type { RequestContext, UserInfo } from '../machinery/registry/context.js';
 import { kindSchema } from '../machinery/registry/prepare.js';
-import { clusterProblems } from '../provisioning/admission.js';
+import { reviewedPlugins } from './index.js';
 
 export interface AdmissionRequest {
   uid: string;
@@ -18,6 +19,7 @@ export interface AdmissionRequest {
   oldObject?: KubeObject;
   name?: string;
   namespace?: string;
+  userInfo?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
 }
 
 export interface AdmissionResponse {
@@ -57,25 +59,51 @@ function denied(uid: string, name: string, kind: KindDefinition, errors: FieldEr
   };
 }
 
+/** the requesting user as kube-apiserver reports it (authentication.k8s.io UserInfo) */
+function userOf(req: AdmissionRequest): UserInfo {
+  const u = req.userInfo;
+  return { name: u?.username ?? '', groups: u?.groups ?? [], ...(u?.uid ? { uid: u.uid } : {}), ...(u?.extra ? { extra: u.extra } : {}) };
+}
+
+/** a plugin's refusal as the AdmissionReview answer kube-apiserver passes on to its client */
+function refused(uid: string, e: StatusError, warnings: string[]): AdmissionResponse {
+  const { code, reason, message, details } = e.toStatus();
+  return { uid, allowed: false, status: { code, reason: reason ?? 'Invalid', message: message ?? '', ...(details ? { details } : {}) }, ...(warnings.length > 0 ? { warnings } : {}) };
+}
+
 export async function review(phase: AdmissionPhase, req: AdmissionRequest): Promise<AdmissionResponse> {
   const kind = kindOf(req);
   const obj = req.object;
   if (!kind || !obj || req.operation === 'DELETE' || req.operation === 'CONNECT') {
     return { uid: req.uid, allowed: true, ...(kind || !obj ? {} : { warnings: [`${req.kind.group}/${req.kind.version} ${req.kind.kind} is not a kind of this server: not checked`] }) };
   }
+  const op = req.operation;
   const schema = kindSchema(kind);
   const copy = structuredClone(obj);
+  const ctx: RequestContext = { user: userOf(req), dryRun: true, fieldValidation: 'Ignore', warnings: [] };
+  const plugins = async (hook: 'mutate' | 'validate'): Promise<AdmissionResponse | undefined> => {
+    try {
+      for (const p of reviewedPlugins) await p[hook]?.(op, copy, req.oldObject, ctx);
+    } catch (e) {
+      if (e instanceof StatusError) return refused(req.uid, e, ctx.warnings);
+      throw e;
+    }
+    return undefined;
+  };
+  const allowed = (extra: Partial<AdmissionResponse> = {}): AdmissionResponse => ({ uid: req.uid, allowed: true, ...extra, ...(ctx.warnings.length > 0 ? { warnings: ctx.warnings } : {}) });
   if (phase === 'mutate') {
     schema.applyDefaults(copy);
+    const refusal = await plugins('mutate');
+    if (refusal) return refusal;
     const ops: Operation[] = jsonpatch.compare(obj, copy);
-    return ops.length === 0 ? { uid: req.uid, allowed: true } : { uid: req.uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') };
+    return ops.length === 0 ? allowed() : allowed({ patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
   }
   const name = obj.metadata?.name ?? req.name ?? '';
   const errors: FieldError[] = [...validateObjectMeta(copy.metadata ?? {}, { namespaced: kind.namespaced }), ...schema.validate(copy)];
   if (errors.length === 0) {
     errors.push(...(kind.strategy.validate?.(copy) ?? []));
-    if (req.operation === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));
-    if (errors.length === 0 && kind === kubernetesClusterKind) errors.push(...(await clusterProblems(copy)));
+    if (op === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));
   }
-  return errors.length > 0 ? denied(req.uid, name, kind, errors) : { uid: req.uid, allowed: true };
+  if (errors.length > 0) return denied(req.uid, name, kind, errors);
+  return (await plugins('validate')) ?? allowed();
 }

@@ -1,5 +1,5 @@
 // The live subresources of AdoptedServer: what they are called, which kinds they answer with and
-// how their request bodies look. Declarations only; asking the node is src/nodes/.
+// how their request bodies look. Declarations only: src/nodeaccess asks the node, src/subresources serves them.
 import { fieldErr, type FieldError } from '../machinery/errors.js';
 import type { CustomSubresource } from '../machinery/discovery.js';
 import type { JSONSchema } from '../machinery/kind.js';

@@ -6,7 +6,6 @@ import {
   StrategicPatches, StringList, Type, ageColumn, atomicList, column, kindSchema, type Static,
 } from './schema.js';
 
-export const serverFinalizer = 'storage.finalizers.server.k8s.io';
 export const bootFromDiskMethods = ['ipxe-exit', 'http-404', 'ipxe-sanboot', ''] as const;
 export const pxeModes = ['uefi', 'bios'] as const;
 

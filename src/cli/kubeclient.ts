@@ -1,7 +1,7 @@
 // The plugin's way to the API server: the user's kubeconfig as kubectl reads it (KUBECONFIG or
 // ~/.kube/config, --kubeconfig, --context, -n). Errors from the server arrive as Status objects;
 // their message is what the user sees.
-import { KubeAPI, KubeUnreachable, statusOf, type KubeReply, type WatchEvent } from '../kube/client.js';
+import { KubeAPI, KubeUnreachable, statusOf, type KubeReply, type WatchEvent } from '../kubeapi/client.js';
 
 export interface ConnectionFlags {
   kubeconfig?: string;

@@ -92,7 +92,9 @@ function fail(e: unknown): number {
 
 let pending: Promise<number> | undefined;
 try {
-  program((p) => (pending = p)).parse(process.argv);
+  program((p) => {
+    pending = p;
+  }).parse(process.argv);
 } catch (e) {
   // commander has printed usage or the parse error already
   if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);

@@ -18,7 +18,7 @@ import { applyPatches } from '../machineconfig/patch/apply.js';
 import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
-import { clusterProblems } from '../provisioning/admission.js';
+import { clusterProblems } from '../admission/machineconfig.js';
 import { CLIError } from './kubeclient.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;

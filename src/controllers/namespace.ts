@@ -1,20 +1,20 @@
-// Namespace lifecycle for standalone mode, as kube-apiserver and the namespace controller do it:
-// objects need an existing, non-terminating namespace; deleting a namespace deletes its contents
-// and then the namespace itself; `default` and `kube-system` exist from the start.
+// The namespace controller of standalone mode, as kube-controller-manager's: deleting a namespace
+// deletes its contents and then the namespace itself; `default` and `kube-system` exist from the
+// start. Refusing writes into a missing or terminating namespace is admission's
+// (src/admission/namespacelifecycle.ts).
 import type { Logger } from 'pino';
 import { namespaceKind } from '../api/core/namespace.js';
-import { forbidden, notFound, StatusError } from '../machinery/errors.js';
+import { StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import { systemContext } from '../machinery/registry/context.js';
 import { listObjects } from '../machinery/registry/list.js';
 import { parseSelection } from '../machinery/registry/selection.js';
-import type { AdmissionHooks, ResourceStore } from '../machinery/registry/store.js';
+import type { ResourceStore } from '../machinery/registry/store.js';
 import type { ControllerSpec } from './runtime/controller.js';
 import { registryListWatch } from './runtime/registrylistwatch.js';
 
 export const INITIAL_NAMESPACES = ['default', 'kube-system'];
-const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 function namespaceStore(registry: APIRegistry): ResourceStore {
   const s = registry.storeOf(namespaceKind);
@@ -32,36 +32,6 @@ export async function ensureInitialNamespaces(registry: APIRegistry): Promise<vo
     }
   }
 }
-
-/** the checks a create in namespace `ns` must pass */
-export async function namespaceChecker(registry: APIRegistry, ns: string): Promise<void> {
-  const store = namespaceStore(registry);
-  const absent = (e: unknown) => {
-    if (e instanceof StatusError && e.code === 404) return undefined;
-    throw e;
-  };
-  // like kube's NamespaceLifecycle admission: the cache first, the store itself only when the
-  // cache has not seen the namespace yet (created a moment ago)
-  const obj = (await store.getNotOlderThan(undefined, ns, 0).catch(absent)) ?? (await store.get(undefined, ns).catch(absent));
-  if (!obj) throw notFound({ group: '', resource: 'namespaces' }, ns);
-  if (obj.metadata.deletionTimestamp) {
-    throw forbidden(`unable to create new content in namespace ${ns} because it is being terminated`, {
-      causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
-    });
-  }
-}
-
-/** refuses deleting the namespaces the system relies on */
-export const namespaceAdmission: AdmissionHooks = {
-  async validate(op, obj) {
-    if (op === 'DELETE' && obj.kind === 'Namespace' && obj.apiVersion === 'v1' && PROTECTED_NAMESPACES.has(obj.metadata.name ?? '')) {
-      throw forbidden(`namespaces "${obj.metadata.name}" is forbidden: this namespace may not be deleted`, {
-        name: obj.metadata.name,
-        kind: 'namespaces',
-      });
-    }
-  },
-};
 
 export interface NamespaceControllerOptions {
   registry: APIRegistry;

@@ -140,7 +140,9 @@ export class ManagementAPIClient {
           },
           timeout: this.timeoutMs,
         },
-        (res) => readReply(res, method, url.pathname).then(resolve, reject),
+        (res) => {
+          readReply(res, method, url.pathname).then(resolve, reject);
+        },
       );
       req.on('timeout', () => req.destroy(new ManagementAPIError('Timeout', `${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`)));
       req.on('error', (e) => reject(e instanceof ManagementAPIError ? e : new ManagementAPIError('Unreachable', `${method} ${url.pathname}: ${e.message}`)));

@@ -1,6 +1,6 @@
 // Every failure talking to a Talos node becomes a TalosError carrying a short machine-readable
 // `failure` reason: a controller puts it in a condition, a metric counts it, and the live
-// subresources turn it into an HTTP status at their edge (src/nodes/failures.ts). Nothing here
+// subresources turn it into an HTTP status at their edge (src/subresources/failures.ts). Nothing here
 // knows HTTP. Messages name the node and the call, never key material.
 import { status as GrpcStatus } from '@grpc/grpc-js';
 

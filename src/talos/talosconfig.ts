@@ -24,7 +24,7 @@ export interface Talosconfig {
 
 /**
  * A malformed talosconfig; the message names the offending key, never its value. The caller's
- * input is wrong (a 400 where an HTTP request carried it: src/nodes/failures.ts).
+ * input is wrong (a 400 where an HTTP request carried it: src/subresources/failures.ts).
  */
 export class TalosconfigError extends Error {
   constructor(readonly path: string, why: string) {

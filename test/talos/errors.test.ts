@@ -3,8 +3,8 @@
 import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { StatusError } from '../../src/machinery/errors.js';
-import { CredentialsError } from '../../src/nodes/credentials.js';
-import { nodeFailureStatus } from '../../src/nodes/failures.js';
+import { CredentialsError } from '../../src/nodeaccess/credentials.js';
+import { nodeFailureStatus } from '../../src/subresources/failures.js';
 import { outboundNotAllowed, redact, toTalosError, TalosError } from '../../src/talos/errors.js';
 
 const ctx = { endpoint: '10.0.0.5:50000', method: 'Version', timeoutMs: 1500 };

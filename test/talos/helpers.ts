@@ -3,7 +3,7 @@ import { expect } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../hack/talos-sim/simulator.js';
 import { TalosClient, type TalosClientOptions } from '../../src/talos/client.js';
 import type { StatusError } from '../../src/machinery/errors.js';
-import { nodeFailureStatus } from '../../src/nodes/failures.js';
+import { nodeFailureStatus } from '../../src/subresources/failures.js';
 import { TalosError, type TalosFailure } from '../../src/talos/errors.js';
 import { nodeTlsKey } from '../../src/talos/talosconfig.js';
 

@@ -5,7 +5,7 @@ import { stringify } from 'yaml';
 import { createOsCA, issueClientCert, talosKeyLabel, type CertPair, type Issuer } from '../../hack/talos-sim/pki.js';
 import { nodeTlsKey, parseTalosconfig, selectContext, serializeTalosconfig, TalosconfigError } from '../../src/talos/talosconfig.js';
 import { EndpointError, formatEndpoint, parseEndpoint } from '../../src/talos/endpoint.js';
-import { nodeFailureStatus } from '../../src/nodes/failures.js';
+import { nodeFailureStatus } from '../../src/subresources/failures.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 

@@ -4,8 +4,8 @@
 import { isIP } from 'node:net';
 import type { AdoptedServerSpec, AdoptedServerStatus } from '../../api/adoptedserver.js';
 import type { KubeObject } from '../../machinery/kind.js';
-import type { NodeProbe } from '../../nodes/health.js';
-import { advanceUpgrade, type UpgradeProgress } from '../../nodes/upgrade.js';
+import type { NodeProbe } from '../../nodeaccess/health.js';
+import { advanceUpgrade, type UpgradeProgress } from '../../nodeaccess/upgrade.js';
 import { conditionOf, rfc3339, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
 
 /** the connection attempt: a probe, or why there was none (condition reason + message) */

@@ -19,7 +19,3 @@ export interface QueueMetricsProvider {
   /** the metrics of the queue called `name` (the controller's name in --controllers) */
   forQueue(name: string): QueueMetrics;
 }
-
-export const noQueueMetrics: QueueMetricsProvider = {
-  forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }),
-};

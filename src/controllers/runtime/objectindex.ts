@@ -6,9 +6,6 @@ import { objectKey } from './listwatch.js';
 
 export type IndexFunc = (obj: KubeObject) => string[];
 
-/** client-go's NamespaceIndex */
-export const byNamespace: IndexFunc = (obj) => [obj.metadata.namespace ?? ''];
-
 export class ObjectIndex {
   private readonly objects = new Map<string, KubeObject>();
   /** index name -> value -> keys */

@@ -46,21 +46,6 @@ export interface AdmissionHooks {
   committed?(op: 'CREATE' | 'UPDATE', obj: KubeObject, ctx: RequestContext): Promise<void>;
 }
 
-/** several hooks as one, called in order */
-export function composeAdmission(...hooks: AdmissionHooks[]): AdmissionHooks {
-  return {
-    async mutate(op, obj, old, ctx) {
-      for (const h of hooks) await h.mutate?.(op, obj, old, ctx);
-    },
-    async validate(op, obj, old, ctx) {
-      for (const h of hooks) await h.validate?.(op, obj, old, ctx);
-    },
-    async committed(op, obj, ctx) {
-      for (const h of hooks) await h.committed?.(op, obj, ctx);
-    },
-  };
-}
-
 export interface StoreOptions {
   /** key root, '/registry' by default */
   root?: string;

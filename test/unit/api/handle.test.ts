@@ -32,7 +32,7 @@ describe('group, version and resource outside src/api', () => {
   });
 
   it('the scan sees the files it guards', () => {
-    expect(files.some((f) => f.file === 'src/nodes/subresources.ts')).toBe(true);
+    expect(files.some((f) => f.file === 'src/subresources/adoptedserver.ts')).toBe(true);
     expect(files.some((f) => f.file.startsWith('src/api/'))).toBe(false);
   });
 });

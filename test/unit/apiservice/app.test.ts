@@ -6,18 +6,19 @@ import { join } from 'node:path';
 import pino from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp, type AppDeps } from '../../../apiservice/app.js';
+import { requestHandler, type AppDeps } from '../../../apiservice/app.js';
 import { InflightLimiter } from '../../../apiservice/inflight.js';
 import { requestInfo } from '../../../apiservice/requestinfo.js';
 import { allKinds, coreKinds } from '../../../src/api/index.js';
-import { ensureInitialNamespaces, namespaceChecker } from '../../../src/controllers/namespace.js';
+import { namespaceChecker } from '../../../src/admission/namespacelifecycle.js';
+import { ensureInitialNamespaces } from '../../../src/controllers/namespace.js';
 import { APIRegistry } from '../../../src/machinery/registry/apis.js';
 import { openEmbeddedStore } from '../../../src/storage/embedded/store.js';
 import type { Storage } from '../../../src/storage/storage.js';
 
 let dir: string;
 let storage: Storage;
-let app: ReturnType<typeof buildApp>;
+let app: ReturnType<typeof requestHandler>;
 let deps: AppDeps;
 
 beforeAll(async () => {
@@ -43,7 +44,7 @@ beforeAll(async () => {
     serverAddress: () => '127.0.0.1:0',
     version: 'test',
   };
-  app = buildApp(deps);
+  app = requestHandler(deps);
 });
 
 afterAll(async () => {
@@ -109,7 +110,7 @@ describe('request path', () => {
 
   it('answers 429 TooManyRequests with Retry-After once the in-flight limit is reached', async () => {
     const inflight = new InflightLimiter({ maxReadOnly: 1, maxMutating: 1, maxLargeLists: 0, queueWaitMs: 0 });
-    const limited = buildApp({ ...deps, inflight });
+    const limited = requestHandler({ ...deps, inflight });
     const held = inflight.admit(requestInfo('GET', '/apis/metal.sidero.dev/v1alpha2/servers', new URLSearchParams()));
     const r = await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin');
     expect(r.status).toBe(429);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/machinery/kind.js';
 import { planStatus, statusChanged, type Observation } from '../../../src/controllers/adoptedserver/status.js';
-import type { NodeProbe } from '../../../src/nodes/health.js';
+import type { NodeProbe } from '../../../src/nodeaccess/health.js';
 
 const now = Date.parse('2026-12-01T10:00:00Z');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { installerImage, validateUpgradeRequest, versionOfImage } from '../../../src/api/live.js';
-import { advanceUpgrade, upgradeInProgress, UPGRADE_TIMEOUT_MS, type UpgradeProgress } from '../../../src/nodes/upgrade.js';
+import { advanceUpgrade, upgradeInProgress, UPGRADE_TIMEOUT_MS, type UpgradeProgress } from '../../../src/nodeaccess/upgrade.js';
 
 const started = Date.parse('2026-12-01T10:00:00Z');
 const base: UpgradeProgress = {

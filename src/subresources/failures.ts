@@ -9,7 +9,7 @@ import {
 import { EndpointError } from '../talos/endpoint.js';
 import { TalosError, type TalosFailure } from '../talos/errors.js';
 import { TalosconfigError } from '../talos/talosconfig.js';
-import { CredentialsError } from './credentials.js';
+import { CredentialsError } from '../nodeaccess/credentials.js';
 
 const statusOf: Record<TalosFailure, (message: string, details: StatusDetails) => StatusError> = {
   // the node cannot be asked now; asking again later may work

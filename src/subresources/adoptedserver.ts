@@ -9,11 +9,11 @@ import type { APIRegistry } from '../machinery/registry/apis.js';
 import { systemContext } from '../machinery/registry/context.js';
 import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
 import { compileKindSchema } from '../machinery/schema.js';
-import type { EventRecorder } from '../controllers/events.js';
-import { withNode, type NodeAccess } from './connect.js';
+import type { EventRecorder } from '../events/recorder.js';
+import { withNode, type NodeAccess } from '../nodeaccess/connect.js';
+import { PROBE_BUDGET_MS, probeNode } from '../nodeaccess/health.js';
+import { startUpgrade, upgradeInProgress, type UpgradeProgress } from '../nodeaccess/upgrade.js';
 import { nodeFailureStatus } from './failures.js';
-import { PROBE_BUDGET_MS, probeNode } from './health.js';
-import { startUpgrade, upgradeInProgress, type UpgradeProgress } from './upgrade.js';
 
 const GROUP = adoptedServerKind.group;
 const API_VERSION = groupVersion(adoptedServerKind);

@@ -7,7 +7,8 @@ import { TalosClient } from '../talos/client.js';
 import type { CallObserver } from '../talos/connection.js';
 import type { OutboundAllowList } from '../talos/outbound.js';
 import { selectContext } from '../talos/talosconfig.js';
-import { talosconfigFor, type SecretReader } from './credentials.js';
+import type { SecretReader } from '../secrets/reader.js';
+import { talosconfigFor } from './credentials.js';
 
 export interface NodeAccessOptions {
   secrets: SecretReader;

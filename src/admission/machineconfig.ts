@@ -1,15 +1,16 @@
-// In-process admission for the vitistack kinds. Validating: a KubernetesCluster's Talos inputs
-// resolve (Kubernetes version inside the target Talos version's range, endpoint, subnets) and its
-// patches apply. Mutating: a Machine gets its machine config generated; the object records only
-// annotations. Committed (after the write, never on a dry run): a new KubernetesCluster gets its
-// secrets bundle and talosconfig Secrets, a Machine its machine-config Secret.
+// Talos machine-config admission for the vitistack kinds, as two plugins. KubernetesClusterInputs
+// (validating, needs nothing but the object, so the AdmissionReview endpoints run it too): a
+// cluster's Talos inputs resolve (Kubernetes version inside the target Talos version's range,
+// endpoint, subnets) and its patches apply. TalosConfigGeneration (in-process only: it reads and
+// writes Secrets): a Machine gets its machine config generated, the object recording only
+// annotations; after the write (never on a dry run) a KubernetesCluster gets its secrets bundle
+// and talosconfig Secrets, a Machine its machine-config Secret.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { kubernetesClusterKind, machineKind } from '../api/index.js';
 import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
 import { groupVersion, type KindDefinition, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
-import type { AdmissionHooks } from '../machinery/registry/store.js';
 import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
 import { parseContract } from '../machineconfig/contract.js';
 import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, TALOS_VERSION_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec, machineCluster, machineRole } from '../machineconfig/fromcluster.js';
@@ -22,16 +23,17 @@ import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { configErrors, validateMachineConfig } from '../machineconfig/validate/index.js';
-import type { SecretStore } from './secretstore.js';
-
-export const secretsSecretName = (cluster: string) => `${cluster}-talos-secrets`;
-export const talosconfigSecretName = (cluster: string) => `${cluster}-talosconfig`;
-export const machineconfigSecretName = (machine: string) => `${machine}-machineconfig`;
-export const SECRETS_KEY = 'secrets.yaml';
-export const TALOSCONFIG_KEY = 'talosconfig';
-export const MACHINECONFIG_KEY = 'machineconfig.yaml';
-/** which of a cluster's Secrets this is: `secrets` (the bundle), `talosconfig` or `machineconfig` */
-export const SECRET_ROLE_LABEL = 'talos.vitistack.io/secret';
+import {
+  MACHINECONFIG_KEY,
+  machineconfigSecretName,
+  SECRET_ROLE_LABEL,
+  SECRETS_KEY,
+  secretsSecretName,
+  TALOSCONFIG_KEY,
+  talosconfigSecretName,
+} from '../secrets/clustersecrets.js';
+import type { SecretStore } from '../secrets/secretstore.js';
+import type { AdmissionPlugin } from './plugin.js';
 
 const isKind = (o: KubeObject, kind: KindDefinition) => o.kind === kind.kind && o.apiVersion === groupVersion(kind);
 const CLUSTER_REF = { group: kubernetesClusterKind.group, resource: kubernetesClusterKind.plural };
@@ -99,15 +101,27 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
   return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
 }
 
+/** judges a KubernetesCluster's Talos inputs when its spec is written */
+export const clusterInputsAdmission: AdmissionPlugin = {
+  name: 'KubernetesClusterInputs',
+  async validate(op, obj, old) {
+    if (op === 'DELETE' || !isKind(obj, kubernetesClusterKind)) return;
+    // a write that leaves the spec as it is (status, labels, finalizers) is not judged by today's
+    // rules again: a cluster stored under older ones keeps its status writable (ratcheting)
+    if (op === 'UPDATE' && old && JSON.stringify(obj.spec) === JSON.stringify(old.spec)) return;
+    const errors = await clusterProblems(obj);
+    if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
+  },
+};
 
-export interface ProvisioningOptions {
+export interface TalosConfigAdmissionOptions {
   /** a getter: the hooks are built before the registry they belong to */
   registry: () => APIRegistry;
   secrets: SecretStore;
   log: Logger;
 }
 
-export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
+export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionPlugin {
   /** configs generated in mutate, written in committed, by object uid */
   const pending = new Map<string, { config: string; cluster: KubeObject }>();
 
@@ -184,16 +198,9 @@ export function provisioningAdmission(o: ProvisioningOptions): AdmissionHooks {
   }
 
   return {
+    name: 'TalosConfigGeneration',
     async mutate(_op, obj, _old, ctx) {
       if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
-    },
-    async validate(op, obj, old) {
-      if (op === 'DELETE' || !isKind(obj, kubernetesClusterKind)) return;
-      // a write that leaves the spec as it is (status, labels, finalizers) is not judged by today's
-      // rules again: a cluster stored under older ones keeps its status writable (ratcheting)
-      if (op === 'UPDATE' && old && JSON.stringify(obj.spec) === JSON.stringify(old.spec)) return;
-      const errors = await clusterProblems(obj);
-      if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
     },
     async committed(_op, obj, ctx) {
       try {

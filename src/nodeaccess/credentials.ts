@@ -6,21 +6,16 @@ import type { AdoptedServerSpec } from '../api/adoptedserver.js';
 import { secretKind } from '../api/core/secret.js';
 import { StatusError } from '../machinery/errors.js';
 import type { KubeObject } from '../machinery/kind.js';
-import type { APIRegistry } from '../machinery/registry/apis.js';
+import type { SecretReader } from '../secrets/reader.js';
 import { parseTalosconfig, type Talosconfig } from '../talos/talosconfig.js';
 
 export const DEFAULT_TALOSCONFIG_KEY = 'talosconfig';
-
-/** reads a Secret's data (base64 values, as stored) or undefined when there is no such Secret */
-export interface SecretReader {
-  read(namespace: string, name: string): Promise<Record<string, string> | undefined>;
-}
 
 export type CredentialsFailure = 'NoCredentials' | 'SecretNotFound' | 'SecretKeyMissing' | 'InvalidTalosconfig';
 
 /**
  * Why there are no usable credentials: a condition reason for the controller, and a 400 where a
- * subresource asked (src/nodes/failures.ts).
+ * subresource asked (src/subresources/failures.ts).
  */
 export class CredentialsError extends Error {
   constructor(
@@ -30,23 +25,6 @@ export class CredentialsError extends Error {
     super(message);
     this.name = 'CredentialsError';
   }
-}
-
-/** the server's own core v1 secrets (standalone mode) */
-export function registrySecrets(registry: APIRegistry): SecretReader {
-  return {
-    async read(namespace, name) {
-      const store = registry.storeOf(secretKind);
-      if (!store) return undefined;
-      try {
-        const secret = await store.get(namespace, name);
-        return (secret.data ?? {}) as Record<string, string>;
-      } catch (e) {
-        if (e instanceof StatusError && e.code === 404) return undefined;
-        throw e;
-      }
-    },
-  };
 }
 
 function secretRefOf(obj: KubeObject): AdoptedServerSpec['talos']['talosconfigSecretRef'] {

@@ -1,9 +1,9 @@
 // The ListWatch of a resource kube-apiserver holds (cluster mode's Secrets and namespaces): a
 // paged list, then a watch with bookmarks from the list's resourceVersion, as client-go's
 // reflector does it. A 410 Gone (in the reply or as an ERROR event) asks for a new list.
-import type { KubeObject } from '../machinery/kind.js';
-import type { ListWatch } from '../controllers/runtime/listwatch.js';
-import { KubeUnreachable, statusOf, type KubeAPI } from './client.js';
+import type { KubeObject } from '../../machinery/kind.js';
+import type { ListWatch } from './listwatch.js';
+import { KubeUnreachable, statusOf, type KubeAPI } from '../../kubeapi/client.js';
 
 /** kube-apiserver answered a list with an error (RBAC, a resource it does not serve) */
 export class KubeListError extends Error {

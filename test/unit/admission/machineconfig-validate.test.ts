@@ -1,14 +1,9 @@
 // A KubernetesCluster's inputs are judged when its spec is written, not on writes that leave the
 // spec as it is (status, labels): a cluster stored under older rules keeps its status writable.
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/machinery/kind.js';
-import type { APIRegistry } from '../../../src/machinery/registry/apis.js';
 import { systemContext } from '../../../src/machinery/registry/context.js';
-import { provisioningAdmission } from '../../../src/provisioning/admission.js';
-import type { SecretStore } from '../../../src/provisioning/secretstore.js';
-
-const hooks = provisioningAdmission({ registry: () => ({}) as APIRegistry, secrets: {} as SecretStore, log: pino({ level: 'silent' }) });
+import { clusterInputsAdmission as hooks } from '../../../src/admission/machineconfig.js';
 
 function cluster(version: string, status?: object): KubeObject {
   return {

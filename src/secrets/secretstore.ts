@@ -6,7 +6,7 @@ import { StatusError } from '../machinery/errors.js';
 import type { OwnerReference } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import { systemContext } from '../machinery/registry/context.js';
-import { statusOf, type KubeAPI } from '../kube/client.js';
+import { statusOf, type KubeAPI } from '../kubeapi/client.js';
 
 export interface StoredSecret {
   name: string;

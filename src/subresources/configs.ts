@@ -4,8 +4,8 @@ import { configSubresources } from '../api/configsubresources.js';
 import { kubernetesClusterKind, machineKind } from '../api/index.js';
 import { notFoundWithMessage } from '../machinery/errors.js';
 import type { SubresourceHandler } from '../machinery/registry/subresource.js';
-import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from './admission.js';
-import type { SecretStore } from './secretstore.js';
+import { MACHINECONFIG_KEY, TALOSCONFIG_KEY, machineconfigSecretName, talosconfigSecretName } from '../secrets/clustersecrets.js';
+import type { SecretStore } from '../secrets/secretstore.js';
 
 const declaration = (name: string) => configSubresources.find((s) => s.name === name)!;
 

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../../src/machinery/kind.js';
 import type { APIRegistry } from '../../../src/machinery/registry/apis.js';
 import { systemContext } from '../../../src/machinery/registry/context.js';
-import { provisioningAdmission } from '../../../src/provisioning/admission.js';
-import type { SecretStore, StoredSecret } from '../../../src/provisioning/secretstore.js';
+import { talosConfigAdmission } from '../../../src/admission/machineconfig.js';
+import type { SecretStore, StoredSecret } from '../../../src/secrets/secretstore.js';
 import { parseSecretsYaml } from '../../../src/machineconfig/secretsyaml.js';
 import { parseTalosconfig } from '../../../src/talos/talosconfig.js';
 
@@ -51,7 +51,7 @@ const cluster: KubeObject = {
 describe('the secrets bundle of a new cluster', () => {
   it('is stored once when two writes race, and the talosconfig is signed by the stored one', async () => {
     const secrets = memorySecrets();
-    const hooks = provisioningAdmission({ registry: () => ({}) as APIRegistry, secrets, log: pino({ level: 'silent' }) });
+    const hooks = talosConfigAdmission({ registry: () => ({}) as APIRegistry, secrets, log: pino({ level: 'silent' }) });
     const a = systemContext();
     const b = systemContext();
     await Promise.all([hooks.committed!('CREATE', cluster, a), hooks.committed!('UPDATE', cluster, b)]);

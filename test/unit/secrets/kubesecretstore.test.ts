@@ -1,8 +1,8 @@
 // The cluster-mode SecretStore speaks kube-apiserver's REST: create-only is a POST whose 409 means
 // "someone was first", put falls back to a merge patch, delete treats 404 as done.
 import { describe, expect, it } from 'vitest';
-import type { KubeAPI, KubeReply } from '../../../src/kube/client.js';
-import { kubeSecretStore } from '../../../src/provisioning/secretstore.js';
+import type { KubeAPI, KubeReply } from '../../../src/kubeapi/client.js';
+import { kubeSecretStore } from '../../../src/secrets/secretstore.js';
 
 function fakeAPI(replies: Record<string, number>): { api: KubeAPI; calls: string[] } {
   const calls: string[] = [];
