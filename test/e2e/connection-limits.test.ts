@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adoptedServer, adoptedServers, credentials, openWatch } from '../helpers/api.js';
+import { adoptedServer, adoptedServers, credentials, h2request, openWatch } from '../helpers/api.js';
 import { disposeServer, SAMPLE_OBJECTS_ONLY, startServer, type RawResponse, type TestServer } from '../helpers/server.js';
 
 const NS = 'default';
@@ -84,19 +84,6 @@ function fresh(t: TestServer, method: string, path: string, body?: string): Prom
 function h2(t: TestServer): ClientHttp2Session {
   const { ca, cert, key } = credentials(t);
   return h2connect(t.url, { ca, cert, key });
-}
-
-function h2request(session: ClientHttp2Session, method: string, path: string, body?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': method, ':path': path, ...(body ? { 'content-type': 'application/json' } : {}) });
-    let status = 0;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8') }));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 function metric(text: string, name: string): number {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { AS_GV, adoptedServer, createNamespace } from '../helpers/api.js';
+import { AS_GV, adoptedServer, createNamespace, h2request } from '../helpers/api.js';
 import { disposeServer, SAMPLE_OBJECTS_ONLY, startServer, type TestServer } from '../helpers/server.js';
 
 let s: TestServer;
@@ -21,18 +21,7 @@ function identity(dataDir: string) {
   };
 }
 
-function h2(method: string, path: string, body?: string): Promise<{ status: number; body: string; protocol: string }> {
-  return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': method, ':path': path, ...(body ? { 'content-type': 'application/json' } : {}) });
-    let status = 0;
-    const chunks: Buffer[] = [];
-    req.on('response', (h) => (status = Number(h[':status'])));
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8'), protocol: session.alpnProtocol ?? '' }));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const h2 = (method: string, path: string, body?: string) => h2request(session, method, path, body);
 
 beforeAll(async () => {
   s = await startServer({ args: SAMPLE_OBJECTS_ONLY });

@@ -6,6 +6,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import type { RawResponse, TestServer } from './server.js';
+import type { ClientHttp2Session } from 'node:http2';
 
 export const AS_GV = '/apis/metal.sidero.dev/v1alpha2';
 export const KC_GV = '/apis/vitistack.io/v1alpha1';
@@ -204,3 +205,18 @@ export function openWatch(s: TestServer, path: string, accept?: string): Promise
     req.end();
   });
 }
+
+/** one request on an HTTP/2 session, the whole answer read; `protocol` is what ALPN chose */
+export function h2request(session: ClientHttp2Session, method: string, path: string, body?: string): Promise<{ status: number; body: string; protocol: string }> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': method, ':path': path, ...(body ? { 'content-type': 'application/json' } : {}) });
+    let status = 0;
+    const chunks: Buffer[] = [];
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8'), protocol: session.alpnProtocol ?? '' }));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+

@@ -12,6 +12,7 @@ import { frameRecord, type LogRecord } from '../../src/storage/embedded/records.
 import { encodeFrame, parseSegment, segmentHeader } from '../../src/storage/embedded/segment.js';
 import { EMBEDDED_FILES, openEmbeddedStore, segmentName, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/store.js';
 import { StorageError } from '../../src/storage/storage.js';
+import { embeddedStores } from '../helpers/embedded-stores.js';
 
 const OBJECTS = 200;
 const key = (i: number): string => `/registry/g/things/ns/obj-${String(i).padStart(4, '0')}`;
@@ -63,25 +64,7 @@ async function liveKeys(store: EmbeddedStore): Promise<string[]> {
 }
 
 describe('embedded store with a damaged write-ahead log', () => {
-  const dirs: string[] = [];
-  const open: EmbeddedStore[] = [];
-
-  async function newDir(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'tf-damage-'));
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function openStore(dir: string, opts?: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    const store = await openEmbeddedStore(dir, opts);
-    open.push(store);
-    return store;
-  }
-
-  afterEach(async () => {
-    for (const s of open.splice(0)) await s.close();
-    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-  });
+  const { newDir, openStore } = embeddedStores('tf-damage-');
 
   /** a directory with OBJECTS creates, one acknowledged group commit each, in one segment */
   async function written(): Promise<{ dir: string; log: string }> {

@@ -2,11 +2,12 @@ import { spawn } from 'node:child_process';
 import { appendFile, copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { crc32, crc32Fallback } from '../../src/storage/embedded/crc32.js';
-import { EMBEDDED_FILES, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/store.js';
+import { EMBEDDED_FILES, openEmbeddedStore, type EmbeddedStore } from '../../src/storage/embedded/store.js';
 import { StorageError, type Storage, type StorageEvent } from '../../src/storage/storage.js';
 import { runStorageConformance } from './conformance.js';
+import { embeddedStores } from '../helpers/embedded-stores.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
 
@@ -23,25 +24,7 @@ runStorageConformance('embedded', async () => {
 });
 
 describe('embedded store', () => {
-  const dirs: string[] = [];
-  const open: EmbeddedStore[] = [];
-
-  async function newDir(): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'tf-embedded-'));
-    dirs.push(dir);
-    return dir;
-  }
-
-  async function openStore(dir: string, opts?: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-    const store = await openEmbeddedStore(dir, opts);
-    open.push(store);
-    return store;
-  }
-
-  afterEach(async () => {
-    for (const s of open.splice(0)) await s.close();
-    for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
-  });
+  const { newDir, openStore } = embeddedStores('tf-embedded-');
 
   /** everything a reader can observe: revisions, all live keys, and the retained history */
   async function observe(store: Storage) {
