@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify as toYaml, parse as parseYaml } from 'yaml';
 import { badRequest, internalError, StatusError, tooLarge, unsupportedMediaType, type Status } from '../src/machinery/errors.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
+import { MAX_YAML_DEPTH, yamlTooDeep } from '../src/machinery/yamldepth.js';
 import type { DecodedBody } from '../src/machinery/registry/prepare.js';
 import { parseContentType } from '../src/machinery/negotiate.js';
 import type { KindDefinition } from '../src/machinery/kind.js';
@@ -54,6 +55,8 @@ export function objectBodyFormat(contentType: string | undefined): BodyFormat {
 
 export function decodeText(text: string, format: BodyFormat): DecodedBody {
   if (format === 'json') return parseJsonStrict(text);
+  // measured first: the yaml library recurses per level, and too deep a document aborts the process
+  if (yamlTooDeep(text)) throw badRequest(`error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`);
   try {
     const docs = parseYaml(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false });
     return { value: docs, duplicates: [] };
