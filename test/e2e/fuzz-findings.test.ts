@@ -1,0 +1,87 @@
+// Requests the fuzzer (hack/fuzz) found mishandled, pinned one by one over HTTP/1.1 and HTTP/2:
+// each must be a clear Status error that changes nothing, and the server must stay up.
+import { connect, type ClientHttp2Session } from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { disposeServer, SAMPLE_OBJECTS_ONLY, startServer, type TestServer } from '../helpers/server.js';
+
+let s: TestServer;
+let session: ClientHttp2Session;
+
+function identity(dataDir: string) {
+  const kc = parse(readFileSync(join(dataDir, 'admin.kubeconfig'), 'utf8'));
+  return {
+    ca: readFileSync(join(dataDir, 'pki', 'ca.crt')),
+    cert: Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'),
+    key: Buffer.from(kc.users[0].user['client-key-data'], 'base64'),
+  };
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  headers: Record<string, unknown>;
+}
+
+function h2(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':method': method, ':path': path, ...headers });
+    let status = 0;
+    let got: Record<string, unknown> = {};
+    const chunks: Buffer[] = [];
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      got = h;
+    });
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8'), headers: got }));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** the same request over both protocols */
+async function both(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer[]> {
+  const one = await s.request(method, path, { body, headers });
+  return [{ status: one.status, body: one.body, headers: one.headers }, await h2(method, path, body, headers)];
+}
+
+function expectStatus(a: Answer, code: number, message: RegExp): void {
+  expect(a.status).toBe(code);
+  const status = JSON.parse(a.body) as { kind: string; code: number; message: string };
+  expect(status.kind).toBe('Status');
+  expect(status.code).toBe(code);
+  expect(status.message).toMatch(message);
+}
+
+beforeAll(async () => {
+  s = await startServer({ args: SAMPLE_OBJECTS_ONLY });
+  session = connect(s.url, identity(s.dataDir));
+  session.on('error', () => undefined);
+});
+
+afterAll(async () => {
+  session?.close();
+  await disposeServer(s);
+});
+
+describe('fuzzer findings', () => {
+  it('a watch with a malformed timeoutSeconds is a 400 Status (it was a 200 cut off, and no answer over HTTP/2)', async () => {
+    for (const bad of ['x', '-1', 'NaN']) {
+      for (const a of await both('GET', `/api/v1/namespaces?watch=true&timeoutSeconds=${bad}`)) {
+        expectStatus(a, 400, new RegExp(`invalid value for timeoutSeconds: "${bad}"`));
+      }
+    }
+  });
+
+  it('a YAML body nested too deep is a 400 Status, and the server stays up', async () => {
+    for (const body of ['['.repeat(50_000), '- '.repeat(50_000) + 'x', '{a: '.repeat(20_000)]) {
+      for (const a of await both('POST', '/api/v1/namespaces', body, { 'content-type': 'application/yaml' })) {
+        expectStatus(a, 400, /error decoding YAML body: nesting exceeds the maximum depth of 100/);
+      }
+    }
+    expect((await s.request('GET', '/healthz')).status).toBe(200);
+  });
+});
