@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
-import { forbidden, StatusError } from '../src/machinery/errors.js';
+import { badRequest, forbidden, StatusError } from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
 import type { Authenticator } from './auth/authenticate.js';
@@ -16,6 +16,7 @@ import { sendError } from './http.js';
 import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
 import { serveResource, type ResourceHandlerDeps } from './handlers/resources.js';
+import { hasDotSegment } from './rawpath.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
 import { serveAdmissionReview, WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
 
@@ -82,6 +83,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     );
   });
   try {
+    if (hasDotSegment(req.url ?? '/')) throw badRequest('the request path must not contain "." or ".." segments (percent-encoded or not)');
     if (req.method === 'OPTIONS' || req.method === 'TRACE') throw new StatusError(405, 'MethodNotAllowed', `method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
     if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
