@@ -106,6 +106,20 @@ describe('fuzzer findings', () => {
     expect(victim.json().metadata.deletionTimestamp).toBeUndefined();
   });
 
+  it('server-side apply that stops applying every field keeps the object (was a 500: metadata removed whole)', async () => {
+    const path = '/apis/metal.sidero.dev/v1alpha2/environments/ssa-shrink?fieldManager=m1';
+    const headers = { 'content-type': 'application/apply-patch+yaml' };
+    const full = 'apiVersion: metal.sidero.dev/v1alpha2\nkind: Environment\nmetadata:\n  name: ssa-shrink\n  labels: {app: x}\nspec:\n  kernel: {args: [a]}\n';
+    expect((await h1('PATCH', path, full, headers)).status).toBe(201);
+    const bare = JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'Environment', metadata: { name: 'ssa-shrink' } });
+    for (const a of await both('PATCH', path, bare, headers)) {
+      expect(a.status).toBe(200);
+      const obj = JSON.parse(a.body) as { metadata: { name: string; labels?: unknown }; spec?: unknown };
+      expect(obj.metadata.name).toBe('ssa-shrink');
+      expect(obj.metadata.labels).toBeUndefined();
+    }
+  });
+
   it('a YAML body nested too deep is a 400 Status, and the server stays up', async () => {
     for (const body of ['['.repeat(50_000), '- '.repeat(50_000) + 'x', '{a: '.repeat(20_000)]) {
       for (const a of await both('POST', '/api/v1/namespaces', body, { 'content-type': 'application/yaml' })) {
