@@ -120,6 +120,15 @@ describe('fuzzer findings', () => {
     }
   });
 
+  it('a continue token whose resourceVersion is not a safe integer is a 400 Status (1e300 was a 500 from the store)', async () => {
+    for (const rv of [1e300, 2 ** 53, 1e21]) {
+      const token = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: '' })).toString('base64url');
+      for (const a of await both('GET', `/api/v1/namespaces?limit=1&continue=${token}`)) {
+        expectStatus(a, 400, /continue key is not valid: invalid continue token/);
+      }
+    }
+  });
+
   it('a YAML body nested too deep is a 400 Status, and the server stays up', async () => {
     for (const body of ['['.repeat(50_000), '- '.repeat(50_000) + 'x', '{a: '.repeat(20_000)]) {
       for (const a of await both('POST', '/api/v1/namespaces', body, { 'content-type': 'application/yaml' })) {
