@@ -21,6 +21,7 @@ const program = new Command('fuzz')
   .option('--deadline-ms <n>', 'a request (not a watch) unanswered this long is a failure', int, 60_000)
   .option('--settle-ms <n>', 'how long the final check waits for the watches to catch up', int, 30_000)
   .option('--replay-out <file>', 'where the replay file goes when the run fails', 'fuzz-replay.jsonl')
+  .option('--keep-replay', 'write the replay file also when the run passes')
   .option('--replay <file>', 'send the requests of a replay file instead of generating them')
   .option('--quiet', 'no progress lines')
   .option('--messages', 'also print the most frequent error messages per verb')
@@ -28,7 +29,7 @@ const program = new Command('fuzz')
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ seed: number; requests: number; concurrency: number; watchMs: number; deadlineMs: number; settleMs: number; replayOut: string; replay?: string; quiet?: boolean; messages?: boolean; countsOut?: string }>();
+  const o = program.opts<{ seed: number; requests: number; concurrency: number; watchMs: number; deadlineMs: number; settleMs: number; replayOut: string; replay?: string; quiet?: boolean; messages?: boolean; countsOut?: string; keepReplay?: boolean }>();
   if (o.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
   const replay = o.replay ? await readReplay(o.replay) : undefined;
   const started = Date.now();
@@ -48,11 +49,11 @@ async function main(): Promise<void> {
   process.stdout.write(`${summary(result, o.seed)}\n`);
   process.stdout.write(`took ${Math.round((Date.now() - started) / 1000)} s\n`);
   if (o.countsOut) await writeFile(o.countsOut, JSON.stringify(counts(result), null, 2));
-  if (result.failures.length > 0) {
+  if (result.failures.length > 0 || o.keepReplay) {
     await writeReplay(o.replayOut, result);
     process.stdout.write(`replay file: ${o.replayOut} (npm run fuzz -- --replay ${o.replayOut})\n`);
-    process.exitCode = 1;
   }
+  if (result.failures.length > 0) process.exitCode = 1;
 }
 
 main().catch((e: unknown) => {

@@ -56,7 +56,20 @@ export function isWatch(method: string, path: string): boolean {
   return watch !== null && watch !== 'false' && watch !== '0';
 }
 
+/**
+ * JSON patches that deepen a free-form status field step by step: each body is shallow, but
+ * applied one after another they would nest the stored object deeper than any body may.
+ */
+function deepeningPatch(step: number): unknown {
+  const chain = (n: number): unknown => (n === 0 ? 'leaf' : { d: chain(n - 1) });
+  if (step === 0) return [{ op: 'add', path: '/status', value: { state: { cluster: chain(60) } } }];
+  return [{ op: 'add', path: `/status/state/cluster${'/d'.repeat(60 * step - 1)}/d`, value: chain(60) }];
+}
+
 export class RequestGenerator {
+  /** the next step of the KubernetesCluster whose status grows deeper */
+  private deepening = 0;
+
   constructor(
     private readonly rng: Rng,
     private readonly resources: ServedResource[],
@@ -68,6 +81,7 @@ export class RequestGenerator {
     const rng = this.rng;
     const req = rng.weighted<() => GeneratedRequest>([
       [88, () => this.resourceRequest()],
+      [1, () => this.deepeningRequest()],
       [7, () => this.nonResourceRequest()],
       [3, () => this.webhookRequest()],
       [2, () => this.oddMethodRequest()],
@@ -201,6 +215,27 @@ export class RequestGenerator {
         return { ...base, verb: `${sub}`, method, path: this.path(r, pathNs, name, sub), headers: this.headers(body ? rng.pick(['application/json', 'application/yaml', oddContentType(rng)]) : undefined), body };
       }
     }
+  }
+
+  /**
+   * The next step of a KubernetesCluster whose status grows deeper by one shallow patch at a time:
+   * create it (a provider without admission checks), give it a status, then deepen it.
+   */
+  private deepeningRequest(): GeneratedRequest {
+    const clusters = this.resources.find((r) => r.resource === 'kubernetesclusters');
+    if (!clusters) return this.resourceRequest();
+    const step = this.deepening++ % 5;
+    const target = { resource: resourceKey(clusters), namespace: 'fuzz-a', name: 'kc-deep' };
+    const collection = `${basePath(clusters)}/namespaces/${target.namespace}/kubernetesclusters`;
+    const spec = { ...exampleObject(kindDefinition(clusters.group, clusters.kind)!, target.name, target.namespace, this.rng).spec as Obj };
+    spec.data = { ...spec.data, provider: 'aks' };
+    const body = step === 0 ? { apiVersion: `${clusters.group}/${clusters.version}`, kind: clusters.kind, metadata: { name: target.name }, spec } : deepeningPatch(step - 1);
+    return {
+      proto: this.proto(), verb: step === 0 ? 'create' : 'status:deepen', method: step === 0 ? 'POST' : 'PATCH',
+      path: step === 0 ? collection : `${collection}/${target.name}/status`,
+      headers: { 'content-type': step === 0 ? CONTENT_TYPES.json : CONTENT_TYPES.jsonPatch }, body: Buffer.from(JSON.stringify(body)), dryRun: false,
+      resource: target.resource, target,
+    };
   }
 
   private upgradeRequest(): Obj {

@@ -11,6 +11,7 @@ import { Rng } from './rng.js';
 import { startFuzzServer, type FuzzServer } from './server.js';
 import { Transport, type FuzzRequest, type FuzzResponse } from './transport.js';
 import { judge, statusBody } from './verdict.js';
+import { DEFAULT_MAX_JSON_DEPTH as MAX_BODY_DEPTH, nestsDeeperThan } from '../../src/machinery/json.js';
 
 export interface FuzzOptions {
   seed: number;
@@ -103,6 +104,10 @@ async function fuzzAgainst(server: FuzzServer, transport: Transport, recorder: R
     }
     if (typeof body !== 'object' || body === null) return;
     result.exchanges[result.exchanges.length - 1]!.rv = body.metadata?.resourceVersion;
+    if (nestsDeeperThan(body, MAX_BODY_DEPTH + 2)) {
+      // (a list or watch adds two levels around an object) what the server would refuse as a body
+      result.failures.push(`#${req.seq} ${req.method} ${req.path.slice(0, 300)} answered an object nesting deeper than the ${MAX_BODY_DEPTH} levels a body may`);
+    }
     if (writing && !req.dryRun) ledger.recordWrite(req.method, body as Parameters<Ledger['recordWrite']>[1]);
     const answeredFor = answeredResource(body as { apiVersion?: string; kind?: string; details?: { group?: string; kind?: string } });
     if (writing && req.resource && answeredFor && answeredFor !== req.resource) {
