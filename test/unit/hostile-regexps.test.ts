@@ -9,6 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { hostPortPattern } from '../../src/api/validate.js';
+import { isSizeCriterion } from '../../src/machineconfig/validate/rules-mode.js';
+import { parseMediaTypes } from '../../src/machinery/negotiate.js';
 import { ROOT } from '../helpers/server.js';
 
 const dist = (p: string) => JSON.stringify(join(ROOT, 'dist', p));
@@ -18,6 +20,8 @@ const script = `
   const { compileKindSchema } = await import(${dist('src/machinery/schema.js')});
   const { parseLabelSelector, validateLabelKey, validateLabelValue, isDNS1123Subdomain, isDNS1123Label } = await import(${dist('src/machinery/labels.js')});
   const { parseFieldSelector } = await import(${dist('src/machinery/fields.js')});
+  const { parseMediaTypes } = await import(${dist('src/machinery/negotiate.js')});
+  const { isSizeCriterion } = await import(${dist('src/machineconfig/validate/rules-mode.js')});
   const { exampleObject } = await import(${dist('hack/fuzz/examples.js')});
   const { Rng } = await import(${dist('hack/fuzz/rng.js')});
   const hostile = [
@@ -50,6 +54,13 @@ const script = `
       runs++;
     }
   }
+  // an Accept header's q and a disk selector's size, which were quadratic in a run of digits or spaces
+  for (const h of ['1'.repeat(1_000_000) + 'x', ' '.repeat(1_000_000) + 'x', '1' + ' '.repeat(1_000_000) + 'x', '.'.repeat(1_000_000)]) {
+    parseMediaTypes('application/json;q=' + h);
+    isSizeCriterion(h);
+    isSizeCriterion('>=' + h);
+    runs++;
+  }
   process.stdout.write(String(runs));
 `;
 
@@ -75,4 +86,27 @@ it('the host:port pattern accepts exactly what it did before its top label was m
   };
   each('');
   expect(compared).toBeGreaterThan(300_000);
+});
+
+/** every string up to `max` characters over `alphabet` */
+function* strings(alphabet: string[], max: number, prefix = ''): Generator<string> {
+  yield prefix;
+  if (prefix.length < max) for (const c of alphabet) yield* strings(alphabet, max, prefix + c);
+}
+
+it('the disk selector size and the Accept q value, now linear, accept what they did before', () => {
+  const sizeBefore = /^\s*(<=|>=|<|>|==)?\s*\d+(\.\d+)?\s*([kmgtpe]i?b?|b)?\s*$/i;
+  let compared = 0;
+  for (const s of strings([' ', '1', '.', '>', '=', 'g', 'i', 'B', 'x'], 6)) {
+    expect(isSizeCriterion(s), JSON.stringify(s)).toBe(sizeBefore.test(s));
+    compared++;
+  }
+  const qBefore = /^\s*[0-9]*\.?[0-9]+\s*$/;
+  for (const s of strings([' ', '0', '1', '.', 'x'], 6)) {
+    const t = s.trim(); // as the parameter parser hands it over
+    const before = qBefore.test(t) ? Math.min(1, Math.max(0, Number(t))) : 0;
+    expect(parseMediaTypes(`application/json;q=${s}`)[0]!.q, JSON.stringify(s)).toBe(before);
+    compared++;
+  }
+  expect(compared).toBeGreaterThan(500_000);
 });
