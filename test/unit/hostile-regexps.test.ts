@@ -22,6 +22,7 @@ const script = `
   const { parseFieldSelector } = await import(${dist('src/machinery/fields.js')});
   const { parseMediaTypes } = await import(${dist('src/machinery/negotiate.js')});
   const { isSizeCriterion } = await import(${dist('src/machineconfig/validate/rules-mode.js')});
+  const { decodeBase64Strict } = await import(${dist('src/machineconfig/base64.js')});
   const { exampleObject } = await import(${dist('hack/fuzz/examples.js')});
   const { Rng } = await import(${dist('hack/fuzz/rng.js')});
   const hostile = [
@@ -59,6 +60,11 @@ const script = `
     parseMediaTypes('application/json;q=' + h);
     isSizeCriterion(h);
     isSizeCriterion('>=' + h);
+    runs++;
+  }
+  // base64 from Secrets and config patches: a run of "=" not at the end was quadratic
+  for (const h of ['='.repeat(1_000_000) + 'x', 'QQ' + '='.repeat(1_000_000), '='.repeat(1_000_000) + 'A'.repeat(3)]) {
+    decodeBase64Strict(h, ['standard', 'url']);
     runs++;
   }
   process.stdout.write(String(runs));
