@@ -44,7 +44,7 @@ function h2(method: string, path: string, body?: string | Buffer, headers: Recor
 }
 
 /** HTTP/1.1 with the path sent as written (the test helper's URL parsing would resolve dot segments) */
-function h1(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
+function h1(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   const u = new URL(s.url);
   return new Promise((resolve, reject) => {
     const req = request({ hostname: u.hostname, port: u.port, path, method, headers, ...identity(s.dataDir) }, (res) => {
@@ -148,6 +148,25 @@ describe('fuzzer findings', () => {
     for (const accept of ['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']) {
       expect((await h1('GET', base, undefined, { accept })).status).toBe(200);
     }
+  });
+
+  it('a protobuf timestamp out of Date\'s range is a 400 Status (it threw a RangeError: 500)', async () => {
+    const varint = (n: bigint) => {
+      const out: number[] = [];
+      for (let v = n; ; v >>= 7n) {
+        if (v < 0x80n) return [...out, Number(v)];
+        out.push(Number(v & 0x7fn) | 0x80);
+      }
+    };
+    const field = (num: number, b: Buffer) => Buffer.from([...varint(BigInt(num * 8 + 2)), ...varint(BigInt(b.length)), ...b]);
+    const seconds = (n: bigint) => Buffer.from([...varint(8n), ...varint(n)]);
+    for (const s of [2n ** 62n, 8_640_000_000_001n]) {
+      const meta = Buffer.concat([field(1, Buffer.from('pb-time')), field(8, seconds(s))]);
+      const body = Buffer.concat([Buffer.from('k8s\0', 'binary'), field(1, Buffer.concat([field(1, Buffer.from('v1')), field(2, Buffer.from('Namespace'))])), field(2, field(1, meta))]);
+      const a = await h1('POST', '/api/v1/namespaces', body, { 'content-type': 'application/vnd.kubernetes.protobuf' });
+      expectStatus(a, 400, /unable to decode protobuf body: field creationTimestamp holds a time out of range/);
+    }
+    expect((await h1('GET', '/api/v1/namespaces/pb-time')).status).toBe(404);
   });
 
   it('a YAML body nested too deep is a 400 Status, and the server stays up', async () => {
