@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   if (o.countsOut) await writeFile(o.countsOut, JSON.stringify(counts(result), null, 2));
   if (result.failures.length > 0 || o.keepReplay) {
     await writeReplay(o.replayOut, result);
-    process.stdout.write(`replay file: ${o.replayOut} (npm run fuzz -- --replay ${o.replayOut})\n`);
+    process.stdout.write(`replay file: ${o.replayOut} (npm run fuzz -- --replay ${o.replayOut}); server errors: ${o.replayOut}.server-errors.log\n`);
   }
   if (result.failures.length > 0) process.exitCode = 1;
 }

@@ -63,8 +63,12 @@ export function summary(r: FuzzResult, seed: number): string {
     for (const [k, n] of r.knownDefects) lines.push(`  ${n} x ${k}`);
     for (const v of r.violations.filter((x) => x.knownDefect?.startsWith('known-defect'))) lines.push(`  ${v.what} (${v.knownDefect})`);
   }
+  // not judged (a watch or a future resourceVersion waits by design), but a parser gone quadratic shows here first
+  const slowest = r.exchanges.filter((x) => x.req.streamMs === undefined && x.ms !== undefined).sort((a, b) => b.ms! - a.ms!).slice(0, 5);
+  lines.push('slowest answers:');
+  for (const x of slowest) lines.push(`  ${String(x.ms).padStart(6)} ms  #${x.req.seq} ${x.req.method} ${x.req.path.slice(0, 160)} -> ${x.status}`);
   lines.push(`server log lines at error level: ${r.serverErrorLogs}`);
-  for (const l of r.serverErrorLogSample) lines.push(`  ${l.slice(0, 400)}`);
+  for (const l of r.serverErrorLogLines.slice(-5)) lines.push(`  ${l.slice(0, 400)}`);
   if (r.failures.length === 0) lines.push('PASS: the server stayed up, answered no unexpected 5xx, and every stored change came from a 2xx write');
   else {
     lines.push(`FAIL: ${r.failures.length} failure(s)`);
@@ -81,7 +85,9 @@ interface ReplayLine extends Omit<FuzzRequest, 'body'> {
   rv?: string;
 }
 
+/** the replay file, and next to it the server's error-level log lines (`<path>.server-errors.log`) */
 export async function writeReplay(path: string, r: FuzzResult): Promise<void> {
+  await writeFile(`${path}.server-errors.log`, r.serverErrorLogLines.map((l) => `${l}\n`).join(''));
   const text = r.exchanges
     .filter((x) => x.req.seq >= 0)
     .map((x) => JSON.stringify({ ...x.req, body: x.req.body?.toString('base64'), status: x.status, rv: x.rv } satisfies ReplayLine))

@@ -37,6 +37,8 @@ export interface Exchange {
   message?: string;
   /** the resourceVersion a 2xx answer carried */
   rv?: string;
+  /** from sending to the end of the answer */
+  ms?: number;
 }
 
 export interface FuzzResult {
@@ -46,7 +48,7 @@ export interface FuzzResult {
   knownDefects: Map<string, number>;
   violations: Violation[];
   serverErrorLogs: number;
-  serverErrorLogSample: string[];
+  serverErrorLogLines: string[];
   events: number;
 }
 
@@ -80,7 +82,7 @@ async function fuzzAgainst(server: FuzzServer, transport: Transport, recorder: R
   const ledger = new Ledger((apiVersion, kind) => byKind.get(`${apiVersion}|${kind}`));
   await recorder.start(resources);
 
-  const result: FuzzResult = { exchanges: [], failures: [], expected: new Map(), knownDefects: new Map(), violations: [], serverErrorLogs: 0, serverErrorLogSample: [], events: 0 };
+  const result: FuzzResult = { exchanges: [], failures: [], expected: new Map(), knownDefects: new Map(), violations: [], serverErrorLogs: 0, serverErrorLogLines: [], events: 0 };
   const latestRV = new Map<string, string>();
   const latestContinue = new Map<string, string>();
   const handle = (req: FuzzRequest, res: FuzzResponse, target?: GeneratedRequest['target']) => {
@@ -146,7 +148,9 @@ async function fuzzAgainst(server: FuzzServer, transport: Transport, recorder: R
       const i = next++;
       const g: GeneratedRequest = o.replay ? { ...o.replay[i]!, body: o.replay[i]!.body } : generator.next();
       const req = o.replay ? { ...g, seq: seq++ } as FuzzRequest : fill(g);
+      const started = performance.now();
       handle(req, await transport.send(req), g.target);
+      result.exchanges[result.exchanges.length - 1]!.ms = Math.round(performance.now() - started);
       o.onAnswer?.(++done);
     }
   };
@@ -165,7 +169,7 @@ async function finalChecks(server: FuzzServer, transport: Transport, recorder: R
     else await checkStore(transport, recorder, ledger, resources, result, settleMs);
   }
   result.serverErrorLogs = server.errorLogCount;
-  result.serverErrorLogSample = server.errorLogs.slice(-5);
+  result.serverErrorLogLines = [...server.errorLogs];
 }
 
 /** waits until every watch reached the store's final revision, then checks the events */

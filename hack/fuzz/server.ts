@@ -25,7 +25,7 @@ export interface FuzzServer {
   url: string;
   identity: Identity;
   proc: ChildProcess;
-  /** the server's log lines at level error (50) or above, the last ones kept */
+  /** the server's log lines at level error (50) or above, the first 1,000 kept */
   errorLogs: string[];
   errorLogCount: number;
   /** the tail of stderr (a V8 fatal error is printed there) */
@@ -93,8 +93,7 @@ export async function startFuzzServer(settings: ServerSettings): Promise<FuzzSer
     server.url = await waitServing(proc, () => stderr, (line) => {
       if (!/"level":(5|6)\d/.test(line)) return;
       server.errorLogCount++;
-      errorLogs.push(line.slice(0, 2000));
-      if (errorLogs.length > 20) errorLogs.shift();
+      if (errorLogs.length < 1000) errorLogs.push(line.slice(0, 4000));
     });
     const kc = parse(await readFile(join(dataDir, 'admin.kubeconfig'), 'utf8'));
     server.identity = {

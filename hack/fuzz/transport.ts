@@ -56,7 +56,9 @@ export class Transport {
     /** the deadline of a request that is not a stream */
     private readonly deadlineMs: number,
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 16, ...identity });
+    // idle sockets are dropped after 2 s, well before the server's 5 s keep-alive timeout: otherwise
+    // a request could go out on a socket the server is closing that instant (a hang-up not its fault)
+    this.agent = new Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 16, timeout: 2000, ...identity });
     this.base = new URL(url);
   }
 
