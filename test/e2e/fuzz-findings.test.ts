@@ -169,6 +169,20 @@ describe('fuzzer findings', () => {
     expect((await h1('GET', '/api/v1/namespaces/pb-time')).status).toBe(404);
   });
 
+  it('finalizers that are not a list, on an object being deleted, are a 422 Status (they were a TypeError: 500)', async () => {
+    const base = '/apis/metal.sidero.dev/v1alpha2/environments';
+    const env = { apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'Environment', metadata: { name: 'held', finalizers: ['example.com/hold'] } };
+    expect((await h1('POST', base, JSON.stringify(env), { 'content-type': 'application/json' })).status).toBe(201);
+    expect((await h1('DELETE', `${base}/held`)).status).toBe(200);
+    const bad = JSON.stringify({ ...env, metadata: { ...env.metadata, finalizers: 'not-a-list' } });
+    for (const a of await both('PATCH', `${base}/held?fieldManager=fuzz&force=true`, bad, { 'content-type': 'application/apply-patch+yaml' })) {
+      expectStatus(a, 422, /metadata.finalizers/);
+    }
+    for (const a of await both('PATCH', `${base}/held`, JSON.stringify({ metadata: { finalizers: { a: 1 } } }), { 'content-type': 'application/merge-patch+json' })) {
+      expectStatus(a, 422, /metadata.finalizers/);
+    }
+  });
+
   it('a YAML body nested too deep is a 400 Status, and the server stays up', async () => {
     for (const body of ['['.repeat(50_000), '- '.repeat(50_000) + 'x', '{a: '.repeat(20_000)]) {
       for (const a of await both('POST', '/api/v1/namespaces', body, { 'content-type': 'application/yaml' })) {
