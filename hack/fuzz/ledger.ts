@@ -29,6 +29,7 @@ export class Ledger {
   private readonly collectedUids = new Set<string>();
   /** objects a request may have changed without a 2xx: the reason (a known defect, a timeout) */
   private readonly tainted = new Map<string, string>();
+  private readonly taintedPrefixes: { key: string; reason: string }[] = [];
 
   constructor(
     /** apiVersion + kind -> group/resource */
@@ -54,9 +55,17 @@ export class Ledger {
     this.writes.get(k)!.add(s.rv);
   }
 
-  /** a write whose outcome is unknown (a known defect's 500, no answer): its object may have changed */
-  taint(target: { resource: string; namespace: string; name: string }, reason: string): void {
+  /**
+   * A write whose outcome is unknown (a known defect's 500, no answer): its object may have
+   * changed. A create with generateName taints every name with that prefix.
+   */
+  taint(target: { resource: string; namespace: string; name: string }, reason: string, generateName?: string): void {
     this.tainted.set(objKey(target), reason);
+    if (generateName) this.taintedPrefixes.push({ key: objKey({ ...target, name: generateName }), reason });
+  }
+
+  private taintOf(e: { resource: string; namespace: string; name: string }): string | undefined {
+    return this.tainted.get(objKey(e)) ?? this.taintedPrefixes.find((t) => objKey(e).startsWith(t.key))?.reason;
   }
 
   check(initial: SeenObject[], events: RecordedEvent[]): Violation[] {
@@ -66,7 +75,7 @@ export class Ledger {
       if (explained === true) continue;
       const before = events.filter((x) => objKey(x) === objKey(e) && Number(x.rv) < Number(e.rv)).pop();
       const what = `${e.type} ${e.resource} ${e.namespace}/${e.name} at resourceVersion ${e.rv} (uid ${e.uid}) without a 2xx write that made it:\n    event: ${e.raw}\n    previous event: ${before?.raw ?? 'none'}`;
-      out.push({ what, knownDefect: explained || this.tainted.get(objKey(e)) });
+      out.push({ what, knownDefect: explained || this.taintOf(e) });
     }
     const observed = new Set([...initial, ...events].map((e) => `${objKey(e)}|${e.rv}`));
     for (const w of this.written) {
@@ -99,6 +108,6 @@ export class Ledger {
     const owner = { resource: m[2] === 'machineconfig' ? 'vitistack.io/machines' : 'vitistack.io/kubernetesclusters', namespace: e.namespace, name: m[1]! };
     const rvs = this.writes.get(objKey(owner));
     if (rvs && [...rvs].some((rv) => Number(rv) < Number(e.rv))) return true;
-    return this.tainted.get(objKey(owner)) ?? false;
+    return this.taintOf(owner) ?? false;
   }
 }

@@ -95,7 +95,7 @@ async function fuzzAgainst(server: FuzzServer, transport: Transport, recorder: R
     const writing = ['POST', 'PUT', 'PATCH', 'DELETE'].includes(req.method);
     if (target && writing && (res.status === 0 || res.status >= 500)) {
       const why = verdict.ok ? (verdict.knownDefect ?? verdict.expected ?? `no answer: ${res.error ?? 'connection closed'}`) : verdict.why;
-      ledger.taint(target, why);
+      ledger.taint(target, why, generateNameOf(req.body));
     }
     if (res.status < 200 || res.status >= 300 || res.cut) return;
     let body: { metadata?: { resourceVersion?: string; continue?: string } };
@@ -204,5 +204,17 @@ async function checkStore(transport: Transport, recorder: Recorder, ledger: Ledg
   for (const v of result.violations) {
     if (v.knownDefect && !v.knownDefect.startsWith('known-defect')) result.failures.push(`${v.what} (the request that touched it: ${v.knownDefect})`);
     else if (!v.knownDefect) result.failures.push(v.what);
+  }
+}
+
+/** metadata.generateName of a JSON or YAML object body, if it has one (never a YAML parse of hostile text) */
+function generateNameOf(body: Buffer | undefined): string | undefined {
+  if (!body) return undefined;
+  const text = body.toString('utf8');
+  try {
+    const v = JSON.parse(text) as { metadata?: { generateName?: unknown } } | null;
+    return typeof v?.metadata?.generateName === 'string' && v.metadata.generateName !== '' ? v.metadata.generateName : undefined;
+  } catch {
+    return /\bgenerateName:\s*"?([^"\n]+)"?/.exec(text)?.[1];
   }
 }

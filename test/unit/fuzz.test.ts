@@ -103,6 +103,10 @@ describe('the ledger', () => {
     const l = newLedger();
     l.taint({ resource: '/secrets', namespace: 'ns', name: 's' }, 'known-defect-c: ...');
     expect(l.check([], [ev('ADDED', obj('/secrets', 's', '4'))])).toEqual([expect.objectContaining({ knownDefect: 'known-defect-c: ...' })]);
+    // a create with generateName: any name with its prefix
+    l.taint({ resource: '/secrets', namespace: 'ns', name: 'meant' }, 'known-defect-c: gen', 'gen-');
+    expect(l.check([], [ev('ADDED', obj('/secrets', 'gen-x1y2z', '5'))])).toEqual([expect.objectContaining({ knownDefect: 'known-defect-c: gen' })]);
+    expect(l.check([], [ev('ADDED', obj('/secrets', 'other', '6'))])).toEqual([expect.objectContaining({ knownDefect: undefined })]);
   });
 });
 
