@@ -8,63 +8,9 @@ import { hostileString, objectName, pathSegment } from './hostile.js';
 import { encodeProtobuf } from './protobuf.js';
 import { acceptHeader, CONTENT_TYPES, CURRENT_RV, oddContentType, queryParams } from './params.js';
 import type { Rng } from './rng.js';
-import type { FuzzRequest } from './transport.js';
-
-/** namespaces objects live in; the fuzzer never deletes these */
-export const OBJECT_NAMESPACES = ['default', 'fuzz-a', 'fuzz-b'];
-/** namespaces the fuzzer creates and deletes (deleted ones stay Terminating: no namespace controller) */
-export const DOOMED_NAMESPACES = ['fuzz-ns-0', 'fuzz-ns-1', 'fuzz-ns-2', 'fuzz-ns-3'];
-export const CLUSTER_NAMES = ['kc-0', 'kc-1', 'kc-2'];
-/** a Secret the AdoptedServers may name for their talosconfig */
-export const CREDENTIALS_SECRET = 'talos-creds';
+import { CLUSTER_NAMES, CREDENTIALS_SECRET, deepeningPatch, deleteOptionsBody, isWatch, namePool, OBJECT_NAMESPACES, talosconfigText, upgradeRequestBody, type GeneratedRequest, type Target } from './pieces.js';
 
 type Obj = Record<string, any>;
-
-export interface Target {
-  resource: string;
-  namespace: string;
-  name: string;
-}
-
-/** what the generator hands over: the request, and the object it aims at (for resourceVersions) */
-export type GeneratedRequest = Omit<FuzzRequest, 'seq'> & { target?: Target };
-
-export function namePool(r: ServedResource): string[] {
-  switch (r.resource) {
-    case 'namespaces':
-      return DOOMED_NAMESPACES;
-    case 'kubernetesclusters':
-      return CLUSTER_NAMES;
-    case 'secrets':
-      return ['s-0', 's-1', 's-2', CREDENTIALS_SECRET, 'kc-0-talos-secrets', 'kc-1-talosconfig', 'kc-0-talosconfig'];
-    default:
-      return [0, 1, 2, 3].map((i) => `${r.resource.slice(0, 3)}-${i}`);
-  }
-}
-
-/** whether the server takes this for a watch (requestinfo.ts: the /watch/ prefix, or a truthy watch parameter) */
-export function isWatch(method: string, path: string): boolean {
-  if (method !== 'GET' && method !== 'HEAD') return false;
-  const [p, query] = path.split('?', 2) as [string, string | undefined];
-  if (/^\/+apis?\/(?:[^/]+\/)?[^/]+\/watch(\/|$)/i.test(p) || /\/v1\/watch(\/|$)/.test(p)) return true;
-  let watch: string | null = null;
-  try {
-    watch = new URLSearchParams(query ?? '').get('watch');
-  } catch {
-    return true; // undecodable: assume the worst and read it as a stream
-  }
-  return watch !== null && watch !== 'false' && watch !== '0';
-}
-
-/**
- * JSON patches that deepen a free-form status field step by step: each body is shallow, but
- * applied one after another they would nest the stored object deeper than any body may.
- */
-function deepeningPatch(step: number): unknown {
-  const chain = (n: number): unknown => (n === 0 ? 'leaf' : { d: chain(n - 1) });
-  if (step === 0) return [{ op: 'add', path: '/status', value: { state: { cluster: chain(60) } } }];
-  return [{ op: 'add', path: `/status/state/cluster${'/d'.repeat(60 * step - 1)}/d`, value: chain(60) }];
-}
 
 export class RequestGenerator {
   /** the next step of the KubernetesCluster whose status grows deeper */
@@ -102,23 +48,11 @@ export class RequestGenerator {
     const obj = exampleObject(kind, name, namespace, this.rng, CLUSTER_NAMES) as Obj;
     if (r.resource === 'namespaces') obj.metadata.labels = { ...obj.metadata.labels, 'fuzz-ns': 'doomed' };
     if (r.resource === 'adoptedservers' && this.rng.chance(0.5)) obj.spec.talos.talosconfigSecretRef = { name: CREDENTIALS_SECRET };
-    if (r.resource === 'secrets' && name === CREDENTIALS_SECRET) obj.data = { talosconfig: Buffer.from(this.talosconfigText()).toString('base64') };
+    if (r.resource === 'secrets' && name === CREDENTIALS_SECRET) obj.data = { talosconfig: Buffer.from(talosconfigText(this.rng)).toString('base64') };
     if (r.resource === 'secrets' && name.endsWith('-talos-secrets') && this.rng.chance(0.7)) {
-      obj.data = { 'secrets.yaml': Buffer.from(this.talosconfigText()).toString('base64') };
+      obj.data = { 'secrets.yaml': Buffer.from(talosconfigText(this.rng)).toString('base64') };
     }
     return obj;
-  }
-
-  /** a talosconfig (or secrets.yaml) that is plausible, garbage, or nested too deep */
-  private talosconfigText(): string {
-    return this.rng.pick([
-      'context: fuzz\ncontexts:\n  fuzz:\n    endpoints: [127.0.0.1]\n    ca: bm90IGEgY2VydA==\n    crt: bm90IGEgY2VydA==\n    key: bm90IGEga2V5\n',
-      'cluster:\n  id: x\nsecrets:\n  bootstraptoken: abc.def\n',
-      '['.repeat(this.rng.pick([50, 101, 20_000])),
-      'a:\n' + Array.from({ length: this.rng.pick([50, 150]) }, (_, i) => `${' '.repeat(i + 1)}a:`).join('\n'),
-      hostileString(this.rng),
-      '*alias\n',
-    ]);
   }
 
   private path(r: ServedResource, ns: string | undefined, name?: string, sub?: string): string {
@@ -193,7 +127,7 @@ export class RequestGenerator {
       case 'patch':
         return this.patchRequest(r, name, ns, pathNs, base, withQuery, dry, hostile);
       case 'delete': {
-        const body = rng.chance(0.3) ? this.deleteOptions() : undefined;
+        const body = rng.chance(0.3) ? deleteOptionsBody(rng) : undefined;
         const path = withQuery(this.path(r, pathNs, name), 'delete');
         const dryBody = body?.toString().includes('"All"') ?? false;
         return { ...base, verb, method: 'DELETE', path, headers: this.headers(body ? rng.pick(['application/json', 'application/yaml', 'text/plain']) : undefined), body, dryRun: dry(path) || dryBody };
@@ -201,7 +135,7 @@ export class RequestGenerator {
       case 'deletecollection': {
         // namespaces only by label (the object namespaces must survive); others also unselected
         const selector: Record<string, string> = r.resource === 'namespaces' || rng.chance(0.7) ? { labelSelector: r.resource === 'namespaces' ? 'fuzz-ns=doomed' : rng.pick(['app=alpha', 'fuzz.example.com/tier=b', 'app']) } : {};
-        const body = rng.chance(0.2) ? this.deleteOptions() : undefined;
+        const body = rng.chance(0.2) ? deleteOptionsBody(rng) : undefined;
         const path = r.resource === 'namespaces' ? `${basePath(r)}/namespaces?${queryParams('deletecollection', rng, selector, hostile).filter((p) => !/^(labelSelector|fieldSelector)=/.test(p) || p.startsWith('labelSelector=fuzz-ns')).join('&')}` : withQuery(this.path(r, pathNs), 'deletecollection', selector);
         return { ...base, verb, method: 'DELETE', path, headers: this.headers(body ? 'application/json' : undefined), body, dryRun: dry(path) || (body?.toString().includes('"All"') ?? false) };
       }
@@ -211,7 +145,7 @@ export class RequestGenerator {
         const sub = rng.pick(subs.filter((s) => s !== 'status'));
         const verbs = r.subresources.get(sub) ?? [];
         const method = rng.chance(0.8) ? (verbs.includes('create') ? 'POST' : 'GET') : rng.pick(['GET', 'POST', 'PUT', 'DELETE', 'PATCH']);
-        const body = method === 'POST' || method === 'PUT' ? Buffer.from(toJsonText(rng.chance(0.7) ? this.upgradeRequest() : { [hostileString(rng)]: 1 }, rng)) : undefined;
+        const body = method === 'POST' || method === 'PUT' ? Buffer.from(toJsonText(rng.chance(0.7) ? upgradeRequestBody(rng) : { [hostileString(rng)]: 1 }, rng)) : undefined;
         return { ...base, verb: `${sub}`, method, path: this.path(r, pathNs, name, sub), headers: this.headers(body ? rng.pick(['application/json', 'application/yaml', oddContentType(rng)]) : undefined), body };
       }
     }
@@ -236,14 +170,6 @@ export class RequestGenerator {
       headers: { 'content-type': step === 0 ? CONTENT_TYPES.json : CONTENT_TYPES.jsonPatch }, body: Buffer.from(JSON.stringify(body)), dryRun: false,
       resource: target.resource, target,
     };
-  }
-
-  private upgradeRequest(): Obj {
-    const rng = this.rng;
-    const spec: Obj = rng.pick<Obj>([{ version: 'v1.13.10' }, { image: 'ghcr.io/siderolabs/installer:v1.13.10' }, { version: 'latest' }, {}, { version: 'v1.13.10', image: 'x' }]);
-    if (rng.chance(0.3)) spec.rebootMode = rng.pick(['default', 'powercycle', 'bogus']);
-    if (rng.chance(0.3)) spec.stage = rng.chance(0.5);
-    return { apiVersion: 'metal.sidero.dev/v1alpha2', kind: rng.pick(['UpgradeRequest', 'Other']), spec };
   }
 
   /** a full object body (create, update) in one of the encodings, mutated or broken now and then */
@@ -326,22 +252,6 @@ export class RequestGenerator {
     }
     const path = withQuery(this.path(r, pathNs, name, sub), method === 'GET' ? 'get' : method === 'PATCH' ? 'patch' : 'update');
     return { ...(base as GeneratedRequest), verb: `status:${method.toLowerCase()}`, method, path, headers: this.headers(contentType), body, dryRun: dry(path) };
-  }
-
-  private deleteOptions(): Buffer {
-    const rng = this.rng;
-    const opts: Obj = rng.pick<Obj>([
-      { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: rng.pick(['Orphan', 'Background', 'Foreground', 'bogus']) },
-      { preconditions: { resourceVersion: rng.pick(['1', CURRENT_RV, 'x']) } },
-      { preconditions: { uid: '00000000-0000-0000-0000-000000000000' } },
-      { gracePeriodSeconds: rng.pick<unknown>([0, -1, 'x', 1e300, null]) },
-      { dryRun: ['All'] },
-      { kind: 'Pod' },
-      { propagationPolicy: 'Background', orphanDependents: true },
-      { preconditions: 'x' },
-      { propagationPolicy: 5 },
-    ]);
-    return Buffer.from(rng.chance(0.9) ? toJsonText(opts, rng) : hostileString(rng));
   }
 
   private nonResourceRequest(): GeneratedRequest {

@@ -6,7 +6,8 @@ import { discoverResources, resourceKey, type ServedResource } from './discovery
 import { Ledger, type Violation } from './ledger.js';
 import { CONTINUE, CURRENT_RV } from './params.js';
 import { Recorder } from './recorder.js';
-import { OBJECT_NAMESPACES, RequestGenerator, type GeneratedRequest } from './requests.js';
+import { OBJECT_NAMESPACES, type GeneratedRequest } from './pieces.js';
+import { RequestGenerator } from './requests.js';
 import { Rng } from './rng.js';
 import { startFuzzServer, type FuzzServer } from './server.js';
 import { Transport, type FuzzRequest, type FuzzResponse } from './transport.js';
