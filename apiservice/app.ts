@@ -15,6 +15,7 @@ import { sendError } from './http.js';
 import { serveDiscovery, type DiscoveryDeps } from './handlers/discovery.js';
 import { serveHealth, type HealthCheck } from './handlers/health.js';
 import { serveResource, type ResourceHandlerDeps } from './handlers/resources.js';
+import { hasDotSegment } from './rawpath.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
 import { WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
 import { serveAdmissionReview } from './handlers/webhooks.js';
@@ -75,6 +76,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     );
   });
   try {
+    if (hasDotSegment(req.url ?? '/')) throw badRequest('the request path must not contain "." or ".." segments (percent-encoded or not)');
     path = decodePath(url.pathname);
     if (req.method === 'OPTIONS' || req.method === 'TRACE') throw methodNotAllowedWithMessage(`method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
@@ -114,11 +116,17 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
 
 /** the path percent-decoded as Go's net/http hands it to kube-apiserver; a broken escape is a 400 */
 function decodePath(raw: string): string {
+  let path: string;
   try {
-    return decodeURIComponent(raw);
+    path = decodeURIComponent(raw);
   } catch {
     throw badRequest(`invalid URL escape in path ${JSON.stringify(raw)}`);
   }
+  // an escaped slash can make a dot segment only now; it must not name an object either
+  if (path.split('/').some((seg) => seg === '.' || seg === '..')) {
+    throw badRequest('the request path must not contain "." or ".." segments (percent-encoded or not)');
+  }
+  return path;
 }
 
 /** an abort by the client (reset, closed stream) is the client's business: no 500, no error log */

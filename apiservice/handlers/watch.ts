@@ -98,6 +98,7 @@ export async function serveWatch(
   let watch: { stop(): void } | undefined;
   // Options are validated and the start position resolved before any byte is sent, so a bad
   // request still gets a plain HTTP Status error.
+  const ms = timeoutMs(q);
   watch = await startWatch(
     store,
     ns,
@@ -122,7 +123,6 @@ export async function serveWatch(
   if (req.httpVersionMajor < 2) req.socket.setNoDelay(true);
   res.on('close', finish);
   req.on('close', finish);
-  const ms = timeoutMs(q);
   if (ms !== undefined) timer = setTimeout(finish, ms);
   if (ended) finish();
 }

@@ -12,7 +12,9 @@ export type Base64Alphabet = 'standard' | 'url';
  */
 export function decodeBase64Strict(text: string, alphabets: readonly Base64Alphabet[] = ['standard']): Buffer | undefined {
   const compact = text.replace(/[\r\n]/g, '');
-  const unpaddedLength = compact.replace(/=+$/, '').length;
+  // trailing padding counted by hand: /=+$/ tries every start in a run of "=", quadratic in its length
+  let unpaddedLength = compact.length;
+  while (unpaddedLength > 0 && compact[unpaddedLength - 1] === '=') unpaddedLength--;
   // 4n+1 characters cannot come from any byte string; padding must complete a 4-character group
   if (unpaddedLength % 4 === 1) return undefined;
   if (compact.includes('=') && compact.length % 4 !== 0) return undefined;

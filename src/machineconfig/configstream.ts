@@ -2,6 +2,7 @@
 // (no apiVersion/kind) and documents identified by apiVersion + kind (+ name). One place decides
 // how such a stream is written, so generated and patched configs look the same.
 import { Document, isMap, isScalar, parseAllDocuments, type ToStringOptions } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeep } from '../machinery/yamldepth.js';
 
 /** 2-space indentation; never fold long scalars (base64 certificates are one long line). */
 export const CONFIG_YAML_OPTIONS: ToStringOptions = { indent: 2, lineWidth: 0, minContentWidth: 0 };
@@ -32,6 +33,8 @@ export class ConfigStreamError extends Error {
  */
 export function parseConfigStream(text: string): ConfigDocument[] {
   const documents: ConfigDocument[] = [];
+  // patches come from clients: too deep a document would abort the process in the yaml library
+  if (yamlTooDeep(text)) throw new ConfigStreamError(0, `nests deeper than ${MAX_YAML_DEPTH} levels`);
   parseAllDocuments(text, { uniqueKeys: true, prettyErrors: true }).forEach((doc, index) => {
     const error = doc.errors[0];
     if (error) {

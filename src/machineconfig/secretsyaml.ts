@@ -1,6 +1,7 @@
 // secrets.yaml in talosctl's format: top-level `cluster`, `secrets`, `trustdinfo`,
 // `certs`; certificate/key pairs as {crt, key} and lone keys as {key}, each base64 of the PEM.
 import { isMap, isScalar, parseDocument, stringify } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeep } from '../machinery/yamldepth.js';
 import type { FieldError } from '../machinery/errors.js';
 import { base64OfText, decodeBase64Strict } from './base64.js';
 import type { SecretsBundle } from './bundle.js';
@@ -110,6 +111,8 @@ export function parseSecretsYaml(text: string): ParseSecretsYamlResult {
   if (Buffer.byteLength(text, 'utf8') > MAX_SECRETS_YAML_BYTES) {
     return failure([secretFieldErr.invalid('', `secrets.yaml must be at most ${MAX_SECRETS_YAML_BYTES} bytes`)]);
   }
+  // a Secret anyone may write: too deep a document would abort the process in the yaml library
+  if (yamlTooDeep(text)) return failure([secretFieldErr.invalid('', `the document nests deeper than ${MAX_YAML_DEPTH} levels`)]);
   // prettyErrors computes linePos (it also quotes the source in e.message, which is never used here)
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {

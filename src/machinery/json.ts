@@ -245,3 +245,19 @@ export function parseJsonStrict(text: string, opts: { maxDepth?: number } = {}):
   const value = p.parseDocument();
   return { value, duplicates: p.duplicates };
 }
+
+/**
+ * Whether a decoded value nests deeper than `max` (an object or array is one level, as the parser
+ * counts). Iterative, so any depth is measured safely: a JSON patch can build an object deeper
+ * than any body it came in, and every recursive step after it would run out of stack.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}

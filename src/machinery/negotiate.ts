@@ -48,7 +48,9 @@ function parseParams(parts: string[]): { params: Record<string, string>; q: numb
     const value = unquote(part.slice(eq + 1).trim());
     if (name === '') continue;
     if (name === 'q') {
-      const n = /^\s*[0-9]*\.?[0-9]+\s*$/.test(value) ? Number(value) : 0;
+      // trimmed first, and no `[0-9]*\.?[0-9]+` (a run of digits split every way: quadratic)
+      const t = value.trim();
+      const n = /^(?:[0-9]+|[0-9]*\.[0-9]+)$/.test(t) ? Number(t) : 0;
       q = Math.min(1, Math.max(0, n));
     } else {
       Object.defineProperty(params, name, { value, enumerable: true, writable: true, configurable: true });

@@ -128,7 +128,10 @@ function scalar(f: WireField, type: Scalar | 'time', name: string): unknown {
       let seconds = 0;
       for (const t of fields(f.bytes!)) if (t.num === 1 && t.wire === 0) seconds = t.varint!;
       if (seconds === 0) return undefined; // the zero Time is JSON null
-      return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      // Date covers +-8.64e12 s; Go's Time goes further, but no RFC 3339 text (4-digit year) does
+      const date = new Date(seconds * 1000);
+      if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) malformed(`field ${name} holds a time out of range (${seconds} s)`);
+      return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
   }
 }

@@ -4,9 +4,12 @@
 // Set, a Map or a Date), .inf/.nan, and mapping keys that are collections.
 import { parse } from 'yaml';
 import { badRequest } from './errors.js';
+import { MAX_YAML_DEPTH, yamlTooDeep } from './yamldepth.js';
 
 /** Parses one YAML document into a plain JSON value; anything JSON cannot represent is a 400. */
 export function parseYamlAsJson(text: string): unknown {
+  // measured first: the yaml library recurses per level, and too deep a document aborts the process
+  if (yamlTooDeep(text)) throw badRequest(`error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`);
   let parsed: unknown;
   try {
     parsed = parse(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, mapAsMap: true, logLevel: 'error' });

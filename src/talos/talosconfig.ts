@@ -4,6 +4,7 @@
 // In memory the certificate and key are held as PEM text exactly as the file had them; only
 // nodeTlsKey() re-labels Talos' `ED25519 PRIVATE KEY` for Node's TLS, which rejects that label.
 import { parse, stringify } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeep } from '../machinery/yamldepth.js';
 
 export interface TalosconfigContext {
   endpoints: string[];
@@ -71,6 +72,8 @@ function parseContext(v: unknown, path: string): TalosconfigContext {
 }
 
 export function parseTalosconfig(text: string): Talosconfig {
+  // it comes from a Secret: too deep a document would abort the process in the yaml library
+  if (yamlTooDeep(text)) throw new TalosconfigError('', `nests deeper than ${MAX_YAML_DEPTH} levels`);
   let doc: unknown;
   try {
     doc = parse(text);

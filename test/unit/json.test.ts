@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { parseJsonStrict } from '../../src/machinery/json.js';
+import { nestsDeeperThan, parseJsonStrict } from '../../src/machinery/json.js';
 import { StatusError } from '../../src/machinery/errors.js';
 
 function errorOf(text: string, maxDepth?: number): StatusError {
@@ -97,5 +97,19 @@ describe('parseJsonStrict', () => {
     expect(r.duplicates).toEqual([]);
     expect(r.value).toEqual(JSON.parse(text));
     expect(ms).toBeLessThan(2000);
+  });
+});
+
+describe('nestsDeeperThan', () => {
+  it('counts levels as the parser does, at any depth without recursion', () => {
+    expect(nestsDeeperThan(1, 0)).toBe(false);
+    expect(nestsDeeperThan({}, 0)).toBe(true);
+    expect(nestsDeeperThan({ a: [1] }, 2)).toBe(false);
+    expect(nestsDeeperThan({ a: [1] }, 1)).toBe(true);
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(nestsDeeperThan(deep, 100)).toBe(true);
+    expect(nestsDeeperThan(JSON.parse('['.repeat(100) + ']'.repeat(100)), 100)).toBe(false);
+    expect(() => parseJsonStrict('['.repeat(101) + ']'.repeat(101))).toThrow(/maximum nesting depth of 100/);
   });
 });

@@ -4,16 +4,12 @@
 // that make a document undecodable are reported here; what a document may contain is schema.ts's
 // business.
 import { LineCounter, parseAllDocuments } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeep } from '../../machinery/yamldepth.js';
 import type { ConfigProblem } from './problem.js';
 import { convertDocument, type Plain, type PlainMap, type TreeProblem } from './yamltree.js';
 
 /** Talos applies configs over gRPC (4 MiB messages); anything larger is not a machine config. */
 export const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
-/**
- * The yaml package's lexer runs out of memory (a fatal, uncatchable V8 error) on flow collections
- * nested about 100 000 deep, so nesting is measured before parsing. Real configs nest < 20 deep.
- */
-export const MAX_FLOW_NESTING = 1000;
 
 export type DocumentClass =
   | { type: 'v1alpha1' }
@@ -35,17 +31,6 @@ export interface DecodedStream {
   documents: DecodedDocument[];
   /** problems that stop decoding (size, nesting, syntax, an empty stream); the rest are per document */
   problems: ConfigProblem[];
-}
-
-function flowNestingTooDeep(text: string): boolean {
-  let depth = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5b || c === 0x7b) {
-      if (++depth > MAX_FLOW_NESTING) return true;
-    } else if ((c === 0x5d || c === 0x7d) && depth > 0) depth--;
-  }
-  return false;
 }
 
 export function isPlainMap(v: Plain | undefined): v is PlainMap {
@@ -73,7 +58,8 @@ export function decodeStream(text: string): DecodedStream {
   const stop = (message: string): DecodedStream => ({ documents: [], problems: [{ path: '(config)', message, severity: 'error' }] });
 
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) return stop(`config is larger than ${MAX_CONFIG_BYTES} bytes`);
-  if (flowNestingTooDeep(text)) return stop(`config nests flow collections ([ or {) deeper than ${MAX_FLOW_NESTING} levels`);
+  // the yaml library recurses per level: too deep a stream would abort the process (real configs nest < 20 deep)
+  if (yamlTooDeep(text)) return stop(`config nests deeper than ${MAX_YAML_DEPTH} levels`);
 
   const counter = new LineCounter();
   // prettyErrors off: pretty messages quote the offending source line, which may hold a secret

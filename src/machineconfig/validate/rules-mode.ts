@@ -6,8 +6,14 @@ import { isNonEmpty, isPlainMap, mapAt, strAt } from './values.js';
 import type { Plain } from './yamltree.js';
 import { show } from './problem.js';
 
-// A size criterion: an optional comparison, a number and an optional decimal/binary unit.
-const SIZE_SELECTOR = /^\s*(<=|>=|<|>|==)?\s*\d+(\.\d+)?\s*([kmgtpe]i?b?|b)?\s*$/i;
+// A size criterion: an optional comparison, a number and an optional decimal/binary unit. Matched
+// on the trimmed text: leading and trailing `\s*` next to the optional comparison and unit let a
+// backtracking engine split a run of spaces every way, quadratic in its length.
+const SIZE_SELECTOR = /^(<=|>=|<|>|==)?\s*\d+(\.\d+)?\s*([kmgtpe]i?b?|b)?$/i;
+
+export function isSizeCriterion(text: string): boolean {
+  return SIZE_SELECTOR.test(text.trim());
+}
 
 function checkDiskSelector(ctx: RuleContext, selector: Plain): void {
   const path = 'machine.install.diskSelector';
@@ -18,7 +24,7 @@ function checkDiskSelector(ctx: RuleContext, selector: Plain): void {
   }
   // `size` is the one criterion with a syntax of its own; the others are matched as written on the node
   const size = selector.size;
-  if (typeof size === 'string' && !SIZE_SELECTOR.test(size)) {
+  if (typeof size === 'string' && !isSizeCriterion(size)) {
     ctx.v1.error(`${path}.size`, `${show(size)} is not a size criterion such as "4GB" or ">= 1TB"`);
   }
 }

@@ -78,9 +78,10 @@ function mergeLists(live: unknown[], config: unknown[], shape: Shape): unknown[]
  * manager's set now, the applier's new one included) does not, with everything below it. As in
  * structured-merge-diff, a declared object field counts as owned when anything below it is owned;
  * a list item or map key only when it is itself owned, so dropping a worker pool from an applied
- * file removes the pool even if another manager changed one of its fields.
+ * file removes the pool even if another manager changed one of its fields. The object's own
+ * metadata (its identity and server fields) is never removed whole, only what is disowned in it.
  */
-export function removeDisowned(value: unknown, node: Node, last: FieldSet, owned: FieldSet | undefined): unknown {
+export function removeDisowned(value: unknown, node: Node, last: FieldSet, owned: FieldSet | undefined, root = true): unknown {
   const shape = shapeOf(node, value);
   if (shape.kind === 'leaf') return value;
   if (shape.kind === 'object') {
@@ -88,12 +89,13 @@ export function removeDisowned(value: unknown, node: Node, last: FieldSet, owned
     for (const key of Object.keys(obj)) {
       const pe = fieldPE(key);
       const { node: cn, declared } = shape.child(key);
-      if (holds(last, pe, declared) && !(owned && holds(owned, pe, declared))) {
+      const identity = root && key === 'metadata';
+      if (!identity && holds(last, pe, declared) && !(owned && holds(owned, pe, declared))) {
         delete obj[key];
         continue;
       }
       const below = last.under(pe);
-      if (below) obj[key] = removeDisowned(obj[key], cn, below, owned?.under(pe));
+      if (below) obj[key] = removeDisowned(obj[key], cn, below, owned?.under(pe), false);
     }
     return obj;
   }
@@ -102,7 +104,7 @@ export function removeDisowned(value: unknown, node: Node, last: FieldSet, owned
   for (const { pe, item } of indexItems(value as unknown[], shape)) {
     if (last.members.has(pe) && !owned?.members.has(pe)) continue;
     const below = last.under(pe);
-    kept.push(below && isObj(item) ? removeDisowned(item, itemNode, below, owned?.under(pe)) : item);
+    kept.push(below && isObj(item) ? removeDisowned(item, itemNode, below, owned?.under(pe), false) : item);
   }
   return kept;
 }

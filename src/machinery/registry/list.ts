@@ -48,6 +48,7 @@ export function encodeContinue(rv: number, startRelative: string): string {
 function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
+    // a safe integer: 1e300 is an integer too, and the store answered it with a 500
     if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string') throw new Error('shape');
     if (t.start.includes('..') || t.start.startsWith('/')) throw new Error('path');
     return t;

@@ -92,7 +92,9 @@ function validateMetaUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   const errs: FieldError[] = [];
   if (old.metadata.deletionTimestamp) {
     const before = new Set(old.metadata.finalizers ?? []);
-    const added = (obj.metadata.finalizers ?? []).filter((f) => !before.has(f));
+    // finalizers that are not a list are reported by the metadata validation; here they add nothing
+    const now: unknown = obj.metadata.finalizers;
+    const added = (Array.isArray(now) ? now : []).filter((f) => !before.has(f));
     if (added.length > 0) {
       errs.push(
         fieldErr.forbidden(

@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import type { KindDefinition, KubeObject } from '../kind.js';
 import { nameFromGenerateName } from '../metavalidation.js';
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeperThan } from '../json.js';
 import { applyJsonPatch, applyMergePatch } from '../patch.js';
 import { fieldManagerFor } from '../managedfields/fieldmanager.js';
 import { decodeApplyConfig, trackManagedFields, writeInfo, type AppliedFields } from './apply.js';
@@ -226,6 +227,7 @@ export class ResourceStore {
       let incoming: KubeObject;
       try {
         const patched = type === 'json' ? applyJsonPatch(current, patch) : applyMergePatch(current, patch);
+        this.checkNesting(patched, name);
         patchedRV = (patched as KubeObject | null)?.metadata?.resourceVersion;
         const pinned = patchedRV !== undefined && patchedRV !== '' && patchedRV !== current.metadata.resourceVersion;
         if (pinned) throw conflict(this.ref, name, MODIFIED_CONFLICT);
@@ -299,6 +301,16 @@ export class ResourceStore {
         throw e;
       }
     }
+  }
+
+  /**
+   * A patch result may nest no deeper than a body may: one too deep for the server to accept back
+   * as a PUT would also overflow the stack of every recursive step after this one.
+   */
+  private checkNesting(patched: unknown, name: string): void {
+    if (patched === null || typeof patched !== 'object' || !nestsDeeperThan(patched, DEFAULT_MAX_JSON_DEPTH)) return;
+    const field = Object.keys(patched).find((k) => nestsDeeperThan((patched as Record<string, unknown>)[k], DEFAULT_MAX_JSON_DEPTH - 1)) ?? '';
+    throw invalid(this.ref, name, [{ type: 'FieldValueInvalid', field, message: `${field}: Invalid value: the patched object nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels` }]);
   }
 
   private checkIdentity(obj: KubeObject, ns: string | undefined, name: string): void {

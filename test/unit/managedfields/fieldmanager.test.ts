@@ -195,6 +195,16 @@ describe('apply', () => {
     expect(JSON.stringify(next.managedFields)).not.toContain('pool-b');
   });
 
+  it('keeps metadata when the applier stops applying everything in it (found by the fuzzer: it was removed whole, a 500)', () => {
+    const first = apply(undefined, kc([{ name: 'pool-a', replicas: 2 }], {}, { labels: { app: 'x' } }), 'gitops');
+    const live = stored(first.object, first.managedFields);
+    const bare: KubeObject = { apiVersion: GV, kind: 'KubernetesCluster', metadata: { name: 'c', namespace: 'ns' } };
+    const next = apply(live, bare, 'gitops');
+    expect(next.object.metadata).toMatchObject({ name: 'c', namespace: 'ns', uid: 'u' });
+    expect(next.object.metadata.labels).toBeUndefined();
+    expect(next.object.spec).toBeUndefined();
+  });
+
   it('applies to /status only status, and never lets the main resource take status', () => {
     const first = apply(undefined, kc([]), 'gitops');
     const live = stored(first.object, first.managedFields);

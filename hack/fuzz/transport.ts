@@ -1,0 +1,181 @@
+// Sends one fuzz request over HTTPS/1.1 (a keep-alive agent) or HTTP/2 (one session, opened again
+// when the server or an error closes it), with the admin client certificate. A streaming request
+// (watch) is read for a bounded time and then hung up on; any other request has a deadline, and
+// missing it is reported as a timeout, not waited out.
+import { Agent, request as h1request } from 'node:https';
+import { connect, constants, type ClientHttp2Session } from 'node:http2';
+import type { Identity } from './server.js';
+
+export interface FuzzRequest {
+  seq: number;
+  proto: 'h1' | 'h2';
+  method: string;
+  /** as sent: already percent-encoded where the generator meant it */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  /** HTTP/1.1: send the body chunked, without Content-Length */
+  chunked?: boolean;
+  /** a stream (watch): read for this long, then hang up */
+  streamMs?: number;
+  /** what the generator meant: a verb label for the summary (get, list, watch, create, ...) */
+  verb: string;
+  /** group/resource the request aims at, when it aims at one */
+  resource?: string;
+  /** the generator asked for dryRun=All (query or DeleteOptions) */
+  dryRun: boolean;
+}
+
+export interface FuzzResponse {
+  /** 0 when no status arrived (transport error, client-side timeout) */
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+  /** transport error, if any: the answer is missing or incomplete */
+  error?: string;
+  /** no answer within the deadline */
+  timedOut?: boolean;
+  /** a stream we hung up on after streamMs, as meant */
+  cut?: boolean;
+}
+
+/** the generator made a request Node's client will not send (not the server's doing) */
+export const CLIENT_REFUSED = 'client refused to send';
+
+/** of a stream (watch), only the start is kept; other bodies are kept whole */
+const MAX_KEPT_STREAM = 4 * 1024 * 1024;
+
+export class Transport {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  private session: ClientHttp2Session | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly identity: Identity,
+    /** the deadline of a request that is not a stream */
+    private readonly deadlineMs: number,
+  ) {
+    // idle sockets are dropped after 2 s, well before the server's 5 s keep-alive timeout: otherwise
+    // a request could go out on a socket the server is closing that instant (a hang-up not its fault)
+    this.agent = new Agent({ keepAlive: true, maxSockets: 16, maxFreeSockets: 16, timeout: 2000, ...identity });
+    this.base = new URL(url);
+  }
+
+  send(r: FuzzRequest): Promise<FuzzResponse> {
+    return r.proto === 'h2' ? this.sendH2(r) : this.sendH1(r);
+  }
+
+  close(): void {
+    this.agent.destroy();
+    this.session?.destroy();
+  }
+
+  private sendH1(r: FuzzRequest): Promise<FuzzResponse> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      let status = 0;
+      let headers: FuzzResponse['headers'] = {};
+      let done = false;
+      const finish = (extra: Partial<FuzzResponse>) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ status, headers, body: Buffer.concat(chunks), ...extra });
+      };
+      const limit = r.streamMs ?? this.deadlineMs;
+      const timer = setTimeout(() => {
+        finish(r.streamMs !== undefined ? { cut: true } : { timedOut: true });
+        req.destroy();
+      }, limit);
+      const headersOut: Record<string, string | number> = { ...r.headers };
+      // Node's client chunks a body only when told for DELETE, OPTIONS and the like: without the
+      // header it would send the body unframed, to be read as a next request
+      if (r.body !== undefined) {
+        if (r.chunked) headersOut['Transfer-Encoding'] = 'chunked';
+        else headersOut['Content-Length'] = r.body.length;
+      }
+      let req: ReturnType<typeof h1request>;
+      try {
+        // the path goes out verbatim (a URL object would resolve dot segments and re-encode it)
+        const target = { hostname: this.base.hostname, port: this.base.port, path: r.path };
+        req = h1request({ ...target, method: r.method, agent: this.agent, headers: headersOut }, (res) => {
+          status = res.statusCode ?? 0;
+          headers = res.headers;
+          res.on('data', (c: Buffer) => {
+            if (r.streamMs === undefined || kept < MAX_KEPT_STREAM) chunks.push(c);
+            kept += c.length;
+          });
+          res.on('end', () => finish({}));
+          res.on('aborted', () => finish({ error: 'the server broke off the answer' }));
+          res.on('error', (e) => finish({ error: e.message }));
+        });
+      } catch (e) {
+        finish({ error: `${CLIENT_REFUSED}: ${(e as Error).message}` });
+        return;
+      }
+      req.on('error', (e) => finish({ error: e.message }));
+      if (r.body !== undefined && r.chunked && r.body.length > 1) {
+        req.write(r.body.subarray(0, r.body.length >> 1));
+        req.end(r.body.subarray(r.body.length >> 1));
+      } else {
+        req.end(r.body);
+      }
+    });
+  }
+
+  private h2session(): ClientHttp2Session {
+    if (!this.session || this.session.closed || this.session.destroyed) {
+      const s = connect(this.url, { ...this.identity });
+      s.on('error', () => undefined); // the next request opens another session
+      s.on('goaway', () => s.close());
+      this.session = s;
+    }
+    return this.session;
+  }
+
+  private sendH2(r: FuzzRequest): Promise<FuzzResponse> {
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let kept = 0;
+      let status = 0;
+      let headers: FuzzResponse['headers'] = {};
+      let done = false;
+      const finish = (extra: Partial<FuzzResponse>) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve({ status, headers, body: Buffer.concat(chunks), ...extra });
+      };
+      const limit = r.streamMs ?? this.deadlineMs;
+      const timer = setTimeout(() => {
+        finish(r.streamMs !== undefined ? { cut: true } : { timedOut: true });
+        stream?.close(constants.NGHTTP2_CANCEL);
+      }, limit);
+      let stream: ReturnType<ClientHttp2Session['request']> | undefined;
+      try {
+        stream = this.h2session().request(
+          { ':method': r.method, ':path': r.path, ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
+          { endStream: r.body === undefined },
+        );
+      } catch (e) {
+        finish({ error: `${CLIENT_REFUSED}: ${(e as Error).message}` });
+        return;
+      }
+      stream.on('response', (h) => {
+        status = Number(h[':status'] ?? 0);
+        headers = h;
+      });
+      stream.on('data', (c: Buffer) => {
+        if (r.streamMs === undefined || kept < MAX_KEPT_STREAM) chunks.push(c);
+        kept += c.length;
+      });
+      stream.on('end', () => finish({}));
+      // closed before its end: reset by the server (our own hang-up has finished already)
+      stream.on('close', () => finish({ error: `stream reset by the server (code ${stream!.rstCode})` }));
+      stream.on('error', (e) => finish({ error: e.message }));
+      if (r.body !== undefined) stream.end(r.body);
+    });
+  }
+}
