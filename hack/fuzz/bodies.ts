@@ -140,6 +140,7 @@ export function breakText(text: string, rng: Rng): Buffer {
     () => Buffer.from('{"a":'.repeat(rng.pick([99, 101, 10_000])) + '1' + '}'.repeat(rng.pick([0, 99, 101]))),
     () => Buffer.from('- '.repeat(rng.pick([99, 101, 30_000])) + 'x'),
     () => Buffer.from(`{"k":"${'\\ud800'.repeat(rng.range(1, 5))}","n":"\\u0000"}`),
+    () => (rng.chance(0.2) ? Buffer.alloc(3 * 1024 * 1024 + 1, ' ') : b), // past --max-request-bytes: 413
   ])();
 }
 
