@@ -119,6 +119,8 @@ export function toYamlText(value: unknown, rng: Rng): string {
     [1, 'ts: 2001-12-14t21:59:43.10-05:00\nset: !!set {a, b}\n'],
   ]);
   text += extra;
+  // a binary scalar where the schema declares a string (the top-level one above is pruned unseen)
+  if (rng.chance(0.05)) text = text.replace(/^(\s+[A-Za-z]+): [a-z][\w.-]*$/m, '$1: !!binary aGVsbG8=');
   if (rng.chance(0.05)) text += '---\nsecond: document\n';
   return text;
 }
