@@ -85,6 +85,8 @@ export function judge(req: FuzzRequest, res: FuzzResponse): Verdict {
   // Node's HTTP/1.1 parser refuses a method it does not know with a 400 and closes the connection,
   // which a client still sending may see as a hang-up: the request never reached the server's code
   if (res.error && req.proto === 'h1' && !METHODS.includes(req.method)) return { ok: true };
+  // HTTP/1.1 headers past Node's 16 KB limit: the parser's 431, after which it closes the connection
+  if (req.proto === 'h1' && (res.status === 431 || (res.status === 0 && headerBytes(req) > OVERSIZED_HEADERS))) return { ok: true };
   // a header block past HTTP/2's advertised list size is refused by the protocol layer (HTTP/1.1
   // answers 431 for the same): a 70 KB path or label selector ends there
   // (and the connection is closed after it: other streams refused on it are collateral)
