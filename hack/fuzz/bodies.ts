@@ -119,6 +119,8 @@ export function toYamlText(value: unknown, rng: Rng): string {
     [1, 'ts: 2001-12-14t21:59:43.10-05:00\nset: !!set {a, b}\n'],
   ]);
   text += extra;
+  // a binary scalar where the schema declares a string (the top-level one above is pruned unseen)
+  if (rng.chance(0.05)) text = text.replace(/^(\s+[A-Za-z]+): [a-z][\w.-]*$/m, '$1: !!binary aGVsbG8=');
   if (rng.chance(0.05)) text += '---\nsecond: document\n';
   return text;
 }
@@ -140,6 +142,7 @@ export function breakText(text: string, rng: Rng): Buffer {
     () => Buffer.from('{"a":'.repeat(rng.pick([99, 101, 10_000])) + '1' + '}'.repeat(rng.pick([0, 99, 101]))),
     () => Buffer.from('- '.repeat(rng.pick([99, 101, 30_000])) + 'x'),
     () => Buffer.from(`{"k":"${'\\ud800'.repeat(rng.range(1, 5))}","n":"\\u0000"}`),
+    () => (rng.chance(0.2) ? Buffer.alloc(3 * 1024 * 1024 + 1, ' ') : b), // past --max-request-bytes: 413
   ])();
 }
 

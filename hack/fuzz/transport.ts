@@ -39,6 +39,14 @@ export interface FuzzResponse {
   cut?: boolean;
 }
 
+/** header blocks larger than this may be refused by the protocol layer (HTTP/1.1: 431) */
+export const OVERSIZED_HEADERS = 16_384;
+export const AFTER_OVERSIZED = '(on a connection that sent an oversized header block)';
+
+export function headerBytes(req: { path: string; headers: Record<string, string> }): number {
+  return req.path.length + Object.entries(req.headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+}
+
 /** the generator made a request Node's client will not send (not the server's doing) */
 export const CLIENT_REFUSED = 'client refused to send';
 
@@ -49,6 +57,8 @@ export class Transport {
   private readonly agent: Agent;
   private readonly base: URL;
   private session: ClientHttp2Session | undefined;
+  /** sessions a request with an oversized header block went out on */
+  private readonly oversized = new WeakSet<ClientHttp2Session>();
 
   constructor(
     private readonly url: string,
@@ -125,6 +135,14 @@ export class Transport {
     });
   }
 
+  /**
+   * The server answers a header block past HTTP/2's list size by refusing that stream and then
+   * closing the connection (GOAWAY): streams refused on such a connection say so.
+   */
+  private collateral(session: ClientHttp2Session | undefined): string {
+    return session && this.oversized.has(session) ? ` ${AFTER_OVERSIZED}` : '';
+  }
+
   private h2session(): ClientHttp2Session {
     if (!this.session || this.session.closed || this.session.destroyed) {
       const s = connect(this.url, { ...this.identity });
@@ -154,8 +172,11 @@ export class Transport {
         stream?.close(constants.NGHTTP2_CANCEL);
       }, limit);
       let stream: ReturnType<ClientHttp2Session['request']> | undefined;
+      let session: ClientHttp2Session | undefined;
       try {
-        stream = this.h2session().request(
+        session = this.h2session();
+        if (headerBytes(r) > OVERSIZED_HEADERS) this.oversized.add(session);
+        stream = session.request(
           { ':method': r.method, ':path': r.path, ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
           { endStream: r.body === undefined },
         );
@@ -173,8 +194,8 @@ export class Transport {
       });
       stream.on('end', () => finish({}));
       // closed before its end: reset by the server (our own hang-up has finished already)
-      stream.on('close', () => finish({ error: `stream reset by the server (code ${stream!.rstCode})` }));
-      stream.on('error', (e) => finish({ error: e.message }));
+      stream.on('close', () => finish({ error: `stream reset by the server (code ${stream!.rstCode})${this.collateral(session)}` }));
+      stream.on('error', (e) => finish({ error: `${e.message}${this.collateral(session)}` }));
       if (r.body !== undefined) stream.end(r.body);
     });
   }
