@@ -157,20 +157,22 @@ function plainJsonPatch(obj: Obj, rng: Rng): Json {
   return ops;
 }
 
-/** an RFC 6902 patch against `obj`; at most 3 copy ops (unbounded copies are a known defect) */
+/** an RFC 6902 patch against `obj`; now and then one whose copies double a subtree until refused (413) */
 export function jsonPatch(obj: Obj, rng: Rng, hostile = true): Json {
   if (!hostile && rng.chance(0.7)) return plainJsonPatch(obj, rng);
+  if (rng.chance(0.02)) {
+    const grow = Array.from({ length: rng.range(10, 40) }, () => ({ op: 'copy', from: '/metadata/annotations/z', path: '/metadata/annotations/z/-' }));
+    return [{ op: 'add', path: '/metadata/annotations/z', value: ['x'.repeat(1024)] }, ...grow];
+  }
   const paths = pointers(obj);
   const path = () => rng.weighted<string>([
     [6, paths.length > 0 ? rng.pick(paths) : '/metadata'],
     [2, `${rng.pick(paths.length > 0 ? paths : ['/metadata'])}/${rng.pick(['-', '0', 'new', '01', '~2', '~1x'])}`],
     [1, rng.pick(['', '/', 'metadata', '/metadata/name', '/metadata/resourceVersion', '/apiVersion', '/__proto__/polluted', '/constructor/prototype/x', '/metadata/labels/a~1b', '/status', '/spec/topology/workers/-'])],
   ]);
-  let copies = 0;
   const ops: Json[] = [];
   for (let n = rng.range(1, 5); n > 0; n--) {
-    let op = rng.pick(['add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus', '']);
-    if (op === 'copy' && ++copies > 3) op = 'add';
+    const op = rng.pick(['add', 'remove', 'replace', 'move', 'copy', 'test', 'bogus', '']);
     const o: Obj = { op, path: path() };
     if (['add', 'replace', 'test'].includes(op) || rng.chance(0.1)) o.value = rng.chance(0.6) ? rng.pick<Json>(['v', 1, { a: 'b' }, ['x'], null]) : hostileValue(rng);
     if (['move', 'copy'].includes(op) || rng.chance(0.05)) o.from = path();

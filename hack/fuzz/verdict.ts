@@ -46,33 +46,10 @@ export const EXPECTED_5XX: { name: string; matches(req: FuzzRequest, res: FuzzRe
 ];
 
 /**
- * TEMPORARY: defects the lead engineer is fixing on another branch (hardening issue). Each entry
- * excuses the 5xx of that defect only; remove it after the merge.
+ * Defects known and being fixed elsewhere may be excused here, each by name and only while the fix
+ * is on its way; the report lists every excused answer. Empty: every unexpected 5xx fails the run.
  */
-export const KNOWN_DEFECTS_ALLOW_LIST: { name: string; matches(req: FuzzRequest, res: FuzzResponse, s: StatusBody): boolean }[] = [
-  {
-    name: 'known-defect-b: YAML !!binary in an apply body answers 500',
-    matches: (req, res) => res.status === 500 && (req.body?.includes('!!binary') ?? false),
-  },
-  {
-    // the answer is the generic 500 (the cause is only in the server log: ERR_INVALID_CHAR from
-    // setHeader('Warning')), so this matches writes whose body holds a character a header cannot:
-    // raw, or as a JSON \u escape (U+FFFD, other non-Latin-1 characters, controls)
-    name: 'known-defect-c: unknown field holding U+FFFD echoed into a Warning header: 500',
-    // over HTTP/2 the same header goes out unchecked and nghttp2 resets the stream instead
-    matches: (req, res, s) =>
-      ((res.status === 500 && /unexpected error/.test(s.message ?? '')) || (res.status === 0 && req.proto === 'h2' && /NGHTTP2_PROTOCOL_ERROR/.test(res.error ?? ''))) &&
-      !/protobuf/.test(req.headers['content-type'] ?? '') &&
-      headerUnsafe(req.body),
-  },
-];
-
-/** JSON or YAML text holding a character no header may: raw, or as an escape (\u, \x, \r, \n) */
-function headerUnsafe(body: Buffer | undefined): boolean {
-  if (!body) return false;
-  const text = body.toString('utf8'); // invalid UTF-8 decodes to U+FFFD, as the server decodes it
-  return /[^\t\x20-\x7e\x80-\xff]/.test(text) || /\\(u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[rn0])/.test(text);
-}
+export const KNOWN_DEFECTS_ALLOW_LIST: { name: string; matches(req: FuzzRequest, res: FuzzResponse, s: StatusBody): boolean }[] = [];
 
 export type Verdict = { ok: true; expected?: string; knownDefect?: string } | { ok: false; why: string };
 
