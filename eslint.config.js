@@ -38,10 +38,36 @@ export const LAYERS = {
   'src/nodeaccess': src('api', 'machinery', 'secrets', 'talos'),
   'src/admission': src('api', 'kubeapi', 'machineconfig', 'machinery', 'secrets'),
   'src/subresources': src('api', 'events', 'machinery', 'nodeaccess', 'secrets', 'talos'),
-  'src/controllers': src('api', 'events', 'kubeapi', 'machineconfig', 'machinery', 'managementapi', 'nodeaccess', 'secrets', 'storage', 'talos'),
+  'src/controllers': src(
+    'api',
+    'events',
+    'kubeapi',
+    'machineconfig',
+    'machinery',
+    'managementapi',
+    'nodeaccess',
+    'secrets',
+    'storage',
+    'talos',
+  ),
   'src/cli': src('admission', 'api', 'kubeapi', 'machineconfig', 'machinery'),
   webhooks: src('admission', 'machinery'),
-  apiservice: [...src('admission', 'api', 'controllers', 'events', 'kubeapi', 'machinery', 'nodeaccess', 'pki', 'secrets', 'storage'), ...src('subresources', 'talos'), 'webhooks'],
+  apiservice: [
+    ...src(
+      'admission',
+      'api',
+      'controllers',
+      'events',
+      'kubeapi',
+      'machinery',
+      'nodeaccess',
+      'pki',
+      'secrets',
+      'storage',
+    ),
+    ...src('subresources', 'talos'),
+    'webhooks',
+  ],
   'hack/talos-sim': src('talos'),
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],
   'hack/bench': [...src('api', 'controllers', 'machinery', 'storage'), 'test/helpers'],
@@ -91,18 +117,26 @@ export function layerCycle(layers) {
 const cycle = layerCycle(LAYERS);
 if (cycle) throw new Error(`eslint.config.js: LAYERS has a cycle: ${cycle.join(' -> ')}`);
 for (const [room, allowed] of Object.entries(LAYERS)) {
-  for (const target of allowed) if (!(target in LAYERS)) throw new Error(`eslint.config.js: ${room} may import ${target}, which is not declared`);
+  for (const target of allowed)
+    if (!(target in LAYERS)) throw new Error(`eslint.config.js: ${room} may import ${target}, which is not declared`);
 }
 
 const layersRule = {
-  meta: { type: 'problem', schema: [], docs: { description: 'imports follow the LAYERS allow-list of eslint.config.js' } },
+  meta: {
+    type: 'problem',
+    schema: [],
+    docs: { description: 'imports follow the LAYERS allow-list of eslint.config.js' },
+  },
   create(context) {
     const file = path.relative(ROOT, context.filename);
     const from = roomOf(file);
     if (!(from in LAYERS)) {
       return {
         Program(node) {
-          context.report({ node, message: `${file} is in ${from}/, a folder eslint.config.js's LAYERS does not declare: add it with the folders it may import` });
+          context.report({
+            node,
+            message: `${file} is in ${from}/, a folder eslint.config.js's LAYERS does not declare: add it with the folders it may import`,
+          });
         },
       };
     }
@@ -110,7 +144,10 @@ const layersRule = {
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
       const target = roomOf(path.relative(ROOT, path.resolve(path.dirname(context.filename), spec)));
       if (target === from || LAYERS[from].includes(target)) return;
-      context.report({ node, message: `${from} may not import ${target} (LAYERS in eslint.config.js: ${from} may import ${LAYERS[from].join(', ') || 'nothing of ours'})` });
+      context.report({
+        node,
+        message: `${from} may not import ${target} (LAYERS in eslint.config.js: ${from} may import ${LAYERS[from].join(', ') || 'nothing of ours'})`,
+      });
     };
     return {
       ImportDeclaration: (node) => check(node, node.source.value),
@@ -121,11 +158,41 @@ const layersRule = {
   },
 };
 
-const io = ['node:fs', 'node:fs/promises', 'fs', 'fs/promises', 'node:net', 'node:http', 'node:https', 'node:http2', 'node:tls',
-  'node:child_process', 'child_process', 'http', 'https', 'net', 'tls', 'node:dgram', '@grpc/grpc-js', 'etcd3', 'pino'];
+const io = [
+  'node:fs',
+  'node:fs/promises',
+  'fs',
+  'fs/promises',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:http2',
+  'node:tls',
+  'node:child_process',
+  'child_process',
+  'http',
+  'https',
+  'net',
+  'tls',
+  'node:dgram',
+  '@grpc/grpc-js',
+  'etcd3',
+  'pino',
+];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/**', '.data/**', '.data-demo/**', 'src/talos/gen/**', 'coverage/**', 'test-results/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'bench/**',
+      '.data/**',
+      '.data-demo/**',
+      'src/talos/gen/**',
+      'coverage/**',
+      'test-results/**',
+    ],
+  },
   {
     files: ['**/*.ts'],
     languageOptions: {
@@ -143,15 +210,24 @@ export default tseslint.config(
   {
     files: ['src/api/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: io.map((name) => ({ name, message: 'src/api declares kinds and does no I/O.' })) }],
+      'no-restricted-imports': [
+        'error',
+        { paths: io.map((name) => ({ name, message: 'src/api declares kinds and does no I/O.' })) },
+      ],
     },
   },
   {
     files: ['src/storage/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ['node:http', 'node:https', 'http', 'https'].map((name) => ({ name, message: 'storage never imports HTTP code.' })),
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ['node:http', 'node:https', 'http', 'https'].map((name) => ({
+            name,
+            message: 'storage never imports HTTP code.',
+          })),
+        },
+      ],
     },
   },
 );

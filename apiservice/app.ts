@@ -4,7 +4,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { badRequest, forbidden, methodNotAllowedWithMessage, StatusError, tooManyRequests, unauthorized } from '../src/machinery/errors.js';
+import {
+  badRequest,
+  forbidden,
+  methodNotAllowedWithMessage,
+  StatusError,
+  tooManyRequests,
+  unauthorized,
+} from '../src/machinery/errors.js';
 import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
 import type { Authenticator } from './auth/authenticate.js';
@@ -43,12 +50,17 @@ function forbiddenFor(user: UserInfo, info: RequestInfo, reason?: string): Statu
   const r = { group: info.apiGroup, resource: info.resource };
   const what = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
   const where = info.namespace ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
-  const prefix = info.name ? `${qualifiedResource(r)} "${info.name}" is forbidden` : `${qualifiedResource(r)} is forbidden`;
-  return forbidden(`${prefix}: User "${user.name}" cannot ${info.verb} resource "${what}" in API group "${info.apiGroup}" ${where}${why}`, {
-    name: info.name || undefined,
-    group: info.apiGroup,
-    kind: info.resource,
-  });
+  const prefix = info.name
+    ? `${qualifiedResource(r)} "${info.name}" is forbidden`
+    : `${qualifiedResource(r)} is forbidden`;
+  return forbidden(
+    `${prefix}: User "${user.name}" cannot ${info.verb} resource "${what}" in API group "${info.apiGroup}" ${where}${why}`,
+    {
+      name: info.name || undefined,
+      group: info.apiGroup,
+      kind: info.resource,
+    },
+  );
 }
 
 /** the request path as a plain listener, for HTTP/1.1 and HTTP/2 requests alike */
@@ -68,17 +80,32 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
   res.on('finish', () => {
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     if (info && deps.metrics) {
-      deps.metrics.observeRequest(deps.metrics.labels(info, req.headers['content-type'], url.searchParams.has('dryRun')), res.statusCode, seconds);
+      deps.metrics.observeRequest(
+        deps.metrics.labels(info, req.headers['content-type'], url.searchParams.has('dryRun')),
+        res.statusCode,
+        seconds,
+      );
     }
     deps.log.debug(
-      { requestId, user: user?.name, verb: info?.verb, resource: info?.resource, namespace: info?.namespace, path, status: res.statusCode, latencyMs: Math.round(seconds * 1e4) / 10 },
+      {
+        requestId,
+        user: user?.name,
+        verb: info?.verb,
+        resource: info?.resource,
+        namespace: info?.namespace,
+        path,
+        status: res.statusCode,
+        latencyMs: Math.round(seconds * 1e4) / 10,
+      },
       'request',
     );
   });
   try {
-    if (hasDotSegment(req.url ?? '/')) throw badRequest('the request path must not contain "." or ".." segments (percent-encoded or not)');
+    if (hasDotSegment(req.url ?? '/'))
+      throw badRequest('the request path must not contain "." or ".." segments (percent-encoded or not)');
     path = decodePath(url.pathname);
-    if (req.method === 'OPTIONS' || req.method === 'TRACE') throw methodNotAllowedWithMessage(`method ${req.method} is not allowed`);
+    if (req.method === 'OPTIONS' || req.method === 'TRACE')
+      throw methodNotAllowedWithMessage(`method ${req.method} is not allowed`);
     const health = path.replace(/\/+$/, '').split('/').slice(0, 2).join('/');
     if (ALWAYS_ALLOWED.has(health)) return await serveHealth(deps, path, url.searchParams, res);
     const webhook = WEBHOOK_PATHS.get(path);
@@ -134,7 +161,8 @@ function clientWentAway(e: unknown, req: IncomingMessage, res: ServerResponse): 
   if (res.destroyed || req.socket?.destroyed === true) return true;
   if (e instanceof StatusError) return false;
   const code = (e as { code?: unknown } | null)?.code;
-  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED' || code === 'EPIPE') return true;
+  if (code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNABORTED' || code === 'EPIPE')
+    return true;
   return (e as Error | null)?.message === 'aborted';
 }
 
@@ -148,4 +176,3 @@ async function serveMetrics(metrics: ServerMetrics, res: ServerResponse): Promis
   res.setHeader('Content-Type', contentType);
   res.end(body);
 }
-

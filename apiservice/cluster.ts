@@ -7,7 +7,13 @@ import { kubeNamespaceChecker } from '../src/admission/namespacelifecycle.js';
 import { kubeEventSink } from '../src/events/kubesink.js';
 import { kubeSecretReader } from '../src/secrets/reader.js';
 import { AuthenticationSource } from './auth/authconfig.js';
-import { authenticationChain, bearerTokenAuthenticator, requestHeaderAuthenticator, x509Authenticator, type Authenticator } from './auth/authenticate.js';
+import {
+  authenticationChain,
+  bearerTokenAuthenticator,
+  requestHeaderAuthenticator,
+  x509Authenticator,
+  type Authenticator,
+} from './auth/authenticate.js';
 import { delegatingAuthorizer, type Authorizer } from './auth/authorize.js';
 import { kubeAccessReviewer, kubeTokenReviewer } from './auth/kube.js';
 import type { ClusterModeOptions, ServerOptions } from './options.js';
@@ -33,7 +39,9 @@ function load(file: string | undefined, c: ClusterModeOptions, what: string): Ku
 
 export async function connectCluster(opts: ServerOptions, c: ClusterModeOptions, log: Logger): Promise<ClusterMode> {
   const api = load(undefined, c, c.inCluster ? '--in-cluster' : '--kubeconfig');
-  const authnAPI = c.authenticationKubeconfig ? load(c.authenticationKubeconfig, c, '--authentication-kubeconfig') : api;
+  const authnAPI = c.authenticationKubeconfig
+    ? load(c.authenticationKubeconfig, c, '--authentication-kubeconfig')
+    : api;
   const authzAPI = c.authorizationKubeconfig ? load(c.authorizationKubeconfig, c, '--authorization-kubeconfig') : api;
   const auth = await AuthenticationSource.start(
     { clientCAFile: opts.clientCaFile, ...c.requestHeader },

@@ -14,7 +14,13 @@
 //   then the request is cut (HTTP/1.1: the connection; HTTP/2: RST_STREAM NO_ERROR, as RFC 9113
 //   section 8.1 lets a server stop a request it has answered).
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants, type Http2SecureServer, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import {
+  constants,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+} from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { limitBodyTime } from './http.js';
@@ -78,7 +84,10 @@ export class ConnectionTracker {
   private refused = 0;
   private draining = false;
 
-  constructor(server: Http2SecureServer, private readonly limits: ConnectionLimits) {
+  constructor(
+    server: Http2SecureServer,
+    private readonly limits: ConnectionLimits,
+  ) {
     this.unauthenticated = new UnauthenticatedConnections(limits.maxUnauthenticatedPerAddress);
     // ahead of tls's own listener: a refused connection costs no TLS state
     server.prependListener('connection', (raw: Socket) => this.accepted(raw));
@@ -98,7 +107,12 @@ export class ConnectionTracker {
   }
 
   stats(): ConnectionStats {
-    return { open: this.open.size, unauthenticated: this.unauthenticated.total, unauthenticatedAddresses: this.unauthenticated.addresses, refused: this.refused };
+    return {
+      open: this.open.size,
+      unauthenticated: this.unauthenticated.total,
+      unauthenticatedAddresses: this.unauthenticated.addresses,
+      refused: this.refused,
+    };
   }
 
   /** no new requests: GOAWAY to every session, idle connections closed now, busy ones after their last response */
@@ -134,7 +148,15 @@ export class ConnectionTracker {
       raw.destroy();
       return;
     }
-    const conn: Connection = { key: peerKey(raw), address, raw, spokeHTTP2: false, counted: true, inFlight: 0, closed: false };
+    const conn: Connection = {
+      key: peerKey(raw),
+      address,
+      raw,
+      spokeHTTP2: false,
+      counted: true,
+      inFlight: 0,
+      closed: false,
+    };
     this.open.set(conn.key, conn);
     raw.once('close', () => this.closed(conn));
   }

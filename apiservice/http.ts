@@ -2,7 +2,15 @@
 // the one place where a StatusError becomes an HTTP response.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { stringify as toYaml } from 'yaml';
-import { badRequest, internalError, requestTimeout, StatusError, tooLarge, unsupportedMediaType, type Status } from '../src/machinery/errors.js';
+import {
+  badRequest,
+  internalError,
+  requestTimeout,
+  StatusError,
+  tooLarge,
+  unsupportedMediaType,
+  type Status,
+} from '../src/machinery/errors.js';
 import { parseJsonStrict } from '../src/machinery/json.js';
 import { parseYamlAsJson } from '../src/machinery/yaml.js';
 import type { DecodedBody } from '../src/machinery/registry/prepare.js';
@@ -22,7 +30,9 @@ export function limitBodyTime(req: IncomingMessage, ms: number): void {
 }
 
 export function requestBodyTimeout(): StatusError {
-  return requestTimeout('the request body was not received in time (--request-timeout); the request was not carried out');
+  return requestTimeout(
+    'the request body was not received in time (--request-timeout); the request was not carried out',
+  );
 }
 
 export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
@@ -60,7 +70,8 @@ export function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer
     const onError = (e: Error) => settle(badRequest(`the request body could not be read: ${e.message}`));
     const onClose = () => settle(badRequest('the connection closed before the request body was complete'));
     const deadline = bodyDeadlines.get(req);
-    if (deadline !== undefined) timer = setTimeout(() => settle(requestBodyTimeout()), Math.max(0, deadline - Date.now()));
+    if (deadline !== undefined)
+      timer = setTimeout(() => settle(requestBodyTimeout()), Math.max(0, deadline - Date.now()));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
@@ -86,7 +97,8 @@ export function objectBodyFormat(contentType: string | undefined): BodyFormat {
   if (!contentType) return 'json';
   const { mediaType } = parseContentType(contentType);
   if (mediaType === 'application/json' || mediaType === '*/*') return 'json';
-  if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml') return 'yaml';
+  if (mediaType === 'application/yaml' || mediaType === 'application/x-yaml' || mediaType === 'text/yaml')
+    return 'yaml';
   throw unsupportedMediaType(
     `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
   );
@@ -135,7 +147,13 @@ export function sendJSON(res: ServerResponse, code: number, body: unknown, yaml 
  * waiting for 'drain' every list in flight would sit whole in memory the heap does not see (200
  * lists of 5,000 objects reached gigabytes).
  */
-export async function sendJSONList(res: ServerResponse, apiVersion: string, kind: string, metadata: Record<string, unknown>, items: Buffer[][]): Promise<void> {
+export async function sendJSONList(
+  res: ServerResponse,
+  apiVersion: string,
+  kind: string,
+  metadata: Record<string, unknown>,
+  items: Buffer[][],
+): Promise<void> {
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/json');
   const head = `{"apiVersion":${JSON.stringify(apiVersion)},"kind":${JSON.stringify(kind)},"metadata":${JSON.stringify(metadata)},"items":[`;

@@ -6,8 +6,19 @@ import type { RequestInfo } from './requestinfo.js';
 import { workqueueMetrics } from './workqueuemetrics.js';
 
 /** kube-apiserver's request duration buckets */
-const DURATION_BUCKETS = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60];
-const REQUEST_LABELS = ['verb', 'dry_run', 'group', 'version', 'resource', 'subresource', 'scope', 'component'] as const;
+const DURATION_BUCKETS = [
+  0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60,
+];
+const REQUEST_LABELS = [
+  'verb',
+  'dry_run',
+  'group',
+  'version',
+  'resource',
+  'subresource',
+  'scope',
+  'component',
+] as const;
 
 /** the verb label as kube-apiserver cleans it (GET, LIST, WATCH, POST, PUT, PATCH, APPLY, DELETE) */
 export function metricVerb(info: RequestInfo, contentType: string | undefined): string {
@@ -37,13 +48,50 @@ export interface StorageCount {
 
 export class ServerMetrics {
   readonly registry = new Registry();
-  private readonly requests = new Counter({ name: 'apiserver_request_total', help: 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.', labelNames: [...REQUEST_LABELS, 'code'], registers: [this.registry] });
-  private readonly duration = new Histogram({ name: 'apiserver_request_duration_seconds', help: 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.', labelNames: [...REQUEST_LABELS], buckets: DURATION_BUCKETS, registers: [this.registry] });
-  readonly inflight = new Gauge({ name: 'apiserver_current_inflight_requests', help: 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.', labelNames: ['request_kind'], registers: [this.registry] });
-  readonly longRunning = new Gauge({ name: 'apiserver_longrunning_requests', help: 'Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component.', labelNames: ['verb', 'group', 'version', 'resource', 'subresource', 'scope', 'component'], registers: [this.registry] });
-  readonly rejected = new Counter({ name: 'apiserver_dropped_requests_total', help: 'Number of requests dropped with \'Try again later\' response.', labelNames: ['request_kind'], registers: [this.registry] });
-  private readonly talosCalls = new Counter({ name: 'talos_fleet_talos_requests_total', help: 'Talos machine API calls made, by method and outcome (OK or the failure reason).', labelNames: ['method', 'code'], registers: [this.registry] });
-  private readonly talosDuration = new Histogram({ name: 'talos_fleet_talos_request_duration_seconds', help: 'Latency of Talos machine API calls in seconds, by method.', labelNames: ['method'], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  private readonly requests = new Counter({
+    name: 'apiserver_request_total',
+    help: 'Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.',
+    labelNames: [...REQUEST_LABELS, 'code'],
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'apiserver_request_duration_seconds',
+    help: 'Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.',
+    labelNames: [...REQUEST_LABELS],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly inflight = new Gauge({
+    name: 'apiserver_current_inflight_requests',
+    help: 'Maximal number of currently used inflight request limit of this apiserver per request kind in last second.',
+    labelNames: ['request_kind'],
+    registers: [this.registry],
+  });
+  readonly longRunning = new Gauge({
+    name: 'apiserver_longrunning_requests',
+    help: 'Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component.',
+    labelNames: ['verb', 'group', 'version', 'resource', 'subresource', 'scope', 'component'],
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'apiserver_dropped_requests_total',
+    help: "Number of requests dropped with 'Try again later' response.",
+    labelNames: ['request_kind'],
+    registers: [this.registry],
+  });
+  private readonly talosCalls = new Counter({
+    name: 'talos_fleet_talos_requests_total',
+    help: 'Talos machine API calls made, by method and outcome (OK or the failure reason).',
+    labelNames: ['method', 'code'],
+    registers: [this.registry],
+  });
+  private readonly talosDuration = new Histogram({
+    name: 'talos_fleet_talos_request_duration_seconds',
+    help: 'Latency of Talos machine API calls in seconds, by method.',
+    labelNames: ['method'],
+    buckets: DURATION_BUCKETS,
+    registers: [this.registry],
+  });
   /** the controllers' work queues */
   readonly workqueues = workqueueMetrics(this.registry);
 

@@ -93,7 +93,13 @@ export interface ClusterModeOptions {
   requestHeader: Omit<AuthenticationFlags, 'clientCAFile'>;
 }
 
-const list = (v: unknown): string[] | undefined => (v === undefined ? undefined : String(v).split(',').map((x) => x.trim()).filter(Boolean));
+const list = (v: unknown): string[] | undefined =>
+  v === undefined
+    ? undefined
+    : String(v)
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean);
 
 function bool(v: string): boolean {
   if (['true', '1', 't', 'True', 'TRUE'].includes(v)) return true;
@@ -145,56 +151,158 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     .option('--storage-backend <name>', 'storage backend: embedded or etcd3', 'embedded')
     .option('--etcd-servers <urls>', 'comma-separated etcd endpoints (https://host:port) for --storage-backend=etcd3')
     .option('--etcd-prefix <prefix>', 'key prefix in etcd', '/registry')
-    .option('--etcd-cafile <file>', 'CA bundle that signed the etcd servers\' certificates')
+    .option('--etcd-cafile <file>', "CA bundle that signed the etcd servers' certificates")
     .option('--etcd-certfile <file>', 'client certificate for etcd')
     .option('--etcd-keyfile <file>', 'client key for etcd')
-    .option('--etcd-compaction-interval <duration>', 'interval of compactions, of etcd or the embedded store (0 disables)', parseDuration, 5 * 60_000)
-    .option('--embedded-repair-log [bool]', 'embedded store: open a damaged write-ahead log by keeping every record that can be read (the damaged file is kept aside)', bool, false)
-    .option('--embedded-max-history-bytes <n>', 'embedded store: compact the oldest history once superseded values take more than this', positiveInt, 64 * 1024 * 1024)
+    .option(
+      '--etcd-compaction-interval <duration>',
+      'interval of compactions, of etcd or the embedded store (0 disables)',
+      parseDuration,
+      5 * 60_000,
+    )
+    .option(
+      '--embedded-repair-log [bool]',
+      'embedded store: open a damaged write-ahead log by keeping every record that can be read (the damaged file is kept aside)',
+      bool,
+      false,
+    )
+    .option(
+      '--embedded-max-history-bytes <n>',
+      'embedded store: compact the oldest history once superseded values take more than this',
+      positiveInt,
+      64 * 1024 * 1024,
+    )
     .option('--tls-cert-file <file>', 'serving certificate (default: a dev certificate in --data-dir)')
     .option('--tls-private-key-file <file>', 'serving key')
     .option('--client-ca-file <file>', 'CA that signs client certificates (default: the dev CA in --data-dir)')
-    .option('--encryption-provider-config <file>', 'EncryptionConfiguration for data at rest (default: a generated aesgcm key for secrets in --data-dir)')
+    .option(
+      '--encryption-provider-config <file>',
+      'EncryptionConfiguration for data at rest (default: a generated aesgcm key for secrets in --data-dir)',
+    )
     .option('--max-request-bytes <n>', 'largest accepted request body', positiveInt, 3 * 1024 * 1024)
     .option('--watch-bookmark-interval-ms <n>', 'interval between watch bookmarks', positiveInt, 60_000)
     .option('--log-level <level>', 'pino log level', 'info')
-    .option('--allowed-outbound-networks <cidrs>', 'comma-separated CIDRs the server may dial (Talos nodes, Management API); default: any')
-    .option('--resync-period <duration>', 'how often each AdoptedServer is looked at again, and every controller\'s informers report their objects again', parseDuration, 30_000)
+    .option(
+      '--allowed-outbound-networks <cidrs>',
+      'comma-separated CIDRs the server may dial (Talos nodes, Management API); default: any',
+    )
+    .option(
+      '--resync-period <duration>',
+      "how often each AdoptedServer is looked at again, and every controller's informers report their objects again",
+      parseDuration,
+      30_000,
+    )
     .option('--talos-call-timeout <duration>', 'deadline of one Talos API call', parseDuration, 10_000)
     .option('--kubeconfig <file>', 'cluster mode: kubeconfig of the kube-apiserver this server extends')
-    .option('--in-cluster', 'cluster mode: reach kube-apiserver with the pod\'s service account', false)
+    .option('--in-cluster', "cluster mode: reach kube-apiserver with the pod's service account", false)
     .option('--authentication-kubeconfig <file>', 'kubeconfig for TokenReview (default: --kubeconfig)')
     .option('--authorization-kubeconfig <file>', 'kubeconfig for SubjectAccessReview (default: --kubeconfig)')
-    .option('--authorization-always-allow-paths <paths>', 'paths allowed without a SubjectAccessReview', '/healthz,/readyz,/livez')
+    .option(
+      '--authorization-always-allow-paths <paths>',
+      'paths allowed without a SubjectAccessReview',
+      '/healthz,/readyz,/livez',
+    )
     .option('--anonymous-auth <bool>', 'serve requests without a verified identity as system:anonymous', bool, false)
-    .option('--requestheader-client-ca-file <file>', 'CA of the front proxy\'s client certificate (default: from extension-apiserver-authentication)')
-    .option('--requestheader-allowed-names <names>', 'CNs the front proxy\'s certificate may have (empty: any)')
+    .option(
+      '--requestheader-client-ca-file <file>',
+      "CA of the front proxy's client certificate (default: from extension-apiserver-authentication)",
+    )
+    .option('--requestheader-allowed-names <names>', "CNs the front proxy's certificate may have (empty: any)")
     .option('--requestheader-username-headers <headers>', 'headers carrying the user name')
     .option('--requestheader-uid-headers <headers>', 'headers carrying the user UID')
     .option('--requestheader-group-headers <headers>', 'headers carrying the groups')
     .option('--requestheader-extra-headers-prefix <prefixes>', 'header prefixes carrying extra user information')
-    .option('--max-requests-inflight <n>', 'non-mutating requests served at once (watches excluded); more get 429', positiveInt, 400)
+    .option(
+      '--max-requests-inflight <n>',
+      'non-mutating requests served at once (watches excluded); more get 429',
+      positiveInt,
+      400,
+    )
     .option('--max-mutating-requests-inflight <n>', 'mutating requests served at once; more get 429', positiveInt, 200)
-    .option('--max-large-list-requests-inflight <n>', 'lists of more than 500 objects served at once; more wait their turn (0: no separate limit; default: the CPU count, at least 2)', nonNegativeInt, Math.max(2, availableParallelism()))
-    .option('--large-list-queue-wait <duration>', 'how long a large list waits for its turn before it gets 429', parseDuration, 5_000)
-    .option('--shutdown-delay-duration <duration>', 'on SIGTERM, how long /readyz fails before the listener closes', parseDuration, 0)
-    .option('--request-timeout <duration>', 'how long a request\'s body may take to arrive after its headers; slower bodies get 408', parseDuration, 60_000)
-    .option('--read-header-timeout <duration>', 'bound of the TLS handshake, and then of a connection\'s first request headers', parseDuration, 32_000)
-    .option('--idle-connection-timeout <duration>', 'HTTP/1.1 keep-alive connections and HTTP/2 sessions with no request in flight are closed after this', parseDuration, 90_000)
-    .option('--max-unauthenticated-connections-per-address <n>', 'open connections one client address may have before a request on them authenticates (0: no limit)', nonNegativeInt, 32)
-    .option('--controllers <names>', `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`, '*')
-    .option('--controller-base-backoff <duration>', 'a controller retries a failed object after this, doubling with each further failure', parseDuration, 5)
-    .option('--controller-max-backoff <duration>', 'the longest wait between two retries of one object', parseDuration, 1_000_000)
-    .option('--controller-relist-backoff <duration>', 'a controller lists and watches a resource again this long after its watch broke, doubling with each further failure', parseDuration, 800)
-    .option('--controller-relist-max-backoff <duration>', 'the longest wait before a controller lists a resource again', parseDuration, 30_000)
+    .option(
+      '--max-large-list-requests-inflight <n>',
+      'lists of more than 500 objects served at once; more wait their turn (0: no separate limit; default: the CPU count, at least 2)',
+      nonNegativeInt,
+      Math.max(2, availableParallelism()),
+    )
+    .option(
+      '--large-list-queue-wait <duration>',
+      'how long a large list waits for its turn before it gets 429',
+      parseDuration,
+      5_000,
+    )
+    .option(
+      '--shutdown-delay-duration <duration>',
+      'on SIGTERM, how long /readyz fails before the listener closes',
+      parseDuration,
+      0,
+    )
+    .option(
+      '--request-timeout <duration>',
+      "how long a request's body may take to arrive after its headers; slower bodies get 408",
+      parseDuration,
+      60_000,
+    )
+    .option(
+      '--read-header-timeout <duration>',
+      "bound of the TLS handshake, and then of a connection's first request headers",
+      parseDuration,
+      32_000,
+    )
+    .option(
+      '--idle-connection-timeout <duration>',
+      'HTTP/1.1 keep-alive connections and HTTP/2 sessions with no request in flight are closed after this',
+      parseDuration,
+      90_000,
+    )
+    .option(
+      '--max-unauthenticated-connections-per-address <n>',
+      'open connections one client address may have before a request on them authenticates (0: no limit)',
+      nonNegativeInt,
+      32,
+    )
+    .option(
+      '--controllers <names>',
+      `controllers to run: * for all, -name to leave one out (${CONTROLLERS.join(', ')})`,
+      '*',
+    )
+    .option(
+      '--controller-base-backoff <duration>',
+      'a controller retries a failed object after this, doubling with each further failure',
+      parseDuration,
+      5,
+    )
+    .option(
+      '--controller-max-backoff <duration>',
+      'the longest wait between two retries of one object',
+      parseDuration,
+      1_000_000,
+    )
+    .option(
+      '--controller-relist-backoff <duration>',
+      'a controller lists and watches a resource again this long after its watch broke, doubling with each further failure',
+      parseDuration,
+      800,
+    )
+    .option(
+      '--controller-relist-max-backoff <duration>',
+      'the longest wait before a controller lists a resource again',
+      parseDuration,
+      30_000,
+    )
     .allowExcessArguments(false)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
   if (o.storageBackend !== 'embedded' && o.storageBackend !== 'etcd3') {
-    throw new InvalidArgumentError(`--storage-backend: unsupported backend "${String(o.storageBackend)}" (supported: embedded, etcd3)`);
+    throw new InvalidArgumentError(
+      `--storage-backend: unsupported backend "${String(o.storageBackend)}" (supported: embedded, etcd3)`,
+    );
   }
-  const servers = String(o.etcdServers ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+  const servers = String(o.etcdServers ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
   if (o.storageBackend === 'etcd3' && servers.length === 0) {
     throw new InvalidArgumentError('--etcd-servers is required with --storage-backend=etcd3');
   }
@@ -207,36 +315,51 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     throw new InvalidArgumentError((e as Error).message);
   }
   if (o.kubeconfig && o.inCluster) throw new InvalidArgumentError('--kubeconfig and --in-cluster exclude each other');
-  const cluster: ClusterModeOptions | undefined = o.kubeconfig || o.inCluster ? {
-    kubeconfig: o.kubeconfig,
-    inCluster: !!o.inCluster,
-    authenticationKubeconfig: o.authenticationKubeconfig,
-    authorizationKubeconfig: o.authorizationKubeconfig,
-    alwaysAllowPaths: list(o.authorizationAlwaysAllowPaths) ?? [],
-    anonymousAuth: !!o.anonymousAuth,
-    requestHeader: {
-      requestheaderClientCAFile: o.requestheaderClientCaFile,
-      requestheaderAllowedNames: list(o.requestheaderAllowedNames),
-      requestheaderUsernameHeaders: list(o.requestheaderUsernameHeaders),
-      requestheaderUidHeaders: list(o.requestheaderUidHeaders),
-      requestheaderGroupHeaders: list(o.requestheaderGroupHeaders),
-      requestheaderExtraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
-    },
-  } : undefined;
-  const controllers = String(o.controllers).split(',').map((c) => c.trim()).filter(Boolean);
+  const cluster: ClusterModeOptions | undefined =
+    o.kubeconfig || o.inCluster
+      ? {
+          kubeconfig: o.kubeconfig,
+          inCluster: !!o.inCluster,
+          authenticationKubeconfig: o.authenticationKubeconfig,
+          authorizationKubeconfig: o.authorizationKubeconfig,
+          alwaysAllowPaths: list(o.authorizationAlwaysAllowPaths) ?? [],
+          anonymousAuth: !!o.anonymousAuth,
+          requestHeader: {
+            requestheaderClientCAFile: o.requestheaderClientCaFile,
+            requestheaderAllowedNames: list(o.requestheaderAllowedNames),
+            requestheaderUsernameHeaders: list(o.requestheaderUsernameHeaders),
+            requestheaderUidHeaders: list(o.requestheaderUidHeaders),
+            requestheaderGroupHeaders: list(o.requestheaderGroupHeaders),
+            requestheaderExtraHeadersPrefix: list(o.requestheaderExtraHeadersPrefix),
+          },
+        }
+      : undefined;
+  const controllers = String(o.controllers)
+    .split(',')
+    .map((c) => c.trim())
+    .filter(Boolean);
   for (const c of controllers) {
     if (c !== '*' && !(CONTROLLERS as readonly string[]).includes(c.replace(/^-/, ''))) {
       throw new InvalidArgumentError(`--controllers: unknown controller "${c}" (known: ${CONTROLLERS.join(', ')})`);
     }
   }
   if (o.resyncPeriod <= 0) throw new InvalidArgumentError('--resync-period must be more than 0');
-  for (const [flag, ms] of [['--controller-base-backoff', o.controllerBaseBackoff], ['--controller-relist-backoff', o.controllerRelistBackoff]] as const) {
+  for (const [flag, ms] of [
+    ['--controller-base-backoff', o.controllerBaseBackoff],
+    ['--controller-relist-backoff', o.controllerRelistBackoff],
+  ] as const) {
     if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
   }
-  if (o.controllerMaxBackoff < o.controllerBaseBackoff) throw new InvalidArgumentError('--controller-max-backoff must not be less than --controller-base-backoff');
-  if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff) throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
+  if (o.controllerMaxBackoff < o.controllerBaseBackoff)
+    throw new InvalidArgumentError('--controller-max-backoff must not be less than --controller-base-backoff');
+  if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff)
+    throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
-  for (const [flag, ms] of [['--request-timeout', o.requestTimeout], ['--read-header-timeout', o.readHeaderTimeout], ['--idle-connection-timeout', o.idleConnectionTimeout]] as const) {
+  for (const [flag, ms] of [
+    ['--request-timeout', o.requestTimeout],
+    ['--read-header-timeout', o.readHeaderTimeout],
+    ['--idle-connection-timeout', o.idleConnectionTimeout],
+  ] as const) {
     if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
   }
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {

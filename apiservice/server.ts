@@ -68,7 +68,10 @@ async function withDeadline(p: Promise<unknown>, ms: number, reason: string): Pr
 }
 
 /** a list returns at most its resource's objects (as the watch cache counts them), or its limit */
-function listSizeEstimate(registry: APIRegistry, storage: { stats(): { prefix: string; objects: number }[] }): ListSizeEstimate {
+function listSizeEstimate(
+  registry: APIRegistry,
+  storage: { stats(): { prefix: string; objects: number }[] },
+): ListSizeEstimate {
   return (info, limit) => {
     const store = registry.store(info.apiGroup, info.apiVersion, info.resource);
     if (!store) return 0;
@@ -79,7 +82,10 @@ function listSizeEstimate(registry: APIRegistry, storage: { stats(): { prefix: s
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
 
-export async function startServer(opts: ServerOptions, log: Logger = pino({ level: opts.logLevel })): Promise<RunningServer> {
+export async function startServer(
+  opts: ServerOptions,
+  log: Logger = pino({ level: opts.logLevel }),
+): Promise<RunningServer> {
   // keys, the store and the kubeconfig live here: its owner's only, also when an older version made it
   await mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
   await chmod(opts.dataDir, 0o700);
@@ -97,7 +103,12 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     registry = new APIRegistry(kinds, storage, {
       root: stack.root,
       checkNamespace: cluster ? cluster.checkNamespace : (ns) => namespaceChecker(registry, ns),
-      admission: admissionFor({ registry: () => registry, secrets: secretStore, log: log.child({ component: 'admission' }), ownNamespaces: !cluster }),
+      admission: admissionFor({
+        registry: () => registry,
+        secrets: secretStore,
+        log: log.child({ component: 'admission' }),
+        ownNamespaces: !cluster,
+      }),
     });
     if (!cluster) await ensureInitialNamespaces(registry);
   } catch (e) {
@@ -105,31 +116,64 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     await stack.close();
     throw e;
   }
-  const prefixes = new Map(kinds.map((k) => [resourceKeyPrefix(stack.root, k), k.group ? `${k.plural}.${k.group}` : k.plural]));
-  const metrics = new ServerMetrics(() => storage.stats().map((s) => ({ resource: prefixes.get(s.prefix) ?? s.prefix, objects: s.objects })));
+  const prefixes = new Map(
+    kinds.map((k) => [resourceKeyPrefix(stack.root, k), k.group ? `${k.plural}.${k.group}` : k.plural]),
+  );
+  const metrics = new ServerMetrics(() =>
+    storage.stats().map((s) => ({ resource: prefixes.get(s.prefix) ?? s.prefix, objects: s.objects })),
+  );
   const allowList = OutboundAllowList.parse(opts.allowedOutboundNetworks);
   const secrets = cluster ? cluster.secrets : registrySecretReader(registry);
-  const access = nodeAccess({ secrets, allowList, callTimeoutMs: opts.talosCallTimeoutMs, observer: metrics.observeTalosCall });
-  const events = new AggregatingEventRecorder(cluster ? cluster.events : registryEventSink(registry), 'talos-fleet-apiserver', log.child({ component: 'events' }));
+  const access = nodeAccess({
+    secrets,
+    allowList,
+    callTimeoutMs: opts.talosCallTimeoutMs,
+    observer: metrics.observeTalosCall,
+  });
+  const events = new AggregatingEventRecorder(
+    cluster ? cluster.events : registryEventSink(registry),
+    'talos-fleet-apiserver',
+    log.child({ component: 'events' }),
+  );
   const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection
-  const runtime = { settings: { ...opts.controllerRuntime, resyncMs: opts.resyncPeriodMs }, metrics: metrics.workqueues, log };
+  const runtime = {
+    settings: { ...opts.controllerRuntime, resyncMs: opts.resyncPeriodMs },
+    metrics: metrics.workqueues,
+    log,
+  };
   const rt = opts.controllerRuntime;
   const bundles = cluster
     ? kubeListWatch(cluster.api, '/api/v1/secrets', { resource: 'secrets', labelSelector: BUNDLE_SELECTOR })
     : registryListWatch(registry.store('', 'v1', 'secrets')!, { labelSelector: BUNDLE_SELECTOR });
-  stack.leadership.run(controllerManager(() => {
-    const specs: ControllerSpec[] = [];
-    const on = (name: string) => controllerEnabled(opts.controllers, name);
-    if (!cluster && on('namespace')) specs.push(namespaceController({ registry, contentRecheckMs: rt.namespaceRecheckMs }));
-    if (!cluster && on('garbage-collector')) specs.push(garbageCollector(registry));
-    if (on('adoptedserver')) {
-      specs.push(adoptedServerController({ registry, access, allowList, events, resyncMs: opts.resyncPeriodMs, upgradePollMs: rt.upgradePollMs }));
-    }
-    if (on('kubernetescluster')) specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
-    return specs.map((spec) => new Controller(spec, runtime));
-  }, log.child({ component: 'controllers' })));
+  stack.leadership.run(
+    controllerManager(
+      () => {
+        const specs: ControllerSpec[] = [];
+        const on = (name: string) => controllerEnabled(opts.controllers, name);
+        if (!cluster && on('namespace'))
+          specs.push(namespaceController({ registry, contentRecheckMs: rt.namespaceRecheckMs }));
+        if (!cluster && on('garbage-collector')) specs.push(garbageCollector(registry));
+        if (on('adoptedserver')) {
+          specs.push(
+            adoptedServerController({
+              registry,
+              access,
+              allowList,
+              events,
+              resyncMs: opts.resyncPeriodMs,
+              upgradePollMs: rt.upgradePollMs,
+            }),
+          );
+        }
+        if (on('kubernetescluster'))
+          specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
+        return specs.map((spec) => new Controller(spec, runtime));
+      },
+      log.child({ component: 'controllers' }),
+    ),
+  );
 
   const standaloneCA = opts.clientCaFile ? await readFile(opts.clientCaFile, 'utf8') : pki.ca.certPem;
   const standaloneRoots = cluster ? [] : parseCABundle(standaloneCA, '--client-ca-file');
@@ -142,7 +186,9 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
     subresources: subresourceHandlers.map((h) => h.declaration),
     activeWatches,
     watchBookmarkIntervalMs: opts.watchBookmarkIntervalMs,
-    authenticate: cluster ? cluster.authenticate : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
+    authenticate: cluster
+      ? cluster.authenticate
+      : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
     authorize: cluster ? cluster.authorize : standaloneAuthorizer,
     connectionAuthenticated: (req) => connections.authenticated(req),
     metrics,
@@ -214,7 +260,15 @@ export async function startServer(opts: ServerOptions, log: Logger = pino({ leve
   // the admin identity is the dev CA's: only standalone mode trusts it
   const kubeconfigPath = cluster ? undefined : await writeAdminKubeconfig(opts.dataDir, pki, url);
   ready = true;
-  log.info({ address: url, mode: cluster ? 'cluster' : 'standalone', groupVersions: [...new Set(allKinds.map(groupVersion))], ...(kubeconfigPath ? { kubeconfig: kubeconfigPath } : {}) }, 'serving');
+  log.info(
+    {
+      address: url,
+      mode: cluster ? 'cluster' : 'standalone',
+      groupVersions: [...new Set(allKinds.map(groupVersion))],
+      ...(kubeconfigPath ? { kubeconfig: kubeconfigPath } : {}),
+    },
+    'serving',
+  );
 
   let closing: Promise<void> | undefined;
   return {

@@ -36,7 +36,12 @@ async function loadPair(certFile: string, keyFile: string): Promise<ServingCerti
 }
 
 /** reads the pair now (failing start-up when it does not load) and follows the files */
-export async function fileServingCert(certFile: string, keyFile: string, log: Logger, pollMs = POLL_MS): Promise<ServingCertSource> {
+export async function fileServingCert(
+  certFile: string,
+  keyFile: string,
+  log: Logger,
+  pollMs = POLL_MS,
+): Promise<ServingCertSource> {
   let pair: ServingCertificate;
   try {
     pair = await loadPair(certFile, keyFile);
@@ -54,7 +59,10 @@ export async function fileServingCert(certFile: string, keyFile: string, log: Lo
       log.info({ certFile }, 'serving certificate reloaded');
       for (const l of listeners) l();
     } catch (err) {
-      log.warn({ err, certFile, keyFile }, 'serving certificate files do not load; still serving the previous certificate');
+      log.warn(
+        { err, certFile, keyFile },
+        'serving certificate files do not load; still serving the previous certificate',
+      );
     }
   };
   const soon = () => {
@@ -69,7 +77,9 @@ export async function fileServingCert(certFile: string, keyFile: string, log: Lo
   for (const dir of new Set([dirname(certFile), dirname(keyFile)])) {
     try {
       const w = watch(dir, soon);
-      w.on('error', (err) => log.warn({ err, dir }, 'cannot watch the serving certificate directory; checking every minute'));
+      w.on('error', (err) =>
+        log.warn({ err, dir }, 'cannot watch the serving certificate directory; checking every minute'),
+      );
       w.unref();
       watchers.push(w);
     } catch (err) {

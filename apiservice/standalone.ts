@@ -66,7 +66,12 @@ export async function ensureStandalonePKI(dataDir: string, bindAddress: string):
     if (!covered) serving = undefined; // bind address changed: reissue for the new SANs
   }
   if (!serving) {
-    serving = await issueCertificate(ca, { subject: 'CN=talos-fleet-apiserver', usage: 'server', dnsNames: want.dns, ipAddresses: want.ip });
+    serving = await issueCertificate(ca, {
+      subject: 'CN=talos-fleet-apiserver',
+      usage: 'server',
+      dnsNames: want.dns,
+      ipAddresses: want.ip,
+    });
     await writePair(dir, 'serving', serving);
   }
   let admin = fresh ? undefined : await readPair(dir, 'admin');
@@ -89,7 +94,12 @@ export async function writeAdminKubeconfig(dataDir: string, pki: StandalonePKI, 
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'talos-fleet', cluster: { server: url, 'certificate-authority-data': b64(pki.ca.certPem) } }],
-    users: [{ name: 'admin', user: { 'client-certificate-data': b64(pki.admin.certPem), 'client-key-data': b64(pki.admin.keyPem) } }],
+    users: [
+      {
+        name: 'admin',
+        user: { 'client-certificate-data': b64(pki.admin.certPem), 'client-key-data': b64(pki.admin.keyPem) },
+      },
+    ],
     contexts: [{ name: 'talos-fleet-admin', context: { cluster: 'talos-fleet', user: 'admin', namespace: 'default' } }],
     'current-context': 'talos-fleet-admin',
     preferences: {},

@@ -22,7 +22,11 @@ export interface StorageStack {
   close(): Promise<void>;
 }
 
-export async function openStorageStack(opts: ServerOptions, kinds: KindDefinition[], log: Logger): Promise<StorageStack> {
+export async function openStorageStack(
+  opts: ServerOptions,
+  kinds: KindDefinition[],
+  log: Logger,
+): Promise<StorageStack> {
   const etcd = opts.storageBackend === 'etcd3';
   const root = etcd ? opts.etcd.prefix : '/registry';
   const tls = { caFile: opts.etcd.caFile, certFile: opts.etcd.certFile, keyFile: opts.etcd.keyFile };
@@ -45,7 +49,10 @@ export async function openStorageStack(opts: ServerOptions, kinds: KindDefinitio
     const configPath = opts.encryptionProviderConfig ?? (await ensureDefaultEncryptionConfig(opts.dataDir));
     const encrypted = withEncryption(raw, await loadEncryptionConfig(configPath), resourceOfKey(root));
     // one watch cache per resource: lists, gets and watches are served from memory
-    const storage = new CachedStorage(encrypted, kinds.map((k) => resourceKeyPrefix(root, k)));
+    const storage = new CachedStorage(
+      encrypted,
+      kinds.map((k) => resourceKeyPrefix(root, k)),
+    );
     await storage.start();
     const leadership = etcd
       ? await etcdLeadership({

@@ -28,19 +28,42 @@ async function createOrKeep(registry: APIRegistry, kind: KindDefinition, obj: Re
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opts = parseServerOptions(['--data-dir', './.data-demo', '--allowed-outbound-networks', '127.0.0.0/8,::1/128', '--resync-period', '5s', ...args]);
+  const opts = parseServerOptions([
+    '--data-dir',
+    './.data-demo',
+    '--allowed-outbound-networks',
+    '127.0.0.0/8,::1/128',
+    '--resync-period',
+    '5s',
+    ...args,
+  ]);
   const log = pino({ level: opts.logLevel });
-  const sim = await startSimulator({ nodes: 3, controlPlanes: 1, clusterName: 'demo', dir: join(resolve(opts.dataDir), 'simulator') });
+  const sim = await startSimulator({
+    nodes: 3,
+    controlPlanes: 1,
+    clusterName: 'demo',
+    dir: join(resolve(opts.dataDir), 'simulator'),
+  });
   const server = await startServer(opts, log);
   const talosconfig = Buffer.from(sim.talosconfigYaml).toString('base64');
-  await createOrKeep(server.registry, secretKind, { apiVersion: groupVersion(secretKind), kind: secretKind.kind, metadata: { name: SECRET }, data: { talosconfig } });
+  await createOrKeep(server.registry, secretKind, {
+    apiVersion: groupVersion(secretKind),
+    kind: secretKind.kind,
+    metadata: { name: SECRET },
+    data: { talosconfig },
+  });
   for (const node of sim.nodes()) {
     await createOrKeep(server.registry, adoptedServerKind, {
       apiVersion: groupVersion(adoptedServerKind),
       kind: adoptedServerKind.kind,
       metadata: { name: node.name, labels: { demo: 'true' } },
       spec: {
-        talos: { endpoint: node.endpoint, nodeType: node.role, hostname: node.name, talosconfigSecretRef: { name: SECRET } },
+        talos: {
+          endpoint: node.endpoint,
+          nodeType: node.role,
+          hostname: node.name,
+          talosconfigSecretRef: { name: SECRET },
+        },
         accepted: true,
       },
     });

@@ -46,7 +46,11 @@ const WEBHOOKS_HEADER = `${GENERATED}
  Never: our defaults do not depend on what other mutating webhooks set.`;
 
 /** a YAML comment is one `#` per line; an empty line stays empty */
-const comment = (text: string) => text.split('\n').map((l) => (l === '' ? '' : l.startsWith(' ') ? l : ` ${l}`)).join('\n');
+const comment = (text: string) =>
+  text
+    .split('\n')
+    .map((l) => (l === '' ? '' : l.startsWith(' ') ? l : ` ${l}`))
+    .join('\n');
 
 /** lists of plain strings as one-line flow sequences with double quotes, as hand-written manifests have them */
 function document(value: unknown, header?: string): Document {
@@ -62,8 +66,20 @@ function document(value: unknown, header?: string): Document {
   return doc;
 }
 
-function roleDocument(name: string, aggregateTo: 'view' | 'edit' | 'admin', rules: ExplainedRule[], header?: string): Document {
-  const doc = document(clusterRole(name, rules.map((r) => r.rule), aggregateTo), header);
+function roleDocument(
+  name: string,
+  aggregateTo: 'view' | 'edit' | 'admin',
+  rules: ExplainedRule[],
+  header?: string,
+): Document {
+  const doc = document(
+    clusterRole(
+      name,
+      rules.map((r) => r.rule),
+      aggregateTo,
+    ),
+    header,
+  );
   const seq = doc.get('rules') as YAMLSeq<YAMLMap>;
   rules.forEach((r, i) => {
     if (r.why) seq.items[i]!.commentBefore = comment(r.why);

@@ -53,32 +53,55 @@ function subresourceRules(kinds: readonly KindDefinition[], access: Access, why?
       for (const s of subresourcesOf(k)) {
         const name = `${k.plural}/${s.name}`;
         if (access === 'admin' && s.secretMaterial) add(s.verbs, name);
-        if (access === 'view' && !s.secretMaterial) add(s.verbs.filter((v) => v === 'get'), name);
-        if (access === 'edit' && !s.secretMaterial) add(s.verbs.filter((v) => v !== 'get'), name);
+        if (access === 'view' && !s.secretMaterial)
+          add(
+            s.verbs.filter((v) => v === 'get'),
+            name,
+          );
+        if (access === 'edit' && !s.secretMaterial)
+          add(
+            s.verbs.filter((v) => v !== 'get'),
+            name,
+          );
       }
     }
-    for (const [verbs, resources] of byVerbs) rules.push({ rule: { apiGroups: [group], resources, verbs: verbs.split(',') }, why });
+    for (const [verbs, resources] of byVerbs)
+      rules.push({ rule: { apiGroups: [group], resources, verbs: verbs.split(',') }, why });
   }
   // a comment once, above the first rule it explains
   return rules.map((r, i) => (i === 0 ? r : { rule: r.rule }));
 }
 
 function resourceRules(kinds: readonly KindDefinition[], verbs: string[]): ExplainedRule[] {
-  return byGroup(kinds).map(([group, members]) => ({ rule: { apiGroups: [group], resources: members.map((k) => k.plural), verbs } }));
+  return byGroup(kinds).map(([group, members]) => ({
+    rule: { apiGroups: [group], resources: members.map((k) => k.plural), verbs },
+  }));
 }
 
 /** the rules of each role: each repeats the one below it (a label aggregates into one built-in role only) */
 export function userRoleRules(kinds: readonly KindDefinition[] = allKinds): Record<Access, ExplainedRule[]> {
-  const reads = subresourceRules(kinds, 'view', 'Subresources that only read: status, and live answers such as health (no secret material in them).');
+  const reads = subresourceRules(
+    kinds,
+    'view',
+    'Subresources that only read: status, and live answers such as health (no secret material in them).',
+  );
   const view = [...resourceRules(kinds, READ_VERBS), ...reads];
   const edit = [
     ...resourceRules(kinds, [...READ_VERBS, ...WRITE_VERBS]),
     ...reads.map((r) => ({ rule: r.rule })),
-    ...subresourceRules(kinds, 'edit', 'A POST to a subresource (e.g. .../adoptedservers/NAME/upgrade) is the RBAC verb "create" on it.'),
+    ...subresourceRules(
+      kinds,
+      'edit',
+      'A POST to a subresource (e.g. .../adoptedservers/NAME/upgrade) is the RBAC verb "create" on it.',
+    ),
   ];
   const admin = [
     ...edit.map((r) => ({ rule: r.rule })),
-    ...subresourceRules(kinds, 'admin', 'Secret material: an admin kubeconfig of the node\'s cluster, generated Talos machine configs\n(they embed the cluster\'s CA keys and join tokens) and talosconfigs (Talos API client certificates).'),
+    ...subresourceRules(
+      kinds,
+      'admin',
+      "Secret material: an admin kubeconfig of the node's cluster, generated Talos machine configs\n(they embed the cluster's CA keys and join tokens) and talosconfigs (Talos API client certificates).",
+    ),
   ];
   return { view, edit, admin };
 }
@@ -90,4 +113,6 @@ export function clusterRole(name: string, rules: PolicyRule[], aggregateTo?: Acc
 }
 
 /** the role for scrapers of /metrics; not derived from the kinds, but shipped in the same file */
-export const metricsReaderRole = clusterRole('talos-fleet-metrics-reader', [{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+export const metricsReaderRole = clusterRole('talos-fleet-metrics-reader', [
+  { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+]);

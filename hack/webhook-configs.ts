@@ -5,7 +5,9 @@ import { allKinds } from '../src/api/index.js';
 import type { KindDefinition } from '../src/machinery/kind.js';
 
 /** valid base64, not a certificate: every overlay replaces it (certs/ or components/cert-manager) */
-export const CA_BUNDLE_PLACEHOLDER = Buffer.from('placeholder: replaced by hack/gen-serving-certs.sh (manifests/certs) or components/cert-manager').toString('base64');
+export const CA_BUNDLE_PLACEHOLDER = Buffer.from(
+  'placeholder: replaced by hack/gen-serving-certs.sh (manifests/certs) or components/cert-manager',
+).toString('base64');
 
 const SERVICE = { name: 'talos-fleet-apiserver', namespace: 'talos-fleet-system', port: 443 };
 const LABELS = { 'app.kubernetes.io/name': 'talos-fleet-apiserver', 'app.kubernetes.io/part-of': 'talos-fleet' };
@@ -62,7 +64,12 @@ function webhook(phase: 'mutate' | 'validate', kinds: readonly KindDefinition[])
     timeoutSeconds: 10,
     clientConfig: { service: { ...SERVICE, path: `/webhooks/${phase}` }, caBundle: CA_BUNDLE_PLACEHOLDER },
     rules: webhookRules(kinds),
-    matchConditions: [{ name: 'not-being-deleted', expression: "request.operation == 'CREATE' || !has(object.metadata.deletionTimestamp)" }],
+    matchConditions: [
+      {
+        name: 'not-being-deleted',
+        expression: "request.operation == 'CREATE' || !has(object.metadata.deletionTimestamp)",
+      },
+    ],
   };
 }
 

@@ -6,7 +6,10 @@ import { review, requestOf, type AdmissionPhase } from '../src/admission/review.
 import { parseJsonStrict } from '../src/machinery/json.js';
 import { badRequest, StatusError } from '../src/machinery/errors.js';
 
-export const WEBHOOK_PATHS = new Map<string, AdmissionPhase>([['/webhooks/mutate', 'mutate'], ['/webhooks/validate', 'validate']]);
+export const WEBHOOK_PATHS = new Map<string, AdmissionPhase>([
+  ['/webhooks/mutate', 'mutate'],
+  ['/webhooks/validate', 'validate'],
+]);
 
 /** the AdmissionReview answering `body`; a body that is not an AdmissionReview is a 400 StatusError */
 export async function answerAdmissionReview(phase: AdmissionPhase, body: string): Promise<Record<string, unknown>> {

@@ -19,7 +19,8 @@ export interface AuthenticationFlags {
 }
 
 const CONFIGMAP = '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication';
-const CONFIGMAP_WATCH = '/api/v1/namespaces/kube-system/configmaps?watch=true&fieldSelector=metadata.name%3Dextension-apiserver-authentication';
+const CONFIGMAP_WATCH =
+  '/api/v1/namespaces/kube-system/configmaps?watch=true&fieldSelector=metadata.name%3Dextension-apiserver-authentication';
 const RETRY_MS = 2_000;
 
 interface Trust {
@@ -38,8 +39,10 @@ function jsonList(text: string | undefined): string[] | undefined {
 }
 
 function trustFrom(flags: AuthenticationFlags, data: Record<string, string>, log: Logger): Trust {
-  const clientPem = flags.clientCAFile ? readFileSync(flags.clientCAFile, 'utf8') : data['client-ca-file'] ?? '';
-  const headerPem = flags.requestheaderClientCAFile ? readFileSync(flags.requestheaderClientCAFile, 'utf8') : data['requestheader-client-ca-file'] ?? '';
+  const clientPem = flags.clientCAFile ? readFileSync(flags.clientCAFile, 'utf8') : (data['client-ca-file'] ?? '');
+  const headerPem = flags.requestheaderClientCAFile
+    ? readFileSync(flags.requestheaderClientCAFile, 'utf8')
+    : (data['requestheader-client-ca-file'] ?? '');
   const parse = (pem: string, what: string) => {
     if (!pem.trim()) return [];
     try {
@@ -57,10 +60,13 @@ function trustFrom(flags: AuthenticationFlags, data: Record<string, string>, log
       roots,
       allowedNames: flags.requestheaderAllowedNames ?? jsonList(data['requestheader-allowed-names']) ?? [],
       // the defaults of Kubernetes' extension API servers when neither flag nor ConfigMap says
-      usernameHeaders: flags.requestheaderUsernameHeaders ?? jsonList(data['requestheader-username-headers']) ?? ['X-Remote-User'],
+      usernameHeaders: flags.requestheaderUsernameHeaders ??
+        jsonList(data['requestheader-username-headers']) ?? ['X-Remote-User'],
       uidHeaders: flags.requestheaderUidHeaders ?? jsonList(data['requestheader-uid-headers']) ?? ['X-Remote-Uid'],
-      groupHeaders: flags.requestheaderGroupHeaders ?? jsonList(data['requestheader-group-headers']) ?? ['X-Remote-Group'],
-      extraPrefixes: flags.requestheaderExtraHeadersPrefix ?? jsonList(data['requestheader-extra-headers-prefix']) ?? ['X-Remote-Extra-'],
+      groupHeaders: flags.requestheaderGroupHeaders ??
+        jsonList(data['requestheader-group-headers']) ?? ['X-Remote-Group'],
+      extraPrefixes: flags.requestheaderExtraHeadersPrefix ??
+        jsonList(data['requestheader-extra-headers-prefix']) ?? ['X-Remote-Extra-'],
     };
   }
   return trust;
@@ -83,7 +89,9 @@ export class AuthenticationSource {
   static async start(flags: AuthenticationFlags, log: Logger, api?: KubeAPI): Promise<AuthenticationSource> {
     const src = new AuthenticationSource(flags, log, api);
     if (api) {
-      await src.refresh().catch((err: unknown) => log.warn({ err }, 'extension-apiserver-authentication not readable yet; retrying'));
+      await src
+        .refresh()
+        .catch((err: unknown) => log.warn({ err }, 'extension-apiserver-authentication not readable yet; retrying'));
       void src.follow();
     }
     return src;
@@ -112,10 +120,15 @@ export class AuthenticationSource {
 
   private apply(data: Record<string, string>): void {
     const next = trustFrom(this.flags, data, this.log);
-    const changed = next.clientCA.pem !== this.trust.clientCA.pem || JSON.stringify(next.requestHeader) !== JSON.stringify(this.trust.requestHeader);
+    const changed =
+      next.clientCA.pem !== this.trust.clientCA.pem ||
+      JSON.stringify(next.requestHeader) !== JSON.stringify(this.trust.requestHeader);
     this.trust = next;
     if (changed) {
-      this.log.info({ requestHeader: !!next.requestHeader, clientCAs: next.clientCA.certs.length }, 'authentication configuration changed');
+      this.log.info(
+        { requestHeader: !!next.requestHeader, clientCAs: next.clientCA.certs.length },
+        'authentication configuration changed',
+      );
       for (const cb of this.listeners) cb();
     }
   }
@@ -138,11 +151,16 @@ export class AuthenticationSource {
     while (!signal.aborted) {
       try {
         const rv = await this.refresh();
-        await this.api!.watch(`${CONFIGMAP_WATCH}${rv ? `&resourceVersion=${rv}` : ''}`, (ev) => {
-          if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.apply(((ev.object.data ?? {}) as Record<string, string>));
-          if (ev.type === 'DELETED') this.apply({});
-          return false;
-        }, signal);
+        await this.api!.watch(
+          `${CONFIGMAP_WATCH}${rv ? `&resourceVersion=${rv}` : ''}`,
+          (ev) => {
+            if (ev.type === 'ADDED' || ev.type === 'MODIFIED')
+              this.apply((ev.object.data ?? {}) as Record<string, string>);
+            if (ev.type === 'DELETED') this.apply({});
+            return false;
+          },
+          signal,
+        );
       } catch (err) {
         if (!signal.aborted) this.log.warn({ err }, 'following extension-apiserver-authentication failed; retrying');
       }

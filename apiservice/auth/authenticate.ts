@@ -36,7 +36,9 @@ function headerLines(req: IncomingMessage): [string, string][] {
 
 function headerValues(req: IncomingMessage, name: string): string[] {
   const n = name.toLowerCase();
-  return headerLines(req).filter(([h, v]) => h === n && v !== '').map(([, v]) => v);
+  return headerLines(req)
+    .filter(([h, v]) => h === n && v !== '')
+    .map(([, v]) => v);
 }
 
 /** identity from X-Remote-* headers, trusted only behind a proxy certificate that verifies */
@@ -46,7 +48,8 @@ export function requestHeaderAuthenticator(config: () => RequestHeaderConfig | u
     if (!c || c.roots.length === 0) return undefined;
     const chain = socketVerifiesTo(tlsConnectionOf(req), c.roots);
     if (!chain) return undefined;
-    if (c.allowedNames.length > 0 && !subjectValues(chain.leaf, 'CN').some((cn) => c.allowedNames.includes(cn))) return undefined;
+    if (c.allowedNames.length > 0 && !subjectValues(chain.leaf, 'CN').some((cn) => c.allowedNames.includes(cn)))
+      return undefined;
     const name = c.usernameHeaders.map((h) => headerValues(req, h)[0]).find((v) => v);
     if (!name) return undefined;
     const uid = c.uidHeaders.map((h) => headerValues(req, h)[0]).find((v) => v);
@@ -103,7 +106,9 @@ export function authenticationChain(authenticators: Authenticator[], anonymous: 
     for (const a of authenticators) {
       const user = await a(req);
       if (!user) continue;
-      return user.groups.includes('system:authenticated') ? user : { ...user, groups: [...user.groups, 'system:authenticated'] };
+      return user.groups.includes('system:authenticated')
+        ? user
+        : { ...user, groups: [...user.groups, 'system:authenticated'] };
     }
     return anonymous ? ANONYMOUS : undefined;
   };

@@ -63,7 +63,12 @@ export function reviewFor(user: UserInfo, info: RequestInfo, query: URLSearchPar
   };
 }
 
-export function delegatingAuthorizer(review: AccessReviewer, alwaysAllowPaths: readonly string[], ttlMs = 10_000, maxEntries = 10_000): Authorizer {
+export function delegatingAuthorizer(
+  review: AccessReviewer,
+  alwaysAllowPaths: readonly string[],
+  ttlMs = 10_000,
+  maxEntries = 10_000,
+): Authorizer {
   const cache = new Map<string, { at: number; decision: Decision }>();
   return async (user, info, query) => {
     if (!info.isResourceRequest && pathAllowed(alwaysAllowPaths, info.path)) return { allowed: true };

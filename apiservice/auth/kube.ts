@@ -59,9 +59,12 @@ export function kubeAccessReviewer(api: KubeAPI): AccessReviewer {
       throw serviceUnavailable(`authorization: kube-apiserver could not be asked: ${(e as Error).message}`);
     }
     if (reply.code !== 201 && reply.code !== 200) {
-      throw serviceUnavailable(`authorization: kube-apiserver refused the SubjectAccessReview: ${statusOf(reply).message}`);
+      throw serviceUnavailable(
+        `authorization: kube-apiserver refused the SubjectAccessReview: ${statusOf(reply).message}`,
+      );
     }
-    const status = (JSON.parse(reply.body) as { status?: { allowed?: boolean; denied?: boolean; reason?: string } }).status ?? {};
+    const status =
+      (JSON.parse(reply.body) as { status?: { allowed?: boolean; denied?: boolean; reason?: string } }).status ?? {};
     const decision: Decision = { allowed: status.allowed === true && status.denied !== true };
     if (status.reason) decision.reason = status.reason;
     return decision;

@@ -16,7 +16,13 @@ import {
 } from '../../src/machinery/discovery.js';
 import { methodNotAllowedWithMessage, notAcceptable, notFoundResource } from '../../src/machinery/errors.js';
 import { groupVersion, type KindDefinition } from '../../src/machinery/kind.js';
-import { openapiHash, openapiV2, openapiV3ForGroupVersion, openapiV3Key, openapiV3Root } from '../../src/machinery/openapi.js';
+import {
+  openapiHash,
+  openapiV2,
+  openapiV3ForGroupVersion,
+  openapiV3Key,
+  openapiV3Root,
+} from '../../src/machinery/openapi.js';
 import type { APIRegistry } from '../../src/machinery/registry/apis.js';
 import { sendJSON } from '../http.js';
 
@@ -58,7 +64,16 @@ function build(deps: DiscoveryDeps): Documents {
     paths.set(`/apis/${g.name}`, doc(apiGroup(g.name, g.versions)));
     for (const v of g.versions) {
       const gv = `${g.name}/${v}`;
-      paths.set(`/apis/${gv}`, doc(apiResourceList(gv, grouped.filter((k) => groupVersion(k) === gv), subs)));
+      paths.set(
+        `/apis/${gv}`,
+        doc(
+          apiResourceList(
+            gv,
+            grouped.filter((k) => groupVersion(k) === gv),
+            subs,
+          ),
+        ),
+      );
     }
   }
   if (core.length > 0) paths.set('/api/v1', doc(apiResourceList('v1', core, subs)));
@@ -66,7 +81,10 @@ function build(deps: DiscoveryDeps): Documents {
   const gvs = [...new Set(kinds.map(groupVersion))];
   const roots: { groupVersion: string; document: unknown }[] = [];
   for (const gv of gvs) {
-    const document = openapiV3ForGroupVersion(gv, kinds, subs, { title: 'talos-fleet-apiserver', version: deps.version });
+    const document = openapiV3ForGroupVersion(gv, kinds, subs, {
+      title: 'talos-fleet-apiserver',
+      version: deps.version,
+    });
     roots.push({ groupVersion: gv, document });
     openapiV3.set(`/openapi/v3/${openapiV3Key(gv)}`, { doc: doc(document), hash: openapiHash(document) });
   }
@@ -110,7 +128,12 @@ function acceptsJSON(accept: string | undefined): boolean {
   });
 }
 
-export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, res: ServerResponse, rawPath: string): Promise<void> {
+export async function serveDiscovery(
+  deps: DiscoveryDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  rawPath: string,
+): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     throw methodNotAllowedWithMessage('the server does not allow this method on the requested resource');
   }
@@ -151,9 +174,10 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
     if (!entry) throw notFoundResource();
     const hash = new URL(req.url ?? '/', 'https://x').searchParams.get('hash');
     // a matching hash may be cached forever; a stale one gets current content without redirect
-    const immutable: Record<string, string> = hash !== null && hash === entry.hash
-      ? { 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString() }
-      : {};
+    const immutable: Record<string, string> =
+      hash !== null && hash === entry.hash
+        ? { 'Cache-Control': 'public, immutable', Expires: new Date(Date.now() + 365 * 24 * 3600 * 1000).toUTCString() }
+        : {};
     return serveDoc(req, res, entry.doc, immutable);
   }
   const d = docs.paths.get(path);
@@ -163,7 +187,19 @@ export async function serveDiscovery(deps: DiscoveryDeps, req: IncomingMessage, 
   }
   if (path === '/') {
     const core = deps.registry.stores.some((s) => s.kind.group === '') ? ['/api', '/api/v1'] : [];
-    return sendJSON(res, 200, { paths: [...core, '/apis', ...[...docs.paths.keys()].filter((p) => p.startsWith('/apis/')), '/healthz', '/livez', '/readyz', '/openapi/v2', '/openapi/v3', '/version'].sort() });
+    return sendJSON(res, 200, {
+      paths: [
+        ...core,
+        '/apis',
+        ...[...docs.paths.keys()].filter((p) => p.startsWith('/apis/')),
+        '/healthz',
+        '/livez',
+        '/readyz',
+        '/openapi/v2',
+        '/openapi/v3',
+        '/version',
+      ].sort(),
+    });
   }
   throw notFoundResource();
 }

@@ -11,10 +11,22 @@ import {
 } from '../../src/machinery/errors.js';
 import { groupVersion, type KubeObject } from '../../src/machinery/kind.js';
 import { validateNamespaceName } from '../../src/machinery/metavalidation.js';
-import { negotiateOutput, parseIncludeObject, partialObjectMetadata, partialObjectMetadataList, toTable } from '../../src/machinery/output.js';
+import {
+  negotiateOutput,
+  parseIncludeObject,
+  partialObjectMetadata,
+  partialObjectMetadataList,
+  toTable,
+} from '../../src/machinery/output.js';
 import type { APIRegistry } from '../../src/machinery/registry/apis.js';
 import type { FieldValidation, RequestContext, UserInfo } from '../../src/machinery/registry/context.js';
-import { deleteCollection, listObjects, parseResourceVersion, waitForRevision, type ListOptions } from '../../src/machinery/registry/list.js';
+import {
+  deleteCollection,
+  listObjects,
+  parseResourceVersion,
+  waitForRevision,
+  type ListOptions,
+} from '../../src/machinery/registry/list.js';
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { DeleteOptions, PatchType, ResourceStore } from '../../src/machinery/registry/store.js';
 import type { SubresourceHandler } from '../../src/machinery/registry/subresource.js';
@@ -39,7 +51,8 @@ const SUPPORTED_PATCH_TYPES =
 function requestContext(user: UserInfo, q: URLSearchParams, write: boolean, req: IncomingMessage): RequestContext {
   const dryRunValues = q.getAll('dryRun');
   for (const v of dryRunValues) {
-    if (v !== 'All') throw invalidOptions(write ? 'CreateOptions' : 'DeleteOptions', [fieldErr.notSupported('dryRun', v, ['All'])]);
+    if (v !== 'All')
+      throw invalidOptions(write ? 'CreateOptions' : 'DeleteOptions', [fieldErr.notSupported('dryRun', v, ['All'])]);
   }
   const fv = q.get('fieldValidation') ?? 'Warn';
   const allowed: FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
@@ -48,7 +61,9 @@ function requestContext(user: UserInfo, q: URLSearchParams, write: boolean, req:
   }
   const fm = q.get('fieldManager') ?? undefined;
   if (fm !== undefined && (fm.length > 128 || !/^[\x20-\x7e]*$/.test(fm))) {
-    throw invalidOptions('CreateOptions', [fieldErr.invalid('fieldManager', fm, 'must be less than 128 printable characters')]);
+    throw invalidOptions('CreateOptions', [
+      fieldErr.invalid('fieldManager', fm, 'must be less than 128 printable characters'),
+    ]);
   }
   const ua = req.headers['user-agent'];
   return {
@@ -65,7 +80,8 @@ function listOptions(store: ResourceStore, q: URLSearchParams): ListOptions {
   let limit: number | undefined;
   if (limitRaw !== null && limitRaw !== '') {
     limit = Number(limitRaw);
-    if (!/^\d+$/.test(limitRaw) || !Number.isSafeInteger(limit)) throw badRequest(`invalid value for limit: "${limitRaw}"`);
+    if (!/^\d+$/.test(limitRaw) || !Number.isSafeInteger(limit))
+      throw badRequest(`invalid value for limit: "${limitRaw}"`);
   }
   return {
     selection: parseSelection(store.kind, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined),
@@ -96,19 +112,29 @@ function applyForce(q: URLSearchParams): boolean {
   throw badRequest(`invalid value for force: "${raw}"`);
 }
 
-async function deleteOptions(req: IncomingMessage, q: URLSearchParams, maxBytes: number): Promise<DeleteOptions & { dryRun?: string[] }> {
+async function deleteOptions(
+  req: IncomingMessage,
+  q: URLSearchParams,
+  maxBytes: number,
+): Promise<DeleteOptions & { dryRun?: string[] }> {
   const raw = await readBody(req, maxBytes);
   let body: Record<string, unknown> = {};
   if (raw.length > 0 && raw.toString('utf8').trim() !== '') {
-    const decoded = decodeText(raw.toString('utf8'), (req.headers['content-type'] ?? '').includes('yaml') ? 'yaml' : 'json').value;
-    if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded)) throw badRequest('DeleteOptions must be an object');
+    const decoded = decodeText(
+      raw.toString('utf8'),
+      (req.headers['content-type'] ?? '').includes('yaml') ? 'yaml' : 'json',
+    ).value;
+    if (typeof decoded !== 'object' || decoded === null || Array.isArray(decoded))
+      throw badRequest('DeleteOptions must be an object');
     body = decoded as Record<string, unknown>;
-    if (body.kind !== undefined && body.kind !== 'DeleteOptions') throw badRequest(`expected kind DeleteOptions, got ${String(body.kind)}`);
+    if (body.kind !== undefined && body.kind !== 'DeleteOptions')
+      throw badRequest(`expected kind DeleteOptions, got ${String(body.kind)}`);
   }
   const opts: DeleteOptions & { dryRun?: string[] } = {};
   const policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
   if (policy !== undefined && policy !== null) opts.propagationPolicy = policy as DeleteOptions['propagationPolicy'];
-  const orphan = body.orphanDependents ?? (q.has('orphanDependents') ? q.get('orphanDependents') === 'true' : undefined);
+  const orphan =
+    body.orphanDependents ?? (q.has('orphanDependents') ? q.get('orphanDependents') === 'true' : undefined);
   if (orphan !== undefined && orphan !== null) opts.orphanDependents = orphan === true;
   if (body.preconditions !== undefined && body.preconditions !== null) {
     if (typeof body.preconditions !== 'object') throw badRequest('preconditions must be an object');
@@ -124,7 +150,11 @@ async function deleteOptions(req: IncomingMessage, q: URLSearchParams, maxBytes:
   return opts;
 }
 
-function listMeta(r: { resourceVersion: string; continue?: string; remainingItemCount?: number }): Record<string, unknown> {
+function listMeta(r: {
+  resourceVersion: string;
+  continue?: string;
+  remainingItemCount?: number;
+}): Record<string, unknown> {
   const m: Record<string, unknown> = { resourceVersion: r.resourceVersion };
   if (r.continue) m.continue = r.continue;
   if (r.remainingItemCount !== undefined) m.remainingItemCount = r.remainingItemCount;
@@ -148,7 +178,8 @@ export async function serveResource(
   if (!kind.namespaced && info.namespace && info.resource !== 'namespaces') {
     throw notFoundResource();
   }
-  if (ns !== undefined && validateNamespaceName(ns).length > 0) throw notFound({ group: '', resource: 'namespaces' }, ns);
+  if (ns !== undefined && validateNamespaceName(ns).length > 0)
+    throw notFound({ group: '', resource: 'namespaces' }, ns);
   const custom = info.subresource ? findSubresource(deps.subresourceHandlers, kind, info.subresource) : undefined;
   if (custom) return serveSubresource(deps, custom, store, ns, info, user, req, res, q);
   if (info.subresource && !(info.subresource === 'status' && kind.statusSubresource)) {
@@ -173,10 +204,15 @@ export async function serveResource(
     case 'list': {
       if (sub) throw methodNotAllowed('list', store.ref);
       if (q.has('sendInitialEvents')) {
-        throw invalidOptions('ListOptions', [fieldErr.forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list')]);
+        throw invalidOptions('ListOptions', [
+          fieldErr.forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list'),
+        ]);
       }
       const out = negotiateOutput(req.headers.accept, 'list');
-      const result = await listObjects(store, ns, { ...listOptions(store, q), jsonOnly: out.as === 'object' && !out.yaml });
+      const result = await listObjects(store, ns, {
+        ...listOptions(store, q),
+        jsonOnly: out.as === 'object' && !out.yaml,
+      });
       if (result.json) return await sendJSONList(res, gv, kind.listKind, listMeta(result), result.json);
       return sendRead(res, kind, result.items, out, q, listMeta(result), true);
     }
@@ -243,7 +279,12 @@ export async function serveResource(
       const opts = await deleteOptions(req, q, deps.maxRequestBytes);
       const ctx = requestContext(user, mergeDryRun(q, opts.dryRun), false, req);
       const result = await deleteCollection(store, ns, listOptions(store, q), opts, ctx);
-      return sendJSON(res, 200, { apiVersion: gv, kind: kind.listKind, metadata: listMeta(result), items: result.items });
+      return sendJSON(res, 200, {
+        apiVersion: gv,
+        kind: kind.listKind,
+        metadata: listMeta(result),
+        items: result.items,
+      });
     }
     default:
       throw methodNotAllowed(info.verb, store.ref);
@@ -269,7 +310,11 @@ function sendRead(
   const gv = groupVersion(kind);
   switch (out.as) {
     case 'Table':
-      return sendJSON(res, 200, toTable(kind, items, meta, { includeObject: parseIncludeObject(q.get('includeObject')), withColumns: true }));
+      return sendJSON(
+        res,
+        200,
+        toTable(kind, items, meta, { includeObject: parseIncludeObject(q.get('includeObject')), withColumns: true }),
+      );
     case 'PartialObjectMetadata':
       return sendJSON(res, 200, partialObjectMetadata(items[0]));
     case 'PartialObjectMetadataList':

@@ -10,8 +10,14 @@ import { decodeObjectBody, readBody, sendJSON } from '../http.js';
 import type { RequestInfo } from '../requestinfo.js';
 import type { ResourceHandlerDeps } from './resources.js';
 
-export function findSubresource(handlers: SubresourceHandler[] | undefined, kind: KindDefinition, name: string): SubresourceHandler | undefined {
-  return handlers?.find((h) => h.group === kind.group && h.declaration.resource === kind.plural && h.declaration.name === name);
+export function findSubresource(
+  handlers: SubresourceHandler[] | undefined,
+  kind: KindDefinition,
+  name: string,
+): SubresourceHandler | undefined {
+  return handlers?.find(
+    (h) => h.group === kind.group && h.declaration.resource === kind.plural && h.declaration.name === name,
+  );
 }
 
 export async function serveSubresource(
@@ -29,9 +35,15 @@ export async function serveSubresource(
   const allowed = handler.declaration.verbs.map((v) => SUBRESOURCE_METHODS[v]);
   if (!allowed.includes(req.method ?? '')) {
     res.setHeader('Allow', allowed.join(', '));
-    throw methodNotAllowed(info.verb, { group: store.kind.group, resource: `${store.kind.plural}/${handler.declaration.name}` });
+    throw methodNotAllowed(info.verb, {
+      group: store.kind.group,
+      resource: `${store.kind.plural}/${handler.declaration.name}`,
+    });
   }
-  const body = req.method === 'POST' ? decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type']) : undefined;
+  const body =
+    req.method === 'POST'
+      ? decodeObjectBody(await readBody(req, deps.maxRequestBytes), req.headers['content-type'])
+      : undefined;
   const parent = await store.get(ns, info.name);
   // a client that hangs up stops the work meant for it (a frozen node is not waited for)
   const abort = new AbortController();

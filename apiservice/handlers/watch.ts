@@ -36,7 +36,8 @@ function timeoutMs(q: URLSearchParams): number | undefined {
   const t = q.get('timeout'); // client-go also sends a Go duration, e.g. 5m0s
   if (t) {
     const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(t);
-    if (m && t !== '') return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 || undefined;
+    if (m && t !== '')
+      return ((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000 || undefined;
   }
   return undefined;
 }
@@ -60,13 +61,22 @@ export async function serveWatch(
 ): Promise<void> {
   const out = negotiateOutput(req.headers.accept, 'watch');
   const includeObject = parseIncludeObject(q.get('includeObject'));
-  const selection = parseSelection(store.kind, q.get('labelSelector') ?? undefined, q.get('fieldSelector') ?? undefined);
+  const selection = parseSelection(
+    store.kind,
+    q.get('labelSelector') ?? undefined,
+    q.get('fieldSelector') ?? undefined,
+  );
   let columnsSent = false;
   const encode = (ev: WatchEvent): unknown => {
     if (ev.type === 'ERROR' || out.as === 'object' || out.as === 'PartialObjectMetadataList') return ev;
     const obj = ev.object as KubeObject;
     if (out.as === 'PartialObjectMetadata') return { type: ev.type, object: partialObjectMetadata(obj) };
-    const table = toTable(store.kind, [obj], { resourceVersion: obj.metadata.resourceVersion }, { includeObject, withColumns: !columnsSent });
+    const table = toTable(
+      store.kind,
+      [obj],
+      { resourceVersion: obj.metadata.resourceVersion },
+      { includeObject, withColumns: !columnsSent },
+    );
     columnsSent = true;
     return { type: ev.type, object: table };
   };

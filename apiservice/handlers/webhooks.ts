@@ -7,7 +7,12 @@ import { methodNotAllowedWithMessage } from '../../src/machinery/errors.js';
 import { answerAdmissionReview } from '../../webhooks/admissionreview.js';
 import { readBody, sendJSON } from '../http.js';
 
-export async function serveAdmissionReview(phase: AdmissionPhase, req: IncomingMessage, res: ServerResponse, maxBytes: number): Promise<void> {
+export async function serveAdmissionReview(
+  phase: AdmissionPhase,
+  req: IncomingMessage,
+  res: ServerResponse,
+  maxBytes: number,
+): Promise<void> {
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');
     throw methodNotAllowedWithMessage(`${req.method} is not supported on ${req.url}: POST an AdmissionReview`);

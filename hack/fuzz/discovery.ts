@@ -42,8 +42,17 @@ export async function discoverResources(get: GetJSON): Promise<ServedResource[]>
   for (const l of lists) {
     for (const r of l.resources.filter((x) => !x.name.includes('/'))) {
       const subresources = new Map<string, string[]>();
-      for (const s of l.resources.filter((x) => x.name.startsWith(`${r.name}/`))) subresources.set(s.name.slice(r.name.length + 1), s.verbs);
-      out.push({ group: l.group, version: l.version, resource: r.name, kind: r.kind, namespaced: r.namespaced, verbs: r.verbs, subresources });
+      for (const s of l.resources.filter((x) => x.name.startsWith(`${r.name}/`)))
+        subresources.set(s.name.slice(r.name.length + 1), s.verbs);
+      out.push({
+        group: l.group,
+        version: l.version,
+        resource: r.name,
+        kind: r.kind,
+        namespaced: r.namespaced,
+        verbs: r.verbs,
+        subresources,
+      });
     }
   }
   return out;

@@ -32,7 +32,10 @@ function patternValue(pattern: string, rng: Rng): string {
 }
 
 function word(rng: Rng): string {
-  return rng.pick(['alpha', 'beta', 'gamma', 'delta', 'talos', 'node', 'x', 'fuzz']) + (rng.chance(0.5) ? `-${rng.int(100)}` : '');
+  return (
+    rng.pick(['alpha', 'beta', 'gamma', 'delta', 'talos', 'node', 'x', 'fuzz']) +
+    (rng.chance(0.5) ? `-${rng.int(100)}` : '')
+  );
 }
 
 export function sampleSchema(schema: JSONSchema, rng: Rng, depth = 0): unknown {
@@ -46,20 +49,28 @@ export function sampleSchema(schema: JSONSchema, rng: Rng, depth = 0): unknown {
         if (required.has(k) || (depth < 6 && rng.chance(0.35))) out[k] = sampleSchema(sub, rng, depth + 1);
       }
       if (typeof schema.additionalProperties === 'object' && rng.chance(0.5)) {
-        for (let i = rng.int(3); i > 0; i--) out[`${word(rng)}${i}`] = sampleSchema(schema.additionalProperties, rng, depth + 1);
+        for (let i = rng.int(3); i > 0; i--)
+          out[`${word(rng)}${i}`] = sampleSchema(schema.additionalProperties, rng, depth + 1);
       }
-      if (schema['x-kubernetes-preserve-unknown-fields'] && !schema.properties && rng.chance(0.5)) out[word(rng)] = { nested: [1, 'two', { three: true }] };
+      if (schema['x-kubernetes-preserve-unknown-fields'] && !schema.properties && rng.chance(0.5))
+        out[word(rng)] = { nested: [1, 'two', { three: true }] };
       return out;
     }
     case 'array': {
       const n = Math.max(schema.minItems ?? 0, rng.int(3));
       const keys = schema['x-kubernetes-list-map-keys'] ?? [];
-      const items = Array.from({ length: n }, () => (schema.items ? sampleSchema(schema.items, rng, depth + 1) : word(rng)));
+      const items = Array.from({ length: n }, () =>
+        schema.items ? sampleSchema(schema.items, rng, depth + 1) : word(rng),
+      );
       // list-type map: the keys of its items must differ; set: the items must
       items.forEach((it, i) => {
-        for (const key of keys) if (it && typeof it === 'object' && typeof (it as Record<string, unknown>)[key] === 'string') (it as Record<string, unknown>)[key] += `-${i}`;
+        for (const key of keys)
+          if (it && typeof it === 'object' && typeof (it as Record<string, unknown>)[key] === 'string')
+            (it as Record<string, unknown>)[key] += `-${i}`;
       });
-      return schema['x-kubernetes-list-type'] === 'set' ? [...new Set(items.map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as unknown) : items;
+      return schema['x-kubernetes-list-type'] === 'set'
+        ? [...new Set(items.map((x) => JSON.stringify(x)))].map((x) => JSON.parse(x) as unknown)
+        : items;
     }
     case 'string': {
       if (schema.format && FORMAT_VALUES[schema.format]) return rng.pick(FORMAT_VALUES[schema.format]!);
@@ -87,10 +98,22 @@ export function sampleSchema(schema: JSONSchema, rng: Rng, depth = 0): unknown {
 function clusterSpec(): Record<string, any> {
   return {
     data: {
-      clusterUid: 'a30fbc8d-596f-48d0-8541-dbc23bca28a1', clusterId: 'simple-cluster-id', provider: 'talos', environment: 'dev', datacenter: 'trd1',
-      project: 'simple-project', region: 'west-trondelag', workorder: 'simple-workorder', zone: 'Trøndelag', workspace: 'simple-workspace',
+      clusterUid: 'a30fbc8d-596f-48d0-8541-dbc23bca28a1',
+      clusterId: 'simple-cluster-id',
+      provider: 'talos',
+      environment: 'dev',
+      datacenter: 'trd1',
+      project: 'simple-project',
+      region: 'west-trondelag',
+      workorder: 'simple-workorder',
+      zone: 'Trøndelag',
+      workspace: 'simple-workspace',
     },
-    topology: { version: '1.33', controlplane: { replicas: 1, version: '1.33' }, workers: [{ name: 'worker-pool-1', replicas: 2, version: '1.33' }] },
+    topology: {
+      version: '1.33',
+      controlplane: { replicas: 1, version: '1.33' },
+      workers: [{ name: 'worker-pool-1', replicas: 2, version: '1.33' }],
+    },
   };
 }
 
@@ -102,7 +125,13 @@ function makeSemanticallyValid(kind: KindDefinition, obj: KubeObject, rng: Rng, 
       obj.spec = clusterSpec();
       const s = obj.spec as Record<string, any>;
       s.data.clusterId = `${obj.metadata.name}-id`;
-      if (rng.chance(0.3)) s.topology.workers.push({ name: 'pool-b', replicas: rng.int(3), version: '1.33', providerConfig: { any: { nested: [1] } } });
+      if (rng.chance(0.3))
+        s.topology.workers.push({
+          name: 'pool-b',
+          replicas: rng.int(3),
+          version: '1.33',
+          providerConfig: { any: { nested: [1] } },
+        });
       if (rng.chance(0.3)) s.talos = { endpoint: 'https://127.0.0.1:6443', version: rng.pick(['v1.13.9', 'v1.12.4']) };
       if (rng.chance(0.2)) s.talos = { ...s.talos, strategicPatches: ['machine:\n  install:\n    disk: /dev/sdz\n'] };
       break;
@@ -110,7 +139,10 @@ function makeSemanticallyValid(kind: KindDefinition, obj: KubeObject, rng: Rng, 
     case 'Machine':
       spec.provider = rng.pick(['kubevirt', 'proxmox']);
       if (clusters.length > 0 && rng.chance(0.3)) {
-        obj.metadata.labels = { 'cluster.vitistack.io/cluster-name': rng.pick(clusters), 'vitistack.io/node-role': rng.pick(['controlplane', 'worker']) };
+        obj.metadata.labels = {
+          'cluster.vitistack.io/cluster-name': rng.pick(clusters),
+          'vitistack.io/node-role': rng.pick(['controlplane', 'worker']),
+        };
       }
       break;
     case 'Event':
@@ -133,7 +165,13 @@ function makeSemanticallyValid(kind: KindDefinition, obj: KubeObject, rng: Rng, 
  * labels), the schema's fields without status. `clusters`: KubernetesCluster names a Machine may
  * belong to.
  */
-export function exampleObject(kind: KindDefinition, name: string, namespace: string | undefined, rng: Rng, clusters: string[] = []): KubeObject {
+export function exampleObject(
+  kind: KindDefinition,
+  name: string,
+  namespace: string | undefined,
+  rng: Rng,
+  clusters: string[] = [],
+): KubeObject {
   const sampled = sampleSchema(kind.schema, rng) as Record<string, unknown>;
   delete sampled.status;
   delete sampled.metadata;

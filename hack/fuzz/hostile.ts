@@ -41,9 +41,31 @@ export function hostileString(rng: Rng): string {
 /** numbers at and past the edges JSON, JS and Go disagree on */
 export function hostileNumber(rng: Rng): number | string {
   return rng.pick<number | string>([
-    0, -0, -1, 1, 2 ** 31 - 1, 2 ** 31, -(2 ** 31) - 1, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 2 ** 63, 1e308, -1e308, 5e-324, 0.5, 1.5, 3.14159,
+    0,
+    -0,
+    -1,
+    1,
+    2 ** 31 - 1,
+    2 ** 31,
+    -(2 ** 31) - 1,
+    2 ** 53,
+    2 ** 53 + 2,
+    -(2 ** 53),
+    2 ** 63,
+    1e308,
+    -1e308,
+    5e-324,
+    0.5,
+    1.5,
+    3.14159,
     // raw number texts: spliced into JSON as written (precision and range are the parser's problem)
-    '9007199254740993', '123456789012345678901234567890', '1e309', '-1e309', '1E+2', '0.0000000000000000000001', '-0.0',
+    '9007199254740993',
+    '123456789012345678901234567890',
+    '1e309',
+    '-1e309',
+    '1E+2',
+    '0.0000000000000000000001',
+    '-0.0',
   ]);
 }
 
@@ -51,8 +73,27 @@ export function hostileNumber(rng: Rng): number | string {
 export function objectName(rng: Rng, pool: readonly string[]): string {
   if (rng.chance(0.85)) return rng.pick(pool);
   return rng.pick([
-    'UPPER', 'under_score', '-lead', 'trail-', 'a..b', '.', '..', 'a.b.c', 'x'.repeat(253), 'x'.repeat(254), 'x'.repeat(64),
-    '1', 'with space', 'é', 'a/b', 'a%b', 'fuzz-\u0000', '\uFFFD', 'name:colon', '~tilde', '',
+    'UPPER',
+    'under_score',
+    '-lead',
+    'trail-',
+    'a..b',
+    '.',
+    '..',
+    'a.b.c',
+    'x'.repeat(253),
+    'x'.repeat(254),
+    'x'.repeat(64),
+    '1',
+    'with space',
+    'é',
+    'a/b',
+    'a%b',
+    'fuzz-\u0000',
+    '\uFFFD',
+    'name:colon',
+    '~tilde',
+    '',
   ]);
 }
 
@@ -63,7 +104,13 @@ export function pathSegment(rng: Rng, name: string): string {
     [10, enc],
     [1, encodeURIComponent(enc)], // double encoding
     [1, name.replace(/[^\x21-\x7e]/g, (c) => percentEncode(c))], // raw where the client allows it
-    [1, [...name].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join('').slice(0, 600)], // every byte escaped
+    [
+      1,
+      [...name]
+        .map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
+        .join('')
+        .slice(0, 600),
+    ], // every byte escaped
   ]);
 }
 
@@ -72,13 +119,17 @@ export function pathSegment(rng: Rng, name: string): string {
  * escapes that decode to no valid UTF-8, which servers have choked on.
  */
 export function percentEncode(v: string): string {
-  return v.replace(/[\uD800-\uDFFF]/g, (c, i: number) => {
-    const code = c.charCodeAt(0);
-    const pairedHigh = code < 0xdc00 && /[\uDC00-\uDFFF]/.test(v[i + 1] ?? '');
-    const pairedLow = code >= 0xdc00 && /[\uD800-\uDBFF]/.test(v[i - 1] ?? '');
-    if (pairedHigh || pairedLow) return c;
-    return `\uE000${[0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('')}\uE000`;
-  }).split('\uE000').map((part, i) => (i % 2 === 1 ? part : encodeURIComponent(part))).join('');
+  return v
+    .replace(/[\uD800-\uDFFF]/g, (c, i: number) => {
+      const code = c.charCodeAt(0);
+      const pairedHigh = code < 0xdc00 && /[\uDC00-\uDFFF]/.test(v[i + 1] ?? '');
+      const pairedLow = code >= 0xdc00 && /[\uD800-\uDBFF]/.test(v[i - 1] ?? '');
+      if (pairedHigh || pairedLow) return c;
+      return `\uE000${[0xe0 | (code >> 12), 0x80 | ((code >> 6) & 0x3f), 0x80 | (code & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('')}\uE000`;
+    })
+    .split('\uE000')
+    .map((part, i) => (i % 2 === 1 ? part : encodeURIComponent(part)))
+    .join('');
 }
 
 /** a query value the client can send (percent-encoded) */

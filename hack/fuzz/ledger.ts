@@ -17,7 +17,13 @@ export interface Violation {
 const objKey = (o: { resource: string; namespace: string; name: string }) => `${o.resource}|${o.namespace}|${o.name}`;
 
 type Meta = { name?: string; namespace?: string; uid?: string; resourceVersion?: string };
-type Body = { apiVersion?: string; kind?: string; metadata?: Meta; details?: { uid?: string }; items?: { metadata?: Meta }[] };
+type Body = {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: Meta;
+  details?: { uid?: string };
+  items?: { metadata?: Meta }[];
+};
 
 export class Ledger {
   /** object key -> resourceVersions of its acknowledged writes */
@@ -43,7 +49,8 @@ export class Ledger {
       return;
     }
     if (Array.isArray(body.items)) {
-      if (method === 'DELETE') for (const it of body.items) if (it.metadata?.uid) this.collectedUids.add(it.metadata.uid);
+      if (method === 'DELETE')
+        for (const it of body.items) if (it.metadata?.uid) this.collectedUids.add(it.metadata.uid);
       return;
     }
     const resource = body.apiVersion && body.kind ? this.resourceOf(body.apiVersion, body.kind) : undefined;
@@ -79,7 +86,10 @@ export class Ledger {
     }
     const observed = new Set([...initial, ...events].map((e) => `${objKey(e)}|${e.rv}`));
     for (const w of this.written) {
-      if (!observed.has(`${objKey(w)}|${w.rv}`)) out.push({ what: `a 2xx write of ${w.resource} ${w.namespace}/${w.name} answered resourceVersion ${w.rv}, which no watch event carries` });
+      if (!observed.has(`${objKey(w)}|${w.rv}`))
+        out.push({
+          what: `a 2xx write of ${w.resource} ${w.namespace}/${w.name} answered resourceVersion ${w.rv}, which no watch event carries`,
+        });
     }
     return out;
   }
@@ -105,7 +115,11 @@ export class Ledger {
     if (e.resource !== '/secrets' || !e.labels['talos.vitistack.io/secret']) return false;
     const m = /^(.+)-(talos-secrets|talosconfig|machineconfig)$/.exec(e.name);
     if (!m) return false;
-    const owner = { resource: m[2] === 'machineconfig' ? 'vitistack.io/machines' : 'vitistack.io/kubernetesclusters', namespace: e.namespace, name: m[1]! };
+    const owner = {
+      resource: m[2] === 'machineconfig' ? 'vitistack.io/machines' : 'vitistack.io/kubernetesclusters',
+      namespace: e.namespace,
+      name: m[1]!,
+    };
     const rvs = this.writes.get(objKey(owner));
     if (rvs && [...rvs].some((rv) => Number(rv) < Number(e.rv))) return true;
     return this.taintOf(owner) ?? false;

@@ -29,7 +29,20 @@ const program = new Command('fuzz')
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ seed: number; requests: number; concurrency: number; watchMs: number; deadlineMs: number; settleMs: number; replayOut: string; replay?: string; quiet?: boolean; messages?: boolean; countsOut?: string; keepReplay?: boolean }>();
+  const o = program.opts<{
+    seed: number;
+    requests: number;
+    concurrency: number;
+    watchMs: number;
+    deadlineMs: number;
+    settleMs: number;
+    replayOut: string;
+    replay?: string;
+    quiet?: boolean;
+    messages?: boolean;
+    countsOut?: string;
+    keepReplay?: boolean;
+  }>();
   if (o.concurrency < 1) throw new InvalidArgumentError('--concurrency must be at least 1');
   const replay = o.replay ? await readReplay(o.replay) : undefined;
   const started = Date.now();
@@ -41,9 +54,12 @@ async function main(): Promise<void> {
     deadlineMs: o.deadlineMs,
     settleMs: o.settleMs,
     replay,
-    onAnswer: o.quiet ? undefined : (n) => {
-      if (n % 1000 === 0) process.stderr.write(`fuzz: ${n} answered (${Math.round((Date.now() - started) / 1000)} s)\n`);
-    },
+    onAnswer: o.quiet
+      ? undefined
+      : (n) => {
+          if (n % 1000 === 0)
+            process.stderr.write(`fuzz: ${n} answered (${Math.round((Date.now() - started) / 1000)} s)\n`);
+        },
   });
   if (o.messages) process.stdout.write(`most frequent error messages:\n${topMessages(result)}\n`);
   process.stdout.write(`${summary(result, o.seed)}\n`);
@@ -51,7 +67,9 @@ async function main(): Promise<void> {
   if (o.countsOut) await writeFile(o.countsOut, JSON.stringify(counts(result), null, 2));
   if (result.failures.length > 0 || o.keepReplay) {
     await writeReplay(o.replayOut, result);
-    process.stdout.write(`replay file: ${o.replayOut} (npm run fuzz -- --replay ${o.replayOut}); server errors: ${o.replayOut}.server-errors.log\n`);
+    process.stdout.write(
+      `replay file: ${o.replayOut} (npm run fuzz -- --replay ${o.replayOut}); server errors: ${o.replayOut}.server-errors.log\n`,
+    );
   }
   if (result.failures.length > 0) process.exitCode = 1;
 }

@@ -11,18 +11,28 @@ type Values = (rng: Rng) => string;
 /** the values a client means to send, and the ones that probe the rules */
 type Param = { good: Values; bad: Values };
 
-const oneOf = (...vs: string[]): Values => (rng) => rng.pick(vs);
+const oneOf =
+  (...vs: string[]): Values =>
+  (rng) =>
+    rng.pick(vs);
 const param = (good: string[], bad: string[]): Param => ({ good: oneOf(...good), bad: oneOf(...bad) });
 
 const values: Record<string, Param> = {
   resourceVersion: {
-    good: (rng) => rng.weighted<string>([[6, CURRENT_RV], [3, '0'], [2, ''], [1, '1']]),
-    bad: (rng) => rng.weighted<string>([
-      [4, rng.pick(['abc', '-1', '1.5', ' 1', '0x10', '01', '+5', '1e3', '\u0000'])],
-      [2, rng.pick(['9007199254740993', '99999999999999999999', '18446744073709551616'])],
-      // ahead of the store: kube-apiserver waits briefly and answers 504 ResourceVersionTooLarge
-      [1, String(rng.range(100_000, 999_999))],
-    ]),
+    good: (rng) =>
+      rng.weighted<string>([
+        [6, CURRENT_RV],
+        [3, '0'],
+        [2, ''],
+        [1, '1'],
+      ]),
+    bad: (rng) =>
+      rng.weighted<string>([
+        [4, rng.pick(['abc', '-1', '1.5', ' 1', '0x10', '01', '+5', '1e3', '\u0000'])],
+        [2, rng.pick(['9007199254740993', '99999999999999999999', '18446744073709551616'])],
+        // ahead of the store: kube-apiserver waits briefly and answers 504 ResourceVersionTooLarge
+        [1, String(rng.range(100_000, 999_999))],
+      ]),
   },
   resourceVersionMatch: param(['NotOlderThan', 'Exact'], ['exact', 'Bogus', 'NotOlderThan ', '\uFFFD', '']),
   limit: param(['1', '2', '5', '500', '0'], ['-1', 'abc', '1.5', '1e3', '9999999999999999999', '', ' 2', '0x1']),
@@ -32,16 +42,63 @@ const values: Record<string, Param> = {
   },
   timeoutSeconds: param(['1', '2'], ['0', '-1', 'abc', '1e9', '0.5', 'Infinity', 'NaN', '', '99999999999999999999']),
   labelSelector: {
-    good: oneOf('app=alpha', 'fuzz.example.com/tier in (a,b)', '!app', 'app,fuzz.example.com/tier=a', 'app notin (x)', 'app!=x', 'app==x', 'fuzz=a'),
-    bad: (rng) => (rng.chance(0.8)
-      ? rng.pick(['app=', '=x', 'app in (', 'app in ()', ',,,', '!!!', 'a==b==c', 'a b', 'app>1', 'app<x', 'x'.repeat(10_000), 'a/b/c=x', 'é=1', '\u0000=1', 'app in (x', 'app=x,'])
-      : hostileString(rng)),
+    good: oneOf(
+      'app=alpha',
+      'fuzz.example.com/tier in (a,b)',
+      '!app',
+      'app,fuzz.example.com/tier=a',
+      'app notin (x)',
+      'app!=x',
+      'app==x',
+      'fuzz=a',
+    ),
+    bad: (rng) =>
+      rng.chance(0.8)
+        ? rng.pick([
+            'app=',
+            '=x',
+            'app in (',
+            'app in ()',
+            ',,,',
+            '!!!',
+            'a==b==c',
+            'a b',
+            'app>1',
+            'app<x',
+            'x'.repeat(10_000),
+            'a/b/c=x',
+            'é=1',
+            '\u0000=1',
+            'app in (x',
+            'app=x,',
+          ])
+        : hostileString(rng),
   },
   fieldSelector: {
-    good: oneOf('metadata.name=x', 'metadata.namespace!=fuzz-a', 'metadata.name==as-1', 'spec.talos.nodeType=worker', 'status.phase=Active', 'type=Opaque', 'involvedObject.kind=AdoptedServer', 'spec.data.clusterId=kc-0-id'),
-    bad: (rng) => (rng.chance(0.8)
-      ? rng.pick(['bogus.field=x', 'metadata.name', '=', 'metadata.name in (a)', 'metadata.name=a,metadata.name=b', 'metadata.labels=x', 'x'.repeat(5000), 'metadata.name=\uFFFD', 'metadata.name!'])
-      : hostileString(rng)),
+    good: oneOf(
+      'metadata.name=x',
+      'metadata.namespace!=fuzz-a',
+      'metadata.name==as-1',
+      'spec.talos.nodeType=worker',
+      'status.phase=Active',
+      'type=Opaque',
+      'involvedObject.kind=AdoptedServer',
+      'spec.data.clusterId=kc-0-id',
+    ),
+    bad: (rng) =>
+      rng.chance(0.8)
+        ? rng.pick([
+            'bogus.field=x',
+            'metadata.name',
+            '=',
+            'metadata.name in (a)',
+            'metadata.name=a,metadata.name=b',
+            'metadata.labels=x',
+            'x'.repeat(5000),
+            'metadata.name=\uFFFD',
+            'metadata.name!',
+          ])
+        : hostileString(rng),
   },
   dryRun: param(['All'], ['all', '', 'None', 'All,All', 'true']),
   fieldManager: param(['fuzz', 'kubectl', 'fuzz-apply'], ['', 'x'.repeat(129), 'ünï', '\u0007bell', ' ', 'a\tb']),
@@ -61,14 +118,42 @@ const values: Record<string, Param> = {
 /** which parameters each verb means to take; any of the others is added now and then */
 const forVerb: Record<string, string[]> = {
   get: ['resourceVersion', 'pretty'],
-  list: ['resourceVersion', 'resourceVersionMatch', 'limit', 'continue', 'labelSelector', 'fieldSelector', 'timeoutSeconds', 'sendInitialEvents', 'includeObject'],
-  watch: ['resourceVersion', 'resourceVersionMatch', 'timeoutSeconds', 'labelSelector', 'fieldSelector', 'allowWatchBookmarks', 'sendInitialEvents', 'watch', 'timeout'],
+  list: [
+    'resourceVersion',
+    'resourceVersionMatch',
+    'limit',
+    'continue',
+    'labelSelector',
+    'fieldSelector',
+    'timeoutSeconds',
+    'sendInitialEvents',
+    'includeObject',
+  ],
+  watch: [
+    'resourceVersion',
+    'resourceVersionMatch',
+    'timeoutSeconds',
+    'labelSelector',
+    'fieldSelector',
+    'allowWatchBookmarks',
+    'sendInitialEvents',
+    'watch',
+    'timeout',
+  ],
   create: ['dryRun', 'fieldManager', 'fieldValidation', 'pretty'],
   update: ['dryRun', 'fieldManager', 'fieldValidation'],
   patch: ['dryRun', 'fieldManager', 'fieldValidation'],
   apply: ['dryRun', 'fieldManager', 'fieldValidation', 'force'],
   delete: ['dryRun', 'propagationPolicy', 'gracePeriodSeconds', 'orphanDependents'],
-  deletecollection: ['dryRun', 'propagationPolicy', 'gracePeriodSeconds', 'labelSelector', 'fieldSelector', 'resourceVersion', 'limit'],
+  deletecollection: [
+    'dryRun',
+    'propagationPolicy',
+    'gracePeriodSeconds',
+    'labelSelector',
+    'fieldSelector',
+    'resourceVersion',
+    'limit',
+  ],
 };
 
 /**
@@ -102,9 +187,23 @@ export function queryParams(verb: string, rng: Rng, fixed: Record<string, string
   }
   if (hostile) {
     const names = Object.keys(values);
-    if (rng.chance(0.3)) { const k = rng.pick(names); add(k, rng.chance(0.5) ? values[k]!.bad(rng) : values[k]!.good(rng)); }
+    if (rng.chance(0.3)) {
+      const k = rng.pick(names);
+      add(k, rng.chance(0.5) ? values[k]!.bad(rng) : values[k]!.good(rng));
+    }
     if (rng.chance(0.1)) add(rng.pick(names), values[rng.pick(names)]!.bad(rng)); // under another parameter's name
-    if (rng.chance(0.1)) out.push(rng.pick(['%', '=', '&&', 'a=%ZZ', 'dryRun', 'limit=%00', `${hostileString(rng).replace(/[^\x21-\x7e]/g, '')}=1`]));
+    if (rng.chance(0.1))
+      out.push(
+        rng.pick([
+          '%',
+          '=',
+          '&&',
+          'a=%ZZ',
+          'dryRun',
+          'limit=%00',
+          `${hostileString(rng).replace(/[^\x21-\x7e]/g, '')}=1`,
+        ]),
+      );
   }
   return out;
 }
@@ -122,8 +221,20 @@ export const CONTENT_TYPES = {
 /** a Content-Type that does not fit, or is not one */
 export function oddContentType(rng: Rng): string {
   return rng.pick([
-    'text/plain', 'application/x-yaml', 'text/yaml', '*/*', 'foo', ';;;', '', 'application/json; charset=utf-16', 'application/json;charset="x',
-    'multipart/form-data; boundary=x', 'application/xml', 'application/json-patch+json; charset=utf-8', 'APPLICATION/JSON', 'application/vnd.kubernetes.protobuf;stream=watch',
+    'text/plain',
+    'application/x-yaml',
+    'text/yaml',
+    '*/*',
+    'foo',
+    ';;;',
+    '',
+    'application/json; charset=utf-16',
+    'application/json;charset="x',
+    'multipart/form-data; boundary=x',
+    'application/xml',
+    'application/json-patch+json; charset=utf-8',
+    'APPLICATION/JSON',
+    'application/vnd.kubernetes.protobuf;stream=watch',
     ...Object.values(CONTENT_TYPES),
   ]);
 }
@@ -140,6 +251,17 @@ export function acceptHeader(rng: Rng): string | undefined {
     [1, 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json'],
     [1, 'application/vnd.kubernetes.protobuf'],
     [1, 'application/vnd.kubernetes.protobuf, */*'],
-    [1, rng.pick(['text/html', '*/*;q=abc', ';', 'application/json;as=Bogus;v=v1;g=meta.k8s.io', 'application/json;q=0', 'x/y;z', 'application/*'])],
+    [
+      1,
+      rng.pick([
+        'text/html',
+        '*/*;q=abc',
+        ';',
+        'application/json;as=Bogus;v=v1;g=meta.k8s.io',
+        'application/json;q=0',
+        'x/y;z',
+        'application/*',
+      ]),
+    ],
   ]);
 }

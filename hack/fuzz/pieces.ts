@@ -65,7 +65,7 @@ export function deepeningPatch(step: number): unknown {
 
 /** a talosconfig (or secrets.yaml) that is plausible, garbage, or nested too deep */
 export function talosconfigText(rng: Rng): string {
-return rng.pick([
+  return rng.pick([
     'context: fuzz\ncontexts:\n  fuzz:\n    endpoints: [127.0.0.1]\n    ca: bm90IGEgY2VydA==\n    crt: bm90IGEgY2VydA==\n    key: bm90IGEga2V5\n',
     'cluster:\n  id: x\nsecrets:\n  bootstraptoken: abc.def\n',
     '['.repeat(rng.pick([50, 101, 20_000])),
@@ -77,7 +77,13 @@ return rng.pick([
 
 /** an UpgradeRequest body for adoptedservers/NAME/upgrade, valid or not */
 export function upgradeRequestBody(rng: Rng): Obj {
-  const spec: Obj = rng.pick<Obj>([{ version: 'v1.13.10' }, { image: 'ghcr.io/siderolabs/installer:v1.13.10' }, { version: 'latest' }, {}, { version: 'v1.13.10', image: 'x' }]);
+  const spec: Obj = rng.pick<Obj>([
+    { version: 'v1.13.10' },
+    { image: 'ghcr.io/siderolabs/installer:v1.13.10' },
+    { version: 'latest' },
+    {},
+    { version: 'v1.13.10', image: 'x' },
+  ]);
   if (rng.chance(0.3)) spec.rebootMode = rng.pick(['default', 'powercycle', 'bogus']);
   if (rng.chance(0.3)) spec.stage = rng.chance(0.5);
   return { apiVersion: 'metal.sidero.dev/v1alpha2', kind: rng.pick(['UpgradeRequest', 'Other']), spec };
@@ -86,7 +92,11 @@ export function upgradeRequestBody(rng: Rng): Obj {
 /** a DeleteOptions body, valid or not */
 export function deleteOptionsBody(rng: Rng): Buffer {
   const opts: Obj = rng.pick<Obj>([
-    { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: rng.pick(['Orphan', 'Background', 'Foreground', 'bogus']) },
+    {
+      kind: 'DeleteOptions',
+      apiVersion: 'v1',
+      propagationPolicy: rng.pick(['Orphan', 'Background', 'Foreground', 'bogus']),
+    },
     { preconditions: { resourceVersion: rng.pick(['1', CURRENT_RV, 'x']) } },
     { preconditions: { uid: '00000000-0000-0000-0000-000000000000' } },
     { gracePeriodSeconds: rng.pick<unknown>([0, -1, 'x', 1e300, null]) },

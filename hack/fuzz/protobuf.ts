@@ -32,7 +32,15 @@ function mapField(num: number, map: Record<string, unknown>, asBytes: boolean): 
 }
 
 function timeField(num: number, rng: Rng): Buffer {
-  const seconds = rng.pick<number | bigint>([1_700_000_000, 0, 2n ** 40n, 2n ** 62n, 2n ** 64n - 1n, 8_640_000_000_000, 8_640_000_000_001]);
+  const seconds = rng.pick<number | bigint>([
+    1_700_000_000,
+    0,
+    2n ** 40n,
+    2n ** 62n,
+    2n ** 64n - 1n,
+    8_640_000_000_000,
+    8_640_000_000_001,
+  ]);
   return bytesField(num, Buffer.concat([varintField(1, seconds), varintField(2, rng.int(1_000_000_000))]));
 }
 
@@ -64,7 +72,10 @@ export function encodeProtobuf(obj: Record<string, any>, rng: Rng): Buffer {
   }
   if (rng.chance(0.15)) fields.push(varintField(rng.range(20, 2 ** 20), rng.int(1000))); // an unknown field
   if (rng.chance(0.1)) fields.push(stringField(1, 'metadata sent as a string')); // wrong content for a message
-  const typeMeta = Buffer.concat([stringField(1, String(obj.apiVersion ?? '')), stringField(2, String(obj.kind ?? ''))]);
+  const typeMeta = Buffer.concat([
+    stringField(1, String(obj.apiVersion ?? '')),
+    stringField(2, String(obj.kind ?? '')),
+  ]);
   const envelope = [bytesField(1, typeMeta), bytesField(2, Buffer.concat(fields))];
   if (rng.chance(0.05)) envelope.push(stringField(3, 'gzip'));
   let body: Buffer = Buffer.concat([MAGIC, ...envelope]);
@@ -82,7 +93,10 @@ export function corruptBytes(b: Buffer, rng: Rng): Buffer {
       for (let i = rng.range(1, 4); i > 0; i--) copy[rng.int(copy.length)] = rng.int(256);
       return copy;
     case 2:
-      return Buffer.concat([copy, Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])]);
+      return Buffer.concat([
+        copy,
+        Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]),
+      ]);
     case 3:
       return copy.subarray(4);
     default:

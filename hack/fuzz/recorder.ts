@@ -22,11 +22,26 @@ export interface RecordedEvent extends SeenObject {
   raw: string;
 }
 
-type Meta = { name?: string; namespace?: string; uid?: string; resourceVersion?: string; deletionTimestamp?: string; labels?: Record<string, string> };
+type Meta = {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  deletionTimestamp?: string;
+  labels?: Record<string, string>;
+};
 
 export function seen(resource: string, obj: { metadata?: Meta }): SeenObject {
   const m = obj.metadata ?? {};
-  return { resource, namespace: m.namespace ?? '', name: m.name ?? '', uid: m.uid ?? '', rv: m.resourceVersion ?? '', deleting: !!m.deletionTimestamp, labels: m.labels ?? {} };
+  return {
+    resource,
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    uid: m.uid ?? '',
+    rv: m.resourceVersion ?? '',
+    deleting: !!m.deletionTimestamp,
+    labels: m.labels ?? {},
+  };
 }
 
 interface ResourceWatch {
@@ -52,8 +67,15 @@ export class Recorder {
 
   async start(resources: ServedResource[]): Promise<void> {
     for (const r of resources) {
-      const list = JSON.parse((await this.get(`${basePath(r)}/${r.resource}`)).toString('utf8')) as { metadata: { resourceVersion: string }; items: { metadata: Meta }[] };
-      const w: ResourceWatch = { r, initial: list.items.map((o) => seen(resourceKey(r), o)), lastRV: Number(list.metadata.resourceVersion) };
+      const list = JSON.parse((await this.get(`${basePath(r)}/${r.resource}`)).toString('utf8')) as {
+        metadata: { resourceVersion: string };
+        items: { metadata: Meta }[];
+      };
+      const w: ResourceWatch = {
+        r,
+        initial: list.items.map((o) => seen(resourceKey(r), o)),
+        lastRV: Number(list.metadata.resourceVersion),
+      };
       this.watches.set(resourceKey(r), w);
       await this.watch(w);
     }
@@ -75,12 +97,19 @@ export class Recorder {
 
   private get(path: string): Promise<Buffer> {
     return new Promise((resolve, reject) => {
-      const req = request({ ...this.target(path), method: 'GET', agent: this.agent, headers: { accept: 'application/json' } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks)) : reject(new Error(`GET ${path}: ${res.statusCode}`))));
-        res.on('error', reject);
-      });
+      const req = request(
+        { ...this.target(path), method: 'GET', agent: this.agent, headers: { accept: 'application/json' } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            res.statusCode === 200
+              ? resolve(Buffer.concat(chunks))
+              : reject(new Error(`GET ${path}: ${res.statusCode}`)),
+          );
+          res.on('error', reject);
+        },
+      );
       req.on('error', reject);
       req.end();
     });

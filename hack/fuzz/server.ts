@@ -45,13 +45,20 @@ export async function startFuzzServer(settings: ServerSettings): Promise<FuzzSer
   const dataDir = await mkdtemp(join(tmpdir(), 'tf-fuzz-'));
   const args = [
     MAIN,
-    '--data-dir', dataDir,
-    '--secure-port', '0',
-    '--bind-address', '127.0.0.1',
-    '--allowed-outbound-networks', '127.0.0.0/8,::1/128',
-    '--controllers', NO_CONTROLLERS,
-    '--watch-bookmark-interval-ms', String(settings.watchBookmarkIntervalMs),
-    '--talos-call-timeout', settings.talosCallTimeout,
+    '--data-dir',
+    dataDir,
+    '--secure-port',
+    '0',
+    '--bind-address',
+    '127.0.0.1',
+    '--allowed-outbound-networks',
+    '127.0.0.0/8,::1/128',
+    '--controllers',
+    NO_CONTROLLERS,
+    '--watch-bookmark-interval-ms',
+    String(settings.watchBookmarkIntervalMs),
+    '--talos-call-timeout',
+    settings.talosCallTimeout,
   ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   // the server must not outlive the fuzzer, also when the fuzzer is stopped by a signal
@@ -90,11 +97,15 @@ export async function startFuzzServer(settings: ServerSettings): Promise<FuzzSer
     },
   };
   try {
-    server.url = await waitServing(proc, () => stderr, (line) => {
-      if (!/"level":(5|6)\d/.test(line)) return;
-      server.errorLogCount++;
-      if (errorLogs.length < 1000) errorLogs.push(line.slice(0, 4000));
-    });
+    server.url = await waitServing(
+      proc,
+      () => stderr,
+      (line) => {
+        if (!/"level":(5|6)\d/.test(line)) return;
+        server.errorLogCount++;
+        if (errorLogs.length < 1000) errorLogs.push(line.slice(0, 4000));
+      },
+    );
     const kc = parse(await readFile(join(dataDir, 'admin.kubeconfig'), 'utf8'));
     server.identity = {
       ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
@@ -111,7 +122,10 @@ export async function startFuzzServer(settings: ServerSettings): Promise<FuzzSer
 /** resolves with the address of the "serving" line; every line (read to the end) goes to onLine */
 function waitServing(proc: ChildProcess, stderr: () => string, onLine: (line: string) => void): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not log "serving" within ${START_TIMEOUT_MS} ms:\n${stderr()}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`the server did not log "serving" within ${START_TIMEOUT_MS} ms:\n${stderr()}`)),
+      START_TIMEOUT_MS,
+    );
     const lines = createInterface({ input: proc.stdout! });
     lines.on('line', (line) => {
       onLine(line);

@@ -177,7 +177,12 @@ export class Transport {
         session = this.h2session();
         if (headerBytes(r) > OVERSIZED_HEADERS) this.oversized.add(session);
         stream = session.request(
-          { ':method': r.method, ':path': r.path, ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) },
+          {
+            ':method': r.method,
+            ':path': r.path,
+            ...r.headers,
+            ...(r.body ? { 'content-length': String(r.body.length) } : {}),
+          },
           { endStream: r.body === undefined },
         );
       } catch (e) {
@@ -194,7 +199,9 @@ export class Transport {
       });
       stream.on('end', () => finish({}));
       // closed before its end: reset by the server (our own hang-up has finished already)
-      stream.on('close', () => finish({ error: `stream reset by the server (code ${stream!.rstCode})${this.collateral(session)}` }));
+      stream.on('close', () =>
+        finish({ error: `stream reset by the server (code ${stream!.rstCode})${this.collateral(session)}` }),
+      );
       stream.on('error', (e) => finish({ error: `${e.message}${this.collateral(session)}` }));
       if (r.body !== undefined) stream.end(r.body);
     });

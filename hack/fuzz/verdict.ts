@@ -3,7 +3,14 @@
 // TEMPORARY allow-list of defects being fixed on another branch, one entry per defect, named after
 // it: remove each entry once its fix is merged, and the fuzzer fails on that defect again.
 import { METHODS } from 'node:http';
-import { AFTER_OVERSIZED, CLIENT_REFUSED, headerBytes, OVERSIZED_HEADERS, type FuzzRequest, type FuzzResponse } from './transport.js';
+import {
+  AFTER_OVERSIZED,
+  CLIENT_REFUSED,
+  headerBytes,
+  OVERSIZED_HEADERS,
+  type FuzzRequest,
+  type FuzzResponse,
+} from './transport.js';
 
 interface StatusBody {
   kind?: string;
@@ -34,14 +41,18 @@ export const EXPECTED_5XX: { name: string; matches(req: FuzzRequest, res: FuzzRe
     // this cause and Retry-After (storage.NewTooLargeResourceVersionError)
     name: 'resourceVersion ahead of the store (504 ResourceVersionTooLarge)',
     matches: (req, res, s) =>
-      res.status === 504 && ((s.details?.causes ?? []).some((c) => c.reason === 'ResourceVersionTooLarge') || (req.method === 'HEAD' && futureResourceVersion(req.path))),
+      res.status === 504 &&
+      ((s.details?.causes ?? []).some((c) => c.reason === 'ResourceVersionTooLarge') ||
+        (req.method === 'HEAD' && futureResourceVersion(req.path))),
   },
   {
     // the live subresources ask the node at request time; no Talos node exists in a fuzz run, so
     // they answer 503 (unreachable) or 504 (too slow), as a proxied request to a dead backend does
     name: 'live subresource with no reachable Talos node (503/504)',
     matches: (req, res, s) =>
-      (res.status === 503 || res.status === 504) && /^adoptedservers\/|^(health|kubeconfig|upgrade)$/.test(req.verb) && /talos|node|dial|connect|endpoint/i.test(s.message ?? ''),
+      (res.status === 503 || res.status === 504) &&
+      /^adoptedservers\/|^(health|kubeconfig|upgrade)$/.test(req.verb) &&
+      /talos|node|dial|connect|endpoint/i.test(s.message ?? ''),
   },
 ];
 
@@ -49,7 +60,10 @@ export const EXPECTED_5XX: { name: string; matches(req: FuzzRequest, res: FuzzRe
  * Defects known and being fixed elsewhere may be excused here, each by name and only while the fix
  * is on its way; the report lists every excused answer. Empty: every unexpected 5xx fails the run.
  */
-export const KNOWN_DEFECTS_ALLOW_LIST: { name: string; matches(req: FuzzRequest, res: FuzzResponse, s: StatusBody): boolean }[] = [];
+export const KNOWN_DEFECTS_ALLOW_LIST: {
+  name: string;
+  matches(req: FuzzRequest, res: FuzzResponse, s: StatusBody): boolean;
+}[] = [];
 
 export type Verdict = { ok: true; expected?: string; knownDefect?: string } | { ok: false; why: string };
 
@@ -63,11 +77,17 @@ export function judge(req: FuzzRequest, res: FuzzResponse): Verdict {
   // which a client still sending may see as a hang-up: the request never reached the server's code
   if (res.error && req.proto === 'h1' && !METHODS.includes(req.method)) return { ok: true };
   // HTTP/1.1 headers past Node's 16 KB limit: the parser's 431, after which it closes the connection
-  if (req.proto === 'h1' && (res.status === 431 || (res.status === 0 && headerBytes(req) > OVERSIZED_HEADERS))) return { ok: true };
+  if (req.proto === 'h1' && (res.status === 431 || (res.status === 0 && headerBytes(req) > OVERSIZED_HEADERS)))
+    return { ok: true };
   // a header block past HTTP/2's advertised list size is refused by the protocol layer (HTTP/1.1
   // answers 431 for the same): a 70 KB path or label selector ends there
   // (and the connection is closed after it: other streams refused on it are collateral)
-  if (req.proto === 'h2' && /REFUSED_STREAM/.test(res.error ?? '') && (headerBytes(req) > OVERSIZED_HEADERS || res.error!.includes(AFTER_OVERSIZED))) return { ok: true };
+  if (
+    req.proto === 'h2' &&
+    /REFUSED_STREAM/.test(res.error ?? '') &&
+    (headerBytes(req) > OVERSIZED_HEADERS || res.error!.includes(AFTER_OVERSIZED))
+  )
+    return { ok: true };
   if (res.error && !res.cut) return { ok: false, why: `${res.status ? `${res.status}, then ` : ''}${res.error}` };
   if (res.status < 500) return { ok: true };
   const expected = EXPECTED_5XX.find((e) => e.matches(req, res, s));

@@ -21,7 +21,8 @@ export function validateConfig(data: Buffer, node: SimNode): string[] {
   const warnings: string[] = [];
   let legacy = 0;
   for (const [i, doc] of docs.entries()) {
-    if (doc.errors.length > 0) throw invalid(`failed to parse config: document ${i + 1}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
+    if (doc.errors.length > 0)
+      throw invalid(`failed to parse config: document ${i + 1}: ${doc.errors[0]?.message ?? 'invalid YAML'}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
     if (typeof value !== 'object' || Array.isArray(value)) throw invalid(`document ${i + 1} is not a mapping`);
@@ -58,10 +59,17 @@ function durationMs(d: { seconds: string; nanos: number } | null): number {
   return ms > 0 ? ms : DEFAULT_TRY_MS;
 }
 
-export function applyConfiguration(req: ApplyConfigurationRequest__Output, node: SimNode, lifecycle: Lifecycle): ApplyConfiguration {
+export function applyConfiguration(
+  req: ApplyConfigurationRequest__Output,
+  node: SimNode,
+  lifecycle: Lifecycle,
+): ApplyConfiguration {
   const modern = versionAtLeast(node.version, 1, 14);
   if (req.mode === 'REBOOT' && modern) {
-    throw new RpcError(status.UNIMPLEMENTED, 'apply mode REBOOT is not supported on Talos 1.14+, use AUTO, NO_REBOOT, STAGED or TRY');
+    throw new RpcError(
+      status.UNIMPLEMENTED,
+      'apply mode REBOOT is not supported on Talos 1.14+, use AUTO, NO_REBOOT, STAGED or TRY',
+    );
   }
   const warnings = validateConfig(req.data, node);
   const record = { data: Buffer.from(req.data), mode: req.mode, appliedAt: new Date() };
@@ -69,7 +77,8 @@ export function applyConfiguration(req: ApplyConfigurationRequest__Output, node:
     const diff = lineDiff(node.config?.data.toString('utf8') ?? '', req.data.toString('utf8'));
     return { warnings, mode: req.mode, modeDetails: `Dry run summary:\nConfig diff:\n${diff}` };
   }
-  if (req.mode === 'REBOOT' && lifecycle.busy(node)) throw new RpcError(status.FAILED_PRECONDITION, 'a reboot is already in progress');
+  if (req.mode === 'REBOOT' && lifecycle.busy(node))
+    throw new RpcError(status.FAILED_PRECONDITION, 'a reboot is already in progress');
   lifecycle.confirm(node);
   switch (req.mode) {
     case 'STAGED':
@@ -82,7 +91,11 @@ export function applyConfiguration(req: ApplyConfigurationRequest__Output, node:
       node.config = record;
       node.changed();
       lifecycle.scheduleRevert(node, previous, ms);
-      return { warnings, mode: 'TRY', modeDetails: `Applied configuration in try mode, reverting in ${Math.round(ms / 1000)}s unless confirmed` };
+      return {
+        warnings,
+        mode: 'TRY',
+        modeDetails: `Applied configuration in try mode, reverting in ${Math.round(ms / 1000)}s unless confirmed`,
+      };
     }
     case 'REBOOT':
       node.stagedConfig = record;

@@ -5,7 +5,10 @@ import { status, type ServerUnaryCall } from '@grpc/grpc-js';
 import { RpcError } from './rpc-error.js';
 
 /** What the checks need of a unary or streaming server call. */
-export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, 'getAuthContext' | 'metadata' | 'cancelled' | 'once'>;
+export type ServerSurfaceCall = Pick<
+  ServerUnaryCall<unknown, unknown>,
+  'getAuthContext' | 'metadata' | 'cancelled' | 'once'
+>;
 
 const CLIENT_AUTH_OID = '1.3.6.1.5.5.7.3.2';
 
@@ -43,7 +46,10 @@ export function authorize(call: ServerSurfaceCall, method: string): string[] {
   const roles = o === undefined ? [] : Array.isArray(o) ? o : [o];
   const allowed = rolesAllowed(method);
   if (!roles.some((r) => allowed.includes(r))) {
-    throw new RpcError(status.PERMISSION_DENIED, `not authorized: ${method} requires one of the roles ${allowed.join(', ')}`);
+    throw new RpcError(
+      status.PERMISSION_DENIED,
+      `not authorized: ${method} requires one of the roles ${allowed.join(', ')}`,
+    );
   }
   return roles;
 }

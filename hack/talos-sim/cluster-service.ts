@@ -40,17 +40,28 @@ const serviceSick = (c: SimCluster, id: string) => (n: SimNode) => {
 const CHECKS: Check[] = [
   ['etcd to be healthy', (m, c) => first(m.controlPlanes, serviceSick(c, 'etcd'))],
   ['etcd members to be consistent across nodes', (m, c) => first(m.controlPlanes, unreachable(c))],
-  ['etcd members to be control plane nodes', (m) => first(m.controlPlanes, (n) => (n.services.get('etcd')?.state === 'Running' ? undefined : 'not an etcd member'))],
-  ['apid to be ready', (m, c) => (m.unknown.length > 0 ? `no such node: ${m.unknown.join(', ')}` : first(m.all, unreachable(c)))],
+  [
+    'etcd members to be control plane nodes',
+    (m) =>
+      first(m.controlPlanes, (n) => (n.services.get('etcd')?.state === 'Running' ? undefined : 'not an etcd member')),
+  ],
+  [
+    'apid to be ready',
+    (m, c) => (m.unknown.length > 0 ? `no such node: ${m.unknown.join(', ')}` : first(m.all, unreachable(c))),
+  ],
   ['all nodes memory sizes', (m, c) => first(m.all, unreachable(c))],
   ['all nodes disk sizes', (m, c) => first(m.all, unreachable(c))],
   ['no diagnostics', () => undefined],
   ['kubelet to be healthy', (m, c) => first(m.controlPlanes, serviceSick(c, 'kubelet'))],
-  ['all nodes to finish boot sequence', (m, c) => first(m.all, (n) => {
-    if (!c.reachable(n) || n.phase !== 'running') return 'node is still booting';
-    const sick = [...n.services.keys()].find((id) => n.health(id).healthy === false);
-    return sick ? `service "${sick}" is not healthy` : undefined;
-  })],
+  [
+    'all nodes to finish boot sequence',
+    (m, c) =>
+      first(m.all, (n) => {
+        if (!c.reachable(n) || n.phase !== 'running') return 'node is still booting';
+        const sick = [...n.services.keys()].find((id) => n.health(id).healthy === false);
+        return sick ? `service "${sick}" is not healthy` : undefined;
+      }),
+  ],
   ['all k8s nodes to report', (m, c) => first(m.all, serviceSick(c, 'kubelet'))],
   ['all control plane static pods to be running', (m, c) => first(m.controlPlanes, unreachable(c))],
   ['all control plane components to be ready', (m, c) => first(m.controlPlanes, unreachable(c))],
@@ -83,11 +94,15 @@ export function clusterService(env: HandlerEnv): ClusterServiceHandlers {
   const { cluster } = env;
   return {
     HealthCheck: serverStream(env, '/cluster.ClusterService/HealthCheck', async (req, info, send) => {
-      if (!info.node.isControlPlane) throw new RpcError(status.UNIMPLEMENTED, 'the cluster health check runs on control plane nodes only');
+      if (!info.node.isControlPlane)
+        throw new RpcError(status.UNIMPLEMENTED, 'the cluster health check runs on control plane nodes only');
       const deadline = Date.now() + waitMs(req);
       const m = members(req, cluster);
       const say = (message: string) => send({ message });
-      if (m.discovered) say(`discovered nodes: ${JSON.stringify({ control_plane: m.controlPlanes.map((n) => n.ip), worker: cluster.workers().map((n) => n.ip) })}`);
+      if (m.discovered)
+        say(
+          `discovered nodes: ${JSON.stringify({ control_plane: m.controlPlanes.map((n) => n.ip), worker: cluster.workers().map((n) => n.ip) })}`,
+        );
       for (const [title, failing] of CHECKS) {
         say(`waiting for ${title}`);
         let last: string | undefined;
@@ -97,7 +112,8 @@ export function clusterService(env: HandlerEnv): ClusterServiceHandlers {
           if (why === undefined) break;
           if (why !== last) say(`waiting for ${title}: ${why}`);
           last = why;
-          if (Date.now() >= deadline) throw new RpcError(status.DEADLINE_EXCEEDED, `health check timed out waiting for ${title}: ${why}`);
+          if (Date.now() >= deadline)
+            throw new RpcError(status.DEADLINE_EXCEEDED, `health check timed out waiting for ${title}: ${why}`);
           await pause();
         }
         say(`waiting for ${title}: OK`);

@@ -46,10 +46,12 @@ export class SimCluster {
       createCA('talos', 'ed25519'),
     ]);
     const cluster = new SimCluster(opts, specs, osCA, k8sCA, rogueCA);
-    await Promise.all(cluster.nodes.map(async (n) => {
-      cluster.serverCerts.set(n.name, await issueNodeCert(osCA, n.name, n.ip));
-      cluster.rogueCerts.set(n.name, await issueNodeCert(rogueCA, n.name, n.ip));
-    }));
+    await Promise.all(
+      cluster.nodes.map(async (n) => {
+        cluster.serverCerts.set(n.name, await issueNodeCert(osCA, n.name, n.ip));
+        cluster.rogueCerts.set(n.name, await issueNodeCert(rogueCA, n.name, n.ip));
+      }),
+    );
     return cluster;
   }
 

@@ -11,7 +11,10 @@ export const ACTIONS = ['stop', 'start', 'slow', 'freeze', 'unhealthy', 'wrong-c
 export type Action = (typeof ACTIONS)[number];
 
 export class ControlError extends Error {
-  constructor(readonly httpStatus: number, message: string) {
+  constructor(
+    readonly httpStatus: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -22,21 +25,39 @@ export interface ControlTarget {
 }
 
 export function clusterState(t: ControlTarget): Record<string, unknown> {
-  return { cluster: { name: t.cluster.name, bootstrapped: t.cluster.bootstrapped }, nodes: t.cluster.nodes.map((n) => n.snapshot()) };
+  return {
+    cluster: { name: t.cluster.name, bootstrapped: t.cluster.bootstrapped },
+    nodes: t.cluster.nodes.map((n) => n.snapshot()),
+  };
 }
 
 /** Applies one fault (or clears them) on the named node; resolves after its listener follows. */
-export async function inject(t: ControlTarget, name: string, action: Action, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+export async function inject(
+  t: ControlTarget,
+  name: string,
+  action: Action,
+  params: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   const node = t.cluster.byName(name);
   const server = t.servers.get(name);
   if (!node || !server) throw new ControlError(404, `no node named ${JSON.stringify(name)}`);
   const f = node.faults;
   switch (action) {
-    case 'stop': f.down = true; break;
-    case 'start': f.down = false; break;
-    case 'freeze': f.frozen = true; break;
-    case 'wrong-ca': f.wrongCA = true; break;
-    case 'heal': node.heal(); break;
+    case 'stop':
+      f.down = true;
+      break;
+    case 'start':
+      f.down = false;
+      break;
+    case 'freeze':
+      f.frozen = true;
+      break;
+    case 'wrong-ca':
+      f.wrongCA = true;
+      break;
+    case 'heal':
+      node.heal();
+      break;
     case 'slow': {
       const ms = Number(params['ms']);
       if (!Number.isInteger(ms) || ms < 0) throw new ControlError(400, 'slow needs {"ms": <non-negative integer>}');
@@ -101,7 +122,10 @@ export async function startControlServer(t: ControlTarget, port = 0): Promise<Co
   const server = createServer((req, res) => {
     route(t, req).then(
       (value) => send(res, 200, value),
-      (e: unknown) => send(res, e instanceof ControlError ? e.httpStatus : 500, { error: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) =>
+        send(res, e instanceof ControlError ? e.httpStatus : 500, {
+          error: e instanceof Error ? e.message : String(e),
+        }),
     );
   });
   await new Promise<void>((resolve, reject) => {
@@ -111,9 +135,10 @@ export async function startControlServer(t: ControlTarget, port = 0): Promise<Co
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

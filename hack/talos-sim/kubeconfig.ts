@@ -16,7 +16,10 @@ export async function adminKubeconfig(k8sCA: Issuer, clusterName: string, server
     lifetimeMs: CLIENT_CERT_LIFETIME_MS,
   });
   // Talos writes ECDSA keys as SEC1 `EC PRIVATE KEY`
-  const keyPem = k8sCA.kind === 'ecdsa' ? createPrivateKey(admin.keyPem).export({ type: 'sec1', format: 'pem' }).toString() : admin.keyPem;
+  const keyPem =
+    k8sCA.kind === 'ecdsa'
+      ? createPrivateKey(admin.keyPem).export({ type: 'sec1', format: 'pem' }).toString()
+      : admin.keyPem;
   const user = `admin@${clusterName}`;
   return stringify({
     apiVersion: 'v1',

@@ -58,11 +58,14 @@ export class Lifecycle {
   /** TRY mode: put the previous config back unless another apply confirms before `ms`. */
   scheduleRevert(node: SimNode, previous: SimNode['config'], ms: number): void {
     this.confirm(node);
-    this.tryReverts.set(node.name, this.after(ms, () => {
-      this.tryReverts.delete(node.name);
-      node.config = previous;
-      node.changed();
-    }));
+    this.tryReverts.set(
+      node.name,
+      this.after(ms, () => {
+        this.tryReverts.delete(node.name);
+        node.config = previous;
+        node.changed();
+      }),
+    );
   }
 
   /** A later apply ends a pending TRY. */

@@ -83,7 +83,8 @@ async function main(): Promise<number> {
     process.stderr.write(`talos-sim: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  for (const n of sim.nodes()) process.stdout.write(`talos-sim: ${n.name} (${n.role}, ${n.version}) on ${n.endpoint}\n`);
+  for (const n of sim.nodes())
+    process.stdout.write(`talos-sim: ${n.name} (${n.role}, ${n.version}) on ${n.endpoint}\n`);
   process.stdout.write(`talos-sim: control ${sim.control.url}; files in ${opts.dir}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));

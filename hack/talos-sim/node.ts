@@ -127,7 +127,10 @@ export class SimNode extends EventEmitter {
       if (!waitingForBootstrap) events.push({ msg: 'Service started as goroutine', state: 'Running', ts: now });
       else events.push({ msg: 'Waiting for etcd bootstrap', state: 'Preparing', ts: now });
       this.services.set(id, {
-        id, state, events, lastChange: now,
+        id,
+        state,
+        events,
+        lastChange: now,
         healthy: HEALTH_CHECKED.has(id) ? !waitingForBootstrap : undefined,
         lastMessage: waitingForBootstrap ? 'waiting for bootstrap' : '',
       });
@@ -148,7 +151,8 @@ export class SimNode extends EventEmitter {
   health(id: string): { healthy: boolean | undefined; lastMessage: string } {
     const s = this.services.get(id);
     if (!s) return { healthy: undefined, lastMessage: '' };
-    if (this.faults.unhealthy.includes(id)) return { healthy: false, lastMessage: 'simulated failure: health check failed' };
+    if (this.faults.unhealthy.includes(id))
+      return { healthy: false, lastMessage: 'simulated failure: health check failed' };
     return { healthy: s.healthy, lastMessage: s.lastMessage };
   }
 
@@ -180,9 +184,17 @@ export class SimNode extends EventEmitter {
       phase: this.phase,
       listening: this.listening,
       faults: this.faults,
-      services: [...this.services.values()].map((s) => ({ id: s.id, state: s.state, healthy: this.health(s.id).healthy ?? null })),
+      services: [...this.services.values()].map((s) => ({
+        id: s.id,
+        state: s.state,
+        healthy: this.health(s.id).healthy ?? null,
+      })),
       config: this.config
-        ? { mode: this.config.mode, bytes: this.config.data.length, sha256: createHash('sha256').update(this.config.data).digest('hex') }
+        ? {
+            mode: this.config.mode,
+            bytes: this.config.data.length,
+            sha256: createHash('sha256').update(this.config.data).digest('hex'),
+          }
         : null,
       stagedConfig: this.stagedConfig ? { bytes: this.stagedConfig.data.length } : null,
     };

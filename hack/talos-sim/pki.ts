@@ -88,12 +88,16 @@ export function createOsCA(): Promise<Issuer> {
 /** An issuer from existing PEM (any private key label Talos writes: ED25519/EC/RSA/PKCS#8). */
 export async function loadIssuer(certPem: string, keyPem: string): Promise<Issuer> {
   const cert = new x509.X509Certificate(certPem);
-  const nodeKey = createPrivateKey(keyPem.replace(/-----(BEGIN|END) ED25519 PRIVATE KEY-----/g, '-----$1 PRIVATE KEY-----'));
+  const nodeKey = createPrivateKey(
+    keyPem.replace(/-----(BEGIN|END) ED25519 PRIVATE KEY-----/g, '-----$1 PRIVATE KEY-----'),
+  );
   const type = nodeKey.asymmetricKeyType;
-  const kind: KeyKind | undefined = type === 'ed25519' ? 'ed25519' : type === 'ec' ? 'ecdsa' : type === 'rsa' ? 'rsa' : undefined;
+  const kind: KeyKind | undefined =
+    type === 'ed25519' ? 'ed25519' : type === 'ec' ? 'ecdsa' : type === 'rsa' ? 'rsa' : undefined;
   if (!kind) throw new Error(`unsupported CA key type ${type ?? 'unknown'} (want Ed25519, ECDSA P-256 or RSA)`);
   const spki = createPublicKey(nodeKey).export({ type: 'spki', format: 'der' });
-  if (!spki.equals(Buffer.from(cert.publicKey.rawData))) throw new Error('the CA key does not belong to the CA certificate');
+  if (!spki.equals(Buffer.from(cert.publicKey.rawData)))
+    throw new Error('the CA key does not belong to the CA certificate');
   const der = nodeKey.export({ type: 'pkcs8', format: 'der' });
   const key = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHMS[kind].importAlg, true, ['sign']);
   return { cert, key, kind, certPem: cert.toString('pem'), keyPem: await pkcs8Pem(key) };
@@ -147,15 +151,27 @@ export async function issue(ca: Issuer, req: LeafRequest): Promise<CertPair> {
 /** apid's serving cert: CN hostname, SANs node IP + 127.0.0.1 + hostname, serverAuth only, 24 h. */
 export function issueNodeCert(ca: Issuer, hostname: string, ip: string): Promise<CertPair> {
   const ips = [...new Set([ip, '127.0.0.1'])];
-  return issue(ca, { subject: `CN=${hostname}`, eku: ['serverAuth'], dnsNames: [hostname], ipAddresses: ips, lifetimeMs: SERVER_CERT_LIFETIME_MS });
+  return issue(ca, {
+    subject: `CN=${hostname}`,
+    eku: ['serverAuth'],
+    dnsNames: [hostname],
+    ipAddresses: ips,
+    lifetimeMs: SERVER_CERT_LIFETIME_MS,
+  });
 }
 
 /** A talosconfig client cert: roles as Subject O values, EKU exactly clientAuth, 1 year. */
-export function issueClientCert(ca: Issuer, roles: string[] = ['os:admin'], eku: Eku[] = ['clientAuth']): Promise<CertPair> {
+export function issueClientCert(
+  ca: Issuer,
+  roles: string[] = ['os:admin'],
+  eku: Eku[] = ['clientAuth'],
+): Promise<CertPair> {
   return issue(ca, { subject: roles.map((r) => `O=${r}`).join(', '), eku, lifetimeMs: CLIENT_CERT_LIFETIME_MS });
 }
 
 /** Talos writes PKCS#8 Ed25519 keys under its own label; do the same where files should look like Talos'. */
 export function talosKeyLabel(pkcs8Pem: string, kind: KeyKind): string {
-  return kind === 'ed25519' ? pkcs8Pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----') : pkcs8Pem;
+  return kind === 'ed25519'
+    ? pkcs8Pem.replace(/-----(BEGIN|END) PRIVATE KEY-----/g, '-----$1 ED25519 PRIVATE KEY-----')
+    : pkcs8Pem;
 }

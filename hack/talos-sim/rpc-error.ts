@@ -2,7 +2,10 @@
 import type { status } from '@grpc/grpc-js';
 
 export class RpcError extends Error {
-  constructor(readonly code: status, readonly details: string) {
+  constructor(
+    readonly code: status,
+    readonly details: string,
+  ) {
     super(details);
     this.name = 'RpcError';
   }

@@ -1,7 +1,13 @@
 // What every simulated call goes through before its handler: the listening node's faults (frozen,
 // slow), apid's authorization, the `node` metadata target (apid's one-to-one proxying) and
 // that target's faults; then failures become gRPC statuses.
-import { status, type Metadata, type sendUnaryData, type ServerUnaryCall, type ServerWritableStream } from '@grpc/grpc-js';
+import {
+  status,
+  type Metadata,
+  type sendUnaryData,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+} from '@grpc/grpc-js';
 import { authorize, type ServerSurfaceCall } from './auth.js';
 import type { SimCluster } from './cluster.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -36,7 +42,9 @@ async function suffer(node: SimNode, call: ServerSurfaceCall): Promise<void> {
   if (node.faults.frozen) await whenCancelled(call);
   if (node.faults.latencyMs > 0) {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => { timer = setTimeout(resolve, node.faults.latencyMs); });
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, node.faults.latencyMs);
+    });
     try {
       await Promise.race([late, whenCancelled(call)]);
     } finally {
@@ -47,7 +55,10 @@ async function suffer(node: SimNode, call: ServerSurfaceCall): Promise<void> {
 
 function targetName(metadata: Metadata): string | undefined {
   if (metadata.get('nodes').length > 0) {
-    throw new RpcError(status.INVALID_ARGUMENT, 'the simulator proxies one-to-one only: use the "node" metadata key, not "nodes"');
+    throw new RpcError(
+      status.INVALID_ARGUMENT,
+      'the simulator proxies one-to-one only: use the "node" metadata key, not "nodes"',
+    );
   }
   const values = metadata.get('node');
   if (values.length > 1) throw new RpcError(status.INVALID_ARGUMENT, 'only one "node" metadata value is allowed');
@@ -64,9 +75,16 @@ async function admit(env: HandlerEnv, call: ServerSurfaceCall, method: string): 
     const target = env.cluster.find(name);
     // apid dials <node>:50000; report what it would see
     if (!target) throw new RpcError(status.UNAVAILABLE, `connection error: dial tcp: lookup ${name}: no such host`);
-    if (!target.listening) throw new RpcError(status.UNAVAILABLE, `connection error: dial tcp ${target.ip}:50000: connect: connection refused`);
+    if (!target.listening)
+      throw new RpcError(
+        status.UNAVAILABLE,
+        `connection error: dial tcp ${target.ip}:50000: connect: connection refused`,
+      );
     if (target.faults.wrongCA) {
-      throw new RpcError(status.UNAVAILABLE, 'connection error: authentication handshake failed: x509: certificate signed by unknown authority');
+      throw new RpcError(
+        status.UNAVAILABLE,
+        'connection error: authentication handshake failed: x509: certificate signed by unknown authority',
+      );
     }
     await suffer(target, call);
     node = target;
@@ -87,7 +105,10 @@ export function unary<Req, Res>(
   return (call, callback) => {
     admit(env, call, method)
       .then((info) => impl(call.request, info))
-      .then((res) => callback(null, res), (e: unknown) => callback(toStatus(e)));
+      .then(
+        (res) => callback(null, res),
+        (e: unknown) => callback(toStatus(e)),
+      );
   };
 }
 
@@ -98,7 +119,16 @@ export function serverStream<Req, Msg>(
 ): (call: ServerWritableStream<Req, Msg>) => void {
   return (call) => {
     admit(env, call, method)
-      .then((info) => impl(call.request, info, (msg) => { if (!call.cancelled) call.write(msg); }))
-      .then(() => call.end(), (e: unknown) => { if (!call.cancelled) call.emit('error', toStatus(e)); });
+      .then((info) =>
+        impl(call.request, info, (msg) => {
+          if (!call.cancelled) call.write(msg);
+        }),
+      )
+      .then(
+        () => call.end(),
+        (e: unknown) => {
+          if (!call.cancelled) call.emit('error', toStatus(e));
+        },
+      );
   };
 }

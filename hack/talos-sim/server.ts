@@ -14,7 +14,9 @@ const BIND_ATTEMPTS = 20;
 const BIND_RETRY_MS = 100;
 
 function bind(server: grpc.Server, address: string, creds: grpc.ServerCredentials): Promise<number> {
-  return new Promise((resolve, reject) => server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))));
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (err, port) => (err ? reject(err) : resolve(port))),
+  );
 }
 
 export class NodeServer {
@@ -23,7 +25,9 @@ export class NodeServer {
   /** reconciliations run one at a time, in order */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
-  private readonly onChange = () => { void this.reconcile(); };
+  private readonly onChange = () => {
+    void this.reconcile();
+  };
 
   constructor(
     readonly node: SimNode,
@@ -39,9 +43,11 @@ export class NodeServer {
 
   /** Brings the server in line with the node's state; resolves when it is. */
   reconcile(): Promise<void> {
-    this.queue = this.queue.then(() => this.step()).catch((e: unknown) => {
-      process.emitWarning(`talos-sim: node ${this.node.name}: ${e instanceof Error ? e.message : String(e)}`);
-    });
+    this.queue = this.queue
+      .then(() => this.step())
+      .catch((e: unknown) => {
+        process.emitWarning(`talos-sim: node ${this.node.name}: ${e instanceof Error ? e.message : String(e)}`);
+      });
     return this.queue;
   }
 

@@ -76,19 +76,24 @@ function nodeSpecs(count: number, controlPlanes: number, clusterName: string, al
   let cp = 0;
   let worker = 0;
   return Array.from({ length: count }, (_, i) => {
-    const role = i < controlPlanes ? 'controlplane' as const : 'worker' as const;
+    const role = i < controlPlanes ? ('controlplane' as const) : ('worker' as const);
     const name = role === 'controlplane' ? `${clusterName}-cp-${++cp}` : `${clusterName}-worker-${++worker}`;
     return { name, role, ip: aliases ? `127.0.0.${i + 2}` : '127.0.0.1' };
   });
 }
 
 function validate(o: SimulatorOptions): void {
-  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw new Error(`nodes must be 1..${MAX_NODES}`);
+  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES)
+    throw new Error(`nodes must be 1..${MAX_NODES}`);
   const k = o.controlPlanes ?? 1;
-  if (!Number.isInteger(k) || k < 1 || k > o.nodes) throw new Error('controlplanes must be between 1 and the number of nodes');
-  if (o.version !== undefined && !isTalosVersion(o.version)) throw new Error(`version ${o.version} is not a Talos version tag like v1.13.9`);
-  if (o.rebootSeconds !== undefined && !(o.rebootSeconds >= 0)) throw new Error('reboot-seconds must be a non-negative number');
-  if (o.clusterName !== undefined && !/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(o.clusterName)) throw new Error('cluster name must be a DNS label');
+  if (!Number.isInteger(k) || k < 1 || k > o.nodes)
+    throw new Error('controlplanes must be between 1 and the number of nodes');
+  if (o.version !== undefined && !isTalosVersion(o.version))
+    throw new Error(`version ${o.version} is not a Talos version tag like v1.13.9`);
+  if (o.rebootSeconds !== undefined && !(o.rebootSeconds >= 0))
+    throw new Error('reboot-seconds must be a non-negative number');
+  if (o.clusterName !== undefined && !/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(o.clusterName))
+    throw new Error('cluster name must be a DNS label');
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
@@ -96,13 +101,16 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const clusterName = opts.clusterName ?? 'talos-sim';
   const osCA = opts.osCA ?? (opts.secretsFile ? await osCAFromSecretsFile(opts.secretsFile) : undefined);
   const specs = nodeSpecs(opts.nodes, opts.controlPlanes ?? 1, clusterName, await loopbackAliasesWork());
-  const cluster = await SimCluster.create({
-    clusterName,
-    version: opts.version ?? DEFAULT_VERSION,
-    rebootMs: (opts.rebootSeconds ?? 3) * 1000,
-    bootstrapped: opts.bootstrapped ?? true,
-    ...(osCA ? { osCA } : {}),
-  }, specs);
+  const cluster = await SimCluster.create(
+    {
+      clusterName,
+      version: opts.version ?? DEFAULT_VERSION,
+      rebootMs: (opts.rebootSeconds ?? 3) * 1000,
+      bootstrapped: opts.bootstrapped ?? true,
+      ...(osCA ? { osCA } : {}),
+    },
+    specs,
+  );
   const lifecycle = new Lifecycle(cluster);
   const servers = new Map(cluster.nodes.map((n) => [n.name, new NodeServer(n, cluster, lifecycle)]));
   const target = { cluster, servers };
@@ -139,7 +147,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     },
   };
   const talosconfigYaml = serializeTalosconfig(talosconfig);
-  const nodes = (): NodeInfo[] => cluster.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, role: n.role, version: n.version }));
+  const nodes = (): NodeInfo[] =>
+    cluster.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, role: n.role, version: n.version }));
   if (opts.dir) {
     // nodes.json last: its appearance tells a waiting reader that everything else is in place
     written.push(await writeFileAtomic(opts.dir, 'talosconfig', talosconfigYaml, 0o600));

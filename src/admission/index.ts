@@ -14,5 +14,9 @@ export interface AdmissionOptions extends TalosConfigAdmissionOptions {
 }
 
 export function admissionFor(o: AdmissionOptions): AdmissionHooks {
-  return admissionChain([...(o.ownNamespaces ? [namespaceLifecycleAdmission] : []), ...reviewedPlugins, talosConfigAdmission(o)]);
+  return admissionChain([
+    ...(o.ownNamespaces ? [namespaceLifecycleAdmission] : []),
+    ...reviewedPlugins,
+    talosConfigAdmission(o),
+  ]);
 }

@@ -13,7 +13,18 @@ import { groupVersion, type KindDefinition, type KubeObject } from '../machinery
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
 import { parseContract } from '../machineconfig/contract.js';
-import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, TALOS_VERSION_ANNOTATION, clusterConfigInputs, clusterPatches, clusterSpec, machineCluster, machineRole } from '../machineconfig/fromcluster.js';
+import {
+  CLUSTER_LABEL,
+  CONFIG_HASH_ANNOTATION,
+  MACHINECONFIG_SECRET_ANNOTATION,
+  POOL_ANNOTATION,
+  TALOS_VERSION_ANNOTATION,
+  clusterConfigInputs,
+  clusterPatches,
+  clusterSpec,
+  machineCluster,
+  machineRole,
+} from '../machineconfig/fromcluster.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
 import { ConfigInputError, resolveConfigInputs, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
@@ -46,7 +57,8 @@ function specPath(field: string, role: MachineRole, pool?: { index: number; hasV
   const root = field.split(/[.[]/)[0]!;
   const at = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
   if (root === 'clusterName') return 'metadata.name';
-  if (root === 'kubernetesVersion') return role === 'controlplane' || pool?.hasVersion ? `${at}.version` : 'spec.topology.version';
+  if (root === 'kubernetesVersion')
+    return role === 'controlplane' || pool?.hasVersion ? `${at}.version` : 'spec.topology.version';
   if (root === 'nodeLabels') return `${at}.metadata.labels`;
   if (root === 'nodeTaints') return `${at}.taints`;
   if (root === 'talosVersion') return 'spec.talos.version';
@@ -64,9 +76,15 @@ let scratchBundle: Promise<SecretsBundle> | undefined;
 /** every role's config must generate and patch cleanly; problems are field errors on the cluster */
 export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]> {
   const spec = clusterSpec(cluster);
-  const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [['controlplane', undefined, undefined]];
+  const roles: [MachineRole, KubeObject | undefined, { index: number; hasVersion: boolean } | undefined][] = [
+    ['controlplane', undefined, undefined],
+  ];
   (spec.topology?.workers ?? []).forEach((pool, index) => {
-    const machine = { apiVersion: groupVersion(machineKind), kind: machineKind.kind, metadata: { name: pool.name, annotations: { [POOL_ANNOTATION]: pool.name } } };
+    const machine = {
+      apiVersion: groupVersion(machineKind),
+      kind: machineKind.kind,
+      metadata: { name: pool.name, annotations: { [POOL_ANNOTATION]: pool.name } },
+    };
     roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
   });
   const errors: FieldError[] = [];
@@ -83,17 +101,23 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
       resolveConfigInputs(inputs);
       const patches = clusterPatches(cluster, role, machine);
       if (patches.length > 0) {
-        scratchBundle ??= generateSecretsBundle({ contract: parseContract(resolveTalosVersion(inputs.talosVersion).tag) });
+        scratchBundle ??= generateSecretsBundle({
+          contract: parseContract(resolveTalosVersion(inputs.talosVersion).tag),
+        });
         const patched = applyPatches(generateMachineConfig(role, inputs, await scratchBundle), patches);
         // what the patches made must still be a config the target Talos accepts
-        const where = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
-        for (const p of configErrors(validateMachineConfig(patched, { talosVersion: resolveTalosVersion(inputs.talosVersion).tag, mode: 'metal' }))) {
+        const where =
+          role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
+        for (const p of configErrors(
+          validateMachineConfig(patched, { talosVersion: resolveTalosVersion(inputs.talosVersion).tag, mode: 'metal' }),
+        )) {
           errors.push(invalidField(`${where} (patched config) ${p.path}`, p.message));
         }
       }
     } catch (e) {
       if (e instanceof ConfigInputError) errors.push(invalidField(specPath(e.field, role, pool), e.reason));
-      else if (e instanceof PatchError) errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
+      else if (e instanceof PatchError)
+        errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
       else throw e;
     }
   }
@@ -125,8 +149,20 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
   /** configs generated in mutate, written in committed, by object uid */
   const pending = new Map<string, { config: string; cluster: KubeObject }>();
 
-  const ownerOf = (cluster: KubeObject) => [{ apiVersion: groupVersion(kubernetesClusterKind), kind: kubernetesClusterKind.kind, name: cluster.metadata.name!, uid: cluster.metadata.uid!, controller: true, blockOwnerDeletion: true }];
-  const labelsOf = (cluster: KubeObject, kind: string) => ({ [CLUSTER_LABEL]: cluster.metadata.name!, [SECRET_ROLE_LABEL]: kind });
+  const ownerOf = (cluster: KubeObject) => [
+    {
+      apiVersion: groupVersion(kubernetesClusterKind),
+      kind: kubernetesClusterKind.kind,
+      name: cluster.metadata.name!,
+      uid: cluster.metadata.uid!,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
+  const labelsOf = (cluster: KubeObject, kind: string) => ({
+    [CLUSTER_LABEL]: cluster.metadata.name!,
+    [SECRET_ROLE_LABEL]: kind,
+  });
 
   async function bundleOf(cluster: KubeObject): Promise<SecretsBundle | undefined> {
     const data = await o.secrets.get(cluster.metadata.namespace!, secretsSecretName(cluster.metadata.name!));
@@ -146,17 +182,23 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     try {
       cluster = await store.get(machine.metadata.namespace, clusterName);
     } catch {
-      ctx.warnings.push(`KubernetesCluster ${clusterName} does not exist (yet): no machine config was generated for ${machine.metadata.name}`);
+      ctx.warnings.push(
+        `KubernetesCluster ${clusterName} does not exist (yet): no machine config was generated for ${machine.metadata.name}`,
+      );
       return;
     }
     const endpoint = clusterSpec(cluster).talos?.endpoint;
     if (!endpoint) {
-      ctx.warnings.push(`KubernetesCluster ${clusterName} has no spec.talos.endpoint: no machine config was generated for ${machine.metadata.name}`);
+      ctx.warnings.push(
+        `KubernetesCluster ${clusterName} has no spec.talos.endpoint: no machine config was generated for ${machine.metadata.name}`,
+      );
       return;
     }
     const bundle = await bundleOf(cluster);
     if (!bundle) {
-      ctx.warnings.push(`KubernetesCluster ${clusterName} has no secrets bundle yet: no machine config was generated for ${machine.metadata.name}`);
+      ctx.warnings.push(
+        `KubernetesCluster ${clusterName} has no secrets bundle yet: no machine config was generated for ${machine.metadata.name}`,
+      );
       return;
     }
     const inputs = clusterConfigInputs(cluster, role, machine);
@@ -164,8 +206,16 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     try {
       config = applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine));
     } catch (e) {
-      if (e instanceof ConfigInputError) throw invalid(MACHINE_REF, machine.metadata.name!, [fieldErr.invalid(`metadata.labels[${CLUSTER_LABEL}]`, clusterName, `its cluster's ${specPath(e.field, role)}: ${e.reason}`)]);
-      if (e instanceof PatchError) throw invalid(MACHINE_REF, machine.metadata.name!, [invalidField(e.patch, e.message)]);
+      if (e instanceof ConfigInputError)
+        throw invalid(MACHINE_REF, machine.metadata.name!, [
+          fieldErr.invalid(
+            `metadata.labels[${CLUSTER_LABEL}]`,
+            clusterName,
+            `its cluster's ${specPath(e.field, role)}: ${e.reason}`,
+          ),
+        ]);
+      if (e instanceof PatchError)
+        throw invalid(MACHINE_REF, machine.metadata.name!, [invalidField(e.patch, e.message)]);
       throw e;
     }
     const annotations = (machine.metadata.annotations ??= {});
@@ -185,15 +235,33 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     if (!bundle) {
       // create-only: two writes of a new cluster (its create and a status write, or two replicas)
       // may both get here, and the first bundle stored must stay the cluster's only one
-      const fresh = await generateSecretsBundle({ contract: parseContract(resolveTalosVersion(clusterSpec(cluster).talos?.version).tag) });
-      const stored = await o.secrets.create(ns, { name: secretsSecretName(name), labels: labelsOf(cluster, 'secrets'), ownerReferences: ownerOf(cluster), data: { [SECRETS_KEY]: secretsToYaml(fresh) } });
+      const fresh = await generateSecretsBundle({
+        contract: parseContract(resolveTalosVersion(clusterSpec(cluster).talos?.version).tag),
+      });
+      const stored = await o.secrets.create(ns, {
+        name: secretsSecretName(name),
+        labels: labelsOf(cluster, 'secrets'),
+        ownerReferences: ownerOf(cluster),
+        data: { [SECRETS_KEY]: secretsToYaml(fresh) },
+      });
       bundle = stored ? fresh : await bundleOf(cluster);
       if (!bundle) throw new Error(`the secrets bundle of ${ns}/${name} was taken by another write and is unreadable`);
     }
     if (!(await o.secrets.get(ns, talosconfigSecretName(name)))?.[TALOSCONFIG_KEY]) {
-      const host = clusterSpec(cluster).talos?.endpoint ? new URL(clusterSpec(cluster).talos!.endpoint!).hostname : undefined;
-      const talosconfig = await generateTalosconfig({ clusterName: name, osCA: bundle.certs.os, endpoints: host ? [host] : [] });
-      await o.secrets.put(ns, { name: talosconfigSecretName(name), labels: labelsOf(cluster, 'talosconfig'), ownerReferences: ownerOf(cluster), data: { [TALOSCONFIG_KEY]: talosconfigToYaml(talosconfig) } });
+      const host = clusterSpec(cluster).talos?.endpoint
+        ? new URL(clusterSpec(cluster).talos!.endpoint!).hostname
+        : undefined;
+      const talosconfig = await generateTalosconfig({
+        clusterName: name,
+        osCA: bundle.certs.os,
+        endpoints: host ? [host] : [],
+      });
+      await o.secrets.put(ns, {
+        name: talosconfigSecretName(name),
+        labels: labelsOf(cluster, 'talosconfig'),
+        ownerReferences: ownerOf(cluster),
+        data: { [TALOSCONFIG_KEY]: talosconfigToYaml(talosconfig) },
+      });
     }
   }
 
@@ -212,11 +280,18 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
           const name = machineconfigSecretName(obj.metadata.name!);
           const current = await o.secrets.get(obj.metadata.namespace!, name);
           if (current?.[MACHINECONFIG_KEY] === p.config) return;
-          await o.secrets.put(obj.metadata.namespace!, { name, labels: { ...labelsOf(p.cluster, 'machineconfig'), 'vitistack.io/machine': obj.metadata.name! }, ownerReferences: ownerOf(p.cluster), data: { [MACHINECONFIG_KEY]: p.config } });
+          await o.secrets.put(obj.metadata.namespace!, {
+            name,
+            labels: { ...labelsOf(p.cluster, 'machineconfig'), 'vitistack.io/machine': obj.metadata.name! },
+            ownerReferences: ownerOf(p.cluster),
+            data: { [MACHINECONFIG_KEY]: p.config },
+          });
         }
       } catch (err) {
         o.log.error({ err, kind: obj.kind, name: obj.metadata.name }, 'writing the Talos secrets failed');
-        ctx.warnings.push(`the Talos secrets of ${obj.kind} ${obj.metadata.name} could not be written (${(err as Error).message}); they are written on its next change`);
+        ctx.warnings.push(
+          `the Talos secrets of ${obj.kind} ${obj.metadata.name} could not be written (${(err as Error).message}); they are written on its next change`,
+        );
       }
     },
   };

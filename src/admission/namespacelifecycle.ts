@@ -12,7 +12,9 @@ const PROTECTED_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
 
 function terminating(ns: string): StatusError {
   return forbidden(`unable to create new content in namespace ${ns} because it is being terminated`, {
-    causes: [{ reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' }],
+    causes: [
+      { reason: 'NamespaceTerminating', message: `namespace ${ns} is being terminated`, field: 'metadata.namespace' },
+    ],
   });
 }
 
@@ -20,7 +22,12 @@ function terminating(ns: string): StatusError {
 export const namespaceLifecycleAdmission: AdmissionPlugin = {
   name: 'NamespaceLifecycle',
   async validate(op, obj) {
-    if (op === 'DELETE' && obj.kind === 'Namespace' && obj.apiVersion === 'v1' && PROTECTED_NAMESPACES.has(obj.metadata.name ?? '')) {
+    if (
+      op === 'DELETE' &&
+      obj.kind === 'Namespace' &&
+      obj.apiVersion === 'v1' &&
+      PROTECTED_NAMESPACES.has(obj.metadata.name ?? '')
+    ) {
       throw forbidden(`namespaces "${obj.metadata.name}" is forbidden: this namespace may not be deleted`, {
         name: obj.metadata.name,
         kind: 'namespaces',
@@ -39,7 +46,8 @@ export async function namespaceChecker(registry: APIRegistry, ns: string): Promi
   };
   // like kube's NamespaceLifecycle admission: the cache first, the store itself only when the
   // cache has not seen the namespace yet (created a moment ago)
-  const obj: KubeObject | undefined = (await store.getNotOlderThan(undefined, ns, 0).catch(absent)) ?? (await store.get(undefined, ns).catch(absent));
+  const obj: KubeObject | undefined =
+    (await store.getNotOlderThan(undefined, ns, 0).catch(absent)) ?? (await store.get(undefined, ns).catch(absent));
   if (!obj) throw notFound({ group: '', resource: 'namespaces' }, ns);
   if (obj.metadata.deletionTimestamp) throw terminating(ns);
 }
@@ -55,7 +63,8 @@ export function kubeNamespaceChecker(api: KubeAPI, ttlMs = 2_000): (ns: string) 
       throw serviceUnavailable(`kube-apiserver could not be asked about namespace ${ns}: ${(e as Error).message}`);
     });
     if (reply.code === 404) throw notFound({ group: '', resource: 'namespaces' }, ns);
-    if (reply.code !== 200) throw serviceUnavailable(`reading namespace ${ns} from kube-apiserver: ${statusOf(reply).message}`);
+    if (reply.code !== 200)
+      throw serviceUnavailable(`reading namespace ${ns} from kube-apiserver: ${statusOf(reply).message}`);
     const obj = JSON.parse(reply.body) as { metadata?: { deletionTimestamp?: string } };
     if (obj.metadata?.deletionTimestamp) throw terminating(ns);
     if (fresh.size > 10_000) fresh.clear();

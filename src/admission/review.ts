@@ -40,7 +40,13 @@ export function requestOf(review: unknown): AdmissionRequest {
     throw badRequest('the body must be an admission.k8s.io/v1 AdmissionReview');
   }
   const req = r.request;
-  if (!req || typeof req.uid !== 'string' || !req.kind || typeof req.kind.kind !== 'string' || typeof req.operation !== 'string') {
+  if (
+    !req ||
+    typeof req.uid !== 'string' ||
+    !req.kind ||
+    typeof req.kind.kind !== 'string' ||
+    typeof req.operation !== 'string'
+  ) {
     throw badRequest('the AdmissionReview has no request with uid, kind and operation');
   }
   return req as AdmissionRequest;
@@ -55,27 +61,57 @@ function denied(uid: string, name: string, kind: KindDefinition, errors: FieldEr
   return {
     uid,
     allowed: false,
-    status: { code: 422, reason: 'Invalid', message, details: { name, group: kind.group, kind: kind.plural, causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })) } },
+    status: {
+      code: 422,
+      reason: 'Invalid',
+      message,
+      details: {
+        name,
+        group: kind.group,
+        kind: kind.plural,
+        causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
+      },
+    },
   };
 }
 
 /** the requesting user as kube-apiserver reports it (authentication.k8s.io UserInfo) */
 function userOf(req: AdmissionRequest): UserInfo {
   const u = req.userInfo;
-  return { name: u?.username ?? '', groups: u?.groups ?? [], ...(u?.uid ? { uid: u.uid } : {}), ...(u?.extra ? { extra: u.extra } : {}) };
+  return {
+    name: u?.username ?? '',
+    groups: u?.groups ?? [],
+    ...(u?.uid ? { uid: u.uid } : {}),
+    ...(u?.extra ? { extra: u.extra } : {}),
+  };
 }
 
 /** a plugin's refusal as the AdmissionReview answer kube-apiserver passes on to its client */
 function refused(uid: string, e: StatusError, warnings: string[]): AdmissionResponse {
   const { code, reason, message, details } = e.toStatus();
-  return { uid, allowed: false, status: { code, reason: reason ?? 'Invalid', message: message ?? '', ...(details ? { details } : {}) }, ...(warnings.length > 0 ? { warnings } : {}) };
+  return {
+    uid,
+    allowed: false,
+    status: { code, reason: reason ?? 'Invalid', message: message ?? '', ...(details ? { details } : {}) },
+    ...(warnings.length > 0 ? { warnings } : {}),
+  };
 }
 
 export async function review(phase: AdmissionPhase, req: AdmissionRequest): Promise<AdmissionResponse> {
   const kind = kindOf(req);
   const obj = req.object;
   if (!kind || !obj || req.operation === 'DELETE' || req.operation === 'CONNECT') {
-    return { uid: req.uid, allowed: true, ...(kind || !obj ? {} : { warnings: [`${req.kind.group}/${req.kind.version} ${req.kind.kind} is not a kind of this server: not checked`] }) };
+    return {
+      uid: req.uid,
+      allowed: true,
+      ...(kind || !obj
+        ? {}
+        : {
+            warnings: [
+              `${req.kind.group}/${req.kind.version} ${req.kind.kind} is not a kind of this server: not checked`,
+            ],
+          }),
+    };
   }
   const op = req.operation;
   const schema = kindSchema(kind);
@@ -90,16 +126,26 @@ export async function review(phase: AdmissionPhase, req: AdmissionRequest): Prom
     }
     return undefined;
   };
-  const allowed = (extra: Partial<AdmissionResponse> = {}): AdmissionResponse => ({ uid: req.uid, allowed: true, ...extra, ...(ctx.warnings.length > 0 ? { warnings: ctx.warnings } : {}) });
+  const allowed = (extra: Partial<AdmissionResponse> = {}): AdmissionResponse => ({
+    uid: req.uid,
+    allowed: true,
+    ...extra,
+    ...(ctx.warnings.length > 0 ? { warnings: ctx.warnings } : {}),
+  });
   if (phase === 'mutate') {
     schema.applyDefaults(copy);
     const refusal = await plugins('mutate');
     if (refusal) return refusal;
     const ops: Operation[] = jsonpatch.compare(obj, copy);
-    return ops.length === 0 ? allowed() : allowed({ patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
+    return ops.length === 0
+      ? allowed()
+      : allowed({ patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') });
   }
   const name = obj.metadata?.name ?? req.name ?? '';
-  const errors: FieldError[] = [...validateObjectMeta(copy.metadata ?? {}, { namespaced: kind.namespaced }), ...schema.validate(copy)];
+  const errors: FieldError[] = [
+    ...validateObjectMeta(copy.metadata ?? {}, { namespaced: kind.namespaced }),
+    ...schema.validate(copy),
+  ];
   if (errors.length === 0) {
     errors.push(...(kind.strategy.validate?.(copy) ?? []));
     if (op === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));

@@ -5,8 +5,20 @@ import type { FieldError } from '../machinery/errors.js';
 import { fieldErr } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Bool, Conditions, DateTime, Enum, NodeAddresses, Obj, Opt, Str, StringMap, Type,
-  ageColumn, column, kindSchema, type Static,
+  Bool,
+  Conditions,
+  DateTime,
+  Enum,
+  NodeAddresses,
+  Obj,
+  Opt,
+  Str,
+  StringMap,
+  Type,
+  ageColumn,
+  column,
+  kindSchema,
+  type Static,
 } from './schema.js';
 import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
 
@@ -17,7 +29,13 @@ export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
  * the four condition types of Sidero Metal's Adopted Server feature, and Ready summing them up for
  * `kubectl wait --for=condition=Ready`
  */
-export const adoptedServerConditionTypes = ['Ready', 'Connected', 'Adopted', 'SideroLinkReady', 'ManagementAPISync'] as const;
+export const adoptedServerConditionTypes = [
+  'Ready',
+  'Connected',
+  'Adopted',
+  'SideroLinkReady',
+  'ManagementAPISync',
+] as const;
 
 export const nodeTypes = ['controlplane', 'worker'] as const;
 
@@ -37,14 +55,14 @@ const TalosSpec = Obj(
     talosconfigSecretRef: Opt(
       Obj(
         {
-          name: Str('Name of the Secret, in the AdoptedServer\'s namespace, that holds the talosconfig.'),
-          key: Opt(Str('Key in the Secret\'s data holding the talosconfig.', { default: 'talosconfig' })),
+          name: Str("Name of the Secret, in the AdoptedServer's namespace, that holds the talosconfig."),
+          key: Opt(Str("Key in the Secret's data holding the talosconfig.", { default: 'talosconfig' })),
         },
-        'Secret holding the talosconfig used to reach this node\'s Talos API.',
+        "Secret holding the talosconfig used to reach this node's Talos API.",
       ),
     ),
   },
-  'How to reach the node\'s Talos API and what the node is.',
+  "How to reach the node's Talos API and what the node is.",
 );
 
 const AdoptedServerSpec = Obj(
@@ -58,7 +76,7 @@ const AdoptedServerSpec = Obj(
           clusterName: Opt(Str('Name of the cluster in the Management API.')),
           clusterID: Opt(Str('ID (UUID) of the cluster in the Management API.')),
         },
-        'Integration with the external Talos Management API (not Sidero\'s power-control managementApi).',
+        "Integration with the external Talos Management API (not Sidero's power-control managementApi).",
       ),
     ),
     sideroLink: Opt(
@@ -72,8 +90,8 @@ const AdoptedServerSpec = Obj(
       ),
     ),
     accepted: Opt(Bool('The server is managed only when accepted is true.', { default: false })),
-    labels: Opt(StringMap('Labels to apply to the node\'s Kubernetes Node.')),
-    annotations: Opt(StringMap('Annotations to apply to the node\'s Kubernetes Node.')),
+    labels: Opt(StringMap("Labels to apply to the node's Kubernetes Node.")),
+    annotations: Opt(StringMap("Annotations to apply to the node's Kubernetes Node.")),
   },
   'Desired state of the adopted server.',
 );
@@ -88,7 +106,12 @@ const AdoptedServerStatus = Obj(
     health: Opt(
       Obj(
         {
-          status: Opt(Enum(['Healthy', 'Degraded', 'Unhealthy', 'Unknown'] as const, 'Health summary: Healthy, Degraded, Unhealthy or Unknown.')),
+          status: Opt(
+            Enum(
+              ['Healthy', 'Degraded', 'Unhealthy', 'Unknown'] as const,
+              'Health summary: Healthy, Degraded, Unhealthy or Unknown.',
+            ),
+          ),
           lastCheckTime: Opt(DateTime('When the last health check ran.')),
           message: Opt(Str('Details of the last health check.')),
         },
@@ -119,7 +142,12 @@ const AdoptedServerStatus = Obj(
     upgrade: Opt(
       Obj(
         {
-          phase: Opt(Enum(upgradePhases, 'Upgrading (the node accepted it), Staged (performed on the next reboot), Rebooting, Completed or Failed.')),
+          phase: Opt(
+            Enum(
+              upgradePhases,
+              'Upgrading (the node accepted it), Staged (performed on the next reboot), Rebooting, Completed or Failed.',
+            ),
+          ),
           image: Opt(Str('Installer image of the upgrade.')),
           fromVersion: Opt(Str('Talos version before the upgrade.')),
           toVersion: Opt(Str('Talos version the upgrade installs, when the image names one.')),

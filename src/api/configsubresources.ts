@@ -9,7 +9,10 @@ export const configSubresources: CustomSubresource[] = [
     kind: 'MachineConfig',
     verbs: ['get'],
     secretMaterial: true,
-    schema: { type: 'string', description: 'The generated Talos machine config of the machine, as YAML (application/yaml).' },
+    schema: {
+      type: 'string',
+      description: 'The generated Talos machine config of the machine, as YAML (application/yaml).',
+    },
     description: 'the generated Talos machine config (secret material) as application/yaml',
   },
   {
@@ -18,7 +21,10 @@ export const configSubresources: CustomSubresource[] = [
     kind: 'Talosconfig',
     verbs: ['get'],
     secretMaterial: true,
-    schema: { type: 'string', description: 'A talosconfig for the cluster (client certificate with role os:admin), as YAML.' },
-    description: 'the cluster\'s talosconfig (secret material) as application/yaml',
+    schema: {
+      type: 'string',
+      description: 'A talosconfig for the cluster (client certificate with role os:admin), as YAML.',
+    },
+    description: "the cluster's talosconfig (secret material) as application/yaml",
   },
 ];

@@ -2,7 +2,18 @@
 // (as Sidero Metal's Environment CRD has them). Cluster-scoped.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Enum, List, Obj, Opt, Str, StringList, Type, ageColumn, atomicList, column, kindSchema, type Static,
+  Enum,
+  List,
+  Obj,
+  Opt,
+  Str,
+  StringList,
+  Type,
+  ageColumn,
+  atomicList,
+  column,
+  kindSchema,
+  type Static,
 } from './schema.js';
 
 const assetFields = (what: string) => ({

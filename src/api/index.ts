@@ -36,8 +36,15 @@ export function subresourcesOf(kind: KindDefinition): CustomSubresource[] {
 }
 
 export {
-  adoptedServerKind, serverKind, serverClassKind, environmentKind, kubernetesClusterKind, machineKind,
-  namespaceKind, secretKind, eventKind,
+  adoptedServerKind,
+  serverKind,
+  serverClassKind,
+  environmentKind,
+  kubernetesClusterKind,
+  machineKind,
+  namespaceKind,
+  secretKind,
+  eventKind,
 };
 export { adoptedServerFinalizer, adoptedServerConditionTypes } from './adoptedserver.js';
 export { namespaceFinalizer } from './core/namespace.js';
@@ -47,7 +54,10 @@ export type { Server, ServerSpec, ServerStatus, HardwareInformation } from './se
 export type { ServerClass, ServerClassSpec, ServerClassStatus } from './serverclass.js';
 export type { Environment, EnvironmentSpec, EnvironmentStatus } from './environment.js';
 export type {
-  KubernetesCluster, KubernetesClusterSpec, KubernetesClusterStatus, WorkerPool,
+  KubernetesCluster,
+  KubernetesClusterSpec,
+  KubernetesClusterStatus,
+  WorkerPool,
 } from './kubernetescluster.js';
 export type { Machine, MachineSpec, MachineStatus } from './machine.js';
 export type { Namespace } from './core/namespace.js';

@@ -7,9 +7,28 @@
 import { fieldErr, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Bool, ConfigPatches, Conditions, DateTime, Enum, FreeFormObject, Int, List, Obj, Opt, Str,
-  StrategicPatches, StringList, StringMap, Type, ageColumn, atomicList, column, kindSchema, mapList,
-  setList, type Static,
+  Bool,
+  ConfigPatches,
+  Conditions,
+  DateTime,
+  Enum,
+  FreeFormObject,
+  Int,
+  List,
+  Obj,
+  Opt,
+  Str,
+  StrategicPatches,
+  StringList,
+  StringMap,
+  Type,
+  ageColumn,
+  atomicList,
+  column,
+  kindSchema,
+  mapList,
+  setList,
+  type Static,
 } from './schema.js';
 import { duplicateKeyErrors, isRecord, valueAt } from './validate.js';
 
@@ -19,7 +38,10 @@ export const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as c
 const ClusterData = Obj(
   {
     clusterUid: Str('Unique identifier (UUID) of the cluster.'),
-    clusterId: Str('Primary, human-readable cluster id; names and labels of the cluster\'s machines derive from it. Immutable.', { minLength: 1 }),
+    clusterId: Str(
+      "Primary, human-readable cluster id; names and labels of the cluster's machines derive from it. Immutable.",
+      { minLength: 1 },
+    ),
     provider: Str('Kubernetes provider, e.g. talos.'),
     environment: Str('Deployment environment, e.g. dev, staging, prod.'),
     datacenter: Str('Datacenter, e.g. no-west-az1.'),
@@ -56,10 +78,14 @@ const Storage = List(
 
 const patchFields = (scope: string) => ({
   configPatches: Opt(ConfigPatches(`RFC 6902 patches applied to the generated Talos machine config of ${scope}.`)),
-  strategicPatches: Opt(StrategicPatches(`Talos strategic merge patches (YAML documents) applied to ${scope}, after configPatches.`)),
+  strategicPatches: Opt(
+    StrategicPatches(`Talos strategic merge patches (YAML documents) applied to ${scope}, after configPatches.`),
+  ),
 });
 
-const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64 (amd64 when unset).', { default: 'amd64' });
+const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64 (amd64 when unset).', {
+  default: 'amd64',
+});
 // Worker pools are list items: a server-side default inside them makes every client-side
 // `kubectl apply` of an unchanged manifest report "configured" (JSON merge patch resends lists the
 // server changed), so the pool's architecture is not defaulted in storage; unset means amd64.
@@ -88,8 +114,16 @@ const WorkerPool = Obj(
     }),
     replicas: Int('Number of machines in the pool.', { minimum: 0 }),
     version: Str('Kubernetes version of the pool.'),
-    provider: Opt(Str('Machine provider for the pool, e.g. kubevirt, proxmox, cloudsigma (a KubeDC worker pool\'s infrastructureProvider).')),
-    providerConfig: Opt(FreeFormObject('Provider-specific settings for the pool, kept as sent (e.g. a KubeDC worker pool\'s cloudsigma block).')),
+    provider: Opt(
+      Str(
+        "Machine provider for the pool, e.g. kubevirt, proxmox, cloudsigma (a KubeDC worker pool's infrastructureProvider).",
+      ),
+    ),
+    providerConfig: Opt(
+      FreeFormObject(
+        "Provider-specific settings for the pool, kept as sent (e.g. a KubeDC worker pool's cloudsigma block).",
+      ),
+    ),
     machineClass: Opt(Str('MachineClass of the machines.')),
     metadata: Opt(NodeMetadata),
     taints: Opt(
@@ -102,7 +136,7 @@ const WorkerPool = Obj(
           },
           'A node taint.',
         ),
-        'Taints for the pool\'s nodes.',
+        "Taints for the pool's nodes.",
         atomicList,
       ),
     ),
@@ -119,7 +153,7 @@ const WorkerPool = Obj(
         'Autoscaling of the pool.',
       ),
     ),
-    ...patchFields('the pool\'s machines'),
+    ...patchFields("the pool's machines"),
   },
   'A pool of worker machines.',
 );
@@ -175,7 +209,10 @@ const KubernetesClusterStatus = Obj(
           cluster: Opt(FreeFormObject('Resources, price, control plane and node pool state.')),
           versions: Opt(
             List(
-              Obj({ name: Str('Component.'), version: Opt(Str('Version.')), branch: Opt(Str('Branch.')) }, 'A component version.'),
+              Obj(
+                { name: Str('Component.'), version: Opt(Str('Version.')), branch: Opt(Str('Branch.')) },
+                'A component version.',
+              ),
               'Component versions.',
               atomicList,
             ),
@@ -223,8 +260,19 @@ function validate(obj: KubeObject): FieldError[] {
   if (Array.isArray(workers)) {
     workers.forEach((pool, i) => {
       const a = isRecord(pool) ? pool.autoscaling : undefined;
-      if (isRecord(a) && typeof a.minReplicas === 'number' && typeof a.maxReplicas === 'number' && a.minReplicas > a.maxReplicas) {
-        errs.push(fieldErr.invalid(`spec.topology.workers[${i}].autoscaling.maxReplicas`, a.maxReplicas, 'must be greater than or equal to minReplicas'));
+      if (
+        isRecord(a) &&
+        typeof a.minReplicas === 'number' &&
+        typeof a.maxReplicas === 'number' &&
+        a.minReplicas > a.maxReplicas
+      ) {
+        errs.push(
+          fieldErr.invalid(
+            `spec.topology.workers[${i}].autoscaling.maxReplicas`,
+            a.maxReplicas,
+            'must be greater than or equal to minReplicas',
+          ),
+        );
       }
     });
   }

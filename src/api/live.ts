@@ -31,12 +31,22 @@ export const rebootModes = ['default', 'powercycle'] as const;
 
 const UpgradeRequestSpec = Obj(
   {
-    version: Opt(Str('Talos version to upgrade to, e.g. v1.13.10; the image is then the installer image of that version.', { pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$' })),
-    image: Opt(Str('Installer image to upgrade with, e.g. ghcr.io/siderolabs/installer:v1.13.10. Either version or image.', { minLength: 1 })),
+    version: Opt(
+      Str('Talos version to upgrade to, e.g. v1.13.10; the image is then the installer image of that version.', {
+        pattern: '^v?[0-9]+\\.[0-9]+\\.[0-9]+(-[0-9A-Za-z.-]+)?$',
+      }),
+    ),
+    image: Opt(
+      Str('Installer image to upgrade with, e.g. ghcr.io/siderolabs/installer:v1.13.10. Either version or image.', {
+        minLength: 1,
+      }),
+    ),
     stage: Opt(Bool('Stage the upgrade: it is performed on the next reboot.', { default: false })),
     force: Opt(Bool('Skip the etcd health and quorum checks on a control-plane node.', { default: false })),
     preserve: Opt(Bool('Kept for compatibility; Talos 1.8 and newer ignore it.', { default: false })),
-    rebootMode: Opt(Enum(rebootModes, 'How the node reboots: default (kexec where possible) or powercycle.', { default: 'default' })),
+    rebootMode: Opt(
+      Enum(rebootModes, 'How the node reboots: default (kexec where possible) or powercycle.', { default: 'default' }),
+    ),
   },
   'What to upgrade to and how.',
 );
@@ -70,7 +80,8 @@ export function validateUpgradeRequest(spec: UpgradeRequestSpec): FieldError[] {
   if (spec.version && spec.image) {
     return [fieldErr.forbidden('spec.image', 'may not be specified together with spec.version')];
   }
-  if (!spec.version && !spec.image) return [fieldErr.required('spec.version', 'spec.version or spec.image is required')];
+  if (!spec.version && !spec.image)
+    return [fieldErr.required('spec.version', 'spec.version or spec.image is required')];
   return [];
 }
 
@@ -87,7 +98,7 @@ export function versionOfImage(image: string): string | undefined {
 
 const KubeconfigSchema: JSONSchema = {
   type: 'string',
-  description: 'The admin kubeconfig of the node\'s Kubernetes cluster, as YAML (application/yaml).',
+  description: "The admin kubeconfig of the node's Kubernetes cluster, as YAML (application/yaml).",
 };
 
 const responseSchema = (s: { description?: string }): JSONSchema => s as JSONSchema;
@@ -117,7 +128,6 @@ export const adoptedServerSubresources: CustomSubresource[] = [
     kind: 'UpgradeRequest',
     verbs: ['create'],
     schema: responseSchema(UpgradeRequestSchema),
-    description: 'starts a Talos upgrade of the node; progress shows in the AdoptedServer\'s status and events',
+    description: "starts a Talos upgrade of the node; progress shows in the AdoptedServer's status and events",
   },
 ];
-

@@ -3,12 +3,38 @@
 // required.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Bool, ConfigPatches, Conditions, DateTime, Enum, Int, List, Obj, Opt, Str, StrategicPatches, StringList, StringMap, Type,
-  ageColumn, atomicList, column, kindSchema, type Static,
+  Bool,
+  ConfigPatches,
+  Conditions,
+  DateTime,
+  Enum,
+  Int,
+  List,
+  Obj,
+  Opt,
+  Str,
+  StrategicPatches,
+  StringList,
+  StringMap,
+  Type,
+  ageColumn,
+  atomicList,
+  column,
+  kindSchema,
+  type Static,
 } from './schema.js';
 import { architectures } from './kubernetescluster.js';
 
-export const machinePhases = ['Pending', 'Creating', 'Running', 'Stopping', 'Stopped', 'Terminating', 'Terminated', 'Failed'] as const;
+export const machinePhases = [
+  'Pending',
+  'Creating',
+  'Running',
+  'Stopping',
+  'Stopped',
+  'Terminating',
+  'Terminated',
+  'Failed',
+] as const;
 
 const KeyRef = (what: string, defaultKey: string) =>
   Obj(
@@ -132,7 +158,11 @@ const MachineSpec = Obj(
     cloudInit: Opt(
       Obj(
         {
-          type: Opt(Enum(['noCloud', 'configDrive'] as const, 'Cloud-init datasource: noCloud or configDrive.', { default: 'noCloud' })),
+          type: Opt(
+            Enum(['noCloud', 'configDrive'] as const, 'Cloud-init datasource: noCloud or configDrive.', {
+              default: 'noCloud',
+            }),
+          ),
           userData: Opt(Str('Inline user data.')),
           userDataBase64: Opt(Str('Inline user data, base64.')),
           networkData: Opt(Str('Inline network data.')),
@@ -148,8 +178,16 @@ const MachineSpec = Obj(
     talos: Opt(
       Obj(
         {
-          configPatches: Opt(ConfigPatches('RFC 6902 patches applied to this machine\'s generated Talos config, after the cluster\'s and its pool\'s.')),
-          strategicPatches: Opt(StrategicPatches('Talos strategic merge patches (YAML documents) applied to this machine\'s config, after configPatches.')),
+          configPatches: Opt(
+            ConfigPatches(
+              "RFC 6902 patches applied to this machine's generated Talos config, after the cluster's and its pool's.",
+            ),
+          ),
+          strategicPatches: Opt(
+            StrategicPatches(
+              "Talos strategic merge patches (YAML documents) applied to this machine's config, after configPatches.",
+            ),
+          ),
         },
         'Talos settings of this machine: the last patches applied to its generated config.',
       ),
@@ -227,7 +265,9 @@ const MachineStatus = Obj(
         atomicList,
       ),
     ),
-    conditions: Opt(Conditions('Ready, NetworkReady, BootstrapReady, InfrastructureReady, DrainReady and BackupReady conditions.')),
+    conditions: Opt(
+      Conditions('Ready, NetworkReady, BootstrapReady, InfrastructureReady, DrainReady and BackupReady conditions.'),
+    ),
     failureReason: Opt(Str('Machine-readable reason of a terminal failure.')),
     failureMessage: Opt(Str('Human-readable message of a terminal failure.')),
   },

@@ -118,7 +118,9 @@ export function ObjectReference(description: string) {
       namespace: Opt(Str('Namespace of the referent.')),
       uid: Opt(Str('UID of the referent.')),
       resourceVersion: Opt(Str('Specific resourceVersion of the referent this reference is made to.')),
-      fieldPath: Opt(Str('A path within the referent, e.g. spec.containers{name}, when the reference is to part of an object.')),
+      fieldPath: Opt(
+        Str('A path within the referent, e.g. spec.containers{name}, when the reference is to part of an object.'),
+      ),
     },
     { description, 'x-kubernetes-map-type': 'atomic' },
   );
@@ -165,8 +167,7 @@ export function StrategicPatches(description: string) {
 export const ageColumn: PrinterColumn = {
   name: 'Age',
   type: 'date',
-  description:
-    'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
   priority: 0,
   jsonPath: '.metadata.creationTimestamp',
 };

@@ -2,8 +2,25 @@
 // registers it (the Sidero agent calls CreateServer on its first PXE boot). Cluster-scoped.
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  Bool, ConfigPatches, Conditions, Enum, Int, List, NodeAddresses, Obj, ObjectReference, Opt, Str,
-  StrategicPatches, StringList, Type, ageColumn, atomicList, column, kindSchema, type Static,
+  Bool,
+  ConfigPatches,
+  Conditions,
+  Enum,
+  Int,
+  List,
+  NodeAddresses,
+  Obj,
+  ObjectReference,
+  Opt,
+  Str,
+  StrategicPatches,
+  StringList,
+  Type,
+  ageColumn,
+  atomicList,
+  column,
+  kindSchema,
+  type Static,
 } from './schema.js';
 
 export const bootFromDiskMethods = ['ipxe-exit', 'http-404', 'ipxe-sanboot', ''] as const;
@@ -166,9 +183,13 @@ const BMC = Obj(
 const ServerSpec = Obj(
   {
     accepted: Bool('Sidero manages the server only when accepted is true.', { default: false }),
-    cordoned: Opt(Bool('Removes the server from ServerClass availability; an allocated server keeps running.', { default: false })),
+    cordoned: Opt(
+      Bool('Removes the server from ServerClass availability; an allocated server keeps running.', { default: false }),
+    ),
     hostname: Opt(Str('Hostname of the server.')),
-    environmentRef: Opt(ObjectReference('Environment to boot; takes precedence over the ServerClass environment and "default".')),
+    environmentRef: Opt(
+      ObjectReference('Environment to boot; takes precedence over the ServerClass environment and "default".'),
+    ),
     hardware: Opt(HardwareInformation),
     bmc: Opt(BMC),
     managementApi: Opt(
@@ -181,7 +202,10 @@ const ServerSpec = Obj(
     strategicPatches: Opt(StrategicPatches('Talos strategic merge patches, applied after configPatches.')),
     pxeBootAlways: Opt(Bool('Always netboot the environment, even after Talos is installed.', { default: false })),
     bootFromDiskMethod: Opt(
-      Enum(bootFromDiskMethods, 'How to boot from disk after install: ipxe-exit, http-404 or ipxe-sanboot; empty uses the controller default.'),
+      Enum(
+        bootFromDiskMethods,
+        'How to boot from disk after install: ipxe-exit, http-404 or ipxe-sanboot; empty uses the controller default.',
+      ),
     ),
     pxeMode: Opt(Enum(pxeModes, 'PXE boot mode set over IPMI: uefi or bios.')),
   },

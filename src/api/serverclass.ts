@@ -3,8 +3,22 @@
 import { fieldErr, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
-  ConfigPatches, Enum, List, Obj, ObjectReference, Opt, Str, StrategicPatches, StringList, StringMap,
-  Type, ageColumn, atomicList, column, kindSchema, type Static,
+  ConfigPatches,
+  Enum,
+  List,
+  Obj,
+  ObjectReference,
+  Opt,
+  Str,
+  StrategicPatches,
+  StringList,
+  StringMap,
+  Type,
+  ageColumn,
+  atomicList,
+  column,
+  kindSchema,
+  type Static,
 } from './schema.js';
 import { HardwareInformation, bootFromDiskMethods } from './server.js';
 import { isRecord, valueAt } from './validate.js';
@@ -62,10 +76,10 @@ const ServerClassSpec = Obj(
       ),
     ),
     selector: Opt(LabelSelector),
-    configPatches: Opt(ConfigPatches('RFC 6902 patches applied to the Talos config before the Server\'s own patches.')),
+    configPatches: Opt(ConfigPatches("RFC 6902 patches applied to the Talos config before the Server's own patches.")),
     strategicPatches: Opt(StrategicPatches('Talos strategic merge patches, applied after the class configPatches.')),
     bootFromDiskMethod: Opt(
-      Enum(bootFromDiskMethods, 'Default boot-from-disk method for the class; the Server\'s own value wins.'),
+      Enum(bootFromDiskMethods, "Default boot-from-disk method for the class; the Server's own value wins."),
     ),
   },
   'Which servers belong to the class and how they are configured.',
@@ -101,10 +115,10 @@ function validate(obj: KubeObject): FieldError[] {
     const values = Array.isArray(e.values) ? e.values : [];
     const path = `spec.selector.matchExpressions[${i}].values`;
     if ((e.operator === 'In' || e.operator === 'NotIn') && values.length === 0) {
-      errs.push(fieldErr.required(path, 'must be specified when `operator` is \'In\' or \'NotIn\''));
+      errs.push(fieldErr.required(path, "must be specified when `operator` is 'In' or 'NotIn'"));
     }
     if ((e.operator === 'Exists' || e.operator === 'DoesNotExist') && values.length > 0) {
-      errs.push(fieldErr.forbidden(path, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''));
+      errs.push(fieldErr.forbidden(path, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
     }
   });
   return errs;

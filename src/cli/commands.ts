@@ -17,11 +17,13 @@ export function parseTarget(arg: string): string {
   const kind = slash < 0 ? singular : arg.slice(0, slash).toLowerCase();
   const name = slash < 0 ? arg : arg.slice(slash + 1);
   if (!KIND_NAMES.has(kind)) throw new CLIError(`"${arg}": only adoptedserver/NAME is supported`, 2);
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
+    throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
   return name;
 }
 
-const objectPath = (kc: KubeClient, name: string) => `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}/${encodeURIComponent(name)}`;
+const objectPath = (kc: KubeClient, name: string) =>
+  `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}/${encodeURIComponent(name)}`;
 
 interface HealthReport {
   status: string;
@@ -30,11 +32,25 @@ interface HealthReport {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]! + 3)))
+          .join('')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** prints the report; exit 1 unless the node is Healthy */
-export async function health(kc: KubeClient, target: string, output: string | undefined, out: NodeJS.WritableStream): Promise<number> {
+export async function health(
+  kc: KubeClient,
+  target: string,
+  output: string | undefined,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const name = parseTarget(target);
   const reply = await kc.call('GET', `${objectPath(kc, name)}/health`);
   const report = JSON.parse(reply.body) as HealthReport;
@@ -43,12 +59,22 @@ export async function health(kc: KubeClient, target: string, output: string | un
   else if (output) throw new CLIError(`unknown output format "${output}" (json, yaml)`, 2);
   else {
     out.write(`adoptedserver/${name}: ${report.status}\n`);
-    out.write(table([['CHECK', 'STATUS', 'TIME', 'MESSAGE'], ...report.checks.map((c) => [c.name, c.status, `${c.durationMs}ms`, c.message])]));
+    out.write(
+      table([
+        ['CHECK', 'STATUS', 'TIME', 'MESSAGE'],
+        ...report.checks.map((c) => [c.name, c.status, `${c.durationMs}ms`, c.message]),
+      ]),
+    );
   }
   return report.status === 'Healthy' ? 0 : 1;
 }
 
-export async function kubeconfig(kc: KubeClient, target: string, file: string | undefined, out: NodeJS.WritableStream): Promise<number> {
+export async function kubeconfig(
+  kc: KubeClient,
+  target: string,
+  file: string | undefined,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const name = parseTarget(target);
   const reply = await kc.call('GET', `${objectPath(kc, name)}/kubeconfig`, undefined, 'application/yaml');
   if (!file || file === '-') {
@@ -69,21 +95,40 @@ export interface UpgradeFlags {
   force?: boolean;
 }
 
-export async function upgrade(kc: KubeClient, target: string, flags: UpgradeFlags, out: NodeJS.WritableStream): Promise<number> {
+export async function upgrade(
+  kc: KubeClient,
+  target: string,
+  flags: UpgradeFlags,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const name = parseTarget(target);
-  if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to)) throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
+  if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to))
+    throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
   const version = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;
-  const body = { apiVersion: groupVersion(adoptedServerKind), kind: 'UpgradeRequest', spec: { version, stage: !!flags.stage, force: !!flags.force } };
+  const body = {
+    apiVersion: groupVersion(adoptedServerKind),
+    kind: 'UpgradeRequest',
+    spec: { version, stage: !!flags.stage, force: !!flags.force },
+  };
   const started = Date.now();
   const reply = await kc.call('POST', `${objectPath(kc, name)}/upgrade`, body);
   const result = JSON.parse(reply.body) as { status?: { fromVersion?: string; actorID?: string; message?: string } };
-  out.write(`upgrade of adoptedserver/${name} to ${version} started (from ${result.status?.fromVersion ?? 'unknown'}): ${result.status?.message ?? ''}\n`);
+  out.write(
+    `upgrade of adoptedserver/${name} to ${version} started (from ${result.status?.fromVersion ?? 'unknown'}): ${result.status?.message ?? ''}\n`,
+  );
   if (!flags.wait) return 0;
   return followUpgrade(kc, name, result.status?.actorID, flags.timeoutMs, started, out);
 }
 
 /** follows status.upgrade through a watch of the object, printing each phase as it arrives */
-async function followUpgrade(kc: KubeClient, name: string, actorID: string | undefined, timeoutMs: number, started: number, out: NodeJS.WritableStream): Promise<number> {
+async function followUpgrade(
+  kc: KubeClient,
+  name: string,
+  actorID: string | undefined,
+  timeoutMs: number,
+  started: number,
+  out: NodeJS.WritableStream,
+): Promise<number> {
   const signal = AbortSignal.timeout(timeoutMs);
   const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
   let last = '';
@@ -91,18 +136,25 @@ async function followUpgrade(kc: KubeClient, name: string, actorID: string | und
   const path = `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
   while (verdict === undefined && !signal.aborted) {
     // a watch the server ends (timeout, restart) is simply opened again
-    await kc.watch(path, (ev) => {
-      if (ev.type === 'DELETED') throw new CLIError(`adoptedserver/${name} was deleted during the upgrade`);
-      const p = (ev.object.status as AdoptedServerStatus | undefined)?.upgrade;
-      if (!p || (actorID && p.actorID && p.actorID !== actorID)) return false;
-      const line = `${p.phase}: ${p.message ?? ''}`;
-      if (line !== last) out.write(`[${elapsed().padStart(4)}] ${line}\n`);
-      last = line;
-      if (p.phase === 'Completed') verdict = 0;
-      if (p.phase === 'Failed') verdict = 1;
-      return verdict !== undefined;
-    }, signal);
+    await kc.watch(
+      path,
+      (ev) => {
+        if (ev.type === 'DELETED') throw new CLIError(`adoptedserver/${name} was deleted during the upgrade`);
+        const p = (ev.object.status as AdoptedServerStatus | undefined)?.upgrade;
+        if (!p || (actorID && p.actorID && p.actorID !== actorID)) return false;
+        const line = `${p.phase}: ${p.message ?? ''}`;
+        if (line !== last) out.write(`[${elapsed().padStart(4)}] ${line}\n`);
+        last = line;
+        if (p.phase === 'Completed') verdict = 0;
+        if (p.phase === 'Failed') verdict = 1;
+        return verdict !== undefined;
+      },
+      signal,
+    );
   }
-  if (verdict === undefined) throw new CLIError(`the upgrade of adoptedserver/${name} did not finish within ${Math.round(timeoutMs / 1000)}s (last: ${last || 'no progress seen'})`);
+  if (verdict === undefined)
+    throw new CLIError(
+      `the upgrade of adoptedserver/${name} did not finish within ${Math.round(timeoutMs / 1000)}s (last: ${last || 'no progress seen'})`,
+    );
   return verdict;
 }

@@ -11,7 +11,10 @@ export interface ConnectionFlags {
 
 /** a failure the plugin reports in one line and exits non-zero for */
 export class CLIError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
     super(message);
     this.name = 'CLIError';
   }
@@ -51,7 +54,9 @@ export class KubeClient {
 
   async call(method: string, path: string, body?: unknown, accept?: string): Promise<KubeReply> {
     // a live subresource may take as long as the server allows a node (about 40 s)
-    const reply = await reachable(this.api.call(method, path, { body, accept, timeoutMs: 60_000, userAgent: USER_AGENT }));
+    const reply = await reachable(
+      this.api.call(method, path, { body, accept, timeoutMs: 60_000, userAgent: USER_AGENT }),
+    );
     if (reply.code >= 400) throw serverError(reply);
     return reply;
   }

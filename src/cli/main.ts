@@ -9,10 +9,12 @@ import { parseDuration } from '../machinery/duration.js';
 
 function program(run: (p: Promise<number>) => void): Command {
   const cmd = new Command('kubectl talos')
-    .description('Talos nodes through the talos-fleet-apiserver (health, kubeconfig, upgrade) and offline Talos tools (validate, gen)')
+    .description(
+      'Talos nodes through the talos-fleet-apiserver (health, kubeconfig, upgrade) and offline Talos tools (validate, gen)',
+    )
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
-    .option('-n, --namespace <ns>', 'namespace of the AdoptedServer (default: the context\'s)')
+    .option('-n, --namespace <ns>', "namespace of the AdoptedServer (default: the context's)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
@@ -26,7 +28,7 @@ function program(run: (p: Promise<number>) => void): Command {
 
   cmd
     .command('kubeconfig')
-    .description('the admin kubeconfig of the node\'s cluster, from a control-plane node')
+    .description("the admin kubeconfig of the node's cluster, from a control-plane node")
     .argument('<adoptedserver/NAME>')
     .option('-o, --output <file>', 'write it to this file (mode 0600) instead of standard output')
     .action((target: string, o: { output?: string }) => run(kubeconfig(client(), target, o.output, process.stdout)));
@@ -41,19 +43,30 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--stage', 'stage the upgrade: performed on the next reboot', false)
     .option('--force', 'skip the etcd checks; also replaces an upgrade in progress', false)
     .action((target: string, o: { to: string; wait: boolean; timeout: string; stage: boolean; force: boolean }) =>
-      run(upgrade(client(), target, { to: o.to, wait: o.wait, timeoutMs: durationFlag(o.timeout, '--timeout'), stage: o.stage, force: o.force }, process.stdout)),
+      run(
+        upgrade(
+          client(),
+          target,
+          { to: o.to, wait: o.wait, timeoutMs: durationFlag(o.timeout, '--timeout'), stage: o.stage, force: o.force },
+          process.stdout,
+        ),
+      ),
     );
   cmd
     .command('validate')
-    .description('run the server\'s schema and validating admission on manifests, with no cluster (exit 1 on any problem)')
+    .description(
+      "run the server's schema and validating admission on manifests, with no cluster (exit 1 on any problem)",
+    )
     .requiredOption('-f, --filename <path>', 'a manifest file or a directory of them')
     .option('-R, --recursive', 'descend into directories', false)
-    .action((o: { filename: string; recursive: boolean }) => run(validateFiles(o.filename, o.recursive, process.stdout)));
+    .action((o: { filename: string; recursive: boolean }) =>
+      run(validateFiles(o.filename, o.recursive, process.stdout)),
+    );
 
   const gen = cmd.command('gen').description('generate Talos material offline');
   gen
     .command('secrets')
-    .description('a Talos secrets bundle (talosctl\'s secrets.yaml format)')
+    .description("a Talos secrets bundle (talosctl's secrets.yaml format)")
     .option('-o, --output <file>', 'where to write it (mode 0600)', 'secrets.yaml')
     .option('--talos-version <version>', 'Talos version the bundle is for (default: the newest stable)')
     .option('--force', 'overwrite an existing file', false)
@@ -67,8 +80,28 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--talos-version <version>', 'target Talos version (default: spec.talos.version, else the newest stable)')
     .requiredOption('-o, --output <dir>', 'directory to write to')
     .option('--force', 'overwrite existing files', false)
-    .action((o: { filename: string; endpoint?: string; secrets?: string; talosVersion?: string; output: string; force: boolean }) =>
-      run(genConfig({ file: o.filename, output: o.output, endpoint: o.endpoint, secrets: o.secrets, talosVersion: o.talosVersion, force: o.force }, process.stdout)),
+    .action(
+      (o: {
+        filename: string;
+        endpoint?: string;
+        secrets?: string;
+        talosVersion?: string;
+        output: string;
+        force: boolean;
+      }) =>
+        run(
+          genConfig(
+            {
+              file: o.filename,
+              output: o.output,
+              endpoint: o.endpoint,
+              secrets: o.secrets,
+              talosVersion: o.talosVersion,
+              force: o.force,
+            },
+            process.stdout,
+          ),
+        ),
     );
   return cmd;
 }

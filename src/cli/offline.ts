@@ -58,12 +58,14 @@ function kindOf(obj: KubeObject): KindDefinition | undefined {
 
 /** the schema, the kinds' rules and the validating admission of one object */
 async function problemsOf(obj: KubeObject): Promise<{ field?: string; message: string }[]> {
-  if (typeof obj !== 'object' || Array.isArray(obj) || !obj.apiVersion || !obj.kind) return [{ message: 'not a Kubernetes object: apiVersion and kind are required' }];
+  if (typeof obj !== 'object' || Array.isArray(obj) || !obj.apiVersion || !obj.kind)
+    return [{ message: 'not a Kubernetes object: apiVersion and kind are required' }];
   const kind = kindOf(obj);
   if (!kind) return [{ message: `${obj.apiVersion} ${obj.kind} is not a kind this server serves` }];
   try {
     // kubectl fills in the namespace from the context when a manifest has none
-    if (kind.namespaced && obj.metadata && typeof obj.metadata === 'object' && !obj.metadata.namespace) obj.metadata.namespace = 'default';
+    if (kind.namespaced && obj.metadata && typeof obj.metadata === 'object' && !obj.metadata.namespace)
+      obj.metadata.namespace = 'default';
     const decoded = decodeBody(kind, { value: obj, duplicates: [] }, { ...systemContext(), fieldValidation: 'Strict' });
     defaultAndValidate(kind, decoded);
     if (kind === kubernetesClusterKind) {
@@ -73,7 +75,9 @@ async function problemsOf(obj: KubeObject): Promise<{ field?: string; message: s
   } catch (e) {
     if (!(e instanceof StatusError)) throw e;
     const causes = e.details?.causes ?? [];
-    return causes.length > 0 ? causes.map((c) => ({ field: c.field, message: c.message ?? e.message })) : [{ message: e.message }];
+    return causes.length > 0
+      ? causes.map((c) => ({ field: c.field, message: c.message ?? e.message }))
+      : [{ message: e.message }];
   }
 }
 
@@ -87,7 +91,8 @@ export async function validateFiles(path: string, recursive: boolean, out: NodeJ
     const shown = relative(process.cwd(), file) || file;
     for (const doc of parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true })) {
       if (doc.errors.length > 0) {
-        for (const err of doc.errors) out.write(`${shown}:${lines.linePos(err.pos[0]).line}: ${err.message.split('\n')[0]}\n`);
+        for (const err of doc.errors)
+          out.write(`${shown}:${lines.linePos(err.pos[0]).line}: ${err.message.split('\n')[0]}\n`);
         problems += doc.errors.length;
         continue;
       }
@@ -97,7 +102,9 @@ export async function validateFiles(path: string, recursive: boolean, out: NodeJ
       const id = `${String(obj.kind ?? '?')}/${String(obj.metadata?.name ?? '?')}`;
       for (const p of await problemsOf(obj)) {
         problems++;
-        out.write(`${shown}:${lineOf(doc, lines, p.field)}: ${id}: ${p.field ? `${p.field}: ` : ''}${p.message.replace(`${p.field}: `, '')}\n`);
+        out.write(
+          `${shown}:${lineOf(doc, lines, p.field)}: ${id}: ${p.field ? `${p.field}: ` : ''}${p.message.replace(`${p.field}: `, '')}\n`,
+        );
       }
     }
   }
@@ -156,24 +163,46 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   const spec = clusterSpec(cluster);
   if (flags.talosVersion) (spec.talos ??= {}).version = flags.talosVersion;
   const endpoint = flags.endpoint ?? spec.talos?.endpoint;
-  if (!endpoint) throw new CLIError(`KubernetesCluster ${cluster.metadata?.name} has no spec.talos.endpoint: pass --endpoint https://HOST:6443`, 2);
+  if (!endpoint)
+    throw new CLIError(
+      `KubernetesCluster ${cluster.metadata?.name} has no spec.talos.endpoint: pass --endpoint https://HOST:6443`,
+      2,
+    );
   const tag = versionTag(spec.talos?.version);
-  const bundle = flags.secrets ? await readBundle(flags.secrets) : await generateSecretsBundle({ contract: parseContract(tag) });
+  const bundle = flags.secrets
+    ? await readBundle(flags.secrets)
+    : await generateSecretsBundle({ contract: parseContract(tag) });
   const pools = spec.topology?.workers ?? [];
   // a worker config for the first pool (or the cluster's defaults): talosctl writes one worker.yaml
-  const worker = pools[0] ? { apiVersion: groupVersion(machineKind), kind: machineKind.kind, metadata: { name: 'worker', annotations: { [POOL_ANNOTATION]: pools[0].name } } } : undefined;
+  const worker = pools[0]
+    ? {
+        apiVersion: groupVersion(machineKind),
+        kind: machineKind.kind,
+        metadata: { name: 'worker', annotations: { [POOL_ANNOTATION]: pools[0].name } },
+      }
+    : undefined;
   const files: [string, string][] = [];
   try {
-    for (const [role, machine, name] of [['controlplane', undefined, 'controlplane.yaml'], ['worker', worker, 'worker.yaml']] as const) {
+    for (const [role, machine, name] of [
+      ['controlplane', undefined, 'controlplane.yaml'],
+      ['worker', worker, 'worker.yaml'],
+    ] as const) {
       const inputs = clusterConfigInputs(cluster, role, machine, endpoint);
-      files.push([name, applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine))]);
+      files.push([
+        name,
+        applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine)),
+      ]);
     }
   } catch (e) {
     if (e instanceof ConfigInputError || e instanceof PatchError) throw new CLIError(e.message);
     throw e;
   }
   const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
-  const talosconfig = await generateTalosconfig({ clusterName: cluster.metadata.name!, osCA: bundle.certs.os, endpoints: [host] });
+  const talosconfig = await generateTalosconfig({
+    clusterName: cluster.metadata.name!,
+    osCA: bundle.certs.os,
+    endpoints: [host],
+  });
   files.push(['talosconfig', talosconfigToYaml(talosconfig)]);
   await mkdir(flags.output, { recursive: true });
   for (const [name, text] of files) await writeNew(join(flags.output, name), text, 0o600, flags.force);

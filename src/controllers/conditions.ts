@@ -21,7 +21,11 @@ export function rfc3339(ms = Date.now()): string {
 }
 
 /** the conditions with `u` set; `changed` when its status moved (the moment for an event) */
-export function setCondition(conditions: readonly Condition[], u: ConditionUpdate, now = rfc3339()): { conditions: Condition[]; changed: boolean; previous?: Condition } {
+export function setCondition(
+  conditions: readonly Condition[],
+  u: ConditionUpdate,
+  now = rfc3339(),
+): { conditions: Condition[]; changed: boolean; previous?: Condition } {
   const previous = conditions.find((c) => c.type === u.type);
   const changed = previous?.status !== u.status;
   const next: Condition = {

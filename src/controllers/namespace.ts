@@ -26,7 +26,11 @@ export async function ensureInitialNamespaces(registry: APIRegistry): Promise<vo
   const store = namespaceStore(registry);
   for (const name of INITIAL_NAMESPACES) {
     try {
-      await store.create(undefined, { value: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, duplicates: [] }, systemContext());
+      await store.create(
+        undefined,
+        { value: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, duplicates: [] },
+        systemContext(),
+      );
     } catch (e) {
       if (!(e instanceof StatusError && e.reason === 'AlreadyExists')) throw e;
     }
@@ -83,7 +87,9 @@ async function finalize(registry: APIRegistry, nsStore: ResourceStore, ns: KubeO
     for (const obj of contents.items) {
       remaining++;
       if (obj.metadata.deletionTimestamp) continue; // waiting for its own finalizers
-      await store.delete(name, obj.metadata.name!, { propagationPolicy: 'Background' }, systemContext()).catch(ignoreNotFound);
+      await store
+        .delete(name, obj.metadata.name!, { propagationPolicy: 'Background' }, systemContext())
+        .catch(ignoreNotFound);
     }
   }
   if (remaining > 0) return false;

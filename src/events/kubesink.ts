@@ -10,7 +10,10 @@ export function kubeEventSink(api: KubeAPI): EventSink {
       if (reply.code >= 300) throw new Error(`creating an event: ${statusOf(reply).message}`);
     },
     async patch(namespace, name, patch) {
-      const reply = await api.call('PATCH', `/api/v1/namespaces/${seg(namespace)}/events/${seg(name)}`, { body: patch, contentType: 'application/merge-patch+json' });
+      const reply = await api.call('PATCH', `/api/v1/namespaces/${seg(namespace)}/events/${seg(name)}`, {
+        body: patch,
+        contentType: 'application/merge-patch+json',
+      });
       if (reply.code === 404) return false;
       if (reply.code >= 300) throw new Error(`updating an event: ${statusOf(reply).message}`);
       return true;

@@ -51,7 +51,8 @@ export class KubeAPI {
     else if (src.file) kc.loadFromFile(src.file);
     else kc.loadFromDefault();
     if (src.context) {
-      if (!kc.getContextObject(src.context)) throw new Error(`context "${src.context}" does not exist in the kubeconfig`);
+      if (!kc.getContextObject(src.context))
+        throw new Error(`context "${src.context}" does not exist in the kubeconfig`);
       kc.setCurrentContext(src.context);
     }
     const cluster = kc.getCurrentCluster();
@@ -60,7 +61,12 @@ export class KubeAPI {
     return new KubeAPI(kc, new URL(cluster.server), namespace);
   }
 
-  private async options(method: string, path: string, headers: Record<string, string>, timeoutMs: number): Promise<RequestOptions> {
+  private async options(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    timeoutMs: number,
+  ): Promise<RequestOptions> {
     const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
     const opts: RequestOptions = {
       method,
@@ -74,14 +80,24 @@ export class KubeAPI {
     return opts;
   }
 
-  private async open(method: string, path: string, body: string | undefined, accept: string, timeoutMs: number, userAgent: string, contentType = 'application/json'): Promise<IncomingMessage> {
+  private async open(
+    method: string,
+    path: string,
+    body: string | undefined,
+    accept: string,
+    timeoutMs: number,
+    userAgent: string,
+    contentType = 'application/json',
+  ): Promise<IncomingMessage> {
     const headers: Record<string, string> = { Accept: accept, 'User-Agent': userAgent };
     if (body !== undefined) headers['Content-Type'] = contentType;
     const opts = await this.options(method, path, headers, timeoutMs);
     return new Promise((resolve, reject) => {
       const req = request(opts, resolve);
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (e) => reject(new KubeUnreachable(`cannot reach the API server at ${this.server.origin}: ${e.message}`)));
+      req.on('error', (e) =>
+        reject(new KubeUnreachable(`cannot reach the API server at ${this.server.origin}: ${e.message}`)),
+      );
       req.end(body);
     });
   }
@@ -93,27 +109,48 @@ export class KubeAPI {
   ): Promise<KubeReply> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const res = await this.open(method, path, body, opts.accept ?? 'application/json', timeoutMs, opts.userAgent ?? 'talos-fleet-apiserver', opts.contentType);
+    const res = await this.open(
+      method,
+      path,
+      body,
+      opts.accept ?? 'application/json',
+      timeoutMs,
+      opts.userAgent ?? 'talos-fleet-apiserver',
+      opts.contentType,
+    );
     const chunks: Buffer[] = [];
     try {
       for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
     } catch (e) {
       throw new KubeUnreachable(`${method} ${path}: the reply broke off: ${(e as Error).message}`);
     }
-    return { code: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+    return {
+      code: res.statusCode ?? 0,
+      contentType: String(res.headers['content-type'] ?? ''),
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
   }
 
   /**
    * Reads watch events until onEvent returns true ('done'), the server ends the stream ('ended')
    * or the signal fires ('ended'). A reply with an error code is returned as it is.
    */
-  async watch(path: string, onEvent: (ev: WatchEvent) => boolean, signal: AbortSignal, userAgent = 'talos-fleet-apiserver'): Promise<'done' | 'ended' | KubeReply> {
+  async watch(
+    path: string,
+    onEvent: (ev: WatchEvent) => boolean,
+    signal: AbortSignal,
+    userAgent = 'talos-fleet-apiserver',
+  ): Promise<'done' | 'ended' | KubeReply> {
     // a watch is long-running: only the connection attempt has a deadline
     const res = await this.open('GET', path, undefined, 'application/json', 0, userAgent);
     if ((res.statusCode ?? 0) >= 400) {
       const chunks: Buffer[] = [];
       for await (const c of res as AsyncIterable<Buffer>) chunks.push(c);
-      return { code: res.statusCode ?? 0, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8') };
+      return {
+        code: res.statusCode ?? 0,
+        contentType: String(res.headers['content-type'] ?? ''),
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
     }
     const stop = () => res.destroy();
     signal.addEventListener('abort', stop, { once: true });

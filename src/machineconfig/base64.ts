@@ -10,7 +10,10 @@ export type Base64Alphabet = 'standard' | 'url';
  * Decodes base64 in the given alphabets, or returns undefined when the text is not base64.
  * Line breaks are ignored (a YAML block scalar may wrap a long value); padding is optional.
  */
-export function decodeBase64Strict(text: string, alphabets: readonly Base64Alphabet[] = ['standard']): Buffer | undefined {
+export function decodeBase64Strict(
+  text: string,
+  alphabets: readonly Base64Alphabet[] = ['standard'],
+): Buffer | undefined {
   const compact = text.replace(/[\r\n]/g, '');
   // trailing padding counted by hand: /=+$/ tries every start in a run of "=", quadratic in its length
   let unpaddedLength = compact.length;

@@ -18,13 +18,25 @@ export interface LooseSecretsBundle {
   cluster?: { id?: string; secret?: string };
   secrets?: { bootstraptoken?: string; secretboxencryptionsecret?: string; aescbcencryptionsecret?: string };
   trustdinfo?: { token?: string };
-  certs?: { etcd?: LoosePair; k8s?: LoosePair; k8saggregator?: LoosePair; k8sserviceaccount?: { key?: string }; os?: LoosePair };
+  certs?: {
+    etcd?: LoosePair;
+    k8s?: LoosePair;
+    k8saggregator?: LoosePair;
+    k8sserviceaccount?: { key?: string };
+    os?: LoosePair;
+  };
 }
 
 /** The CA pairs of a bundle, in secrets.yaml order. */
 export const CA_NAMES = ['etcd', 'k8s', 'k8saggregator', 'os'] as const;
 
-function checkRandom(path: string, value: string | undefined, byteLengths: number[], alphabets: Base64Alphabet[], out: FieldError[]): void {
+function checkRandom(
+  path: string,
+  value: string | undefined,
+  byteLengths: number[],
+  alphabets: Base64Alphabet[],
+  out: FieldError[],
+): void {
   if (!value) {
     out.push(secretFieldErr.required(path));
     return;
@@ -45,7 +57,9 @@ function checkEncryptionSecret(secrets: LooseSecretsBundle['secrets'], out: Fiel
   const secretbox = secrets?.secretboxencryptionsecret;
   const aescbc = secrets?.aescbcencryptionsecret;
   if (secretbox && aescbc) {
-    out.push(secretFieldErr.invalid('secrets', 'only one of secretboxencryptionsecret and aescbcencryptionsecret may be set'));
+    out.push(
+      secretFieldErr.invalid('secrets', 'only one of secretboxencryptionsecret and aescbcencryptionsecret may be set'),
+    );
   } else if (aescbc) {
     // the lengths kube-apiserver's aescbc provider accepts
     checkRandom('secrets.aescbcencryptionsecret', aescbc, [16, 24, 32], ['standard'], out);
@@ -93,8 +107,10 @@ function readCertificate(path: string, pem: string | undefined, out: FieldError[
 function checkCAPair(path: string, pair: LoosePair | undefined, out: FieldError[]): void {
   const cert = readCertificate(`${path}.crt`, pair?.crt, out);
   const key = readKey(`${path}.key`, pair?.key, out);
-  if (cert && !cert.ca) out.push(secretFieldErr.invalid(`${path}.crt`, 'is not a CA certificate (BasicConstraints CA:TRUE is missing)'));
-  if (cert && key && !cert.checkPrivateKey(key)) out.push(secretFieldErr.invalid(`${path}.key`, `does not match the certificate in ${path}.crt`));
+  if (cert && !cert.ca)
+    out.push(secretFieldErr.invalid(`${path}.crt`, 'is not a CA certificate (BasicConstraints CA:TRUE is missing)'));
+  if (cert && key && !cert.checkPrivateKey(key))
+    out.push(secretFieldErr.invalid(`${path}.key`, `does not match the certificate in ${path}.crt`));
 }
 
 function checkServiceAccountKey(path: string, pem: string | undefined, out: FieldError[]): void {

@@ -26,7 +26,11 @@ export class InvalidSecretsBundleError extends Error {
   /** 422 Invalid, one cause per problem, the shape kube-apiserver uses for field errors. */
   toStatusError(): StatusError {
     return invalidWithMessage(this.message, {
-      causes: this.problems.map((p) => ({ reason: p.type, message: p.message.replace(/^[^:]*: /, ''), field: p.field })),
+      causes: this.problems.map((p) => ({
+        reason: p.type,
+        message: p.message.replace(/^[^:]*: /, ''),
+        field: p.field,
+      })),
     });
   }
 }

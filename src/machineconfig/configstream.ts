@@ -39,7 +39,10 @@ export function parseConfigStream(text: string): ConfigDocument[] {
     const error = doc.errors[0];
     if (error) {
       const at = error.linePos?.[0];
-      throw new ConfigStreamError(index, `not valid YAML (${error.code} at line ${at?.line ?? '?'}, column ${at?.col ?? '?'})`);
+      throw new ConfigStreamError(
+        index,
+        `not valid YAML (${error.code} at line ${at?.line ?? '?'}, column ${at?.col ?? '?'})`,
+      );
     }
     if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) return;
     if (!isMap(doc.contents)) throw new ConfigStreamError(index, 'must be a mapping');

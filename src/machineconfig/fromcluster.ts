@@ -47,16 +47,26 @@ function poolOf(cluster: KubeObject, m: KubeObject | undefined, role: MachineRol
   const t = clusterSpec(cluster).topology;
   if (role === 'controlplane') return t?.controlplane;
   const name = m?.metadata.annotations?.[POOL_ANNOTATION];
-  return t?.workers?.find((w) => w.name === name) ?? (name === undefined && t?.workers?.length === 1 ? t.workers[0] : undefined);
+  return (
+    t?.workers?.find((w) => w.name === name) ??
+    (name === undefined && t?.workers?.length === 1 ? t.workers[0] : undefined)
+  );
 }
 
 /** generator inputs for one role (and pool, when a Machine names one); `endpoint` overrides the spec's */
-export function clusterConfigInputs(cluster: KubeObject, role: MachineRole, machine?: KubeObject, endpoint?: string): ConfigInputs {
+export function clusterConfigInputs(
+  cluster: KubeObject,
+  role: MachineRole,
+  machine?: KubeObject,
+  endpoint?: string,
+): ConfigInputs {
   const spec = clusterSpec(cluster);
   const talos: TalosSettings = spec.talos ?? {};
   const pool = poolOf(cluster, machine, role);
   const poolTaints = pool && 'taints' in pool ? pool.taints : undefined;
-  const taints = Object.fromEntries((poolTaints ?? []).map((t) => [t.key, t.value ? `${t.value}:${t.effect}` : t.effect]));
+  const taints = Object.fromEntries(
+    (poolTaints ?? []).map((t) => [t.key, t.value ? `${t.value}:${t.effect}` : t.effect]),
+  );
   const inputs: ConfigInputs = {
     clusterName: cluster.metadata.name!,
     endpoint: endpoint ?? talos.endpoint ?? '',
@@ -67,7 +77,12 @@ export function clusterConfigInputs(cluster: KubeObject, role: MachineRole, mach
   if (talos.installImage) inputs.installImage = talos.installImage;
   if (talos.certSANs?.length) inputs.certSANs = talos.certSANs;
   const cni = cniOf(talos.network?.cni);
-  if (talos.network) inputs.network = { podSubnets: talos.network.podSubnets, serviceSubnets: talos.network.serviceSubnets, ...(cni ? { cni } : {}) };
+  if (talos.network)
+    inputs.network = {
+      podSubnets: talos.network.podSubnets,
+      serviceSubnets: talos.network.serviceSubnets,
+      ...(cni ? { cni } : {}),
+    };
   if (pool?.metadata?.labels && Object.keys(pool.metadata.labels).length) inputs.nodeLabels = pool.metadata.labels;
   if (Object.keys(taints).length) inputs.nodeTaints = taints;
   return inputs;
@@ -75,8 +90,11 @@ export function clusterConfigInputs(cluster: KubeObject, role: MachineRole, mach
 
 function patchesOf(fields: PatchFields | undefined, where: string): Patch[] {
   const out: Patch[] = [];
-  if (fields?.configPatches?.length) out.push({ name: `${where}.configPatches`, jsonPatch: fields.configPatches as Operation[] });
-  (fields?.strategicPatches ?? []).forEach((text, i) => out.push({ name: `${where}.strategicPatches[${i}]`, strategic: text }));
+  if (fields?.configPatches?.length)
+    out.push({ name: `${where}.configPatches`, jsonPatch: fields.configPatches as Operation[] });
+  (fields?.strategicPatches ?? []).forEach((text, i) =>
+    out.push({ name: `${where}.strategicPatches[${i}]`, strategic: text }),
+  );
   return out;
 }
 
@@ -84,7 +102,10 @@ function patchesOf(fields: PatchFields | undefined, where: string): Patch[] {
 export function clusterPatches(cluster: KubeObject, role: MachineRole, machine?: KubeObject): Patch[] {
   const spec = clusterSpec(cluster);
   const pool = poolOf(cluster, machine, role);
-  const poolWhere = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[name=${pool && 'name' in pool ? pool.name : '?'}]`;
+  const poolWhere =
+    role === 'controlplane'
+      ? 'spec.topology.controlplane'
+      : `spec.topology.workers[name=${pool && 'name' in pool ? pool.name : '?'}]`;
   const machineTalos = (machine?.spec as MachineSpec | undefined)?.talos;
   return orderedPatches({
     cluster: patchesOf(spec.talos, `KubernetesCluster ${cluster.metadata.name} spec.talos`),

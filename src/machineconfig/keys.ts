@@ -55,7 +55,9 @@ export function parsePrivateKeyPem(pem: string): KeyObject {
   if ('error' in block) throw new KeyFormatError(block.error);
   const format = LABEL_FORMATS[block.label];
   if (!format) {
-    throw new KeyFormatError(`PEM label "${block.label}" is not a supported private key label (expected one of ${Object.keys(LABEL_FORMATS).join(', ')})`);
+    throw new KeyFormatError(
+      `PEM label "${block.label}" is not a supported private key label (expected one of ${Object.keys(LABEL_FORMATS).join(', ')})`,
+    );
   }
   let key: KeyObject;
   try {

@@ -17,7 +17,10 @@ export interface PemBlock {
 
 /** PEM text the way Go's encoding/pem writes it: 64-column base64 lines, final newline */
 export function encodePem(label: string, der: Buffer): string {
-  const body = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const body = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
 }
 
@@ -34,7 +37,8 @@ export function decodeSinglePem(text: string): PemBlock | { error: string } {
   const [, label, body, endLabel] = blocks[0] as unknown as [string, string, string, string];
   if (label !== endLabel) return { error: `PEM block BEGIN ${label} ends with END ${endLabel}` };
   const der = decodeBase64Strict(body.replace(/[ \t]/g, ''));
-  if (!der || der.length === 0) return { error: `PEM block ${label} has no valid base64 body (headers are not supported)` };
+  if (!der || der.length === 0)
+    return { error: `PEM block ${label} has no valid base64 body (headers are not supported)` };
   return { label, der };
 }
 

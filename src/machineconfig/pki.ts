@@ -3,7 +3,14 @@
 // certificates.
 import { randomBytes, webcrypto, X509Certificate as NodeX509Certificate, type KeyObject } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { generatePrivateKey, parsePrivateKeyPem, privateKeyToTalosPem, signingParamsFor, toWebCryptoKeyPair, type KeyAlgorithm } from './keys.js';
+import {
+  generatePrivateKey,
+  parsePrivateKeyPem,
+  privateKeyToTalosPem,
+  signingParamsFor,
+  toWebCryptoKeyPair,
+  type KeyAlgorithm,
+} from './keys.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
@@ -110,8 +117,12 @@ export async function issueCertificate(ca: CertAndKeyPem, req: LeafRequest): Pro
   const caKey = parsePrivateKeyPem(ca.key);
   const caCert = new x509.X509Certificate(ca.crt);
   // a CA whose key does not sign its own certificate would issue certificates no one can verify
-  if (!new NodeX509Certificate(ca.crt).checkPrivateKey(caKey)) throw new Error('CA key does not match the CA certificate');
-  const [signingKeys, leafKey] = await Promise.all([toWebCryptoKeyPair(caKey), generatePrivateKey(leafAlgorithmFor(caKey))]);
+  if (!new NodeX509Certificate(ca.crt).checkPrivateKey(caKey))
+    throw new Error('CA key does not match the CA certificate');
+  const [signingKeys, leafKey] = await Promise.all([
+    toWebCryptoKeyPair(caKey),
+    generatePrivateKey(leafAlgorithmFor(caKey)),
+  ]);
   const leafKeys = await toWebCryptoKeyPair(leafKey);
 
   const sans: x509.JsonGeneralName[] = [

@@ -11,7 +11,9 @@ import { InvalidSecretsBundleError, secretFieldErr } from './bundleerror.js';
 /** Far above any real bundle (about 10 KiB with an RSA 4096 key); bounds the work done on hostile input. */
 export const MAX_SECRETS_YAML_BYTES = 1024 * 1024;
 
-export type ParseSecretsYamlResult = { ok: true; bundle: SecretsBundle } | { ok: false; error: InvalidSecretsBundleError };
+export type ParseSecretsYamlResult =
+  | { ok: true; bundle: SecretsBundle }
+  | { ok: false; error: InvalidSecretsBundleError };
 
 type Plain = Record<string, unknown>;
 
@@ -72,7 +74,10 @@ function readBundle(root: Plain, r: ShapeReader): LooseSecretsBundle {
     },
     trustdinfo: { token: r.text(trustdinfo, 'token', 'trustdinfo.token') },
     certs: {
-      ...(Object.fromEntries(CA_NAMES.map((name) => [name, pair(name)])) as Record<(typeof CA_NAMES)[number], { crt?: string; key?: string }>),
+      ...(Object.fromEntries(CA_NAMES.map((name) => [name, pair(name)])) as Record<
+        (typeof CA_NAMES)[number],
+        { crt?: string; key?: string }
+      >),
       k8sserviceaccount: { key: r.pem(serviceAccount, 'key', 'certs.k8sserviceaccount.key') },
     },
   };
@@ -112,16 +117,27 @@ export function parseSecretsYaml(text: string): ParseSecretsYamlResult {
     return failure([secretFieldErr.invalid('', `secrets.yaml must be at most ${MAX_SECRETS_YAML_BYTES} bytes`)]);
   }
   // a Secret anyone may write: too deep a document would abort the process in the yaml library
-  if (yamlTooDeep(text)) return failure([secretFieldErr.invalid('', `the document nests deeper than ${MAX_YAML_DEPTH} levels`)]);
+  if (yamlTooDeep(text))
+    return failure([secretFieldErr.invalid('', `the document nests deeper than ${MAX_YAML_DEPTH} levels`)]);
   // prettyErrors computes linePos (it also quotes the source in e.message, which is never used here)
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     // YAML error messages quote the offending line, which may be a secret: report position only
-    return failure(doc.errors.map((e) => secretFieldErr.invalid('', `not valid YAML (${e.code} at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'})`)));
+    return failure(
+      doc.errors.map((e) =>
+        secretFieldErr.invalid(
+          '',
+          `not valid YAML (${e.code} at line ${e.linePos?.[0].line ?? '?'}, column ${e.linePos?.[0].col ?? '?'})`,
+        ),
+      ),
+    );
   }
   if (!isMap(doc.contents)) {
-    const what = doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null) ? 'empty' : 'not a mapping';
-    return failure([secretFieldErr.invalid('', `the document is ${what}; expected cluster, secrets, trustdinfo and certs`)]);
+    const what =
+      doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null) ? 'empty' : 'not a mapping';
+    return failure([
+      secretFieldErr.invalid('', `the document is ${what}; expected cluster, secrets, trustdinfo and certs`),
+    ]);
   }
   let root: Plain;
   try {
@@ -129,7 +145,12 @@ export function parseSecretsYaml(text: string): ParseSecretsYamlResult {
   } catch (e) {
     // toJS throws only for aliases: too many expansions (a "billion laughs" document) or no anchor
     const bomb = e instanceof Error && /excessive alias/i.test(e.message);
-    return failure([secretFieldErr.invalid('', bomb ? 'the document expands too many aliases' : 'an alias has no anchor defined before it')]);
+    return failure([
+      secretFieldErr.invalid(
+        '',
+        bomb ? 'the document expands too many aliases' : 'an alias has no anchor defined before it',
+      ),
+    ]);
   }
   const reader = new ShapeReader();
   const loose = readBundle(root, reader);
@@ -152,7 +173,9 @@ function completeBundle(b: LooseSecretsBundle): SecretsBundle {
     cluster: { id: need(b.cluster?.id), secret: need(b.cluster?.secret) },
     secrets: {
       bootstraptoken: need(b.secrets?.bootstraptoken),
-      ...(aescbc ? { aescbcencryptionsecret: aescbc } : { secretboxencryptionsecret: need(b.secrets?.secretboxencryptionsecret) }),
+      ...(aescbc
+        ? { aescbcencryptionsecret: aescbc }
+        : { secretboxencryptionsecret: need(b.secrets?.secretboxencryptionsecret) }),
     },
     trustdinfo: { token: need(b.trustdinfo?.token) },
     certs: {

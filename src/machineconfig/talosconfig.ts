@@ -24,7 +24,10 @@ export interface TalosClientCertOptions {
  * A Talos API client certificate: no CN, roles as O, KeyUsage DigitalSignature and EKU exactly
  * [clientAuth] (apid rejects any other EKU list), key type following the OS CA's.
  */
-export async function issueTalosClientCertificate(osCA: CertAndKeyPem, options: TalosClientCertOptions = {}): Promise<CertAndKeyPem> {
+export async function issueTalosClientCertificate(
+  osCA: CertAndKeyPem,
+  options: TalosClientCertOptions = {},
+): Promise<CertAndKeyPem> {
   const roles = [...(options.roles ?? DEFAULT_TALOS_ROLES)];
   if (roles.some((r) => r.trim() === '')) throw new Error('Talos roles must be non-empty strings');
   return issueCertificate(osCA, {

@@ -10,7 +10,9 @@ function crdSchema(node: JSONSchema): JSONSchema {
   for (const [k, v] of Object.entries(node)) {
     if (k.startsWith('x-') && !k.startsWith('x-kubernetes-')) continue;
     if (k === 'properties' && v && typeof v === 'object') {
-      out.properties = Object.fromEntries(Object.entries(v as Record<string, JSONSchema>).map(([p, s]) => [p, crdSchema(s)]));
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, JSONSchema>).map(([p, s]) => [p, crdSchema(s)]),
+      );
     } else if ((k === 'items' || k === 'additionalProperties') && v && typeof v === 'object') {
       (out as Record<string, unknown>)[k] = crdSchema(v as JSONSchema);
     } else {
@@ -53,7 +55,9 @@ export function customResourceDefinition(kind: KindDefinition): Record<string, u
             description: c.description,
             ...(c.priority ? { priority: c.priority } : {}),
           })),
-          ...(kind.selectableFields.length ? { selectableFields: kind.selectableFields.map((f) => ({ jsonPath: `.${f}` })) } : {}),
+          ...(kind.selectableFields.length
+            ? { selectableFields: kind.selectableFields.map((f) => ({ jsonPath: `.${f}` })) }
+            : {}),
         },
       ],
     },

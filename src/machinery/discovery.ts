@@ -89,7 +89,8 @@ function parseAccept(accept: string): MediaRange[] {
       if (eq <= 0) continue;
       const key = raw.slice(0, eq).trim().toLowerCase();
       let value = raw.slice(eq + 1).trim();
-      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1).replace(/\\(.)/g, '$1');
+      if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+        value = value.slice(1, -1).replace(/\\(.)/g, '$1');
       if (key === 'q') q = Number.isFinite(Number(value)) ? Number(value) : 0;
       else params.set(key, value);
     }
@@ -223,7 +224,13 @@ export function apiResourceList(
       storageVersionHash: storageVersionHash(k),
     });
     if (k.statusSubresource) {
-      resources.push({ name: `${k.plural}/status`, singularName: '', namespaced: k.namespaced, kind: k.kind, verbs: [...STATUS_VERBS] });
+      resources.push({
+        name: `${k.plural}/status`,
+        singularName: '',
+        namespaced: k.namespaced,
+        kind: k.kind,
+        verbs: [...STATUS_VERBS],
+      });
     }
     for (const s of subresourcesOf(k, subresources)) {
       resources.push({

@@ -173,10 +173,15 @@ export function unauthorized(message = 'Unauthorized'): StatusError {
 }
 
 export function methodNotAllowed(verb: string, r: ResourceRef): StatusError {
-  return new StatusError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${qualifiedResource(r)}"`, {
-    group: r.group,
-    kind: r.resource,
-  });
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    `${verb} is not supported on resources of kind "${qualifiedResource(r)}"`,
+    {
+      group: r.group,
+      kind: r.resource,
+    },
+  );
 }
 
 /** 405 for an HTTP method a path does not serve (the caller sets the Allow header) */
@@ -253,7 +258,11 @@ export const fieldErr = {
     return { type: 'FieldValueRequired', field, message: `${field}: Required value${detail ? `: ${detail}` : ''}` };
   },
   invalid(field: string, value: unknown, detail: string): FieldError {
-    return { type: 'FieldValueInvalid', field, message: `${field}: Invalid value: ${fmtValue(value)}${detail ? `: ${detail}` : ''}` };
+    return {
+      type: 'FieldValueInvalid',
+      field,
+      message: `${field}: Invalid value: ${fmtValue(value)}${detail ? `: ${detail}` : ''}`,
+    };
   },
   notSupported(field: string, value: unknown, supported: string[]): FieldError {
     return {

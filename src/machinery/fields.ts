@@ -61,7 +61,8 @@ function unescapeValue(s: string): string {
       continue;
     }
     if (c === '\\') inSlash = true;
-    else if (c === ',' || c === '=') throw badRequest(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
+    else if (c === ',' || c === '=')
+      throw badRequest(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
     else out += c;
   }
   if (inSlash) throw badRequest('invalid field selector: invalid escape sequence: \\');

@@ -13,7 +13,26 @@ type Step =
   | { k: 'index'; index: number }
   | { k: 'filter'; left: Step[]; op: CompareOp | 'exists'; right?: Literal };
 
-const TERMINATORS = new Set([' ', '\t', '\n', '\r', '.', '[', ']', ',', '$', '@', '{', '}', '(', ')', '=', '!', '<', '>']);
+const TERMINATORS = new Set([
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '.',
+  '[',
+  ']',
+  ',',
+  '$',
+  '@',
+  '{',
+  '}',
+  '(',
+  ')',
+  '=',
+  '!',
+  '<',
+  '>',
+]);
 
 class PathParser {
   i = 0;
@@ -131,7 +150,11 @@ class PathParser {
       this.i += num[0].length;
       return Number(num[0]);
     }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (rest.startsWith(word)) {
         this.i += word.length;
         return v;
@@ -154,17 +177,23 @@ function compare(left: unknown, op: CompareOp, right: Literal): boolean {
   }
   if (typeof left !== typeof right) return false;
   switch (op) {
-    case '==': return left === right;
-    case '!=': return left !== right;
+    case '==':
+      return left === right;
+    case '!=':
+      return left !== right;
   }
   if (typeof left === 'boolean') return false;
   const l = left as string | number;
   const r = right as string | number;
   switch (op) {
-    case '<': return l < r;
-    case '>': return l > r;
-    case '<=': return l <= r;
-    case '>=': return l >= r;
+    case '<':
+      return l < r;
+    case '>':
+      return l > r;
+    case '<=':
+      return l <= r;
+    case '>=':
+      return l >= r;
   }
 }
 

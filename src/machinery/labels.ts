@@ -87,7 +87,8 @@ export function validateLabelKey(key: string): string[] {
 export function validateLabelValue(value: string): string[] {
   const errs: string[] = [];
   if (byteLen(value) > 63) errs.push(maxLenError(63));
-  if (!LABEL_VALUE_RE.test(value)) errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  if (!LABEL_VALUE_RE.test(value))
+    errs.push(regexError(LABEL_VALUE_MSG, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
 }
 
@@ -114,7 +115,9 @@ export interface LabelSelector {
 
 /** field.Error text with the value printed the way Go's %q / %#v would roughly show it. */
 function invalidText(path: string, value: unknown, detail: string): string {
-  const v = Array.isArray(value) ? `[]string{${value.map((x) => JSON.stringify(x)).join(', ')}}` : JSON.stringify(value);
+  const v = Array.isArray(value)
+    ? `[]string{${value.map((x) => JSON.stringify(x)).join(', ')}}`
+    : JSON.stringify(value);
   return `${path}: Invalid value: ${v}: ${detail}`;
 }
 
@@ -136,22 +139,27 @@ function newRequirement(key: string, operator: LabelOperator, values: string[]):
   switch (operator) {
     case 'in':
     case 'notin':
-      if (values.length === 0) errs.push(invalidText('values', values, "for 'in', 'notin' operators, values set can't be empty"));
+      if (values.length === 0)
+        errs.push(invalidText('values', values, "for 'in', 'notin' operators, values set can't be empty"));
       break;
     case '=':
     case '==':
     case '!=':
-      if (values.length !== 1) errs.push(invalidText('values', values, 'exact-match compatibility requires one single value'));
+      if (values.length !== 1)
+        errs.push(invalidText('values', values, 'exact-match compatibility requires one single value'));
       break;
     case 'exists':
     case '!':
-      if (values.length !== 0) errs.push(invalidText('values', values, 'values set must be empty for exists and does not exist'));
+      if (values.length !== 0)
+        errs.push(invalidText('values', values, 'values set must be empty for exists and does not exist'));
       break;
     case 'gt':
     case 'lt':
-      if (values.length !== 1) errs.push(invalidText('values', values, "for 'Gt', 'Lt' operators, exactly one value is required"));
+      if (values.length !== 1)
+        errs.push(invalidText('values', values, "for 'Gt', 'Lt' operators, exactly one value is required"));
       values.forEach((v, i) => {
-        if (parseInt64(v) === undefined) errs.push(invalidText(`values[${i}]`, v, "for 'Gt', 'Lt' operators, the value must be an integer"));
+        if (parseInt64(v) === undefined)
+          errs.push(invalidText(`values[${i}]`, v, "for 'Gt', 'Lt' operators, the value must be an integer"));
       });
       break;
   }
@@ -196,12 +204,22 @@ function requirementMatches(r: Requirement, labels: Record<string, string> | und
 
 function requirementString(r: Requirement): string {
   const ops: Record<LabelOperator, string> = {
-    '=': '=', '==': '==', '!=': '!=', in: ' in ', notin: ' notin ', gt: '>', lt: '<', exists: '', '!': '',
+    '=': '=',
+    '==': '==',
+    '!=': '!=',
+    in: ' in ',
+    notin: ' notin ',
+    gt: '>',
+    lt: '<',
+    exists: '',
+    '!': '',
   };
   const head = (r.operator === '!' ? '!' : '') + r.key;
   if (r.operator === 'exists' || r.operator === '!') return head;
   const vals = [...r.values].sort().join(',');
-  return r.operator === 'in' || r.operator === 'notin' ? `${head}${ops[r.operator]}(${vals})` : `${head}${ops[r.operator]}${vals}`;
+  return r.operator === 'in' || r.operator === 'notin'
+    ? `${head}${ops[r.operator]}(${vals})`
+    : `${head}${ops[r.operator]}${vals}`;
 }
 
 function makeSelector(requirements: Requirement[], nothing = false): LabelSelector {
@@ -224,7 +242,17 @@ interface Item {
   lit: string;
 }
 
-const SYMBOL_TOKENS: Record<string, Tok> = { ')': ')', ',': ',', '!': '!', '==': '==', '=': '=', '>': '>', '<': '<', '!=': '!=', '(': '(' };
+const SYMBOL_TOKENS: Record<string, Tok> = {
+  ')': ')',
+  ',': ',',
+  '!': '!',
+  '==': '==',
+  '=': '=',
+  '>': '>',
+  '<': '<',
+  '!=': '!=',
+  '(': '(',
+};
 const isWhitespace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
 const isSpecial = (c: string) => '=!(),><'.includes(c);
 
@@ -258,7 +286,15 @@ function lex(s: string): Item[] {
 }
 
 const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
-const BINARY_TOKENS: Partial<Record<Tok, LabelOperator>> = { in: 'in', notin: 'notin', '=': '=', '==': '==', '!=': '!=', '>': 'gt', '<': 'lt' };
+const BINARY_TOKENS: Partial<Record<Tok, LabelOperator>> = {
+  in: 'in',
+  notin: 'notin',
+  '=': '=',
+  '==': '==',
+  '!=': '!=',
+  '>': 'gt',
+  '<': 'lt',
+};
 
 class Parser {
   private pos = 0;
@@ -281,18 +317,21 @@ class Parser {
     for (;;) {
       const { tok, lit } = this.peek();
       if (tok === 'eos') return reqs;
-      if (tok !== 'id' && tok !== '!') throw new SelectorSyntaxError(`found '${lit}', expected: !, identifier, or 'end of string'`);
+      if (tok !== 'id' && tok !== '!')
+        throw new SelectorSyntaxError(`found '${lit}', expected: !, identifier, or 'end of string'`);
       try {
         reqs.push(this.parseRequirement());
       } catch (e) {
-        if (e instanceof SelectorSyntaxError) throw new SelectorSyntaxError(`unable to parse requirement: ${e.message}`);
+        if (e instanceof SelectorSyntaxError)
+          throw new SelectorSyntaxError(`unable to parse requirement: ${e.message}`);
         throw e;
       }
       const after = this.next();
       if (after.tok === 'eos') return reqs;
       if (after.tok !== ',') throw new SelectorSyntaxError(`found '${after.lit}', expected: ',' or 'end of string'`);
       const t2 = this.peek();
-      if (t2.tok !== 'id' && t2.tok !== '!') throw new SelectorSyntaxError(`found '${t2.lit}', expected: identifier after ','`);
+      if (t2.tok !== 'id' && t2.tok !== '!')
+        throw new SelectorSyntaxError(`found '${t2.lit}', expected: identifier after ','`);
     }
   }
 
@@ -326,7 +365,8 @@ class Parser {
       this.next();
       return [''];
     }
-    if (la.tok !== 'id' && la.tok !== ',') throw new SelectorSyntaxError(`found '${la.lit}', expected: ',', ')' or identifier`);
+    if (la.tok !== 'id' && la.tok !== ',')
+      throw new SelectorSyntaxError(`found '${la.lit}', expected: ',', ')' or identifier`);
     const vals: string[] = [];
     for (;;) {
       const it = this.next();
@@ -382,7 +422,12 @@ export interface LabelSelectorObject {
   matchExpressions?: { key: string; operator: string; values?: string[] | null }[] | null;
 }
 
-const EXPRESSION_OPERATORS: Record<string, LabelOperator> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!' };
+const EXPRESSION_OPERATORS: Record<string, LabelOperator> = {
+  In: 'in',
+  NotIn: 'notin',
+  Exists: 'exists',
+  DoesNotExist: '!',
+};
 
 /**
  * metav1.LabelSelectorAsSelector for selectors held in objects (ServerClass): null/undefined
@@ -395,7 +440,8 @@ export function labelSelectorFromLabelSelectorObject(sel: LabelSelectorObject | 
     for (const [k, v] of Object.entries(sel.matchLabels ?? {})) reqs.push(newRequirement(k, '=', [v]));
     for (const expr of sel.matchExpressions ?? []) {
       const op = Object.hasOwn(EXPRESSION_OPERATORS, expr.operator) ? EXPRESSION_OPERATORS[expr.operator] : undefined;
-      if (op === undefined) throw new SelectorSyntaxError(`${JSON.stringify(expr.operator)} is not a valid label selector operator`);
+      if (op === undefined)
+        throw new SelectorSyntaxError(`${JSON.stringify(expr.operator)} is not a valid label selector operator`);
       reqs.push(newRequirement(expr.key, op, [...(expr.values ?? [])]));
     }
     return makeSelector(reqs);

@@ -16,7 +16,8 @@ function maskTrailingDash(name: string): string {
 }
 
 /** NameIsDNSSubdomain: the default rule for object names (CRDs, most kinds). */
-export const nameIsDNSSubdomain: NameValidator = (name, prefix) => isDNS1123Subdomain(prefix ? maskTrailingDash(name) : name);
+export const nameIsDNSSubdomain: NameValidator = (name, prefix) =>
+  isDNS1123Subdomain(prefix ? maskTrailingDash(name) : name);
 
 /** NameIsDNSLabel: the rule for Namespace names. */
 export const nameIsDNSLabel: NameValidator = (name, prefix) => isDNS1123Label(prefix ? maskTrailingDash(name) : name);
@@ -147,19 +148,26 @@ function validateOwnerReferences(v: unknown, errs: FieldError[]): void {
     const uid = str('uid');
     for (const key of ['controller', 'blockOwnerDeletion']) {
       const x = ref[key];
-      if (x !== undefined && x !== null && typeof x !== 'boolean') errs.push(typeError(`${base}[${i}].${key}`, x, 'boolean'));
+      if (x !== undefined && x !== null && typeof x !== 'boolean')
+        errs.push(typeError(`${base}[${i}].${key}`, x, 'boolean'));
     }
     // kube reports these without the list index
-    if (versionOf(apiVersion) === '') errs.push(fieldErr.invalid(`${base}.apiVersion`, apiVersion, 'version must not be empty'));
+    if (versionOf(apiVersion) === '')
+      errs.push(fieldErr.invalid(`${base}.apiVersion`, apiVersion, 'version must not be empty'));
     if (kind === '') errs.push(fieldErr.invalid(`${base}.kind`, kind, 'kind must not be empty'));
     if (name === '') errs.push(fieldErr.invalid(`${base}.name`, name, 'name must not be empty'));
     if (uid === '') errs.push(fieldErr.invalid(`${base}.uid`, uid, 'uid must not be empty'));
-    if (apiVersion === 'v1' && kind === 'Event') errs.push(fieldErr.invalid(base, ref, '/v1, Kind=Event is disallowed from being an owner'));
+    if (apiVersion === 'v1' && kind === 'Event')
+      errs.push(fieldErr.invalid(base, ref, '/v1, Kind=Event is disallowed from being an owner'));
     if (ref.controller === true) {
       const cur = `${kind}/${name}`;
       if (firstController) {
         errs.push(
-          fieldErr.invalid(base, v, `Only one reference can have Controller set to true. Found "true" in references for ${firstController} and ${cur}`),
+          fieldErr.invalid(
+            base,
+            v,
+            `Only one reference can have Controller set to true. Found "true" in references for ${firstController} and ${cur}`,
+          ),
         );
       } else {
         firstController = cur;
@@ -197,9 +205,11 @@ export function validateObjectMeta(meta: unknown, opts: ObjectMetaValidationOpti
   const name = stringField(meta, 'name', errs);
   const generateName = stringField(meta, 'generateName', errs);
   const namespace = stringField(meta, 'namespace', errs);
-  for (const key of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink']) stringField(meta, key, errs);
+  for (const key of ['uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp', 'selfLink'])
+    stringField(meta, key, errs);
 
-  if (generateName) for (const m of nameFn(generateName, true)) errs.push(fieldErr.invalid('metadata.generateName', generateName, m));
+  if (generateName)
+    for (const m of nameFn(generateName, true)) errs.push(fieldErr.invalid('metadata.generateName', generateName, m));
   if (!name) {
     if (!generateName) errs.push(fieldErr.required('metadata.name', 'name or generateName is required'));
   } else {
@@ -208,13 +218,15 @@ export function validateObjectMeta(meta: unknown, opts: ObjectMetaValidationOpti
 
   if (opts.namespaced) {
     if (!namespace) errs.push(fieldErr.required('metadata.namespace'));
-    else for (const m of validateNamespaceName(namespace)) errs.push(fieldErr.invalid('metadata.namespace', namespace, m));
+    else
+      for (const m of validateNamespaceName(namespace)) errs.push(fieldErr.invalid('metadata.namespace', namespace, m));
   } else if (namespace) {
     errs.push(fieldErr.forbidden('metadata.namespace', 'not allowed on this type'));
   }
 
   const generation = integerField(meta, 'generation', errs);
-  if (generation !== undefined && generation < 0) errs.push(fieldErr.invalid('metadata.generation', generation, 'must be greater than or equal to 0'));
+  if (generation !== undefined && generation < 0)
+    errs.push(fieldErr.invalid('metadata.generation', generation, 'must be greater than or equal to 0'));
   integerField(meta, 'deletionGracePeriodSeconds', errs);
 
   validateLabels(stringMap(meta, 'labels', errs), errs);

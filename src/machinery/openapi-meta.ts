@@ -74,7 +74,9 @@ export function metaSchemas(ref: Ref, v3: boolean): Record<string, SchemaObject>
         kind: { type: 'string', default: '', description: 'Kind of the owner.' },
         name: { type: 'string', default: '', description: 'Name of the owner.' },
         uid: { type: 'string', default: '', description: 'UID of the owner.' },
-        controller: bool('If true, this owner is the managing controller of the object. At most one owner may be the controller.'),
+        controller: bool(
+          'If true, this owner is the managing controller of the object. At most one owner may be the controller.',
+        ),
         blockOwnerDeletion: bool(
           'If true and the owner has the foregroundDeletion finalizer, the owner cannot be removed from ' +
             'storage until this reference is removed.',
@@ -105,10 +107,10 @@ export function metaSchemas(ref: Ref, v3: boolean): Record<string, SchemaObject>
           'Name is unique within a namespace (or the cluster, for cluster-scoped resources). It is required ' +
             'when creating, unless generateName is set, and cannot be changed.',
         ),
-        generateName: str(
-          'GenerateName is a prefix the server uses to make up a unique name when name is not given.',
+        generateName: str('GenerateName is a prefix the server uses to make up a unique name when name is not given.'),
+        namespace: str(
+          'Namespace is the scope within which the name must be unique. Empty for cluster-scoped objects.',
         ),
-        namespace: str('Namespace is the scope within which the name must be unique. Empty for cluster-scoped objects.'),
         selfLink: str('Deprecated: always empty.'),
         uid: str('UID is the unique identifier of this object in time and space, set by the server on creation.'),
         resourceVersion: str(
@@ -121,7 +123,9 @@ export function metaSchemas(ref: Ref, v3: boolean): Record<string, SchemaObject>
           'DeletionTimestamp is set by the server when deletion is requested; the object goes away once ' +
             'its finalizers are gone. Read-only.',
         ),
-        deletionGracePeriodSeconds: int64('Seconds allowed for the object to terminate gracefully once deletion was requested. Read-only.'),
+        deletionGracePeriodSeconds: int64(
+          'Seconds allowed for the object to terminate gracefully once deletion was requested. Read-only.',
+        ),
         labels: {
           type: 'object',
           description: 'Labels are string keys and values that organize and select objects.',
@@ -186,7 +190,11 @@ export function metaSchemas(ref: Ref, v3: boolean): Record<string, SchemaObject>
           items: { ...refProp(ref, STATUS_CAUSE, 'One cause.', v3), default: {} },
           'x-kubernetes-list-type': 'atomic',
         },
-        retryAfterSeconds: { type: 'integer', format: 'int32', description: 'Seconds the client should wait before retrying.' },
+        retryAfterSeconds: {
+          type: 'integer',
+          format: 'int32',
+          description: 'Seconds the client should wait before retrying.',
+        },
       },
     },
     [STATUS]: {
@@ -297,7 +305,11 @@ export interface Param {
 const q = (name: string, type: ParamType, description: string): Param => ({ name, in: 'query', type, description });
 export const P = {
   pretty: q('pretty', 'string', "If 'true', the output is indented."),
-  dryRun: q('dryRun', 'string', 'When present, the request is fully processed but not persisted. The only valid value is All.'),
+  dryRun: q(
+    'dryRun',
+    'string',
+    'When present, the request is fully processed but not persisted. The only valid value is All.',
+  ),
   fieldManager: q('fieldManager', 'string', 'Name of the actor making the change; required for apply patches.'),
   fieldValidation: q(
     'fieldValidation',
@@ -312,22 +324,52 @@ export const P = {
   labelSelector: q('labelSelector', 'string', 'Selects objects by labels.'),
   limit: q('limit', 'integer', 'Maximum number of items in one page.'),
   resourceVersion: q('resourceVersion', 'string', 'Which version of the store to read or to watch from.'),
-  resourceVersionMatch: q('resourceVersionMatch', 'string', 'How resourceVersion applies to a list: Exact or NotOlderThan.'),
-  sendInitialEvents: q('sendInitialEvents', 'boolean', 'Watch only: start with ADDED events for the current state, then a bookmark.'),
+  resourceVersionMatch: q(
+    'resourceVersionMatch',
+    'string',
+    'How resourceVersion applies to a list: Exact or NotOlderThan.',
+  ),
+  sendInitialEvents: q(
+    'sendInitialEvents',
+    'boolean',
+    'Watch only: start with ADDED events for the current state, then a bookmark.',
+  ),
   timeoutSeconds: q('timeoutSeconds', 'integer', 'Time limit for the list or watch call.'),
   watch: q('watch', 'boolean', 'Watch for changes instead of listing.'),
   gracePeriodSeconds: q('gracePeriodSeconds', 'integer', 'Seconds before the object is deleted; 0 means immediately.'),
   orphanDependents: q('orphanDependents', 'boolean', 'Deprecated, use propagationPolicy: orphan the dependents.'),
-  propagationPolicy: q('propagationPolicy', 'string', 'How dependents are garbage collected: Orphan, Background or Foreground.'),
+  propagationPolicy: q(
+    'propagationPolicy',
+    'string',
+    'How dependents are garbage collected: Orphan, Background or Foreground.',
+  ),
 };
 export const LIST_PARAMS = [
-  P.allowWatchBookmarks, P.continue, P.fieldSelector, P.labelSelector, P.limit, P.resourceVersion,
-  P.resourceVersionMatch, P.sendInitialEvents, P.timeoutSeconds, P.watch,
+  P.allowWatchBookmarks,
+  P.continue,
+  P.fieldSelector,
+  P.labelSelector,
+  P.limit,
+  P.resourceVersion,
+  P.resourceVersionMatch,
+  P.sendInitialEvents,
+  P.timeoutSeconds,
+  P.watch,
 ];
 export const WRITE_PARAMS = [P.dryRun, P.fieldManager, P.fieldValidation];
 export const PATCH_PARAMS = [...WRITE_PARAMS, P.force];
 export const DELETE_PARAMS = [P.dryRun, P.gracePeriodSeconds, P.orphanDependents, P.propagationPolicy];
 export const DELETECOLLECTION_PARAMS = [
-  P.continue, P.dryRun, P.fieldSelector, P.gracePeriodSeconds, P.labelSelector, P.limit, P.orphanDependents,
-  P.propagationPolicy, P.resourceVersion, P.resourceVersionMatch, P.sendInitialEvents, P.timeoutSeconds,
+  P.continue,
+  P.dryRun,
+  P.fieldSelector,
+  P.gracePeriodSeconds,
+  P.labelSelector,
+  P.limit,
+  P.orphanDependents,
+  P.propagationPolicy,
+  P.resourceVersion,
+  P.resourceVersionMatch,
+  P.sendInitialEvents,
+  P.timeoutSeconds,
 ];

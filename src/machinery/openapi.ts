@@ -6,9 +6,24 @@ import { createHash } from 'node:crypto';
 import type { CustomSubresource } from './discovery.js';
 import { groupVersion, type JSONSchema, type KindDefinition } from './kind.js';
 import {
-  API_RESOURCE_LIST, API_VERSION_DESCRIPTION, DELETE_OPTIONS, DELETECOLLECTION_PARAMS, DELETE_PARAMS, KIND_DESCRIPTION,
-  LIST_META, LIST_PARAMS, OBJECT_META, P, PATCH, PATCH_PARAMS, STATUS, WRITE_PARAMS, metaSchemas,
-  type Param, type Ref, type SchemaObject,
+  API_RESOURCE_LIST,
+  API_VERSION_DESCRIPTION,
+  DELETE_OPTIONS,
+  DELETECOLLECTION_PARAMS,
+  DELETE_PARAMS,
+  KIND_DESCRIPTION,
+  LIST_META,
+  LIST_PARAMS,
+  OBJECT_META,
+  P,
+  PATCH,
+  PATCH_PARAMS,
+  STATUS,
+  WRITE_PARAMS,
+  metaSchemas,
+  type Param,
+  type Ref,
+  type SchemaObject,
 } from './openapi-meta.js';
 
 export interface OpenAPIInfo {
@@ -134,43 +149,74 @@ function kindPaths(k: KindDefinition, subresources: readonly CustomSubresource[]
   const schema = schemaName(k.group, k.version, k.kind);
   const listSchema = schemaName(k.group, k.version, k.listKind);
   const nsParam: Param[] = k.namespaced
-    ? [{ name: 'namespace', in: 'path', type: 'string', description: 'object name and auth scope, such as for teams and projects' }]
+    ? [
+        {
+          name: 'namespace',
+          in: 'path',
+          type: 'string',
+          description: 'object name and auth scope, such as for teams and projects',
+        },
+      ]
     : [];
   const nameParam: Param = { name: 'name', in: 'path', type: 'string', description: `name of the ${k.kind}` };
   const collection = k.namespaced ? `${prefix}/namespaces/{namespace}/${k.plural}` : `${prefix}/${k.plural}`;
   const list = (operationId: string, description: string): Operation => ({
-    method: 'get', operationId, description, action: 'list', gvk, params: [...LIST_PARAMS],
-    responses: responses(['200'], listSchema), produces: ['application/json', 'application/json;stream=watch'],
+    method: 'get',
+    operationId,
+    description,
+    action: 'list',
+    gvk,
+    params: [...LIST_PARAMS],
+    responses: responses(['200'], listSchema),
+    produces: ['application/json', 'application/json;stream=watch'],
   });
 
   const items: PathItem[] = [
     {
-      path: collection, tag, params: [...nsParam, P.pretty],
+      path: collection,
+      tag,
+      params: [...nsParam, P.pretty],
       ops: [
         list(`list${id}`, `list or watch objects of kind ${k.kind}`),
         ...objectOps(['create'], id, gvk, schema, `a ${k.kind}`),
         {
-          method: 'delete', operationId: `deletecollection${id}`, description: `delete collection of ${k.kind}`,
-          action: 'deletecollection', gvk, params: [...DELETECOLLECTION_PARAMS],
-          body: { schema: DELETE_OPTIONS, contentTypes: ['*/*'] }, responses: responses(['200'], STATUS),
+          method: 'delete',
+          operationId: `deletecollection${id}`,
+          description: `delete collection of ${k.kind}`,
+          action: 'deletecollection',
+          gvk,
+          params: [...DELETECOLLECTION_PARAMS],
+          body: { schema: DELETE_OPTIONS, contentTypes: ['*/*'] },
+          responses: responses(['200'], STATUS),
           produces: ['application/json'],
         },
       ],
     },
     {
-      path: `${collection}/{name}`, tag, params: [nameParam, ...nsParam, P.pretty],
+      path: `${collection}/{name}`,
+      tag,
+      params: [nameParam, ...nsParam, P.pretty],
       ops: objectOps(['get', 'update', 'patch', 'delete'], id, gvk, schema, `the specified ${k.kind}`),
     },
   ];
   if (k.namespaced) {
     items.push({
-      path: `${prefix}/${k.plural}`, tag, params: [P.pretty],
-      ops: [list(`list${groupId(k.group)}${camel(k.version)}${k.kind}ForAllNamespaces`, `list or watch objects of kind ${k.kind}`)],
+      path: `${prefix}/${k.plural}`,
+      tag,
+      params: [P.pretty],
+      ops: [
+        list(
+          `list${groupId(k.group)}${camel(k.version)}${k.kind}ForAllNamespaces`,
+          `list or watch objects of kind ${k.kind}`,
+        ),
+      ],
     });
   }
   if (k.statusSubresource) {
     items.push({
-      path: `${collection}/{name}/status`, tag, params: [nameParam, ...nsParam, P.pretty],
+      path: `${collection}/{name}/status`,
+      tag,
+      params: [nameParam, ...nsParam, P.pretty],
       ops: objectOps(['get', 'update', 'patch'], `${id}Status`, gvk, schema, `status of the specified ${k.kind}`),
     });
   }
@@ -179,7 +225,9 @@ function kindPaths(k: KindDefinition, subresources: readonly CustomSubresource[]
     const sgvk: GVK = { group: s.group ?? k.group, version: s.version ?? k.version, kind: s.kind };
     const what = s.description ?? `${s.name} of the specified ${k.kind}`;
     items.push({
-      path: `${collection}/{name}/${s.name}`, tag, params: [nameParam, ...nsParam, P.pretty],
+      path: `${collection}/{name}/${s.name}`,
+      tag,
+      params: [nameParam, ...nsParam, P.pretty],
       ops: objectOps(s.verbs, `${id}${camel(s.name)}`, sgvk, schemaName(sgvk.group, sgvk.version, sgvk.kind), what),
     });
   }
@@ -188,12 +236,20 @@ function kindPaths(k: KindDefinition, subresources: readonly CustomSubresource[]
 
 function resourcesPath(gv: Pick<KindDefinition, 'group' | 'version'>): PathItem {
   return {
-    path: `${prefixOf(gv)}/`, tag: tagOf(gv), params: [],
-    ops: [{
-      method: 'get', operationId: `get${groupId(gv.group)}${camel(gv.version)}APIResources`,
-      description: 'get available resources', action: '', params: [],
-      responses: responses(['200'], API_RESOURCE_LIST), produces: ['application/json'],
-    }],
+    path: `${prefixOf(gv)}/`,
+    tag: tagOf(gv),
+    params: [],
+    ops: [
+      {
+        method: 'get',
+        operationId: `get${groupId(gv.group)}${camel(gv.version)}APIResources`,
+        description: 'get available resources',
+        action: '',
+        params: [],
+        responses: responses(['200'], API_RESOURCE_LIST),
+        produces: ['application/json'],
+      },
+    ],
   };
 }
 
@@ -205,7 +261,9 @@ function dialect(node: JSONSchema, v3: boolean): SchemaObject {
   const out: SchemaObject = {};
   for (const [key, v] of Object.entries(node)) {
     if (key === 'properties') {
-      out.properties = Object.fromEntries(Object.entries(v as Record<string, JSONSchema>).map(([n, s]) => [n, dialect(s, v3)]));
+      out.properties = Object.fromEntries(
+        Object.entries(v as Record<string, JSONSchema>).map(([n, s]) => [n, dialect(s, v3)]),
+      );
     } else if (key === 'items') {
       out.items = dialect(v as JSONSchema, v3);
     } else if (key === 'additionalProperties' && typeof v === 'object') {
@@ -308,24 +366,39 @@ function opCommon(op: Operation, tag: string): SchemaObject {
 
 function renderV3(items: PathItem[]): Record<string, SchemaObject> {
   const param = (p: Param) => ({
-    name: p.name, in: p.in, description: p.description, ...(p.in === 'path' ? { required: true } : {}),
+    name: p.name,
+    in: p.in,
+    description: p.description,
+    ...(p.in === 'path' ? { required: true } : {}),
     schema: { type: p.type, ...(p.in === 'query' ? { uniqueItems: true } : {}) },
   });
   const paths: Record<string, SchemaObject> = {};
   for (const item of items) {
     const entry: SchemaObject = { parameters: item.params.map(param) };
     for (const op of item.ops) {
-      const responses = Object.fromEntries(Object.entries(op.responses).map(([code, schema]) => [
-        code,
-        schema
-          ? { description: code === '201' ? 'Created' : code === '202' ? 'Accepted' : 'OK', content: Object.fromEntries(op.produces.map((ct) => [ct, { schema: { $ref: refV3(schema) } }])) }
-          : { description: 'Unauthorized' },
-      ]));
+      const responses = Object.fromEntries(
+        Object.entries(op.responses).map(([code, schema]) => [
+          code,
+          schema
+            ? {
+                description: code === '201' ? 'Created' : code === '202' ? 'Accepted' : 'OK',
+                content: Object.fromEntries(op.produces.map((ct) => [ct, { schema: { $ref: refV3(schema) } }])),
+              }
+            : { description: 'Unauthorized' },
+        ]),
+      );
       entry[op.method] = {
         ...opCommon(op, item.tag),
         ...(op.params.length ? { parameters: op.params.map(param) } : {}),
         ...(op.body
-          ? { requestBody: { required: true, content: Object.fromEntries(op.body.contentTypes.map((ct) => [ct, { schema: { $ref: refV3(op.body!.schema) } }])) } }
+          ? {
+              requestBody: {
+                required: true,
+                content: Object.fromEntries(
+                  op.body.contentTypes.map((ct) => [ct, { schema: { $ref: refV3(op.body!.schema) } }]),
+                ),
+              },
+            }
           : {}),
         responses,
       };
@@ -337,7 +410,10 @@ function renderV3(items: PathItem[]): Record<string, SchemaObject> {
 
 function renderV2(items: PathItem[]): Record<string, SchemaObject> {
   const param = (p: Param) => ({
-    name: p.name, in: p.in, description: p.description, type: p.type,
+    name: p.name,
+    in: p.in,
+    description: p.description,
+    type: p.type,
     ...(p.in === 'path' ? { required: true } : { uniqueItems: true }),
   });
   const paths: Record<string, SchemaObject> = {};
@@ -353,10 +429,17 @@ function renderV2(items: PathItem[]): Record<string, SchemaObject> {
         produces: [...op.produces],
         schemes: ['https'],
         ...(params.length ? { parameters: params } : {}),
-        responses: Object.fromEntries(Object.entries(op.responses).map(([code, schema]) => [
-          code,
-          schema ? { description: code === '201' ? 'Created' : code === '202' ? 'Accepted' : 'OK', schema: { $ref: refV2(schema) } } : { description: 'Unauthorized' },
-        ])),
+        responses: Object.fromEntries(
+          Object.entries(op.responses).map(([code, schema]) => [
+            code,
+            schema
+              ? {
+                  description: code === '201' ? 'Created' : code === '202' ? 'Accepted' : 'OK',
+                  schema: { $ref: refV2(schema) },
+                }
+              : { description: 'Unauthorized' },
+          ]),
+        ),
       };
     }
     paths[item.path] = entry;
@@ -393,7 +476,14 @@ export function openapiV3ForGroupVersion(
     paths: renderV3(pathsFor(own, subs)),
     components: {
       schemas: allSchemas(own, subs, refV3, true),
-      securitySchemes: { BearerToken: { type: 'apiKey', description: 'Bearer token authentication', name: 'authorization', in: 'header' } },
+      securitySchemes: {
+        BearerToken: {
+          type: 'apiKey',
+          description: 'Bearer token authentication',
+          name: 'authorization',
+          in: 'header',
+        },
+      },
     },
     security: [{ BearerToken: [] }],
   };
@@ -420,7 +510,9 @@ export function openapiV2(
     info: { ...info },
     paths: renderV2(pathsFor(kinds, subresources)),
     definitions: allSchemas(kinds, subresources, refV2, false),
-    securityDefinitions: { BearerToken: { type: 'apiKey', description: 'Bearer token authentication', name: 'authorization', in: 'header' } },
+    securityDefinitions: {
+      BearerToken: { type: 'apiKey', description: 'Bearer token authentication', name: 'authorization', in: 'header' },
+    },
     security: [{ BearerToken: [] }],
   };
 }

@@ -31,7 +31,9 @@ export function negotiateOutput(accept: string | undefined, shape: ReadShape): O
     if (full === 'application/json' || full === '*/*' || full === 'application/*') return { as: 'object', yaml: false };
     if (full === 'application/yaml' && shape !== 'watch') return { as: 'object', yaml: true };
   }
-  throw notAcceptable(`only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io`);
+  throw notAcceptable(
+    `only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io`,
+  );
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';
@@ -46,7 +48,10 @@ export function partialObjectMetadata(obj: KubeObject): KubeObject {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
-export function partialObjectMetadataList(items: KubeObject[], listMeta: Record<string, unknown>): Record<string, unknown> {
+export function partialObjectMetadataList(
+  items: KubeObject[],
+  listMeta: Record<string, unknown>,
+): Record<string, unknown> {
   return {
     kind: 'PartialObjectMetadataList',
     apiVersion: 'meta.k8s.io/v1',
@@ -62,7 +67,12 @@ export interface TableOptions {
   now?: number;
 }
 
-export function toTable(kind: KindDefinition, items: KubeObject[], listMeta: Record<string, unknown>, o: TableOptions): Record<string, unknown> {
+export function toTable(
+  kind: KindDefinition,
+  items: KubeObject[],
+  listMeta: Record<string, unknown>,
+  o: TableOptions,
+): Record<string, unknown> {
   const now = o.now ?? Date.now();
   return {
     kind: 'Table',

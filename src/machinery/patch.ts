@@ -64,9 +64,11 @@ function parsePointer(p: string): string[] | undefined {
 function decodePointer(p: unknown, i: number, member: 'path' | 'from'): string[] {
   if (typeof p !== 'string') throw badRequest(`json patch operation [${i}]: "${member}" must be a string`);
   const tokens = parsePointer(p);
-  if (!tokens) throw badRequest(`json patch operation [${i}]: ${member} ${JSON.stringify(p)} is not a valid JSON pointer`);
+  if (!tokens)
+    throw badRequest(`json patch operation [${i}]: ${member} ${JSON.stringify(p)} is not a valid JSON pointer`);
   for (const t of tokens) {
-    if (FORBIDDEN_SEGMENTS.has(t)) throw badRequest(`json patch operation [${i}]: ${member} ${JSON.stringify(p)} uses the forbidden segment "${t}"`);
+    if (FORBIDDEN_SEGMENTS.has(t))
+      throw badRequest(`json patch operation [${i}]: ${member} ${JSON.stringify(p)} uses the forbidden segment "${t}"`);
   }
   return tokens;
 }
@@ -82,20 +84,32 @@ function decodeOps(ops: unknown): DecodedOp[] {
   return (ops as JsonObject[]).map((o, i) => {
     const op = o.op;
     if (typeof op !== 'string' || !OP_NAMES.includes(op)) {
-      throw badRequest(op === undefined ? `json patch operation [${i}]: missing "op"` : `json patch operation [${i}]: unsupported op ${JSON.stringify(op)}`);
+      throw badRequest(
+        op === undefined
+          ? `json patch operation [${i}]: missing "op"`
+          : `json patch operation [${i}]: unsupported op ${JSON.stringify(op)}`,
+      );
     }
     if (!Object.hasOwn(o, 'path')) throw badRequest(`json patch operation [${i}] (${op}): missing "path"`);
-    const d: DecodedOp = { index: i, op: op as OpName, path: o.path as string, tokens: decodePointer(o.path, i, 'path') };
+    const d: DecodedOp = {
+      index: i,
+      op: op as OpName,
+      path: o.path as string,
+      tokens: decodePointer(o.path, i, 'path'),
+    };
     if (op === 'move' || op === 'copy') {
       if (!Object.hasOwn(o, 'from')) throw badRequest(`json patch operation [${i}] (${op}): missing "from"`);
       d.from = o.from as string;
       d.fromTokens = decodePointer(o.from, i, 'from');
       if (op === 'move' && d.fromTokens.length < d.tokens.length && d.fromTokens.every((t, k) => t === d.tokens[k])) {
-        throw badRequest(`json patch operation [${i}] (move): "from" ${JSON.stringify(d.from)} is a proper prefix of "path" ${JSON.stringify(d.path)}`);
+        throw badRequest(
+          `json patch operation [${i}] (move): "from" ${JSON.stringify(d.from)} is a proper prefix of "path" ${JSON.stringify(d.path)}`,
+        );
       }
     }
     if (op === 'add' || op === 'replace' || op === 'test') {
-      if (!Object.hasOwn(o, 'value') || o.value === undefined) throw badRequest(`json patch operation [${i}] (${op}): missing "value"`);
+      if (!Object.hasOwn(o, 'value') || o.value === undefined)
+        throw badRequest(`json patch operation [${i}] (${op}): missing "value"`);
       // Own copy, so the result never aliases the request body.
       d.value = structuredClone(o.value);
     }
@@ -117,8 +131,13 @@ function resolve(doc: unknown, tokens: string[], d: DecodedOp, pointer: string):
   for (let k = 0; k < tokens.length; k++) {
     const t = tokens[k];
     if (Array.isArray(cur)) {
-      if (!ARRAY_INDEX.test(t)) throw notApplicable(d, `invalid array index ${JSON.stringify(t)} at ${JSON.stringify(pointerOf(tokens.slice(0, k + 1)))}`);
-      if (Number(t) >= cur.length) throw notApplicable(d, `doc is missing path: ${JSON.stringify(pointer)}: index ${t} out of bounds`);
+      if (!ARRAY_INDEX.test(t))
+        throw notApplicable(
+          d,
+          `invalid array index ${JSON.stringify(t)} at ${JSON.stringify(pointerOf(tokens.slice(0, k + 1)))}`,
+        );
+      if (Number(t) >= cur.length)
+        throw notApplicable(d, `doc is missing path: ${JSON.stringify(pointer)}: index ${t} out of bounds`);
       cur = cur[Number(t)];
     } else if (isObject(cur) && Object.hasOwn(cur, t)) {
       cur = cur[t];
@@ -136,8 +155,13 @@ function checkAddTarget(doc: unknown, d: DecodedOp): void {
   const last = d.tokens[d.tokens.length - 1];
   if (Array.isArray(parent)) {
     if (last === '-') return;
-    if (!ARRAY_INDEX.test(last)) throw notApplicable(d, `invalid array index ${JSON.stringify(last)} at ${JSON.stringify(d.path)}`);
-    if (Number(last) > parent.length) throw notApplicable(d, `index ${last} is out of bounds for an array of length ${parent.length} at ${JSON.stringify(d.path)}`);
+    if (!ARRAY_INDEX.test(last))
+      throw notApplicable(d, `invalid array index ${JSON.stringify(last)} at ${JSON.stringify(d.path)}`);
+    if (Number(last) > parent.length)
+      throw notApplicable(
+        d,
+        `index ${last} is out of bounds for an array of length ${parent.length} at ${JSON.stringify(d.path)}`,
+      );
   } else if (!isObject(parent)) {
     throw notApplicable(d, `doc is missing path: ${JSON.stringify(d.path)}: parent is not an object or array`);
   }
@@ -155,13 +179,20 @@ function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 /** Runs one already-checked operation through fast-json-patch (validation and proto ban on). */
-function libApply(doc: unknown, op: { op: 'add' | 'remove' | 'replace'; path: string; value?: unknown }, d: DecodedOp): unknown {
+function libApply(
+  doc: unknown,
+  op: { op: 'add' | 'remove' | 'replace'; path: string; value?: unknown },
+  d: DecodedOp,
+): unknown {
   try {
     return jsonpatch.applyOperation(doc, op as Operation, true, true, true, d.index).newDocument;
   } catch (e) {
     const name = (e as { name?: unknown }).name;
     if (e instanceof TypeError) throw badRequest(`json patch operation [${d.index}]: ${e.message}`);
-    if (typeof name === 'string' && /^(SEQUENCE|OPERATION_(NOT|OP|PATH_INVALID|FROM_REQUIRED|VALUE_REQUIRED|VALUE_CANNOT))/.test(name)) {
+    if (
+      typeof name === 'string' &&
+      /^(SEQUENCE|OPERATION_(NOT|OP|PATH_INVALID|FROM_REQUIRED|VALUE_REQUIRED|VALUE_CANNOT))/.test(name)
+    ) {
       throw badRequest(`json patch operation [${d.index}] is invalid: ${name}`);
     }
     throw notApplicable(d, typeof name === 'string' ? name : String(e));
@@ -202,7 +233,9 @@ function applyOne(doc: unknown, d: DecodedOp, budget: CopyBudget): unknown {
     case 'test': {
       const actual = resolve(doc, d.tokens, d, d.path);
       if (!jsonEqual(actual, d.value)) {
-        throw unprocessable(`jsonpatch test operation [${d.index}] failed: the value at ${JSON.stringify(d.path)} is not equal to the given value`);
+        throw unprocessable(
+          `jsonpatch test operation [${d.index}] failed: the value at ${JSON.stringify(d.path)} is not equal to the given value`,
+        );
       }
       return doc;
     }
@@ -220,7 +253,9 @@ function applyOne(doc: unknown, d: DecodedOp, budget: CopyBudget): unknown {
       const source = resolve(doc, d.fromTokens!, d, d.from!);
       budget.copied += jsonSizeUpTo(source, budget.limit - budget.copied + 1);
       if (budget.copied > budget.limit) {
-        throw tooLarge(`Unable to complete the copy of json patch operation [${d.index}]: the accumulated size increase of copy operations exceeds the limit of ${budget.limit} bytes`);
+        throw tooLarge(
+          `Unable to complete the copy of json patch operation [${d.index}]: the accumulated size increase of copy operations exceeds the limit of ${budget.limit} bytes`,
+        );
       }
       const value = structuredClone(source);
       checkAddTarget(doc, d);

@@ -130,7 +130,8 @@ function scalar(f: WireField, type: Scalar | 'time', name: string): unknown {
       if (seconds === 0) return undefined; // the zero Time is JSON null
       // Date covers +-8.64e12 s; Go's Time goes further, but no RFC 3339 text (4-digit year) does
       const date = new Date(seconds * 1000);
-      if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999) malformed(`field ${name} holds a time out of range (${seconds} s)`);
+      if (Number.isNaN(date.getTime()) || date.getUTCFullYear() > 9999)
+        malformed(`field ${name} holds a time out of range (${seconds} s)`);
       return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
     }
   }
@@ -166,7 +167,12 @@ export function decodeMessage(buf: Buffer, desc: ProtoMessage): Record<string, u
       out[d.name] = [...((out[d.name] as unknown[] | undefined) ?? []), value];
     } else if (value === undefined || value === '' || value === 0 || value === false) {
       delete out[d.name];
-    } else if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0) {
+    } else if (
+      typeof value === 'object' &&
+      value !== null &&
+      !Array.isArray(value) &&
+      Object.keys(value).length === 0
+    ) {
       delete out[d.name];
     } else {
       out[d.name] = value;
@@ -212,6 +218,9 @@ export function decodeKubeProtobuf(
       `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`,
     );
   }
-  const obj = decodeMessage(inner ?? Buffer.alloc(0), { 1: { name: 'metadata', type: 'message', message: ObjectMetaProto }, ...desc });
+  const obj = decodeMessage(inner ?? Buffer.alloc(0), {
+    1: { name: 'metadata', type: 'message', message: ObjectMetaProto },
+    ...desc,
+  });
   return { apiVersion, kind, ...obj, metadata: obj.metadata ?? {} };
 }

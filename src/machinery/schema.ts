@@ -50,13 +50,31 @@ export function fullObjectSchema(kind: Pick<KindDefinition, 'schema'>): JSONSche
 // Pruning
 
 const OBJECT_META_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation',
-  'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations',
-  'ownerReferences', 'finalizers', 'managedFields',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
 ]);
 const OWNER_REFERENCE_FIELDS = new Set(['apiVersion', 'kind', 'name', 'uid', 'controller', 'blockOwnerDeletion']);
 const MANAGED_FIELDS_ENTRY_FIELDS = new Set([
-  'manager', 'operation', 'apiVersion', 'time', 'fieldsType', 'fieldsV1', 'subresource',
+  'manager',
+  'operation',
+  'apiVersion',
+  'time',
+  'fieldsType',
+  'fieldsV1',
+  'subresource',
 ]);
 
 function pruneKnown(obj: Obj, known: Set<string>, path: string, removed: string[]): void {
@@ -88,7 +106,8 @@ export function pruneObjectMeta(meta: unknown, path = 'metadata'): string[] {
   // Go's omitempty: kube never stores or returns empty metadata maps and lists (`kubectl annotate k-`)
   for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences', 'managedFields']) {
     const v = meta[key];
-    if (v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0)) delete meta[key];
+    if (v === null || (Array.isArray(v) && v.length === 0) || (isObj(v) && Object.keys(v).length === 0))
+      delete meta[key];
   }
   return removed;
 }
@@ -182,7 +201,8 @@ function toAjvSchema(node: JSONSchema): Obj {
     out.required = [...new Set([...((out.required as string[] | undefined) ?? []), 'apiVersion', 'kind'])];
   }
   if (out.nullable === true) {
-    if (out.type === undefined) delete out.nullable; // no type: null is already allowed
+    if (out.type === undefined)
+      delete out.nullable; // no type: null is already allowed
     else if (Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
   }
   return out;
@@ -212,7 +232,10 @@ function newAjv(): Ajv {
   ajv.addFormat('ipv4', (s: string) => isIP(s) === 4);
   ajv.addFormat('ipv6', (s: string) => isIP(s) === 6);
   ajv.addFormat('cidr', isCidr);
-  ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+  ajv.addFormat('int32', {
+    type: 'number',
+    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
+  });
   ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isInteger(n) });
   return ajv;
 }
@@ -260,14 +283,21 @@ function toFieldError(e: ErrorObject, root: unknown): FieldError {
         .filter((t: unknown) => t !== 'null')
         .join(',');
       const actual = typeName(data);
-      return { ...fieldErr.invalid(path, actual, `${body} must be of type ${want}: ${JSON.stringify(actual)}`), type: 'FieldValueTypeInvalid' };
+      return {
+        ...fieldErr.invalid(path, actual, `${body} must be of type ${want}: ${JSON.stringify(actual)}`),
+        type: 'FieldValueTypeInvalid',
+      };
     }
     case 'enum':
       return fieldErr.notSupported(path, data, (p.allowedValues as unknown[]).filter((v) => v !== null).map(enumText));
     case 'pattern':
       return fieldErr.invalid(path, data, `${body} should match '${String(p.pattern)}'`);
     case 'format':
-      return fieldErr.invalid(path, data, `${body} must be of type ${String(p.format)}: ${JSON.stringify(enumText(data))}`);
+      return fieldErr.invalid(
+        path,
+        data,
+        `${body} must be of type ${String(p.format)}: ${JSON.stringify(enumText(data))}`,
+      );
     case 'minimum':
     case 'exclusiveMinimum':
     case 'maximum':

@@ -53,8 +53,22 @@ function parseRfc3339(s: string): number | undefined {
   const m = RFC3339.exec(s);
   if (!m) return undefined;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
-  const daysInMonth = [31, year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth[month - 1] || hour > 23 || minute > 59 || second > 59) return undefined;
+  const daysInMonth = [
+    31,
+    year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28,
+    31,
+    30,
+    31,
+    30,
+    31,
+    31,
+    30,
+    31,
+    30,
+    31,
+  ];
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth[month - 1] || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day); // not Date.UTC, which maps years 0-99 to 19xx
   d.setUTCHours(hour, minute, second, m[7] ? Math.trunc(Number(`0${m[7]}`) * 1000) : 0);
@@ -86,13 +100,21 @@ function goJson(v: unknown): string {
     if (typeof x === 'object' && x !== null) {
       const out: Record<string, unknown> = {};
       for (const k of Object.keys(x).sort()) {
-        Object.defineProperty(out, k, { value: sortKeys((x as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, k, {
+          value: sortKeys((x as Record<string, unknown>)[k]),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return out;
     }
     return x;
   };
-  return JSON.stringify(sortKeys(v)).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(sortKeys(v)).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** One value as jsonpath's PrintResults writes it: strings raw, objects and arrays as JSON. */
@@ -150,6 +172,12 @@ export function columnCell(col: PrinterColumn, obj: unknown, now: number): unkno
 export function buildTableColumnDefinitions(cols: PrinterColumn[]): TableColumnDefinition[] {
   return [
     { name: 'Name', type: 'string', format: 'name', description: NAME_COLUMN_DESCRIPTION, priority: 0 },
-    ...cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority })),
+    ...cols.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.description,
+      priority: c.priority,
+    })),
   ];
 }

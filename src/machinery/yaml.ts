@@ -9,10 +9,17 @@ import { MAX_YAML_DEPTH, yamlTooDeep } from './yamldepth.js';
 /** Parses one YAML document into a plain JSON value; anything JSON cannot represent is a 400. */
 export function parseYamlAsJson(text: string): unknown {
   // measured first: the yaml library recurses per level, and too deep a document aborts the process
-  if (yamlTooDeep(text)) throw badRequest(`error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`);
+  if (yamlTooDeep(text))
+    throw badRequest(`error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`);
   let parsed: unknown;
   try {
-    parsed = parse(text, { uniqueKeys: true, maxAliasCount: 100, prettyErrors: false, mapAsMap: true, logLevel: 'error' });
+    parsed = parse(text, {
+      uniqueKeys: true,
+      maxAliasCount: 100,
+      prettyErrors: false,
+      mapAsMap: true,
+      logLevel: 'error',
+    });
   } catch (e) {
     throw badRequest(`error decoding YAML body: ${firstLine(e)}`);
   }
@@ -29,7 +36,9 @@ function firstLine(e: unknown): string {
 }
 
 function notJson(path: string, what: string) {
-  return badRequest(`error converting YAML to JSON: ${what} at ${path || 'the top level'} cannot be represented in JSON`);
+  return badRequest(
+    `error converting YAML to JSON: ${what} at ${path || 'the top level'} cannot be represented in JSON`,
+  );
 }
 
 function keyString(k: unknown, path: string): string {
@@ -51,7 +60,12 @@ function toJson(v: unknown, path: string): unknown {
     for (const [k, e] of v) {
       const key = keyString(k, path);
       // defineProperty: a "__proto__" key stays an ordinary member, as JSON.parse makes it
-      Object.defineProperty(out, key, { value: toJson(e, `${path}.${key}`), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, key, {
+        value: toJson(e, `${path}.${key}`),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

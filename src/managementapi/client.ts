@@ -58,10 +58,16 @@ export class ManagementAPIClient {
     try {
       url = new URL(endpoint);
     } catch {
-      throw new ManagementAPIError('InvalidEndpoint', `managementAPI.endpoint ${JSON.stringify(endpoint)} is not a URL`);
+      throw new ManagementAPIError(
+        'InvalidEndpoint',
+        `managementAPI.endpoint ${JSON.stringify(endpoint)} is not a URL`,
+      );
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new ManagementAPIError('InvalidEndpoint', `managementAPI.endpoint must be an http:// or https:// URL, not ${url.protocol}`);
+      throw new ManagementAPIError(
+        'InvalidEndpoint',
+        `managementAPI.endpoint must be an http:// or https:// URL, not ${url.protocol}`,
+      );
     }
     this.base = url;
   }
@@ -77,7 +83,11 @@ export class ManagementAPIClient {
 
   /** PUT /api/v1/sidero/clusters/{cluster}/nodes/{name}: creates or updates the node record */
   async registerNode(cluster: string, node: NodeSyncStatus): Promise<unknown> {
-    return this.call('PUT', `/api/v1/sidero/clusters/${encodeURIComponent(cluster)}/nodes/${encodeURIComponent(node.name)}`, node);
+    return this.call(
+      'PUT',
+      `/api/v1/sidero/clusters/${encodeURIComponent(cluster)}/nodes/${encodeURIComponent(node.name)}`,
+      node,
+    );
   }
 
   async syncStatus(node: NodeSyncStatus): Promise<unknown> {
@@ -136,7 +146,9 @@ export class ManagementAPIClient {
           headers: {
             Host: url.host,
             Accept: 'application/json',
-            ...(payload !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {}),
+            ...(payload !== undefined
+              ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }
+              : {}),
           },
           timeout: this.timeoutMs,
         },
@@ -144,8 +156,18 @@ export class ManagementAPIClient {
           readReply(res, method, url.pathname).then(resolve, reject);
         },
       );
-      req.on('timeout', () => req.destroy(new ManagementAPIError('Timeout', `${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof ManagementAPIError ? e : new ManagementAPIError('Unreachable', `${method} ${url.pathname}: ${e.message}`)));
+      req.on('timeout', () =>
+        req.destroy(
+          new ManagementAPIError('Timeout', `${method} ${url.pathname}: no answer within ${this.timeoutMs} ms`),
+        ),
+      );
+      req.on('error', (e) =>
+        reject(
+          e instanceof ManagementAPIError
+            ? e
+            : new ManagementAPIError('Unreachable', `${method} ${url.pathname}: ${e.message}`),
+        ),
+      );
       req.end(payload);
     });
   }
@@ -156,13 +178,18 @@ async function readReply(res: IncomingMessage, method: string, path: string): Pr
   let size = 0;
   for await (const c of res as AsyncIterable<Buffer>) {
     size += c.length;
-    if (size > MAX_REPLY_BYTES) throw new ManagementAPIError('HTTPError', `${method} ${path}: the reply is larger than ${MAX_REPLY_BYTES} bytes`);
+    if (size > MAX_REPLY_BYTES)
+      throw new ManagementAPIError('HTTPError', `${method} ${path}: the reply is larger than ${MAX_REPLY_BYTES} bytes`);
     chunks.push(c);
   }
   const text = Buffer.concat(chunks).toString('utf8');
   const code = res.statusCode ?? 0;
   if (code < 200 || code > 299) {
-    throw new ManagementAPIError('HTTPError', `${method} ${path}: HTTP ${code}${text ? `: ${text.slice(0, 200)}` : ''}`, code);
+    throw new ManagementAPIError(
+      'HTTPError',
+      `${method} ${path}: HTTP ${code}${text ? `: ${text.slice(0, 200)}` : ''}`,
+      code,
+    );
   }
   if (!text) return undefined;
   try {

@@ -49,7 +49,11 @@ export function nodeAccess(opts: NodeAccessOptions): NodeAccess {
 }
 
 /** runs fn with a client that is closed afterwards, whatever happens */
-export async function withNode<T>(access: NodeAccess, obj: KubeObject, fn: (client: TalosClient) => Promise<T>): Promise<T> {
+export async function withNode<T>(
+  access: NodeAccess,
+  obj: KubeObject,
+  fn: (client: TalosClient) => Promise<T>,
+): Promise<T> {
   const client = await access.connect(obj);
   try {
     return await fn(client);

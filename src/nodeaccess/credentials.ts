@@ -36,17 +36,31 @@ export async function talosconfigFor(obj: KubeObject, secrets: SecretReader): Pr
   const ref = secretRefOf(obj);
   const where = `${obj.kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
   if (!ref?.name) {
-    throw new CredentialsError('NoCredentials', `${where} has no spec.talos.talosconfigSecretRef: there are no credentials to reach its Talos API`);
+    throw new CredentialsError(
+      'NoCredentials',
+      `${where} has no spec.talos.talosconfigSecretRef: there are no credentials to reach its Talos API`,
+    );
   }
   const key = ref.key || DEFAULT_TALOSCONFIG_KEY;
   const data = await secrets.read(obj.metadata.namespace!, ref.name);
-  if (!data) throw new CredentialsError('SecretNotFound', `secret "${ref.name}" named by ${where} spec.talos.talosconfigSecretRef does not exist in namespace "${obj.metadata.namespace}"`);
+  if (!data)
+    throw new CredentialsError(
+      'SecretNotFound',
+      `secret "${ref.name}" named by ${where} spec.talos.talosconfigSecretRef does not exist in namespace "${obj.metadata.namespace}"`,
+    );
   const encoded = data[key];
-  if (encoded === undefined) throw new CredentialsError('SecretKeyMissing', `secret "${ref.name}" has no key "${key}" (spec.talos.talosconfigSecretRef.key)`);
+  if (encoded === undefined)
+    throw new CredentialsError(
+      'SecretKeyMissing',
+      `secret "${ref.name}" has no key "${key}" (spec.talos.talosconfigSecretRef.key)`,
+    );
   try {
     return parseTalosconfig(Buffer.from(encoded, 'base64').toString('utf8'));
   } catch (e) {
     // the parser's message names the offending key, never a value
-    throw new CredentialsError('InvalidTalosconfig', `secret "${ref.name}" key "${key}" does not hold a usable talosconfig: ${(e as Error).message}`);
+    throw new CredentialsError(
+      'InvalidTalosconfig',
+      `secret "${ref.name}" key "${key}" does not hold a usable talosconfig: ${(e as Error).message}`,
+    );
   }
 }

@@ -61,7 +61,10 @@ export interface ProbeOptions {
 export async function probeNode(client: TalosClient, opts: ProbeOptions): Promise<NodeProbe> {
   const deadline = Date.now() + (opts.budgetMs ?? PROBE_BUDGET_MS);
   // each call gets what is left of the budget, so several slow calls cannot add up past it
-  const call = (): CallOptions => ({ timeoutMs: Math.max(1, Math.min(opts.callTimeoutMs, deadline - Date.now())), signal: opts.signal });
+  const call = (): CallOptions => ({
+    timeoutMs: Math.max(1, Math.min(opts.callTimeoutMs, deadline - Date.now())),
+    signal: opts.signal,
+  });
   const checks: HealthReportCheck[] = [];
   const timed = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
     const start = Date.now();
@@ -79,8 +82,18 @@ export async function probeNode(client: TalosClient, opts: ProbeOptions): Promis
   };
 
   const [v, versionMs] = await timed(() => client.version(call()));
-  const facts: NodeFacts = { talosVersion: v.version.tag, hostname: '', architecture: v.version.arch, platform: v.platform.mode || v.platform.name };
-  checks.push({ name: 'reachable', status: 'Healthy', message: `Talos ${v.version.tag} (${facts.platform || 'unknown platform'})`, durationMs: versionMs });
+  const facts: NodeFacts = {
+    talosVersion: v.version.tag,
+    hostname: '',
+    architecture: v.version.arch,
+    platform: v.platform.mode || v.platform.name,
+  };
+  checks.push({
+    name: 'reachable',
+    status: 'Healthy',
+    message: `Talos ${v.version.tag} (${facts.platform || 'unknown platform'})`,
+    durationMs: versionMs,
+  });
 
   await check('hostname', async () => {
     facts.hostname = await client.hostname(call());
@@ -91,9 +104,15 @@ export async function probeNode(client: TalosClient, opts: ProbeOptions): Promis
   try {
     const services = await client.serviceList(call());
     const ms = Date.now() - servicesStart;
-    for (const s of [...services].sort((a, b) => a.id.localeCompare(b.id))) checks.push({ ...serviceCheck(s), durationMs: ms });
+    for (const s of [...services].sort((a, b) => a.id.localeCompare(b.id)))
+      checks.push({ ...serviceCheck(s), durationMs: ms });
   } catch (e) {
-    checks.push({ name: 'services', status: 'Unhealthy', message: (e as Error).message, durationMs: Date.now() - servicesStart });
+    checks.push({
+      name: 'services',
+      status: 'Unhealthy',
+      message: (e as Error).message,
+      durationMs: Date.now() - servicesStart,
+    });
   }
 
   if (opts.controlPlane) {
@@ -101,8 +120,13 @@ export async function probeNode(client: TalosClient, opts: ProbeOptions): Promis
       const members = await client.etcdMemberList({}, call());
       const names = members.map((m) => m.hostname).sort();
       const self = members.find((m) => m.hostname === facts.hostname);
-      if (!self) return { status: 'Unhealthy', message: `this node is not an etcd member (members: ${names.join(', ') || 'none'})` };
-      if (self.isLearner) return { status: 'Degraded', message: `this node is still an etcd learner (members: ${names.join(', ')})` };
+      if (!self)
+        return {
+          status: 'Unhealthy',
+          message: `this node is not an etcd member (members: ${names.join(', ') || 'none'})`,
+        };
+      if (self.isLearner)
+        return { status: 'Degraded', message: `this node is still an etcd learner (members: ${names.join(', ')})` };
       return { status: 'Healthy', message: `${members.length} member(s): ${names.join(', ')}` };
     });
     await check('etcd-status', async () => {

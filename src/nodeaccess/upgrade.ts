@@ -8,20 +8,33 @@ import type { CallOptions, TalosClient } from '../talos/client.js';
 type UpgradeStatus = NonNullable<AdoptedServerStatus['upgrade']>;
 
 /** status.upgrade as this server writes it: every field but toVersion and finishedAt is always set */
-export type UpgradeProgress = Required<Pick<UpgradeStatus, 'phase' | 'image' | 'fromVersion' | 'actorID' | 'startedAt' | 'message'>>
-  & Pick<UpgradeStatus, 'toVersion' | 'finishedAt'>;
+export type UpgradeProgress = Required<
+  Pick<UpgradeStatus, 'phase' | 'image' | 'fromVersion' | 'actorID' | 'startedAt' | 'message'>
+> &
+  Pick<UpgradeStatus, 'toVersion' | 'finishedAt'>;
 
 /** how long an upgrade may take before it counts as failed (pulling an image on a slow link included) */
 export const UPGRADE_TIMEOUT_MS = 30 * 60_000;
 
-export const upgradeInProgress = (p: UpgradeProgress | undefined): boolean => p?.phase === 'Upgrading' || p?.phase === 'Rebooting';
+export const upgradeInProgress = (p: UpgradeProgress | undefined): boolean =>
+  p?.phase === 'Upgrading' || p?.phase === 'Rebooting';
 
 /** asks the node to upgrade; returns the progress to record once it has accepted */
-export async function startUpgrade(client: TalosClient, spec: UpgradeRequestSpec, call: CallOptions): Promise<UpgradeProgress> {
+export async function startUpgrade(
+  client: TalosClient,
+  spec: UpgradeRequestSpec,
+  call: CallOptions,
+): Promise<UpgradeProgress> {
   const image = spec.image ?? installerImage(spec.version!);
   const before = await client.version(call);
   const ack = await client.upgrade(
-    { image, stage: spec.stage, force: spec.force, preserve: spec.preserve, rebootMode: spec.rebootMode === 'powercycle' ? 'POWERCYCLE' : 'DEFAULT' },
+    {
+      image,
+      stage: spec.stage,
+      force: spec.force,
+      preserve: spec.preserve,
+      rebootMode: spec.rebootMode === 'powercycle' ? 'POWERCYCLE' : 'DEFAULT',
+    },
     call,
   );
   const toVersion = versionOfImage(image);
@@ -50,25 +63,46 @@ export interface UpgradeStep {
 /** the next state of an upgrade after a sighting of the node (pure; `now` in ms) */
 export function advanceUpgrade(p: UpgradeProgress, seen: NodeSighting, now: number, nowText: string): UpgradeStep {
   if (p.phase === 'Completed' || p.phase === 'Failed') return { progress: p };
-  const done = (phase: 'Completed' | 'Failed', message: string, type: 'Normal' | 'Warning', reason: string): UpgradeStep => ({
+  const done = (
+    phase: 'Completed' | 'Failed',
+    message: string,
+    type: 'Normal' | 'Warning',
+    reason: string,
+  ): UpgradeStep => ({
     progress: { ...p, phase, finishedAt: nowText, message },
     event: { type, reason, message },
   });
   if (seen.reachable) {
-    const arrived = p.toVersion ? seen.version === p.toVersion : p.phase === 'Rebooting' && seen.version !== p.fromVersion;
-    if (arrived) return done('Completed', `the node runs ${seen.version} (was ${p.fromVersion})`, 'Normal', 'UpgradeCompleted');
+    const arrived = p.toVersion
+      ? seen.version === p.toVersion
+      : p.phase === 'Rebooting' && seen.version !== p.fromVersion;
+    if (arrived)
+      return done('Completed', `the node runs ${seen.version} (was ${p.fromVersion})`, 'Normal', 'UpgradeCompleted');
     if (p.phase === 'Rebooting' && seen.version === p.fromVersion && !p.toVersion) {
       return done('Completed', `the node rebooted and runs ${seen.version}`, 'Normal', 'UpgradeCompleted');
     }
     if (p.phase === 'Rebooting' && seen.version === p.fromVersion) {
-      return done('Failed', `the node came back at ${seen.version}, not ${p.toVersion}: the upgrade did not take (the node rolled back?)`, 'Warning', 'UpgradeFailed');
+      return done(
+        'Failed',
+        `the node came back at ${seen.version}, not ${p.toVersion}: the upgrade did not take (the node rolled back?)`,
+        'Warning',
+        'UpgradeFailed',
+      );
     }
   } else if (p.phase === 'Upgrading') {
     const message = `the node is rebooting into ${p.toVersion ?? p.image} (unreachable: ${seen.why})`;
-    return { progress: { ...p, phase: 'Rebooting', message }, event: { type: 'Normal', reason: 'UpgradeRebooting', message } };
+    return {
+      progress: { ...p, phase: 'Rebooting', message },
+      event: { type: 'Normal', reason: 'UpgradeRebooting', message },
+    };
   }
   if (p.phase !== 'Staged' && now - Date.parse(p.startedAt) > UPGRADE_TIMEOUT_MS) {
-    return done('Failed', `the upgrade to ${p.toVersion ?? p.image} did not finish within ${UPGRADE_TIMEOUT_MS / 60_000} minutes`, 'Warning', 'UpgradeFailed');
+    return done(
+      'Failed',
+      `the upgrade to ${p.toVersion ?? p.image} did not finish within ${UPGRADE_TIMEOUT_MS / 60_000} minutes`,
+      'Warning',
+      'UpgradeFailed',
+    );
   }
   return { progress: p };
 }

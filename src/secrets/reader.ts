@@ -35,8 +35,9 @@ export function kubeSecretReader(api: KubeAPI): SecretReader {
     async read(namespace, name) {
       const reply = await api.call('GET', `/api/v1/namespaces/${seg(namespace)}/secrets/${seg(name)}`);
       if (reply.code === 404) return undefined;
-      if (reply.code !== 200) throw serviceUnavailable(`reading secret ${namespace}/${name} from kube-apiserver: ${statusOf(reply).message}`);
-      return ((JSON.parse(reply.body) as { data?: Record<string, string> }).data ?? {});
+      if (reply.code !== 200)
+        throw serviceUnavailable(`reading secret ${namespace}/${name} from kube-apiserver: ${statusOf(reply).message}`);
+      return (JSON.parse(reply.body) as { data?: Record<string, string> }).data ?? {};
     },
   };
 }

@@ -27,8 +27,10 @@ export interface SecretStore {
   delete(namespace: string, name: string): Promise<void>;
 }
 
-const b64 = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
-const unb64 = (data: Record<string, string> | undefined) => Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+const b64 = (data: Record<string, string>) =>
+  Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]));
+const unb64 = (data: Record<string, string> | undefined) =>
+  Object.fromEntries(Object.entries(data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
 
 function manifest(namespace: string, s: StoredSecret): Record<string, unknown> {
   return {
@@ -59,9 +61,11 @@ export function registrySecretStore(registry: () => APIRegistry): SecretStore {
       await store().patch(namespace, s.name, 'merge', { metadata: body.metadata, data: body.data }, systemContext());
     },
     async delete(namespace, name) {
-      await store().delete(namespace, name, {}, systemContext()).catch((e: unknown) => {
-        if (!(e instanceof StatusError && e.code === 404)) throw e;
-      });
+      await store()
+        .delete(namespace, name, {}, systemContext())
+        .catch((e: unknown) => {
+          if (!(e instanceof StatusError && e.code === 404)) throw e;
+        });
     },
     async create(namespace, s) {
       try {
@@ -76,7 +80,8 @@ export function registrySecretStore(registry: () => APIRegistry): SecretStore {
 }
 
 export function kubeSecretStore(api: KubeAPI): SecretStore {
-  const path = (ns: string, name?: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
+  const path = (ns: string, name?: string) =>
+    `/api/v1/namespaces/${encodeURIComponent(ns)}/secrets${name ? `/${encodeURIComponent(name)}` : ''}`;
   return {
     async get(namespace, name) {
       const r = await api.call('GET', path(namespace, name));
@@ -87,12 +92,16 @@ export function kubeSecretStore(api: KubeAPI): SecretStore {
     async put(namespace, s) {
       if (await this.create(namespace, s)) return;
       const body = manifest(namespace, s);
-      const patched = await api.call('PATCH', path(namespace, s.name), { body: { metadata: body.metadata, data: body.data }, contentType: 'application/merge-patch+json' });
+      const patched = await api.call('PATCH', path(namespace, s.name), {
+        body: { metadata: body.metadata, data: body.data },
+        contentType: 'application/merge-patch+json',
+      });
       if (patched.code !== 200) throw new Error(`updating secret ${namespace}/${s.name}: ${statusOf(patched).message}`);
     },
     async delete(namespace, name) {
       const r = await api.call('DELETE', path(namespace, name));
-      if (r.code !== 200 && r.code !== 202 && r.code !== 404) throw new Error(`deleting secret ${namespace}/${name}: ${statusOf(r).message}`);
+      if (r.code !== 200 && r.code !== 202 && r.code !== 404)
+        throw new Error(`deleting secret ${namespace}/${name}: ${statusOf(r).message}`);
     },
     async create(namespace, s) {
       const created = await api.call('POST', path(namespace), { body: manifest(namespace, s) });

@@ -2,7 +2,12 @@
 // A node that cannot be asked answers with the Status of why (503 unreachable, 504 too slow, 400
 // no credentials or a worker's kubeconfig); it never hangs past the probe budget.
 import { adoptedServerKind, type AdoptedServerSpec, type AdoptedServerStatus } from '../api/adoptedserver.js';
-import { adoptedServerSubresources, upgradeRequestBodySchema, validateUpgradeRequest, type UpgradeRequestSpec } from '../api/live.js';
+import {
+  adoptedServerSubresources,
+  upgradeRequestBodySchema,
+  validateUpgradeRequest,
+  type UpgradeRequestSpec,
+} from '../api/live.js';
 import { badRequest, conflict, invalid } from '../machinery/errors.js';
 import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -37,11 +42,21 @@ function declaration(name: string) {
 
 async function health(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
   const obj = call.parent;
-  const probe = await withNode(deps.access, obj, (client) => probeNode(client, { controlPlane: isControlPlane(obj), callTimeoutMs: deps.access.callTimeoutMs, signal: call.signal }));
+  const probe = await withNode(deps.access, obj, (client) =>
+    probeNode(client, {
+      controlPlane: isControlPlane(obj),
+      callTimeoutMs: deps.access.callTimeoutMs,
+      signal: call.signal,
+    }),
+  );
   const report = {
     apiVersion: API_VERSION,
     kind: 'HealthReport',
-    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+    metadata: {
+      name: obj.metadata.name,
+      namespace: obj.metadata.namespace,
+      creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    },
     status: probe.status,
     checks: probe.checks,
   };
@@ -51,22 +66,30 @@ async function health(deps: LiveDeps, call: SubresourceCall): Promise<Subresourc
 async function kubeconfig(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
   const obj = call.parent;
   if (specOf(obj).talos?.nodeType === 'worker') {
-    throw badRequest(`${adoptedServerKind.plural} "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`);
+    throw badRequest(
+      `${adoptedServerKind.plural} "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`,
+    );
   }
-  const text = await withNode(deps.access, obj, async (client) => (await client.kubeconfig({ timeoutMs: PROBE_BUDGET_MS, signal: call.signal })).toString('utf8'));
+  const text = await withNode(deps.access, obj, async (client) =>
+    (await client.kubeconfig({ timeoutMs: PROBE_BUDGET_MS, signal: call.signal })).toString('utf8'),
+  );
   return { type: 'text', code: 200, contentType: 'application/yaml', text };
 }
 
 function upgradeSpec(call: SubresourceCall): UpgradeRequestSpec {
   const body = call.body?.value as KubeObject | undefined;
   const name = call.parent.metadata.name!;
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the request body must be an UpgradeRequest object');
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    throw badRequest('the request body must be an UpgradeRequest object');
   if (body.apiVersion !== API_VERSION || body.kind !== 'UpgradeRequest') {
-    throw badRequest(`expected apiVersion "${API_VERSION}" and kind "UpgradeRequest", got apiVersion ${JSON.stringify(body.apiVersion)} kind ${JSON.stringify(body.kind)}`);
+    throw badRequest(
+      `expected apiVersion "${API_VERSION}" and kind "UpgradeRequest", got apiVersion ${JSON.stringify(body.apiVersion)} kind ${JSON.stringify(body.kind)}`,
+    );
   }
   // a one-shot request: a misspelt field must not be dropped silently, so decoding is strict
   const unknown = upgradeBody.prune(body).filter((p) => !p.startsWith('metadata.'));
-  if (unknown.length > 0) throw badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
+  if (unknown.length > 0)
+    throw badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
   upgradeBody.applyDefaults(body);
   const errors = upgradeBody.validate(body);
   if (errors.length === 0) errors.push(...validateUpgradeRequest(body.spec as UpgradeRequestSpec));
@@ -78,28 +101,56 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
   const obj = call.parent;
   const name = obj.metadata.name!;
   const spec = upgradeSpec(call);
-  if (!specOf(obj).accepted) throw conflict(ref, name, 'the server is not accepted (spec.accepted is false): accept it before upgrading');
+  if (!specOf(obj).accepted)
+    throw conflict(ref, name, 'the server is not accepted (spec.accepted is false): accept it before upgrading');
   const current = (obj.status as AdoptedServerStatus | undefined)?.upgrade as UpgradeProgress | undefined;
   if (upgradeInProgress(current) && !spec.force) {
-    throw conflict(ref, name, `an upgrade to ${current!.toVersion ?? current!.image} is in progress (${current!.phase}); wait for it, or set spec.force`);
+    throw conflict(
+      ref,
+      name,
+      `an upgrade to ${current!.toVersion ?? current!.image} is in progress (${current!.phase}); wait for it, or set spec.force`,
+    );
   }
-  const progress = await withNode(deps.access, obj, (client) => startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }));
+  const progress = await withNode(deps.access, obj, (client) =>
+    startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }),
+  );
   const store = deps.registry.storeOf(adoptedServerKind)!;
   // the node has started: record it even if the client has gone meanwhile
-  const updated = await store.patch(obj.metadata.namespace, name, 'merge', { status: { upgrade: progress } }, systemContext(), 'status');
-  await deps.events.record(updated, 'Normal', progress.phase === 'Staged' ? 'UpgradeStaged' : 'UpgradeStarted', progress.message);
+  const updated = await store.patch(
+    obj.metadata.namespace,
+    name,
+    'merge',
+    { status: { upgrade: progress } },
+    systemContext(),
+    'status',
+  );
+  await deps.events.record(
+    updated,
+    'Normal',
+    progress.phase === 'Staged' ? 'UpgradeStaged' : 'UpgradeStarted',
+    progress.message,
+  );
   const reply = {
     apiVersion: API_VERSION,
     kind: 'UpgradeRequest',
     metadata: { name, namespace: obj.metadata.namespace },
     spec,
-    status: { phase: 'Started', image: progress.image, fromVersion: progress.fromVersion, actorID: progress.actorID, message: progress.message },
+    status: {
+      phase: 'Started',
+      image: progress.image,
+      fromVersion: progress.fromVersion,
+      actorID: progress.actorID,
+      message: progress.message,
+    },
   };
   return { type: 'object', code: 201, object: reply };
 }
 
 /** the edge of the live subresources: a node that could not be asked answers with its Status */
-function answering(serve: (deps: LiveDeps, call: SubresourceCall) => Promise<SubresourceReply>, deps: LiveDeps): SubresourceHandler['serve'] {
+function answering(
+  serve: (deps: LiveDeps, call: SubresourceCall) => Promise<SubresourceReply>,
+  deps: LiveDeps,
+): SubresourceHandler['serve'] {
   return async (call) => {
     try {
       return await serve(deps, call);

@@ -3,8 +3,17 @@
 // reasons into conditions instead. The failure reason also rides in details.causes, so a client
 // can tell an unreachable node from a TLS problem without reading the message.
 import {
-  alreadyExistsWithMessage, badRequest, conflictWithMessage, forbidden, internalErrorWithMessage, notFoundWithMessage,
-  serviceUnavailable, timeout, tooManyRequests, type StatusDetails, type StatusError,
+  alreadyExistsWithMessage,
+  badRequest,
+  conflictWithMessage,
+  forbidden,
+  internalErrorWithMessage,
+  notFoundWithMessage,
+  serviceUnavailable,
+  timeout,
+  tooManyRequests,
+  type StatusDetails,
+  type StatusError,
 } from '../machinery/errors.js';
 import { EndpointError } from '../talos/endpoint.js';
 import { TalosError, type TalosFailure } from '../talos/errors.js';
@@ -34,8 +43,10 @@ const statusOf: Record<TalosFailure, (message: string, details: StatusDetails) =
 
 /** The Status for a failure of asking a node; undefined for any other error (left as it is). */
 export function nodeFailureStatus(e: unknown): StatusError | undefined {
-  if (e instanceof TalosError) return statusOf[e.failure](e.message, { causes: [{ reason: e.failure, message: e.message }] });
-  if (e instanceof CredentialsError) return badRequest(e.message, { causes: [{ reason: e.failure, message: e.message }] });
+  if (e instanceof TalosError)
+    return statusOf[e.failure](e.message, { causes: [{ reason: e.failure, message: e.message }] });
+  if (e instanceof CredentialsError)
+    return badRequest(e.message, { causes: [{ reason: e.failure, message: e.message }] });
   if (e instanceof TalosconfigError || e instanceof EndpointError) return badRequest(e.message);
   return undefined;
 }

@@ -26,7 +26,11 @@ import type { EtcdMemberListResponse__Output } from './gen/machine/EtcdMemberLis
 import type { EtcdStatusResponse__Output } from './gen/machine/EtcdStatusResponse.js';
 
 export type { ApplyMode, RebootMode, UpgradeRebootMode, CallOptions };
-export type { ServiceInfo__Output as ServiceInfo, EtcdMember__Output as EtcdMember, EtcdMemberStatus__Output as EtcdMemberStatus };
+export type {
+  ServiceInfo__Output as ServiceInfo,
+  EtcdMember__Output as EtcdMember,
+  EtcdMemberStatus__Output as EtcdMemberStatus,
+};
 
 export interface TalosClientOptions extends ConnectionOptions {
   /** target node behind the endpoint (apid `node` metadata: IP or hostname, no port) */
@@ -96,7 +100,8 @@ export class TalosClient {
     const { context, endpoint, ...rest } = opts;
     const ctx = selectContext(config, context);
     const chosen = endpoint ?? ctx.endpoints[0];
-    if (!chosen) throw new TalosconfigError(`contexts.${context ?? config.context}.endpoints`, 'is empty; give an endpoint');
+    if (!chosen)
+      throw new TalosconfigError(`contexts.${context ?? config.context}.endpoints`, 'is empty; give an endpoint');
     return new TalosClient({ ...rest, endpoint: chosen, ca: ctx.ca, crt: ctx.crt, key: ctx.key });
   }
 
@@ -118,7 +123,9 @@ export class TalosClient {
   }
 
   async version(call?: CallOptions): Promise<TalosVersion> {
-    const r = await this.conn.unary<VersionResponse__Output>('Version', call, (p, done) => p.stubs.machine.Version({}, p.metadata, p.options, done));
+    const r = await this.conn.unary<VersionResponse__Output>('Version', call, (p, done) =>
+      p.stubs.machine.Version({}, p.metadata, p.options, done),
+    );
     const v = this.first('Version', r.messages);
     if (!v.version) throw invalidResponse({ endpoint: this.endpoint, method: 'Version' }, 'no version info');
     return {
@@ -129,12 +136,16 @@ export class TalosClient {
   }
 
   async hostname(call?: CallOptions): Promise<string> {
-    const r = await this.conn.unary<HostnameResponse__Output>('Hostname', call, (p, done) => p.stubs.machine.Hostname({}, p.metadata, p.options, done));
+    const r = await this.conn.unary<HostnameResponse__Output>('Hostname', call, (p, done) =>
+      p.stubs.machine.Hostname({}, p.metadata, p.options, done),
+    );
     return this.first('Hostname', r.messages).hostname;
   }
 
   async serviceList(call?: CallOptions): Promise<ServiceInfo__Output[]> {
-    const r = await this.conn.unary<ServiceListResponse__Output>('ServiceList', call, (p, done) => p.stubs.machine.ServiceList({}, p.metadata, p.options, done));
+    const r = await this.conn.unary<ServiceListResponse__Output>('ServiceList', call, (p, done) =>
+      p.stubs.machine.ServiceList({}, p.metadata, p.options, done),
+    );
     return this.first('ServiceList', r.messages).services;
   }
 
@@ -143,7 +154,9 @@ export class TalosClient {
     const ctx: CallContext = { endpoint: this.endpoint, method: 'Kubeconfig' };
     const chunks: Buffer[] = [];
     let total = 0;
-    for await (const data of this.conn.stream('Kubeconfig', call, (p) => p.stubs.machine.Kubeconfig({}, p.metadata, p.options))) {
+    for await (const data of this.conn.stream('Kubeconfig', call, (p) =>
+      p.stubs.machine.Kubeconfig({}, p.metadata, p.options),
+    )) {
       this.first('Kubeconfig', [data]);
       total += data.bytes.length;
       if (total > MAX_MESSAGE_BYTES) throw invalidResponse(ctx, `more than ${MAX_MESSAGE_BYTES} bytes`);
@@ -163,20 +176,28 @@ export class TalosClient {
       dryRun: input.dryRun ?? false,
       ...(input.tryModeTimeoutMs !== undefined ? { tryModeTimeout: duration(input.tryModeTimeoutMs) } : {}),
     };
-    const r = await this.conn.unary<ApplyConfigurationResponse__Output>('ApplyConfiguration', call,
-      (p, done) => p.stubs.machine.ApplyConfiguration(req, p.metadata, p.options, done));
+    const r = await this.conn.unary<ApplyConfigurationResponse__Output>('ApplyConfiguration', call, (p, done) =>
+      p.stubs.machine.ApplyConfiguration(req, p.metadata, p.options, done),
+    );
     const m = this.first('ApplyConfiguration', r.messages);
     return { warnings: m.warnings, mode: m.mode, modeDetails: m.modeDetails };
   }
 
-  async bootstrap(opts: { recoverEtcd?: boolean; recoverSkipHashCheck?: boolean } = {}, call?: CallOptions): Promise<void> {
+  async bootstrap(
+    opts: { recoverEtcd?: boolean; recoverSkipHashCheck?: boolean } = {},
+    call?: CallOptions,
+  ): Promise<void> {
     const req = { recoverEtcd: opts.recoverEtcd ?? false, recoverSkipHashCheck: opts.recoverSkipHashCheck ?? false };
-    const r = await this.conn.unary<BootstrapResponse__Output>('Bootstrap', call, (p, done) => p.stubs.machine.Bootstrap(req, p.metadata, p.options, done));
+    const r = await this.conn.unary<BootstrapResponse__Output>('Bootstrap', call, (p, done) =>
+      p.stubs.machine.Bootstrap(req, p.metadata, p.options, done),
+    );
     this.first('Bootstrap', r.messages);
   }
 
   async reboot(mode: RebootMode = 'DEFAULT', call?: CallOptions): Promise<{ actorId: string }> {
-    const r = await this.conn.unary<RebootResponse__Output>('Reboot', call, (p, done) => p.stubs.machine.Reboot({ mode }, p.metadata, p.options, done));
+    const r = await this.conn.unary<RebootResponse__Output>('Reboot', call, (p, done) =>
+      p.stubs.machine.Reboot({ mode }, p.metadata, p.options, done),
+    );
     return { actorId: this.first('Reboot', r.messages).actorId };
   }
 
@@ -189,19 +210,25 @@ export class TalosClient {
       preserve: input.preserve ?? false,
       rebootMode: input.rebootMode ?? 'DEFAULT',
     };
-    const r = await this.conn.unary<UpgradeResponse__Output>('Upgrade', call, (p, done) => p.stubs.machine.Upgrade(req, p.metadata, p.options, done));
+    const r = await this.conn.unary<UpgradeResponse__Output>('Upgrade', call, (p, done) =>
+      p.stubs.machine.Upgrade(req, p.metadata, p.options, done),
+    );
     const m = this.first('Upgrade', r.messages);
     return { ack: m.ack, actorId: m.actorId };
   }
 
   async etcdMemberList(opts: { queryLocal?: boolean } = {}, call?: CallOptions): Promise<EtcdMember__Output[]> {
     const req = { queryLocal: opts.queryLocal ?? false };
-    const r = await this.conn.unary<EtcdMemberListResponse__Output>('EtcdMemberList', call, (p, done) => p.stubs.machine.EtcdMemberList(req, p.metadata, p.options, done));
+    const r = await this.conn.unary<EtcdMemberListResponse__Output>('EtcdMemberList', call, (p, done) =>
+      p.stubs.machine.EtcdMemberList(req, p.metadata, p.options, done),
+    );
     return this.first('EtcdMemberList', r.messages).members;
   }
 
   async etcdStatus(call?: CallOptions): Promise<EtcdMemberStatus__Output> {
-    const r = await this.conn.unary<EtcdStatusResponse__Output>('EtcdStatus', call, (p, done) => p.stubs.machine.EtcdStatus({}, p.metadata, p.options, done));
+    const r = await this.conn.unary<EtcdStatusResponse__Output>('EtcdStatus', call, (p, done) =>
+      p.stubs.machine.EtcdStatus({}, p.metadata, p.options, done),
+    );
     const m = this.first('EtcdStatus', r.messages);
     if (!m.memberStatus) throw invalidResponse({ endpoint: this.endpoint, method: 'EtcdStatus' }, 'no member status');
     return m.memberStatus;
@@ -221,8 +248,12 @@ export class TalosClient {
       },
     };
     const timeout = Math.max(this.conn.timeoutMs, input.waitTimeoutMs + HEALTH_DEADLINE_MARGIN_MS);
-    for await (const progress of this.conn.stream('HealthCheck', call,
-      (p) => p.stubs.cluster.HealthCheck(req, p.metadata, p.options), timeout)) {
+    for await (const progress of this.conn.stream(
+      'HealthCheck',
+      call,
+      (p) => p.stubs.cluster.HealthCheck(req, p.metadata, p.options),
+      timeout,
+    )) {
       this.first('HealthCheck', [progress]);
       yield progress.message;
     }

@@ -5,7 +5,14 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { clientClosed, dnsNotAllowed, outboundNotAllowed, toTalosError, TalosError, type CallContext } from './errors.js';
+import {
+  clientClosed,
+  dnsNotAllowed,
+  outboundNotAllowed,
+  toTalosError,
+  TalosError,
+  type CallContext,
+} from './errors.js';
 import { formatEndpoint, parseEndpoint, type Endpoint } from './endpoint.js';
 import { OutboundAllowList, refusedResolvers } from './outbound.js';
 import { talosProtos } from './protos.js';
@@ -25,7 +32,8 @@ const CLOSED_DURING_SETUP = /Failed to connect|Connection dropped|Socket closed/
 /** Resolves a host name to IP addresses, in preference order. */
 export type HostLookup = (host: string) => Promise<string[]>;
 
-export const systemLookup: HostLookup = async (host) => (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+export const systemLookup: HostLookup = async (host) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
 export interface ConnectionOptions {
   /** `host` or `host:port` (default port 50000; IPv6 in brackets) */
@@ -74,8 +82,10 @@ export interface PreparedCall {
 }
 
 function credentialsError(): TalosError {
-  return new TalosError('InvalidArgument',
-    'the Talos client certificate, key or CA cannot be loaded (not PEM, or the key does not match the certificate)');
+  return new TalosError(
+    'InvalidArgument',
+    'the Talos client certificate, key or CA cannot be loaded (not PEM, or the key does not match the certificate)',
+  );
 }
 
 function abortedCheck(p: PreparedCall): void {
@@ -95,7 +105,10 @@ export class TalosConnection {
   private connecting: Promise<Stubs> | undefined;
   private closed = false;
 
-  constructor(private readonly opts: ConnectionOptions, private readonly node?: string) {
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly node?: string,
+  ) {
     this.target = parseEndpoint(opts.endpoint);
     this.endpoint = formatEndpoint(this.target);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -139,7 +152,9 @@ export class TalosConnection {
     const target = formatEndpoint({ host: address, port });
     this.probeTarget = { address, port, verifyName, ...this.pem };
     const machineStub = new machine.MachineService(target, this.credentials, options);
-    const clusterStub = new cluster.ClusterService(target, this.credentials, { channelOverride: machineStub.getChannel() });
+    const clusterStub = new cluster.ClusterService(target, this.credentials, {
+      channelOverride: machineStub.getChannel(),
+    });
     return { machine: machineStub, cluster: clusterStub };
   }
 
@@ -148,19 +163,28 @@ export class TalosConnection {
     if (!this.connecting) {
       this.connecting = this.dial();
       // a failed resolution or refusal is retried on the next call (DNS may have changed)
-      this.connecting.catch(() => { this.connecting = undefined; });
+      this.connecting.catch(() => {
+        this.connecting = undefined;
+      });
     }
     return this.connecting;
   }
 
   /** Everything a call needs; the deadline also bounds name resolution. */
-  async prepare(method: string, call: CallOptions | undefined, defaultTimeoutMs = this.timeoutMs): Promise<PreparedCall> {
+  async prepare(
+    method: string,
+    call: CallOptions | undefined,
+    defaultTimeoutMs = this.timeoutMs,
+  ): Promise<PreparedCall> {
     const timeoutMs = call?.timeoutMs ?? defaultTimeoutMs;
     const ctx: CallContext = { endpoint: this.endpoint, method, timeoutMs };
     const deadline = Date.now() + timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(toTalosError({ code: grpc.status.DEADLINE_EXCEEDED, details: 'resolving the endpoint' }, ctx)), timeoutMs);
+      timer = setTimeout(
+        () => reject(toTalosError({ code: grpc.status.DEADLINE_EXCEEDED, details: 'resolving the endpoint' }, ctx)),
+        timeoutMs,
+      );
     });
     try {
       const stubs = await Promise.race([this.stubs(ctx), expired]);
@@ -183,11 +207,15 @@ export class TalosConnection {
     // CANCELLED that we did not ask for is the node resetting the stream as it goes away
     const code = (err as { code?: unknown } | undefined)?.code;
     if (code === grpc.status.CANCELLED && !p.signal?.aborted) {
-      return toTalosError({ code: grpc.status.UNAVAILABLE, details: 'the node reset the call (connection dropped)' }, p.ctx);
+      return toTalosError(
+        { code: grpc.status.UNAVAILABLE, details: 'the node reset the call (connection dropped)' },
+        p.ctx,
+      );
     }
     const mapped = toTalosError(err, p.ctx);
     const left = Math.min(p.deadline - Date.now(), PROBE_MS);
-    if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(mapped.message) || !this.probeTarget || left <= 0) return mapped;
+    if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(mapped.message) || !this.probeTarget || left <= 0)
+      return mapped;
     const tlsError = await probeTls(this.probeTarget, left);
     return tlsError ? toTalosError({ code: grpc.status.UNAVAILABLE, details: `TLS: ${tlsError}` }, p.ctx) : mapped;
   }
@@ -272,6 +300,9 @@ export class TalosConnection {
     this.closed = true;
     const pending = this.connecting;
     this.connecting = undefined;
-    pending?.then((s) => s.machine.close(), () => undefined);
+    pending?.then(
+      (s) => s.machine.close(),
+      () => undefined,
+    );
   }
 }

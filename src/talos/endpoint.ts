@@ -43,7 +43,8 @@ export function parseEndpoint(endpoint: string): Endpoint {
   const host = colon < 0 ? text : text.slice(0, colon);
   const port = colon < 0 ? DEFAULT_TALOS_PORT : parsePort(endpoint, text.slice(colon + 1));
   if (host.includes(':')) throw new EndpointError(endpoint, 'put an IPv6 address in brackets: [addr]:port');
-  if (isIP(host) === 0 && !HOSTNAME.test(host)) throw new EndpointError(endpoint, 'the host is not a valid name or address');
+  if (isIP(host) === 0 && !HOSTNAME.test(host))
+    throw new EndpointError(endpoint, 'the host is not a valid name or address');
   return { host, port };
 }
 

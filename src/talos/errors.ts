@@ -59,13 +59,17 @@ function where(ctx: CallContext): string {
 
 export function outboundNotAllowed(endpoint: string, addresses: string[]): TalosError {
   const list = addresses.join(', ');
-  return new TalosError('OutboundNotAllowed',
-    `refusing to connect to Talos endpoint ${endpoint}: address ${list} is outside --allowed-outbound-networks`);
+  return new TalosError(
+    'OutboundNotAllowed',
+    `refusing to connect to Talos endpoint ${endpoint}: address ${list} is outside --allowed-outbound-networks`,
+  );
 }
 
 export function dnsNotAllowed(endpoint: string, host: string, resolvers: string[]): TalosError {
-  return new TalosError('OutboundNotAllowed',
-    `refusing to resolve Talos endpoint ${endpoint}: asking DNS server ${resolvers.join(', ')} for ${host} would leave --allowed-outbound-networks; give an IP address`);
+  return new TalosError(
+    'OutboundNotAllowed',
+    `refusing to resolve Talos endpoint ${endpoint}: asking DNS server ${resolvers.join(', ')} for ${host} would leave --allowed-outbound-networks; give an IP address`,
+  );
 }
 
 export function invalidResponse(ctx: CallContext, why: string): TalosError {
@@ -122,14 +126,21 @@ function fromGrpc(e: GrpcLikeError, ctx: CallContext): TalosError {
       return new TalosError('Timeout', `${at} did not answer${within}${said}`, e.code);
     }
     case GrpcStatus.PERMISSION_DENIED:
-      return new TalosError('PermissionDenied', `${at}: the client certificate's roles do not allow this call${said}`, e.code);
+      return new TalosError(
+        'PermissionDenied',
+        `${at}: the client certificate's roles do not allow this call${said}`,
+        e.code,
+      );
     case GrpcStatus.UNAUTHENTICATED:
       return new TalosError('Unauthenticated', `${at}: the node did not accept the client certificate${said}`, e.code);
     case GrpcStatus.NOT_FOUND:
       return new TalosError('NotFound', `${at}: not found${said}`, e.code);
     case GrpcStatus.UNIMPLEMENTED:
-      return new TalosError('Unimplemented',
-        `${at}: the node does not serve this call (it may be a worker, or its Talos version lacks it)${said}`, e.code);
+      return new TalosError(
+        'Unimplemented',
+        `${at}: the node does not serve this call (it may be a worker, or its Talos version lacks it)${said}`,
+        e.code,
+      );
     case GrpcStatus.ALREADY_EXISTS:
       return new TalosError('AlreadyExists', `${at}: already done${said}`, e.code);
     case GrpcStatus.INVALID_ARGUMENT:

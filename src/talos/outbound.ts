@@ -31,14 +31,18 @@ export class OutboundAllowList {
    * single host. Empty or undefined allows every address.
    */
   static parse(text: string | undefined): OutboundAllowList {
-    const items = (text ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const items = (text ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (items.length === 0) return OutboundAllowList.allowAll();
     const list = new BlockList();
     const networks: string[] = [];
     for (const item of items) {
       const [address, prefixText, extra] = item.split('/');
       const family = isIP(address ?? '');
-      if (!address || family === 0 || extra !== undefined) throw new AllowListError(`${JSON.stringify(item)} is not an IP network`);
+      if (!address || family === 0 || extra !== undefined)
+        throw new AllowListError(`${JSON.stringify(item)} is not an IP network`);
       const max = family === 4 ? 32 : 128;
       const prefix = prefixText === undefined ? max : Number(prefixText);
       if (!/^\d+$/.test(prefixText ?? String(max)) || prefix > max) {
@@ -82,7 +86,11 @@ export function isLocalhostName(host: string): boolean {
  * Resolving a name asks the system's DNS servers, which is outbound traffic too: with a restrictive
  * allow-list, the DNS servers outside it (an empty list means the name may be resolved).
  */
-export function refusedResolvers(allowList: OutboundAllowList, host: string, servers: () => string[] = getServers): string[] {
+export function refusedResolvers(
+  allowList: OutboundAllowList,
+  host: string,
+  servers: () => string[] = getServers,
+): string[] {
   if (allowList.allowsAll || isIP(host.replace(/^\[(.*)\]$/, '$1')) || isLocalhostName(host)) return [];
   return servers()
     .map((s) => s.replace(/^\[([^\]]+)\](:\d+)?$/, '$1').replace(/^(\d+\.\d+\.\d+\.\d+):\d+$/, '$1'))

@@ -28,7 +28,10 @@ export interface Talosconfig {
  * input is wrong (a 400 where an HTTP request carried it: src/subresources/failures.ts).
  */
 export class TalosconfigError extends Error {
-  constructor(readonly path: string, why: string) {
+  constructor(
+    readonly path: string,
+    why: string,
+  ) {
     super(`invalid talosconfig: ${path ? `${path}: ` : ''}${why}`);
     this.name = 'TalosconfigError';
   }
@@ -40,7 +43,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function stringList(v: unknown, path: string): string[] {
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string')) throw new TalosconfigError(path, 'must be a list of strings');
+  if (!Array.isArray(v) || !v.every((s) => typeof s === 'string'))
+    throw new TalosconfigError(path, 'must be a list of strings');
   return v as string[];
 }
 
@@ -61,7 +65,8 @@ function parseContext(v: unknown, path: string): TalosconfigContext {
   if (!isRecord(v)) throw new TalosconfigError(path, 'must be a mapping');
   // `target` is the legacy single-endpoint key; talosctl merges it into endpoints
   const endpoints = stringList(v['endpoints'], `${path}.endpoints`);
-  if (typeof v['target'] === 'string' && v['target'] !== '' && !endpoints.includes(v['target'])) endpoints.push(v['target']);
+  if (typeof v['target'] === 'string' && v['target'] !== '' && !endpoints.includes(v['target']))
+    endpoints.push(v['target']);
   return {
     endpoints,
     nodes: stringList(v['nodes'], `${path}.nodes`),
@@ -84,12 +89,14 @@ export function parseTalosconfig(text: string): Talosconfig {
   }
   if (!isRecord(doc)) throw new TalosconfigError('', 'must be a YAML mapping with context and contexts');
   const context = doc['context'];
-  if (typeof context !== 'string' || context === '') throw new TalosconfigError('context', 'must name the active context');
+  if (typeof context !== 'string' || context === '')
+    throw new TalosconfigError('context', 'must name the active context');
   const rawContexts = doc['contexts'];
   if (!isRecord(rawContexts)) throw new TalosconfigError('contexts', 'must be a mapping of context names');
   const contexts: Record<string, TalosconfigContext> = {};
   for (const [name, value] of Object.entries(rawContexts)) contexts[name] = parseContext(value, `contexts.${name}`);
-  if (!(context in contexts)) throw new TalosconfigError('context', `names ${JSON.stringify(context)}, which is not in contexts`);
+  if (!(context in contexts))
+    throw new TalosconfigError('context', `names ${JSON.stringify(context)}, which is not in contexts`);
   return { context, contexts };
 }
 

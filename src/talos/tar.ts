@@ -81,6 +81,9 @@ export async function gunzipLenient(data: Buffer): Promise<Buffer> {
 export async function fileFromTarGz(data: Buffer, name: string): Promise<Buffer> {
   const entries = readTar(await gunzipLenient(data));
   const entry = entries.find((e) => e.type === '0' && (e.name === name || e.name === `./${name}`));
-  if (!entry) throw new TarFormatError(`no regular file named ${name} (found: ${entries.map((e) => e.name).join(', ') || 'nothing'})`);
+  if (!entry)
+    throw new TarFormatError(
+      `no regular file named ${name} (found: ${entries.map((e) => e.name).join(', ') || 'nothing'})`,
+    );
   return entry.body;
 }

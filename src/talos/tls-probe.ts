@@ -36,11 +36,17 @@ export function probeTls(t: ProbeTarget, timeoutMs: number): Promise<string | un
       resolve(verdict);
     };
     const timer = setTimeout(() => finish(undefined), timeoutMs);
-    socket.once('error', (e: Error) => finish(/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/.test(e.message) ? undefined : e.message));
+    socket.once('error', (e: Error) =>
+      finish(/ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ETIMEDOUT/.test(e.message) ? undefined : e.message),
+    );
     socket.once('data', () => finish(undefined));
-    socket.once('end', () => finish(socket.authorized
-      ? 'the node closed the connection right after the handshake: it most likely rejected our client certificate'
-      : undefined));
+    socket.once('end', () =>
+      finish(
+        socket.authorized
+          ? 'the node closed the connection right after the handshake: it most likely rejected our client certificate'
+          : undefined,
+      ),
+    );
     socket.once('close', () => finish(undefined));
   });
 }

@@ -17,7 +17,11 @@ const tmp = tempDir();
 function talos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { cwd: tmp.dir, timeout: 60_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout: String(stdout), stderr: String(stderr) });
+      resolve({
+        code: err ? ((err as { code?: number }).code ?? 1) : 0,
+        stdout: String(stdout),
+        stderr: String(stderr),
+      });
     });
   });
 }
@@ -40,18 +44,31 @@ describe('kubectl talos validate', () => {
   it('prints file:line: kind/name: path: message for every problem and exits 1; a clean directory exits 0', async () => {
     mkdirSync(join(tmp.dir, 'manifests/nested'), { recursive: true });
     tmp.write('manifests/good.yaml', cluster('good', '  talos:\n    endpoint: https://10.0.0.1:6443\n'));
-    tmp.write('manifests/nested/bad.yaml', [
-      cluster('bad', '  talos:\n    endpoint: https://10.0.0.1:6443\n').replace('replicas: 3', 'replicas: 2').replace('version: "1.33"\n    controlplane', 'version: "1.20"\n    controlplane'),
-      'apiVersion: metal.sidero.dev/v1alpha2\nkind: AdoptedServer\nmetadata:\n  name: Bad_Name\nspec:\n  talos:\n    endpoint: "192.168.1.10"\n    nodeType: router\n',
-    ].join('---\n'));
+    tmp.write(
+      'manifests/nested/bad.yaml',
+      [
+        cluster('bad', '  talos:\n    endpoint: https://10.0.0.1:6443\n')
+          .replace('replicas: 3', 'replicas: 2')
+          .replace('version: "1.33"\n    controlplane', 'version: "1.20"\n    controlplane'),
+        'apiVersion: metal.sidero.dev/v1alpha2\nkind: AdoptedServer\nmetadata:\n  name: Bad_Name\nspec:\n  talos:\n    endpoint: "192.168.1.10"\n    nodeType: router\n',
+      ].join('---\n'),
+    );
     const flat = await talos(['validate', '-f', 'manifests']);
     expect(flat).toMatchObject({ code: 0, stdout: '1 object(s) valid\n' });
     const r = await talos(['validate', '-f', 'manifests', '-R']);
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines).toContain('manifests/nested/bad.yaml:9: KubernetesCluster/bad: spec.topology.controlplane.replicas: Invalid value: 2: must be odd');
-    expect(lines.some((l) => /^manifests\/nested\/bad\.yaml:1[5-9]: AdoptedServer\/Bad_Name: metadata\.name: Invalid value/.test(l))).toBe(true);
-    expect(lines.some((l) => /AdoptedServer\/Bad_Name: spec\.talos\.nodeType: Unsupported value: "router"/.test(l))).toBe(true);
+    expect(lines).toContain(
+      'manifests/nested/bad.yaml:9: KubernetesCluster/bad: spec.topology.controlplane.replicas: Invalid value: 2: must be odd',
+    );
+    expect(
+      lines.some((l) =>
+        /^manifests\/nested\/bad\.yaml:1[5-9]: AdoptedServer\/Bad_Name: metadata\.name: Invalid value/.test(l),
+      ),
+    ).toBe(true);
+    expect(
+      lines.some((l) => /AdoptedServer\/Bad_Name: spec\.talos\.nodeType: Unsupported value: "router"/.test(l)),
+    ).toBe(true);
     expect(lines.some((l) => /AdoptedServer\/Bad_Name: spec\.talos\.endpoint:/.test(l))).toBe(true);
     expect(lines.at(-1)).toMatch(/^\d+ problem\(s\) in 3 object\(s\)$/);
   });
@@ -60,7 +77,9 @@ describe('kubectl talos validate', () => {
     tmp.write('old.yaml', cluster('old', '  talos:\n    version: v1.13.9\n').replaceAll('"1.33"', '"1.20"'));
     const r = await talos(['validate', '-f', 'old.yaml']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('old.yaml:9: KubernetesCluster/old: spec.topology.controlplane.version: Invalid value: Kubernetes 1.20.0 is outside 1.31');
+    expect(r.stdout).toContain(
+      'old.yaml:9: KubernetesCluster/old: spec.topology.controlplane.version: Invalid value: Kubernetes 1.20.0 is outside 1.31',
+    );
   });
 
   it('a missing path is a usage error (exit 2)', async () => {
@@ -83,19 +102,44 @@ describe('kubectl talos gen', () => {
 
   it('gen config writes controlplane.yaml, worker.yaml and talosconfig from a manifest; the configs validate', async () => {
     tmp.write('cluster.yaml', cluster('demo', '  talos:\n    installDisk: /dev/vda\n'));
-    const r = await talos(['gen', 'config', '-f', 'cluster.yaml', '--endpoint', 'https://10.5.0.1:6443', '--secrets', 'secrets.yaml', '--talos-version', 'v1.11', '-o', 'out']);
+    const r = await talos([
+      'gen',
+      'config',
+      '-f',
+      'cluster.yaml',
+      '--endpoint',
+      'https://10.5.0.1:6443',
+      '--secrets',
+      'secrets.yaml',
+      '--talos-version',
+      'v1.11',
+      '-o',
+      'out',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('generated controlplane.yaml, worker.yaml, talosconfig in out for Talos v1.11.6\n');
     const cp = readFileSync(join(tmp.dir, 'out/controlplane.yaml'), 'utf8');
-    expect(parse(cp)).toMatchObject({ machine: { type: 'controlplane', install: { disk: '/dev/vda' } }, cluster: { clusterName: 'demo', controlPlane: { endpoint: 'https://10.5.0.1:6443' } } });
+    expect(parse(cp)).toMatchObject({
+      machine: { type: 'controlplane', install: { disk: '/dev/vda' } },
+      cluster: { clusterName: 'demo', controlPlane: { endpoint: 'https://10.5.0.1:6443' } },
+    });
     for (const f of ['controlplane.yaml', 'worker.yaml']) {
-      expect(configErrors(validateMachineConfig(readFileSync(join(tmp.dir, 'out', f), 'utf8'), { talosVersion: 'v1.11.6', mode: 'metal' }))).toEqual([]);
+      expect(
+        configErrors(
+          validateMachineConfig(readFileSync(join(tmp.dir, 'out', f), 'utf8'), {
+            talosVersion: 'v1.11.6',
+            mode: 'metal',
+          }),
+        ),
+      ).toEqual([]);
     }
     const tc = parseTalosconfig(readFileSync(join(tmp.dir, 'out/talosconfig'), 'utf8'));
     expect(tc.contexts.demo!.endpoints).toEqual(['10.5.0.1']);
     // the same bundle: the OS CA in the config is the one of secrets.yaml
     const bundle = parseSecretsYaml(readFileSync(join(tmp.dir, 'secrets.yaml'), 'utf8'));
-    expect(bundle.ok && Buffer.from(parse(cp).machine.ca.crt, 'base64').toString()).toBe(bundle.ok ? bundle.bundle.certs.os.crt : '');
+    expect(bundle.ok && Buffer.from(parse(cp).machine.ca.crt, 'base64').toString()).toBe(
+      bundle.ok ? bundle.bundle.certs.os.crt : '',
+    );
   });
 
   it('gen config without an endpoint says how to give one', async () => {

@@ -3,8 +3,17 @@
 // kube-apiserver answers them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adoptedServer, adoptedServers, AS_GV, create, createNamespace, expectStatus, MERGE_HDR, names, POM_ACCEPT,
-  POML_ACCEPT, TABLE_ACCEPT,
+  adoptedServer,
+  adoptedServers,
+  AS_GV,
+  create,
+  createNamespace,
+  expectStatus,
+  MERGE_HDR,
+  names,
+  POM_ACCEPT,
+  POML_ACCEPT,
+  TABLE_ACCEPT,
 } from '../helpers/api.js';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
@@ -46,17 +55,24 @@ describe('list', () => {
 
   it('honours resourceVersion 0, NotOlderThan and Exact', async () => {
     const before = (await s.request('GET', `${base}/item-1`)).json();
-    const patched = await s.request('PATCH', `${base}/item-1`, { body: '{"metadata":{"labels":{"v":"2"}}}', headers: MERGE_HDR });
+    const patched = await s.request('PATCH', `${base}/item-1`, {
+      body: '{"metadata":{"labels":{"v":"2"}}}',
+      headers: MERGE_HDR,
+    });
     expect(patched.status).toBe(200);
     const now = patched.json().metadata.resourceVersion;
 
     const any = (await s.request('GET', `${base}?resourceVersion=0`)).json();
     expect(any.items.length).toBeGreaterThanOrEqual(8);
-    const notOlder = (await s.request('GET', `${base}?resourceVersion=${now}&resourceVersionMatch=NotOlderThan`)).json();
+    const notOlder = (
+      await s.request('GET', `${base}?resourceVersion=${now}&resourceVersionMatch=NotOlderThan`)
+    ).json();
     expect(Number(notOlder.metadata.resourceVersion)).toBeGreaterThanOrEqual(Number(now));
     expect(notOlder.items.find((o: any) => o.metadata.name === 'item-1').metadata.labels).toEqual({ v: '2' });
 
-    const exact = (await s.request('GET', `${base}?resourceVersion=${before.metadata.resourceVersion}&resourceVersionMatch=Exact`)).json();
+    const exact = (
+      await s.request('GET', `${base}?resourceVersion=${before.metadata.resourceVersion}&resourceVersionMatch=Exact`)
+    ).json();
     expect(exact.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
     expect(exact.items.find((o: any) => o.metadata.name === 'item-1').metadata.labels).toBeUndefined();
     for (const rv of ['0', now]) {
@@ -64,7 +80,9 @@ describe('list', () => {
       expect(one.json().metadata.resourceVersion).toBe(now);
     }
     // legacy rule: an RV with a limit means exactly that RV
-    const legacy = (await s.request('GET', `${base}?resourceVersion=${before.metadata.resourceVersion}&limit=100`)).json();
+    const legacy = (
+      await s.request('GET', `${base}?resourceVersion=${before.metadata.resourceVersion}&limit=100`)
+    ).json();
     expect(legacy.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });
 
@@ -79,7 +97,10 @@ describe('list', () => {
     const st = expectStatus(r, 504, 'Timeout');
     expect(Date.now() - started).toBeGreaterThanOrEqual(2500);
     expect(st.message).toContain('Too large resource version');
-    expect(st.details.causes[0]).toMatchObject({ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' });
+    expect(st.details.causes[0]).toMatchObject({
+      reason: 'ResourceVersionTooLarge',
+      message: 'Too large resource version',
+    });
   });
 
   it('rejects a continue token that is not one of ours with 400', async () => {
@@ -104,7 +125,11 @@ describe('Table and PartialObjectMetadata', () => {
     expect(t.rows).toHaveLength(2);
     for (const row of t.rows) {
       expect(row.cells).toHaveLength(cols.length);
-      expect(row.object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: row.cells[0] } });
+      expect(row.object).toMatchObject({
+        kind: 'PartialObjectMetadata',
+        apiVersion: 'meta.k8s.io/v1',
+        metadata: { name: row.cells[0] },
+      });
     }
     const none = (await s.request('GET', `${base}?includeObject=None`, { headers: { Accept: TABLE_ACCEPT } })).json();
     expect(none.rows[0].object).toBeUndefined();
@@ -118,7 +143,11 @@ describe('Table and PartialObjectMetadata', () => {
 
   it('serves PartialObjectMetadata(List) by Accept and 406 for what it cannot serve', async () => {
     const one = (await s.request('GET', `${base}/item-2`, { headers: { Accept: POM_ACCEPT } })).json();
-    expect(one).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'item-2' } });
+    expect(one).toMatchObject({
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { name: 'item-2' },
+    });
     expect(one.spec).toBeUndefined();
     const list = (await s.request('GET', base, { headers: { Accept: POML_ACCEPT } })).json();
     expect(list.kind).toBe('PartialObjectMetadataList');
@@ -128,7 +157,11 @@ describe('Table and PartialObjectMetadata', () => {
     expectStatus(await s.request('GET', base, { headers: { Accept: POM_ACCEPT } }), 406, 'NotAcceptable');
     expectStatus(await s.request('GET', `${base}/item-2`, { headers: { Accept: POML_ACCEPT } }), 406, 'NotAcceptable');
     expectStatus(await s.request('GET', base, { headers: { Accept: 'text/html' } }), 406, 'NotAcceptable');
-    expectStatus(await s.request('GET', base, { headers: { Accept: 'application/json;as=Table;v=v1;g=other.io' } }), 406, 'NotAcceptable');
+    expectStatus(
+      await s.request('GET', base, { headers: { Accept: 'application/json;as=Table;v=v1;g=other.io' } }),
+      406,
+      'NotAcceptable',
+    );
   });
 });
 
@@ -160,7 +193,11 @@ describe('selectors and deletecollection', () => {
       ['', ['a', 'b', 'c', 'd']],
     ];
     for (const [sel, want] of cases) expect(await list(`labelSelector=${encodeURIComponent(sel)}`), sel).toEqual(want);
-    const bad = expectStatus(await s.request('GET', `${base}?labelSelector=${encodeURIComponent('env in (prod')}`), 400, 'BadRequest');
+    const bad = expectStatus(
+      await s.request('GET', `${base}?labelSelector=${encodeURIComponent('env in (prod')}`),
+      400,
+      'BadRequest',
+    );
     expect(bad.message).toContain('unable to parse requirement');
   });
 

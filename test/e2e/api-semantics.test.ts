@@ -3,7 +3,15 @@
 // api-reads.test.ts; watch: api-watch.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adoptedServer, adoptedServers, AS_GV, bulkClient, create, createNamespace, expectStatus, JSON_HDR, MERGE_HDR,
+  adoptedServer,
+  adoptedServers,
+  AS_GV,
+  bulkClient,
+  create,
+  createNamespace,
+  expectStatus,
+  JSON_HDR,
+  MERGE_HDR,
 } from '../helpers/api.js';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
@@ -31,15 +39,32 @@ describe('discovery, version, OpenAPI, health', () => {
     expect(list.groups.map((g: any) => g.name).sort()).toEqual(['metal.sidero.dev', 'vitistack.io']);
 
     const group = (await s.request('GET', '/apis/metal.sidero.dev')).json();
-    expect(group).toMatchObject({ kind: 'APIGroup', name: 'metal.sidero.dev', preferredVersion: { groupVersion: 'metal.sidero.dev/v1alpha2', version: 'v1alpha2' } });
+    expect(group).toMatchObject({
+      kind: 'APIGroup',
+      name: 'metal.sidero.dev',
+      preferredVersion: { groupVersion: 'metal.sidero.dev/v1alpha2', version: 'v1alpha2' },
+    });
 
     const rl = (await s.request('GET', AS_GV)).json();
     expect(rl).toMatchObject({ kind: 'APIResourceList', groupVersion: 'metal.sidero.dev/v1alpha2' });
     const byName = new Map<string, any>(rl.resources.map((r: any) => [r.name, r]));
     expect(byName.get('adoptedservers')).toMatchObject({
-      singularName: 'adoptedserver', namespaced: true, kind: 'AdoptedServer', shortNames: ['as'], categories: ['talos'],
+      singularName: 'adoptedserver',
+      namespaced: true,
+      kind: 'AdoptedServer',
+      shortNames: ['as'],
+      categories: ['talos'],
     });
-    expect([...byName.get('adoptedservers').verbs].sort()).toEqual(['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
+    expect([...byName.get('adoptedservers').verbs].sort()).toEqual([
+      'create',
+      'delete',
+      'deletecollection',
+      'get',
+      'list',
+      'patch',
+      'update',
+      'watch',
+    ]);
     expect(byName.get('adoptedservers/status')).toMatchObject({ namespaced: true, kind: 'AdoptedServer' });
     expect([...byName.get('adoptedservers/status').verbs].sort()).toEqual(['get', 'patch', 'update']);
     expect(byName.get('servers')).toMatchObject({ namespaced: false, kind: 'Server' });
@@ -69,7 +94,10 @@ describe('discovery, version, OpenAPI, health', () => {
     const as = metal.versions[0].resources.find((x: any) => x.resource === 'adoptedservers');
     expect(metal.versions[0]).toMatchObject({ version: 'v1alpha2', freshness: 'Current' });
     expect(as).toMatchObject({
-      scope: 'Namespaced', singularResource: 'adoptedserver', shortNames: ['as'], categories: ['talos'],
+      scope: 'Namespaced',
+      singularResource: 'adoptedserver',
+      shortNames: ['as'],
+      categories: ['talos'],
       responseKind: { group: 'metal.sidero.dev', version: 'v1alpha2', kind: 'AdoptedServer' },
       subresources: [
         { subresource: 'status', responseKind: { kind: 'AdoptedServer' }, verbs: ['get', 'patch', 'update'] },
@@ -84,7 +112,9 @@ describe('discovery, version, OpenAPI, health', () => {
     expect(cached.body).toBe('');
 
     // parameter order is arbitrary; v2beta1 alone gets v2beta1
-    const reordered = await s.request('GET', '/apis', { headers: { Accept: 'application/json;as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io' } });
+    const reordered = await s.request('GET', '/apis', {
+      headers: { Accept: 'application/json;as=APIGroupDiscoveryList;v=v2;g=apidiscovery.k8s.io' },
+    });
     expect(reordered.headers['content-type']).toBe(V2);
     const beta = await s.request('GET', '/apis', { headers: { Accept: V2BETA1 } });
     expect(beta.headers['content-type']).toBe(V2BETA1);
@@ -92,7 +122,10 @@ describe('discovery, version, OpenAPI, health', () => {
 
     const core = await s.request('GET', '/api', { headers: { Accept: accept } });
     expect(core.headers['content-type']).toBe(V2);
-    const coreResources = core.json().items[0].versions[0].resources.map((x: any) => x.resource).sort();
+    const coreResources = core
+      .json()
+      .items[0].versions[0].resources.map((x: any) => x.resource)
+      .sort();
     expect(coreResources).toEqual(['events', 'namespaces', 'secrets']);
   });
 
@@ -109,12 +142,18 @@ describe('discovery, version, OpenAPI, health', () => {
     const swagger = v2.json();
     expect(swagger.swagger).toBe('2.0');
     const defs = Object.values(swagger.definitions) as any[];
-    expect(defs.some((d) => d['x-kubernetes-group-version-kind']?.some((g: any) => g.kind === 'KubernetesCluster'))).toBe(true);
+    expect(
+      defs.some((d) => d['x-kubernetes-group-version-kind']?.some((g: any) => g.kind === 'KubernetesCluster')),
+    ).toBe(true);
     const again = await s.request('GET', '/openapi/v2', { headers: { 'If-None-Match': v2.headers.etag as string } });
     expect(again.status).toBe(304);
 
     const root = (await s.request('GET', '/openapi/v3')).json();
-    expect(Object.keys(root.paths).sort()).toEqual(['api/v1', 'apis/metal.sidero.dev/v1alpha2', 'apis/vitistack.io/v1alpha1']);
+    expect(Object.keys(root.paths).sort()).toEqual([
+      'api/v1',
+      'apis/metal.sidero.dev/v1alpha2',
+      'apis/vitistack.io/v1alpha1',
+    ]);
     const url: string = root.paths['apis/metal.sidero.dev/v1alpha2'].serverRelativeURL;
     expect(url).toMatch(/^\/openapi\/v3\/apis\/metal\.sidero\.dev\/v1alpha2\?hash=[0-9A-Fa-f]+$/);
     const gv = await s.request('GET', url, { headers: { Accept: 'application/json' } });
@@ -123,10 +162,16 @@ describe('discovery, version, OpenAPI, health', () => {
     const doc = gv.json();
     expect(doc.openapi).toMatch(/^3\.0/);
     const item = doc.paths['/apis/metal.sidero.dev/v1alpha2/namespaces/{namespace}/adoptedservers/{name}'];
-    expect(item.patch['x-kubernetes-group-version-kind']).toEqual({ group: 'metal.sidero.dev', version: 'v1alpha2', kind: 'AdoptedServer' });
+    expect(item.patch['x-kubernetes-group-version-kind']).toEqual({
+      group: 'metal.sidero.dev',
+      version: 'v1alpha2',
+      kind: 'AdoptedServer',
+    });
     expect(item.patch.parameters.map((p: any) => p.name)).toContain('fieldValidation');
     const schemas = Object.values(doc.components.schemas) as any[];
-    expect(schemas.some((sc) => sc['x-kubernetes-group-version-kind']?.some((g: any) => g.kind === 'AdoptedServer'))).toBe(true);
+    expect(
+      schemas.some((sc) => sc['x-kubernetes-group-version-kind']?.some((g: any) => g.kind === 'AdoptedServer')),
+    ).toBe(true);
 
     const stale = await s.request('GET', '/openapi/v3/apis/metal.sidero.dev/v1alpha2?hash=0123ABCD');
     expect(stale.status).toBe(200);
@@ -175,7 +220,9 @@ describe('create, get, update', () => {
     expect(got.json()).toEqual(created);
 
     const dup = await s.request('POST', base, { body: JSON.stringify(adoptedServer('one')), headers: JSON_HDR });
-    expect(expectStatus(dup, 409, 'AlreadyExists').message).toBe('adoptedservers.metal.sidero.dev "one" already exists');
+    expect(expectStatus(dup, 409, 'AlreadyExists').message).toBe(
+      'adoptedservers.metal.sidero.dev "one" already exists',
+    );
     const missing = await s.request('GET', `${base}/nope`);
     expect(expectStatus(missing, 404, 'NotFound')).toMatchObject({
       message: 'adoptedservers.metal.sidero.dev "nope" not found',
@@ -195,7 +242,10 @@ describe('create, get, update', () => {
       'Operation cannot be fulfilled on adoptedservers.metal.sidero.dev "one": the object has been modified; please apply your changes to the latest version and try again',
     );
     const { resourceVersion: _rv, ...noRV } = updated.metadata;
-    const unconditional = await s.request('PUT', `${base}/one`, { body: JSON.stringify({ ...updated, metadata: noRV }), headers: JSON_HDR });
+    const unconditional = await s.request('PUT', `${base}/one`, {
+      body: JSON.stringify({ ...updated, metadata: noRV }),
+      headers: JSON_HDR,
+    });
     const st = expectStatus(unconditional, 422, 'Invalid');
     expect(st.details.causes.map((c: any) => c.field)).toContain('metadata.resourceVersion');
   });
@@ -209,7 +259,10 @@ describe('create, get, update', () => {
   });
 
   it('dryRun=All creates nothing and updates nothing', async () => {
-    const r = await s.request('POST', `${base}?dryRun=All`, { body: JSON.stringify(adoptedServer('dry')), headers: JSON_HDR });
+    const r = await s.request('POST', `${base}?dryRun=All`, {
+      body: JSON.stringify(adoptedServer('dry')),
+      headers: JSON_HDR,
+    });
     expect(r.status).toBe(201);
     const obj = r.json();
     expect(obj.metadata.uid).toBeTruthy();
@@ -234,7 +287,12 @@ describe('create, get, update', () => {
     const loop = async () => {
       while (n < 200) {
         const i = n++;
-        const r = await client.request('PATCH', `${base}/hot`, JSON.stringify({ metadata: { annotations: { [`k${i}`]: 'v' } } }), MERGE_HDR);
+        const r = await client.request(
+          'PATCH',
+          `${base}/hot`,
+          JSON.stringify({ metadata: { annotations: { [`k${i}`]: 'v' } } }),
+          MERGE_HDR,
+        );
         codes[r.status] = (codes[r.status] ?? 0) + 1;
       }
     };
@@ -252,7 +310,10 @@ describe('delete', () => {
   it('checks uid and resourceVersion preconditions', async () => {
     const obj = await create(s, base, adoptedServer('pre'));
     const del = (pre: Record<string, string>) =>
-      s.request('DELETE', `${base}/pre`, { body: JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: pre }), headers: JSON_HDR });
+      s.request('DELETE', `${base}/pre`, {
+        body: JSON.stringify({ kind: 'DeleteOptions', apiVersion: 'v1', preconditions: pre }),
+        headers: JSON_HDR,
+      });
     const uid = expectStatus(await del({ uid: 'wrong' }), 409, 'Conflict');
     expect(uid.message).toBe(
       `Operation cannot be fulfilled on adoptedservers.metal.sidero.dev "pre": Precondition failed: UID in precondition: wrong, UID in object meta: ${obj.metadata.uid}`,
@@ -262,20 +323,29 @@ describe('delete', () => {
     expect((await s.request('GET', `${base}/pre`)).status).toBe(200);
     const ok = await del({ uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion });
     expect(ok.status).toBe(200);
-    expect(ok.json()).toMatchObject({ kind: 'Status', status: 'Success', details: { name: 'pre', uid: obj.metadata.uid } });
+    expect(ok.json()).toMatchObject({
+      kind: 'Status',
+      status: 'Success',
+      details: { name: 'pre', uid: obj.metadata.uid },
+    });
     expect((await s.request('GET', `${base}/pre`)).status).toBe(404);
     expectStatus(await s.request('DELETE', `${base}/pre`), 404, 'NotFound');
   });
 
   it('marks an object with finalizers terminating and deletes it when the last finalizer goes', async () => {
     await create(s, base, adoptedServer('fin', { extra: { finalizers: ['example.com/hold'] } }));
-    const r = await s.request('DELETE', `${base}/fin`, { body: '{"propagationPolicy":"Background"}', headers: JSON_HDR });
+    const r = await s.request('DELETE', `${base}/fin`, {
+      body: '{"propagationPolicy":"Background"}',
+      headers: JSON_HDR,
+    });
     expect(r.status).toBe(200);
     const marked = r.json();
     expect(marked.kind).toBe('AdoptedServer');
     expect(marked.metadata.deletionTimestamp).toMatch(/Z$/);
     expect(marked.metadata.deletionGracePeriodSeconds).toBe(0);
-    expect((await s.request('GET', `${base}/fin`)).json().metadata.deletionTimestamp).toBe(marked.metadata.deletionTimestamp);
+    expect((await s.request('GET', `${base}/fin`)).json().metadata.deletionTimestamp).toBe(
+      marked.metadata.deletionTimestamp,
+    );
 
     const add = await s.request('PATCH', `${base}/fin`, {
       body: JSON.stringify({ metadata: { finalizers: ['example.com/hold', 'example.com/other'] } }),
@@ -284,9 +354,15 @@ describe('delete', () => {
     expect(expectStatus(add, 422, 'Invalid').message).toContain(
       'no new finalizers can be added if the object is being deleted, found new finalizers ["example.com/other"]',
     );
-    const label = await s.request('PATCH', `${base}/fin`, { body: '{"metadata":{"labels":{"still":"editable"}}}', headers: MERGE_HDR });
+    const label = await s.request('PATCH', `${base}/fin`, {
+      body: '{"metadata":{"labels":{"still":"editable"}}}',
+      headers: MERGE_HDR,
+    });
     expect(label.status).toBe(200);
-    const remove = await s.request('PATCH', `${base}/fin`, { body: '{"metadata":{"finalizers":null}}', headers: MERGE_HDR });
+    const remove = await s.request('PATCH', `${base}/fin`, {
+      body: '{"metadata":{"finalizers":null}}',
+      headers: MERGE_HDR,
+    });
     expect(remove.status, remove.body).toBe(200);
     expect((await s.request('GET', `${base}/fin`)).status).toBe(404);
   });
@@ -301,7 +377,12 @@ describe('status subresource and generation', () => {
     expect(created.status).toBeUndefined();
 
     const put = await s.request('PUT', `${base}/st/status`, {
-      body: JSON.stringify({ ...created, spec: { ...created.spec, accepted: true }, metadata: { ...created.metadata, labels: { x: 'y' } }, status: { ready: true } }),
+      body: JSON.stringify({
+        ...created,
+        spec: { ...created.spec, accepted: true },
+        metadata: { ...created.metadata, labels: { x: 'y' } },
+        status: { ready: true },
+      }),
       headers: JSON_HDR,
     });
     expect(put.status, put.body).toBe(200);
@@ -311,12 +392,18 @@ describe('status subresource and generation', () => {
     expect(afterPut.metadata.labels).toBeUndefined();
     expect(afterPut.metadata.generation).toBe(1);
 
-    const patch = await s.request('PATCH', `${base}/st/status`, { body: '{"status":{"connected":true},"spec":{"accepted":true}}', headers: MERGE_HDR });
+    const patch = await s.request('PATCH', `${base}/st/status`, {
+      body: '{"status":{"connected":true},"spec":{"accepted":true}}',
+      headers: MERGE_HDR,
+    });
     expect(patch.status).toBe(200);
     expect(patch.json().status).toEqual({ ready: true, connected: true });
     expect(patch.json().spec.accepted).toBe(false);
 
-    const main = await s.request('PATCH', `${base}/st`, { body: '{"status":{"ready":false},"metadata":{"labels":{"a":"b"}}}', headers: MERGE_HDR });
+    const main = await s.request('PATCH', `${base}/st`, {
+      body: '{"status":{"ready":false},"metadata":{"labels":{"a":"b"}}}',
+      headers: MERGE_HDR,
+    });
     expect(main.status).toBe(200);
     expect(main.json().status).toEqual({ ready: true, connected: true });
     expect(main.json().metadata.generation).toBe(1);
@@ -337,7 +424,9 @@ describe('fieldValidation', () => {
   it('Strict rejects unknown and duplicate fields with 400 and stores nothing', async () => {
     const r = await s.request('POST', `${base}?fieldValidation=Strict`, { body: raw('strict'), headers: JSON_HDR });
     const st = expectStatus(r, 400, 'BadRequest');
-    expect(st.message).toContain('AdoptedServer in version "v1alpha2" cannot be handled as a AdoptedServer: strict decoding error:');
+    expect(st.message).toContain(
+      'AdoptedServer in version "v1alpha2" cannot be handled as a AdoptedServer: strict decoding error:',
+    );
     expect(st.message).toContain('unknown field "spec.foo"');
     expect(st.message).toContain('duplicate field "spec.accepted"');
     expect((await s.request('GET', `${base}/strict`)).status).toBe(404);

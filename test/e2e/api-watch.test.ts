@@ -4,8 +4,19 @@
 import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adoptedServer, adoptedServers, bulkClient, create, createNamespace, credentials, expectStatus, MERGE_HDR, openWatch,
-  POM_ACCEPT, TABLE_ACCEPT, type WatchEvent, type WatchStream,
+  adoptedServer,
+  adoptedServers,
+  bulkClient,
+  create,
+  createNamespace,
+  credentials,
+  expectStatus,
+  MERGE_HDR,
+  openWatch,
+  POM_ACCEPT,
+  TABLE_ACCEPT,
+  type WatchEvent,
+  type WatchStream,
 } from '../helpers/api.js';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
@@ -29,8 +40,10 @@ async function watch(path: string, accept?: string): Promise<WatchStream> {
   return w;
 }
 
-const is = (type: string, name?: string) => (ev: WatchEvent) => ev.type === type && (name === undefined || ev.object.metadata?.name === name);
-const patch = (path: string, body: unknown) => s.request('PATCH', path, { body: JSON.stringify(body), headers: MERGE_HDR });
+const is = (type: string, name?: string) => (ev: WatchEvent) =>
+  ev.type === type && (name === undefined || ev.object.metadata?.name === name);
+const patch = (path: string, body: unknown) =>
+  s.request('PATCH', path, { body: JSON.stringify(body), headers: MERGE_HDR });
 
 describe('watch stream', () => {
   const base = adoptedServers('w-basic');
@@ -42,9 +55,15 @@ describe('watch stream', () => {
     const created = await create(s, base, adoptedServer('w1'));
     const added = await w.waitFor(is('ADDED', 'w1'));
     expect(Object.keys(added).sort()).toEqual(['object', 'type']);
-    expect(added.object).toMatchObject({ apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'AdoptedServer', metadata: { uid: created.metadata.uid } });
+    expect(added.object).toMatchObject({
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'AdoptedServer',
+      metadata: { uid: created.metadata.uid },
+    });
     const modified = (await patch(`${base}/w1`, { metadata: { labels: { a: 'b' } } })).json();
-    expect((await w.waitFor(is('MODIFIED', 'w1'))).object.metadata.resourceVersion).toBe(modified.metadata.resourceVersion);
+    expect((await w.waitFor(is('MODIFIED', 'w1'))).object.metadata.resourceVersion).toBe(
+      modified.metadata.resourceVersion,
+    );
     expect((await s.request('DELETE', `${base}/w1`)).status).toBe(200);
     const deleted = await w.waitFor(is('DELETED', 'w1'));
     expect(Number(deleted.object.metadata.resourceVersion)).toBeGreaterThan(Number(modified.metadata.resourceVersion));
@@ -106,7 +125,11 @@ describe('bookmarks and watch-list', () => {
     const withBm = await watch(`${base}?watch=true&resourceVersion=${rv}&allowWatchBookmarks=true`);
     const without = await watch(`${base}?watch=true&resourceVersion=${rv}`);
     const bm = await withBm.waitFor(is('BOOKMARK'));
-    expect(bm.object).toEqual({ apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'AdoptedServer', metadata: { resourceVersion: bm.object.metadata.resourceVersion } });
+    expect(bm.object).toEqual({
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'AdoptedServer',
+      metadata: { resourceVersion: bm.object.metadata.resourceVersion },
+    });
     await withBm.waitFor(is('BOOKMARK'), 5000, withBm.events.indexOf(bm) + 1);
     await create(s, base, adoptedServer('b1'));
     await without.waitFor(is('ADDED', 'b1'));
@@ -116,11 +139,21 @@ describe('bookmarks and watch-list', () => {
   it('sendInitialEvents=true: ADDED for every object, then the initial-events-end BOOKMARK, then changes', async () => {
     const base = adoptedServers('w-list');
     const rvs: number[] = [];
-    for (const n of ['i1', 'i2', 'i3']) rvs.push(Number((await create(s, base, adoptedServer(n))).metadata.resourceVersion));
-    const w = await watch(`${base}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`);
-    const end = await w.waitFor((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');
+    for (const n of ['i1', 'i2', 'i3'])
+      rvs.push(Number((await create(s, base, adoptedServer(n))).metadata.resourceVersion));
+    const w = await watch(
+      `${base}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`,
+    );
+    const end = await w.waitFor(
+      (e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true',
+    );
     const endAt = w.events.indexOf(end);
-    expect(w.events.slice(0, endAt).map((e) => `${e.type} ${e.object.metadata.name}`).sort()).toEqual(['ADDED i1', 'ADDED i2', 'ADDED i3']);
+    expect(
+      w.events
+        .slice(0, endAt)
+        .map((e) => `${e.type} ${e.object.metadata.name}`)
+        .sort(),
+    ).toEqual(['ADDED i1', 'ADDED i2', 'ADDED i3']);
     expect(Number(end.object.metadata.resourceVersion)).toBeGreaterThanOrEqual(Math.max(...rvs));
     expect(end.object.kind).toBe('AdoptedServer');
     await create(s, base, adoptedServer('i4'));
@@ -128,14 +161,22 @@ describe('bookmarks and watch-list', () => {
     expect(w.events.indexOf(live)).toBeGreaterThan(endAt);
 
     // the same from an explicit resourceVersion
-    const fromRv = await watch(`${base}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=${rvs[0]}`);
-    await fromRv.waitFor((e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true');
+    const fromRv = await watch(
+      `${base}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&resourceVersion=${rvs[0]}`,
+    );
+    await fromRv.waitFor(
+      (e) => e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true',
+    );
     expect(fromRv.events.filter((e) => e.type === 'ADDED')).toHaveLength(4);
   });
 
   it('rejects sendInitialEvents without resourceVersionMatch=NotOlderThan (and the reverse) with 422', async () => {
     const base = adoptedServers('w-list');
-    for (const q of ['sendInitialEvents=true', 'sendInitialEvents=false', 'resourceVersionMatch=NotOlderThan&resourceVersion=0']) {
+    for (const q of [
+      'sendInitialEvents=true',
+      'sendInitialEvents=false',
+      'resourceVersionMatch=NotOlderThan&resourceVersion=0',
+    ]) {
       const r = await s.request('GET', `${base}?watch=true&${q}`);
       expect(expectStatus(r, 422, 'Invalid').details.causes.length, q).toBeGreaterThan(0);
     }
@@ -149,7 +190,11 @@ describe('watch representations', () => {
     const w = await watch(`${base}?watch=true`, POM_ACCEPT);
     await create(s, base, adoptedServer('p1'));
     const ev = await w.waitFor(is('ADDED', 'p1'));
-    expect(ev.object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { namespace: 'w-fmt' } });
+    expect(ev.object).toMatchObject({
+      kind: 'PartialObjectMetadata',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: { namespace: 'w-fmt' },
+    });
     expect(ev.object.spec).toBeUndefined();
   });
 
@@ -192,19 +237,33 @@ describe('compacted history', () => {
     client.close();
     expect(compacted).toBe(true);
 
-    const exact = expectStatus(await s.request('GET', `${base}?resourceVersion=${r0}&resourceVersionMatch=Exact`), 410, 'Expired');
+    const exact = expectStatus(
+      await s.request('GET', `${base}?resourceVersion=${r0}&resourceVersionMatch=Exact`),
+      410,
+      'Expired',
+    );
     expect(exact.message).toMatch(/too old resource version|resourceVersion for the provided list is too old/);
 
     const cont = await s.request('GET', `${base}?limit=1&continue=${encodeURIComponent(first.metadata.continue)}`);
     const st = expectStatus(cont, 410, 'Expired');
-    expect(st.message.startsWith('The provided continue parameter is too old to display a consistent list result.')).toBe(true);
+    expect(
+      st.message.startsWith('The provided continue parameter is too old to display a consistent list result.'),
+    ).toBe(true);
     expect(st.metadata.continue).toBeTruthy();
-    const rest = (await s.request('GET', `${base}?limit=5&continue=${encodeURIComponent(st.metadata.continue)}`)).json();
+    const rest = (
+      await s.request('GET', `${base}?limit=5&continue=${encodeURIComponent(st.metadata.continue)}`)
+    ).json();
     expect(rest.items.map((o: any) => o.metadata.name)).toEqual(['c2', 'c3']);
 
     const w = await watch(`${base}?watch=true&resourceVersion=${r0}`);
     const err = await w.waitFor(is('ERROR'));
-    expect(err.object).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 410, reason: 'Expired' });
+    expect(err.object).toMatchObject({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      code: 410,
+      reason: 'Expired',
+    });
     expect(err.object.message).toMatch(/^too old resource version: /);
     await w.waitEnd();
     expect(w.events).toHaveLength(1);
@@ -222,7 +281,11 @@ describe('a slow watcher', () => {
     const rv = (await s.request('GET', base)).json().metadata.resourceVersion;
     // a client that reads nothing once the headers arrived
     const slow = await new Promise<import('node:http').IncomingMessage>((resolve, reject) => {
-      const req = httpsRequest(new URL(`${base}?watch=true&resourceVersion=${rv}`, s.url), { method: 'GET', ...credentials(s) }, resolve);
+      const req = httpsRequest(
+        new URL(`${base}?watch=true&resourceVersion=${rv}`, s.url),
+        { method: 'GET', ...credentials(s) },
+        resolve,
+      );
       req.on('error', reject);
       req.end();
     });
@@ -233,7 +296,11 @@ describe('a slow watcher', () => {
     const writer = bulkClient(s, 4);
     try {
       for (let i = 0; i < EVENTS; i++) {
-        const r = await writer.request('POST', base, JSON.stringify(adoptedServer(`big-${i}`, { extra: { annotations: { pad: big } } })));
+        const r = await writer.request(
+          'POST',
+          base,
+          JSON.stringify(adoptedServer(`big-${i}`, { extra: { annotations: { pad: big } } })),
+        );
         expect(r.status, r.body.slice(0, 300)).toBe(201);
       }
     } finally {

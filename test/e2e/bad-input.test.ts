@@ -2,10 +2,26 @@
 // (never a 500), and nothing changes: the store revision does not move and the objects stay as they were.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  adoptedServer, adoptedServers, AS_GV, create, createNamespace, expectStatus, JSON_HDR, JSONPATCH_HDR, kubernetesCluster,
-  kubernetesClusters, MERGE_HDR, storeRevision,
+  adoptedServer,
+  adoptedServers,
+  AS_GV,
+  create,
+  createNamespace,
+  expectStatus,
+  JSON_HDR,
+  JSONPATCH_HDR,
+  kubernetesCluster,
+  kubernetesClusters,
+  MERGE_HDR,
+  storeRevision,
 } from '../helpers/api.js';
-import { disposeServer, startServer, type RawResponse, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
+import {
+  disposeServer,
+  startServer,
+  type RawResponse,
+  type TestServer,
+  SAMPLE_OBJECTS_ONLY,
+} from '../helpers/server.js';
 
 const NS = 'bad';
 const AS = adoptedServers(NS);
@@ -46,7 +62,10 @@ const causes = (st: any): string[] => (st.details?.causes ?? []).map((c: any) =>
 describe('malformed bodies', () => {
   it('rejects malformed JSON and YAML with 400', async () => {
     await rejected('POST', AS, 400, 'BadRequest', post('{"apiVersion": "metal.sidero.dev/v1alpha2", "kind": '));
-    await rejected('POST', AS, 400, 'BadRequest', { body: 'apiVersion: v1\nkind: [unclosed\n  metadata: {', headers: { 'Content-Type': 'application/yaml' } });
+    await rejected('POST', AS, 400, 'BadRequest', {
+      body: 'apiVersion: v1\nkind: [unclosed\n  metadata: {',
+      headers: { 'Content-Type': 'application/yaml' },
+    });
     await rejected('PUT', `${AS}/keep`, 400, 'BadRequest', post('{"metadata": {"name": "keep"'));
   });
 
@@ -57,14 +76,24 @@ describe('malformed bodies', () => {
 
   it('rejects a wrong or missing apiVersion or kind with 400', async () => {
     const obj = adoptedServer('x');
-    const wrongVersion = await rejected('POST', AS, 400, 'BadRequest', post({ ...obj, apiVersion: 'metal.sidero.dev/v1alpha1' }));
-    expect(wrongVersion.message).toBe('the API version in the data (metal.sidero.dev/v1alpha1) does not match the expected API version (metal.sidero.dev/v1alpha2)');
+    const wrongVersion = await rejected(
+      'POST',
+      AS,
+      400,
+      'BadRequest',
+      post({ ...obj, apiVersion: 'metal.sidero.dev/v1alpha1' }),
+    );
+    expect(wrongVersion.message).toBe(
+      'the API version in the data (metal.sidero.dev/v1alpha1) does not match the expected API version (metal.sidero.dev/v1alpha2)',
+    );
     const wrongKind = await rejected('POST', AS, 400, 'BadRequest', post({ ...obj, kind: 'Server' }));
     expect(wrongKind.message).toContain('Server');
     const { kind: _k, ...noKind } = obj;
     expect((await rejected('POST', AS, 400, 'BadRequest', post(noKind))).message).toContain("Object 'Kind' is missing");
     const { apiVersion: _a, ...noVersion } = obj;
-    expect((await rejected('POST', AS, 400, 'BadRequest', post(noVersion))).message).toContain("'apiVersion' is missing");
+    expect((await rejected('POST', AS, 400, 'BadRequest', post(noVersion))).message).toContain(
+      "'apiVersion' is missing",
+    );
   });
 
   it('rejects a request body over 3 MiB with 413', async () => {
@@ -75,15 +104,23 @@ describe('malformed bodies', () => {
   it('refuses an object over the 1.5 MiB storage limit with 413, as etcd-backed kube-apiserver does', async () => {
     // under the 3 MiB body limit, over the store's 1.5 MiB value limit (kept in a free-form field)
     const kc = { ...kubernetesCluster('hugekc', 1) } as any;
-    kc.spec.topology.workers = [{ name: 'p', replicas: 1, version: '1.33', providerConfig: { blob: 'x'.repeat(1700 * 1024) } }];
+    kc.spec.topology.workers = [
+      { name: 'p', replicas: 1, version: '1.33', providerConfig: { blob: 'x'.repeat(1700 * 1024) } },
+    ];
     const st = await rejected('POST', KC, 413, 'RequestEntityTooLarge', post(kc));
     expect(st.message).toContain('too large to store');
     expect((await s.request('GET', `${KC}/hugekc`)).status).toBe(404);
   });
 
   it('rejects unknown content types with 415', async () => {
-    await rejected('POST', AS, 415, 'UnsupportedMediaType', { body: JSON.stringify(adoptedServer('ct')), headers: { 'Content-Type': 'text/plain' } });
-    await rejected('PUT', `${AS}/keep`, 415, 'UnsupportedMediaType', { body: JSON.stringify(keep), headers: { 'Content-Type': 'application/xml' } });
+    await rejected('POST', AS, 415, 'UnsupportedMediaType', {
+      body: JSON.stringify(adoptedServer('ct')),
+      headers: { 'Content-Type': 'text/plain' },
+    });
+    await rejected('PUT', `${AS}/keep`, 415, 'UnsupportedMediaType', {
+      body: JSON.stringify(keep),
+      headers: { 'Content-Type': 'application/xml' },
+    });
   });
 });
 
@@ -99,11 +136,29 @@ describe('invalid metadata', () => {
   });
 
   it('rejects a name or namespace that does not match the URL with 400', async () => {
-    const put = await rejected('PUT', `${AS}/keep`, 400, 'BadRequest', post({ ...keep, metadata: { ...keep.metadata, name: 'other' } }));
+    const put = await rejected(
+      'PUT',
+      `${AS}/keep`,
+      400,
+      'BadRequest',
+      post({ ...keep, metadata: { ...keep.metadata, name: 'other' } }),
+    );
     expect(put.message).toBe('the name of the object (other) does not match the name on the URL (keep)');
-    const ns = await rejected('POST', AS, 400, 'BadRequest', post(adoptedServer('nsx', { extra: { namespace: 'default' } })));
+    const ns = await rejected(
+      'POST',
+      AS,
+      400,
+      'BadRequest',
+      post(adoptedServer('nsx', { extra: { namespace: 'default' } })),
+    );
     expect(ns.message).toBe('the namespace of the provided object does not match the namespace sent on the request');
-    await rejected('PUT', `${AS}/keep`, 400, 'BadRequest', post({ ...keep, metadata: { ...keep.metadata, namespace: 'default' } }));
+    await rejected(
+      'PUT',
+      `${AS}/keep`,
+      400,
+      'BadRequest',
+      post({ ...keep, metadata: { ...keep.metadata, namespace: 'default' } }),
+    );
   });
 
   it('rejects invalid label and annotation keys and values with 422', async () => {
@@ -115,9 +170,15 @@ describe('invalid metadata', () => {
     ];
     for (const [extra, field] of cases) {
       const st = await rejected('POST', AS, 422, 'Invalid', post(adoptedServer('lbl', { extra })));
-      expect(causes(st).some((f) => f.startsWith(field)), JSON.stringify(st)).toBe(true);
+      expect(
+        causes(st).some((f) => f.startsWith(field)),
+        JSON.stringify(st),
+      ).toBe(true);
     }
-    await rejected('PATCH', `${AS}/keep`, 422, 'Invalid', { body: '{"metadata":{"labels":{"-bad-":"x"}}}', headers: MERGE_HDR });
+    await rejected('PATCH', `${AS}/keep`, 422, 'Invalid', {
+      body: '{"metadata":{"labels":{"-bad-":"x"}}}',
+      headers: MERGE_HDR,
+    });
   });
 });
 
@@ -126,7 +187,10 @@ describe('schema violations', () => {
     const st = await rejected('POST', KC, 422, 'Invalid', post(kubernetesCluster('even', 2)));
     expect(st.message).toMatch(/^KubernetesCluster\.vitistack\.io "even" is invalid: /);
     expect(causes(st)).toContain('spec.topology.controlplane.replicas');
-    await rejected('PATCH', `${KC}/kc1`, 422, 'Invalid', { body: '{"spec":{"topology":{"controlplane":{"replicas":4}}}}', headers: MERGE_HDR });
+    await rejected('PATCH', `${KC}/kc1`, 422, 'Invalid', {
+      body: '{"spec":{"topology":{"controlplane":{"replicas":4}}}}',
+      headers: MERGE_HDR,
+    });
   });
 
   it('lists every missing required field', async () => {
@@ -140,7 +204,9 @@ describe('schema violations', () => {
 
   it('rejects enum violations and endpoints without a port', async () => {
     const enumSt = await rejected('POST', AS, 422, 'Invalid', post(adoptedServer('en', { nodeType: 'bogus' })));
-    expect(enumSt.details.causes.find((c: any) => c.field === 'spec.talos.nodeType')).toMatchObject({ reason: 'FieldValueNotSupported' });
+    expect(enumSt.details.causes.find((c: any) => c.field === 'spec.talos.nodeType')).toMatchObject({
+      reason: 'FieldValueNotSupported',
+    });
     const obj = adoptedServer('ep');
     obj.spec.talos.endpoint = '10.0.0.1';
     expect(causes(await rejected('POST', AS, 422, 'Invalid', post(obj)))).toContain('spec.talos.endpoint');
@@ -151,9 +217,24 @@ describe('bad patches', () => {
   const jp = (ops: unknown) => ({ body: JSON.stringify(ops), headers: JSONPATCH_HDR });
 
   it('rejects a failing test op and a missing path with 422', async () => {
-    await rejected('PATCH', `${AS}/keep`, 422, 'Invalid', jp([{ op: 'test', path: '/spec/accepted', value: true }, { op: 'replace', path: '/spec/accepted', value: true }]));
+    await rejected(
+      'PATCH',
+      `${AS}/keep`,
+      422,
+      'Invalid',
+      jp([
+        { op: 'test', path: '/spec/accepted', value: true },
+        { op: 'replace', path: '/spec/accepted', value: true },
+      ]),
+    );
     await rejected('PATCH', `${AS}/keep`, 422, 'Invalid', jp([{ op: 'remove', path: '/metadata/labels/nope' }]));
-    await rejected('PATCH', `${AS}/keep`, 422, 'Invalid', jp([{ op: 'replace', path: '/spec/nothing/here', value: 1 }]));
+    await rejected(
+      'PATCH',
+      `${AS}/keep`,
+      422,
+      'Invalid',
+      jp([{ op: 'replace', path: '/spec/nothing/here', value: 1 }]),
+    );
   });
 
   it('rejects malformed patch documents with 400', async () => {
@@ -215,7 +296,13 @@ describe('bad query parameters', () => {
     expect(fv.details.causes[0]).toMatchObject({ field: 'fieldValidation' });
     await rejected('PUT', `${AS}/keep?dryRun=Foo`, 422, 'Invalid', post(keep));
     await rejected('DELETE', `${AS}/keep?dryRun=Foo`, 422, 'Invalid');
-    const policy = await rejected('DELETE', `${AS}/keep`, 422, 'Invalid', post({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Bogus' }));
+    const policy = await rejected(
+      'DELETE',
+      `${AS}/keep`,
+      422,
+      'Invalid',
+      post({ kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Bogus' }),
+    );
     expect(policy.details.causes[0]).toMatchObject({ field: 'propagationPolicy' });
     await rejected('DELETE', `${AS}/keep?propagationPolicy=Bogus`, 422, 'Invalid');
     await rejected('DELETE', `${AS}/keep`, 400, 'BadRequest', post('{"propagationPolicy": '));
@@ -232,7 +319,9 @@ describe('bad query parameters', () => {
     expect(rvm.message).toContain('resourceVersionMatch is forbidden unless resourceVersion is provided');
     await rejected('GET', `${AS}?resourceVersionMatch=Exact&resourceVersion=0`, 422, 'Invalid');
     await rejected('GET', `${AS}?resourceVersionMatch=Sometimes&resourceVersion=1`, 422, 'Invalid');
-    await rejected('GET', `${AS}?includeObject=Everything`, 400, 'BadRequest', { headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' } });
+    await rejected('GET', `${AS}?includeObject=Everything`, 400, 'BadRequest', {
+      headers: { Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+    });
   });
 });
 

@@ -24,17 +24,31 @@ async function kubectlAs(name: string, groups: string[], args: string[]) {
 }
 
 /** a request as the front proxy would send it for `user` */
-function proxied(method: string, path: string, user: string, groups: string[], opts: { body?: string; headers?: Record<string, string> } = {}) {
-  return s.request(method, path, { cert: h.frontProxyClient, ...opts, headers: { 'X-Remote-User': user, 'X-Remote-Group': groups.join(', '), ...opts.headers } });
+function proxied(
+  method: string,
+  path: string,
+  user: string,
+  groups: string[],
+  opts: { body?: string; headers?: Record<string, string> } = {},
+) {
+  return s.request(method, path, {
+    cert: h.frontProxyClient,
+    ...opts,
+    headers: { 'X-Remote-User': user, 'X-Remote-Group': groups.join(', '), ...opts.headers },
+  });
 }
 
 const sars = () => h.reviews.filter((r) => r.kind === 'SubjectAccessReview').map((r) => r.spec);
-const discovery = (spec: any) => spec.nonResourceAttributes?.verb === 'get' && /^\/(api|apis|openapi|version)(\/|$)/.test(spec.nonResourceAttributes.path);
+const discovery = (spec: any) =>
+  spec.nonResourceAttributes?.verb === 'get' &&
+  /^\/(api|apis|openapi|version)(\/|$)/.test(spec.nonResourceAttributes.path);
 
 beforeAll(async () => {
   h = await startHarness(tmp.dir);
   sim = await startSimulator({ nodes: 1, controlPlanes: 1, clusterName: 'kube' });
-  s = await startServer({ args: ['--kubeconfig', h.kube.kubeconfig, '--resync-period', '1s', '--talos-call-timeout', '2s'] });
+  s = await startServer({
+    args: ['--kubeconfig', h.kube.kubeconfig, '--resync-period', '1s', '--talos-call-timeout', '2s'],
+  });
   h.setBackend(s.url, readFileSync(join(s.dataDir, 'pki', 'ca.crt'), 'utf8'));
 });
 
@@ -51,20 +65,30 @@ beforeEach(() => {
   h.policy = (spec) => {
     if (discovery(spec)) return { allowed: true };
     const r = spec.resourceAttributes;
-    if (spec.user === 'alice' && r?.resource === 'adoptedservers' && ['get', 'list', 'watch'].includes(r.verb) && !r.subresource) return { allowed: true };
+    if (
+      spec.user === 'alice' &&
+      r?.resource === 'adoptedservers' &&
+      ['get', 'list', 'watch'].includes(r.verb) &&
+      !r.subresource
+    )
+      return { allowed: true };
     return { allowed: false, reason: 'no RBAC policy matched' };
   };
 });
 
 describe('through the aggregator', () => {
   it('answers probes without credentials and without a review; /api is 404 in cluster mode', async () => {
-    for (const p of ['/readyz', '/livez', '/healthz']) expect((await s.request('GET', p, { anonymous: true })).status).toBe(200);
+    for (const p of ['/readyz', '/livez', '/healthz'])
+      expect((await s.request('GET', p, { anonymous: true })).status).toBe(200);
     expect(sars()).toEqual([]);
     expect((await proxied('GET', '/api', 'alice', [])).status).toBe(404);
   });
 
   it('an allowed user acts with their own identity: the review carries every attribute', async () => {
-    await proxied('POST', AS, 'admin', ['system:masters'], { body: JSON.stringify(adoptedServer('cp-1')), headers: JSON_HDR });
+    await proxied('POST', AS, 'admin', ['system:masters'], {
+      body: JSON.stringify(adoptedServer('cp-1')),
+      headers: JSON_HDR,
+    });
     const r = await kubectlAs('alice', ['devs'], ['get', 'adoptedservers', '-n', 'default', '-o', 'name']);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('adoptedserver.metal.sidero.dev/cp-1\n');
@@ -72,10 +96,21 @@ describe('through the aggregator', () => {
     expect(list).toMatchObject({
       user: 'alice',
       groups: expect.arrayContaining(['devs', 'system:authenticated']),
-      resourceAttributes: { namespace: 'default', verb: 'list', group: 'metal.sidero.dev', version: 'v1alpha2', resource: 'adoptedservers', subresource: '', name: '' },
+      resourceAttributes: {
+        namespace: 'default',
+        verb: 'list',
+        group: 'metal.sidero.dev',
+        version: 'v1alpha2',
+        resource: 'adoptedservers',
+        subresource: '',
+        name: '',
+      },
     });
     await kubectlAs('alice', ['devs'], ['get', 'adoptedserver', 'cp-1', '-n', 'default']);
-    expect(sars().find((x) => x.resourceAttributes?.verb === 'get')?.resourceAttributes).toMatchObject({ name: 'cp-1', resource: 'adoptedservers' });
+    expect(sars().find((x) => x.resourceAttributes?.verb === 'get')?.resourceAttributes).toMatchObject({
+      name: 'cp-1',
+      resource: 'adoptedservers',
+    });
   });
 
   it('a denied review is a 403 naming user, verb and resource, for every verb and subresource', async () => {
@@ -97,18 +132,31 @@ describe('through the aggregator', () => {
       const r = await proxied(method, path, 'alice', ['devs'], { body: '{}', headers: JSON_HDR });
       const st = expectStatus(r, 403, 'Forbidden');
       const resource = path.includes('/servers') ? 'servers' : 'adoptedservers';
-      expect(st.message, `${method} ${path}`).toContain(`User "alice" cannot ${verb} resource "${sub ? `${resource}/${sub}` : resource}" in API group "metal.sidero.dev"`);
-      expect(sars()[0]?.resourceAttributes, `${method} ${path}`).toMatchObject({ verb, resource, subresource: sub ?? '' });
+      expect(st.message, `${method} ${path}`).toContain(
+        `User "alice" cannot ${verb} resource "${sub ? `${resource}/${sub}` : resource}" in API group "metal.sidero.dev"`,
+      );
+      expect(sars()[0]?.resourceAttributes, `${method} ${path}`).toMatchObject({
+        verb,
+        resource,
+        subresource: sub ?? '',
+      });
     }
     // nothing was changed by the refused writes
     expect((await proxied('GET', `${AS}/cp-1`, 'admin', ['system:masters'])).status).toBe(200);
   });
 
   it('kubectl --as / --as-group: the review is of the impersonated user', async () => {
-    const r = await kubectlAs('cluster-admin', ['system:masters'], ['get', 'adoptedservers', '-n', 'default', '--as', 'bob', '--as-group', 'qa']);
+    const r = await kubectlAs(
+      'cluster-admin',
+      ['system:masters'],
+      ['get', 'adoptedservers', '-n', 'default', '--as', 'bob', '--as-group', 'qa'],
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('User "bob" cannot list resource "adoptedservers"');
-    expect(sars().find((x) => x.resourceAttributes)).toMatchObject({ user: 'bob', groups: expect.arrayContaining(['qa', 'system:authenticated']) });
+    expect(sars().find((x) => x.resourceAttributes)).toMatchObject({
+      user: 'bob',
+      groups: expect.arrayContaining(['qa', 'system:authenticated']),
+    });
   });
 
   it('answers the APIService availability check as kube-aggregator sends it (front-proxy cert, system:kube-aggregator)', async () => {
@@ -128,16 +176,25 @@ describe('through the aggregator', () => {
 describe('who is trusted', () => {
   it('ignores X-Remote-* headers from a client certificate that is not the front proxy', async () => {
     const mallory = await h.cert(h.clientCA, 'CN=mallory, O=devs');
-    const r = await s.request('GET', AS, { cert: mallory, headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+    const r = await s.request('GET', AS, {
+      cert: mallory,
+      headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' },
+    });
     expect(expectStatus(r, 403, 'Forbidden').message).toContain('User "mallory"');
     expect(sars()[0]).toMatchObject({ user: 'mallory', groups: ['devs', 'system:authenticated'] });
   });
 
   it('a proxy certificate with a CN outside requestheader-allowed-names, or from another CA, authenticates nobody', async () => {
     const wrongName = await h.cert(h.frontProxyCA, 'CN=not-the-proxy');
-    const other = await issueCertificate(await createCA('rogue'), { subject: 'CN=front-proxy-client', usage: 'client' });
+    const other = await issueCertificate(await createCA('rogue'), {
+      subject: 'CN=front-proxy-client',
+      usage: 'client',
+    });
     for (const cert of [wrongName, other]) {
-      const r = await s.request('GET', AS, { cert, headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' } });
+      const r = await s.request('GET', AS, {
+        cert,
+        headers: { 'X-Remote-User': 'admin', 'X-Remote-Group': 'system:masters' },
+      });
       expectStatus(r, 401, 'Unauthorized');
     }
     expectStatus(await s.request('GET', AS, { anonymous: true }), 401, 'Unauthorized');
@@ -148,8 +205,14 @@ describe('who is trusted', () => {
     const headers = { Authorization: 'Bearer good-token' };
     expect((await s.request('GET', AS, { anonymous: true, headers })).status).toBe(200);
     expect((await s.request('GET', AS, { anonymous: true, headers })).status).toBe(200);
-    expect(h.reviews.filter((r) => r.kind === 'TokenReview')).toEqual([{ kind: 'TokenReview', spec: { token: 'good-token' } }]);
-    expectStatus(await s.request('GET', AS, { anonymous: true, headers: { Authorization: 'Bearer bad' } }), 401, 'Unauthorized');
+    expect(h.reviews.filter((r) => r.kind === 'TokenReview')).toEqual([
+      { kind: 'TokenReview', spec: { token: 'good-token' } },
+    ]);
+    expectStatus(
+      await s.request('GET', AS, { anonymous: true, headers: { Authorization: 'Bearer bad' } }),
+      401,
+      'Unauthorized',
+    );
   });
 
   it('follows a rotation of the front-proxy CA in extension-apiserver-authentication', async () => {
@@ -166,7 +229,8 @@ describe('who is trusted', () => {
     expect(status).toBe(200);
     expectStatus(await s.request('GET', AS, { cert: h.frontProxyClient, headers }), 401, 'Unauthorized');
     h.setAuthenticationData({ ...h.authenticationData(), 'requestheader-client-ca-file': h.frontProxyCA.certPem });
-    for (let i = 0; i < 200 && (await s.request('GET', AS, { cert: h.frontProxyClient, headers })).status !== 200; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && (await s.request('GET', AS, { cert: h.frontProxyClient, headers })).status !== 200; i++)
+      await new Promise((r) => setTimeout(r, 25));
   });
 });
 
@@ -174,28 +238,43 @@ describe('what cluster mode takes from kube-apiserver', () => {
   const admin = ['system:masters'];
 
   it('namespaces: a namespace kube-apiserver does not have is a 404', async () => {
-    const r = await proxied('POST', `${AS_GV}/namespaces/nope/adoptedservers`, 'root', admin, { body: JSON.stringify(adoptedServer('x')), headers: JSON_HDR });
+    const r = await proxied('POST', `${AS_GV}/namespaces/nope/adoptedservers`, 'root', admin, {
+      body: JSON.stringify(adoptedServer('x')),
+      headers: JSON_HDR,
+    });
     expect(expectStatus(r, 404, 'NotFound').message).toBe('namespaces "nope" not found');
   });
 
   it('Secrets and Events: the talosconfig is read from kube-apiserver, events are written there', async () => {
     const node = sim.nodes()[0]!;
     const obj = adoptedServer('live', { nodeType: 'controlplane' });
-    Object.assign(obj.spec, { accepted: true, talos: { endpoint: node.endpoint, nodeType: 'controlplane', talosconfigSecretRef: { name: 'talos' } } });
-    expect((await proxied('POST', AS, 'root', admin, { body: JSON.stringify(obj), headers: JSON_HDR })).status).toBe(201);
-    const reason = async () => (await proxied('GET', `${AS}/live`, 'root', admin)).json().status?.conditions?.find((c: any) => c.type === 'Connected')?.reason;
+    Object.assign(obj.spec, {
+      accepted: true,
+      talos: { endpoint: node.endpoint, nodeType: 'controlplane', talosconfigSecretRef: { name: 'talos' } },
+    });
+    expect((await proxied('POST', AS, 'root', admin, { body: JSON.stringify(obj), headers: JSON_HDR })).status).toBe(
+      201,
+    );
+    const reason = async () =>
+      (await proxied('GET', `${AS}/live`, 'root', admin))
+        .json()
+        .status?.conditions?.find((c: any) => c.type === 'Connected')?.reason;
     for (let i = 0; i < 200 && (await reason()) !== 'SecretNotFound'; i++) await new Promise((r) => setTimeout(r, 25));
     expect(await reason()).toBe('SecretNotFound');
     h.secrets.set('default/talos', { talosconfig: Buffer.from(sim.talosconfigYaml).toString('base64') });
-    for (let i = 0; i < 400 && (await reason()) !== 'TalosAPIReachable'; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 400 && (await reason()) !== 'TalosAPIReachable'; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(await reason()).toBe('TalosAPIReachable');
     const health = await proxied('GET', `${AS}/live/health`, 'root', admin);
     expect(health.json()).toMatchObject({ kind: 'HealthReport', status: 'Healthy' });
     const connected = h.events.find((e) => e.method === 'POST' && e.body.reason === 'Connected');
-    expect(connected).toMatchObject({ path: '/api/v1/namespaces/default/events', body: { involvedObject: { kind: 'AdoptedServer', name: 'live', namespace: 'default' }, type: 'Normal' } });
+    expect(connected).toMatchObject({
+      path: '/api/v1/namespaces/default/events',
+      body: { involvedObject: { kind: 'AdoptedServer', name: 'live', namespace: 'default' }, type: 'Normal' },
+    });
   });
 
-  it('Secrets: the KubernetesCluster controller follows the clusters\' secrets bundles by a list+watch of kube-apiserver', async () => {
+  it("Secrets: the KubernetesCluster controller follows the clusters' secrets bundles by a list+watch of kube-apiserver", async () => {
     const watches = () => h.secretQueries.filter((q) => q.get('watch') === '1');
     for (let i = 0; i < 400 && watches().length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const list = h.secretQueries.find((q) => q.get('watch') === null);
@@ -204,14 +283,18 @@ describe('what cluster mode takes from kube-apiserver', () => {
     expect(watches()[0]!.get('resourceVersion')).toMatch(/^\d+$/);
   });
 
-  it('/metrics needs get on the non-resource path, and has kube-apiserver\'s names', async () => {
+  it("/metrics needs get on the non-resource path, and has kube-apiserver's names", async () => {
     expectStatus(await proxied('GET', '/metrics', 'alice', []), 403, 'Forbidden');
-    expect(sars()).toContainEqual(expect.objectContaining({ user: 'alice', nonResourceAttributes: { path: '/metrics', verb: 'get' } }));
+    expect(sars()).toContainEqual(
+      expect.objectContaining({ user: 'alice', nonResourceAttributes: { path: '/metrics', verb: 'get' } }),
+    );
     h.policy = () => ({ allowed: true });
     const r = await proxied('GET', '/metrics', 'prometheus', []);
     expect(r.status).toBe(200);
     expect(r.headers['content-type']).toMatch(/^text\/plain/);
-    expect(r.body).toMatch(/^apiserver_request_total\{verb="LIST",dry_run="",group="metal\.sidero\.dev",version="v1alpha2",resource="adoptedservers",subresource="",scope="namespace",component="apiserver",code="200"\} \d+$/m);
+    expect(r.body).toMatch(
+      /^apiserver_request_total\{verb="LIST",dry_run="",group="metal\.sidero\.dev",version="v1alpha2",resource="adoptedservers",subresource="",scope="namespace",component="apiserver",code="200"\} \d+$/m,
+    );
     expect(r.body).toMatch(/^apiserver_request_duration_seconds_bucket\{le="0\.005",verb="GET"/m);
     expect(r.body).toMatch(/^apiserver_storage_objects\{resource="adoptedservers\.metal\.sidero\.dev"\} \d+$/m);
     expect(r.body).toMatch(/^talos_fleet_talos_requests_total\{method="Version",code="OK"\} \d+$/m);
@@ -225,7 +308,9 @@ describe('what cluster mode takes from kube-apiserver', () => {
 
 describe('anonymous requests', () => {
   it('are 401 by default and system:anonymous with --anonymous-auth=true, decided by authorization', async () => {
-    const anon = await startServer({ args: ['--kubeconfig', h.kube.kubeconfig, '--anonymous-auth=true', '--controllers', '*,-adoptedserver'] });
+    const anon = await startServer({
+      args: ['--kubeconfig', h.kube.kubeconfig, '--anonymous-auth=true', '--controllers', '*,-adoptedserver'],
+    });
     try {
       h.reviews.length = 0;
       const r = await anon.request('GET', AS, { anonymous: true });

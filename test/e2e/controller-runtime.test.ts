@@ -13,7 +13,9 @@ const fake = new FakeManagementAPI();
 
 beforeAll(async () => {
   await fake.start();
-  s = await startServer({ args: ['--controller-base-backoff', '20ms', '--controller-max-backoff', '320ms', '--talos-call-timeout', '2s'] });
+  s = await startServer({
+    args: ['--controller-base-backoff', '20ms', '--controller-max-backoff', '320ms', '--talos-call-timeout', '2s'],
+  });
   await createNamespace(s, NS);
 });
 
@@ -50,7 +52,9 @@ describe('controller runtime', () => {
       expect(r.body).toMatch(new RegExp(`^workqueue_depth\\{name="${name}"\\} \\d+$`, 'm'));
       expect(r.body).toMatch(new RegExp(`^workqueue_adds_total\\{name="${name}"\\} \\d+$`, 'm'));
       expect(r.body).toMatch(new RegExp(`^workqueue_retries_total\\{name="${name}"\\} \\d+$`, 'm'));
-      expect(r.body).toMatch(new RegExp(`^workqueue_work_duration_seconds_bucket\\{le="1e-8",name="${name}"\\} \\d+$`, 'm'));
+      expect(r.body).toMatch(
+        new RegExp(`^workqueue_work_duration_seconds_bucket\\{le="1e-8",name="${name}"\\} \\d+$`, 'm'),
+      );
       expect(r.body).toMatch(new RegExp(`^workqueue_queue_duration_seconds_count\\{name="${name}"\\} \\d+$`, 'm'));
     }
   });
@@ -59,8 +63,17 @@ describe('controller runtime', () => {
     fake.failWith = 503;
     const extra = `  managementAPI:\n    enabled: true\n    endpoint: "${fake.url}"\n    clusterName: fleet-prod\n`;
     await ok(s, ['apply', '-f', '-'], { input: adoptedNode('away', NS, '127.0.0.1:1', 'worker', extra) });
-    await ok(s, ['-n', NS, 'wait', 'adoptedserver/away', '--for=jsonpath={.metadata.finalizers[0]}=adoptedserver.metal.sidero.dev', '--timeout=30s']);
-    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'away', '--wait=false'])).toBe('adoptedserver.metal.sidero.dev "away" deleted\n');
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      'adoptedserver/away',
+      '--for=jsonpath={.metadata.finalizers[0]}=adoptedserver.metal.sidero.dev',
+      '--timeout=30s',
+    ]);
+    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'away', '--wait=false'])).toBe(
+      'adoptedserver.metal.sidero.dev "away" deleted\n',
+    );
 
     const deletes = () => fake.callsTo('DELETE', '/api/v1/sidero/server/away');
     const failures = () => logged('reconcile failed; retrying').filter((l) => l.key === `${NS}/away`);
@@ -74,7 +87,8 @@ describe('controller runtime', () => {
     }
     // each try came no sooner than the delay the line before it announced
     const at = deletes().map((c) => c.at);
-    for (let i = 1; i < 6; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual((lines[i - 1]!.retryInMs as number) - 2);
+    for (let i = 1; i < 6; i++)
+      expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual((lines[i - 1]!.retryInMs as number) - 2);
     // still there, held by its finalizer
     expect((await getJSON(s, ['-n', NS, 'adoptedserver', 'away'])).metadata.deletionTimestamp).toBeTruthy();
 

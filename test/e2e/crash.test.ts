@@ -42,7 +42,10 @@ describe('crash safety', () => {
     const loop = async () => {
       while (next < TOTAL) {
         const i = next++;
-        const obj = adoptedServer(`obj-${i}`, { labels: { i: String(i) }, nodeType: i % 2 ? 'worker' : 'controlplane' });
+        const obj = adoptedServer(`obj-${i}`, {
+          labels: { i: String(i) },
+          nodeType: i % 2 ? 'worker' : 'controlplane',
+        });
         obj.spec.talos.endpoint = `10.0.${Math.floor(i / 250)}.${i % 250}:50000`;
         let r: { status: number; body: string };
         try {
@@ -71,7 +74,10 @@ describe('crash safety', () => {
     expect(failures).toBeGreaterThan(0);
 
     second = await startServer({ dataDir: first.dataDir, args: SAMPLE_OBJECTS_ONLY });
-    expect(second.logs.some((l) => /"level":(50|60)/.test(l)), second.logs.join('\n')).toBe(false);
+    expect(
+      second.logs.some((l) => /"level":(50|60)/.test(l)),
+      second.logs.join('\n'),
+    ).toBe(false);
 
     const kc = parse(readFileSync(second.kubeconfig, 'utf8'));
     expect(kc.clusters[0].cluster.server).toBe(second.url);
@@ -93,7 +99,10 @@ describe('crash safety', () => {
     }
 
     // the restarted server takes writes and reads them back
-    const r = await second.request('POST', base, { body: JSON.stringify(adoptedServer('after-restart')), headers: { 'Content-Type': 'application/json' } });
+    const r = await second.request('POST', base, {
+      body: JSON.stringify(adoptedServer('after-restart')),
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(r.status, r.body).toBe(201);
     expect((await second.request('GET', `${base}/after-restart`)).status).toBe(200);
     const k = await second.kubectl(['get', 'adoptedservers', '-n', NS, 'after-restart', '-o', 'name']);

@@ -22,9 +22,23 @@ afterAll(async () => {
 
 /** starts the server on the data dir and waits for it to exit by itself (bounded by the test timeout) */
 function startExpectingExit(dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, [MAIN, '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--allowed-outbound-networks', LOOPBACK_ONLY], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      MAIN,
+      '--data-dir',
+      dataDir,
+      '--secure-port',
+      '0',
+      '--bind-address',
+      '127.0.0.1',
+      '--allowed-outbound-networks',
+      LOOPBACK_ONLY,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

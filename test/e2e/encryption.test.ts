@@ -57,7 +57,14 @@ describe('encryption at rest', () => {
         {
           resources: ['secrets'],
           providers: [
-            { aesgcm: { keys: [{ name: 'key2', secret: Buffer.alloc(32, 7).toString('base64') }, old.resources[0].providers[0].aesgcm.keys[0]] } },
+            {
+              aesgcm: {
+                keys: [
+                  { name: 'key2', secret: Buffer.alloc(32, 7).toString('base64') },
+                  old.resources[0].providers[0].aesgcm.keys[0],
+                ],
+              },
+            },
             { identity: {} },
           ],
         },

@@ -7,9 +7,32 @@ import { randomUUID } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeObject } from '../../src/machinery/registry/codec.js';
-import { adoptedServer, adoptedServers, bulkClient, create, createNamespace, JSON_HDR, openWatch, type WatchEvent, type WatchStream } from '../helpers/api.js';
-import { startEtcd, startEtcdCluster, startTcpProxy, type EtcdCluster, type EtcdServer, type TcpProxy } from '../helpers/etcd.js';
-import { disposeServer, startServer, type RawResponse, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
+import {
+  adoptedServer,
+  adoptedServers,
+  bulkClient,
+  create,
+  createNamespace,
+  JSON_HDR,
+  openWatch,
+  type WatchEvent,
+  type WatchStream,
+} from '../helpers/api.js';
+import {
+  startEtcd,
+  startEtcdCluster,
+  startTcpProxy,
+  type EtcdCluster,
+  type EtcdServer,
+  type TcpProxy,
+} from '../helpers/etcd.js';
+import {
+  disposeServer,
+  startServer,
+  type RawResponse,
+  type TestServer,
+  SAMPLE_OBJECTS_ONLY,
+} from '../helpers/server.js';
 
 /** the bound a request may take while etcd is unreachable (the server's etcd deadline is 10 s) */
 const FAIL_FAST_MS = 15_000;
@@ -48,28 +71,49 @@ function expectFastUnavailable(r: RawResponse & { ms: number }, what: string): v
   expect([503, 504], `${what}: ${r.status} ${r.body}`).toContain(r.status);
   expect(String(r.headers['content-type'])).toMatch(/^application\/json/);
   const s = r.json();
-  expect(s).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: r.status, reason: r.status === 503 ? 'ServiceUnavailable' : 'Timeout' });
+  expect(s).toMatchObject({
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    code: r.status,
+    reason: r.status === 503 ? 'ServiceUnavailable' : 'Timeout',
+  });
   expect(s.message).toMatch(/\S/);
 }
 
-const added = (w: WatchStream, name: string) => w.events.filter((e) => e.type === 'ADDED' && e.object.metadata?.name === name).length;
+const added = (w: WatchStream, name: string) =>
+  w.events.filter((e) => e.type === 'ADDED' && e.object.metadata?.name === name).length;
 const isError = (ev: WatchEvent) => ev.type === 'ERROR';
-const itemNames = (r: RawResponse): string[] => r.json().items.map((i: { metadata: { name: string } }) => i.metadata.name);
+const itemNames = (r: RawResponse): string[] =>
+  r.json().items.map((i: { metadata: { name: string } }) => i.metadata.name);
 
 /**
  * what a client makes of a watch after trouble: either it is still open, delivered each name once and
  * nothing after an ERROR, or it ended (410 ERROR or closed) and a relist must show every name
  */
-async function expectNoSilentGap(s: TestServer, w: WatchStream, path: string, want: string[]): Promise<'resumed' | 'relisted'> {
-  const ended = () => w.waitEnd(0).then(
-    () => true,
-    () => false,
+async function expectNoSilentGap(
+  s: TestServer,
+  w: WatchStream,
+  path: string,
+  want: string[],
+): Promise<'resumed' | 'relisted'> {
+  const ended = () =>
+    w.waitEnd(0).then(
+      () => true,
+      () => false,
+    );
+  await until(
+    async () => want.every((n) => added(w, n) > 0) || w.events.some(isError) || (await ended()),
+    15_000,
+    `ADDED events for ${want.join(', ')} or the end of the watch`,
   );
-  await until(async () => want.every((n) => added(w, n) > 0) || w.events.some(isError) || (await ended()), 15_000, `ADDED events for ${want.join(', ')} or the end of the watch`);
   const error = w.events.find(isError);
   if (error || (await ended())) {
     if (error) {
-      expect(error.object, `a watch that cannot continue must end with 410 Expired: ${JSON.stringify(error.object)}`).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
+      expect(
+        error.object,
+        `a watch that cannot continue must end with 410 Expired: ${JSON.stringify(error.object)}`,
+      ).toMatchObject({ kind: 'Status', code: 410, reason: 'Expired' });
       expect(w.events.indexOf(error), 'nothing follows an ERROR event').toBe(w.events.length - 1);
     }
     const list = await s.request('GET', path);
@@ -97,7 +141,17 @@ describe('etcd unreachable, then back', () => {
     etcd = await startEtcd();
     proxy = await startTcpProxy(etcd.endpoints[0]!);
     raw = new Etcd3({ hosts: etcd.endpoints[0]! });
-    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', proxy.endpoint, '--etcd-prefix', PREFIX, ...SAMPLE_OBJECTS_ONLY] });
+    s = await startServer({
+      args: [
+        '--storage-backend',
+        'etcd3',
+        '--etcd-servers',
+        proxy.endpoint,
+        '--etcd-prefix',
+        PREFIX,
+        ...SAMPLE_OBJECTS_ONLY,
+      ],
+    });
     await createNamespace(s, ns);
     const rv = (await s.request('GET', base)).json().metadata.resourceVersion;
     early = await watch(s, `${base}?watch=true&resourceVersion=${rv}`);
@@ -149,7 +203,11 @@ describe('etcd unreachable, then back', () => {
 
   it('recovers by itself once etcd is reachable: readyz, reads, writes', async () => {
     proxy.restore();
-    await until(async () => (await s.request('GET', '/readyz', { anonymous: true })).status === 200, 30_000, '/readyz to pass again');
+    await until(
+      async () => (await s.request('GET', '/readyz', { anonymous: true })).status === 200,
+      30_000,
+      '/readyz to pass again',
+    );
     expect((await s.request('GET', '/livez', { anonymous: true })).status).toBe(200);
     const got = await s.request('GET', `${base}/before`);
     expect(got.status, got.body).toBe(200);
@@ -166,7 +224,13 @@ describe('etcd unreachable, then back', () => {
   it('continues a watch opened before the outage with every event exactly once, or ends it with 410 (never a gap)', async () => {
     const how = await expectNoSilentGap(s, early, base, ['around-1', 'around-2', 'after-1']);
     // either way the client ends up watching again and sees new writes
-    const w = how === 'resumed' ? early : await watch(s, `${base}?watch=true&resourceVersion=${(await s.request('GET', base)).json().metadata.resourceVersion}`);
+    const w =
+      how === 'resumed'
+        ? early
+        : await watch(
+            s,
+            `${base}?watch=true&resourceVersion=${(await s.request('GET', base)).json().metadata.resourceVersion}`,
+          );
     const from = w.events.length;
     await create(s, base, adoptedServer('after-2'));
     await w.waitFor((ev) => ev.type === 'ADDED' && ev.object.metadata.name === 'after-2', 10_000, from);
@@ -177,7 +241,11 @@ describe('etcd unreachable, then back', () => {
     const w = await watch(s, `${base}?watch=true&resourceVersion=${rv}`);
     await etcd.kill();
     await etcd.start();
-    await until(async () => (await s.request('GET', '/readyz', { anonymous: true })).status === 200, 30_000, '/readyz to pass after the etcd restart');
+    await until(
+      async () => (await s.request('GET', '/readyz', { anonymous: true })).status === 200,
+      30_000,
+      '/readyz to pass after the etcd restart',
+    );
     await create(s, base, adoptedServer('after-restart'));
     await expectNoSilentGap(s, w, base, ['after-restart']);
     expect((await s.request('GET', `${base}/after-restart`)).status).toBe(200);
@@ -192,7 +260,17 @@ describe('a 3-member etcd cluster losing its leader under load', () => {
 
   beforeAll(async () => {
     cluster = await startEtcdCluster(3);
-    s = await startServer({ args: ['--storage-backend', 'etcd3', '--etcd-servers', cluster.endpoints.join(','), '--etcd-prefix', PREFIX, ...SAMPLE_OBJECTS_ONLY] });
+    s = await startServer({
+      args: [
+        '--storage-backend',
+        'etcd3',
+        '--etcd-servers',
+        cluster.endpoints.join(','),
+        '--etcd-prefix',
+        PREFIX,
+        ...SAMPLE_OBJECTS_ONLY,
+      ],
+    });
     await createNamespace(s, ns);
   });
 
@@ -224,7 +302,11 @@ describe('a 3-member etcd cluster losing its leader under load', () => {
         const leader = await cluster.leaderIndex();
         await cluster.members[leader]!.kill();
         const atStop = acked.length;
-        await until(() => acked.length >= atStop + 100, 30_000, `100 more acknowledged creates after leader ${leader} was killed (round ${round})`);
+        await until(
+          () => acked.length >= atStop + 100,
+          30_000,
+          `100 more acknowledged creates after leader ${leader} was killed (round ${round})`,
+        );
         await cluster.startMember(leader);
       }
     } finally {
@@ -241,13 +323,21 @@ describe('a 3-member etcd cluster losing its leader under load', () => {
     const list = await s.request('GET', base);
     expect(list.status, list.body).toBe(200);
     const stored = new Set(itemNames(list));
-    expect(acked.filter((n) => !stored.has(n)), 'acknowledged creates missing afterwards').toEqual([]);
+    expect(
+      acked.filter((n) => !stored.has(n)),
+      'acknowledged creates missing afterwards',
+    ).toEqual([]);
 
-    for (const name of acked) await w.waitFor((ev) => (ev.type === 'ADDED' && ev.object.metadata?.name === name) || isError(ev), 15_000);
+    for (const name of acked)
+      await w.waitFor((ev) => (ev.type === 'ADDED' && ev.object.metadata?.name === name) || isError(ev), 15_000);
     expect(w.events.filter(isError), 'the watch must not end').toEqual([]);
     const counts = new Map<string, number>();
-    for (const ev of w.events) if (ev.type === 'ADDED') counts.set(ev.object.metadata.name, (counts.get(ev.object.metadata.name) ?? 0) + 1);
-    expect([...counts].filter(([, n]) => n !== 1), 'names seen more than once').toEqual([]);
+    for (const ev of w.events)
+      if (ev.type === 'ADDED') counts.set(ev.object.metadata.name, (counts.get(ev.object.metadata.name) ?? 0) + 1);
+    expect(
+      [...counts].filter(([, n]) => n !== 1),
+      'names seen more than once',
+    ).toEqual([]);
     expect(acked.filter((n) => counts.get(n) !== 1)).toEqual([]);
     // whatever the watch saw was stored (a refused create that was applied after all is both)
     expect([...counts.keys()].filter((n) => !stored.has(n))).toEqual([]);

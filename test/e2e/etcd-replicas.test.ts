@@ -7,7 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDefaultEncryptionConfig } from '../../src/storage/encryption/config.js';
-import { adoptedServer, adoptedServers, create, createNamespace, expectStatus, JSON_HDR, openWatch, type WatchEvent, type WatchStream } from '../helpers/api.js';
+import {
+  adoptedServer,
+  adoptedServers,
+  create,
+  createNamespace,
+  expectStatus,
+  JSON_HDR,
+  openWatch,
+  type WatchEvent,
+  type WatchStream,
+} from '../helpers/api.js';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 
@@ -27,8 +37,17 @@ beforeAll(async () => {
   shared = mkdtempSync(join(tmpdir(), 'tf-replicas-'));
   // replicas of one deployment share the encryption key, or one could not read the other's secrets
   const encryption = await ensureDefaultEncryptionConfig(shared);
-  const args = ['--storage-backend', 'etcd3', '--etcd-servers', etcd.endpoints[0]!, '--etcd-prefix', '/tf-replicas', '--encryption-provider-config', encryption,
-    ...SAMPLE_OBJECTS_ONLY];
+  const args = [
+    '--storage-backend',
+    'etcd3',
+    '--etcd-servers',
+    etcd.endpoints[0]!,
+    '--etcd-prefix',
+    '/tf-replicas',
+    '--encryption-provider-config',
+    encryption,
+    ...SAMPLE_OBJECTS_ONLY,
+  ];
   [a, b] = await Promise.all([startServer({ args }), startServer({ args })]);
 });
 
@@ -65,7 +84,11 @@ async function until(pred: () => boolean | Promise<boolean>, ms: number, what: s
 
 /** the replica that holds controller leadership, once exactly one has logged acquiring it */
 async function leader(): Promise<TestServer> {
-  await until(() => logged(a, ACQUIRED).length + logged(b, ACQUIRED).length > 0, 20_000, 'a replica to acquire controller leadership');
+  await until(
+    () => logged(a, ACQUIRED).length + logged(b, ACQUIRED).length > 0,
+    20_000,
+    'a replica to acquire controller leadership',
+  );
   const leaders = [a, b].filter((s) => logged(s, ACQUIRED).length > 0);
   expect(leaders, `both replicas claim leadership:\n${a.logs.join('\n')}\n---\n${b.logs.join('\n')}`).toHaveLength(1);
   return leaders[0]!;
@@ -78,7 +101,11 @@ async function deleteNamespaceThrough(via: TestServer, writer: TestServer, ns: s
   const del = await via.request('DELETE', `/api/v1/namespaces/${ns}`);
   expect(del.status, del.body).toBe(200);
   expect(del.json().metadata.deletionTimestamp).toBeTruthy();
-  await until(async () => (await via.request('GET', `/api/v1/namespaces/${ns}`)).status === 404, 20_000, `namespace ${ns} to be finalized`);
+  await until(
+    async () => (await via.request('GET', `/api/v1/namespaces/${ns}`)).status === 404,
+    20_000,
+    `namespace ${ns} to be finalized`,
+  );
   expect((await writer.request('GET', `${adoptedServers(ns)}/inside`)).status).toBe(404);
   expect((await writer.request('GET', `/api/v1/namespaces/${ns}`)).status).toBe(404);
 }
@@ -91,7 +118,10 @@ describe('two replicas on one etcd', () => {
     const made = await create(a, adoptedServers('shared'), adoptedServer('one'));
     const read = await b.request('GET', `${adoptedServers('shared')}/one`);
     expect(read.status, read.body).toBe(200);
-    expect(read.json().metadata).toMatchObject({ uid: made.metadata.uid, resourceVersion: made.metadata.resourceVersion });
+    expect(read.json().metadata).toMatchObject({
+      uid: made.metadata.uid,
+      resourceVersion: made.metadata.resourceVersion,
+    });
     const list = await b.request('GET', adoptedServers('shared'));
     expect(list.json().items.map((i: { metadata: { name: string } }) => i.metadata.name)).toEqual(['one']);
   });
@@ -119,12 +149,18 @@ describe('two replicas on one etcd', () => {
     const del = await a.request('DELETE', `${base}/w`);
     expect(del.status, del.body).toBe(200);
     const deleted = await w.waitFor(is('DELETED', 'w'), 10_000);
-    expect(w.events.map((e) => `${e.type} ${e.object.metadata.name} ${e.type === 'DELETED' ? '' : e.object.metadata.resourceVersion}`)).toEqual([
+    expect(
+      w.events.map(
+        (e) => `${e.type} ${e.object.metadata.name} ${e.type === 'DELETED' ? '' : e.object.metadata.resourceVersion}`,
+      ),
+    ).toEqual([
       `ADDED w ${created.metadata.resourceVersion}`,
       `MODIFIED w ${updated.json().metadata.resourceVersion}`,
       'DELETED w ',
     ]);
-    expect(Number(deleted.object.metadata.resourceVersion)).toBeGreaterThan(Number(updated.json().metadata.resourceVersion));
+    expect(Number(deleted.object.metadata.resourceVersion)).toBeGreaterThan(
+      Number(updated.json().metadata.resourceVersion),
+    );
   });
 
   it('runs the controllers in exactly one replica; namespace deletion through either completes', async () => {
@@ -142,8 +178,14 @@ describe('two replicas on one etcd', () => {
     const dead = await leader();
     const survivor = dead === a ? b : a;
     await dead.stop('SIGKILL');
-    const took = await until(() => logged(survivor, ACQUIRED).length > 0, LEASE_TTL_MS + 10_000, 'the survivor to acquire controller leadership');
-    expect(took, 'leadership should move once the dead leader\'s lease expires').toBeLessThanOrEqual(LEASE_TTL_MS + 3_000);
+    const took = await until(
+      () => logged(survivor, ACQUIRED).length > 0,
+      LEASE_TTL_MS + 10_000,
+      'the survivor to acquire controller leadership',
+    );
+    expect(took, "leadership should move once the dead leader's lease expires").toBeLessThanOrEqual(
+      LEASE_TTL_MS + 3_000,
+    );
     expect(logged(survivor, LOST)).toHaveLength(0);
     await deleteNamespaceThrough(survivor, survivor, 'after-failover');
     expect(logged(survivor, 'namespace deleted').map((r) => r.namespace)).toContain('after-failover');

@@ -21,7 +21,7 @@ afterAll(async () => {
   await disposeServer(s);
 });
 
-describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () => {
+describe("AdoptedServer examples of Sidero Metal's Adopted Server feature", () => {
   it('the ```yaml example applies unchanged', async () => {
     expect(await ok(s, ['apply', '-f', CONTROL])).toBe('adoptedserver.metal.sidero.dev/spokane-control-1 created\n');
     const obj = await getJSON(s, ['adoptedserver', 'spokane-control-1', '-n', 'default']);
@@ -47,11 +47,18 @@ describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () 
   });
 
   it('the heredoc example applies from stdin unchanged (namespace from the kubeconfig context)', async () => {
-    const out = await ok(s, ['apply', '-f', '-'], { input: fixture('upstream-examples/adoptedserver-spokane-worker-1.yaml') });
+    const out = await ok(s, ['apply', '-f', '-'], {
+      input: fixture('upstream-examples/adoptedserver-spokane-worker-1.yaml'),
+    });
     expect(out).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 created\n');
     const obj = await getJSON(s, ['adoptedserver', 'spokane-worker-1']);
     expect(obj.metadata.namespace).toBe('default');
-    expect(obj.spec.talos).toEqual({ endpoint: '192.168.1.20:50000', nodeType: 'worker', talosVersion: 'v1.8.3', kubernetesVersion: 'v1.31.1' });
+    expect(obj.spec.talos).toEqual({
+      endpoint: '192.168.1.20:50000',
+      nodeType: 'worker',
+      talosVersion: 'v1.8.3',
+      kubernetesVersion: 'v1.31.1',
+    });
     expect(obj.spec.accepted).toBe(true);
     expect(obj.spec.sideroLink).toBeUndefined();
     expect(await ok(s, ['apply', '-f', WORKER])).toBe('adoptedserver.metal.sidero.dev/spokane-worker-1 unchanged\n');
@@ -59,7 +66,13 @@ describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () 
 
   it('the kubectl commands the feature shows: get, get -o wide, get -o yaml, describe', async () => {
     // the examples name no talosconfig Secret: the controller reports that, and dials nothing
-    await ok(s, ['wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials', 'adoptedserver', '--all', '--timeout=30s']);
+    await ok(s, [
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials',
+      'adoptedserver',
+      '--all',
+      '--timeout=30s',
+    ]);
     const table = await ok(s, ['get', 'adoptedservers']);
     expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+AGE\n/);
     expect(table).toMatch(/^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+false\s+false\s+\d+s$/m);
@@ -67,7 +80,9 @@ describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () 
 
     const wide = await ok(s, ['get', 'adoptedservers', '-o', 'wide']);
     expect(wide).toMatch(/^NAME\s+HOSTNAME\s+ENDPOINT\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+TALOS\s+AGE\n/);
-    expect(wide).toMatch(/^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+false\s+false\s+\d+s$/m);
+    expect(wide).toMatch(
+      /^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+false\s+false\s+\d+s$/m,
+    );
     expect(wide).toMatch(/^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+false\s+false\s+\d+s$/m);
 
     const yaml = await ok(s, ['get', 'adoptedservers', 'spokane-control-1', '-o', 'yaml']);
@@ -96,18 +111,30 @@ describe('AdoptedServer examples of Sidero Metal\'s Adopted Server feature', () 
 
 /** once the cluster controller has acted on `generation`: the cluster's Machines as name=role/pool */
 async function machinesAt(generation: number): Promise<string[]> {
-  await ok(s, ['wait', 'kc/simple-cluster', `--for=jsonpath={.status.observedGeneration}=${generation}`, '--timeout=30s']);
+  await ok(s, [
+    'wait',
+    'kc/simple-cluster',
+    `--for=jsonpath={.status.observedGeneration}=${generation}`,
+    '--timeout=30s',
+  ]);
   await ok(s, ['wait', 'kc/simple-cluster', '--for=condition=MachinesReconciled', '--timeout=30s']);
   const list = await getJSON(s, ['machines', '-l', 'cluster.vitistack.io/cluster-name=simple-cluster']);
   return list.items
-    .map((m: any) => `${m.metadata.name}=${m.metadata.labels['vitistack.io/node-role']}${m.metadata.annotations?.['vitistack.io/nodepool'] ? `/${m.metadata.annotations['vitistack.io/nodepool']}` : ''}`)
+    .map(
+      (m: any) =>
+        `${m.metadata.name}=${m.metadata.labels['vitistack.io/node-role']}${m.metadata.annotations?.['vitistack.io/nodepool'] ? `/${m.metadata.annotations['vitistack.io/nodepool']}` : ''}`,
+    )
     .sort();
 }
 
-describe('KubernetesCluster example of the Viti Talos operator\'s README', () => {
+describe("KubernetesCluster example of the Viti Talos operator's README", () => {
   it('the example applies unchanged, and its Machines are generated (kubectl get machines -l ...)', async () => {
     expect(await ok(s, ['apply', '-f', CLUSTER])).toBe('kubernetescluster.vitistack.io/simple-cluster created\n');
-    expect(await machinesAt(1)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1', 'simple-cluster-wrk1=worker/worker-pool-1']);
+    expect(await machinesAt(1)).toEqual([
+      'simple-cluster-ctp0=controlplane',
+      'simple-cluster-wrk0=worker/worker-pool-1',
+      'simple-cluster-wrk1=worker/worker-pool-1',
+    ]);
     const obj = await getJSON(s, ['kubernetescluster', 'simple-cluster']);
     expect(obj.metadata.namespace).toBe('default');
     expect(obj.spec.data).toMatchObject({ clusterId: 'simple-cluster-id', provider: 'talos', zone: 'Trøndelag' });
@@ -115,7 +142,9 @@ describe('KubernetesCluster example of the Viti Talos operator\'s README', () =>
     expect(obj.spec.topology.workers).toEqual([{ name: 'worker-pool-1', replicas: 2, version: '1.33' }]);
     const table = await ok(s, ['get', 'kc']);
     // the example names no spec.talos.endpoint, so the machines wait for one to get their configs
-    expect(table).toMatch(/^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+AGE\nsimple-cluster\s+Pending\s+talos\s+west-trondelag\s+1\s+2\s+\d+s\n$/);
+    expect(table).toMatch(
+      /^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+AGE\nsimple-cluster\s+Pending\s+talos\s+west-trondelag\s+1\s+2\s+\d+s\n$/,
+    );
     expect(await ok(s, ['get', 'kc', '--field-selector', 'spec.data.clusterId=simple-cluster-id', '-o', 'name'])).toBe(
       'kubernetescluster.vitistack.io/simple-cluster\n',
     );
@@ -132,28 +161,47 @@ describe('KubernetesCluster example of the Viti Talos operator\'s README', () =>
   });
 });
 
-describe('KubeDC\'s worker-pool JSON patches: scale up, scale down, add pool, remove pool', () => {
+describe("KubeDC's worker-pool JSON patches: scale up, scale down, add pool, remove pool", () => {
   const patch = async (ops: unknown[]) => {
-    expect(await ok(s, ['patch', 'kubernetescluster', 'simple-cluster', '--type=json', `-p=${JSON.stringify(ops, null, 2)}`])).toBe(
-      'kubernetescluster.vitistack.io/simple-cluster patched\n',
-    );
+    expect(
+      await ok(s, [
+        'patch',
+        'kubernetescluster',
+        'simple-cluster',
+        '--type=json',
+        `-p=${JSON.stringify(ops, null, 2)}`,
+      ]),
+    ).toBe('kubernetescluster.vitistack.io/simple-cluster patched\n');
     return (await getJSON(s, ['kc', 'simple-cluster'])).spec.topology.workers as Array<Record<string, unknown>>;
   };
-  const summary = (workers: Array<Record<string, unknown>>) => workers.map((w) => `${String(w.name)}=${String(w.replicas)}`);
+  const summary = (workers: Array<Record<string, unknown>>) =>
+    workers.map((w) => `${String(w.name)}=${String(w.replicas)}`);
 
   it('scale up', async () => {
     const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 4 }]);
     expect(summary(workers)).toEqual(['worker-pool-1=4']);
-    expect(await machinesAt(2)).toEqual(['simple-cluster-ctp0=controlplane', ...[0, 1, 2, 3].map((i) => `simple-cluster-wrk${i}=worker/worker-pool-1`)]);
+    expect(await machinesAt(2)).toEqual([
+      'simple-cluster-ctp0=controlplane',
+      ...[0, 1, 2, 3].map((i) => `simple-cluster-wrk${i}=worker/worker-pool-1`),
+    ]);
   });
 
   it('scale down', async () => {
     const workers = await patch([{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 1 }]);
     expect(summary(workers)).toEqual(['worker-pool-1=1']);
     // the lowest-numbered worker stays (the order of removal is pinned in the planner's unit tests)
-    expect(await machinesAt(3)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1']);
-    const deleted = (await getJSON(s, ['events', '--field-selector', 'involvedObject.name=simple-cluster,reason=SuccessfulDelete'])).items;
-    expect(deleted.map((e: any) => e.message).sort()).toEqual(['Deleted machine: simple-cluster-wrk1', 'Deleted machine: simple-cluster-wrk2', 'Deleted machine: simple-cluster-wrk3']);
+    expect(await machinesAt(3)).toEqual([
+      'simple-cluster-ctp0=controlplane',
+      'simple-cluster-wrk0=worker/worker-pool-1',
+    ]);
+    const deleted = (
+      await getJSON(s, ['events', '--field-selector', 'involvedObject.name=simple-cluster,reason=SuccessfulDelete'])
+    ).items;
+    expect(deleted.map((e: any) => e.message).sort()).toEqual([
+      'Deleted machine: simple-cluster-wrk1',
+      'Deleted machine: simple-cluster-wrk2',
+      'Deleted machine: simple-cluster-wrk3',
+    ]);
   });
 
   it('add a pool', async () => {
@@ -172,8 +220,17 @@ describe('KubeDC\'s worker-pool JSON patches: scale up, scale down, add pool, re
     ]);
     expect(summary(workers)).toEqual(['worker-pool-1=1', 'high-memory=2']);
     // new workers take the lowest free indices of the one index space all pools share
-    expect(await machinesAt(4)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1', 'simple-cluster-wrk1=worker/high-memory', 'simple-cluster-wrk2=worker/high-memory']);
-    expect((await getJSON(s, ['machine', 'simple-cluster-wrk1'])).spec).toMatchObject({ provider: 'cloudsigma', machineClass: 'medium', tags: { cluster: 'simple-cluster-id', role: 'worker', nodepool: 'high-memory' } });
+    expect(await machinesAt(4)).toEqual([
+      'simple-cluster-ctp0=controlplane',
+      'simple-cluster-wrk0=worker/worker-pool-1',
+      'simple-cluster-wrk1=worker/high-memory',
+      'simple-cluster-wrk2=worker/high-memory',
+    ]);
+    expect((await getJSON(s, ['machine', 'simple-cluster-wrk1'])).spec).toMatchObject({
+      provider: 'cloudsigma',
+      machineClass: 'medium',
+      tags: { cluster: 'simple-cluster-id', role: 'worker', nodepool: 'high-memory' },
+    });
     expect(workers[1]).toEqual({
       name: 'high-memory',
       replicas: 2,
@@ -184,16 +241,29 @@ describe('KubeDC\'s worker-pool JSON patches: scale up, scale down, add pool, re
   });
 
   it('adding a pool with a name already in use is rejected', async () => {
-    const r = await s.kubectl(['patch', 'kc', 'simple-cluster', '--type=json', '-p', JSON.stringify([
-      { op: 'add', path: '/spec/topology/workers/-', value: { name: 'high-memory', replicas: 1, version: '1.33' } },
-    ])]);
-    expectFailure(r, /KubernetesCluster "simple-cluster" is invalid: spec\.topology\.workers\[2\]: Duplicate value: .*"high-memory"/);
+    const r = await s.kubectl([
+      'patch',
+      'kc',
+      'simple-cluster',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        { op: 'add', path: '/spec/topology/workers/-', value: { name: 'high-memory', replicas: 1, version: '1.33' } },
+      ]),
+    ]);
+    expectFailure(
+      r,
+      /KubernetesCluster "simple-cluster" is invalid: spec\.topology\.workers\[2\]: Duplicate value: .*"high-memory"/,
+    );
   });
 
   it('remove the pool', async () => {
     const workers = await patch([{ op: 'remove', path: '/spec/topology/workers/1' }]);
     expect(summary(workers)).toEqual(['worker-pool-1=1']);
-    expect(await machinesAt(5)).toEqual(['simple-cluster-ctp0=controlplane', 'simple-cluster-wrk0=worker/worker-pool-1']);
+    expect(await machinesAt(5)).toEqual([
+      'simple-cluster-ctp0=controlplane',
+      'simple-cluster-wrk0=worker/worker-pool-1',
+    ]);
     const obj = await getJSON(s, ['kc', 'simple-cluster']);
     // created at generation 1, then four spec patches (the rejected one changed nothing)
     expect(obj.metadata.generation).toBe(5);

@@ -26,7 +26,12 @@ interface Answer {
   headers: Record<string, unknown>;
 }
 
-function h2(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+function h2(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = session.request({ ':method': method, ':path': path, ...headers });
     let status = 0;
@@ -44,22 +49,37 @@ function h2(method: string, path: string, body?: string | Buffer, headers: Recor
 }
 
 /** HTTP/1.1 with the path sent as written (the test helper's URL parsing would resolve dot segments) */
-function h1(method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+function h1(
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {},
+): Promise<Answer> {
   const u = new URL(s.url);
   return new Promise((resolve, reject) => {
-    const req = request({ hostname: u.hostname, port: u.port, path, method, headers, ...identity(s.dataDir) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-      res.on('error', reject);
-    });
+    const req = request(
+      { hostname: u.hostname, port: u.port, path, method, headers, ...identity(s.dataDir) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: res.headers }),
+        );
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 /** the same request over both protocols */
-async function both(method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer[]> {
+async function both(
+  method: string,
+  path: string,
+  body?: string,
+  headers: Record<string, string> = {},
+): Promise<Answer[]> {
   return [await h1(method, path, body, headers), await h2(method, path, body, headers)];
 }
 
@@ -93,14 +113,22 @@ describe('fuzzer findings', () => {
 
   it('a path with a dot segment, even percent-encoded, is a 400 Status: DELETE .../secrets/%2E%2E no longer deletes the namespace', async () => {
     const ns = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'dot-victim' } };
-    expect((await s.request('POST', '/api/v1/namespaces', { body: JSON.stringify(ns), headers: { 'content-type': 'application/json' } })).status).toBe(201);
+    expect(
+      (
+        await s.request('POST', '/api/v1/namespaces', {
+          body: JSON.stringify(ns),
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
+    ).toBe(201);
     for (const dots of ['%2E%2E', '%2e.', '.%2E', '..', '%2e', '.']) {
       for (const a of await both('DELETE', `/api/v1/namespaces/dot-victim/secrets/${dots}`)) {
         expectStatus(a, 400, /the request path must not contain "\." or "\.\." segments/);
       }
     }
     for (const a of await both('DELETE', '/api/v1/namespaces/dot-victim/secrets\\..')) expectStatus(a, 400, /segments/);
-    for (const a of await both('GET', '/api/v1/namespaces/dot-victim/%2E%2E/%2E%2E/namespaces')) expectStatus(a, 400, /segments/);
+    for (const a of await both('GET', '/api/v1/namespaces/dot-victim/%2E%2E/%2E%2E/namespaces'))
+      expectStatus(a, 400, /segments/);
     const victim = await s.request('GET', '/api/v1/namespaces/dot-victim');
     expect(victim.json().status.phase).toBe('Active');
     expect(victim.json().metadata.deletionTimestamp).toBeUndefined();
@@ -109,9 +137,14 @@ describe('fuzzer findings', () => {
   it('server-side apply that stops applying every field keeps the object (was a 500: metadata removed whole)', async () => {
     const path = '/apis/metal.sidero.dev/v1alpha2/environments/ssa-shrink?fieldManager=m1';
     const headers = { 'content-type': 'application/apply-patch+yaml' };
-    const full = 'apiVersion: metal.sidero.dev/v1alpha2\nkind: Environment\nmetadata:\n  name: ssa-shrink\n  labels: {app: x}\nspec:\n  kernel: {args: [a]}\n';
+    const full =
+      'apiVersion: metal.sidero.dev/v1alpha2\nkind: Environment\nmetadata:\n  name: ssa-shrink\n  labels: {app: x}\nspec:\n  kernel: {args: [a]}\n';
     expect((await h1('PATCH', path, full, headers)).status).toBe(201);
-    const bare = JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'Environment', metadata: { name: 'ssa-shrink' } });
+    const bare = JSON.stringify({
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'Environment',
+      metadata: { name: 'ssa-shrink' },
+    });
     for (const a of await both('PATCH', path, bare, headers)) {
       expect(a.status).toBe(200);
       const obj = JSON.parse(a.body) as { metadata: { name: string; labels?: unknown }; spec?: unknown };
@@ -132,25 +165,54 @@ describe('fuzzer findings', () => {
   it('a JSON patch may not nest the object deeper than a body may (repeated patches grew one to 1,800 levels: 500s, and a stack overflow away from an abort)', async () => {
     const base = '/apis/vitistack.io/v1alpha1/namespaces/default/kubernetesclusters/deep';
     const spec = {
-      data: { clusterUid: 'u', clusterId: 'deep-id', provider: 'aks', environment: 'dev', datacenter: 'd', project: 'p', region: 'r', workorder: 'w', zone: 'z', workspace: 'ws' },
+      data: {
+        clusterUid: 'u',
+        clusterId: 'deep-id',
+        provider: 'aks',
+        environment: 'dev',
+        datacenter: 'd',
+        project: 'p',
+        region: 'r',
+        workorder: 'w',
+        zone: 'z',
+        workspace: 'ws',
+      },
       topology: { version: '1.33', controlplane: { replicas: 1, version: '1.33' }, workers: [] },
     };
-    const created = await h1('POST', '/apis/vitistack.io/v1alpha1/namespaces/default/kubernetesclusters', JSON.stringify({ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', metadata: { name: 'deep' }, spec }), { 'content-type': 'application/json' });
+    const created = await h1(
+      'POST',
+      '/apis/vitistack.io/v1alpha1/namespaces/default/kubernetesclusters',
+      JSON.stringify({
+        apiVersion: 'vitistack.io/v1alpha1',
+        kind: 'KubernetesCluster',
+        metadata: { name: 'deep' },
+        spec,
+      }),
+      { 'content-type': 'application/json' },
+    );
     expect(created.status).toBe(201);
     const nest = (n: number): unknown => (n === 0 ? 1 : { d: nest(n - 1) });
-    expect((await h1('PATCH', `${base}/status`, JSON.stringify({ status: { state: { cluster: nest(90) } } }), { 'content-type': 'application/merge-patch+json' })).status).toBe(200);
+    expect(
+      (
+        await h1('PATCH', `${base}/status`, JSON.stringify({ status: { state: { cluster: nest(90) } } }), {
+          'content-type': 'application/merge-patch+json',
+        })
+      ).status,
+    ).toBe(200);
     const deepest = `/status/state/cluster${'/d'.repeat(89)}`;
     const add = (n: number) => JSON.stringify([{ op: 'add', path: `${deepest}/d`, value: nest(n) }]);
     for (const a of await both('PATCH', `${base}/status`, add(20), { 'content-type': 'application/json-patch+json' })) {
       expectStatus(a, 422, /is invalid: status: Invalid value: the patched object nests deeper than 100 levels/);
     }
-    expect((await h1('PATCH', `${base}/status`, add(3), { 'content-type': 'application/json-patch+json' })).status).toBe(200);
+    expect(
+      (await h1('PATCH', `${base}/status`, add(3), { 'content-type': 'application/json-patch+json' })).status,
+    ).toBe(200);
     for (const accept of ['application/json', 'application/yaml', 'application/json;as=Table;v=v1;g=meta.k8s.io']) {
       expect((await h1('GET', base, undefined, { accept })).status).toBe(200);
     }
   });
 
-  it('a protobuf timestamp out of Date\'s range is a 400 Status (it threw a RangeError: 500)', async () => {
+  it("a protobuf timestamp out of Date's range is a 400 Status (it threw a RangeError: 500)", async () => {
     const varint = (n: bigint) => {
       const out: number[] = [];
       for (let v = n; ; v >>= 7n) {
@@ -158,11 +220,16 @@ describe('fuzzer findings', () => {
         out.push(Number(v & 0x7fn) | 0x80);
       }
     };
-    const field = (num: number, b: Buffer) => Buffer.from([...varint(BigInt(num * 8 + 2)), ...varint(BigInt(b.length)), ...b]);
+    const field = (num: number, b: Buffer) =>
+      Buffer.from([...varint(BigInt(num * 8 + 2)), ...varint(BigInt(b.length)), ...b]);
     const seconds = (n: bigint) => Buffer.from([...varint(8n), ...varint(n)]);
     for (const s of [2n ** 62n, 8_640_000_000_001n]) {
       const meta = Buffer.concat([field(1, Buffer.from('pb-time')), field(8, seconds(s))]);
-      const body = Buffer.concat([Buffer.from('k8s\0', 'binary'), field(1, Buffer.concat([field(1, Buffer.from('v1')), field(2, Buffer.from('Namespace'))])), field(2, field(1, meta))]);
+      const body = Buffer.concat([
+        Buffer.from('k8s\0', 'binary'),
+        field(1, Buffer.concat([field(1, Buffer.from('v1')), field(2, Buffer.from('Namespace'))])),
+        field(2, field(1, meta)),
+      ]);
       const a = await h1('POST', '/api/v1/namespaces', body, { 'content-type': 'application/vnd.kubernetes.protobuf' });
       expectStatus(a, 400, /unable to decode protobuf body: field creationTimestamp holds a time out of range/);
     }
@@ -171,14 +238,22 @@ describe('fuzzer findings', () => {
 
   it('finalizers that are not a list, on an object being deleted, are a 422 Status (they were a TypeError: 500)', async () => {
     const base = '/apis/metal.sidero.dev/v1alpha2/environments';
-    const env = { apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'Environment', metadata: { name: 'held', finalizers: ['example.com/hold'] } };
+    const env = {
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'Environment',
+      metadata: { name: 'held', finalizers: ['example.com/hold'] },
+    };
     expect((await h1('POST', base, JSON.stringify(env), { 'content-type': 'application/json' })).status).toBe(201);
     expect((await h1('DELETE', `${base}/held`)).status).toBe(200);
     const bad = JSON.stringify({ ...env, metadata: { ...env.metadata, finalizers: 'not-a-list' } });
-    for (const a of await both('PATCH', `${base}/held?fieldManager=fuzz&force=true`, bad, { 'content-type': 'application/apply-patch+yaml' })) {
+    for (const a of await both('PATCH', `${base}/held?fieldManager=fuzz&force=true`, bad, {
+      'content-type': 'application/apply-patch+yaml',
+    })) {
       expectStatus(a, 422, /metadata.finalizers/);
     }
-    for (const a of await both('PATCH', `${base}/held`, JSON.stringify({ metadata: { finalizers: { a: 1 } } }), { 'content-type': 'application/merge-patch+json' })) {
+    for (const a of await both('PATCH', `${base}/held`, JSON.stringify({ metadata: { finalizers: { a: 1 } } }), {
+      'content-type': 'application/merge-patch+json',
+    })) {
       expectStatus(a, 422, /metadata.finalizers/);
     }
   });

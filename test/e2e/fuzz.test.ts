@@ -41,16 +41,43 @@ function runFuzzer(args: string[]): Promise<{ code: number | null; output: strin
 
 it('a seeded run of 1,200 hostile requests leaves the server up, with no unexpected 5xx and every stored change made by a 2xx write', async () => {
   const countsFile = join(dir, 'counts.json');
-  const run = await runFuzzer(['--seed', '1', '--requests', '1200', '--quiet', '--counts-out', countsFile, '--replay-out', join(dir, 'replay.jsonl')]);
+  const run = await runFuzzer([
+    '--seed',
+    '1',
+    '--requests',
+    '1200',
+    '--quiet',
+    '--counts-out',
+    countsFile,
+    '--replay-out',
+    join(dir, 'replay.jsonl'),
+  ]);
   expect(run.output).toContain('PASS');
   expect(run.code, run.output).toBe(0);
   const c = JSON.parse(readFileSync(countsFile, 'utf8')) as Counts;
   expect(c.failures).toEqual([]);
   expect(c.requests).toBeGreaterThanOrEqual(1200);
   expect(c.events).toBeGreaterThan(50);
-  const accepted = ['get', 'list', 'watch', 'create', 'update', 'patch:json', 'patch:merge', 'patch:apply', 'delete', 'deletecollection', 'webhook', 'nonresource'];
+  const accepted = [
+    'get',
+    'list',
+    'watch',
+    'create',
+    'update',
+    'patch:json',
+    'patch:merge',
+    'patch:apply',
+    'delete',
+    'deletecollection',
+    'webhook',
+    'nonresource',
+  ];
   for (const verb of accepted) expect(c.byVerb[verb]?.['2xx'] ?? 0, `${verb} never succeeded`).toBeGreaterThan(0);
-  for (const verb of [...accepted, 'patch:strategic', 'oddmethod']) expect(c.byVerb[verb]?.['4xx'] ?? 0, `${verb} was never refused`).toBeGreaterThan(0);
-  const statusWrites = ['status:put', 'status:patch', 'status:deepen'].reduce((n, v) => n + (c.byVerb[v]?.['2xx'] ?? 0), 0);
+  for (const verb of [...accepted, 'patch:strategic', 'oddmethod'])
+    expect(c.byVerb[verb]?.['4xx'] ?? 0, `${verb} was never refused`).toBeGreaterThan(0);
+  const statusWrites = ['status:put', 'status:patch', 'status:deepen'].reduce(
+    (n, v) => n + (c.byVerb[v]?.['2xx'] ?? 0),
+    0,
+  );
   expect(statusWrites, 'no status subresource write succeeded').toBeGreaterThan(0);
 });

@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 /** a Secret owned by the objects given (uid and kind), optionally held by a finalizer */
-function ownedSecret(name: string, owners: { apiVersion: string; kind: string; name: string; uid: string }[], finalizers: string[] = [], blockOwnerDeletion = true): string {
+function ownedSecret(
+  name: string,
+  owners: { apiVersion: string; kind: string; name: string; uid: string }[],
+  finalizers: string[] = [],
+  blockOwnerDeletion = true,
+): string {
   return JSON.stringify({
     apiVersion: 'v1',
     kind: 'Secret',
@@ -52,18 +57,24 @@ spec:
   talos: {endpoint: "https://10.10.0.1:6443", version: v1.13.9, installDisk: /dev/vda}
 `;
     await ok(s, ['apply', '-f', '-'], { input: cluster });
-    const owned = (await getJSON(s, ['-n', NS, 'secrets', '-l', 'cluster.vitistack.io/cluster-name=gone'])).items.map((x: any) => x.metadata.name).sort();
+    const owned = (await getJSON(s, ['-n', NS, 'secrets', '-l', 'cluster.vitistack.io/cluster-name=gone'])).items
+      .map((x: any) => x.metadata.name)
+      .sort();
     expect(owned).toEqual(['gone-talos-secrets', 'gone-talosconfig']);
     expect(await ok(s, ['-n', NS, 'delete', 'kc', 'gone'])).toBe('kubernetescluster.vitistack.io "gone" deleted\n');
     await waitDeleted(...owned);
-    expect(await ok(s, ['-n', NS, 'get', 'secrets', '-l', 'cluster.vitistack.io/cluster-name=gone', '-o', 'name'])).toBe('');
+    expect(
+      await ok(s, ['-n', NS, 'get', 'secrets', '-l', 'cluster.vitistack.io/cluster-name=gone', '-o', 'name']),
+    ).toBe('');
   });
 
   it('--cascade=foreground keeps the owner until its dependents are gone', async () => {
     const owner = await ownerSecret('fg-owner');
     await ok(s, ['apply', '-f', '-'], { input: ownedSecret('fg-dep', [owner], ['example.com/hold']) });
     await ok(s, ['apply', '-f', '-'], { input: ownedSecret('fg-dep-2', [owner]) });
-    expect(await ok(s, ['-n', NS, 'delete', 'secret', 'fg-owner', '--cascade=foreground', '--wait=false'])).toBe('secret "fg-owner" deleted\n');
+    expect(await ok(s, ['-n', NS, 'delete', 'secret', 'fg-owner', '--cascade=foreground', '--wait=false'])).toBe(
+      'secret "fg-owner" deleted\n',
+    );
 
     // the collector deletes the dependents; the held one stays (terminating) and so does the owner
     await waitDeleted('fg-dep-2');
@@ -127,11 +138,24 @@ spec:
     // an owner of a kind this server does not serve cannot be proven absent, so (as with kube's
     // collector) its dependent stays; it is written first, so the collector has looked at it by
     // the time it deletes the later one
-    const foreign = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'elsewhere', uid: '22222222-2222-2222-2222-222222222222' };
+    const foreign = {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      name: 'elsewhere',
+      uid: '22222222-2222-2222-2222-222222222222',
+    };
     await ok(s, ['apply', '-f', '-'], { input: ownedSecret('foreign-dep', [foreign]) });
-    await ok(s, ['apply', '-f', '-'], { input: ownedSecret('lost-dep', [{ apiVersion: 'v1', kind: 'Secret', name: 'nobody', uid: '00000000-0000-0000-0000-000000000000' }]) });
+    await ok(s, ['apply', '-f', '-'], {
+      input: ownedSecret('lost-dep', [
+        { apiVersion: 'v1', kind: 'Secret', name: 'nobody', uid: '00000000-0000-0000-0000-000000000000' },
+      ]),
+    });
     await ownerSecret('namesake');
-    await ok(s, ['apply', '-f', '-'], { input: ownedSecret('namesake-dep', [{ apiVersion: 'v1', kind: 'Secret', name: 'namesake', uid: '11111111-1111-1111-1111-111111111111' }]) });
+    await ok(s, ['apply', '-f', '-'], {
+      input: ownedSecret('namesake-dep', [
+        { apiVersion: 'v1', kind: 'Secret', name: 'namesake', uid: '11111111-1111-1111-1111-111111111111' },
+      ]),
+    });
     await waitDeleted('lost-dep', 'namesake-dep');
     expect(await getJSON(s, ['-n', NS, 'secret', 'namesake'])).toBeDefined();
     const foreignDep = await getJSON(s, ['-n', NS, 'secret', 'foreign-dep']);

@@ -71,10 +71,16 @@ describe('YAML that JSON cannot hold', () => {
       ['spec:\n  bmc:\n    port: .inf\n', 'Infinity'],
       ['spec:\n  ? [a, b]\n  : 1\n', 'mapping key'],
     ]) {
-      const r = await s.request('PATCH', `${SERVERS}/yaml1?fieldManager=t`, { headers: { 'Content-Type': 'application/apply-patch+yaml' }, body: head + tail });
+      const r = await s.request('PATCH', `${SERVERS}/yaml1?fieldManager=t`, {
+        headers: { 'Content-Type': 'application/apply-patch+yaml' },
+        body: head + tail,
+      });
       const st = expectStatus(r, 400, 'BadRequest');
       expect(st.message).toContain(what);
-      const c = await s.request('POST', SERVERS, { headers: { 'Content-Type': 'application/yaml' }, body: head + tail });
+      const c = await s.request('POST', SERVERS, {
+        headers: { 'Content-Type': 'application/yaml' },
+        body: head + tail,
+      });
       expectStatus(c, 400, 'BadRequest');
     }
     expect(await storeRevision(s)).toBe(before);
@@ -87,7 +93,10 @@ describe('an unknown field whose name is not plain ASCII', () => {
   it('is written once and its Warning header carries the name escaped over HTTP/1.1', async () => {
     const obj = { ...server('warn1'), spec: { accepted: false, [weird]: 1 } };
     const before = Number(await storeRevision(s));
-    const r = await s.request('POST', `${SERVERS}?fieldValidation=Warn`, { headers: JSON_HDR, body: JSON.stringify(obj) });
+    const r = await s.request('POST', `${SERVERS}?fieldValidation=Warn`, {
+      headers: JSON_HDR,
+      body: JSON.stringify(obj),
+    });
     expect(r.status).toBe(201);
     expect(String(r.headers.warning)).toBe('299 - "unknown field \\"spec.bad\\ufffdname\\u202e\\"\\\\ \\""');
     expect(Number(await storeRevision(s))).toBe(before + 1);
@@ -99,7 +108,11 @@ describe('an unknown field whose name is not plain ASCII', () => {
     try {
       const obj = { ...server('warn2'), spec: { accepted: false, [weird]: 1 } };
       const { status, warning } = await new Promise<{ status: number; warning: string }>((resolve, reject) => {
-        const req = session.request({ ':method': 'POST', ':path': `${SERVERS}?fieldValidation=Warn`, 'content-type': 'application/json' });
+        const req = session.request({
+          ':method': 'POST',
+          ':path': `${SERVERS}?fieldValidation=Warn`,
+          'content-type': 'application/json',
+        });
         req.on('response', (h) => {
           req.resume();
           req.on('end', () => resolve({ status: Number(h[':status']), warning: String(h.warning) }));
@@ -117,7 +130,11 @@ describe('an unknown field whose name is not plain ASCII', () => {
 
 describe('resourceVersion past 2^53', () => {
   it('is refused with 400 rather than read as a neighbouring revision', async () => {
-    for (const q of ['resourceVersion=9007199254740993', 'resourceVersion=9007199254740993&watch=true', 'resourceVersion=99999999999999999999999']) {
+    for (const q of [
+      'resourceVersion=9007199254740993',
+      'resourceVersion=9007199254740993&watch=true',
+      'resourceVersion=99999999999999999999999',
+    ]) {
       const st = expectStatus(await s.request('GET', `${SERVERS}?${q}`), 400, 'BadRequest');
       expect(st.message).toContain('resourceVersion must be at most 9007199254740991');
     }
@@ -165,8 +182,12 @@ describe('a client that goes away mid-request', () => {
     });
     const body = JSON.stringify(server('gone'));
     // "100 Continue" tells that the request reached the handler; then part of the body, and vanish
-    const continued = new Promise<void>((resolve) => sock.on('data', (d: Buffer) => d.toString().includes('100 Continue') && resolve()));
-    sock.write(`POST ${SERVERS} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length + 100}\r\n\r\n`);
+    const continued = new Promise<void>((resolve) =>
+      sock.on('data', (d: Buffer) => d.toString().includes('100 Continue') && resolve()),
+    );
+    sock.write(
+      `POST ${SERVERS} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: ${body.length + 100}\r\n\r\n`,
+    );
     await continued;
     sock.write(body);
     const closed = new Promise((r) => sock.once('close', r));

@@ -44,7 +44,10 @@ describe('HTTP/2', () => {
 
   it('multiplexes 200 watches and the writes they see over one connection', async () => {
     const watches = Array.from({ length: 200 }, () => {
-      const req = session.request({ ':method': 'GET', ':path': `${AS_GV}/namespaces/${NS}/adoptedservers?watch=true&fieldSelector=metadata.name%3Dm1` });
+      const req = session.request({
+        ':method': 'GET',
+        ':path': `${AS_GV}/namespaces/${NS}/adoptedservers?watch=true&fieldSelector=metadata.name%3Dm1`,
+      });
       let text = '';
       req.setEncoding('utf8');
       const added = new Promise<void>((resolve, reject) => {

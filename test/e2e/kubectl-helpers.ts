@@ -27,7 +27,11 @@ export function expectFailure(r: KubectlResult, pattern: RegExp): void {
 }
 
 /** runs kubectl, expects it clean, returns stdout */
-export async function ok(s: TestServer, args: string[], opts?: { input?: string; env?: Record<string, string> }): Promise<string> {
+export async function ok(
+  s: TestServer,
+  args: string[],
+  opts?: { input?: string; env?: Record<string, string> },
+): Promise<string> {
   const r = await s.kubectl(args, opts);
   expectClean(r);
   return r.stdout;
@@ -104,12 +108,20 @@ export function startKubectl(s: TestServer, args: string[], env: Record<string, 
             res();
           } else if (done || child.exitCode !== null) {
             cleanup();
-            rej(new Error(`kubectl ${args.join(' ')} exited before ${pattern} appeared; stdout: ${out.stdout} stderr: ${out.stderr}`));
+            rej(
+              new Error(
+                `kubectl ${args.join(' ')} exited before ${pattern} appeared; stdout: ${out.stdout} stderr: ${out.stderr}`,
+              ),
+            );
           }
         };
         const timer = setTimeout(() => {
           cleanup();
-          rej(new Error(`timed out waiting for ${pattern} from kubectl ${args.join(' ')}; stdout: ${out.stdout} stderr: ${out.stderr}`));
+          rej(
+            new Error(
+              `timed out waiting for ${pattern} from kubectl ${args.join(' ')}; stdout: ${out.stdout} stderr: ${out.stderr}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = () => {
           clearTimeout(timer);
@@ -145,9 +157,21 @@ export function fixture(path: string): string {
 }
 
 /** an AdoptedServer manifest in YAML */
-export function adoptedServer(name: string, ns: string, opts: { nodeType?: string; hostname?: string; endpoint?: string; extraSpec?: string; labels?: Record<string, string> } = {}): string {
+export function adoptedServer(
+  name: string,
+  ns: string,
+  opts: {
+    nodeType?: string;
+    hostname?: string;
+    endpoint?: string;
+    extraSpec?: string;
+    labels?: Record<string, string>;
+  } = {},
+): string {
   const labels = opts.labels
-    ? `  labels:\n${Object.entries(opts.labels).map(([k, v]) => `    ${k}: "${v}"`).join('\n')}\n`
+    ? `  labels:\n${Object.entries(opts.labels)
+        .map(([k, v]) => `    ${k}: "${v}"`)
+        .join('\n')}\n`
     : '';
   return `apiVersion: metal.sidero.dev/v1alpha2
 kind: AdoptedServer
@@ -162,7 +186,12 @@ ${opts.hostname ? `    hostname: ${opts.hostname}\n` : ''}${opts.extraSpec ?? ''
 }
 
 /** a KubernetesCluster manifest in YAML; worker pools as [name, replicas] (default: pool-a with 2) */
-export function kubernetesCluster(name: string, ns: string, clusterId = `${name}-id`, pools: [string, number][] = [['pool-a', 2]]): string {
+export function kubernetesCluster(
+  name: string,
+  ns: string,
+  clusterId = `${name}-id`,
+  pools: [string, number][] = [['pool-a', 2]],
+): string {
   return `apiVersion: vitistack.io/v1alpha1
 kind: KubernetesCluster
 metadata:

@@ -3,7 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import {
-  adoptedServer, createNamespace, expectClean, expectFailure, getJSON, kubernetesCluster, ok,
+  adoptedServer,
+  createNamespace,
+  expectClean,
+  expectFailure,
+  getJSON,
+  kubernetesCluster,
+  ok,
 } from './kubectl-helpers.js';
 
 let s: TestServer;
@@ -15,9 +21,23 @@ beforeAll(async () => {
   await createNamespace(s, NS);
   await createNamespace(s, NS2);
   const manifests = [
-    adoptedServer('cp-1', NS, { nodeType: 'controlplane', hostname: 'cp-1.local', endpoint: '192.168.1.10:50000', labels: { role: 'cp', site: 'osl' } }),
-    adoptedServer('w-1', NS, { nodeType: 'worker', hostname: 'w-1.local', endpoint: '192.168.1.20:50000', labels: { role: 'worker', site: 'osl' } }),
-    adoptedServer('w-2', NS, { nodeType: 'worker', endpoint: '192.168.1.21:50000', labels: { role: 'worker', site: 'trd' } }),
+    adoptedServer('cp-1', NS, {
+      nodeType: 'controlplane',
+      hostname: 'cp-1.local',
+      endpoint: '192.168.1.10:50000',
+      labels: { role: 'cp', site: 'osl' },
+    }),
+    adoptedServer('w-1', NS, {
+      nodeType: 'worker',
+      hostname: 'w-1.local',
+      endpoint: '192.168.1.20:50000',
+      labels: { role: 'worker', site: 'osl' },
+    }),
+    adoptedServer('w-2', NS, {
+      nodeType: 'worker',
+      endpoint: '192.168.1.21:50000',
+      labels: { role: 'worker', site: 'trd' },
+    }),
     adoptedServer('w-3', NS, { nodeType: 'worker', endpoint: '192.168.1.22:50000', labels: { role: 'worker' } }),
     adoptedServer('other-1', NS2, { nodeType: 'controlplane', endpoint: '10.1.0.1:50000' }),
     kubernetesCluster('alpha', NS, 'alpha-id'),
@@ -32,7 +52,10 @@ afterAll(async () => {
 });
 
 function rows(table: string): string[][] {
-  return table.trim().split('\n').map((l) => l.trim().split(/\s{2,}/));
+  return table
+    .trim()
+    .split('\n')
+    .map((l) => l.trim().split(/\s{2,}/));
 }
 
 describe('kubectl api-resources', () => {
@@ -54,7 +77,12 @@ describe('kubectl api-resources', () => {
     const out = await ok(s, ['api-resources', '-o', 'wide', '--api-group=vitistack.io']);
     const lines = out.trim().split('\n');
     expect(lines[0]).toMatch(/^NAME\s+SHORTNAMES\s+APIVERSION\s+NAMESPACED\s+KIND\s+VERBS\s+CATEGORIES$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/)[0]).sort()).toEqual(['kubernetesclusters', 'machines']);
+    expect(
+      lines
+        .slice(1)
+        .map((l) => l.split(/\s+/)[0])
+        .sort(),
+    ).toEqual(['kubernetesclusters', 'machines']);
     for (const l of lines.slice(1)) {
       expect(l).toMatch(/\screate,delete,deletecollection,get,list,patch,update,watch\s+talos$/);
     }
@@ -107,7 +135,9 @@ describe('kubectl explain', () => {
 
   it('explains a whole kind and recursive fields', async () => {
     const out = await ok(s, ['explain', 'adoptedservers']);
-    expect(out.replace(/\s+/g, ' ')).toContain('DESCRIPTION: AdoptedServer is an already-running Talos node managed without reprovisioning.');
+    expect(out.replace(/\s+/g, ' ')).toContain(
+      'DESCRIPTION: AdoptedServer is an already-running Talos node managed without reprovisioning.',
+    );
     expect(out).toMatch(/^\s+spec\s+<Object> -required-$/m);
     expect(out).toMatch(/^\s+metadata\s+<ObjectMeta>$/m);
     const rec = await ok(s, ['explain', 'kc.spec', '--recursive']);
@@ -135,10 +165,29 @@ describe('kubectl get', () => {
   it('-o wide adds the priority-1 columns', async () => {
     const out = await ok(s, ['get', 'as', '-n', NS, '-o', 'wide']);
     const [header, ...body] = out.trim().split('\n');
-    expect(header.split(/\s+/)).toEqual(['NAME', 'HOSTNAME', 'ENDPOINT', 'TYPE', 'ACCEPTED', 'CONNECTED', 'READY', 'TALOS', 'AGE']);
+    expect(header.split(/\s+/)).toEqual([
+      'NAME',
+      'HOSTNAME',
+      'ENDPOINT',
+      'TYPE',
+      'ACCEPTED',
+      'CONNECTED',
+      'READY',
+      'TALOS',
+      'AGE',
+    ]);
     expect(body[0]).toMatch(/^cp-1\s+cp-1\.local\s+192\.168\.1\.10:50000\s+controlplane\s+false\s+\d+s$/);
     const kc = await ok(s, ['get', 'kc', '-n', NS, '-o', 'wide']);
-    expect(kc.split('\n')[0].split(/\s+/)).toEqual(['NAME', 'PHASE', 'PROVIDER', 'REGION', 'CPS', 'WORKERS', 'MESSAGE', 'AGE']);
+    expect(kc.split('\n')[0].split(/\s+/)).toEqual([
+      'NAME',
+      'PHASE',
+      'PROVIDER',
+      'REGION',
+      'CPS',
+      'WORKERS',
+      'MESSAGE',
+      'AGE',
+    ]);
     expect(kc).toMatch(/^alpha\s+talos\s+west\s+1\s+\d+s$/m);
   });
 
@@ -152,7 +201,12 @@ describe('kubectl get', () => {
     const obj = await getJSON(s, ['as', 'cp-1', '-n', NS]);
     expect(obj.apiVersion).toBe('metal.sidero.dev/v1alpha2');
     expect(obj.kind).toBe('AdoptedServer');
-    expect(obj.metadata).toMatchObject({ name: 'cp-1', namespace: NS, generation: 1, labels: { role: 'cp', site: 'osl' } });
+    expect(obj.metadata).toMatchObject({
+      name: 'cp-1',
+      namespace: NS,
+      generation: 1,
+      labels: { role: 'cp', site: 'osl' },
+    });
     expect(obj.metadata.resourceVersion).toMatch(/^\d+$/);
     // defaults applied
     expect(obj.spec.accepted).toBe(false);
@@ -175,13 +229,17 @@ describe('kubectl get', () => {
     const lines = out.trim().split('\n');
     expect(lines[0].split(/\s+/).slice(0, 2)).toEqual(['NAMESPACE', 'NAME']);
     const pairs = lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join('/'));
-    expect(pairs).toEqual(expect.arrayContaining([`${NS}/cp-1`, `${NS}/w-1`, `${NS}/w-2`, `${NS}/w-3`, `${NS2}/other-1`]));
+    expect(pairs).toEqual(
+      expect.arrayContaining([`${NS}/cp-1`, `${NS}/w-1`, `${NS}/w-2`, `${NS}/w-3`, `${NS2}/other-1`]),
+    );
     expect(pairs).toHaveLength(5);
   });
 
   it('-l filters by label (equality, set and existence)', async () => {
     const names = async (sel: string) =>
-      (await ok(s, ['get', 'as', '-n', NS, '-l', sel, '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter(Boolean);
+      (await ok(s, ['get', 'as', '-n', NS, '-l', sel, '-o', 'jsonpath={.items[*].metadata.name}']))
+        .split(' ')
+        .filter(Boolean);
     expect(await names('role=worker')).toEqual(['w-1', 'w-2', 'w-3']);
     expect(await names('role=worker,site=osl')).toEqual(['w-1']);
     expect(await names('site in (osl,trd)')).toEqual(['cp-1', 'w-1', 'w-2']);
@@ -200,7 +258,9 @@ describe('kubectl get', () => {
 
   it('--field-selector on metadata.name and on custom selectable fields', async () => {
     const names = async (kind: string, sel: string, ns = NS) =>
-      (await ok(s, ['get', kind, '-n', ns, '--field-selector', sel, '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter(Boolean);
+      (await ok(s, ['get', kind, '-n', ns, '--field-selector', sel, '-o', 'jsonpath={.items[*].metadata.name}']))
+        .split(' ')
+        .filter(Boolean);
     expect(await names('as', 'metadata.name=w-2')).toEqual(['w-2']);
     expect(await names('as', 'metadata.name!=w-2')).toEqual(['cp-1', 'w-1', 'w-3']);
     expect(await names('as', 'spec.talos.nodeType=worker')).toEqual(['w-1', 'w-2', 'w-3']);
@@ -221,7 +281,11 @@ describe('kubectl get', () => {
     const r = await s.kubectl(['get', 'as', '-A', '--chunk-size=1', '-v=6']);
     expect(r.code).toBe(0);
     expect(r.stderr).not.toMatch(/^(warning|W\d{4} )/im);
-    const names = r.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s+/)[1]);
+    const names = r.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/)[1]);
     expect(names).toEqual(['cp-1', 'w-1', 'w-2', 'w-3', 'other-1']);
     const requests = r.stderr.split('\n').filter((l) => /verb="GET".*\/adoptedservers\?/.test(l));
     expect(requests.length).toBeGreaterThanOrEqual(5);
@@ -280,7 +344,12 @@ describe('kubectl describe', () => {
     };
     expect(await ok(s, ['create', '-f', '-'], { input: JSON.stringify(event) })).toBe('event/alpha.scaled created\n');
     // an event about another object with the same name must not show up
-    const other = { ...event, metadata: { name: 'beta.other', namespace: NS }, involvedObject: { ...event.involvedObject, name: 'beta', uid: 'x' }, reason: 'Other' };
+    const other = {
+      ...event,
+      metadata: { name: 'beta.other', namespace: NS },
+      involvedObject: { ...event.involvedObject, name: 'beta', uid: 'x' },
+      reason: 'Other',
+    };
     await ok(s, ['create', '-f', '-'], { input: JSON.stringify(other) });
 
     const out = await ok(s, ['describe', 'kc', 'alpha', '-n', NS]);
@@ -292,7 +361,16 @@ describe('kubectl describe', () => {
     expect(events).toMatch(/^\s+Normal\s+ScalingUp\s+\S+\s+talos-fleet-controller\s+pool pool-a scaled from 2 to 3$/m);
     expect(events).not.toContain('Other');
     // the events are listed by kubectl get events with an involvedObject field selector too
-    const ev = await ok(s, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=alpha,involvedObject.kind=KubernetesCluster', '-o', 'name']);
+    const ev = await ok(s, [
+      'get',
+      'events',
+      '-n',
+      NS,
+      '--field-selector',
+      'involvedObject.name=alpha,involvedObject.kind=KubernetesCluster',
+      '-o',
+      'name',
+    ]);
     expect(ev).toBe('event/alpha.scaled\n');
   });
 

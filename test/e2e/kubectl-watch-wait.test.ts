@@ -5,7 +5,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disposeServer, startServer, type TestServer, SAMPLE_OBJECTS_ONLY } from '../helpers/server.js';
 import {
-  adoptedServer, createNamespace, eventually, expectClean, getJSON, kubernetesCluster, ok, startKubectl, type KubectlProcess,
+  adoptedServer,
+  createNamespace,
+  eventually,
+  expectClean,
+  getJSON,
+  kubernetesCluster,
+  ok,
+  startKubectl,
+  type KubectlProcess,
 } from './kubectl-helpers.js';
 
 let s: TestServer;
@@ -29,7 +37,9 @@ function expectNoWarnings(stderr: string): void {
 const condition = (type: string, status: string) =>
   JSON.stringify({
     status: {
-      conditions: [{ type, status, reason: 'Probe', message: `${type} is ${status}`, lastTransitionTime: '2025-01-01T00:00:00Z' }],
+      conditions: [
+        { type, status, reason: 'Probe', message: `${type} is ${status}`, lastTransitionTime: '2025-01-01T00:00:00Z' },
+      ],
     },
   });
 
@@ -48,7 +58,15 @@ describe('kubectl get -w', () => {
     await ok(s, ['create', '-f', '-'], { input: adoptedServer('w-1', NS, { hostname: 'before' }) });
     const w = start(['get', 'as', '-n', NS, '-w']);
     await w.waitFor(/^w-1\s+before\s+worker\s+false\s+\d+s\n/m);
-    expect(w.stdout().split('\n')[0].split(/\s+/)).toEqual(['NAME', 'HOSTNAME', 'TYPE', 'ACCEPTED', 'CONNECTED', 'READY', 'AGE']);
+    expect(w.stdout().split('\n')[0].split(/\s+/)).toEqual([
+      'NAME',
+      'HOSTNAME',
+      'TYPE',
+      'ACCEPTED',
+      'CONNECTED',
+      'READY',
+      'AGE',
+    ]);
 
     await ok(s, ['patch', 'as', 'w-1', '-n', NS, '--type=merge', '-p', '{"spec":{"talos":{"hostname":"after"}}}']);
     await w.waitFor(/^w-1\s+after\s+worker\s+false\s+\d+s$/m);
@@ -63,7 +81,16 @@ describe('kubectl get -w', () => {
   it('--output-watch-events shows event types, including DELETED', async () => {
     const w = start(['get', 'as', 'w-2', '-n', NS, '-w', '--output-watch-events']);
     await w.waitFor(/^ADDED\s+w-2\s+new\s+worker\s+false\s+\d+s$/m);
-    expect(w.stdout().split('\n')[0].split(/\s+/)).toEqual(['EVENT', 'NAME', 'HOSTNAME', 'TYPE', 'ACCEPTED', 'CONNECTED', 'READY', 'AGE']);
+    expect(w.stdout().split('\n')[0].split(/\s+/)).toEqual([
+      'EVENT',
+      'NAME',
+      'HOSTNAME',
+      'TYPE',
+      'ACCEPTED',
+      'CONNECTED',
+      'READY',
+      'AGE',
+    ]);
     await ok(s, ['patch', 'as', 'w-2', '-n', NS, '--type=merge', '-p', '{"spec":{"accepted":true}}']);
     await w.waitFor(/^MODIFIED\s+w-2\s+new\s+worker\s+true\s+\d+s$/m);
     await ok(s, ['delete', 'as', 'w-2', '-n', NS]);
@@ -89,8 +116,28 @@ describe('kubectl wait', () => {
     const w = start(['wait', '--for=condition=Ready', 'as/c-1', '-n', NS, '--timeout=30s', '-v=6']);
     await w.waitFor(WATCH_STARTED, 'stderr');
     // another condition first: wait must keep waiting
-    await ok(s, ['patch', 'as', 'c-1', '-n', NS, '--subresource=status', '--type=merge', '-p', condition('Ready', 'False')]);
-    await ok(s, ['patch', 'as', 'c-1', '-n', NS, '--subresource=status', '--type=merge', '-p', condition('Ready', 'True')]);
+    await ok(s, [
+      'patch',
+      'as',
+      'c-1',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      condition('Ready', 'False'),
+    ]);
+    await ok(s, [
+      'patch',
+      'as',
+      'c-1',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      condition('Ready', 'True'),
+    ]);
     const r = await w.exited;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('adoptedserver.metal.sidero.dev/c-1 condition met\n');
@@ -103,7 +150,17 @@ describe('kubectl wait', () => {
 
   it('--for=condition=Ready=false and a timeout that expires', async () => {
     await ok(s, ['create', '-f', '-'], { input: adoptedServer('c-2', NS) });
-    await ok(s, ['patch', 'as', 'c-2', '-n', NS, '--subresource=status', '--type=merge', '-p', condition('Ready', 'False')]);
+    await ok(s, [
+      'patch',
+      'as',
+      'c-2',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      condition('Ready', 'False'),
+    ]);
     expect(await ok(s, ['wait', '--for=condition=Ready=false', 'as/c-2', '-n', NS, '--timeout=5s'])).toBe(
       'adoptedserver.metal.sidero.dev/c-2 condition met\n',
     );
@@ -116,15 +173,42 @@ describe('kubectl wait', () => {
     await ok(s, ['create', '-f', '-'], { input: kubernetesCluster('j-1', NS) });
     const w = start(['wait', '--for=jsonpath={.status.phase}=Ready', 'kc/j-1', '-n', NS, '--timeout=30s', '-v=6']);
     await w.waitFor(WATCH_STARTED, 'stderr');
-    await ok(s, ['patch', 'kc', 'j-1', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Pending"}}']);
-    await ok(s, ['patch', 'kc', 'j-1', '-n', NS, '--subresource=status', '--type=merge', '-p', '{"status":{"phase":"Ready","workers":2}}']);
+    await ok(s, [
+      'patch',
+      'kc',
+      'j-1',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Pending"}}',
+    ]);
+    await ok(s, [
+      'patch',
+      'kc',
+      'j-1',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"phase":"Ready","workers":2}}',
+    ]);
     const r = await w.exited;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('kubernetescluster.vitistack.io/j-1 condition met\n');
     expectNoWarnings(r.stderr);
-    expect(await ok(s, ['wait', '--for=jsonpath={.spec.topology.workers[0].replicas}=2', 'kc/j-1', '-n', NS, '--timeout=5s'])).toBe(
-      'kubernetescluster.vitistack.io/j-1 condition met\n',
-    );
+    expect(
+      await ok(s, [
+        'wait',
+        '--for=jsonpath={.spec.topology.workers[0].replicas}=2',
+        'kc/j-1',
+        '-n',
+        NS,
+        '--timeout=5s',
+      ]),
+    ).toBe('kubernetescluster.vitistack.io/j-1 condition met\n');
   });
 
   it('--for=delete returns once the object is gone', async () => {
@@ -159,7 +243,17 @@ describe('kubectl wait on the watch-list path (KUBE_FEATURE_WatchListClient=true
     await ok(s, ['create', '-f', '-'], { input: adoptedServer('wl-1', NS) });
     const w = start(['wait', '--for=condition=Ready', 'as/wl-1', '-n', NS, '--timeout=30s', '-v=6'], WATCH_LIST_ENV);
     await w.waitFor(WATCH_LIST, 'stderr');
-    await ok(s, ['patch', 'as', 'wl-1', '-n', NS, '--subresource=status', '--type=merge', '-p', condition('Ready', 'True')]);
+    await ok(s, [
+      'patch',
+      'as',
+      'wl-1',
+      '-n',
+      NS,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      condition('Ready', 'True'),
+    ]);
     const r = await w.exited;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('adoptedserver.metal.sidero.dev/wl-1 condition met\n');
@@ -168,7 +262,9 @@ describe('kubectl wait on the watch-list path (KUBE_FEATURE_WatchListClient=true
   });
 
   it('--for=condition on an object that already meets it returns at once', async () => {
-    const r = await s.kubectl(['wait', '--for=condition=Ready', 'as/wl-1', '-n', NS, '--timeout=10s', '-v=6'], { env: WATCH_LIST_ENV });
+    const r = await s.kubectl(['wait', '--for=condition=Ready', 'as/wl-1', '-n', NS, '--timeout=10s', '-v=6'], {
+      env: WATCH_LIST_ENV,
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('adoptedserver.metal.sidero.dev/wl-1 condition met\n');
     expect(r.stderr).toMatch(WATCH_LIST);
@@ -177,7 +273,10 @@ describe('kubectl wait on the watch-list path (KUBE_FEATURE_WatchListClient=true
   });
 
   it('--for=jsonpath and --for=delete', async () => {
-    const j = await s.kubectl(['wait', '--for=jsonpath={.spec.talos.nodeType}=worker', 'as/wl-1', '-n', NS, '--timeout=10s'], { env: WATCH_LIST_ENV });
+    const j = await s.kubectl(
+      ['wait', '--for=jsonpath={.spec.talos.nodeType}=worker', 'as/wl-1', '-n', NS, '--timeout=10s'],
+      { env: WATCH_LIST_ENV },
+    );
     expectClean(j);
     expect(j.stdout).toBe('adoptedserver.metal.sidero.dev/wl-1 condition met\n');
     const w = start(['wait', '--for=delete', 'as/wl-1', '-n', NS, '--timeout=30s', '-v=6'], WATCH_LIST_ENV);
@@ -193,7 +292,16 @@ describe('kubectl wait on the watch-list path (KUBE_FEATURE_WatchListClient=true
 describe('kubectl delete --wait with a finalizer', () => {
   it('returns once the finalizer is removed in the background', async () => {
     await ok(s, ['create', '-f', '-'], { input: kubernetesCluster('fin-1', NS) });
-    await ok(s, ['patch', 'kc', 'fin-1', '-n', NS, '--type=merge', '-p', '{"metadata":{"finalizers":["vitistack.io/cleanup"]}}']);
+    await ok(s, [
+      'patch',
+      'kc',
+      'fin-1',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":["vitistack.io/cleanup"]}}',
+    ]);
     const del = start(['delete', 'kc', 'fin-1', '-n', NS, '--timeout=30s', '-v=6']);
     // the object is marked (deletionTimestamp) and kubectl is waiting for it to go
     await del.waitFor(/verb="DELETE"[^\n]*status="200 OK"/, 'stderr');
@@ -203,7 +311,16 @@ describe('kubectl delete --wait with a finalizer', () => {
     }, 'deletionTimestamp on fin-1');
     expect(marked.metadata.finalizers).toEqual(['vitistack.io/cleanup']);
     expect(del.child.exitCode).toBeNull();
-    await ok(s, ['patch', 'kc', 'fin-1', '-n', NS, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers/0"}]']);
+    await ok(s, [
+      'patch',
+      'kc',
+      'fin-1',
+      '-n',
+      NS,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/metadata/finalizers/0"}]',
+    ]);
     const r = await del.exited;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('kubernetescluster.vitistack.io "fin-1" deleted\n');

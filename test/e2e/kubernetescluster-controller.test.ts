@@ -11,7 +11,10 @@ import { createNamespace, getJSON, ok } from './kubectl-helpers.js';
 const NS = 'fleet';
 let s: TestServer;
 
-function cluster(name: string, opts: { workers?: number; installDisk?: string; project?: string; cpReplicas?: number; ns?: string } = {}): string {
+function cluster(
+  name: string,
+  opts: { workers?: number; installDisk?: string; project?: string; cpReplicas?: number; ns?: string } = {},
+): string {
   return `apiVersion: vitistack.io/v1alpha1
 kind: KubernetesCluster
 metadata: {name: ${name}, namespace: ${opts.ns ?? NS}}
@@ -33,7 +36,14 @@ const apply = (text: string) => ok(s, ['apply', '-f', '-'], { input: text });
 /** once the controller has acted on the cluster's current generation, and `condition` holds */
 async function settled(name: string, condition = 'MachinesReconciled'): Promise<any> {
   const generation = (await getJSON(s, ['-n', NS, 'kc', name])).metadata.generation;
-  await ok(s, ['-n', NS, 'wait', `kc/${name}`, `--for=jsonpath={.status.observedGeneration}=${generation}`, '--timeout=30s']);
+  await ok(s, [
+    '-n',
+    NS,
+    'wait',
+    `kc/${name}`,
+    `--for=jsonpath={.status.observedGeneration}=${generation}`,
+    '--timeout=30s',
+  ]);
   await ok(s, ['-n', NS, 'wait', `kc/${name}`, `--for=condition=${condition}`, '--timeout=30s']);
   return getJSON(s, ['-n', NS, 'kc', name]);
 }
@@ -59,46 +69,98 @@ describe('a KubernetesCluster with a Talos endpoint', () => {
     expect(kc.status.message).toBeUndefined();
     expect(await machineNames('prod')).toEqual(['prod-ctp0', 'prod-wrk0', 'prod-wrk1']);
     const wrk = (await machinesOf('prod')).find((m) => m.metadata.name === 'prod-wrk0');
-    expect(wrk.metadata.ownerReferences).toEqual([{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: 'prod', uid: kc.metadata.uid, controller: true, blockOwnerDeletion: true }]);
-    expect(wrk.spec).toMatchObject({ name: 'prod-wrk0', provider: 'kubevirt', machineClass: 'medium', disks: [{ name: 'disk-0', type: 'fast', sizeGB: 40, boot: true }] });
-    for (const [machine, type] of [['prod-ctp0', 'controlplane'], ['prod-wrk0', 'worker']]) {
-      const config = firstDocument(await ok(s, ['get', '--raw', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/${machine}/machineconfig`]));
+    expect(wrk.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'vitistack.io/v1alpha1',
+        kind: 'KubernetesCluster',
+        name: 'prod',
+        uid: kc.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    expect(wrk.spec).toMatchObject({
+      name: 'prod-wrk0',
+      provider: 'kubevirt',
+      machineClass: 'medium',
+      disks: [{ name: 'disk-0', type: 'fast', sizeGB: 40, boot: true }],
+    });
+    for (const [machine, type] of [
+      ['prod-ctp0', 'controlplane'],
+      ['prod-wrk0', 'worker'],
+    ]) {
+      const config = firstDocument(
+        await ok(s, ['get', '--raw', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/${machine}/machineconfig`]),
+      );
       expect(config.machine.type).toBe(type);
       expect(config.machine.install.disk).toBe('/dev/vda');
     }
-    const secrets = (await getJSON(s, ['-n', NS, 'secrets', '-l', 'cluster.vitistack.io/cluster-name=prod'])).items.map((x: any) => x.metadata.name).sort();
-    expect(secrets).toEqual(['prod-ctp0-machineconfig', 'prod-talos-secrets', 'prod-talosconfig', 'prod-wrk0-machineconfig', 'prod-wrk1-machineconfig']);
-    const events = (await getJSON(s, ['-n', NS, 'events', '--field-selector', 'involvedObject.name=prod,reason=SuccessfulCreate'])).items;
-    expect(events.map((e: any) => e.message).sort()).toEqual(['Created machine: prod-ctp0', 'Created machine: prod-wrk0', 'Created machine: prod-wrk1']);
+    const secrets = (await getJSON(s, ['-n', NS, 'secrets', '-l', 'cluster.vitistack.io/cluster-name=prod'])).items
+      .map((x: any) => x.metadata.name)
+      .sort();
+    expect(secrets).toEqual([
+      'prod-ctp0-machineconfig',
+      'prod-talos-secrets',
+      'prod-talosconfig',
+      'prod-wrk0-machineconfig',
+      'prod-wrk1-machineconfig',
+    ]);
+    const events = (
+      await getJSON(s, ['-n', NS, 'events', '--field-selector', 'involvedObject.name=prod,reason=SuccessfulCreate'])
+    ).items;
+    expect(events.map((e: any) => e.message).sort()).toEqual([
+      'Created machine: prod-ctp0',
+      'Created machine: prod-wrk0',
+      'Created machine: prod-wrk1',
+    ]);
   });
 
-  it('keeps one secrets bundle: the controller\'s status writes never store another', async () => {
+  it("keeps one secrets bundle: the controller's status writes never store another", async () => {
     const bundle = await getJSON(s, ['-n', NS, 'secret', 'prod-talos-secrets']);
     // each of these writes runs the cluster's admission again
     await apply(cluster('prod', { project: 'p2' }));
     await settled('prod', 'ConfigGenerated');
     const after = await getJSON(s, ['-n', NS, 'secret', 'prod-talos-secrets']);
-    expect([after.metadata.uid, after.metadata.resourceVersion]).toEqual([bundle.metadata.uid, bundle.metadata.resourceVersion]);
+    expect([after.metadata.uid, after.metadata.resourceVersion]).toEqual([
+      bundle.metadata.uid,
+      bundle.metadata.resourceVersion,
+    ]);
   });
 
   it('a spec change that changes no config writes no Machine; one that does regenerates every config', async () => {
     const before = new Map((await machinesOf('prod')).map((m) => [m.metadata.name, m]));
     await apply(cluster('prod', { project: 'p3' }));
     await settled('prod', 'ConfigGenerated');
-    for (const m of await machinesOf('prod')) expect(m.metadata.resourceVersion).toBe(before.get(m.metadata.name).metadata.resourceVersion);
+    for (const m of await machinesOf('prod'))
+      expect(m.metadata.resourceVersion).toBe(before.get(m.metadata.name).metadata.resourceVersion);
 
     await apply(cluster('prod', { project: 'p3', installDisk: '/dev/nvme0n1' }));
     await settled('prod', 'ConfigGenerated');
     for (const m of await machinesOf('prod')) {
       const hash = 'talos.vitistack.io/config-hash';
       expect(m.metadata.annotations[hash]).not.toBe(before.get(m.metadata.name).metadata.annotations[hash]);
-      const config = firstDocument(await ok(s, ['get', '--raw', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/${m.metadata.name}/machineconfig`]));
+      const config = firstDocument(
+        await ok(s, [
+          'get',
+          '--raw',
+          `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/${m.metadata.name}/machineconfig`,
+        ]),
+      );
       expect(config.machine.install.disk).toBe('/dev/nvme0n1');
     }
   });
 
-  it('puts back a field it owns when a Machine is edited, keeping the edit\'s other fields', async () => {
-    await ok(s, ['-n', NS, 'patch', 'machine', 'prod-wrk1', '--type=merge', '-p', '{"metadata":{"labels":{"team":"a"}},"spec":{"machineClass":"tiny","sshKeys":["ssh-ed25519 AAAA"]}}']);
+  it("puts back a field it owns when a Machine is edited, keeping the edit's other fields", async () => {
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'machine',
+      'prod-wrk1',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"labels":{"team":"a"}},"spec":{"machineClass":"tiny","sshKeys":["ssh-ed25519 AAAA"]}}',
+    ]);
     await ok(s, ['-n', NS, 'wait', 'machine/prod-wrk1', '--for=jsonpath={.spec.machineClass}=medium', '--timeout=30s']);
     const m = await getJSON(s, ['-n', NS, 'machine', 'prod-wrk1']);
     expect([m.metadata.labels.team, m.spec.sshKeys]).toEqual(['a', ['ssh-ed25519 AAAA']]);
@@ -106,23 +168,50 @@ describe('a KubernetesCluster with a Talos endpoint', () => {
 
   it('scales down one at a time: the next removal waits until a terminating Machine is gone', async () => {
     // a finalizer holds the highest worker in Terminating
-    await ok(s, ['-n', NS, 'patch', 'machine', 'prod-wrk1', '--type=merge', '-p', '{"metadata":{"finalizers":["example.com/drain"]}}']);
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'machine',
+      'prod-wrk1',
+      '--type=merge',
+      '-p',
+      '{"metadata":{"finalizers":["example.com/drain"]}}',
+    ]);
     await apply(cluster('prod', { project: 'p3', installDisk: '/dev/nvme0n1', workers: 0 }));
     const waiting = await settled('prod', 'Valid');
-    await ok(s, ['-n', NS, 'wait', 'kc/prod', '--for=jsonpath={.status.message}=waiting for machine prod-wrk1 to be deleted', '--timeout=30s']);
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      'kc/prod',
+      '--for=jsonpath={.status.message}=waiting for machine prod-wrk1 to be deleted',
+      '--timeout=30s',
+    ]);
     expect(waiting.metadata.generation).toBe(5);
     const held = await getJSON(s, ['-n', NS, 'machine', 'prod-wrk1']);
     expect(held.metadata.deletionTimestamp).toBeDefined();
     expect(await machineNames('prod')).toEqual(['prod-ctp0', 'prod-wrk0', 'prod-wrk1']);
     const status = (await getJSON(s, ['-n', NS, 'kc', 'prod'])).status;
-    expect(status.conditions.find((c: any) => c.type === 'MachinesReconciled')).toMatchObject({ status: 'False', reason: 'WaitingForDeletion' });
+    expect(status.conditions.find((c: any) => c.type === 'MachinesReconciled')).toMatchObject({
+      status: 'False',
+      reason: 'WaitingForDeletion',
+    });
     expect(status.workers).toBe(1);
 
     await ok(s, ['-n', NS, 'patch', 'machine', 'prod-wrk1', '--type=merge', '-p', '{"metadata":{"finalizers":null}}']);
     const done = await settled('prod', 'ConfigGenerated');
     expect(await machineNames('prod')).toEqual(['prod-ctp0']);
     // a removed Machine's config (secret material, owned by the cluster) is deleted with it
-    await ok(s, ['-n', NS, 'wait', '--for=delete', 'secret/prod-wrk0-machineconfig', 'secret/prod-wrk1-machineconfig', '--timeout=30s']);
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=delete',
+      'secret/prod-wrk0-machineconfig',
+      'secret/prod-wrk1-machineconfig',
+      '--timeout=30s',
+    ]);
     expect(done.status).toMatchObject({ phase: 'ConfigGenerated', workers: 0 });
   });
 
@@ -131,7 +220,17 @@ describe('a KubernetesCluster with a Talos endpoint', () => {
     await settled('prod', 'ConfigGenerated');
     expect(await machineNames('prod')).toEqual(['prod-ctp0', 'prod-wrk0']);
     expect(await ok(s, ['-n', NS, 'delete', 'kc', 'prod'])).toBe('kubernetescluster.vitistack.io "prod" deleted\n');
-    await ok(s, ['-n', NS, 'wait', '--for=delete', 'machine/prod-ctp0', 'machine/prod-wrk0', 'secret/prod-ctp0-machineconfig', 'secret/prod-talos-secrets', '--timeout=30s']);
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=delete',
+      'machine/prod-ctp0',
+      'machine/prod-wrk0',
+      'secret/prod-ctp0-machineconfig',
+      'secret/prod-talos-secrets',
+      '--timeout=30s',
+    ]);
     expect(await machineNames('prod')).toEqual([]);
   });
 });
@@ -147,7 +246,10 @@ spec: {provider: manual, machineClass: special}
     await ok(s, ['-n', NS, 'wait', 'kc/other', '--for=jsonpath={.status.phase}=ValidationError', '--timeout=30s']);
     const status = (await getJSON(s, ['-n', NS, 'kc', 'other'])).status;
     expect(status.message).toBe('Machine other-ctp0 exists and is not controlled by this cluster');
-    expect(status.conditions.find((c: any) => c.type === 'Valid')).toMatchObject({ status: 'False', reason: 'ValidationFailed' });
+    expect(status.conditions.find((c: any) => c.type === 'Valid')).toMatchObject({
+      status: 'False',
+      reason: 'ValidationFailed',
+    });
     const mine = await getJSON(s, ['-n', NS, 'machine', 'other-ctp0']);
     expect([mine.spec.machineClass, mine.metadata.ownerReferences]).toEqual(['special', undefined]);
     // nothing was created while the cluster was invalid
@@ -160,7 +262,7 @@ spec: {provider: manual, machineClass: special}
 });
 
 describe('clusters this controller does not build', () => {
-  it('another provider\'s cluster is stored and served, and gets no Machines', async () => {
+  it("another provider's cluster is stored and served, and gets no Machines", async () => {
     await apply(cluster('aks1', { workers: 1 }).replace('provider: talos', 'provider: aks'));
     // the same ordering barrier as below
     await apply(cluster('marker0', { workers: 0 }));
@@ -176,7 +278,16 @@ describe('upgrade.vitistack.io/do-not-reconcile', () => {
     await apply(cluster('paused', { workers: 1 }));
     await settled('paused', 'ConfigGenerated');
     await ok(s, ['-n', NS, 'annotate', 'kc', 'paused', 'upgrade.vitistack.io/do-not-reconcile=true']);
-    await ok(s, ['-n', NS, 'patch', 'kc', 'paused', '--type=json', '-p', '[{"op":"replace","path":"/spec/topology/workers/0/replicas","value":3}]']);
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'kc',
+      'paused',
+      '--type=json',
+      '-p',
+      '[{"op":"replace","path":"/spec/topology/workers/0/replicas","value":3}]',
+    ]);
     // clusters are reconciled one at a time in the order their changes arrive: once a later
     // cluster is done, the paused one has been looked at (and left alone)
     await apply(cluster('marker', { workers: 0 }));

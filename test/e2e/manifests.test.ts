@@ -28,18 +28,31 @@ const RESOURCES: Record<string, string[]> = {
   'metal.sidero.dev': ['adoptedservers', 'servers', 'serverclasses', 'environments'],
   'vitistack.io': ['kubernetesclusters', 'machines'],
 };
-const SECRET_SUBRESOURCES = ['metal.sidero.dev|adoptedservers/kubeconfig', 'vitistack.io|machines/machineconfig', 'vitistack.io|kubernetesclusters/talosconfig'];
+const SECRET_SUBRESOURCES = [
+  'metal.sidero.dev|adoptedservers/kubeconfig',
+  'vitistack.io|machines/machineconfig',
+  'vitistack.io|kubernetesclusters/talosconfig',
+];
 
 type Obj = Record<string, any>;
 
-interface Run { code: number; stdout: string; stderr: string }
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 function run(cmd: string, args: string[]): Promise<Run> {
   return new Promise((res) => {
-    execFile(cmd, args, { env: { ...process.env, KUBECONFIG: '/dev/null' }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      res({ code, stdout, stderr });
-    });
+    execFile(
+      cmd,
+      args,
+      { env: { ...process.env, KUBECONFIG: '/dev/null' }, maxBuffer: 16 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        res({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -129,24 +142,33 @@ function triples(rules: Obj[]): string[] {
 
 function expected(spec: Record<string, Record<string, string[]>>): string[] {
   const out: string[] = [];
-  for (const [g, byRes] of Object.entries(spec)) for (const [res, verbs] of Object.entries(byRes)) for (const v of verbs) out.push(`${g}|${res}|${v}`);
+  for (const [g, byRes] of Object.entries(spec))
+    for (const [res, verbs] of Object.entries(byRes)) for (const v of verbs) out.push(`${g}|${res}|${v}`);
   return out.sort();
 }
 
 function perResource(verbs: string[], suffix = ''): Record<string, Record<string, string[]>> {
-  return Object.fromEntries(Object.entries(RESOURCES).map(([g, rs]) => [g, Object.fromEntries(rs.map((r) => [r + suffix, verbs]))]));
+  return Object.fromEntries(
+    Object.entries(RESOURCES).map(([g, rs]) => [g, Object.fromEntries(rs.map((r) => [r + suffix, verbs]))]),
+  );
 }
 
 function merge(...specs: Record<string, Record<string, string[]>>[]): Record<string, Record<string, string[]>> {
   const out: Record<string, Record<string, string[]>> = {};
-  for (const s of specs) for (const [g, byRes] of Object.entries(s)) for (const [r, vs] of Object.entries(byRes)) {
-    ((out[g] ??= {})[r] ??= []).push(...vs);
-  }
+  for (const s of specs)
+    for (const [g, byRes] of Object.entries(s))
+      for (const [r, vs] of Object.entries(byRes)) {
+        ((out[g] ??= {})[r] ??= []).push(...vs);
+      }
   return out;
 }
 
-const VIEW = merge(perResource(['get', 'list', 'watch']), perResource(['get'], '/status'), { 'metal.sidero.dev': { 'adoptedservers/health': ['get'] } });
-const EDIT = merge(VIEW, perResource(['create', 'update', 'patch', 'delete', 'deletecollection']), { 'metal.sidero.dev': { 'adoptedservers/upgrade': ['create'] } });
+const VIEW = merge(perResource(['get', 'list', 'watch']), perResource(['get'], '/status'), {
+  'metal.sidero.dev': { 'adoptedservers/health': ['get'] },
+});
+const EDIT = merge(VIEW, perResource(['create', 'update', 'patch', 'delete', 'deletecollection']), {
+  'metal.sidero.dev': { 'adoptedservers/upgrade': ['create'] },
+});
 const ADMIN = merge(EDIT, {
   'metal.sidero.dev': { 'adoptedservers/kubeconfig': ['get'] },
   'vitistack.io': { 'machines/machineconfig': ['get'], 'kubernetesclusters/talosconfig': ['get'] },
@@ -162,7 +184,10 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'manifests-test-'));
   manifests = join(tmp, 'manifests');
   // a developer's own manifests/certs stays out of the copy: the test generates its own
-  cpSync(join(ROOT, 'manifests'), manifests, { recursive: true, filter: (src) => src !== join(ROOT, 'manifests', 'certs') });
+  cpSync(join(ROOT, 'manifests'), manifests, {
+    recursive: true,
+    filter: (src) => src !== join(ROOT, 'manifests', 'certs'),
+  });
   certs = join(manifests, 'certs');
   await genCerts(certs);
   caPem = readFileSync(join(certs, 'ca.crt'), 'utf8');
@@ -174,7 +199,11 @@ beforeAll(async () => {
     certManager: join(manifests, 'overlays/cert-manager'),
     crdWebhooks: join(manifests, 'overlays/crd-webhooks'),
   };
-  await Promise.all(Object.entries(variants).map(async ([k, dir]) => { out[k] = await kustomize(dir); }));
+  await Promise.all(
+    Object.entries(variants).map(async ([k, dir]) => {
+      out[k] = await kustomize(dir);
+    }),
+  );
 });
 
 afterAll(() => {
@@ -196,12 +225,16 @@ describe('hack/gen-serving-certs.sh', () => {
     expect(leaf.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']); // extended key usage: serverAuth only
     expect(leaf.checkPrivateKey(createPrivateKey(readFileSync(join(certs, 'tls.key'))))).toBe(true);
     expect(new Date(leaf.validTo).getTime() - Date.now()).toBeGreaterThan(364 * 86400_000);
-    for (const key of ['ca.key', 'tls.key']) expect(statSync(join(certs, key)).mode & 0o077, `${key} is private`).toBe(0);
+    for (const key of ['ca.key', 'tls.key'])
+      expect(statSync(join(certs, key)).mode & 0o077, `${key} is private`).toBe(0);
     expect(readFileSync(join(certs, '.gitignore'), 'utf8')).toBe('*\n');
   });
 
   it('produces a certificate a TLS client accepts for <svc>.<ns>.svc with the CA as its only root (loopback)', async () => {
-    const server = createServer({ cert: readFileSync(join(certs, 'tls.crt')), key: readFileSync(join(certs, 'tls.key')) }, (s) => s.end('ok'));
+    const server = createServer(
+      { cert: readFileSync(join(certs, 'tls.crt')), key: readFileSync(join(certs, 'tls.key')) },
+      (s) => s.end('ok'),
+    );
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
     const port = (server.address() as AddressInfo).port;
@@ -249,7 +282,9 @@ describe('hack/gen-serving-certs.sh', () => {
     const k = parseAllDocuments(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
     const kustomization = (Array.isArray(k) ? k[0] : k)!.toJS();
     expect(kustomization.kind).toBe('Component');
-    expect(kustomization.secretGenerator).toEqual([expect.objectContaining({ name: 'api-tls', namespace: 'fleet', type: 'kubernetes.io/tls' })]);
+    expect(kustomization.secretGenerator).toEqual([
+      expect.objectContaining({ name: 'api-tls', namespace: 'fleet', type: 'kubernetes.io/tls' }),
+    ]);
   });
 
   it('refuses unknown options and names that are not DNS labels', async () => {
@@ -269,7 +304,10 @@ describe('rendering', () => {
 
   it('fails, naming manifests/certs, until the script has written it', async () => {
     const bare = join(tmp, 'bare');
-    cpSync(join(ROOT, 'manifests'), bare, { recursive: true, filter: (src) => src !== join(ROOT, 'manifests', 'certs') });
+    cpSync(join(ROOT, 'manifests'), bare, {
+      recursive: true,
+      filter: (src) => src !== join(ROOT, 'manifests', 'certs'),
+    });
     const r = await run('kubectl', ['kustomize', bare]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(join(bare, 'certs'));
@@ -278,7 +316,10 @@ describe('rendering', () => {
   });
 
   it('the base alone carries a placeholder caBundle that no overlay leaves behind', () => {
-    const placeholder = Buffer.from(one(out.base!, 'APIService', 'v1alpha2.metal.sidero.dev').spec.caBundle, 'base64').toString();
+    const placeholder = Buffer.from(
+      one(out.base!, 'APIService', 'v1alpha2.metal.sidero.dev').spec.caBundle,
+      'base64',
+    ).toString();
     expect(placeholder).toMatch(/^placeholder: /);
     expect(() => new X509Certificate(placeholder)).toThrow();
     for (const v of ['embedded', 'etcd', 'certManager', 'crdWebhooks']) {
@@ -287,7 +328,15 @@ describe('rendering', () => {
   });
 
   it('every object has a kind, a name, and our namespace unless cluster-scoped or the kube-system RoleBinding', () => {
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'CustomResourceDefinition']);
+    const clusterScoped = new Set([
+      'Namespace',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'APIService',
+      'MutatingWebhookConfiguration',
+      'ValidatingWebhookConfiguration',
+      'CustomResourceDefinition',
+    ]);
     for (const [v, objs] of Object.entries(out)) {
       for (const o of objs) {
         const where = `${v}: ${o.kind}/${o.metadata?.name}`;
@@ -300,9 +349,10 @@ describe('rendering', () => {
   });
 
   it('the embedded and etcd variants differ only in the workload and what belongs to it', () => {
-    const shared = (objs: Obj[]) => objs
-      .filter((o) => !['StatefulSet', 'Deployment', 'PodDisruptionBudget', 'ConfigMap'].includes(o.kind))
-      .sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
+    const shared = (objs: Obj[]) =>
+      objs
+        .filter((o) => !['StatefulSet', 'Deployment', 'PodDisruptionBudget', 'ConfigMap'].includes(o.kind))
+        .sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`));
     expect(shared(out.etcd!)).toEqual(shared(out.embedded!));
   });
 });
@@ -373,7 +423,10 @@ function checkPod(objs: Obj[], tlsSecretName: string): Obj {
   // the root filesystem is read-only: /tmp is a small emptyDir, everything else writable is the data dir
   const tmpMount = mountFor(c, '/tmp');
   expect(volume(w, tmpMount.name)?.emptyDir?.sizeLimit).toBeTruthy();
-  const writable = (c.volumeMounts as Obj[]).filter((m) => !m.readOnly).map((m) => m.mountPath).sort();
+  const writable = (c.volumeMounts as Obj[])
+    .filter((m) => !m.readOnly)
+    .map((m) => m.mountPath)
+    .sort();
   expect(writable).toEqual(['/tmp', DATA_DIR]);
   return c;
 }
@@ -386,48 +439,76 @@ function serverOptions(objs: Obj[]): ReturnType<typeof parseServerOptions> {
     const ref = e.valueFrom?.configMapKeyRef;
     env[e.name] = ref ? one(objs, 'ConfigMap', ref.name, NS).data[ref.key] : e.value;
   }
-  const args = (c.args as string[]).map((a) => a.replace(/\$\((\w+)\)/g, (_, v: string) => {
-    expect(env[v], `$(${v}) is defined`).toBeDefined();
-    return env[v]!;
-  }));
+  const args = (c.args as string[]).map((a) =>
+    a.replace(/\$\((\w+)\)/g, (_, v: string) => {
+      expect(env[v], `$(${v}) is defined`).toBeDefined();
+      return env[v]!;
+    }),
+  );
   return parseServerOptions(args);
 }
 
 describe('the args are flags the server accepts (apiservice/options.ts)', () => {
   const common = {
-    securePort: 8443, bindAddress: '0.0.0.0', dataDir: DATA_DIR, logLevel: 'info',
-    tlsCertFile: '/etc/talos-fleet/serving/tls.crt', tlsPrivateKeyFile: '/etc/talos-fleet/serving/tls.key',
+    securePort: 8443,
+    bindAddress: '0.0.0.0',
+    dataDir: DATA_DIR,
+    logLevel: 'info',
+    tlsCertFile: '/etc/talos-fleet/serving/tls.crt',
+    tlsPrivateKeyFile: '/etc/talos-fleet/serving/tls.key',
   };
 
   it('embedded: cluster mode in the pod, embedded store', () => {
     const o = serverOptions(out.embedded!);
     expect(o).toMatchObject({ ...common, storageBackend: 'embedded', etcd: { servers: [] } });
-    expect(o.cluster).toMatchObject({ inCluster: true, anonymousAuth: false, alwaysAllowPaths: ['/healthz', '/readyz', '/livez'] });
+    expect(o.cluster).toMatchObject({
+      inCluster: true,
+      anonymousAuth: false,
+      alwaysAllowPaths: ['/healthz', '/readyz', '/livez'],
+    });
     expect(o.cluster?.kubeconfig).toBeUndefined();
   });
 
-  it('etcd: the etcd3 backend on the ConfigMap\'s endpoints with the mounted client certificate', () => {
+  it("etcd: the etcd3 backend on the ConfigMap's endpoints with the mounted client certificate", () => {
     const o = serverOptions(out.etcd!);
     const cm = all(out.etcd!, 'ConfigMap')[0]!;
     expect(o).toMatchObject({
       ...common,
       storageBackend: 'etcd3',
       etcd: {
-        servers: String(cm.data.servers).split(','), prefix: '/talos-fleet',
-        caFile: '/etc/talos-fleet/etcd/ca.crt', certFile: '/etc/talos-fleet/etcd/tls.crt', keyFile: '/etc/talos-fleet/etcd/tls.key',
+        servers: String(cm.data.servers).split(','),
+        prefix: '/talos-fleet',
+        caFile: '/etc/talos-fleet/etcd/ca.crt',
+        certFile: '/etc/talos-fleet/etcd/tls.crt',
+        keyFile: '/etc/talos-fleet/etcd/tls.key',
       },
       shutdownDelayMs: 10_000,
     });
     expect(o.cluster?.inCluster).toBe(true);
     // the delay must fit in the grace period, with time left to drain
-    expect(one(out.etcd!, 'Deployment', SVC, NS).spec.template.spec.terminationGracePeriodSeconds * 1000).toBeGreaterThan(o.shutdownDelayMs + 10_000);
+    expect(
+      one(out.etcd!, 'Deployment', SVC, NS).spec.template.spec.terminationGracePeriodSeconds * 1000,
+    ).toBeGreaterThan(o.shutdownDelayMs + 10_000);
   });
 
   it('crd-webhooks: no anonymous access (the webhook paths answer before authentication) and the generated CRDs', () => {
     const o = serverOptions(out.crdWebhooks!);
-    expect(o.cluster).toMatchObject({ inCluster: true, anonymousAuth: false, alwaysAllowPaths: ['/healthz', '/readyz', '/livez'] });
-    const crds = all(out.crdWebhooks!, 'CustomResourceDefinition').map((c: Obj) => c.metadata.name).sort();
-    expect(crds).toEqual(['adoptedservers.metal.sidero.dev', 'environments.metal.sidero.dev', 'kubernetesclusters.vitistack.io', 'machines.vitistack.io', 'serverclasses.metal.sidero.dev', 'servers.metal.sidero.dev']);
+    expect(o.cluster).toMatchObject({
+      inCluster: true,
+      anonymousAuth: false,
+      alwaysAllowPaths: ['/healthz', '/readyz', '/livez'],
+    });
+    const crds = all(out.crdWebhooks!, 'CustomResourceDefinition')
+      .map((c: Obj) => c.metadata.name)
+      .sort();
+    expect(crds).toEqual([
+      'adoptedservers.metal.sidero.dev',
+      'environments.metal.sidero.dev',
+      'kubernetesclusters.vitistack.io',
+      'machines.vitistack.io',
+      'serverclasses.metal.sidero.dev',
+      'servers.metal.sidero.dev',
+    ]);
   });
 
   it('cert-manager: the same flags as the default variant', () => {
@@ -521,7 +602,9 @@ describe('etcd variant', () => {
     expect(files.every((f) => dirname(f) === m.mountPath)).toBe(true);
     expect(m.readOnly).toBe(true);
     expect(volume(d, m.name)?.secret).toEqual({ secretName: 'talos-fleet-etcd-client', defaultMode: 0o440 });
-    expect(flag(args, '--etcd-prefix'), 'a prefix of its own, away from kube-apiserver\'s /registry').toBe('/talos-fleet');
+    expect(flag(args, '--etcd-prefix'), "a prefix of its own, away from kube-apiserver's /registry").toBe(
+      '/talos-fleet',
+    );
   });
 });
 
@@ -548,24 +631,34 @@ describe('RBAC', () => {
   it('binds the ServiceAccount to system:auth-delegator and, in kube-system, extension-apiserver-authentication-reader', () => {
     const crbs = all(out.embedded!, 'ClusterRoleBinding').filter((b) => b.roleRef.name === 'system:auth-delegator');
     expect(crbs).toHaveLength(1);
-    expect(crbs[0]!.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'system:auth-delegator' });
+    expect(crbs[0]!.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'system:auth-delegator',
+    });
     expect(crbs[0]!.subjects).toEqual(sa);
     const rbs = all(out.embedded!, 'RoleBinding');
     expect(rbs).toHaveLength(1);
     expect(rbs[0]!.metadata.namespace).toBe('kube-system');
-    expect(rbs[0]!.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'extension-apiserver-authentication-reader' });
+    expect(rbs[0]!.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'Role',
+      name: 'extension-apiserver-authentication-reader',
+    });
     expect(rbs[0]!.subjects).toEqual(sa);
   });
 
   it('gives the server exactly namespaces (read), secrets (read/write) and events (create/patch)', () => {
     const role = one(out.embedded!, 'ClusterRole', SVC);
-    expect(triples(role.rules)).toEqual(expected({
-      '': {
-        namespaces: ['get', 'list', 'watch'],
-        secrets: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
-        events: ['create', 'patch'],
-      },
-    }));
+    expect(triples(role.rules)).toEqual(
+      expected({
+        '': {
+          namespaces: ['get', 'list', 'watch'],
+          secrets: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'],
+          events: ['create', 'patch'],
+        },
+      }),
+    );
     const crbs = all(out.embedded!, 'ClusterRoleBinding').filter((b) => b.roleRef.name === SVC);
     expect(crbs).toHaveLength(1);
     expect(crbs[0]!.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: SVC });
@@ -573,10 +666,16 @@ describe('RBAC', () => {
   });
 
   it('aggregates view, edit and admin roles with exactly their verbs on our resources', () => {
-    const cases = [['talos-fleet-view', 'view', VIEW], ['talos-fleet-edit', 'edit', EDIT], ['talos-fleet-admin', 'admin', ADMIN]] as const;
+    const cases = [
+      ['talos-fleet-view', 'view', VIEW],
+      ['talos-fleet-edit', 'edit', EDIT],
+      ['talos-fleet-admin', 'admin', ADMIN],
+    ] as const;
     for (const [name, builtin, rules] of cases) {
       const role = one(out.embedded!, 'ClusterRole', name);
-      const aggregate = Object.keys(role.metadata.labels).filter((l) => l.startsWith('rbac.authorization.k8s.io/aggregate-to-'));
+      const aggregate = Object.keys(role.metadata.labels).filter((l) =>
+        l.startsWith('rbac.authorization.k8s.io/aggregate-to-'),
+      );
       expect(aggregate, name).toEqual([`rbac.authorization.k8s.io/aggregate-to-${builtin}`]);
       expect(role.metadata.labels[aggregate[0]!]).toBe('true');
       expect(triples(role.rules), name).toEqual(expected(rules));
@@ -586,15 +685,25 @@ describe('RBAC', () => {
   it('keeps the secret-material subresources out of view and edit, and grants them in admin (get only)', () => {
     const grants = (name: string) => triples(one(out.embedded!, 'ClusterRole', name).rules);
     for (const name of ['talos-fleet-view', 'talos-fleet-edit']) {
-      for (const sub of SECRET_SUBRESOURCES) expect(grants(name).filter((t) => t.startsWith(`${sub}|`)), `${name}: ${sub}`).toEqual([]);
-      expect(grants(name).some((t) => t.includes('*')), `${name} has no wildcards`).toBe(false);
+      for (const sub of SECRET_SUBRESOURCES)
+        expect(
+          grants(name).filter((t) => t.startsWith(`${sub}|`)),
+          `${name}: ${sub}`,
+        ).toEqual([]);
+      expect(
+        grants(name).some((t) => t.includes('*')),
+        `${name} has no wildcards`,
+      ).toBe(false);
     }
-    for (const sub of SECRET_SUBRESOURCES) expect(grants('talos-fleet-admin').filter((t) => t.startsWith(`${sub}|`))).toEqual([`${sub}|get`]);
+    for (const sub of SECRET_SUBRESOURCES)
+      expect(grants('talos-fleet-admin').filter((t) => t.startsWith(`${sub}|`))).toEqual([`${sub}|get`]);
     expect(grants('talos-fleet-view').filter((t) => t.endsWith('/upgrade|create'))).toEqual([]);
   });
 
   it('offers a role for scraping /metrics', () => {
-    expect(one(out.embedded!, 'ClusterRole', 'talos-fleet-metrics-reader').rules).toEqual([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    expect(one(out.embedded!, 'ClusterRole', 'talos-fleet-metrics-reader').rules).toEqual([
+      { nonResourceURLs: ['/metrics'], verbs: ['get'] },
+    ]);
   });
 });
 
@@ -605,7 +714,12 @@ describe('APIServices', () => {
     const service = one(objs, 'Service', SVC, NS);
     for (const a of svcs) {
       const [version, ...group] = a.metadata.name.split('.');
-      expect(a.spec).toMatchObject({ group: group.join('.'), version, groupPriorityMinimum: 1000, versionPriority: 15 });
+      expect(a.spec).toMatchObject({
+        group: group.join('.'),
+        version,
+        groupPriorityMinimum: 1000,
+        versionPriority: 15,
+      });
       expect(GROUPS[a.spec.group as keyof typeof GROUPS]).toBe(a.spec.version);
       expect(a.spec.service).toEqual({ name: SVC, namespace: NS, port: 443 });
       expect(service.spec.ports.map((p: Obj) => p.port)).toContain(a.spec.service.port);
@@ -655,25 +769,49 @@ describe('admission webhooks', () => {
   const kinds = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
 
   it('are not in the aggregated variants', () => {
-    for (const v of ['embedded', 'etcd', 'certManager']) for (const k of kinds) expect(all(out[v]!, k), `${v}: ${k}`).toEqual([]);
+    for (const v of ['embedded', 'etcd', 'certManager'])
+      for (const k of kinds) expect(all(out[v]!, k), `${v}: ${k}`).toEqual([]);
   });
 
   it('the crd-webhooks variant has both configurations and no APIService', () => {
     const objs = out.crdWebhooks!;
     expect(all(objs, 'APIService')).toEqual([]);
-    for (const [kind, path] of [['MutatingWebhookConfiguration', '/webhooks/mutate'], ['ValidatingWebhookConfiguration', '/webhooks/validate']] as const) {
+    for (const [kind, path] of [
+      ['MutatingWebhookConfiguration', '/webhooks/mutate'],
+      ['ValidatingWebhookConfiguration', '/webhooks/validate'],
+    ] as const) {
       const cfg = one(objs, kind, SVC);
       expect(cfg.webhooks).toHaveLength(1);
       const w = cfg.webhooks[0];
       expect(w.clientConfig.service).toEqual({ name: SVC, namespace: NS, path, port: 443 });
       expect(Buffer.from(w.clientConfig.caBundle, 'base64').toString()).toBe(caPem);
-      expect(w).toMatchObject({ sideEffects: 'None', admissionReviewVersions: ['v1'], failurePolicy: 'Fail', matchPolicy: 'Equivalent' });
+      expect(w).toMatchObject({
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        failurePolicy: 'Fail',
+        matchPolicy: 'Equivalent',
+      });
       expect(w.timeoutSeconds).toBeLessThanOrEqual(30);
-      const rules = (w.rules as Obj[]).map((r) => ({ ...r, resources: [...r.resources].sort(), operations: [...r.operations].sort() }));
-      expect(rules).toEqual(Object.entries(GROUPS).map(([g, v]) => ({
-        apiGroups: [g], apiVersions: [v], resources: [...RESOURCES[g]!].sort(), operations: ['CREATE', 'UPDATE'], scope: '*',
-      })));
-      expect(w.matchConditions).toEqual([{ name: 'not-being-deleted', expression: "request.operation == 'CREATE' || !has(object.metadata.deletionTimestamp)" }]);
+      const rules = (w.rules as Obj[]).map((r) => ({
+        ...r,
+        resources: [...r.resources].sort(),
+        operations: [...r.operations].sort(),
+      }));
+      expect(rules).toEqual(
+        Object.entries(GROUPS).map(([g, v]) => ({
+          apiGroups: [g],
+          apiVersions: [v],
+          resources: [...RESOURCES[g]!].sort(),
+          operations: ['CREATE', 'UPDATE'],
+          scope: '*',
+        })),
+      );
+      expect(w.matchConditions).toEqual([
+        {
+          name: 'not-being-deleted',
+          expression: "request.operation == 'CREATE' || !has(object.metadata.deletionTimestamp)",
+        },
+      ]);
     }
   });
 
@@ -684,13 +822,16 @@ describe('admission webhooks', () => {
   it('with cert-manager (webhooks listed first): annotations instead of caBundle', async () => {
     const dir = join(tmp, 'overlays/webhooks-cert-manager');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kustomization.yaml'), [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      'resources: [../../manifests/base, ../../manifests/workloads/embedded]',
-      'components: [../../manifests/components/webhooks, ../../manifests/components/cert-manager]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources: [../../manifests/base, ../../manifests/workloads/embedded]',
+        'components: [../../manifests/components/webhooks, ../../manifests/components/cert-manager]',
+        '',
+      ].join('\n'),
+    );
     const objs = await kustomize(dir);
     for (const k of kinds) {
       const cfg = one(objs, k, SVC);
@@ -704,35 +845,42 @@ describe('customising in an overlay of your own', () => {
   it('the image is replaced with kustomize images:', async () => {
     const dir = join(tmp, 'overlays/image');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kustomization.yaml'), [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      'resources: [../../manifests]',
-      'images:',
-      '  - name: ghcr.io/talos-fleet/apiserver',
-      '    newName: registry.example.com/fleet/apiserver',
-      '    newTag: 9.9.9',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources: [../../manifests]',
+        'images:',
+        '  - name: ghcr.io/talos-fleet/apiserver',
+        '    newName: registry.example.com/fleet/apiserver',
+        '    newTag: 9.9.9',
+        '',
+      ].join('\n'),
+    );
     expect(apiserverContainer(workload(await kustomize(dir))).image).toBe('registry.example.com/fleet/apiserver:9.9.9');
   });
 
   it('the etcd endpoints are replaced as the etcd kustomization documents', async () => {
     const dir = join(tmp, 'overlays/etcd-endpoints');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'kustomization.yaml'), [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      'resources: [../../manifests/overlays/etcd]',
-      'configMapGenerator:',
-      '  - name: talos-fleet-etcd',
-      '    namespace: talos-fleet-system',
-      '    behavior: replace',
-      '    literals: ["servers=https://10.0.0.1:2379,https://10.0.0.2:2379"]',
-      '',
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources: [../../manifests/overlays/etcd]',
+        'configMapGenerator:',
+        '  - name: talos-fleet-etcd',
+        '    namespace: talos-fleet-system',
+        '    behavior: replace',
+        '    literals: ["servers=https://10.0.0.1:2379,https://10.0.0.2:2379"]',
+        '',
+      ].join('\n'),
+    );
     const objs = await kustomize(dir);
-    const ref = (apiserverContainer(workload(objs)).env as Obj[]).find((e) => e.name === 'ETCD_SERVERS')?.valueFrom.configMapKeyRef;
+    const ref = (apiserverContainer(workload(objs)).env as Obj[]).find((e) => e.name === 'ETCD_SERVERS')?.valueFrom
+      .configMapKeyRef;
     expect(one(objs, 'ConfigMap', ref.name, NS).data[ref.key]).toBe('https://10.0.0.1:2379,https://10.0.0.2:2379');
     expect(ref.name).not.toBe(all(out.etcd!, 'ConfigMap')[0]!.metadata.name);
   });

@@ -67,7 +67,9 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
   const talos = '    endpoint: https://10.10.0.1:6443\n    version: v1.13.9\n    installDisk: /dev/vda\n';
 
   it('a server-side dry run shows the object and writes no Secret', async () => {
-    expect(await ok(s, ['apply', '--dry-run=server', '-f', '-'], { input: cluster('prod', talos) })).toBe('kubernetescluster.vitistack.io/prod created (server dry run)\n');
+    expect(await ok(s, ['apply', '--dry-run=server', '-f', '-'], { input: cluster('prod', talos) })).toBe(
+      'kubernetescluster.vitistack.io/prod created (server dry run)\n',
+    );
     expect(await ok(s, ['-n', NS, 'get', 'secrets', '-o', 'name'])).toBe('');
   });
 
@@ -77,7 +79,16 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
     const secrets = (await getJSON(s, ['-n', NS, 'secrets', '-l', 'cluster.vitistack.io/cluster-name=prod'])).items;
     expect(secrets.map((x: any) => x.metadata.name).sort()).toEqual(['prod-talos-secrets', 'prod-talosconfig']);
     for (const sec of secrets) {
-      expect(sec.metadata.ownerReferences).toEqual([{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: 'prod', uid: kc.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+      expect(sec.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: 'vitistack.io/v1alpha1',
+          kind: 'KubernetesCluster',
+          name: 'prod',
+          uid: kc.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
     }
     const bundle = parseSecretsYaml((await secretText('prod-talos-secrets', 'secrets.yaml'))!);
     expect(bundle.ok).toBe(true);
@@ -85,7 +96,7 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
     expect(JSON.stringify(kc)).not.toMatch(/PRIVATE KEY|LS0tLS1CRUdJTi/);
   });
 
-  it('kubernetesclusters/talosconfig serves a talosconfig signed by the bundle\'s OS CA, usable against a node', async () => {
+  it("kubernetesclusters/talosconfig serves a talosconfig signed by the bundle's OS CA, usable against a node", async () => {
     const text = await raw('kubernetesclusters/prod/talosconfig');
     const config = parseTalosconfig(text);
     expect(config.context).toBe('prod');
@@ -95,7 +106,13 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
     // a simulated node trusting the cluster's bundle accepts it
     const secretsFile = tmp.write('prod-secrets.yaml', (await secretText('prod-talos-secrets', 'secrets.yaml'))!);
     const sim = await startSimulator({ nodes: 1, controlPlanes: 1, secretsFile });
-    const client = new TalosClient({ endpoint: sim.nodes()[0]!.endpoint, ca: ctx.ca, crt: ctx.crt, key: ctx.key, timeoutMs: 5_000 });
+    const client = new TalosClient({
+      endpoint: sim.nodes()[0]!.endpoint,
+      ca: ctx.ca,
+      crt: ctx.crt,
+      key: ctx.key,
+      timeoutMs: 5_000,
+    });
     try {
       expect((await client.kubeconfig()).toString('utf8')).toMatch(/^kind: Config$/m);
     } finally {
@@ -105,7 +122,9 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
   });
 
   it('refuses a Kubernetes version outside the target Talos range and a bad endpoint, naming the fields; nothing is stored', async () => {
-    const r = await s.kubectl(['apply', '-f', '-'], { input: cluster('old', '    endpoint: ftp://x\n    version: v1.13.9\n', '"1.20"') });
+    const r = await s.kubectl(['apply', '-f', '-'], {
+      input: cluster('old', '    endpoint: ftp://x\n    version: v1.13.9\n', '"1.20"'),
+    });
     expectFailure(r, /is invalid/);
     expect(r.stderr).toContain('spec.topology.controlplane.version: Invalid value: Kubernetes 1.20.0 is outside 1.31');
     expect(r.stderr).toContain('spec.topology.workers[0].version: Invalid value');
@@ -134,12 +153,16 @@ describe('a Machine gets its machine config', () => {
     const config = await raw('machines/prod-cp-0/machineconfig');
     expect(config).toBe(await secretText('prod-cp-0-machineconfig', 'machineconfig.yaml'));
     const docs = parseAllDocuments(config).map((d) => d.toJS());
-    expect(docs[0]).toMatchObject({ version: 'v1alpha1', machine: { type: 'controlplane', install: { disk: '/dev/vda' } }, cluster: { clusterName: 'prod', controlPlane: { endpoint: 'https://10.10.0.1:6443' } } });
+    expect(docs[0]).toMatchObject({
+      version: 'v1alpha1',
+      machine: { type: 'controlplane', install: { disk: '/dev/vda' } },
+      cluster: { clusterName: 'prod', controlPlane: { endpoint: 'https://10.10.0.1:6443' } },
+    });
     expect(docs[0].machine.kubelet.image).toBe('ghcr.io/siderolabs/kubelet:v1.33.6');
     expect(docs.map((d) => d.kind).filter(Boolean)).toContain('HostnameConfig');
   });
 
-  it('worker in a pool: the pool\'s node labels; the worker config carries no CA keys', async () => {
+  it("worker in a pool: the pool's node labels; the worker config carries no CA keys", async () => {
     await ok(s, ['apply', '-f', '-'], { input: machine('prod-w-0', 'prod', 'worker', 'pool-a') });
     const doc = parse((await raw('machines/prod-w-0/machineconfig')).split('\n---\n')[0]!);
     expect(doc.machine.type).toBe('worker');
@@ -148,8 +171,12 @@ describe('a Machine gets its machine config', () => {
   });
 
   it('a server-side dry run shows the annotations and writes no Secret', async () => {
-    const out = await ok(s, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], { input: machine('prod-w-9', 'prod', 'worker', 'pool-a') });
-    expect(JSON.parse(out).metadata.annotations['talos.vitistack.io/machineconfig-secret']).toBe('prod-w-9-machineconfig');
+    const out = await ok(s, ['apply', '--dry-run=server', '-o', 'json', '-f', '-'], {
+      input: machine('prod-w-9', 'prod', 'worker', 'pool-a'),
+    });
+    expect(JSON.parse(out).metadata.annotations['talos.vitistack.io/machineconfig-secret']).toBe(
+      'prod-w-9-machineconfig',
+    );
     expect(await getJSON(s, ['-n', NS, 'secret', 'prod-w-9-machineconfig'])).toBeUndefined();
   });
 
@@ -157,8 +184,13 @@ describe('a Machine gets its machine config', () => {
     const r = await s.kubectl(['apply', '-f', '-'], { input: machine('lonely', 'nope', 'worker') });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('KubernetesCluster nope does not exist');
-    expect((await getJSON(s, ['-n', NS, 'machine', 'lonely'])).metadata.annotations?.['talos.vitistack.io/config-hash']).toBeUndefined();
-    expectFailure(await s.kubectl(['get', '--raw', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/lonely/machineconfig`]), /has not been generated/);
+    expect(
+      (await getJSON(s, ['-n', NS, 'machine', 'lonely'])).metadata.annotations?.['talos.vitistack.io/config-hash'],
+    ).toBeUndefined();
+    expectFailure(
+      await s.kubectl(['get', '--raw', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/machines/lonely/machineconfig`]),
+      /has not been generated/,
+    );
   });
 
   it('deleting the cluster removes its Secrets (owner references)', async () => {
@@ -173,11 +205,15 @@ describe('a Machine gets its machine config', () => {
 
 describe('patches', () => {
   it('strategic patches at cluster and pool level shape the configs; a patch making an invalid config is refused', async () => {
-    const talos = '    endpoint: https://10.20.0.1:6443\n    version: v1.13.9\n    strategicPatches:\n      - |\n        machine:\n          install:\n            disk: /dev/nvme0n1\n';
+    const talos =
+      '    endpoint: https://10.20.0.1:6443\n    version: v1.13.9\n    strategicPatches:\n      - |\n        machine:\n          install:\n            disk: /dev/nvme0n1\n';
     await ok(s, ['apply', '-f', '-'], { input: cluster('patched', talos) });
     await ok(s, ['apply', '-f', '-'], { input: machine('patched-cp-0', 'patched', 'controlplane') });
-    expect(parse((await raw('machines/patched-cp-0/machineconfig')).split('\n---\n')[0]!).machine.install.disk).toBe('/dev/nvme0n1');
-    const bad = '    endpoint: https://10.20.0.1:6443\n    version: v1.13.9\n    strategicPatches:\n      - |\n        cluster:\n          network:\n            podSubnets: [not-a-cidr]\n';
+    expect(parse((await raw('machines/patched-cp-0/machineconfig')).split('\n---\n')[0]!).machine.install.disk).toBe(
+      '/dev/nvme0n1',
+    );
+    const bad =
+      '    endpoint: https://10.20.0.1:6443\n    version: v1.13.9\n    strategicPatches:\n      - |\n        cluster:\n          network:\n            podSubnets: [not-a-cidr]\n';
     const r = await s.kubectl(['apply', '-f', '-'], { input: cluster('badpatch', bad) });
     expectFailure(r, /is invalid/);
     expect(r.stderr).toContain('(patched config) cluster.network.podSubnets[0]');
@@ -185,9 +221,11 @@ describe('patches', () => {
 });
 
 describe('machine-level patches', () => {
-  it('apply last, after the cluster\'s and the pool\'s', async () => {
+  it("apply last, after the cluster's and the pool's", async () => {
     const m = `${machine('patched-cp-1', 'patched', 'controlplane')}  talos:\n    strategicPatches:\n      - |\n        machine:\n          install:\n            disk: /dev/sdz\n`;
     await ok(s, ['apply', '-f', '-'], { input: m });
-    expect(parse((await raw('machines/patched-cp-1/machineconfig')).split('\n---\n')[0]!).machine.install.disk).toBe('/dev/sdz');
+    expect(parse((await raw('machines/patched-cp-1/machineconfig')).split('\n---\n')[0]!).machine.install.disk).toBe(
+      '/dev/sdz',
+    );
   });
 });

@@ -27,7 +27,12 @@ function rotate(pair: { cert: string; key: string }): void {
 }
 
 const serving = (name: string): Promise<PemPair> =>
-  issueCertificate(pki.ca, { subject: 'CN=talos-fleet-apiserver', usage: 'server', dnsNames: [name], ipAddresses: ['127.0.0.1'] });
+  issueCertificate(pki.ca, {
+    subject: 'CN=talos-fleet-apiserver',
+    usage: 'server',
+    dnsNames: [name],
+    ipAddresses: ['127.0.0.1'],
+  });
 
 /** the DNS names of the certificate a new TLS connection is served */
 function servedNames(): Promise<string> {
@@ -74,7 +79,16 @@ beforeAll(async () => {
   rotate({ cert: first.certPem, key: first.keyPem });
   symlinkSync('..data/tls.crt', join(volume, 'tls.crt'));
   symlinkSync('..data/tls.key', join(volume, 'tls.key'));
-  s = await startServer({ dataDir, args: ['--tls-cert-file', join(volume, 'tls.crt'), '--tls-private-key-file', join(volume, 'tls.key'), ...SAMPLE_OBJECTS_ONLY] });
+  s = await startServer({
+    dataDir,
+    args: [
+      '--tls-cert-file',
+      join(volume, 'tls.crt'),
+      '--tls-private-key-file',
+      join(volume, 'tls.key'),
+      ...SAMPLE_OBJECTS_ONLY,
+    ],
+  });
 });
 
 afterAll(async () => {

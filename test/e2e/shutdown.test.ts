@@ -11,13 +11,33 @@ const NS = 'bye';
 
 beforeAll(async () => {
   sim = await startSimulator({ nodes: 1, controlPlanes: 1 });
-  s = await startServer({ args: ['--shutdown-delay-duration', '1s', '--talos-call-timeout', '3s', '--controllers', '*,-adoptedserver'] });
+  s = await startServer({
+    args: ['--shutdown-delay-duration', '1s', '--talos-call-timeout', '3s', '--controllers', '*,-adoptedserver'],
+  });
   await createNamespace(s, NS);
-  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'talos' }, data: { talosconfig: Buffer.from(sim.talosconfigYaml).toString('base64') } };
-  expect((await s.request('POST', `/api/v1/namespaces/${NS}/secrets`, { body: JSON.stringify(secret), headers: JSON_HDR })).status).toBe(201);
+  const secret = {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'talos' },
+    data: { talosconfig: Buffer.from(sim.talosconfigYaml).toString('base64') },
+  };
+  expect(
+    (await s.request('POST', `/api/v1/namespaces/${NS}/secrets`, { body: JSON.stringify(secret), headers: JSON_HDR }))
+      .status,
+  ).toBe(201);
   const obj = adoptedServer('slow');
-  Object.assign(obj.spec, { accepted: true, talos: { endpoint: sim.nodes()[0]!.endpoint, nodeType: 'controlplane', talosconfigSecretRef: { name: 'talos' } } });
-  expect((await s.request('POST', `${AS_GV}/namespaces/${NS}/adoptedservers`, { body: JSON.stringify(obj), headers: JSON_HDR })).status).toBe(201);
+  Object.assign(obj.spec, {
+    accepted: true,
+    talos: { endpoint: sim.nodes()[0]!.endpoint, nodeType: 'controlplane', talosconfigSecretRef: { name: 'talos' } },
+  });
+  expect(
+    (
+      await s.request('POST', `${AS_GV}/namespaces/${NS}/adoptedservers`, {
+        body: JSON.stringify(obj),
+        headers: JSON_HDR,
+      })
+    ).status,
+  ).toBe(201);
 });
 
 afterAll(async () => {
@@ -32,8 +52,11 @@ describe('SIGTERM', () => {
     // a request the frozen node keeps busy until the call deadline
     const slow = s.request('GET', `${AS_GV}/namespaces/${NS}/adoptedservers/slow/health`);
     // both requests are in the server before the signal: the watch has sent its first event
-    const inServer = (m: string) => /^apiserver_longrunning_requests\{verb="WATCH".*\} 1$/m.test(m) && /^apiserver_current_inflight_requests\{request_kind="readOnly"\} [2-9]$/m.test(m);
-    for (let i = 0; i < 200 && !inServer((await s.request('GET', '/metrics')).body); i++) await new Promise((r) => setImmediate(r));
+    const inServer = (m: string) =>
+      /^apiserver_longrunning_requests\{verb="WATCH".*\} 1$/m.test(m) &&
+      /^apiserver_current_inflight_requests\{request_kind="readOnly"\} [2-9]$/m.test(m);
+    for (let i = 0; i < 200 && !inServer((await s.request('GET', '/metrics')).body); i++)
+      await new Promise((r) => setImmediate(r));
     const exited = s.stop('SIGTERM');
     let readyz = 0;
     for (let i = 0; i < 200 && readyz !== 500; i++) readyz = (await s.request('GET', '/readyz')).status;

@@ -12,7 +12,8 @@ let s: TestServer;
 let sim: Simulator;
 const tmp = tempDir();
 
-const adopted = (name: string, endpoint: string, nodeType: string, extra = '') => adoptedNode(name, NS, endpoint, nodeType, extra);
+const adopted = (name: string, endpoint: string, nodeType: string, extra = '') =>
+  adoptedNode(name, NS, endpoint, nodeType, extra);
 
 const path = (name: string, sub: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/${sub}`;
 const condition = (obj: any, type: string) => obj.status?.conditions?.find((c: any) => c.type === type);
@@ -22,8 +23,13 @@ beforeAll(async () => {
   s = await startServer({ args: ['--resync-period', '1s', '--talos-call-timeout', '2s'] });
   await createNamespace(s, NS);
   const file = tmp.write('talosconfig', sim.talosconfigYaml);
-  expect(await ok(s, ['-n', NS, 'create', 'secret', 'generic', 'talos', `--from-file=talosconfig=${file}`])).toBe('secret/talos created\n');
-  const manifests = sim.nodes().map((n) => adopted(n.name, n.endpoint, n.role)).join('---\n');
+  expect(await ok(s, ['-n', NS, 'create', 'secret', 'generic', 'talos', `--from-file=talosconfig=${file}`])).toBe(
+    'secret/talos created\n',
+  );
+  const manifests = sim
+    .nodes()
+    .map((n) => adopted(n.name, n.endpoint, n.role))
+    .join('---\n');
   await ok(s, ['apply', '-f', '-'], { input: manifests });
 });
 
@@ -36,27 +42,59 @@ afterAll(async () => {
 describe('adopting simulated nodes', () => {
   it('they become Ready, with node info, and kubectl shows it all', async () => {
     const out = await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', 'adoptedserver', '--all', '--timeout=60s']);
-    expect(out.trim().split('\n').sort()).toEqual(sim.nodes().map((n) => `adoptedserver.metal.sidero.dev/${n.name} condition met`).sort());
+    expect(out.trim().split('\n').sort()).toEqual(
+      sim
+        .nodes()
+        .map((n) => `adoptedserver.metal.sidero.dev/${n.name} condition met`)
+        .sort(),
+    );
     const wide = await ok(s, ['-n', NS, 'get', 'adoptedservers', '-o', 'wide']);
     const [cp] = sim.nodes();
-    expect(wide).toMatch(new RegExp(`${cp!.name}\\s+${cp!.endpoint.replace(/\./g, '\\.')}\\s+controlplane\\s+true\\s+true\\s+true\\s+v1\\.13\\.9`));
+    expect(wide).toMatch(
+      new RegExp(
+        `${cp!.name}\\s+${cp!.endpoint.replace(/\./g, '\\.')}\\s+controlplane\\s+true\\s+true\\s+true\\s+v1\\.13\\.9`,
+      ),
+    );
     const obj = await getJSON(s, ['-n', NS, 'adoptedserver', cp!.name]);
-    expect(obj.status).toMatchObject({ ready: true, connected: true, health: { status: 'Healthy' }, nodeInfo: { hostname: cp!.name, talosVersion: 'v1.13.9', nodeType: 'controlplane' } });
+    expect(obj.status).toMatchObject({
+      ready: true,
+      connected: true,
+      health: { status: 'Healthy' },
+      nodeInfo: { hostname: cp!.name, talosVersion: 'v1.13.9', nodeType: 'controlplane' },
+    });
     expect(condition(obj, 'Connected')).toMatchObject({ status: 'True', reason: 'TalosAPIReachable' });
     expect(condition(obj, 'Adopted')).toMatchObject({ status: 'True', reason: 'Adopted' });
     const describe = await ok(s, ['-n', NS, 'describe', 'adoptedserver', cp!.name]);
     expect(describe).toMatch(/Normal\s+Connected\s+.*Talos API at/);
     expect(describe).toMatch(/Normal\s+Adopted/);
-    expect(await ok(s, ['get', 'talos', '-n', NS, '-o', 'name'])).toContain(`adoptedserver.metal.sidero.dev/${cp!.name}`);
+    expect(await ok(s, ['get', 'talos', '-n', NS, '-o', 'name'])).toContain(
+      `adoptedserver.metal.sidero.dev/${cp!.name}`,
+    );
   });
 
   it('health asks the node now: a HealthReport with etcd checks for the control plane', async () => {
     const [cp, worker] = sim.nodes();
     const report = JSON.parse(await ok(s, ['get', '--raw', path(cp!.name, 'health')]));
-    expect(report).toMatchObject({ apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'HealthReport', status: 'Healthy', metadata: { name: cp!.name, namespace: NS } });
+    expect(report).toMatchObject({
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'HealthReport',
+      status: 'Healthy',
+      metadata: { name: cp!.name, namespace: NS },
+    });
     const names = report.checks.map((c: any) => c.name);
-    expect(names).toEqual(expect.arrayContaining(['reachable', 'hostname', 'service/etcd', 'service/kubelet', 'service/apid', 'etcd-members', 'etcd-status']));
-    for (const c of report.checks) expect(c).toMatchObject({ status: 'Healthy', durationMs: expect.any(Number), message: expect.any(String) });
+    expect(names).toEqual(
+      expect.arrayContaining([
+        'reachable',
+        'hostname',
+        'service/etcd',
+        'service/kubelet',
+        'service/apid',
+        'etcd-members',
+        'etcd-status',
+      ]),
+    );
+    for (const c of report.checks)
+      expect(c).toMatchObject({ status: 'Healthy', durationMs: expect.any(Number), message: expect.any(String) });
     const w = JSON.parse(await ok(s, ['get', '--raw', path(worker!.name, 'health')]));
     expect(w.status).toBe('Healthy');
     expect(w.checks.map((c: any) => c.name)).not.toContain('etcd-members');
@@ -71,7 +109,18 @@ describe('adopting simulated nodes', () => {
     await ok(s, ['-n', NS, 'wait', '--for=condition=Ready=false', `adoptedserver/${worker.name}`, '--timeout=30s']);
     await sim.inject(worker.name, 'heal');
     await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', `adoptedserver/${worker.name}`, '--timeout=30s']);
-    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${worker.name},reason=HealthChanged`, '-o', 'name'])).not.toBe('');
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        `involvedObject.name=${worker.name},reason=HealthChanged`,
+        '-o',
+        'name',
+      ]),
+    ).not.toBe('');
   });
 
   it('kubeconfig streams the admin kubeconfig from the control plane; a worker gets a clear 400', async () => {
@@ -100,7 +149,18 @@ describe('adopting simulated nodes', () => {
     const down = await getJSON(s, ['-n', NS, 'adoptedserver', worker.name]);
     expect(down.status).toMatchObject({ connected: false, ready: false });
     expect(condition(down, 'Connected')).toMatchObject({ reason: 'TalosAPIUnreachable', severity: 'Warning' });
-    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${worker.name},reason=ConnectionLost`, '-o', 'jsonpath={.items[*].type}'])).toBe('Warning');
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        `involvedObject.name=${worker.name},reason=ConnectionLost`,
+        '-o',
+        'jsonpath={.items[*].type}',
+      ]),
+    ).toBe('Warning');
     const r = await s.request('GET', path(worker.name, 'health'));
     expect(expectStatus(r, 503, 'ServiceUnavailable').message).toContain('unreachable');
     await sim.inject(worker.name, 'start');
@@ -127,22 +187,56 @@ describe('adopting simulated nodes', () => {
 
 describe('credentials and the outbound allow-list', () => {
   it('without talosconfigSecretRef: Connected=False NoCredentials, and health says why with a 400', async () => {
-    await ok(s, ['apply', '-f', '-'], { input: adopted('no-creds', '127.0.0.1:1', 'worker').replace(/    talosconfigSecretRef:\n      name: talos\n/, '') });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials', 'adoptedserver/no-creds', '--timeout=30s']);
+    await ok(s, ['apply', '-f', '-'], {
+      input: adopted('no-creds', '127.0.0.1:1', 'worker').replace(/    talosconfigSecretRef:\n      name: talos\n/, ''),
+    });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=NoCredentials',
+      'adoptedserver/no-creds',
+      '--timeout=30s',
+    ]);
     const r = await s.request('GET', path('no-creds', 'health'));
     expect(expectStatus(r, 400, 'BadRequest').message).toContain('talosconfigSecretRef');
   });
 
   it('a Secret that does not exist, or lacks the key, is named in the condition', async () => {
-    await ok(s, ['apply', '-f', '-'], { input: adopted('wrong-secret', '127.0.0.1:1', 'worker').replace('name: talos', 'name: nope') });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=SecretNotFound', 'adoptedserver/wrong-secret', '--timeout=30s']);
-    await ok(s, ['apply', '-f', '-'], { input: adopted('wrong-key', '127.0.0.1:1', 'worker').replace('name: talos', 'name: talos\n      key: other') });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=SecretKeyMissing', 'adoptedserver/wrong-key', '--timeout=30s']);
+    await ok(s, ['apply', '-f', '-'], {
+      input: adopted('wrong-secret', '127.0.0.1:1', 'worker').replace('name: talos', 'name: nope'),
+    });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=SecretNotFound',
+      'adoptedserver/wrong-secret',
+      '--timeout=30s',
+    ]);
+    await ok(s, ['apply', '-f', '-'], {
+      input: adopted('wrong-key', '127.0.0.1:1', 'worker').replace('name: talos', 'name: talos\n      key: other'),
+    });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=SecretKeyMissing',
+      'adoptedserver/wrong-key',
+      '--timeout=30s',
+    ]);
   });
 
   it('an endpoint outside the allow-list (192.168.1.10, as in the upstream examples) is never dialed: OutboundNotAllowed', async () => {
     await ok(s, ['apply', '-f', '-'], { input: adopted('private', '192.168.1.10:50000', 'controlplane') });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=OutboundNotAllowed', 'adoptedserver/private', '--timeout=30s']);
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=OutboundNotAllowed',
+      'adoptedserver/private',
+      '--timeout=30s',
+    ]);
     const r = await s.request('GET', path('private', 'health'));
     const st = expectStatus(r, 503, 'ServiceUnavailable');
     expect(st.message).toContain('192.168.1.10');
@@ -155,8 +249,17 @@ describe('credentials and the outbound allow-list', () => {
       const file = tmp.write('other-talosconfig', other.talosconfigYaml);
       await ok(s, ['-n', NS, 'create', 'secret', 'generic', 'other-ca', `--from-file=talosconfig=${file}`]);
       const cp = sim.nodes()[0]!;
-      await ok(s, ['apply', '-f', '-'], { input: adopted('other-ca', cp.endpoint, 'controlplane').replace('name: talos', 'name: other-ca') });
-      await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=TLSError', 'adoptedserver/other-ca', '--timeout=30s']);
+      await ok(s, ['apply', '-f', '-'], {
+        input: adopted('other-ca', cp.endpoint, 'controlplane').replace('name: talos', 'name: other-ca'),
+      });
+      await ok(s, [
+        '-n',
+        NS,
+        'wait',
+        '--for=jsonpath={.status.conditions[?(@.type=="Connected")].reason}=TLSError',
+        'adoptedserver/other-ca',
+        '--timeout=30s',
+      ]);
       const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'other-ca']);
       expect(condition(obj, 'Connected').message).not.toMatch(/BEGIN|PRIVATE/);
     } finally {

@@ -17,10 +17,12 @@ const fake = new FakeManagementAPI();
 const tmp = tempDir();
 let pathWithPlugin = '';
 
-const adopted = (name: string, endpoint: string, nodeType: string, extra = '') => adoptedNode(name, NS, endpoint, nodeType, extra);
+const adopted = (name: string, endpoint: string, nodeType: string, extra = '') =>
+  adoptedNode(name, NS, endpoint, nodeType, extra);
 
 const upgradePath = (name: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/upgrade`;
-const upgradeBody = (spec: Record<string, unknown>, kind = 'UpgradeRequest') => JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind, spec });
+const upgradeBody = (spec: Record<string, unknown>, kind = 'UpgradeRequest') =>
+  JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind, spec });
 
 /** `kubectl talos ...` with kubectl-talos on PATH, as `npm link` puts it there */
 function talos(args: string[]): Promise<KubectlResult> {
@@ -32,8 +34,21 @@ beforeAll(async () => {
   await fake.start();
   s = await startServer({ args: ['--resync-period', '1s', '--talos-call-timeout', '2s'] });
   await createNamespace(s, NS);
-  await ok(s, ['-n', NS, 'create', 'secret', 'generic', 'talos', `--from-file=talosconfig=${tmp.write('talosconfig', sim.talosconfigYaml)}`]);
-  await ok(s, ['apply', '-f', '-'], { input: sim.nodes().map((n) => adopted(n.name, n.endpoint, n.role)).join('---\n') });
+  await ok(s, [
+    '-n',
+    NS,
+    'create',
+    'secret',
+    'generic',
+    'talos',
+    `--from-file=talosconfig=${tmp.write('talosconfig', sim.talosconfigYaml)}`,
+  ]);
+  await ok(s, ['apply', '-f', '-'], {
+    input: sim
+      .nodes()
+      .map((n) => adopted(n.name, n.endpoint, n.role))
+      .join('---\n'),
+  });
   await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', 'adoptedserver', '--all', '--timeout=60s']);
   const bin = join(tmp.dir, 'bin');
   mkdirSync(bin);
@@ -57,35 +72,111 @@ describe('the upgrade subresource', () => {
     expect(reply).toMatchObject({
       kind: 'UpgradeRequest',
       spec: { version: 'v1.13.10', stage: false, force: false, rebootMode: 'default' },
-      status: { phase: 'Started', image: 'ghcr.io/siderolabs/installer:v1.13.10', fromVersion: 'v1.13.9', actorID: expect.any(String) },
+      status: {
+        phase: 'Started',
+        image: 'ghcr.io/siderolabs/installer:v1.13.10',
+        fromVersion: 'v1.13.9',
+        actorID: expect.any(String),
+      },
     });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.upgrade.phase}=Completed', `adoptedserver/${worker.name}`, '--timeout=60s']);
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.upgrade.phase}=Completed',
+      `adoptedserver/${worker.name}`,
+      '--timeout=60s',
+    ]);
     const obj = await getJSON(s, ['-n', NS, 'adoptedserver', worker.name]);
-    expect(obj.status.upgrade).toMatchObject({ fromVersion: 'v1.13.9', toVersion: 'v1.13.10', actorID: reply.status.actorID, finishedAt: expect.any(String) });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.nodeInfo.talosVersion}=v1.13.10', `adoptedserver/${worker.name}`, '--timeout=30s']);
-    const reasons = await ok(s, ['-n', NS, 'get', 'events', '--field-selector', `involvedObject.name=${worker.name}`, '-o', 'jsonpath={.items[*].reason}']);
+    expect(obj.status.upgrade).toMatchObject({
+      fromVersion: 'v1.13.9',
+      toVersion: 'v1.13.10',
+      actorID: reply.status.actorID,
+      finishedAt: expect.any(String),
+    });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.nodeInfo.talosVersion}=v1.13.10',
+      `adoptedserver/${worker.name}`,
+      '--timeout=30s',
+    ]);
+    const reasons = await ok(s, [
+      '-n',
+      NS,
+      'get',
+      'events',
+      '--field-selector',
+      `involvedObject.name=${worker.name}`,
+      '-o',
+      'jsonpath={.items[*].reason}',
+    ]);
     expect(reasons.split(' ')).toEqual(expect.arrayContaining(['UpgradeStarted', 'UpgradeCompleted']));
   });
 
   it('refuses bad requests with the right Status and starts nothing', async () => {
     const [cp, worker] = sim.nodes();
     const post = (name: string, body: string) => s.request('POST', upgradePath(name), { body, headers: JSON_HDR });
-    expect(expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.10' }, 'Upgrade')), 400, 'BadRequest').message).toContain('UpgradeRequest');
-    const both = expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.10', image: 'x:v1' })), 422, 'Invalid');
+    expect(
+      expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.10' }, 'Upgrade')), 400, 'BadRequest').message,
+    ).toContain('UpgradeRequest');
+    const both = expectStatus(
+      await post(cp!.name, upgradeBody({ version: 'v1.13.10', image: 'x:v1' })),
+      422,
+      'Invalid',
+    );
     expect(both.details.causes[0]).toMatchObject({ field: 'spec.image', reason: 'FieldValueForbidden' });
-    expect(expectStatus(await post(cp!.name, upgradeBody({})), 422, 'Invalid').details.causes[0].field).toBe('spec.version');
-    expect(expectStatus(await post(cp!.name, upgradeBody({ version: 'latest' })), 422, 'Invalid').details.causes[0].field).toBe('spec.version');
-    expect(expectStatus(await post(cp!.name, upgradeBody({ versoin: 'v1.13.10' })), 400, 'BadRequest').message).toContain('unknown field "spec.versoin"');
+    expect(expectStatus(await post(cp!.name, upgradeBody({})), 422, 'Invalid').details.causes[0].field).toBe(
+      'spec.version',
+    );
+    expect(
+      expectStatus(await post(cp!.name, upgradeBody({ version: 'latest' })), 422, 'Invalid').details.causes[0].field,
+    ).toBe('spec.version');
+    expect(
+      expectStatus(await post(cp!.name, upgradeBody({ versoin: 'v1.13.10' })), 400, 'BadRequest').message,
+    ).toContain('unknown field "spec.versoin"');
     expectStatus(await post(cp!.name, '{"apiVersion":'), 400, 'BadRequest');
     expectStatus(await post('missing', upgradeBody({ version: 'v1.13.10' })), 404, 'NotFound');
     expect((await s.request('GET', upgradePath(cp!.name))).status).toBe(405);
-    expect((await s.request('POST', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/health`, { body: '{}', headers: JSON_HDR })).status).toBe(405);
-    expectStatus(await s.request('GET', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/nosuch`), 404, 'NotFound');
-    await ok(s, ['-n', NS, 'patch', 'adoptedserver', worker!.name, '--type=merge', '-p', '{"spec":{"accepted":false}}']);
+    expect(
+      (
+        await s.request('POST', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/health`, {
+          body: '{}',
+          headers: JSON_HDR,
+        })
+      ).status,
+    ).toBe(405);
+    expectStatus(
+      await s.request('GET', `${AS_GV}/namespaces/${NS}/adoptedservers/${cp!.name}/nosuch`),
+      404,
+      'NotFound',
+    );
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'adoptedserver',
+      worker!.name,
+      '--type=merge',
+      '-p',
+      '{"spec":{"accepted":false}}',
+    ]);
     try {
-      expect(expectStatus(await post(worker!.name, upgradeBody({ version: 'v1.13.11' })), 409, 'Conflict').message).toContain('not accepted');
+      expect(
+        expectStatus(await post(worker!.name, upgradeBody({ version: 'v1.13.11' })), 409, 'Conflict').message,
+      ).toContain('not accepted');
     } finally {
-      await ok(s, ['-n', NS, 'patch', 'adoptedserver', worker!.name, '--type=merge', '-p', '{"spec":{"accepted":true}}']);
+      await ok(s, [
+        '-n',
+        NS,
+        'patch',
+        'adoptedserver',
+        worker!.name,
+        '--type=merge',
+        '-p',
+        '{"spec":{"accepted":true}}',
+      ]);
     }
     // nothing was started: the nodes still run what they ran
     expect(sim.nodes().find((n) => n.name === cp!.name)!.version).toBe('v1.13.9');
@@ -97,7 +188,11 @@ describe('kubectl talos (the plugin)', () => {
     const cp = sim.nodes()[0]!;
     const r = await talos(['health', `adoptedserver/${cp.name}`, '-n', NS]);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(new RegExp(`^adoptedserver/${cp.name}: Healthy\\nCHECK\\s+STATUS\\s+TIME\\s+MESSAGE\\nreachable\\s+Healthy\\s+\\d+ms\\s+Talos v1\\.13\\.9`));
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `^adoptedserver/${cp.name}: Healthy\\nCHECK\\s+STATUS\\s+TIME\\s+MESSAGE\\nreachable\\s+Healthy\\s+\\d+ms\\s+Talos v1\\.13\\.9`,
+      ),
+    );
     expect(r.stdout).toMatch(/etcd-members\s+Healthy/);
     const j = await talos(['health', `as/${cp.name}`, '-n', NS, '-o', 'json']);
     expect(JSON.parse(j.stdout)).toMatchObject({ kind: 'HealthReport', status: 'Healthy' });
@@ -115,7 +210,9 @@ describe('kubectl talos (the plugin)', () => {
     }
     const missing = await talos(['health', 'adoptedserver/nope', '-n', NS]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe('error: Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n');
+    expect(missing.stderr).toBe(
+      'error: Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n',
+    );
     const bad = await talos(['health', 'pod/x', '-n', NS]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('only adoptedserver/NAME');
@@ -136,12 +233,27 @@ describe('kubectl talos (the plugin)', () => {
 
   it('upgrade --wait shows the progress and exits 0 once the node runs the new version', async () => {
     const cp = sim.nodes()[0]!;
-    const r = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.13.11', '--wait', '--timeout', '60s']);
+    const r = await talos([
+      'upgrade',
+      `adoptedserver/${cp.name}`,
+      '-n',
+      NS,
+      '--to',
+      'v1.13.11',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(new RegExp(`^upgrade of adoptedserver/${cp.name} to v1\\.13\\.11 started \\(from v1\\.13\\.9\\)`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^upgrade of adoptedserver/${cp.name} to v1\\.13\\.11 started \\(from v1\\.13\\.9\\)`),
+    );
     expect(lines.at(-1)).toMatch(/^\[\s*\d+s\] Completed: the node runs v1\.13\.11 \(was v1\.13\.9\)$/);
-    await eventually(async () => (sim.nodes().find((n) => n.name === cp.name)!.version === 'v1.13.11' ? true : undefined), 'the node at v1.13.11');
+    await eventually(
+      async () => (sim.nodes().find((n) => n.name === cp.name)!.version === 'v1.13.11' ? true : undefined),
+      'the node at v1.13.11',
+    );
   });
 
   it('upgrade refuses a version that is not one, and the plugin honours --context', async () => {
@@ -163,26 +275,71 @@ describe('Management API sync', () => {
     const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'synced']);
     expect(obj.metadata.finalizers).toEqual(['adoptedserver.metal.sidero.dev']);
     expect(obj.status.managementAPIStatus).toMatchObject({ synced: true });
-    expect(fake.callsTo('PUT', '/api/v1/sidero/clusters/fleet-prod')[0]!.body).toEqual({ name: 'fleet-prod', id: '550e8400-e29b-41d4-a716-446655440000' });
+    expect(fake.callsTo('PUT', '/api/v1/sidero/clusters/fleet-prod')[0]!.body).toEqual({
+      name: 'fleet-prod',
+      id: '550e8400-e29b-41d4-a716-446655440000',
+    });
     expect(fake.callsTo('PUT', '/api/v1/sidero/clusters/fleet-prod/nodes/synced')).toHaveLength(1);
-    expect(fake.callsTo('PATCH', '/api/v1/sidero/sync-status/synced')[0]!.body).toMatchObject({ name: 'synced', namespace: NS, connected: true, nodeType: 'worker' });
+    expect(fake.callsTo('PATCH', '/api/v1/sidero/sync-status/synced')[0]!.body).toMatchObject({
+      name: 'synced',
+      namespace: NS,
+      connected: true,
+      nodeType: 'worker',
+    });
 
     fake.failWith = 500;
     await ok(s, ['-n', NS, 'wait', '--for=condition=ManagementAPISync=false', 'adoptedserver/synced', '--timeout=30s']);
-    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=synced,reason=ManagementAPISyncFailed', '-o', 'name'])).not.toBe('');
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=synced,reason=ManagementAPISyncFailed',
+        '-o',
+        'name',
+      ]),
+    ).not.toBe('');
     fake.failWith = undefined;
 
-    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'synced', '--timeout=30s'])).toBe('adoptedserver.metal.sidero.dev "synced" deleted\n');
+    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'synced', '--timeout=30s'])).toBe(
+      'adoptedserver.metal.sidero.dev "synced" deleted\n',
+    );
     expect(fake.callsTo('DELETE', '/api/v1/sidero/server/synced')).toHaveLength(1);
     expect(await getJSON(s, ['-n', NS, 'adoptedserver', 'synced'])).toBeUndefined();
   });
 
   it('does not block deletion on a Management API that can never be reached from here', async () => {
     const extra = '  managementAPI:\n    enabled: true\n    endpoint: "http://192.168.1.50:8090"\n';
-    await ok(s, ['apply', '-f', '-'], { input: adopted('unreachable-api', sim.nodes()[0]!.endpoint, 'controlplane', extra) });
-    await ok(s, ['-n', NS, 'wait', '--for=jsonpath={.status.conditions[?(@.type=="ManagementAPISync")].reason}=OutboundNotAllowed', 'adoptedserver/unreachable-api', '--timeout=30s']);
-    expect((await getJSON(s, ['-n', NS, 'adoptedserver', 'unreachable-api'])).metadata.finalizers).toEqual(['adoptedserver.metal.sidero.dev']);
-    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'unreachable-api', '--timeout=30s'])).toBe('adoptedserver.metal.sidero.dev "unreachable-api" deleted\n');
-    expect(await ok(s, ['-n', NS, 'get', 'events', '--field-selector', 'involvedObject.name=unreachable-api,reason=UnregisterSkipped', '-o', 'jsonpath={.items[*].message}'])).toContain('cannot be reached from here');
+    await ok(s, ['apply', '-f', '-'], {
+      input: adopted('unreachable-api', sim.nodes()[0]!.endpoint, 'controlplane', extra),
+    });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.conditions[?(@.type=="ManagementAPISync")].reason}=OutboundNotAllowed',
+      'adoptedserver/unreachable-api',
+      '--timeout=30s',
+    ]);
+    expect((await getJSON(s, ['-n', NS, 'adoptedserver', 'unreachable-api'])).metadata.finalizers).toEqual([
+      'adoptedserver.metal.sidero.dev',
+    ]);
+    expect(await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'unreachable-api', '--timeout=30s'])).toBe(
+      'adoptedserver.metal.sidero.dev "unreachable-api" deleted\n',
+    );
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=unreachable-api,reason=UnregisterSkipped',
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]),
+    ).toContain('cannot be reached from here');
   });
 });

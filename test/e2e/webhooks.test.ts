@@ -13,7 +13,12 @@ afterAll(async () => {
   await disposeServer(s);
 });
 
-function reviewOf(kind: { group: string; version: string; kind: string; resource: string }, operation: string, object: unknown, oldObject?: unknown) {
+function reviewOf(
+  kind: { group: string; version: string; kind: string; resource: string },
+  operation: string,
+  object: unknown,
+  oldObject?: unknown,
+) {
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -33,14 +38,32 @@ function reviewOf(kind: { group: string; version: string; kind: string; resource
 }
 
 const AS_KIND = { group: 'metal.sidero.dev', version: 'v1alpha2', kind: 'AdoptedServer', resource: 'adoptedservers' };
-const KC_KIND = { group: 'vitistack.io', version: 'v1alpha1', kind: 'KubernetesCluster', resource: 'kubernetesclusters' };
+const KC_KIND = {
+  group: 'vitistack.io',
+  version: 'v1alpha1',
+  kind: 'KubernetesCluster',
+  resource: 'kubernetesclusters',
+};
 const post = (path: string, body: string) => s.request('POST', path, { anonymous: true, body, headers: JSON_HDR });
 
 function kc(name: string, cps: number, version = '1.33') {
   return {
-    apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', metadata: { name, namespace: 'default' },
+    apiVersion: 'vitistack.io/v1alpha1',
+    kind: 'KubernetesCluster',
+    metadata: { name, namespace: 'default' },
     spec: {
-      data: { clusterUid: 'u', clusterId: `${name}-id`, provider: 'talos', environment: 'e', datacenter: 'd', project: 'p', region: 'r', workorder: 'w', zone: 'z', workspace: 'ws' },
+      data: {
+        clusterUid: 'u',
+        clusterId: `${name}-id`,
+        provider: 'talos',
+        environment: 'e',
+        datacenter: 'd',
+        project: 'p',
+        region: 'r',
+        workorder: 'w',
+        zone: 'z',
+        workspace: 'ws',
+      },
       topology: { version, controlplane: { replicas: cps, version }, workers: [{ name: 'a', replicas: 1, version }] },
       talos: { version: 'v1.13.9' },
     },
@@ -52,7 +75,11 @@ describe('/webhooks/mutate', () => {
     const r = await post('/webhooks/mutate', reviewOf(AS_KIND, 'CREATE', adoptedServer('w1')));
     expect(r.status).toBe(200);
     const res = r.json();
-    expect(res).toMatchObject({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true, patchType: 'JSONPatch' } });
+    expect(res).toMatchObject({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid: '705ab4f5-6393-11e8-b7cc-42010a800002', allowed: true, patchType: 'JSONPatch' },
+    });
     const ops = JSON.parse(Buffer.from(res.response.patch, 'base64').toString('utf8'));
     expect(ops).toContainEqual({ op: 'add', path: '/spec/accepted', value: false });
   });
@@ -67,7 +94,9 @@ describe('/webhooks/mutate', () => {
 
 describe('/webhooks/validate', () => {
   it('allows a valid object and denies an invalid one with a 422 Status naming every field', async () => {
-    expect((await post('/webhooks/validate', reviewOf(KC_KIND, 'CREATE', kc('ok', 3)))).json().response.allowed).toBe(true);
+    expect((await post('/webhooks/validate', reviewOf(KC_KIND, 'CREATE', kc('ok', 3)))).json().response.allowed).toBe(
+      true,
+    );
     const r = (await post('/webhooks/validate', reviewOf(KC_KIND, 'CREATE', kc('even', 2, '1.20')))).json().response;
     expect(r.allowed).toBe(false);
     expect(r.status).toMatchObject({ code: 422, reason: 'Invalid' });
@@ -77,7 +106,9 @@ describe('/webhooks/validate', () => {
   it('runs the Talos checks: a Kubernetes version outside the target Talos range', async () => {
     const r = (await post('/webhooks/validate', reviewOf(KC_KIND, 'CREATE', kc('old', 3, '1.20')))).json().response;
     expect(r.allowed).toBe(false);
-    expect(r.status.details.causes).toContainEqual(expect.objectContaining({ field: 'spec.topology.controlplane.version' }));
+    expect(r.status.details.causes).toContainEqual(
+      expect.objectContaining({ field: 'spec.topology.controlplane.version' }),
+    );
   });
 
   it('checks immutable fields on UPDATE', async () => {

@@ -73,7 +73,15 @@ function json(res: ServerResponse, code: number, value: unknown): void {
   res.end(JSON.stringify(value));
 }
 
-const notFound = (res: ServerResponse) => json(res, 404, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404, message: 'not found' });
+const notFound = (res: ServerResponse) =>
+  json(res, 404, {
+    kind: 'Status',
+    apiVersion: 'v1',
+    status: 'Failure',
+    reason: 'NotFound',
+    code: 404,
+    message: 'not found',
+  });
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -82,7 +90,12 @@ async function listen(server: Server): Promise<string> {
 
 export async function startHarness(dir: string): Promise<Harness> {
   const kubeCA = await createCA('fake-kube-ca');
-  const kubeServing = await issueCertificate(kubeCA, { subject: 'CN=kube-apiserver', usage: 'server', ipAddresses: ['127.0.0.1'], dnsNames: ['localhost'] });
+  const kubeServing = await issueCertificate(kubeCA, {
+    subject: 'CN=kube-apiserver',
+    usage: 'server',
+    ipAddresses: ['127.0.0.1'],
+    dnsNames: ['localhost'],
+  });
   const frontProxyCA = await createCA('front-proxy-ca');
   const frontProxyClient = await issueCertificate(frontProxyCA, { subject: 'CN=front-proxy-client', usage: 'client' });
   const clientCA = await createCA('client-ca');
@@ -103,15 +116,32 @@ export async function startHarness(dir: string): Promise<Harness> {
   const secretObject = (key: string) => {
     const [namespace, name] = key.split('/');
     const labels = h.secretLabels.get(key);
-    return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace, resourceVersion: String(secretVersion), ...(labels ? { labels } : {}) }, data: h.secrets.get(key) };
+    return {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace, resourceVersion: String(secretVersion), ...(labels ? { labels } : {}) },
+      data: h.secrets.get(key),
+    };
   };
   /** equality requirements only (k=v,k2=v2): what the server's informers send */
   const selects = (selector: string | null) => (labels: Record<string, string>) =>
-    (selector ?? '').split(',').filter(Boolean).every((req) => {
-      const [k, v] = req.split('=');
-      return labels[k!] === v;
-    });
-  const configMap = () => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'extension-apiserver-authentication', namespace: 'kube-system', resourceVersion: String(authVersion) }, data: authData });
+    (selector ?? '')
+      .split(',')
+      .filter(Boolean)
+      .every((req) => {
+        const [k, v] = req.split('=');
+        return labels[k!] === v;
+      });
+  const configMap = () => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'extension-apiserver-authentication',
+      namespace: 'kube-system',
+      resourceVersion: String(authVersion),
+    },
+    data: authData,
+  });
 
   const h: Harness = {
     kube: { url: '', kubeconfig: join(dir, 'kube.kubeconfig') },
@@ -131,10 +161,18 @@ export async function startHarness(dir: string): Promise<Harness> {
       h.secrets.set(key, data);
       if (labels) h.secretLabels.set(key, labels);
       secretVersion++;
-      for (const [w, wants] of secretWatchers) if (wants(labels ?? {})) w.write(JSON.stringify({ type, object: secretObject(key) }) + '\n');
+      for (const [w, wants] of secretWatchers)
+        if (wants(labels ?? {})) w.write(JSON.stringify({ type, object: secretObject(key) }) + '\n');
     },
     expireSecretWatches() {
-      const status = { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' };
+      const status = {
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        reason: 'Expired',
+        code: 410,
+        message: 'too old resource version',
+      };
       for (const w of secretWatchers.keys()) w.end(JSON.stringify({ type: 'ERROR', object: status }) + '\n');
       secretWatchers.clear();
     },
@@ -144,12 +182,33 @@ export async function startHarness(dir: string): Promise<Harness> {
       const subject = [`CN=${name}`, ...groups.map((g) => `O=${g}`)].join(', ');
       const user = await issueCertificate(proxyUsers, { subject, usage: 'client' });
       const path = join(d, `${name}.kubeconfig`);
-      writeFileSync(path, stringify({
-        apiVersion: 'v1', kind: 'Config', 'current-context': 'aggregator',
-        clusters: [{ name: 'aggregator', cluster: { server: h.proxy.url, 'certificate-authority-data': Buffer.from(kubeCA.certPem).toString('base64') } }],
-        users: [{ name, user: { 'client-certificate-data': Buffer.from(user.certPem).toString('base64'), 'client-key-data': Buffer.from(user.keyPem).toString('base64') } }],
-        contexts: [{ name: 'aggregator', context: { cluster: 'aggregator', user: name, namespace: 'default' } }],
-      }));
+      writeFileSync(
+        path,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          'current-context': 'aggregator',
+          clusters: [
+            {
+              name: 'aggregator',
+              cluster: {
+                server: h.proxy.url,
+                'certificate-authority-data': Buffer.from(kubeCA.certPem).toString('base64'),
+              },
+            },
+          ],
+          users: [
+            {
+              name,
+              user: {
+                'client-certificate-data': Buffer.from(user.certPem).toString('base64'),
+                'client-key-data': Buffer.from(user.keyPem).toString('base64'),
+              },
+            },
+          ],
+          contexts: [{ name: 'aggregator', context: { cluster: 'aggregator', user: name, namespace: 'default' } }],
+        }),
+      );
       return path;
     },
     cert: (ca, subject) => issueCertificate(ca, { subject, usage: 'client' }),
@@ -176,7 +235,8 @@ export async function startHarness(dir: string): Promise<Harness> {
     void (async () => {
       const url = new URL(req.url ?? '/', 'https://kube');
       const p = url.pathname;
-      if (p === '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication') return json(res, 200, configMap());
+      if (p === '/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication')
+        return json(res, 200, configMap());
       if (p === '/api/v1/namespaces/kube-system/configmaps' && url.searchParams.get('watch') === 'true') {
         res.writeHead(200, { 'Content-Type': 'application/json' });
         res.flushHeaders();
@@ -188,7 +248,10 @@ export async function startHarness(dir: string): Promise<Harness> {
         const review = await body(req);
         h.reviews.push({ kind: 'TokenReview', spec: review.spec });
         const u = h.tokens.get(review.spec.token);
-        return json(res, 201, { ...review, status: u ? { authenticated: true, user: u } : { authenticated: false, error: 'unknown token' } });
+        return json(res, 201, {
+          ...review,
+          status: u ? { authenticated: true, user: u } : { authenticated: false, error: 'unknown token' },
+        });
       }
       if (req.method === 'POST' && p === '/apis/authorization.k8s.io/v1/subjectaccessreviews') {
         const review = await body(req);
@@ -205,17 +268,34 @@ export async function startHarness(dir: string): Promise<Harness> {
           res.on('close', () => secretWatchers.delete(res));
           return;
         }
-        const items = [...h.secrets.keys()].filter((k) => wants(h.secretLabels.get(k) ?? {})).map(secretObject).map(({ apiVersion: _v, kind: _k, ...rest }) => rest);
-        return json(res, 200, { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: String(secretVersion) }, items });
+        const items = [...h.secrets.keys()]
+          .filter((k) => wants(h.secretLabels.get(k) ?? {}))
+          .map(secretObject)
+          .map(({ apiVersion: _v, kind: _k, ...rest }) => rest);
+        return json(res, 200, {
+          apiVersion: 'v1',
+          kind: 'SecretList',
+          metadata: { resourceVersion: String(secretVersion) },
+          items,
+        });
       }
       const ns = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(p);
       if (ns && req.method === 'GET') {
-        return h.namespaces.has(ns[1]!) ? json(res, 200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns[1] } }) : notFound(res);
+        return h.namespaces.has(ns[1]!)
+          ? json(res, 200, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns[1] } })
+          : notFound(res);
       }
       const secret = /^\/api\/v1\/namespaces\/([^/]+)\/secrets\/([^/]+)$/.exec(p);
       if (secret && req.method === 'GET') {
         const data = h.secrets.get(`${secret[1]}/${secret[2]}`);
-        return data ? json(res, 200, { apiVersion: 'v1', kind: 'Secret', metadata: { name: secret[2], namespace: secret[1] }, data }) : notFound(res);
+        return data
+          ? json(res, 200, {
+              apiVersion: 'v1',
+              kind: 'Secret',
+              metadata: { name: secret[2], namespace: secret[1] },
+              data,
+            })
+          : notFound(res);
       }
       if (/^\/api\/v1\/namespaces\/[^/]+\/events(\/[^/]+)?$/.test(p)) {
         const ev = await body(req);
@@ -226,44 +306,67 @@ export async function startHarness(dir: string): Promise<Harness> {
     })();
   });
   h.kube.url = await listen(kube);
-  writeFileSync(h.kube.kubeconfig, stringify({
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'kube',
-    clusters: [{ name: 'kube', cluster: { server: h.kube.url, 'certificate-authority-data': Buffer.from(kubeCA.certPem).toString('base64') } }],
-    users: [{ name: 'talos-fleet-apiserver', user: { token: 'server-token' } }],
-    contexts: [{ name: 'kube', context: { cluster: 'kube', user: 'talos-fleet-apiserver' } }],
-  }));
+  writeFileSync(
+    h.kube.kubeconfig,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      'current-context': 'kube',
+      clusters: [
+        {
+          name: 'kube',
+          cluster: { server: h.kube.url, 'certificate-authority-data': Buffer.from(kubeCA.certPem).toString('base64') },
+        },
+      ],
+      users: [{ name: 'talos-fleet-apiserver', user: { token: 'server-token' } }],
+      contexts: [{ name: 'kube', context: { cluster: 'kube', user: 'talos-fleet-apiserver' } }],
+    }),
+  );
 
   // the aggregator: client certificate -> user, impersonation, then X-Remote-* over the proxy cert
   let backend = { url: '', ca: '' };
-  const proxy = createServer({ cert: kubeServing.certPem, key: kubeServing.keyPem, ca: proxyUsers.certPem, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    const peer = (req.socket as TLSSocket).getPeerCertificate();
-    const id = identityOf(`-----BEGIN CERTIFICATE-----\n${peer.raw.toString('base64')}\n-----END CERTIFICATE-----\n`);
-    let user = id.commonName;
-    let groups = id.organizations;
-    const asUser = req.headers['impersonate-user'];
-    if (typeof asUser === 'string') {
-      user = asUser;
-      groups = req.headersDistinct['impersonate-group'] ?? [];
-    }
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headersDistinct)) {
-      if (!v || /^(authorization|impersonate-|x-remote-|host$|connection$)/i.test(k)) continue;
-      headers[k] = v;
-    }
-    headers['X-Remote-User'] = user;
-    if (groups.length > 0) headers['X-Remote-Group'] = [...groups, 'system:authenticated'];
-    else headers['X-Remote-Group'] = ['system:authenticated'];
-    const target = new URL(req.url ?? '/', backend.url);
-    const out = request(target, { method: req.method, headers, ca: backend.ca, cert: frontProxyClient.certPem, key: frontProxyClient.keyPem }, (upstream) => {
-      res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-      upstream.pipe(res);
-    });
-    out.on('error', () => {
-      if (!res.headersSent) res.writeHead(503, { 'Content-Type': 'text/plain' });
-      res.end('service unavailable');
-    });
-    req.pipe(out);
-  });
+  const proxy = createServer(
+    {
+      cert: kubeServing.certPem,
+      key: kubeServing.keyPem,
+      ca: proxyUsers.certPem,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
+    (req, res) => {
+      const peer = (req.socket as TLSSocket).getPeerCertificate();
+      const id = identityOf(`-----BEGIN CERTIFICATE-----\n${peer.raw.toString('base64')}\n-----END CERTIFICATE-----\n`);
+      let user = id.commonName;
+      let groups = id.organizations;
+      const asUser = req.headers['impersonate-user'];
+      if (typeof asUser === 'string') {
+        user = asUser;
+        groups = req.headersDistinct['impersonate-group'] ?? [];
+      }
+      const headers: Record<string, string | string[]> = {};
+      for (const [k, v] of Object.entries(req.headersDistinct)) {
+        if (!v || /^(authorization|impersonate-|x-remote-|host$|connection$)/i.test(k)) continue;
+        headers[k] = v;
+      }
+      headers['X-Remote-User'] = user;
+      if (groups.length > 0) headers['X-Remote-Group'] = [...groups, 'system:authenticated'];
+      else headers['X-Remote-Group'] = ['system:authenticated'];
+      const target = new URL(req.url ?? '/', backend.url);
+      const out = request(
+        target,
+        { method: req.method, headers, ca: backend.ca, cert: frontProxyClient.certPem, key: frontProxyClient.keyPem },
+        (upstream) => {
+          res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+          upstream.pipe(res);
+        },
+      );
+      out.on('error', () => {
+        if (!res.headersSent) res.writeHead(503, { 'Content-Type': 'text/plain' });
+        res.end('service unavailable');
+      });
+      req.pipe(out);
+    },
+  );
   h.proxy.url = await listen(proxy);
   return h;
 }

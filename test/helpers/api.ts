@@ -17,11 +17,15 @@ export const kubernetesClusters = (ns: string) => `${KC_GV}/namespaces/${ns}/kub
 export const JSON_HDR = { 'Content-Type': 'application/json' };
 export const MERGE_HDR = { 'Content-Type': 'application/merge-patch+json' };
 export const JSONPATCH_HDR = { 'Content-Type': 'application/json-patch+json' };
-export const TABLE_ACCEPT = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+export const TABLE_ACCEPT =
+  'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
 export const POM_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 export const POML_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
 
-export function adoptedServer(name: string, o: { labels?: Record<string, string>; nodeType?: string; extra?: Record<string, unknown> } = {}) {
+export function adoptedServer(
+  name: string,
+  o: { labels?: Record<string, string>; nodeType?: string; extra?: Record<string, unknown> } = {},
+) {
   return {
     apiVersion: 'metal.sidero.dev/v1alpha2',
     kind: 'AdoptedServer',
@@ -32,14 +36,32 @@ export function adoptedServer(name: string, o: { labels?: Record<string, string>
 
 export function kubernetesCluster(name: string, replicas = 1) {
   const data: Record<string, string> = {};
-  for (const f of ['clusterUid', 'clusterId', 'provider', 'environment', 'datacenter', 'project', 'region', 'workorder', 'zone', 'workspace']) {
+  for (const f of [
+    'clusterUid',
+    'clusterId',
+    'provider',
+    'environment',
+    'datacenter',
+    'project',
+    'region',
+    'workorder',
+    'zone',
+    'workspace',
+  ]) {
     data[f] = `${f}-${name}`;
   }
   return {
     apiVersion: 'vitistack.io/v1alpha1',
     kind: 'KubernetesCluster',
     metadata: { name },
-    spec: { data, topology: { version: '1.33.0', controlplane: { replicas, version: '1.33.0' }, workers: [{ name: 'pool-a', replicas: 2, version: '1.33.0' }] } },
+    spec: {
+      data,
+      topology: {
+        version: '1.33.0',
+        controlplane: { replicas, version: '1.33.0' },
+        workers: [{ name: 'pool-a', replicas: 2, version: '1.33.0' }],
+      },
+    },
   };
 }
 
@@ -98,7 +120,12 @@ export function credentials(s: TestServer): Credentials {
 export function bulkClient(s: TestServer, maxSockets = 16) {
   const agent = new Agent({ keepAlive: true, maxSockets, ...credentials(s) });
   return {
-    request(method: string, path: string, body?: string, headers: Record<string, string> = JSON_HDR): Promise<{ status: number; body: string }> {
+    request(
+      method: string,
+      path: string,
+      body?: string,
+      headers: Record<string, string> = JSON_HDR,
+    ): Promise<{ status: number; body: string }> {
       return new Promise((resolve, reject) => {
         const req = httpsRequest(new URL(path, s.url), { method, agent, headers }, (res) => {
           const chunks: Buffer[] = [];
@@ -136,87 +163,105 @@ export interface WatchStream {
 export function openWatch(s: TestServer, path: string, accept?: string): Promise<WatchStream & { error?: string }> {
   const creds = credentials(s);
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, s.url), { method: 'GET', ...creds, headers: accept ? { Accept: accept } : {} }, (res) => {
-      const events: WatchEvent[] = [];
-      const listeners = new Set<() => void>();
-      let ended = false;
-      let buf = '';
-      const notify = () => listeners.forEach((l) => l());
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buf += chunk;
-        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-          const line = buf.slice(0, i);
-          buf = buf.slice(i + 1);
-          if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
-        }
-        notify();
-      });
-      const finish = () => {
-        ended = true;
-        notify();
-      };
-      res.on('end', finish);
-      res.on('close', finish);
-      res.on('error', finish);
-      const wait = <T>(check: () => T | undefined, ms: number, what: string): Promise<T> =>
-        new Promise((ok, fail) => {
-          const tryNow = () => {
-            const v = check();
-            if (v === undefined) return false;
-            clearTimeout(timer);
-            listeners.delete(listener);
-            ok(v);
-            return true;
-          };
-          const listener = () => void tryNow();
-          const timer = setTimeout(() => {
-            listeners.delete(listener);
-            fail(new Error(`timed out after ${ms} ms waiting for ${what}; events so far: ${JSON.stringify(events.map((e) => [e.type, e.object?.metadata?.name ?? e.object?.metadata?.resourceVersion ?? e.object?.message]))}`));
-          }, ms);
-          listeners.add(listener);
-          tryNow();
+    const req = httpsRequest(
+      new URL(path, s.url),
+      { method: 'GET', ...creds, headers: accept ? { Accept: accept } : {} },
+      (res) => {
+        const events: WatchEvent[] = [];
+        const listeners = new Set<() => void>();
+        let ended = false;
+        let buf = '';
+        const notify = () => listeners.forEach((l) => l());
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (line.trim() !== '') events.push(JSON.parse(line) as WatchEvent);
+          }
+          notify();
         });
-      const stream: WatchStream & { error?: string } = {
-        status: res.statusCode ?? 0,
-        headers: res.headers,
-        events,
-        waitFor(pred, ms = 5000, from = 0) {
-          return wait(() => events.slice(from).find(pred), ms, 'a matching event');
-        },
-        waitEnd(ms = 5000) {
-          return wait(() => (ended ? true : undefined), ms, 'the end of the stream').then(() => undefined);
-        },
-        close() {
-          req.destroy();
-        },
-      };
-      if (res.statusCode !== 200) {
-        // a Status body: keep it whole for the caller's assertion message
-        stream.waitEnd().then(() => {
-          stream.error = events.length > 0 ? JSON.stringify(events[0]) : buf;
-          resolve(stream);
-        }, reject);
-        return;
-      }
-      resolve(stream);
-    });
+        const finish = () => {
+          ended = true;
+          notify();
+        };
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+        const wait = <T>(check: () => T | undefined, ms: number, what: string): Promise<T> =>
+          new Promise((ok, fail) => {
+            const tryNow = () => {
+              const v = check();
+              if (v === undefined) return false;
+              clearTimeout(timer);
+              listeners.delete(listener);
+              ok(v);
+              return true;
+            };
+            const listener = () => void tryNow();
+            const timer = setTimeout(() => {
+              listeners.delete(listener);
+              fail(
+                new Error(
+                  `timed out after ${ms} ms waiting for ${what}; events so far: ${JSON.stringify(events.map((e) => [e.type, e.object?.metadata?.name ?? e.object?.metadata?.resourceVersion ?? e.object?.message]))}`,
+                ),
+              );
+            }, ms);
+            listeners.add(listener);
+            tryNow();
+          });
+        const stream: WatchStream & { error?: string } = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          events,
+          waitFor(pred, ms = 5000, from = 0) {
+            return wait(() => events.slice(from).find(pred), ms, 'a matching event');
+          },
+          waitEnd(ms = 5000) {
+            return wait(() => (ended ? true : undefined), ms, 'the end of the stream').then(() => undefined);
+          },
+          close() {
+            req.destroy();
+          },
+        };
+        if (res.statusCode !== 200) {
+          // a Status body: keep it whole for the caller's assertion message
+          stream.waitEnd().then(() => {
+            stream.error = events.length > 0 ? JSON.stringify(events[0]) : buf;
+            resolve(stream);
+          }, reject);
+          return;
+        }
+        resolve(stream);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
 }
 
 /** one request on an HTTP/2 session, the whole answer read; `protocol` is what ALPN chose */
-export function h2request(session: ClientHttp2Session, method: string, path: string, body?: string): Promise<{ status: number; body: string; protocol: string }> {
+export function h2request(
+  session: ClientHttp2Session,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string; protocol: string }> {
   return new Promise((resolve, reject) => {
-    const req = session.request({ ':method': method, ':path': path, ...(body ? { 'content-type': 'application/json' } : {}) });
+    const req = session.request({
+      ':method': method,
+      ':path': path,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    });
     let status = 0;
     const chunks: Buffer[] = [];
     req.on('response', (h) => (status = Number(h[':status'])));
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve({ status, body: Buffer.concat(chunks).toString('utf8'), protocol: session.alpnProtocol ?? '' }));
+    req.on('end', () =>
+      resolve({ status, body: Buffer.concat(chunks).toString('utf8'), protocol: session.alpnProtocol ?? '' }),
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
-

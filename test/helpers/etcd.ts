@@ -73,7 +73,9 @@ function etcdBinary(): string {
   const found = spawnSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' });
   const path = found.stdout.trim();
   if (found.status === 0 && path) return path;
-  throw new Error('etcd is not installed: the etcd tests need /usr/bin/etcd or etcd on PATH (apt-get install -y etcd-server)');
+  throw new Error(
+    'etcd is not installed: the etcd tests need /usr/bin/etcd or etcd on PATH (apt-get install -y etcd-server)',
+  );
 }
 
 async function freePort(): Promise<number> {
@@ -89,7 +91,12 @@ async function freePort(): Promise<number> {
 
 async function writeTls(dir: string): Promise<TlsMaterial> {
   const ca = await createCA('etcd-test-ca');
-  const server = await issueCertificate(ca, { subject: 'CN=etcd', usage: 'server', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] });
+  const server = await issueCertificate(ca, {
+    subject: 'CN=etcd',
+    usage: 'server',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+  });
   const client = await issueCertificate(ca, { subject: 'CN=etcd-client', usage: 'client' });
   const files = {
     caFile: join(dir, 'ca.crt'),
@@ -160,7 +167,12 @@ class Member implements EtcdMember {
       '--log-level=warn',
     ];
     if (this.tls) {
-      args.push(`--cert-file=${this.tls.serverCert}`, `--key-file=${this.tls.serverKey}`, `--trusted-ca-file=${this.tls.caFile}`, '--client-cert-auth');
+      args.push(
+        `--cert-file=${this.tls.serverCert}`,
+        `--key-file=${this.tls.serverKey}`,
+        `--trusted-ca-file=${this.tls.caFile}`,
+        '--client-cert-auth',
+      );
     }
     const proc = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.proc = proc;
@@ -202,7 +214,9 @@ class Member implements EtcdMember {
     if (!proc) return;
     proc.kill(sig);
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), EXIT_TIMEOUT_MS)));
+    const timedOut = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), EXIT_TIMEOUT_MS)),
+    );
     const result = await Promise.race([this.exited.then(() => 'exited' as const), timedOut]);
     clearTimeout(timer);
     if (result === 'timeout') {
@@ -213,12 +227,22 @@ class Member implements EtcdMember {
 }
 
 /** one HTTP request to a member's client URL; null when it failed */
-function memberRequest(endpoint: string, tls: TlsMaterial | undefined, path: string, body?: string): Promise<{ status: number; body: string } | null> {
+function memberRequest(
+  endpoint: string,
+  tls: TlsMaterial | undefined,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: string } | null> {
   return new Promise((resolve) => {
     const url = new URL(path, endpoint);
     const opts = { timeout: 2_000, method: body === undefined ? 'GET' : 'POST' };
     const req = tls
-      ? httpsRequest(url, { ...opts, ca: readFileSync(tls.caFile), cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) })
+      ? httpsRequest(url, {
+          ...opts,
+          ca: readFileSync(tls.caFile),
+          cert: readFileSync(tls.certFile),
+          key: readFileSync(tls.keyFile),
+        })
       : httpRequest(url, opts);
     req.on('response', (res) => {
       let text = '';
@@ -261,7 +285,12 @@ export async function startEtcdCluster(size: number, opts: EtcdHarnessOptions = 
     for (let attempt = 1; ; attempt++) {
       const specs: MemberSpec[] = [];
       for (let i = 0; i < size; i++) {
-        specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort(), dataDir: join(root, `a${attempt}-m${i}`) });
+        specs.push({
+          name: `m${i}`,
+          clientPort: await freePort(),
+          peerPort: await freePort(),
+          dataDir: join(root, `a${attempt}-m${i}`),
+        });
       }
       const initial = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
       const token = `tf-${process.pid}-${Date.now()}-${attempt}`;

@@ -60,7 +60,18 @@ export async function startServer(opts: { dataDir?: string; args?: string[] } = 
   ensureBuilt();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'tfa-e2e-'));
   // the example manifests name private addresses: the server may dial loopback only, ever
-  const args = [MAIN, '--data-dir', dataDir, '--secure-port', '0', '--bind-address', '127.0.0.1', '--allowed-outbound-networks', LOOPBACK_ONLY, ...(opts.args ?? [])];
+  const args = [
+    MAIN,
+    '--data-dir',
+    dataDir,
+    '--secure-port',
+    '0',
+    '--bind-address',
+    '127.0.0.1',
+    '--allowed-outbound-networks',
+    LOOPBACK_ONLY,
+    ...(opts.args ?? []),
+  ];
   const proc = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -68,7 +79,10 @@ export async function startServer(opts: { dataDir?: string; args?: string[] } = 
   const stderr: string[] = [];
   proc.stderr!.on('data', (d) => stderr.push(String(d)));
   const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server did not log "serving" within ${START_TIMEOUT_MS} ms: ${stderr.join('')}`)), START_TIMEOUT_MS);
+    const timer = setTimeout(
+      () => rej(new Error(`server did not log "serving" within ${START_TIMEOUT_MS} ms: ${stderr.join('')}`)),
+      START_TIMEOUT_MS,
+    );
     const lines = createInterface({ input: proc.stdout! });
     lines.on('line', (line) => {
       logs.push(line);
@@ -112,12 +126,22 @@ export async function startServer(opts: { dataDir?: string; args?: string[] } = 
           'kubectl',
           args,
           {
-            env: { PATH: process.env.PATH ?? '', HOME: dataDir, KUBECONFIG: kubeconfig, KUBECACHEDIR: cacheDir, ...o.env },
+            env: {
+              PATH: process.env.PATH ?? '',
+              HOME: dataDir,
+              KUBECONFIG: kubeconfig,
+              KUBECACHEDIR: cacheDir,
+              ...o.env,
+            },
             timeout: 60_000,
             maxBuffer: 64 * 1024 * 1024,
           },
           (err, stdout, stderrOut) => {
-            const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : 1) : 0;
+            const code = err
+              ? typeof (err as { code?: unknown }).code === 'number'
+                ? (err as { code: number }).code
+                : 1
+              : 0;
             res({ code, stdout: String(stdout), stderr: String(stderrOut) });
           },
         );

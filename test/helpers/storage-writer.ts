@@ -32,7 +32,9 @@ export function writerUpdates(index: number): boolean {
 async function main(argv: string[]): Promise<void> {
   const [dir, first, concurrency = '8', threshold = String(256 * 1024), interval = '0', maxHistory] = argv;
   if (!dir || first === undefined) {
-    throw new Error('usage: storage-writer <dir> <firstIndex> [concurrency] [snapshotThresholdBytes] [compactionIntervalMs] [maxHistoryBytes]');
+    throw new Error(
+      'usage: storage-writer <dir> <firstIndex> [concurrency] [snapshotThresholdBytes] [compactionIntervalMs] [maxHistoryBytes]',
+    );
   }
   const store = await openEmbeddedStore(dir, {
     snapshotThresholdBytes: Number(threshold),

@@ -4,7 +4,15 @@ import { OutboundAllowList } from '../../src/talos/outbound.js';
 import { FakeManagementAPI } from '../helpers/fake-management-api.js';
 
 const LOOPBACK = OutboundAllowList.parse('127.0.0.0/8,::1/128');
-const node: NodeSyncStatus = { name: 'cp-1', namespace: 'default', uid: 'u1', endpoint: '127.0.0.1:50000', nodeType: 'controlplane', connected: true, ready: true };
+const node: NodeSyncStatus = {
+  name: 'cp-1',
+  namespace: 'default',
+  uid: 'u1',
+  endpoint: '127.0.0.1:50000',
+  nodeType: 'controlplane',
+  connected: true,
+  ready: true,
+};
 
 describe('Management API client', () => {
   const fake = new FakeManagementAPI();
@@ -15,7 +23,7 @@ describe('Management API client', () => {
     await fake.stop();
   });
 
-  it('calls the Adopted Server feature\'s endpoints and our registration endpoints with JSON bodies', async () => {
+  it("calls the Adopted Server feature's endpoints and our registration endpoints with JSON bodies", async () => {
     const c = new ManagementAPIClient(fake.url, LOOPBACK);
     await c.health();
     await c.registerCluster({ name: 'prod', id: 'c6a1' });
@@ -58,8 +66,12 @@ describe('Management API client', () => {
 
   it('resolves names first and checks the address they resolve to', async () => {
     const port = new URL(fake.url).port;
-    await expect(new ManagementAPIClient(`http://localhost:${port}`, OutboundAllowList.parse('127.0.0.0/8,::1/128')).health()).resolves.toEqual({ status: 'ok' });
-    await expect(new ManagementAPIClient(`http://localhost:${port}`, OutboundAllowList.parse('10.0.0.0/8')).health()).rejects.toMatchObject({ reason: 'OutboundNotAllowed' });
+    await expect(
+      new ManagementAPIClient(`http://localhost:${port}`, OutboundAllowList.parse('127.0.0.0/8,::1/128')).health(),
+    ).resolves.toEqual({ status: 'ok' });
+    await expect(
+      new ManagementAPIClient(`http://localhost:${port}`, OutboundAllowList.parse('10.0.0.0/8')).health(),
+    ).rejects.toMatchObject({ reason: 'OutboundNotAllowed' });
   });
 
   it('refuses endpoints that are not http(s) URLs', () => {

@@ -123,14 +123,18 @@ describe('watch cache', () => {
     expect(reads.get).toBe(before + 2);
   });
 
-  it('pages from memory and continues at the first page\'s revision through the backend', async () => {
+  it("pages from memory and continues at the first page's revision through the backend", async () => {
     const { store } = await cached();
     for (let i = 0; i < 10; i++) await store.create(`/registry/things/ns/k${i}`, b(`${i}`));
     const first = await store.list('/registry/things/', { limit: 4 });
     expect(first.kvs).toHaveLength(4);
     expect(first).toMatchObject({ more: true, remaining: 6 });
     await store.create('/registry/things/ns/k99', b('late'));
-    const next = await store.list('/registry/things/', { limit: 100, revision: first.revision, startKey: first.kvs[3].key + '\x00' });
+    const next = await store.list('/registry/things/', {
+      limit: 100,
+      revision: first.revision,
+      startKey: first.kvs[3].key + '\x00',
+    });
     expect(next.kvs.map((kv) => kv.key)).not.toContain('/registry/things/ns/k99');
     expect(next.kvs).toHaveLength(6);
   });
@@ -160,7 +164,12 @@ describe('watch cache', () => {
     await store.create('/registry/things/ns/w2', b('2'));
     await Promise.all(done);
     expect(reads.watch).toBe(watchesBefore);
-    for (const events of seen) expect(events.map((e) => e.kv.key)).toEqual(['/registry/things/ns/w0', '/registry/things/ns/w1', '/registry/things/ns/w2']);
+    for (const events of seen)
+      expect(events.map((e) => e.kv.key)).toEqual([
+        '/registry/things/ns/w0',
+        '/registry/things/ns/w1',
+        '/registry/things/ns/w2',
+      ]);
   });
 
   it('passes keys outside its prefixes straight to the backend', async () => {

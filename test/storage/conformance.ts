@@ -142,13 +142,22 @@ export function runStorageConformance(
       const conflict = await failure(store.delete(`${root}a`, a.modRevision), 'Conflict');
       expect(conflict.current).toEqual(a2);
       const deleted = await store.delete(`${root}a`, a2.modRevision);
-      expect(deleted).toEqual({ key: `${root}a`, value: b('A2'), createRevision: a.createRevision, modRevision: a2.modRevision + 1 });
+      expect(deleted).toEqual({
+        key: `${root}a`,
+        value: b('A2'),
+        createRevision: a.createRevision,
+        modRevision: a2.modRevision + 1,
+      });
       expect(await store.currentRevision()).toBe(deleted.modRevision);
       expect(await store.get(`${root}a`)).toBeNull();
       await failure(store.delete(`${root}a`), 'KeyNotFound');
       await failure(store.delete(`${root}a`, deleted.modRevision), 'KeyNotFound');
       const c = await store.create(`${root}c`, b('C'));
-      expect(await store.delete(`${root}c`)).toMatchObject({ value: b('C'), createRevision: c.createRevision, modRevision: c.modRevision + 1 });
+      expect(await store.delete(`${root}c`)).toMatchObject({
+        value: b('C'),
+        createRevision: c.createRevision,
+        modRevision: c.modRevision + 1,
+      });
     });
 
     it('lists keys in byte order of their UTF-8 encoding, isolated by prefix', async () => {
@@ -191,7 +200,11 @@ export function runStorageConformance(
       const seen = [...first.kvs];
       let page = first;
       for (let i = 0; i < 5 && page.more; i++) {
-        page = await store.list(root, { limit: 4, startKey: `${page.kvs[page.kvs.length - 1]!.key}\x00`, revision: rev });
+        page = await store.list(root, {
+          limit: 4,
+          startKey: `${page.kvs[page.kvs.length - 1]!.key}\x00`,
+          revision: rev,
+        });
         expect(page.revision).toBe(rev);
         seen.push(...page.kvs);
       }
@@ -250,7 +263,13 @@ export function runStorageConformance(
       const w = store.watch(root, revs[2]!, fromPoint);
       await fromPoint.untilRevision(last.modRevision);
       w.close();
-      expect(fromPoint.events.map((e) => e.revision)).toEqual([revs[3], revs[4], gone.modRevision, gone.modRevision + 1, last.modRevision]);
+      expect(fromPoint.events.map((e) => e.revision)).toEqual([
+        revs[3],
+        revs[4],
+        gone.modRevision,
+        gone.modRevision + 1,
+        last.modRevision,
+      ]);
     });
 
     it('watches from a revision: replays history, then live events, in order with prevKv', async () => {

@@ -56,9 +56,13 @@ async function runAndKill(
   count: number,
   opts: { storeArgs?: string[]; inSnapshot?: boolean } = {},
 ): Promise<{ acks: Ack[]; killedInSnapshot: boolean }> {
-  const child = spawn(process.execPath, [writerJs, dir, String(firstIndex), '8', ...(opts.storeArgs ?? [String(32 * 1024)])], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [writerJs, dir, String(firstIndex), '8', ...(opts.storeArgs ?? [String(32 * 1024)])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const acks: Ack[] = [];
   let snapshotRunning = false;
   let killedInSnapshot = false;
@@ -126,7 +130,9 @@ async function verify(dir: string, acks: Ack[]): Promise<{ compacted: number }> 
         onError: fail,
       });
     });
-    expect(events.map((e) => e.revision)).toEqual(Array.from({ length: current - compacted }, (_, i) => compacted + i + 1));
+    expect(events.map((e) => e.revision)).toEqual(
+      Array.from({ length: current - compacted }, (_, i) => compacted + i + 1),
+    );
     const byRevision = new Map(events.map((e) => [e.revision, e]));
     for (const ev of events) {
       const index = ev.kv.value.readUInt32LE(0);

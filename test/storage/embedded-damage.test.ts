@@ -10,13 +10,22 @@ import { BinaryWriter } from '../../src/storage/embedded/codec.js';
 import { crc32 } from '../../src/storage/embedded/crc32.js';
 import { frameRecord, type LogRecord } from '../../src/storage/embedded/records.js';
 import { encodeFrame, parseSegment, segmentHeader } from '../../src/storage/embedded/segment.js';
-import { EMBEDDED_FILES, openEmbeddedStore, segmentName, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/store.js';
+import {
+  EMBEDDED_FILES,
+  openEmbeddedStore,
+  segmentName,
+  type EmbeddedStore,
+  type EmbeddedStoreOptions,
+} from '../../src/storage/embedded/store.js';
 import { StorageError } from '../../src/storage/storage.js';
 import { embeddedStores } from '../helpers/embedded-stores.js';
 
 const OBJECTS = 200;
 const key = (i: number): string => `/registry/g/things/ns/obj-${String(i).padStart(4, '0')}`;
-const value = (i: number): Buffer => Buffer.from(JSON.stringify({ kind: 'Thing', metadata: { name: `obj-${i}` }, spec: { data: 'x'.repeat(300 + (i % 50)) } }));
+const value = (i: number): Buffer =>
+  Buffer.from(
+    JSON.stringify({ kind: 'Thing', metadata: { name: `obj-${i}` }, spec: { data: 'x'.repeat(300 + (i % 50)) } }),
+  );
 
 interface Captured {
   level: 'info' | 'warn';
@@ -36,7 +45,10 @@ function capture(): { log: NonNullable<EmbeddedStoreOptions['log']>; lines: Capt
 }
 
 async function segments(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => /^wal-\d+\.log$/.test(n)).sort().map((n) => join(dir, n));
+  return (await readdir(dir))
+    .filter((n) => /^wal-\d+\.log$/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 /** where each frame of a segment starts and ends, and the revisions it holds */
@@ -184,7 +196,9 @@ describe('embedded store with a damaged write-ahead log', () => {
     expect(await liveKeys(store)).toHaveLength(OBJECTS - (last - first + 1));
     const skipped = lines.find((l) => /skipped a damaged region/.test(l.msg))!;
     expect(skipped.fields).toMatchObject({ file: log, offset: hit[0]!.start, end: hit[hit.length - 1]!.end });
-    expect(String(skipped.fields.lost)).toContain(`revisions ${first}-${last} (${last - first + 1}), ${hit.length} group commit(s)`);
+    expect(String(skipped.fields.lost)).toContain(
+      `revisions ${first}-${last} (${last - first + 1}), ${hit.length} group commit(s)`,
+    );
   });
 
   it('drops a torn last group commit whose pages reached the disk out of order, and only that', async () => {
@@ -236,7 +250,10 @@ describe('embedded store with a damaged write-ahead log', () => {
     // the next segment, as a snapshot would have started it, with the write after the cut one
     const salt = Buffer.alloc(8, 7);
     const next = { op: 'put' as const, revision: OBJECTS + 1, key: key(OBJECTS), value: value(OBJECTS) };
-    await writeFile(join(dir, segmentName(2)), Buffer.concat([segmentHeader(salt), encodeFrame(salt, 1, [frameRecord(next)])]));
+    await writeFile(
+      join(dir, segmentName(2)),
+      Buffer.concat([segmentHeader(salt), encodeFrame(salt, 1, [frameRecord(next)])]),
+    );
     const err = await openError(dir);
     expect(err.message).toContain(`write-ahead log ${log} is damaged at byte offset ${last.start};`);
     expect(err.message).toContain(`revisions ${OBJECTS}-${OBJECTS} (1)`);
@@ -249,7 +266,9 @@ describe('embedded store with a damaged write-ahead log', () => {
     await store.close();
     expect(store.stats().snapshotsWritten).toBeGreaterThan(0);
     await unlink(join(dir, EMBEDDED_FILES.snapshot));
-    expect((await openError(dir)).message).toMatch(new RegExp(`^data directory ${dir} is corrupt: log jumps from revision 0 to \\d+$`));
+    expect((await openError(dir)).message).toMatch(
+      new RegExp(`^data directory ${dir} is corrupt: log jumps from revision 0 to \\d+$`),
+    );
   });
 
   it('still refuses a damaged snapshot with a clear error', async () => {
@@ -275,7 +294,11 @@ describe('embedded store data directories of the older format', () => {
   });
 
   /** a snapshot as the older format wrote it ("TFSNAP01", CRC, revision, compacted, keys) */
-  function snapshotV1(revision: number, compacted: number, entries: { key: string; versions: [number, number, string | null][] }[]): Buffer {
+  function snapshotV1(
+    revision: number,
+    compacted: number,
+    entries: { key: string; versions: [number, number, string | null][] }[],
+  ): Buffer {
     const w = new BinaryWriter(1024, 12).f64(revision).f64(compacted).u32(entries.length);
     for (const e of entries) {
       w.str(e.key).u32(e.versions.length);
@@ -300,7 +323,13 @@ describe('embedded store data directories of the older format', () => {
     await writeFile(
       join(dir, EMBEDDED_FILES.snapshot),
       snapshotV1(3, 1, [
-        { key: '/a', versions: [[1, 1, 'a1'], [2, 1, 'a2']] },
+        {
+          key: '/a',
+          versions: [
+            [1, 1, 'a1'],
+            [2, 1, 'a2'],
+          ],
+        },
         { key: '/b', versions: [[3, 3, 'b1']] },
       ]),
     );
@@ -344,7 +373,9 @@ describe('embedded store data directories of the older format', () => {
       ],
     };
     expect(await contents(store)).toEqual(expected);
-    expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/migrated the write-ahead log of an older version/)]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      expect.stringMatching(/migrated the write-ahead log of an older version/),
+    ]);
     // folded into a snapshot of the current format and a new segment
     expect(await readdir(dir)).not.toContain(EMBEDDED_FILES.log);
     expect((await readFile(join(dir, EMBEDDED_FILES.snapshot))).subarray(0, 8).toString('latin1')).toBe('TFSNAP02');
@@ -352,7 +383,12 @@ describe('embedded store data directories of the older format', () => {
     await store.close();
     store = await openEmbeddedStore(dir);
     try {
-      expect(await contents(store)).toMatchObject({ revision: 7, compacted: 2, atTwo: expected.atTwo, atFive: expected.atFive });
+      expect(await contents(store)).toMatchObject({
+        revision: 7,
+        compacted: 2,
+        atTwo: expected.atTwo,
+        atFive: expected.atFive,
+      });
     } finally {
       await store.close();
     }
@@ -369,12 +405,23 @@ describe('embedded store data directories of the older format', () => {
     const dump = async (store: EmbeddedStore) => {
       const revision = await store.currentRevision();
       const compacted = await store.compactedRevision();
-      const live = (await store.list('/')).kvs.map((kv) => [kv.key, kv.value.toString(), kv.createRevision, kv.modRevision]);
+      const live = (await store.list('/')).kvs.map((kv) => [
+        kv.key,
+        kv.value.toString(),
+        kv.createRevision,
+        kv.modRevision,
+      ]);
       const events = await new Promise<unknown[]>((resolve, reject) => {
         const seen: unknown[] = [];
         const w = store.watch('', compacted, {
           onEvent: (ev) => {
-            seen.push([ev.revision, ev.type, ev.kv.key, ev.kv.value.toString(), ev.prevKv ? ev.prevKv.modRevision : null]);
+            seen.push([
+              ev.revision,
+              ev.type,
+              ev.kv.key,
+              ev.kv.value.toString(),
+              ev.prevKv ? ev.prevKv.modRevision : null,
+            ]);
             if (ev.revision === revision) {
               w.close();
               resolve(seen);
@@ -406,7 +453,10 @@ describe('embedded store data directories of the older format', () => {
     try {
       expect(await store.currentRevision()).toBe(5);
       const lastRecord = frameRecord({ op: 'put', revision: 6, key: '/a', value: Buffer.from('a3') });
-      expect(lines[0]).toMatchObject({ level: 'warn', fields: { file: log, offset: buf.length - lastRecord.length, bytesDropped: lastRecord.length - 2 } });
+      expect(lines[0]).toMatchObject({
+        level: 'warn',
+        fields: { file: log, offset: buf.length - lastRecord.length, bytesDropped: lastRecord.length - 2 },
+      });
     } finally {
       await store.close();
     }

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MvccState, versionBytes } from '../../src/storage/embedded/mvcc.js';
-import { EMBEDDED_FILES, openEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions } from '../../src/storage/embedded/store.js';
+import {
+  EMBEDDED_FILES,
+  openEmbeddedStore,
+  type EmbeddedStore,
+  type EmbeddedStoreOptions,
+} from '../../src/storage/embedded/store.js';
 import type { StorageError } from '../../src/storage/storage.js';
 
 const MiB = 1024 * 1024;
@@ -122,7 +127,11 @@ describe('embedded store history and snapshots', () => {
   it('keeps history within maxHistoryBytes with large values', async () => {
     const bound = 2 * MiB;
     const valueBytes = 256 * 1024;
-    const { store, dir } = await openStore({ maxHistoryBytes: bound, compactionIntervalMs: 0, snapshotThresholdBytes: 4 * MiB });
+    const { store, dir } = await openStore({
+      maxHistoryBytes: bound,
+      compactionIntervalMs: 0,
+      snapshotThresholdBytes: 4 * MiB,
+    });
     const keys = 4;
     for (let generation = 0; generation < 50; generation++) {
       for (let i = 0; i < keys; i++) {
@@ -172,7 +181,11 @@ describe('embedded store history and snapshots', () => {
         const versions = state.snapshotVersions(k, state.compacted, state.head);
         versions.forEach((v, i) => {
           const superseded = i + 1 < versions.length;
-          if (!v.value || superseded) bytes += versionBytes(k, { rev: v.rev, kv: v.value ? { key: k, value: v.value, createRevision: v.createRevision, modRevision: v.rev } : null });
+          if (!v.value || superseded)
+            bytes += versionBytes(k, {
+              rev: v.rev,
+              kv: v.value ? { key: k, value: v.value, createRevision: v.createRevision, modRevision: v.rev } : null,
+            });
         });
       }
       return bytes;
@@ -182,14 +195,18 @@ describe('embedded store history and snapshots', () => {
       const roll = random(100);
       if (roll < 60) state.put(k, Buffer.alloc(random(300)));
       else if (roll < 80 && state.latest(k)) state.delete(k);
-      else if (roll < 90 && state.head > state.compacted) state.compact(state.compacted + 1 + random(state.head - state.compacted));
+      else if (roll < 90 && state.head > state.compacted)
+        state.compact(state.compacted + 1 + random(state.head - state.compacted));
       else if (roll < 95) {
         if (release) release();
         release = random(2) === 0 ? state.hold() : null;
       }
       expect(state.historyBytes, `step ${step}`).toBe(recount());
       // without a hold, what compaction dropped is gone from memory too
-      if (!release) expect(state.keyCount).toBe(keys.filter((x) => state.snapshotVersions(x, state.compacted, state.head).length > 0).length);
+      if (!release)
+        expect(state.keyCount).toBe(
+          keys.filter((x) => state.snapshotVersions(x, state.compacted, state.head).length > 0).length,
+        );
     }
     release?.();
     expect(state.historyBytes).toBe(recount());

@@ -120,7 +120,9 @@ describe('embedded store', () => {
     const warnings: Record<string, unknown>[] = [];
     store = await openStore(dir, { log: { info: () => undefined, warn: (fields) => warnings.push(fields) } });
     expect(store.stats().recoveredTailBytes).toBeGreaterThan(0);
-    expect(warnings).toEqual([{ file: log, offset: expect.any(Number), bytesDropped: store.stats().recoveredTailBytes }]);
+    expect(warnings).toEqual([
+      { file: log, offset: expect.any(Number), bytesDropped: store.stats().recoveredTailBytes },
+    ]);
     expect(warnings[0]!.offset).toBe(full - 3 - store.stats().recoveredTailBytes);
     expect(await store.currentRevision()).toBe(2);
     expect(await store.get('/k/3')).toBeNull();
@@ -224,7 +226,10 @@ describe('embedded store', () => {
     expect((await readFile(join(dir, EMBEDDED_FILES.lock), 'utf8')).trim()).toBe(String(process.pid));
     const err = await openEmbeddedStore(dir).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StorageError);
-    expect(err).toMatchObject({ code: 'Unavailable', message: `data directory ${dir} is locked by process ${process.pid}` });
+    expect(err).toMatchObject({
+      code: 'Unavailable',
+      message: `data directory ${dir} is locked by process ${process.pid}`,
+    });
     await first.create('/k', b('1'));
     await first.close();
     const second = await openStore(dir);
@@ -244,7 +249,10 @@ describe('embedded store', () => {
 });
 
 async function logSegments(dir: string): Promise<string[]> {
-  return (await readdir(dir)).filter((n) => /^wal-\d+\.log$/.test(n)).sort().map((n) => join(dir, n));
+  return (await readdir(dir))
+    .filter((n) => /^wal-\d+\.log$/.test(n))
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 async function dirBytes(dir: string): Promise<number> {

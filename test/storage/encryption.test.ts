@@ -23,12 +23,16 @@ const key32a = randomBytes(32).toString('base64');
 const key32b = randomBytes(32).toString('base64');
 
 type Provider = { aesgcm: { keys: { name: string; secret: string }[] } } | { identity: Record<string, never> };
-const aesgcm = (...keys: [string, string][]): Provider => ({ aesgcm: { keys: keys.map(([name, secret]) => ({ name, secret })) } });
+const aesgcm = (...keys: [string, string][]): Provider => ({
+  aesgcm: { keys: keys.map(([name, secret]) => ({ name, secret })) },
+});
 const identity: Provider = { identity: {} };
 
 /** the config through the parser, as JSON text (YAML is tested separately) */
 function config(...rules: { resources: string[]; providers: Provider[] }[]): EncryptionConfig {
-  return parseEncryptionConfig(JSON.stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', resources: rules }));
+  return parseEncryptionConfig(
+    JSON.stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', resources: rules }),
+  );
 }
 
 const byRegistry = resourceOfKey('/registry');
@@ -53,8 +57,21 @@ async function bytesOnDisk(dir: string, needle: string): Promise<boolean> {
 
 /** the Storage methods of a store as plain bound functions */
 function bind(store: Storage): Storage {
-  const methods = ['currentRevision', 'compactedRevision', 'create', 'get', 'list', 'update', 'delete', 'watch', 'compact', 'close'] as const;
-  return Object.fromEntries(methods.map((m) => [m, (store[m] as (...a: unknown[]) => unknown).bind(store)])) as unknown as Storage;
+  const methods = [
+    'currentRevision',
+    'compactedRevision',
+    'create',
+    'get',
+    'list',
+    'update',
+    'delete',
+    'watch',
+    'compact',
+    'close',
+  ] as const;
+  return Object.fromEntries(
+    methods.map((m) => [m, (store[m] as (...a: unknown[]) => unknown).bind(store)]),
+  ) as unknown as Storage;
 }
 
 async function storageFailure(p: Promise<unknown>): Promise<StorageError> {
@@ -153,26 +170,39 @@ describe('encryption at rest', () => {
     const v2 = withEncryption(inner, secretsWith(aesgcm(['key2', key32b], ['key1', key32a])), byRegistry);
     expect((await v2.get('/registry/secrets/ns/a'))!.value).toEqual(b('written-with-key1'));
     await v2.create('/registry/secrets/ns/b', b('written-with-key2'));
-    expect((await inner.get('/registry/secrets/ns/b'))!.value.subarray(0, 23).toString()).toBe('k8s:enc:aesgcm:v1:key2:');
+    expect((await inner.get('/registry/secrets/ns/b'))!.value.subarray(0, 23).toString()).toBe(
+      'k8s:enc:aesgcm:v1:key2:',
+    );
     const a = (await v2.get('/registry/secrets/ns/a'))!;
     await v2.update(a.key, a.value, a.modRevision); // rewriting moves a value to the new key
-    expect((await inner.get('/registry/secrets/ns/a'))!.value.subarray(0, 23).toString()).toBe('k8s:enc:aesgcm:v1:key2:');
+    expect((await inner.get('/registry/secrets/ns/a'))!.value.subarray(0, 23).toString()).toBe(
+      'k8s:enc:aesgcm:v1:key2:',
+    );
 
     // a second aesgcm provider is as good as a second key
     const v2b = withEncryption(inner, secretsWith(aesgcm(['key3', key16]), aesgcm(['key2', key32b])), byRegistry);
-    expect((await v2b.list('/registry/secrets/')).kvs.map((kv) => kv.value.toString())).toEqual(['written-with-key1', 'written-with-key2']);
+    expect((await v2b.list('/registry/secrets/')).kvs.map((kv) => kv.value.toString())).toEqual([
+      'written-with-key1',
+      'written-with-key2',
+    ]);
 
     await v1.create('/registry/secrets/ns/c', b('key1-only'));
     const onlyKey2 = withEncryption(inner, secretsWith(aesgcm(['key2', key32b])), byRegistry);
     const err = await storageFailure(onlyKey2.get('/registry/secrets/ns/c'));
     expect(err.code).toBe('Internal');
-    expect(err.message).toMatch(/failed to decrypt.*\/registry\/secrets\/ns\/c.*aesgcm key "key1".*not in the encryption configuration/);
+    expect(err.message).toMatch(
+      /failed to decrypt.*\/registry\/secrets\/ns\/c.*aesgcm key "key1".*not in the encryption configuration/,
+    );
     expect((await storageFailure(onlyKey2.list('/registry/secrets/'))).code).toBe('Internal');
   });
 
   it('works with 128-, 192- and 256-bit keys', async () => {
     const { inner } = await openInner();
-    for (const [name, secret] of [['k16', key16], ['k24', key24], ['k32', key32a]] as [string, string][]) {
+    for (const [name, secret] of [
+      ['k16', key16],
+      ['k24', key24],
+      ['k32', key32a],
+    ] as [string, string][]) {
       const store = withEncryption(inner, secretsWith(aesgcm([name, secret])), byRegistry);
       const kv = await store.create(`/registry/secrets/ns/${name}`, b(`value-${name}`));
       expect((await store.get(kv.key))!.value).toEqual(b(`value-${name}`));
@@ -202,7 +232,12 @@ describe('encryption at rest', () => {
     const flipped = Buffer.from(raw);
     flipped[flipped.length - 20]! ^= 0x01; // inside the ciphertext
     let cur = await inner.update(kv.key, flipped, kv.modRevision);
-    for (const bad of [raw.subarray(0, 30), b('k8s:enc:aesgcm:v1:key1:'), b('plaintext-without-identity'), b('k8s:enc:kms:v2:x:abc')]) {
+    for (const bad of [
+      raw.subarray(0, 30),
+      b('k8s:enc:aesgcm:v1:key1:'),
+      b('plaintext-without-identity'),
+      b('k8s:enc:kms:v2:x:abc'),
+    ]) {
       const err = await storageFailure(store.get(kv.key));
       expect(err.code).toBe('Internal');
       expect(err.message).toMatch(/^failed to decrypt the value stored at \/registry\/secrets\/ns\/s: /);
@@ -308,7 +343,9 @@ describe('registry keys and rule matching', () => {
     expect(first('kubernetesclusters.vitistack.io')).toBe('b');
     expect(first('configmaps')).toBe('c');
     expect(first('servers.metal.sidero.dev')).toBe('identity');
-    expect(providersForResource(config({ resources: ['secrets'], providers: [identity] }), 'configmaps')).toBeUndefined();
+    expect(
+      providersForResource(config({ resources: ['secrets'], providers: [identity] }), 'configmaps'),
+    ).toBeUndefined();
   });
 
   it('parses YAML', () => {
@@ -328,7 +365,13 @@ resources:
     expect(cfg.rules).toHaveLength(1);
     expect(cfg.rules[0]!.resources).toEqual(['secrets', 'kubernetesclusters.vitistack.io']);
     expect(cfg.rules[0]!.providers).toEqual([
-      { kind: 'aesgcm', keys: [{ name: 'key2', secret: Buffer.from(key32b, 'base64') }, { name: 'key1', secret: Buffer.from(key16, 'base64') }] },
+      {
+        kind: 'aesgcm',
+        keys: [
+          { name: 'key2', secret: Buffer.from(key32b, 'base64') },
+          { name: 'key1', secret: Buffer.from(key16, 'base64') },
+        ],
+      },
       { kind: 'identity' },
     ]);
   });
@@ -336,7 +379,12 @@ resources:
 
 describe('EncryptionConfiguration validation', () => {
   const doc = (rules: unknown, extra: Record<string, unknown> = {}) =>
-    JSON.stringify({ apiVersion: 'apiserver.config.k8s.io/v1', kind: 'EncryptionConfiguration', resources: rules, ...extra });
+    JSON.stringify({
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'EncryptionConfiguration',
+      resources: rules,
+      ...extra,
+    });
   const one = (providers: unknown, resources: unknown = ['secrets']) => doc([{ resources, providers }]);
 
   it('refuses bad key material without ever printing it', () => {
@@ -344,9 +392,15 @@ describe('EncryptionConfiguration validation', () => {
     const short = Buffer.from('only-ten-b').toString('base64');
     const err = configFailure(one([aesgcm(['a', notBase64], ['b', short], ['c', ''])]));
     expect(err.message).toMatch(/^invalid EncryptionConfiguration "test-config.yaml": \[/);
-    expect(err.causes.map((c) => c.field)).toEqual([0, 1, 2].map((i) => `resources[0].providers[0].aesgcm.keys[${i}].secret`));
-    expect(err.message).toContain('resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": secrets must be base64 encoded');
-    expect(err.message).toContain('resources[0].providers[0].aesgcm.keys[1].secret: Invalid value: "REDACTED": secret is not of the expected length, got 10, expected one of [16 24 32]');
+    expect(err.causes.map((c) => c.field)).toEqual(
+      [0, 1, 2].map((i) => `resources[0].providers[0].aesgcm.keys[${i}].secret`),
+    );
+    expect(err.message).toContain(
+      'resources[0].providers[0].aesgcm.keys[0].secret: Invalid value: "REDACTED": secrets must be base64 encoded',
+    );
+    expect(err.message).toContain(
+      'resources[0].providers[0].aesgcm.keys[1].secret: Invalid value: "REDACTED": secret is not of the expected length, got 10, expected one of [16 24 32]',
+    );
     expect(err.message).toContain('resources[0].providers[0].aesgcm.keys[2].secret: Required value');
     expect(err.message).not.toContain(notBase64);
     expect(err.message).not.toContain(short);
@@ -356,19 +410,27 @@ describe('EncryptionConfiguration validation', () => {
     expect(configFailure(one([aesgcm(['k', key32a]), aesgcm(['k', key32b])])).message).toContain(
       'resources[0].providers[1].aesgcm.keys[0].name: Duplicate value: "k"',
     );
-    expect(configFailure(one([aesgcm(['k', key32a], ['k', key32b])])).message).toContain('keys[1].name: Duplicate value: "k"');
+    expect(configFailure(one([aesgcm(['k', key32a], ['k', key32b])])).message).toContain(
+      'keys[1].name: Duplicate value: "k"',
+    );
     expect(configFailure(one([aesgcm(['a:b', key32a])])).message).toContain("must not contain ':'");
     expect(configFailure(one([aesgcm(['', key32a])])).message).toContain('keys[0].name: Required value');
-    expect(configFailure(one([{ aesgcm: { keys: [] } }])).message).toContain('resources[0].providers[0].aesgcm.keys: Required value');
+    expect(configFailure(one([{ aesgcm: { keys: [] } }])).message).toContain(
+      'resources[0].providers[0].aesgcm.keys: Required value',
+    );
   });
 
   it('refuses providers other than aesgcm and identity, clearly', () => {
     for (const p of ['kms', 'aescbc', 'secretbox']) {
       const err = configFailure(one([{ [p]: { keys: [{ name: 'k', secret: key32a }] } }]));
-      expect(err.message).toContain(`resources[0].providers[0].${p}: Unsupported value: "${p}": only the aesgcm and identity providers are supported`);
+      expect(err.message).toContain(
+        `resources[0].providers[0].${p}: Unsupported value: "${p}": only the aesgcm and identity providers are supported`,
+      );
       expect(err.message).not.toContain(key32a);
     }
-    expect(configFailure(one([{ aesgmc: {} }])).message).toContain('"aesgmc": unknown provider; only the aesgcm and identity providers are supported');
+    expect(configFailure(one([{ aesgmc: {} }])).message).toContain(
+      '"aesgmc": unknown provider; only the aesgcm and identity providers are supported',
+    );
     expect(configFailure(one([{}])).message).toContain('provider does not contain any of the expected providers');
     expect(configFailure(one([{ identity: {}, aesgcm: { keys: [{ name: 'k', secret: key32a }] } }])).message).toContain(
       'more than one provider specified in a single element',
@@ -380,10 +442,34 @@ describe('EncryptionConfiguration validation', () => {
     const p = [identity];
     const cases: [unknown, string][] = [
       [[{ resources: ['secrets', 'secrets.'], providers: p }], 'each resource name must be unique'],
-      [[{ resources: ['secrets'], providers: p }, { resources: ['secrets'], providers: p }], 'resource "secrets" is already listed in resources[0].resources'],
-      [[{ resources: ['*.'], providers: p }, { resources: ['secrets'], providers: p }], 'resource "secrets" is masked by earlier rule "*."'],
-      [[{ resources: ['*.*'], providers: p }, { resources: ['machines.vitistack.io'], providers: p }], 'is masked by earlier rule "*.*"'],
-      [[{ resources: ['*.vitistack.io'], providers: p }, { resources: ['machines.vitistack.io'], providers: p }], 'masked by earlier rule "*.vitistack.io"'],
+      [
+        [
+          { resources: ['secrets'], providers: p },
+          { resources: ['secrets'], providers: p },
+        ],
+        'resource "secrets" is already listed in resources[0].resources',
+      ],
+      [
+        [
+          { resources: ['*.'], providers: p },
+          { resources: ['secrets'], providers: p },
+        ],
+        'resource "secrets" is masked by earlier rule "*."',
+      ],
+      [
+        [
+          { resources: ['*.*'], providers: p },
+          { resources: ['machines.vitistack.io'], providers: p },
+        ],
+        'is masked by earlier rule "*.*"',
+      ],
+      [
+        [
+          { resources: ['*.vitistack.io'], providers: p },
+          { resources: ['machines.vitistack.io'], providers: p },
+        ],
+        'masked by earlier rule "*.vitistack.io"',
+      ],
       [[{ resources: ['secrets', '*.'], providers: p }], 'overlapping resources'],
       [[{ resources: ['machines.vitistack.io', '*.vitistack.io'], providers: p }], 'overlapping resources'],
       [[{ resources: ['*.', '*.*'], providers: p }], 'overlapping resources'],
@@ -396,14 +482,18 @@ describe('EncryptionConfiguration validation', () => {
     for (const [rules, message] of cases) expect(configFailure(doc(rules)).message).toContain(message);
     // a specific resource before a wildcard, and wildcards of different groups, are fine
     expect(() => config({ resources: ['secrets'], providers: p }, { resources: ['*.'], providers: p })).not.toThrow();
-    expect(() => config({ resources: ['machines.vitistack.io', '*.', '*.metal.sidero.dev'], providers: p })).not.toThrow();
+    expect(() =>
+      config({ resources: ['machines.vitistack.io', '*.', '*.metal.sidero.dev'], providers: p }),
+    ).not.toThrow();
   });
 
   it('refuses the wrong apiVersion or kind, and text that is not YAML, without echoing it', () => {
-    expect(configFailure(doc([{ resources: ['secrets'], providers: [identity] }], { apiVersion: 'v1' })).message).toContain(
-      'apiVersion: Unsupported value: "v1": supported values: "apiserver.config.k8s.io/v1"',
-    );
-    expect(configFailure(doc([{ resources: ['secrets'], providers: [identity] }], { kind: 'Config' })).message).toContain('kind: Unsupported value: "Config"');
+    expect(
+      configFailure(doc([{ resources: ['secrets'], providers: [identity] }], { apiVersion: 'v1' })).message,
+    ).toContain('apiVersion: Unsupported value: "v1": supported values: "apiserver.config.k8s.io/v1"');
+    expect(
+      configFailure(doc([{ resources: ['secrets'], providers: [identity] }], { kind: 'Config' })).message,
+    ).toContain('kind: Unsupported value: "Config"');
     const err = configFailure(`resources:\n  - providers:\n      - aesgcm: {keys: [{name: k, secret: "${key32a}"]}\n`);
     expect(err.message).toMatch(/not valid YAML or JSON at line \d+/);
     expect(err.message).not.toContain(key32a);
@@ -449,6 +539,8 @@ describe('ensureDefaultEncryptionConfig', () => {
 
   it('reports a missing config file with its path', async () => {
     const missing = join(await tempDir(dirs), 'nope.yaml');
-    await expect(loadEncryptionConfig(missing)).rejects.toThrow(`error reading encryption provider configuration file "${missing}"`);
+    await expect(loadEncryptionConfig(missing)).rejects.toThrow(
+      `error reading encryption provider configuration file "${missing}"`,
+    );
   });
 });

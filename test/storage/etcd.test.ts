@@ -2,9 +2,21 @@
 // networked store has to get right: mTLS, outages, resumed watches, compaction, paging, and a
 // three-member cluster losing its leader under load.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { openEtcdStore, type CompactionReport, type EtcdStore, type EtcdStoreOptions } from '../../src/storage/etcd3/store.js';
+import {
+  openEtcdStore,
+  type CompactionReport,
+  type EtcdStore,
+  type EtcdStoreOptions,
+} from '../../src/storage/etcd3/store.js';
 import { StorageError, type KeyValue, type StorageEvent } from '../../src/storage/storage.js';
-import { startEtcd, startEtcdCluster, startTcpProxy, type EtcdCluster, type EtcdServer, type TcpProxy } from '../helpers/etcd.js';
+import {
+  startEtcd,
+  startEtcdCluster,
+  startTcpProxy,
+  type EtcdCluster,
+  type EtcdServer,
+  type TcpProxy,
+} from '../helpers/etcd.js';
 import { runStorageConformance } from './conformance.js';
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -36,7 +48,8 @@ function collect(store: EtcdStore, prefix: string, from: number) {
       check();
     });
   const revisions = () => state.events.map((e) => e.revision);
-  const untilRevision = (rev: number) => until(() => state.error !== undefined || state.events.some((e) => e.revision >= rev));
+  const untilRevision = (rev: number) =>
+    until(() => state.error !== undefined || state.events.some((e) => e.revision >= rev));
   return { state, watch, until, untilRevision, revisions };
 }
 
@@ -64,7 +77,6 @@ afterEach(async () => {
 });
 
 describe('etcd3 store', () => {
-
   it('pages lists: no range asks etcd for more than the page size, and all pages are read at one revision', async () => {
     const store = await open({ endpoints: etcd.endpoints, listPageSize: 5 });
     const root = `/registry/paging/${Date.now()}/`;
@@ -120,7 +132,11 @@ describe('etcd3 store', () => {
     cleanups.push(() => own.cleanup());
     const timeout = 1_500;
     const store = await open({ endpoints: own.endpoints, requestTimeoutMs: timeout, watchReconnectTimeoutMs: 30_000 });
-    const impatient = await open({ endpoints: own.endpoints, requestTimeoutMs: timeout, watchReconnectTimeoutMs: 1_000 });
+    const impatient = await open({
+      endpoints: own.endpoints,
+      requestTimeoutMs: timeout,
+      watchReconnectTimeoutMs: 1_000,
+    });
     const r0 = await store.currentRevision();
     const w = collect(store, '/registry/outage/', r0);
     const short = collect(impatient, '/registry/outage/', r0);
@@ -134,7 +150,11 @@ describe('etcd3 store', () => {
     await short.until(() => short.state.error !== undefined);
     expect(short.state.error?.code).toBe('Unavailable');
     expect(Date.now() - down).toBeLessThan(1_000 + 1_000);
-    for (const call of [() => store.get('/registry/outage/a0'), () => store.create('/registry/outage/x', b('x')), () => store.list('/registry/outage/')]) {
+    for (const call of [
+      () => store.get('/registry/outage/a0'),
+      () => store.create('/registry/outage/x', b('x')),
+      () => store.list('/registry/outage/'),
+    ]) {
       const started = Date.now();
       expect((await failure(call())).code).toBe('Unavailable');
       expect(Date.now() - started).toBeLessThan(timeout + 1_000);
@@ -208,7 +228,8 @@ describe('etcd3 store', () => {
     const r0 = await servers[0]!.currentRevision();
     const everything = collect(servers[0]!, '', r0);
     let kv = await servers[0]!.create('/registry/compaction/k', b('0'));
-    const compactions = () => reports.flatMap(({ server, report }) => (report.outcome === 'compacted' ? [{ server, ...report }] : []));
+    const compactions = () =>
+      reports.flatMap(({ server, report }) => (report.outcome === 'compacted' ? [{ server, ...report }] : []));
     for (let i = 1; compactions().length < 4; i++) {
       expect(i).toBeLessThan(10_000);
       kv = await servers[i % 2]!.update(kv.key, b(String(i)), kv.modRevision);
@@ -216,12 +237,17 @@ describe('etcd3 store', () => {
     }
     expect(reports.filter((r) => r.report.outcome === 'failed')).toEqual([]);
     // the clock moves once per round, and only the server that moved it compacts
-    const clocks = reports.flatMap(({ report: r }) => (r.outcome === 'compacted' || r.outcome === 'nothing-yet' ? [r.clock] : []));
+    const clocks = reports.flatMap(({ report: r }) =>
+      r.outcome === 'compacted' || r.outcome === 'nothing-yet' ? [r.clock] : [],
+    );
     expect(new Set(clocks).size).toBe(clocks.length);
     // ... to the revision it saw at its own previous tick, so one interval of history remains
     for (const server of [0, 1]) {
       const mine = reports.filter((r) => r.server === server).map((r) => r.report);
-      mine.forEach((r, i) => r.outcome === 'compacted' && expect(r.revision).toBe((mine[i - 1] as { observed?: number })?.observed));
+      mine.forEach(
+        (r, i) =>
+          r.outcome === 'compacted' && expect(r.revision).toBe((mine[i - 1] as { observed?: number })?.observed),
+      );
     }
     const compacted = compactions().at(-1)!.revision;
     // (the loops keep running, so etcd may have been compacted further by now)

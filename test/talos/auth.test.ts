@@ -31,8 +31,16 @@ describe('simulator authorization', () => {
   it('an operator may reboot but not upgrade', async () => {
     const operator = await clientWithCert(sim, controlPlane(sim), ['os:operator']);
     try {
-      await expectFailure(operator.upgrade({ image: 'ghcr.io/siderolabs/installer:v1.13.10' }), 'PermissionDenied', 403);
-      await expectFailure(operator.applyConfiguration({ data: 'version: v1alpha1\n', mode: 'AUTO' }), 'PermissionDenied', 403);
+      await expectFailure(
+        operator.upgrade({ image: 'ghcr.io/siderolabs/installer:v1.13.10' }),
+        'PermissionDenied',
+        403,
+      );
+      await expectFailure(
+        operator.applyConfiguration({ data: 'version: v1alpha1\n', mode: 'AUTO' }),
+        'PermissionDenied',
+        403,
+      );
     } finally {
       operator.close();
     }
@@ -70,9 +78,13 @@ describe('simulator authorization', () => {
   it('a client certificate from another CA fails the TLS handshake -> 503 TLSError', async () => {
     const otherCA = await createCA('talos', 'ed25519');
     const foreign = await issueClientCert(otherCA, ['os:admin']);
-    const client = clientFor(sim, controlPlane(sim), { crt: foreign.certPem, key: nodeTlsKey(foreign.keyPem), timeoutMs: 3_000 });
+    const client = clientFor(sim, controlPlane(sim), {
+      crt: foreign.certPem,
+      key: nodeTlsKey(foreign.keyPem),
+      timeoutMs: 3_000,
+    });
     try {
-      const e = await expectFailure(client.version(), "TLSError", 503);
+      const e = await expectFailure(client.version(), 'TLSError', 503);
       expect(e.message).not.toContain('PRIVATE KEY');
     } finally {
       client.close();

@@ -39,10 +39,16 @@ afterEach(async () => {
 
 async function run(args: string[]): Promise<Run> {
   const dir = await mkdtemp(join(tmpdir(), 'talos-sim-cli-'));
-  const proc = spawn(process.execPath, [MAIN, ...args.map((a) => a.replace('$DIR', dir))], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [MAIN, ...args.map((a) => a.replace('$DIR', dir))], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
-  proc.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-  proc.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+  proc.stdout?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
+  proc.stderr?.on('data', (d: Buffer) => {
+    out += d.toString();
+  });
   const r = { proc, dir, output: () => out };
   runs.push(r);
   return r;
@@ -50,10 +56,15 @@ async function run(args: string[]): Promise<Run> {
 
 async function started(r: Run): Promise<{ name: string; endpoint: string; role: string; version: string }[]> {
   const file = join(r.dir, 'nodes.json');
-  await pollUntil('nodes.json', async () => {
-    if (r.proc.exitCode !== null) throw new Error(`simulator exited early: ${r.output()}`);
-    return existsSync(file) ? true : undefined;
-  }, 30_000, 50);
+  await pollUntil(
+    'nodes.json',
+    async () => {
+      if (r.proc.exitCode !== null) throw new Error(`simulator exited early: ${r.output()}`);
+      return existsSync(file) ? true : undefined;
+    },
+    30_000,
+    50,
+  );
   return JSON.parse(await readFile(file, 'utf8'));
 }
 
@@ -99,7 +110,12 @@ describe('talos-sim CLI', () => {
     const ca = await createOsCA();
     const bundle = stringify({
       cluster: { id: 'c2ltdWxhdGVk', secret: 'c2VjcmV0' },
-      certs: { os: { crt: Buffer.from(ca.certPem).toString('base64'), key: Buffer.from(talosKeyLabel(ca.keyPem, 'ed25519')).toString('base64') } },
+      certs: {
+        os: {
+          crt: Buffer.from(ca.certPem).toString('base64'),
+          key: Buffer.from(talosKeyLabel(ca.keyPem, 'ed25519')).toString('base64'),
+        },
+      },
     });
     const secretsDir = await mkdtemp(join(tmpdir(), 'talos-secrets-'));
     try {

@@ -90,7 +90,11 @@ describe('TalosClient <-> simulator', () => {
 
   it('ApplyConfiguration rejects invalid YAML and a role change with 400 InvalidArgument', async () => {
     await expectFailure(wk.applyConfiguration({ data: 'version: [oops', mode: 'AUTO' }), 'InvalidArgument', 400);
-    const e = await expectFailure(wk.applyConfiguration({ data: 'version: v1alpha1\nmachine:\n  type: controlplane\n', mode: 'AUTO' }), 'InvalidArgument', 400);
+    const e = await expectFailure(
+      wk.applyConfiguration({ data: 'version: v1alpha1\nmachine:\n  type: controlplane\n', mode: 'AUTO' }),
+      'InvalidArgument',
+      400,
+    );
     expect(e.message).toContain('machine type cannot be changed');
   });
 
@@ -134,7 +138,9 @@ describe('TalosClient <-> simulator', () => {
     const ip = (name: string) => sim.node(name).ip;
     const cps = nodes.filter((n) => n.role === 'controlplane').map((n) => ip(n.name));
     const workers = nodes.filter((n) => n.role === 'worker').map((n) => ip(n.name));
-    const { items, error } = await drain(cp.healthCheck({ waitTimeoutMs: 5_000, controlPlaneNodes: cps, workerNodes: workers }));
+    const { items, error } = await drain(
+      cp.healthCheck({ waitTimeoutMs: 5_000, controlPlaneNodes: cps, workerNodes: workers }),
+    );
     expect(error).toBeUndefined();
     expect(items.some((m) => m.startsWith('discovered'))).toBe(false);
   });
@@ -154,7 +160,11 @@ describe('TalosClient <-> simulator', () => {
     const node = sim.node(controlPlane(sim));
     const lookup = async () => [node.ip];
     const alias = clientFor(sim, node.name, { endpoint: `alias.example.test:${node.port}`, lookup });
-    const overridden = clientFor(sim, node.name, { endpoint: `alias.example.test:${node.port}`, lookup, targetNameOverride: node.name });
+    const overridden = clientFor(sim, node.name, {
+      endpoint: `alias.example.test:${node.port}`,
+      lookup,
+      targetNameOverride: node.name,
+    });
     try {
       const e = await expectFailure(alias.version(), 'TLSError', 503);
       expect(e.message).toContain('dialed name');

@@ -11,8 +11,20 @@ const ctx = { endpoint: '10.0.0.5:50000', method: 'Version', timeoutMs: 1500 };
 
 describe('toTalosError', () => {
   it.each([
-    [status.UNAVAILABLE, 'No connection established. Last error: connect ECONNREFUSED', 503, 'ServiceUnavailable', 'Unreachable'],
-    [status.UNAVAILABLE, 'No connection established. Last error: Error: self-signed certificate in certificate chain', 503, 'ServiceUnavailable', 'TLSError'],
+    [
+      status.UNAVAILABLE,
+      'No connection established. Last error: connect ECONNREFUSED',
+      503,
+      'ServiceUnavailable',
+      'Unreachable',
+    ],
+    [
+      status.UNAVAILABLE,
+      'No connection established. Last error: Error: self-signed certificate in certificate chain',
+      503,
+      'ServiceUnavailable',
+      'TLSError',
+    ],
     [status.UNAVAILABLE, "Hostname/IP does not match certificate's altnames", 503, 'ServiceUnavailable', 'TLSError'],
     [status.UNAVAILABLE, 'tls: alert bad certificate', 503, 'ServiceUnavailable', 'TLSError'],
     [status.DEADLINE_EXCEEDED, 'Deadline exceeded', 504, 'Timeout', 'Timeout'],
@@ -34,13 +46,21 @@ describe('toTalosError', () => {
     expect(e.message).toContain('Version');
     const s = nodeFailureStatus(e)!.toStatus();
     expect(s).toEqual({
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code: httpCode, reason, message: e.message,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      code: httpCode,
+      reason,
+      message: e.message,
       details: { causes: [{ reason: failure, message: e.message }] },
     });
   });
 
   it('a timeout says how long it waited', () => {
-    expect(toTalosError({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }, ctx).message).toContain('within 1500 ms');
+    expect(toTalosError({ code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' }, ctx).message).toContain(
+      'within 1500 ms',
+    );
   });
 
   it('unimplemented explains the likely cause', () => {
@@ -58,7 +78,9 @@ describe('toTalosError', () => {
     const e = outboundNotAllowed('node-1:50000', ['192.168.1.10']);
     expect(e).toMatchObject({ failure: 'OutboundNotAllowed' });
     expect(nodeFailureStatus(e)).toMatchObject({ code: 503, reason: 'ServiceUnavailable' });
-    expect(e.message).toBe('refusing to connect to Talos endpoint node-1:50000: address 192.168.1.10 is outside --allowed-outbound-networks');
+    expect(e.message).toBe(
+      'refusing to connect to Talos endpoint node-1:50000: address 192.168.1.10 is outside --allowed-outbound-networks',
+    );
   });
 });
 
@@ -69,13 +91,21 @@ describe('nodeFailureStatus', () => {
     ['InvalidResponse', 500, 'InternalError'],
   ] as const)('%s -> %i %s', (failure, code, reason) => {
     const e = new TalosError(failure, 'Talos node 10.0.0.5:50000 (Version): what happened');
-    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({ code, reason, message: e.message, details: { causes: [{ reason: failure }] } });
+    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({
+      code,
+      reason,
+      message: e.message,
+      details: { causes: [{ reason: failure }] },
+    });
   });
 
   it('missing credentials are a 400 naming why, with the reason in causes', () => {
     const e = new CredentialsError('SecretNotFound', 'secret "talos" does not exist');
     expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({
-      code: 400, reason: 'BadRequest', message: e.message, details: { causes: [{ reason: 'SecretNotFound', message: e.message }] },
+      code: 400,
+      reason: 'BadRequest',
+      message: e.message,
+      details: { causes: [{ reason: 'SecretNotFound', message: e.message }] },
     });
   });
 

@@ -1,6 +1,15 @@
 // Injected faults and how the client reports them: wrong CA, down, frozen, slow, unhealthy services.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, controlPlane, drain, expectFailure, pollUntil, simulator, worker, type Simulator } from './helpers.js';
+import {
+  clientFor,
+  controlPlane,
+  drain,
+  expectFailure,
+  pollUntil,
+  simulator,
+  worker,
+  type Simulator,
+} from './helpers.js';
 import { isTalosError } from '../../src/talos/errors.js';
 
 describe('fault injection', () => {
@@ -41,7 +50,12 @@ describe('fault injection', () => {
       await sim.inject(name, 'start');
       // the same channel reconnects (short backoff); poll, bounded
       const answer = await pollUntil('the node to answer again', () =>
-        c.hostname().catch((err: unknown) => (isTalosError(err) && err.failure === 'Unreachable' ? undefined : Promise.reject(err))));
+        c
+          .hostname()
+          .catch((err: unknown) =>
+            isTalosError(err) && err.failure === 'Unreachable' ? undefined : Promise.reject(err),
+          ),
+      );
       expect(answer).toBe(name);
     } finally {
       c.close();
@@ -138,16 +152,21 @@ describe('fault injection', () => {
 
   it('the control endpoint speaks JSON over loopback HTTP', async () => {
     const w = worker(sim);
-    const post = (path: string, body?: unknown) => fetch(`${sim.control.url}${path}`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
-    });
+    const post = (path: string, body?: unknown) =>
+      fetch(`${sim.control.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        ...(body ? { body: JSON.stringify(body) } : {}),
+      });
     const slow = await post(`/nodes/${w}/slow`, { ms: 50 });
     expect(slow.status).toBe(200);
     expect(((await slow.json()) as { faults: { latencyMs: number } }).faults.latencyMs).toBe(50);
     expect((await post(`/nodes/${w}/unhealthy`, { service: 'nope' })).status).toBe(400);
     expect((await post('/nodes/no-such-node/stop')).status).toBe(404);
     expect((await post(`/nodes/${w}/explode`)).status).toBe(404);
-    const state = (await (await fetch(`${sim.control.url}/state`)).json()) as { nodes: { name: string; faults: { latencyMs: number } }[] };
+    const state = (await (await fetch(`${sim.control.url}/state`)).json()) as {
+      nodes: { name: string; faults: { latencyMs: number } }[];
+    };
     expect(state.nodes.find((n) => n.name === w)?.faults.latencyMs).toBe(50);
     expect((await post(`/nodes/${w}/heal`)).status).toBe(200);
     expect(sim.node(w).faults.latencyMs).toBe(0);

@@ -34,7 +34,9 @@ describe('talosconfig from our generator against the simulator', () => {
 
   async function clientFrom(osCA: { crt: string; key: string }, endpoint: string): Promise<TalosClient> {
     // the file format talosctl reads, parsed back by the client's own reader
-    const yaml = talosconfigToYaml(await generateTalosconfig({ clusterName: 'generated', osCA, endpoints: [endpoint] }));
+    const yaml = talosconfigToYaml(
+      await generateTalosconfig({ clusterName: 'generated', osCA, endpoints: [endpoint] }),
+    );
     return TalosClient.fromTalosconfig(parseTalosconfig(yaml), { timeoutMs: 5_000 });
   }
 

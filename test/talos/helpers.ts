@@ -17,11 +17,23 @@ export async function simulator(opts: Partial<SimulatorOptions> = {}): Promise<S
 export function clientFor(sim: Simulator, name: string, overrides: Partial<TalosClientOptions> = {}): TalosClient {
   const ctx = sim.talosconfig.contexts[sim.talosconfig.context];
   if (!ctx) throw new Error('simulator talosconfig has no active context');
-  return new TalosClient({ endpoint: sim.node(name).endpoint, ca: ctx.ca, crt: ctx.crt, key: ctx.key, timeoutMs: 5_000, ...overrides });
+  return new TalosClient({
+    endpoint: sim.node(name).endpoint,
+    ca: ctx.ca,
+    crt: ctx.crt,
+    key: ctx.key,
+    timeoutMs: 5_000,
+    ...overrides,
+  });
 }
 
 /** A client presenting a freshly issued certificate with these roles and EKUs. */
-export async function clientWithCert(sim: Simulator, name: string, roles: string[], eku?: ('serverAuth' | 'clientAuth')[]): Promise<TalosClient> {
+export async function clientWithCert(
+  sim: Simulator,
+  name: string,
+  roles: string[],
+  eku?: ('serverAuth' | 'clientAuth')[],
+): Promise<TalosClient> {
   const pair = await sim.issueClientCert(roles, eku);
   return clientFor(sim, name, { crt: pair.certPem, key: nodeTlsKey(pair.keyPem) });
 }
@@ -56,13 +68,22 @@ export async function failureOf(p: Promise<unknown>): Promise<TalosError> {
 export async function expectFailure(p: Promise<unknown>, failure: TalosFailure, code: number): Promise<StatusError> {
   const e = await failureOf(p);
   const answer = nodeFailureStatus(e);
-  expect({ failure: e.failure, code: answer?.code, message: answer?.message }).toMatchObject({ failure, code, message: e.message });
+  expect({ failure: e.failure, code: answer?.code, message: answer?.message }).toMatchObject({
+    failure,
+    code,
+    message: e.message,
+  });
   expect(answer!.toStatus().details?.causes?.[0]?.reason).toBe(failure);
   return answer!;
 }
 
 /** Polls `probe` until it returns a value other than undefined, at most `timeoutMs`. */
-export async function pollUntil<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function pollUntil<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe();

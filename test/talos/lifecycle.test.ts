@@ -64,7 +64,11 @@ describe('upgrade and reboot', () => {
     const cp = controlPlane(sim);
     await sim.inject(cp, 'unhealthy', { service: 'etcd' });
     const c = client(sim, cp);
-    const e = await expectFailure(c.upgrade({ image: 'ghcr.io/siderolabs/installer:v1.13.10' }), 'FailedPrecondition', 409);
+    const e = await expectFailure(
+      c.upgrade({ image: 'ghcr.io/siderolabs/installer:v1.13.10' }),
+      'FailedPrecondition',
+      409,
+    );
     expect(e.message).toContain('etcd is not healthy');
     await c.upgrade({ image: 'ghcr.io/siderolabs/installer:v1.13.10', force: true });
     expect(await versionWhenBack(c, 'v1.13.10')).toBe('v1.13.10');
@@ -117,7 +121,12 @@ describe('apply configuration modes', () => {
     expect(node.config?.mode).toBe('TRY');
     await pollUntil('the TRY config to revert', async () => (node.config === undefined ? true : undefined), 5_000, 50);
     await c.reboot();
-    await pollUntil('the staged config to apply at boot', async () => (node.phase === 'running' && node.config ? true : undefined), 10_000, 50);
+    await pollUntil(
+      'the staged config to apply at boot',
+      async () => (node.phase === 'running' && node.config ? true : undefined),
+      10_000,
+      50,
+    );
     expect(node.config?.data.toString()).toBe(config);
   });
 
@@ -133,6 +142,11 @@ describe('apply configuration modes', () => {
     const closed = once(node, 'closed');
     expect((await old.applyConfiguration({ data: config, mode: 'REBOOT' })).mode).toBe('REBOOT');
     await closed;
-    await pollUntil('the config after the reboot', async () => (node.phase === 'running' && node.config ? true : undefined), 10_000, 50);
+    await pollUntil(
+      'the config after the reboot',
+      async () => (node.phase === 'running' && node.config ? true : undefined),
+      10_000,
+      50,
+    );
   });
 });

@@ -8,7 +8,11 @@ import { clientFor, controlPlane, expectFailure, simulator, type Simulator } fro
 
 describe('OutboundAllowList', () => {
   it('empty or undefined allows any IP address', () => {
-    for (const list of [OutboundAllowList.parse(undefined), OutboundAllowList.parse(''), OutboundAllowList.parse(' , ')]) {
+    for (const list of [
+      OutboundAllowList.parse(undefined),
+      OutboundAllowList.parse(''),
+      OutboundAllowList.parse(' , '),
+    ]) {
       expect(list.allowsAll).toBe(true);
       expect(list.check('192.168.1.10')).toBe(true);
       expect(list.check('fd00::1')).toBe(true);
@@ -44,7 +48,15 @@ describe('OutboundAllowList', () => {
   });
 
   it('rejects malformed entries with an error naming the flag', () => {
-    for (const bad of ['10.0.0.0/33', '::/129', 'example.com/8', '10.0.0.0/', '10.0.0.0/8/1', '10.0.0.0/x', '300.1.1.1/8']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '::/129',
+      'example.com/8',
+      '10.0.0.0/',
+      '10.0.0.0/8/1',
+      '10.0.0.0/x',
+      '300.1.1.1/8',
+    ]) {
       expect(() => OutboundAllowList.parse(bad), bad).toThrow(AllowListError);
     }
     try {
@@ -76,7 +88,11 @@ describe('the client and the allow-list', () => {
 
   it('the client refuses such a name before any lookup or socket', async () => {
     const connect = vi.spyOn(Socket.prototype, 'connect');
-    const client = new TalosClient({ endpoint: 'unresolvable-node.invalid:50000', ...pem(), allowList: OutboundAllowList.parse('127.0.0.1/32') });
+    const client = new TalosClient({
+      endpoint: 'unresolvable-node.invalid:50000',
+      ...pem(),
+      allowList: OutboundAllowList.parse('127.0.0.1/32'),
+    });
     try {
       await expectFailure(client.hostname(), 'OutboundNotAllowed', 503);
       expect(connect).not.toHaveBeenCalled();
@@ -88,7 +104,12 @@ describe('the client and the allow-list', () => {
 
   it('refuses 192.168.1.10 at once, without opening a socket', async () => {
     const connect = vi.spyOn(Socket.prototype, 'connect');
-    const client = new TalosClient({ endpoint: '192.168.1.10:50000', ...pem(), allowList: loopbackOnly, timeoutMs: 5_000 });
+    const client = new TalosClient({
+      endpoint: '192.168.1.10:50000',
+      ...pem(),
+      allowList: loopbackOnly,
+      timeoutMs: 5_000,
+    });
     try {
       const started = Date.now();
       const e = await expectFailure(client.version(), 'OutboundNotAllowed', 503);
@@ -130,7 +151,12 @@ describe('the client and the allow-list', () => {
     const node = sim.node(controlPlane(sim));
     // the node cert's SANs hold its hostname, so a name that resolves to the node verifies
     const lookup = vi.fn(async () => ['192.168.1.10', node.ip]);
-    const client = new TalosClient({ endpoint: `${node.name}:${node.port}`, ...pem(), allowList: loopbackOnly, lookup });
+    const client = new TalosClient({
+      endpoint: `${node.name}:${node.port}`,
+      ...pem(),
+      allowList: loopbackOnly,
+      lookup,
+    });
     try {
       expect(await client.hostname()).toBe(node.name);
     } finally {

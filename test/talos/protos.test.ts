@@ -37,7 +37,9 @@ describe('generated proto types', () => {
       const want = await files(out);
       expect(await files(GEN)).toEqual(want);
       for (const f of want) {
-        expect(await readFile(join(GEN, f), 'utf8'), `${f} differs: run npm run gen:protos`).toBe(await readFile(join(out, f), 'utf8'));
+        expect(await readFile(join(GEN, f), 'utf8'), `${f} differs: run npm run gen:protos`).toBe(
+          await readFile(join(out, f), 'utf8'),
+        );
       }
     } finally {
       await rm(out, { recursive: true, force: true });
@@ -51,7 +53,13 @@ describe('generated proto types', () => {
     // runtime options and generator flags describe the same objects
     expect(script).toMatch(/--longs=String --enums=String --defaults --oneofs/);
     expect(script).not.toContain('--keepCase');
-    expect(loaderOptions()).toMatchObject({ keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+    expect(loaderOptions()).toMatchObject({
+      keepCase: false,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+    });
   });
 
   it('finds protos/ from the source tree and from dist/', () => {
@@ -87,33 +95,52 @@ describe('wire identity', () => {
   const hex = (b: Buffer) => b.toString('hex');
 
   it('ApplyConfigurationRequest: data=1 bytes, mode=4 enum, dry_run=5', () => {
-    const bytes = machine['ApplyConfiguration']!.requestSerialize({ data: Buffer.from('x'), mode: 'AUTO', dryRun: true });
+    const bytes = machine['ApplyConfiguration']!.requestSerialize({
+      data: Buffer.from('x'),
+      mode: 'AUTO',
+      dryRun: true,
+    });
     expect(hex(bytes)).toBe('0a0178' + '2001' + '2801');
   });
 
   it('EtcdMember: id is field 2 (field 1 unused), inside EtcdMembers.members=3', () => {
-    const bytes = machine['EtcdMemberList']!.responseSerialize({ messages: [{ members: [{ id: '5', hostname: 'h' }] }] });
+    const bytes = machine['EtcdMemberList']!.responseSerialize({
+      messages: [{ members: [{ id: '5', hostname: 'h' }] }],
+    });
     // messages(1) { members(3) { id(2)=5, hostname(3)="h" } }
     expect(hex(bytes)).toBe('0a07' + '1a05' + '1005' + '1a0168');
   });
 
   it('UpgradeRequest: image=1, preserve=2, stage=3, force=4, reboot_mode=5', () => {
-    const bytes = machine['Upgrade']!.requestSerialize({ image: 'i', preserve: true, stage: true, force: true, rebootMode: 'POWERCYCLE' });
+    const bytes = machine['Upgrade']!.requestSerialize({
+      image: 'i',
+      preserve: true,
+      stage: true,
+      force: true,
+      rebootMode: 'POWERCYCLE',
+    });
     expect(hex(bytes)).toBe('0a0169' + '1001' + '1801' + '2001' + '2801');
   });
 
   it('EtcdMemberStatus: member_id=10, storage_version=11', () => {
-    const bytes = machine['EtcdStatus']!.responseSerialize({ messages: [{ memberStatus: { memberId: '1', storageVersion: 'v' } }] });
+    const bytes = machine['EtcdStatus']!.responseSerialize({
+      messages: [{ memberStatus: { memberId: '1', storageVersion: 'v' } }],
+    });
     expect(hex(bytes)).toBe('0a07' + '1205' + '5001' + '5a0176');
   });
 
   it('HealthCheckRequest: wait_timeout=1 Duration, cluster_info=2 with control_plane_nodes=1', () => {
-    const bytes = cluster['HealthCheck']!.requestSerialize({ waitTimeout: { seconds: 3 }, clusterInfo: { controlPlaneNodes: ['a'] } });
+    const bytes = cluster['HealthCheck']!.requestSerialize({
+      waitTimeout: { seconds: 3 },
+      clusterInfo: { controlPlaneNodes: ['a'] },
+    });
     expect(hex(bytes)).toBe('0a020803' + '1203' + '0a0161');
   });
 
   it('replies start with common.Metadata at field 1 and carry google.rpc.Status at Metadata.status=3', () => {
-    const bytes = machine['Hostname']!.responseSerialize({ messages: [{ metadata: { hostname: 'n', status: { code: 14 } }, hostname: 'x' }] });
+    const bytes = machine['Hostname']!.responseSerialize({
+      messages: [{ metadata: { hostname: 'n', status: { code: 14 } }, hostname: 'x' }],
+    });
     // messages(1) { metadata(1) { hostname(1)="n", status(3) { code(1)=14 } }, hostname(2)="x" }
     expect(hex(bytes)).toBe('0a0c' + '0a07' + '0a016e' + '1a02080e' + '120178');
   });

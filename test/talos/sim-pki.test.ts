@@ -53,7 +53,9 @@ describe('secrets bundle', () => {
 
   it('loads certs.os with the Talos key label', async () => {
     const ca = await createOsCA();
-    const issuer = await osCAFromSecrets(stringify({ certs: { os: { crt: b64(ca.certPem), key: b64(talosKeyLabel(ca.keyPem, 'ed25519')) } } }));
+    const issuer = await osCAFromSecrets(
+      stringify({ certs: { os: { crt: b64(ca.certPem), key: b64(talosKeyLabel(ca.keyPem, 'ed25519')) } } }),
+    );
     expect(issuer.kind).toBe('ed25519');
     expect(issuer.certPem.trim()).toBe(ca.certPem.trim());
   });
@@ -76,7 +78,9 @@ describe('secrets bundle', () => {
 
   it('rejects a key that does not belong to the certificate', async () => {
     const [a, b] = await Promise.all([createOsCA(), createOsCA()]);
-    await expect(osCAFromSecrets(stringify({ certs: { os: { crt: b64(a.certPem), key: b64(b.keyPem) } } }))).rejects.toThrow(/does not belong/);
+    await expect(
+      osCAFromSecrets(stringify({ certs: { os: { crt: b64(a.certPem), key: b64(b.keyPem) } } })),
+    ).rejects.toThrow(/does not belong/);
   });
 });
 

@@ -3,7 +3,13 @@ import { createPrivateKey } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createOsCA, issueClientCert, talosKeyLabel, type CertPair, type Issuer } from '../../hack/talos-sim/pki.js';
-import { nodeTlsKey, parseTalosconfig, selectContext, serializeTalosconfig, TalosconfigError } from '../../src/talos/talosconfig.js';
+import {
+  nodeTlsKey,
+  parseTalosconfig,
+  selectContext,
+  serializeTalosconfig,
+  TalosconfigError,
+} from '../../src/talos/talosconfig.js';
 import { EndpointError, formatEndpoint, parseEndpoint } from '../../src/talos/endpoint.js';
 import { nodeFailureStatus } from '../../src/subresources/failures.js';
 
@@ -22,7 +28,16 @@ describe('talosconfig', () => {
   function file(ctx: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
     return stringify({
       context: 'prod',
-      contexts: { prod: { endpoints: ['10.0.0.5', '[fd00::5]:50000'], nodes: ['10.0.0.6'], ca: b64(ca.certPem), crt: b64(admin.certPem), key: b64(talosKey), ...ctx } },
+      contexts: {
+        prod: {
+          endpoints: ['10.0.0.5', '[fd00::5]:50000'],
+          nodes: ['10.0.0.6'],
+          ca: b64(ca.certPem),
+          crt: b64(admin.certPem),
+          key: b64(talosKey),
+          ...ctx,
+        },
+      },
       ...top,
     });
   }
@@ -60,26 +75,37 @@ describe('talosconfig', () => {
     ['not YAML', () => 'context: [unclosed', /not valid YAML \(line \d+, column \d+\)/],
     ['not a mapping', () => '- a\n- b\n', /must be a YAML mapping/],
     ['no context', () => stringify({ contexts: {} }), /context: must name the active context/],
-    ['unknown context', () => file().replace('context: prod', 'context: staging'), /names "staging", which is not in contexts/],
+    [
+      'unknown context',
+      () => file().replace('context: prod', 'context: staging'),
+      /names "staging", which is not in contexts/,
+    ],
     ['endpoints not a list', () => file({ endpoints: 'nope' }), /contexts\.prod\.endpoints: must be a list of strings/],
     ['ca missing', () => file({ ca: undefined }), /contexts\.prod\.ca: is required/],
     ['crt not base64', () => file({ crt: '***not base64***' }), /contexts\.prod\.crt: is not base64/],
-    ['key not PEM', () => file({ key: b64('just some text') }), /contexts\.prod\.key: does not decode to the expected PEM block/],
+    [
+      'key not PEM',
+      () => file({ key: b64('just some text') }),
+      /contexts\.prod\.key: does not decode to the expected PEM block/,
+    ],
   ];
 
-  it.each(malformed)('rejects %s with a typed error (a 400 where a request carried it) that names the key, never its value', (_label, input, message) => {
-    let err: unknown;
-    try {
-      parseTalosconfig(input());
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(TalosconfigError);
-    const e = err as TalosconfigError;
-    expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: e.message });
-    expect(e.message).toMatch(message);
-    expect(e.message).not.toMatch(/PRIVATE KEY|LS0tLS1/);
-  });
+  it.each(malformed)(
+    'rejects %s with a typed error (a 400 where a request carried it) that names the key, never its value',
+    (_label, input, message) => {
+      let err: unknown;
+      try {
+        parseTalosconfig(input());
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TalosconfigError);
+      const e = err as TalosconfigError;
+      expect(nodeFailureStatus(e)?.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: e.message });
+      expect(e.message).toMatch(message);
+      expect(e.message).not.toMatch(/PRIVATE KEY|LS0tLS1/);
+    },
+  );
 
   it('a YAML error inside a key line does not echo the key', () => {
     const text = `context: prod\ncontexts:\n  prod:\n    key: "${b64(talosKey)}\n    crt: [`;
@@ -105,7 +131,16 @@ describe('endpoints', () => {
     expect(parseEndpoint(text)).toEqual({ host, port });
   });
 
-  it.each(['', 'https://10.0.0.5', '10.0.0.5:0', '10.0.0.5:70000', '10.0.0.5:x', '[10.0.0.5]:1', 'bad host:1', 'a:b:c'])('rejects %j', (text) => {
+  it.each([
+    '',
+    'https://10.0.0.5',
+    '10.0.0.5:0',
+    '10.0.0.5:70000',
+    '10.0.0.5:x',
+    '[10.0.0.5]:1',
+    'bad host:1',
+    'a:b:c',
+  ])('rejects %j', (text) => {
     let err: unknown;
     try {
       parseEndpoint(text);
@@ -113,7 +148,11 @@ describe('endpoints', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(EndpointError);
-    expect(nodeFailureStatus(err)?.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: (err as Error).message });
+    expect(nodeFailureStatus(err)?.toStatus()).toMatchObject({
+      code: 400,
+      reason: 'BadRequest',
+      message: (err as Error).message,
+    });
   });
 
   it('formats IPv6 in brackets', () => {

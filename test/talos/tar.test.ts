@@ -23,14 +23,24 @@ describe('lenient tar reading', () => {
 
   it('also reads a well-formed archive (padding and two zero blocks)', async () => {
     const pad = Buffer.alloc(512 - (body.length % 512));
-    const proper = Buffer.concat([tarHeader('./kubeconfig', body.length, 0o600, new Date()), body, pad, Buffer.alloc(1024)]);
+    const proper = Buffer.concat([
+      tarHeader('./kubeconfig', body.length, 0o600, new Date()),
+      body,
+      pad,
+      Buffer.alloc(1024),
+    ]);
     expect((await fileFromTarGz(gzipSync(proper), 'kubeconfig')).equals(body)).toBe(true);
   });
 
   it('finds the file among several entries, padded between them', () => {
     const first = Buffer.from('x'.repeat(700));
     const pad = Buffer.alloc(512 - (first.length % 512));
-    const tar = Buffer.concat([tarHeader('other', first.length, 0o644, new Date()), first, pad, unclosedTar('kubeconfig', body)]);
+    const tar = Buffer.concat([
+      tarHeader('other', first.length, 0o644, new Date()),
+      first,
+      pad,
+      unclosedTar('kubeconfig', body),
+    ]);
     const entries = readTar(tar);
     expect(entries.map((e) => e.name)).toEqual(['other', 'kubeconfig']);
     expect(entries[1]?.body.equals(body)).toBe(true);
@@ -48,7 +58,9 @@ describe('lenient tar reading', () => {
   });
 
   it('a missing file is reported with what was there', async () => {
-    await expect(fileFromTarGz(gzipSync(unclosedTar('talosconfig', body)), 'kubeconfig')).rejects.toThrow(/found: talosconfig/);
+    await expect(fileFromTarGz(gzipSync(unclosedTar('talosconfig', body)), 'kubeconfig')).rejects.toThrow(
+      /found: talosconfig/,
+    );
   });
 
   it('a gzip stream without its trailer still yields its content', async () => {

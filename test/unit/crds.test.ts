@@ -28,13 +28,19 @@ describe('generated CRDs', () => {
   for (const kind of allKinds) {
     it(`${kind.plural}.${kind.group} matches the kind`, () => {
       const crd = parse(rendered.get(`${kind.plural}.${kind.group}.yaml`)!);
-      expect(crd.spec).toMatchObject({ group: kind.group, scope: kind.namespaced ? 'Namespaced' : 'Cluster', names: { kind: kind.kind, plural: kind.plural } });
+      expect(crd.spec).toMatchObject({
+        group: kind.group,
+        scope: kind.namespaced ? 'Namespaced' : 'Cluster',
+        names: { kind: kind.kind, plural: kind.plural },
+      });
       const v = crd.spec.versions[0];
       expect(v).toMatchObject({ name: kind.version, served: true, storage: true, subresources: { status: {} } });
       expect(v.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(kind.columns.map((c) => c.name));
       const schema = v.schema.openAPIV3Schema;
       expect(schema.properties.metadata).toEqual({ type: 'object' });
-      expect(Object.keys(schema.properties.spec.properties).sort()).toEqual(Object.keys(kind.schema.properties.spec!.properties!).sort());
+      expect(Object.keys(schema.properties.spec.properties).sort()).toEqual(
+        Object.keys(kind.schema.properties.spec!.properties!).sort(),
+      );
       walk(schema, (k) => expect(k.startsWith('x-') ? k.startsWith('x-kubernetes-') : true, k).toBe(true));
     });
   }

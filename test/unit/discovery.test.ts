@@ -1,28 +1,80 @@
 import { describe, it, expect } from 'vitest';
 import {
-  aggregatedCoreDiscovery, aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions,
-  compareKubeVersions, discoveryContentType, etagOf, groupsOf, pickDiscoveryFormat, storageVersionHash,
-  DISCOVERY_V2_CONTENT_TYPE, DISCOVERY_V2BETA1_CONTENT_TYPE, type CustomSubresource,
+  aggregatedCoreDiscovery,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  compareKubeVersions,
+  discoveryContentType,
+  etagOf,
+  groupsOf,
+  pickDiscoveryFormat,
+  storageVersionHash,
+  DISCOVERY_V2_CONTENT_TYPE,
+  DISCOVERY_V2BETA1_CONTENT_TYPE,
+  type CustomSubresource,
 } from '../../src/machinery/discovery.js';
 import { StatusError } from '../../src/machinery/errors.js';
 import type { KindDefinition } from '../../src/machinery/kind.js';
 
 function kind(over: Partial<KindDefinition>): KindDefinition {
   return {
-    group: 'test.example.io', version: 'v1alpha1', kind: 'Widget', listKind: 'WidgetList', plural: 'widgets',
-    singular: 'widget', namespaced: false, shortNames: [], categories: [], description: 'd',
-    schema: { type: 'object', properties: {} }, columns: [], selectableFields: [],
-    statusSubresource: false, trackGeneration: true, strategy: {}, ...over,
+    group: 'test.example.io',
+    version: 'v1alpha1',
+    kind: 'Widget',
+    listKind: 'WidgetList',
+    plural: 'widgets',
+    singular: 'widget',
+    namespaced: false,
+    shortNames: [],
+    categories: [],
+    description: 'd',
+    schema: { type: 'object', properties: {} },
+    columns: [],
+    selectableFields: [],
+    statusSubresource: false,
+    trackGeneration: true,
+    strategy: {},
+    ...over,
   };
 }
 
 const widget = kind({ shortNames: ['wd'], categories: ['all'], statusSubresource: true });
-const gadget = kind({ kind: 'Gadget', listKind: 'GadgetList', plural: 'gadgets', singular: 'gadget', namespaced: true });
+const gadget = kind({
+  kind: 'Gadget',
+  listKind: 'GadgetList',
+  plural: 'gadgets',
+  singular: 'gadget',
+  namespaced: true,
+});
 const widgetV1 = kind({ version: 'v1' });
-const other = kind({ group: 'other.example.io', kind: 'Thing', listKind: 'ThingList', plural: 'things', singular: 'thing' });
-const secret = kind({ group: '', version: 'v1', kind: 'Secret', listKind: 'SecretList', plural: 'secrets', singular: 'secret', namespaced: true });
+const other = kind({
+  group: 'other.example.io',
+  kind: 'Thing',
+  listKind: 'ThingList',
+  plural: 'things',
+  singular: 'thing',
+});
+const secret = kind({
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  listKind: 'SecretList',
+  plural: 'secrets',
+  singular: 'secret',
+  namespaced: true,
+});
 const health: CustomSubresource = { resource: 'widgets', name: 'health', kind: 'WidgetHealth', verbs: ['get'] };
-const scale: CustomSubresource = { resource: 'gadgets', name: 'scale', kind: 'Scale', group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] };
+const scale: CustomSubresource = {
+  resource: 'gadgets',
+  name: 'scale',
+  kind: 'Scale',
+  group: 'autoscaling',
+  version: 'v1',
+  verbs: ['get', 'patch', 'update'],
+};
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 describe('pickDiscoveryFormat', () => {
@@ -47,13 +99,23 @@ describe('pickDiscoveryFormat', () => {
 
   it('parses parameters in any order, with spaces and quotes', () => {
     expect(pickDiscoveryFormat('application/json; as=APIGroupDiscoveryList; v=v2; g=apidiscovery.k8s.io')).toBe('v2');
-    expect(pickDiscoveryFormat('application/json;v="v2beta1";as=APIGroupDiscoveryList;g=apidiscovery.k8s.io')).toBe('v2beta1');
-    expect(pickDiscoveryFormat(`application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList;profile=nopeer,${v2}`)).toBe('v2');
+    expect(pickDiscoveryFormat('application/json;v="v2beta1";as=APIGroupDiscoveryList;g=apidiscovery.k8s.io')).toBe(
+      'v2beta1',
+    );
+    expect(
+      pickDiscoveryFormat(`application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList;profile=nopeer,${v2}`),
+    ).toBe('v2');
   });
 
   it('skips alternatives it cannot serve and honours q-values', () => {
-    expect(pickDiscoveryFormat(`application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,${v2beta1}`)).toBe('v2beta1');
-    expect(pickDiscoveryFormat(`application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList,application/json`)).toBe('legacy');
+    expect(
+      pickDiscoveryFormat(
+        `application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,${v2beta1}`,
+      ),
+    ).toBe('v2beta1');
+    expect(
+      pickDiscoveryFormat(`application/json;g=apidiscovery.k8s.io;v=v3;as=APIGroupDiscoveryList,application/json`),
+    ).toBe('legacy');
     expect(pickDiscoveryFormat('application/json;as=Table;v=v1;g=meta.k8s.io, application/json')).toBe('legacy');
     expect(pickDiscoveryFormat(`application/json;q=0.5,${v2}`)).toBe('v2');
     expect(pickDiscoveryFormat(`${v2};q=0,application/json`)).toBe('legacy');
@@ -105,7 +167,8 @@ describe('legacy documents', () => {
       { name: 'other.example.io', versions: ['v1alpha1'] },
     ]);
     expect(apiGroupList(groups)).toEqual({
-      kind: 'APIGroupList', apiVersion: 'v1',
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
       groups: [
         {
           name: 'test.example.io',
@@ -123,7 +186,9 @@ describe('legacy documents', () => {
       ],
     });
     expect(apiGroup('test.example.io', ['v1alpha1'])).toEqual({
-      kind: 'APIGroup', apiVersion: 'v1', name: 'test.example.io',
+      kind: 'APIGroup',
+      apiVersion: 'v1',
+      name: 'test.example.io',
       versions: [{ groupVersion: 'test.example.io/v1alpha1', version: 'v1alpha1' }],
       preferredVersion: { groupVersion: 'test.example.io/v1alpha1', version: 'v1alpha1' },
     });
@@ -132,20 +197,43 @@ describe('legacy documents', () => {
   it('builds the APIResourceList with status and custom subresources', () => {
     const list = apiResourceList('test.example.io/v1alpha1', [widget, gadget, widgetV1, other], [health, scale]);
     expect(list).toEqual({
-      kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'test.example.io/v1alpha1',
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: 'test.example.io/v1alpha1',
       resources: [
         {
-          name: 'widgets', singularName: 'widget', namespaced: false, kind: 'Widget', verbs: ALL_VERBS,
-          shortNames: ['wd'], categories: ['all'], storageVersionHash: storageVersionHash(widget),
+          name: 'widgets',
+          singularName: 'widget',
+          namespaced: false,
+          kind: 'Widget',
+          verbs: ALL_VERBS,
+          shortNames: ['wd'],
+          categories: ['all'],
+          storageVersionHash: storageVersionHash(widget),
         },
-        { name: 'widgets/status', singularName: '', namespaced: false, kind: 'Widget', verbs: ['get', 'patch', 'update'] },
+        {
+          name: 'widgets/status',
+          singularName: '',
+          namespaced: false,
+          kind: 'Widget',
+          verbs: ['get', 'patch', 'update'],
+        },
         { name: 'widgets/health', singularName: '', namespaced: false, kind: 'WidgetHealth', verbs: ['get'] },
         {
-          name: 'gadgets', singularName: 'gadget', namespaced: true, kind: 'Gadget', verbs: ALL_VERBS,
+          name: 'gadgets',
+          singularName: 'gadget',
+          namespaced: true,
+          kind: 'Gadget',
+          verbs: ALL_VERBS,
           storageVersionHash: storageVersionHash(gadget),
         },
         {
-          name: 'gadgets/scale', singularName: '', namespaced: true, group: 'autoscaling', version: 'v1', kind: 'Scale',
+          name: 'gadgets/scale',
+          singularName: '',
+          namespaced: true,
+          group: 'autoscaling',
+          version: 'v1',
+          kind: 'Scale',
           verbs: ['get', 'patch', 'update'],
         },
       ],
@@ -155,7 +243,8 @@ describe('legacy documents', () => {
 
   it('serves the core group as /api and /api/v1', () => {
     expect(apiVersions('10.0.0.1:6443')).toEqual({
-      kind: 'APIVersions', versions: ['v1'],
+      kind: 'APIVersions',
+      versions: ['v1'],
       serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '10.0.0.1:6443' }],
     });
     const core = apiResourceList('v1', [widget, secret]);
@@ -179,18 +268,36 @@ describe('aggregated discovery', () => {
       {
         resource: 'widgets',
         responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'Widget' },
-        scope: 'Cluster', singularResource: 'widget', verbs: ALL_VERBS, shortNames: ['wd'], categories: ['all'],
+        scope: 'Cluster',
+        singularResource: 'widget',
+        verbs: ALL_VERBS,
+        shortNames: ['wd'],
+        categories: ['all'],
         subresources: [
-          { subresource: 'status', responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'Widget' }, verbs: ['get', 'patch', 'update'] },
-          { subresource: 'health', responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'WidgetHealth' }, verbs: ['get'] },
+          {
+            subresource: 'status',
+            responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'Widget' },
+            verbs: ['get', 'patch', 'update'],
+          },
+          {
+            subresource: 'health',
+            responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'WidgetHealth' },
+            verbs: ['get'],
+          },
         ],
       },
       {
         resource: 'gadgets',
         responseKind: { group: 'test.example.io', version: 'v1alpha1', kind: 'Gadget' },
-        scope: 'Namespaced', singularResource: 'gadget', verbs: ALL_VERBS,
+        scope: 'Namespaced',
+        singularResource: 'gadget',
+        verbs: ALL_VERBS,
         subresources: [
-          { subresource: 'scale', responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' }, verbs: ['get', 'patch', 'update'] },
+          {
+            subresource: 'scale',
+            responseKind: { group: 'autoscaling', version: 'v1', kind: 'Scale' },
+            verbs: ['get', 'patch', 'update'],
+          },
         ],
       },
     ]);
@@ -202,7 +309,9 @@ describe('aggregated discovery', () => {
     expect(core.items).toHaveLength(1);
     expect(core.items[0]!.metadata.name).toBe('');
     expect(core.items[0]!.versions[0]!.resources[0]).toMatchObject({
-      resource: 'secrets', scope: 'Namespaced', responseKind: { group: '', version: 'v1', kind: 'Secret' },
+      resource: 'secrets',
+      scope: 'Namespaced',
+      responseKind: { group: '', version: 'v1', kind: 'Secret' },
     });
   });
 });

@@ -9,7 +9,12 @@ const ROOT = join(import.meta.dirname, '../..');
 function importsOf(dir: string): { file: string; from: string }[] {
   return readdirSync(join(ROOT, dir), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts'))
-    .flatMap((f) => [...readFileSync(join(ROOT, dir, f), 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => ({ file: `${dir}/${f}`, from: m[1]! })));
+    .flatMap((f) =>
+      [...readFileSync(join(ROOT, dir, f), 'utf8').matchAll(/^import[^'"]*['"]([^'"]+)['"]/gm)].map((m) => ({
+        file: `${dir}/${f}`,
+        from: m[1]!,
+      })),
+    );
 }
 
 describe('apiservice and webhooks', () => {

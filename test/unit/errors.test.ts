@@ -4,9 +4,21 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  alreadyExistsWithMessage, badRequest, conflictWithMessage, internalError, internalErrorWithMessage, invalidWithMessage,
-  methodNotAllowedWithMessage, notFoundResource, notFoundWithMessage, requestTimeout, serviceUnavailable, StatusError, timeout,
-  tooManyRequests, unauthorized,
+  alreadyExistsWithMessage,
+  badRequest,
+  conflictWithMessage,
+  internalError,
+  internalErrorWithMessage,
+  invalidWithMessage,
+  methodNotAllowedWithMessage,
+  notFoundResource,
+  notFoundWithMessage,
+  requestTimeout,
+  serviceUnavailable,
+  StatusError,
+  timeout,
+  tooManyRequests,
+  unauthorized,
 } from '../../src/machinery/errors.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -28,34 +40,66 @@ describe('Status error constructors', () => {
     ['invalidWithMessage', invalidWithMessage('bad patch'), 422, 'Invalid', 'bad patch'],
     ['badRequest', badRequest('bad'), 400, 'BadRequest', 'bad'],
     ['unauthorized', unauthorized(), 401, 'Unauthorized', 'Unauthorized'],
-    ['methodNotAllowedWithMessage', methodNotAllowedWithMessage('method TRACE is not allowed'), 405, 'MethodNotAllowed', 'method TRACE is not allowed'],
+    [
+      'methodNotAllowedWithMessage',
+      methodNotAllowedWithMessage('method TRACE is not allowed'),
+      405,
+      'MethodNotAllowed',
+      'method TRACE is not allowed',
+    ],
     ['requestTimeout', requestTimeout('too slow'), 408, 'Timeout', 'too slow'],
     ['tooManyRequests', tooManyRequests('slow down'), 429, 'TooManyRequests', 'slow down'],
-    ['internalErrorWithMessage', internalErrorWithMessage('list did not terminate'), 500, 'InternalError', 'list did not terminate'],
+    [
+      'internalErrorWithMessage',
+      internalErrorWithMessage('list did not terminate'),
+      500,
+      'InternalError',
+      'list did not terminate',
+    ],
     ['serviceUnavailable', serviceUnavailable('down'), 503, 'ServiceUnavailable', 'down'],
     ['timeout', timeout('no answer'), 504, 'Timeout', 'no answer'],
   ])('%s -> %i %s', (_name, e, code, reason, message) => {
     expect(e).toBeInstanceOf(StatusError);
-    expect(e.toStatus()).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', code, reason, message });
+    expect(e.toStatus()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      code,
+      reason,
+      message,
+    });
   });
 
   it('carry the details they are given (Retry-After, causes)', () => {
     expect(tooManyRequests('slow down', { retryAfterSeconds: 1 }).toStatus().details).toEqual({ retryAfterSeconds: 1 });
     const causes = [{ reason: 'Unreachable', message: 'gone' }];
-    for (const e of [badRequest('x', { causes }), serviceUnavailable('x', { causes }), internalErrorWithMessage('x', { causes }), alreadyExistsWithMessage('x', { causes })]) {
+    for (const e of [
+      badRequest('x', { causes }),
+      serviceUnavailable('x', { causes }),
+      internalErrorWithMessage('x', { causes }),
+      alreadyExistsWithMessage('x', { causes }),
+    ]) {
       expect(e.toStatus().details).toEqual({ causes });
     }
   });
 
   it('internalError words its message as kube-apiserver does; internalErrorWithMessage keeps it as given', () => {
-    expect(internalError('boom').toStatus()).toMatchObject({ code: 500, message: 'Internal error occurred: boom', details: { causes: [{ message: 'boom' }] } });
+    expect(internalError('boom').toStatus()).toMatchObject({
+      code: 500,
+      message: 'Internal error occurred: boom',
+      details: { causes: [{ message: 'boom' }] },
+    });
     expect(internalErrorWithMessage('boom').toStatus().message).toBe('boom');
   });
 
   it('nothing outside src/machinery/errors.ts builds a StatusError by hand', () => {
     const files = ['src', 'apiservice', 'webhooks', 'hack'].flatMap((d) => sourceFiles(join(ROOT, d)));
     const byHand = files
-      .filter((f) => !f.endsWith(join('src', 'machinery', 'errors.ts')) && readFileSync(f, 'utf8').includes('new StatusError('))
+      .filter(
+        (f) =>
+          !f.endsWith(join('src', 'machinery', 'errors.ts')) && readFileSync(f, 'utf8').includes('new StatusError('),
+      )
       .map((f) => relative(ROOT, f));
     expect(byHand).toEqual([]);
   });

@@ -72,6 +72,10 @@ describe('parseFieldSelector', () => {
 
   it('fieldLabelNotSupported is a 400', () => {
     const e = fieldLabelNotSupported('spec.foo');
-    expect(e.toStatus()).toMatchObject({ code: 400, reason: 'BadRequest', message: 'field label not supported: spec.foo' });
+    expect(e.toStatus()).toMatchObject({
+      code: 400,
+      reason: 'BadRequest',
+      message: 'field label not supported: spec.foo',
+    });
   });
 });

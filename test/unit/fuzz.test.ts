@@ -11,13 +11,46 @@ import type { FuzzRequest, FuzzResponse } from '../../hack/fuzz/transport.js';
 import { judge, KNOWN_DEFECTS_ALLOW_LIST } from '../../hack/fuzz/verdict.js';
 
 const resources: ServedResource[] = [
-  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', namespaced: true, verbs: ['create', 'get'], subresources: new Map() },
-  { group: '', version: 'v1', resource: 'namespaces', kind: 'Namespace', namespaced: false, verbs: ['create', 'get'], subresources: new Map() },
   {
-    group: 'metal.sidero.dev', version: 'v1alpha2', resource: 'adoptedservers', kind: 'AdoptedServer', namespaced: true, verbs: ['create'],
-    subresources: new Map([['status', ['get', 'update', 'patch']], ['health', ['get']], ['upgrade', ['create']]]),
+    group: '',
+    version: 'v1',
+    resource: 'secrets',
+    kind: 'Secret',
+    namespaced: true,
+    verbs: ['create', 'get'],
+    subresources: new Map(),
   },
-  { group: 'vitistack.io', version: 'v1alpha1', resource: 'kubernetesclusters', kind: 'KubernetesCluster', namespaced: true, verbs: ['create'], subresources: new Map() },
+  {
+    group: '',
+    version: 'v1',
+    resource: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+    verbs: ['create', 'get'],
+    subresources: new Map(),
+  },
+  {
+    group: 'metal.sidero.dev',
+    version: 'v1alpha2',
+    resource: 'adoptedservers',
+    kind: 'AdoptedServer',
+    namespaced: true,
+    verbs: ['create'],
+    subresources: new Map([
+      ['status', ['get', 'update', 'patch']],
+      ['health', ['get']],
+      ['upgrade', ['create']],
+    ]),
+  },
+  {
+    group: 'vitistack.io',
+    version: 'v1alpha1',
+    resource: 'kubernetesclusters',
+    kind: 'KubernetesCluster',
+    namespaced: true,
+    verbs: ['create'],
+    subresources: new Map(),
+  },
 ];
 
 const sequence = (seed: number, n: number) => {
@@ -38,7 +71,22 @@ describe('the request generator', () => {
     const g = new RequestGenerator(new Rng(1), resources, 1000);
     const reqs = Array.from({ length: 2000 }, () => g.next());
     const verbs = new Set(reqs.map((r) => r.verb.split(':')[0]));
-    for (const v of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection', 'status', 'health', 'upgrade', 'nonresource', 'webhook', 'oddmethod']) {
+    for (const v of [
+      'get',
+      'list',
+      'watch',
+      'create',
+      'update',
+      'patch',
+      'delete',
+      'deletecollection',
+      'status',
+      'health',
+      'upgrade',
+      'nonresource',
+      'webhook',
+      'oddmethod',
+    ]) {
       expect(verbs, v).toContain(v);
     }
     expect(new Set(reqs.map((r) => r.proto))).toEqual(new Set(['h1', 'h2']));
@@ -60,12 +108,32 @@ describe('the request generator', () => {
   });
 });
 
-const obj = (resource: string, name: string, rv: string, uid = `uid-${name}`, extra: Partial<SeenObject> = {}): SeenObject => ({
-  resource, namespace: 'ns', name, uid, rv, deleting: false, labels: {}, ...extra,
+const obj = (
+  resource: string,
+  name: string,
+  rv: string,
+  uid = `uid-${name}`,
+  extra: Partial<SeenObject> = {},
+): SeenObject => ({
+  resource,
+  namespace: 'ns',
+  name,
+  uid,
+  rv,
+  deleting: false,
+  labels: {},
+  ...extra,
 });
 const ev = (type: RecordedEvent['type'], o: SeenObject): RecordedEvent => ({ type, ...o, raw: '{}' });
-const body = (o: SeenObject, apiVersion = 'v1', kind = 'Secret') => ({ apiVersion, kind, metadata: { name: o.name, namespace: o.namespace, uid: o.uid, resourceVersion: o.rv } });
-const KINDS: Record<string, string> = { 'v1|Secret': '/secrets', 'vitistack.io/v1alpha1|KubernetesCluster': 'vitistack.io/kubernetesclusters' };
+const body = (o: SeenObject, apiVersion = 'v1', kind = 'Secret') => ({
+  apiVersion,
+  kind,
+  metadata: { name: o.name, namespace: o.namespace, uid: o.uid, resourceVersion: o.rv },
+});
+const KINDS: Record<string, string> = {
+  'v1|Secret': '/secrets',
+  'vitistack.io/v1alpha1|KubernetesCluster': 'vitistack.io/kubernetesclusters',
+};
 const newLedger = () => new Ledger((apiVersion, kind) => KINDS[`${apiVersion}|${kind}`]);
 
 describe('the ledger', () => {
@@ -80,40 +148,70 @@ describe('the ledger', () => {
   it('reports a change no write made, and a write no watch saw', () => {
     const l = newLedger();
     l.recordWrite('PUT', body(obj('/secrets', 'seen', '9')));
-    const found = l.check([], [ev('MODIFIED', obj('/secrets', 'other', '7')), ev('DELETED', obj('/secrets', 'gone', '8'))]).map((v) => v.what);
+    const found = l
+      .check([], [ev('MODIFIED', obj('/secrets', 'other', '7')), ev('DELETED', obj('/secrets', 'gone', '8'))])
+      .map((v) => v.what);
     expect(found).toHaveLength(3);
     expect(found[0]).toMatch(/^MODIFIED \/secrets ns\/other at resourceVersion 7 .* without a 2xx write/);
     expect(found[1]).toMatch(/^DELETED \/secrets ns\/gone/);
-    expect(found[2]).toMatch(/2xx write of \/secrets ns\/seen answered resourceVersion 9, which no watch event carries/);
+    expect(found[2]).toMatch(
+      /2xx write of \/secrets ns\/seen answered resourceVersion 9, which no watch event carries/,
+    );
   });
 
   it('accepts the Secrets admission writes after a write of their KubernetesCluster, and a deletecollection marking finalizers', () => {
     const l = newLedger();
     const kc = obj('vitistack.io/kubernetesclusters', 'c1', '10');
     l.recordWrite('POST', body(kc, 'vitistack.io/v1alpha1', 'KubernetesCluster'));
-    const bundle = obj('/secrets', 'c1-talos-secrets', '11', 'u1', { labels: { 'talos.vitistack.io/secret': 'secrets' } });
+    const bundle = obj('/secrets', 'c1-talos-secrets', '11', 'u1', {
+      labels: { 'talos.vitistack.io/secret': 'secrets' },
+    });
     const held = obj('/secrets', 'held', '12', 'u2', { deleting: true });
     l.recordWrite('DELETE', { apiVersion: 'v1', kind: 'SecretList', items: [{ metadata: { uid: 'u2' } }] });
     expect(l.check([], [ev('ADDED', kc), ev('ADDED', bundle), ev('MODIFIED', held)])).toEqual([]);
     // the same Secret before any write of its cluster is not explained
-    const early = obj('/secrets', 'c2-talosconfig', '3', 'u3', { labels: { 'talos.vitistack.io/secret': 'talosconfig' } });
-    expect(l.check([], [ev('ADDED', kc), ev('ADDED', bundle), ev('MODIFIED', held), ev('ADDED', early)])).toHaveLength(1);
+    const early = obj('/secrets', 'c2-talosconfig', '3', 'u3', {
+      labels: { 'talos.vitistack.io/secret': 'talosconfig' },
+    });
+    expect(l.check([], [ev('ADDED', kc), ev('ADDED', bundle), ev('MODIFIED', held), ev('ADDED', early)])).toHaveLength(
+      1,
+    );
   });
 
   it('attributes a change to the known defect that answered the request touching the object', () => {
     const l = newLedger();
     l.taint({ resource: '/secrets', namespace: 'ns', name: 's' }, 'known-defect-c: ...');
-    expect(l.check([], [ev('ADDED', obj('/secrets', 's', '4'))])).toEqual([expect.objectContaining({ knownDefect: 'known-defect-c: ...' })]);
+    expect(l.check([], [ev('ADDED', obj('/secrets', 's', '4'))])).toEqual([
+      expect.objectContaining({ knownDefect: 'known-defect-c: ...' }),
+    ]);
     // a create with generateName: any name with its prefix
     l.taint({ resource: '/secrets', namespace: 'ns', name: 'meant' }, 'known-defect-c: gen', 'gen-');
-    expect(l.check([], [ev('ADDED', obj('/secrets', 'gen-x1y2z', '5'))])).toEqual([expect.objectContaining({ knownDefect: 'known-defect-c: gen' })]);
-    expect(l.check([], [ev('ADDED', obj('/secrets', 'other', '6'))])).toEqual([expect.objectContaining({ knownDefect: undefined })]);
+    expect(l.check([], [ev('ADDED', obj('/secrets', 'gen-x1y2z', '5'))])).toEqual([
+      expect.objectContaining({ knownDefect: 'known-defect-c: gen' }),
+    ]);
+    expect(l.check([], [ev('ADDED', obj('/secrets', 'other', '6'))])).toEqual([
+      expect.objectContaining({ knownDefect: undefined }),
+    ]);
   });
 });
 
 describe('the verdict', () => {
-  const req = (over: Partial<FuzzRequest> = {}): FuzzRequest => ({ seq: 1, proto: 'h1', method: 'POST', path: '/api/v1/namespaces', headers: {}, verb: 'create', dryRun: false, ...over });
-  const res = (status: number, body: unknown, over: Partial<FuzzResponse> = {}): FuzzResponse => ({ status, headers: {}, body: Buffer.from(JSON.stringify(body)), ...over });
+  const req = (over: Partial<FuzzRequest> = {}): FuzzRequest => ({
+    seq: 1,
+    proto: 'h1',
+    method: 'POST',
+    path: '/api/v1/namespaces',
+    headers: {},
+    verb: 'create',
+    dryRun: false,
+    ...over,
+  });
+  const res = (status: number, body: unknown, over: Partial<FuzzResponse> = {}): FuzzResponse => ({
+    status,
+    headers: {},
+    body: Buffer.from(JSON.stringify(body)),
+    ...over,
+  });
 
   it('fails on a 5xx, a missing answer and an answer broken off', () => {
     expect(judge(req(), res(500, { message: 'boom' }))).toEqual({ ok: false, why: '500: boom' });
@@ -123,10 +221,18 @@ describe('the verdict', () => {
     expect(judge(req(), res(200, {}, { error: 'x', cut: true }))).toEqual({ ok: true });
   });
 
-  it('excuses kube-apiserver\'s own 5xx only, now that no known defect is allow-listed', () => {
-    const tooLarge = { message: 'Timeout: Too large resource version', details: { causes: [{ reason: 'ResourceVersionTooLarge' }] } };
-    expect(judge(req({ method: 'GET' }), res(504, tooLarge))).toMatchObject({ ok: true, expected: expect.stringContaining('ResourceVersionTooLarge') });
-    expect(judge(req({ method: 'HEAD', path: '/api/v1/namespaces/x?resourceVersion=500000' }), res(504, {}))).toMatchObject({ ok: true });
+  it("excuses kube-apiserver's own 5xx only, now that no known defect is allow-listed", () => {
+    const tooLarge = {
+      message: 'Timeout: Too large resource version',
+      details: { causes: [{ reason: 'ResourceVersionTooLarge' }] },
+    };
+    expect(judge(req({ method: 'GET' }), res(504, tooLarge))).toMatchObject({
+      ok: true,
+      expected: expect.stringContaining('ResourceVersionTooLarge'),
+    });
+    expect(
+      judge(req({ method: 'HEAD', path: '/api/v1/namespaces/x?resourceVersion=500000' }), res(504, {})),
+    ).toMatchObject({ ok: true });
     const generic = { message: 'Internal error occurred: an unexpected error occurred; see the server log' };
     expect(KNOWN_DEFECTS_ALLOW_LIST).toEqual([]);
     // the two defects once excused here (a U+FFFD field name echoed into a Warning header, !!binary) are fixed

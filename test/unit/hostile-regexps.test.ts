@@ -71,7 +71,10 @@ const script = `
 `;
 
 it('every schema pattern and format, selector and name check runs compiled to native code on long hostile input', () => {
-  const child = spawnSync(process.execPath, ['--regexp-tier-up-ticks=1', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+  const child = spawnSync(process.execPath, ['--regexp-tier-up-ticks=1', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   expect(child.stderr).not.toContain('FATAL ERROR');
   expect(child.signal, child.stderr).toBeNull();
   expect(child.status, child.stderr).toBe(0);

@@ -62,8 +62,12 @@ describe('parseJsonStrict', () => {
   });
 
   it('rejects invalid JSON with a position', () => {
-    expect(errorOf('{"a":1,}').message).toBe('invalid JSON: unexpected character "}", expected a string key at line 1, column 8 (offset 7)');
-    expect(errorOf('{\n  "a": tru\n}').message).toBe('invalid JSON: unexpected character "t", expected a value at line 2, column 8 (offset 9)');
+    expect(errorOf('{"a":1,}').message).toBe(
+      'invalid JSON: unexpected character "}", expected a string key at line 1, column 8 (offset 7)',
+    );
+    expect(errorOf('{\n  "a": tru\n}').message).toBe(
+      'invalid JSON: unexpected character "t", expected a value at line 2, column 8 (offset 9)',
+    );
     expect(errorOf('').message).toMatch(/^invalid JSON: unexpected end of input, expected a value at line 1, column 1/);
     expect(errorOf('{"a":1} x').message).toMatch(/unexpected character "x" after top-level value/);
     expect(errorOf('[1 2]').message).toMatch(/expected ',' or '\]'/);
@@ -71,7 +75,26 @@ describe('parseJsonStrict', () => {
   });
 
   it('rejects what JSON forbids', () => {
-    for (const bad of ['01', '1.', '.5', '+1', '-', '1e', 'NaN', "'a'", '"a\nb"', '"\\x"', '"\\u12"', '"abc', '{"a":1', '[1,]', 'nul', '\ufeff{}', '{,}', '"\t"']) {
+    for (const bad of [
+      '01',
+      '1.',
+      '.5',
+      '+1',
+      '-',
+      '1e',
+      'NaN',
+      "'a'",
+      '"a\nb"',
+      '"\\x"',
+      '"\\u12"',
+      '"abc',
+      '{"a":1',
+      '[1,]',
+      'nul',
+      '\ufeff{}',
+      '{,}',
+      '"\t"',
+    ]) {
       expect(() => parseJsonStrict(bad), bad).toThrow(StatusError);
       expect(() => JSON.parse(bad), bad).toThrow();
     }
@@ -87,7 +110,12 @@ describe('parseJsonStrict', () => {
   });
 
   it('parses a 3 MiB body quickly (linear time)', () => {
-    const item = { name: 'machine-0001', labels: { 'cluster.x-k8s.io/cluster-name': 'prod', escaped: 'a\\"b\nc' }, n: 12345.5, ok: true };
+    const item = {
+      name: 'machine-0001',
+      labels: { 'cluster.x-k8s.io/cluster-name': 'prod', escaped: 'a\\"b\nc' },
+      n: 12345.5,
+      ok: true,
+    };
     const items = Array.from({ length: 27000 }, (_, i) => ({ ...item, name: `machine-${i}` }));
     const text = JSON.stringify({ kind: 'List', items });
     expect(text.length).toBeGreaterThan(3 * 1024 * 1024);

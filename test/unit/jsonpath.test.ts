@@ -96,7 +96,21 @@ describe('compileJsonPath', () => {
   });
 
   it('throws on invalid or unsupported expressions at compile time', () => {
-    for (const bad of ['', 'metadata', '.metadata.', '.a[', '.a[x]', '.a[0', '.a..b', '.a[1:2]', '.a[?(@.b=)]', '.a[?(@.b=="x"]', '.a[?(b=="x")]', '.a b', '.a\\']) {
+    for (const bad of [
+      '',
+      'metadata',
+      '.metadata.',
+      '.a[',
+      '.a[x]',
+      '.a[0',
+      '.a..b',
+      '.a[1:2]',
+      '.a[?(@.b=)]',
+      '.a[?(@.b=="x"]',
+      '.a[?(b=="x")]',
+      '.a b',
+      '.a\\',
+    ]) {
       expect(() => compileJsonPath(bad), bad).toThrow(Error);
     }
   });

@@ -116,12 +116,18 @@ describe('parseLabelSelector: errors', () => {
     ['app: nginx', `unable to parse requirement: <nil>: Invalid value: "app:": ${NAME_PART_REGEX}`],
     ['a=b c', "found 'c', expected: ',' or 'end of string'"],
     ['a=b@c', `unable to parse requirement: values[0][a]: Invalid value: "b@c": ${LABEL_VALUE_REGEX}`],
-    ['a>b', `unable to parse requirement: values[0]: Invalid value: "b": for 'Gt', 'Lt' operators, the value must be an integer`],
+    [
+      'a>b',
+      `unable to parse requirement: values[0]: Invalid value: "b": for 'Gt', 'Lt' operators, the value must be an integer`,
+    ],
     [
       'a>b@',
       `unable to parse requirement: [values[0]: Invalid value: "b@": for 'Gt', 'Lt' operators, the value must be an integer, values[0][a]: Invalid value: "b@": ${LABEL_VALUE_REGEX}]`,
     ],
-    ['a/b/c', `unable to parse requirement: <nil>: Invalid value: "a/b/c": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`],
+    [
+      'a/b/c',
+      `unable to parse requirement: <nil>: Invalid value: "a/b/c": a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ],
   ];
   for (const [sel, msg] of cases) {
     it(JSON.stringify(sel), () => {
@@ -135,7 +141,14 @@ describe('parseLabelSelector: errors', () => {
 
 describe('validateLabelKey / validateLabelValue', () => {
   it('accepts qualified names with DNS prefixes', () => {
-    for (const k of ['a', 'A_b.c-d', 'example.com/Name', 'cluster.x-k8s.io/cluster-name', 'x'.repeat(63), `${'a'.repeat(253)}/b`]) {
+    for (const k of [
+      'a',
+      'A_b.c-d',
+      'example.com/Name',
+      'cluster.x-k8s.io/cluster-name',
+      'x'.repeat(63),
+      `${'a'.repeat(253)}/b`,
+    ]) {
       expect(validateLabelKey(k)).toEqual([]);
     }
   });
@@ -204,7 +217,9 @@ describe('labelSelectorFromLabelSelectorObject', () => {
       }
       return 'no error';
     };
-    expect(msg({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] })).toBe('"Gt" is not a valid label selector operator');
+    expect(msg({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] })).toBe(
+      '"Gt" is not a valid label selector operator',
+    );
     expect(msg({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] })).toBe(
       "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty",
     );

@@ -9,7 +9,8 @@ describe('parseMediaTypes', () => {
   });
 
   it("parses kubectl get's Table Accept header in order", () => {
-    const h = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
+    const h =
+      'application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json';
     expect(parseMediaTypes(h)).toEqual([
       { type: 'application', subtype: 'json', params: { as: 'Table', v: 'v1', g: 'meta.k8s.io' }, q: 1 },
       { type: 'application', subtype: 'json', params: { as: 'Table', v: 'v1beta1', g: 'meta.k8s.io' }, q: 1 },
@@ -21,7 +22,11 @@ describe('parseMediaTypes', () => {
     const h =
       'application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
     const r = parseMediaTypes(h);
-    expect(r.map((c) => `${c.type}/${c.subtype}`)).toEqual(['application/vnd.kubernetes.protobuf', 'application/json', 'application/json']);
+    expect(r.map((c) => `${c.type}/${c.subtype}`)).toEqual([
+      'application/vnd.kubernetes.protobuf',
+      'application/json',
+      'application/json',
+    ]);
     expect(r[1].params).toEqual({ as: 'PartialObjectMetadata', g: 'meta.k8s.io', v: 'v1' });
   });
 
@@ -55,7 +60,9 @@ describe('parseMediaTypes', () => {
     expect(parseMediaTypes('a/b;q=abc')[0].q).toBe(0);
     expect(parseMediaTypes('a/b;q=7')[0].q).toBe(1);
     expect(parseMediaTypes('a/b;q=0')[0].q).toBe(0);
-    expect(parseMediaTypes('garbage, a/b/c, /x, y/, ,a/b;novalue')).toEqual([{ type: 'a', subtype: 'b', params: {}, q: 1 }]);
+    expect(parseMediaTypes('garbage, a/b/c, /x, y/, ,a/b;novalue')).toEqual([
+      { type: 'a', subtype: 'b', params: {}, q: 1 },
+    ]);
   });
 
   it('keeps __proto__ as a plain parameter', () => {
@@ -72,7 +79,10 @@ describe('parseContentType', () => {
       mediaType: 'application/merge-patch+json',
       params: { charset: 'UTF-8' },
     });
-    expect(parseContentType('application/apply-patch+yaml')).toEqual({ mediaType: 'application/apply-patch+yaml', params: {} });
+    expect(parseContentType('application/apply-patch+yaml')).toEqual({
+      mediaType: 'application/apply-patch+yaml',
+      params: {},
+    });
   });
 
   it("absent is '' and malformed comes back as text", () => {

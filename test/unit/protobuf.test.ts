@@ -7,7 +7,7 @@ import { namespaceKind, secretKind } from '../../src/api/index.js';
 function varint(n: number): number[] {
   const out: number[] = [];
   while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80);
+    out.push(n % 0x80 | 0x80);
     n = Math.floor(n / 0x80);
   }
   out.push(n);
@@ -22,7 +22,13 @@ const msg = (...parts: Buffer[]) => Buffer.concat(parts);
 const entry = (num: number, k: string, v: string | Buffer) => bytes(num, msg(bytes(1, k), bytes(2, v)));
 
 function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer {
-  return Buffer.concat([Buffer.from('k8s\0', 'binary'), bytes(1, msg(bytes(1, apiVersion), bytes(2, kind))), bytes(2, raw), bytes(3, ''), bytes(4, '')]);
+  return Buffer.concat([
+    Buffer.from('k8s\0', 'binary'),
+    bytes(1, msg(bytes(1, apiVersion), bytes(2, kind))),
+    bytes(2, raw),
+    bytes(3, ''),
+    bytes(4, ''),
+  ]);
 }
 
 const meta = (...parts: Buffer[]) => bytes(1, msg(...parts));

@@ -22,7 +22,10 @@ const spec: JSONSchema = {
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     disks: {
       type: 'object',
-      additionalProperties: { type: 'object', properties: { size: { type: 'integer' }, wipe: { type: 'boolean', default: false } } },
+      additionalProperties: {
+        type: 'object',
+        properties: { size: { type: 'integer' }, wipe: { type: 'boolean', default: false } },
+      },
     },
     workers: {
       type: 'array',
@@ -84,13 +87,16 @@ const messages = (o: unknown) => compiled.validate(o).map((e) => e.message);
 
 describe('prune', () => {
   it('removes undeclared fields and reports kube paths', () => {
-    const o = obj({
-      talos: { endpoint: 'x', bogus: 1 },
-      foo: 'bar',
-      workers: [{ name: 'a' }, { name: 'b', bar: true }],
-      labels: { any: 'kept' },
-      disks: { sda: { size: 1, junk: 2 } },
-    }, { top: 1 });
+    const o = obj(
+      {
+        talos: { endpoint: 'x', bogus: 1 },
+        foo: 'bar',
+        workers: [{ name: 'a' }, { name: 'b', bar: true }],
+        labels: { any: 'kept' },
+        disks: { sda: { size: 1, junk: 2 } },
+      },
+      { top: 1 },
+    );
     const removed = compiled.prune(o);
     expect(removed).toEqual(['spec.talos.bogus', 'spec.foo', 'spec.workers[1].bar', 'spec.disks.sda.junk', 'top']);
     expect(o.spec).toEqual({
@@ -114,7 +120,12 @@ describe('prune', () => {
       template: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', nope: 1 }, data: { a: 'b' } },
     });
     expect(compiled.prune(o)).toEqual(['spec.template.metadata.nope']);
-    expect((o.spec as any).template).toEqual({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: 'b' } });
+    expect((o.spec as any).template).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { a: 'b' },
+    });
   });
 
   it('never touches metadata', () => {
@@ -126,15 +137,22 @@ describe('prune', () => {
 
   it('pruneObjectMeta removes unknown ObjectMeta fields, also inside owner references and managed fields', () => {
     const meta = {
-      name: 'a', labels: { x: 'y' }, foo: 1, clusterName: 'c',
+      name: 'a',
+      labels: { x: 'y' },
+      foo: 1,
+      clusterName: 'c',
       ownerReferences: [{ apiVersion: 'v1', kind: 'K', name: 'n', uid: 'u', extra: true }],
       managedFields: [{ manager: 'm', fieldsV1: { 'f:spec': {} }, what: 1 }],
     };
     expect(pruneObjectMeta(meta)).toEqual([
-      'metadata.foo', 'metadata.clusterName', 'metadata.ownerReferences[0].extra', 'metadata.managedFields[0].what',
+      'metadata.foo',
+      'metadata.clusterName',
+      'metadata.ownerReferences[0].extra',
+      'metadata.managedFields[0].what',
     ]);
     expect(meta).toEqual({
-      name: 'a', labels: { x: 'y' },
+      name: 'a',
+      labels: { x: 'y' },
       ownerReferences: [{ apiVersion: 'v1', kind: 'K', name: 'n', uid: 'u' }],
       managedFields: [{ manager: 'm', fieldsV1: { 'f:spec': {} } }],
     });
@@ -143,12 +161,21 @@ describe('prune', () => {
 
 describe('applyDefaults', () => {
   it('applies defaults of absent fields when the parent exists, in items and map values too', () => {
-    const o = obj({ talos: { endpoint: 'x' }, workers: [{ name: 'a' }, { name: 'b', role: 'cp' }], disks: { sda: {} } });
+    const o = obj({
+      talos: { endpoint: 'x' },
+      workers: [{ name: 'a' }, { name: 'b', role: 'cp' }],
+      disks: { sda: {} },
+    });
     compiled.applyDefaults(o);
     expect(o.spec).toEqual({
-      replicas: 1, mode: 'Fast', size: 'M',
+      replicas: 1,
+      mode: 'Fast',
+      size: 'M',
       talos: { endpoint: 'x', port: 50000 },
-      workers: [{ name: 'a', role: 'worker' }, { name: 'b', role: 'cp' }],
+      workers: [
+        { name: 'a', role: 'worker' },
+        { name: 'b', role: 'cp' },
+      ],
       disks: { sda: { wipe: false } },
     });
   });
@@ -173,7 +200,12 @@ describe('applyDefaults', () => {
   it('copies defaults instead of sharing them', () => {
     const k = compileKindSchema({
       ...widget,
-      schema: { type: 'object', properties: { spec: { type: 'object', properties: { l: { type: 'array', items: { type: 'string' }, default: ['a'] } } } } },
+      schema: {
+        type: 'object',
+        properties: {
+          spec: { type: 'object', properties: { l: { type: 'array', items: { type: 'string' }, default: ['a'] } } },
+        },
+      },
     });
     const a = obj({});
     const b = obj({});
@@ -187,8 +219,17 @@ describe('applyDefaults', () => {
 describe('validate', () => {
   it('accepts a valid object', () => {
     const o = obj({
-      talos: { endpoint: 'x' }, replicas: 3, mode: 'Slow', name: 'abc', tags: ['a'], port: 'http', created: '2026-01-02T03:04:05Z',
-      nickname: null, choice: null, workers: [{ name: 'a' }, { name: 'b' }], template: { apiVersion: 'v1', kind: 'Pod', metadata: {} },
+      talos: { endpoint: 'x' },
+      replicas: 3,
+      mode: 'Slow',
+      name: 'abc',
+      tags: ['a'],
+      port: 'http',
+      created: '2026-01-02T03:04:05Z',
+      nickname: null,
+      choice: null,
+      workers: [{ name: 'a' }, { name: 'b' }],
+      template: { apiVersion: 'v1', kind: 'Pod', metadata: {} },
     });
     expect(compiled.validate(o)).toEqual([]);
   });
@@ -220,7 +261,9 @@ describe('validate', () => {
     expect(messages(obj({ talos: { endpoint: 'x', nodeType: 'gpu' } }))).toEqual([
       'spec.talos.nodeType: Unsupported value: "gpu": supported values: "controlplane", "worker"',
     ]);
-    expect(compiled.validate(obj({ talos: { endpoint: 'x', nodeType: 'gpu' } }))[0]!.type).toBe('FieldValueNotSupported');
+    expect(compiled.validate(obj({ talos: { endpoint: 'x', nodeType: 'gpu' } }))[0]!.type).toBe(
+      'FieldValueNotSupported',
+    );
     expect(messages(obj({ talos: { endpoint: 'x' }, name: 'A1' }))).toEqual([
       `spec.name: Invalid value: "A1": spec.name in body should match '^[a-z]+$'`,
     ]);
@@ -241,15 +284,18 @@ describe('validate', () => {
     ]);
     const many = [{ name: 'a' }, { name: 'b' }, { name: 'c' }, { name: 'd' }];
     expect(compiled.validate(obj({ talos: { endpoint: 'x' }, workers: many }))).toEqual([
-      { type: 'FieldValueTooMany', field: 'spec.workers', message: 'spec.workers: Too many: must have at most 3 items' },
+      {
+        type: 'FieldValueTooMany',
+        field: 'spec.workers',
+        message: 'spec.workers: Too many: must have at most 3 items',
+      },
     ]);
   });
 
   it('uses [i] for array indices in paths and details', () => {
-    expect(messages(obj({ talos: { endpoint: 'x' }, workers: [{ name: 'a' }, { role: 'x' }], args: ['ok', 'toolong'] }))).toEqual([
-      'spec.workers[1].name: Required value',
-      'spec.args[1]: Too long: may not be more than 4 bytes',
-    ]);
+    expect(
+      messages(obj({ talos: { endpoint: 'x' }, workers: [{ name: 'a' }, { role: 'x' }], args: ['ok', 'toolong'] })),
+    ).toEqual(['spec.workers[1].name: Required value', 'spec.args[1]: Too long: may not be more than 4 bytes']);
     expect(messages(obj({ talos: { endpoint: 'x' }, workers: [{ name: 5 }] }))).toEqual([
       'spec.workers[0].name: Invalid value: "integer": spec.workers[0].name in body must be of type string: "integer"',
     ]);
@@ -286,9 +332,17 @@ describe('validate', () => {
   });
 
   it('rejects duplicates in set and map lists', () => {
-    expect(compiled.validate(obj({ talos: { endpoint: 'x' }, tags: ['a', 'b', 'a'], workers: [{ name: 'w' }, { name: 'w', role: 'x' }] }))).toEqual([
+    expect(
+      compiled.validate(
+        obj({ talos: { endpoint: 'x' }, tags: ['a', 'b', 'a'], workers: [{ name: 'w' }, { name: 'w', role: 'x' }] }),
+      ),
+    ).toEqual([
       { type: 'FieldValueDuplicate', field: 'spec.tags[2]', message: 'spec.tags[2]: Duplicate value: "a"' },
-      { type: 'FieldValueDuplicate', field: 'spec.workers[1]', message: 'spec.workers[1]: Duplicate value: {"name":"w"}' },
+      {
+        type: 'FieldValueDuplicate',
+        field: 'spec.workers[1]',
+        message: 'spec.workers[1]: Duplicate value: {"name":"w"}',
+      },
     ]);
   });
 

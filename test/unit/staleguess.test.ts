@@ -49,8 +49,16 @@ const ctx = (dryRun = false) => ({ ...systemContext(), dryRun, fieldManager: 'te
 const body = (value: unknown) => ({ value, duplicates: [] });
 
 /** a Secret, then changed once more behind the cache's back: the cache keeps the first version */
-async function staleSecret(name: string, first: Record<string, unknown>, then: Record<string, unknown>): Promise<{ old: KubeObject; now: KubeObject }> {
-  const old = await secrets.create('default', body({ apiVersion: 'v1', kind: 'Secret', metadata: { name, ...first } }), ctx());
+async function staleSecret(
+  name: string,
+  first: Record<string, unknown>,
+  then: Record<string, unknown>,
+): Promise<{ old: KubeObject; now: KubeObject }> {
+  const old = await secrets.create(
+    'default',
+    body({ apiVersion: 'v1', kind: 'Secret', metadata: { name, ...first } }),
+    ctx(),
+  );
   stale.set(secrets.key('default', name), (await inner.get(secrets.key('default', name)))!);
   const now = await secrets.patch('default', name, 'merge', then, ctx());
   expect(now.metadata.resourceVersion).not.toBe(old.metadata.resourceVersion);
@@ -59,19 +67,32 @@ async function staleSecret(name: string, first: Record<string, unknown>, then: R
 
 async function stored(name: string): Promise<KubeObject> {
   const kv = (await inner.get(secrets.key('default', name)))!;
-  return { ...JSON.parse(kv.value.toString()), metadata: { ...JSON.parse(kv.value.toString()).metadata, resourceVersion: String(kv.modRevision) } };
+  return {
+    ...JSON.parse(kv.value.toString()),
+    metadata: { ...JSON.parse(kv.value.toString()).metadata, resourceVersion: String(kv.modRevision) },
+  };
 }
 
 describe('writes from a stale cached copy', () => {
   it('a PUT with the current resourceVersion succeeds; one with the cached (outdated) version is a conflict', async () => {
     const { old, now } = await staleSecret('put', { labels: { a: '1' } }, { metadata: { labels: { a: '2' } } });
     const before = cacheReads;
-    const outdated = secrets.update('default', 'put', body({ ...old, metadata: { ...old.metadata, labels: { a: 'lost' } } }), ctx());
+    const outdated = secrets.update(
+      'default',
+      'put',
+      body({ ...old, metadata: { ...old.metadata, labels: { a: 'lost' } } }),
+      ctx(),
+    );
     await expect(outdated).rejects.toMatchObject({ code: 409, reason: 'Conflict' });
     expect(cacheReads).toBeGreaterThan(before);
     expect((await stored('put')).metadata.labels).toEqual({ a: '2' });
 
-    const ok = await secrets.update('default', 'put', body({ ...now, metadata: { ...now.metadata, labels: { a: '3' } } }), ctx());
+    const ok = await secrets.update(
+      'default',
+      'put',
+      body({ ...now, metadata: { ...now.metadata, labels: { a: '3' } } }),
+      ctx(),
+    );
     expect(ok.metadata.labels).toEqual({ a: '3' });
     expect((await stored('put')).metadata.labels).toEqual({ a: '3' });
   });
@@ -93,7 +114,13 @@ describe('writes from a stale cached copy', () => {
 
   it('a patch pinning the current resourceVersion succeeds although the cache holds an older one', async () => {
     const { now } = await staleSecret('pinned', {}, { metadata: { labels: { b: '2' } } });
-    const out = await secrets.patch('default', 'pinned', 'merge', { metadata: { resourceVersion: now.metadata.resourceVersion, labels: { c: '3' } } }, ctx());
+    const out = await secrets.patch(
+      'default',
+      'pinned',
+      'merge',
+      { metadata: { resourceVersion: now.metadata.resourceVersion, labels: { c: '3' } } },
+      ctx(),
+    );
     expect(out.metadata.labels).toEqual({ b: '2', c: '3' });
   });
 
@@ -112,13 +139,21 @@ describe('writes from a stale cached copy', () => {
     );
     expect(out.metadata.labels).toEqual({ a: '2', b: 'x' });
     // and one that fails on the stored version still fails, with the stored version's answer
-    const err = await secrets.patch('default', 'jsonpatch', 'json', [{ op: 'test', path: '/metadata/labels/a', value: '1' }], ctx()).catch((e: unknown) => e);
+    const err = await secrets
+      .patch('default', 'jsonpatch', 'json', [{ op: 'test', path: '/metadata/labels/a', value: '1' }], ctx())
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 422 });
   });
 
   it('server-side apply: a conflict that exists only in the stale copy is not reported', async () => {
     const apply = (manager: string, labels: Record<string, string>, force = false) =>
-      secrets.apply('default', 'ssa', body({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssa', labels } }), { ...ctx(), fieldManager: manager }, force);
+      secrets.apply(
+        'default',
+        'ssa',
+        body({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ssa', labels } }),
+        { ...ctx(), fieldManager: manager },
+        force,
+      );
     await apply('other', { x: '1', keep: 'k' });
     stale.set(secrets.key('default', 'ssa'), (await inner.get(secrets.key('default', 'ssa')))!);
     await apply('other', { keep: 'k' }); // other lets go of x (and it is removed)
@@ -153,7 +188,9 @@ describe('writes from a stale cached copy', () => {
   it('a cached copy of a deleted object gives NotFound, not a resurrection', async () => {
     await staleSecret('gone', {}, { metadata: { labels: { b: '2' } } });
     await inner.delete(secrets.key('default', 'gone'));
-    const err = await secrets.patch('default', 'gone', 'merge', { metadata: { labels: { c: '3' } } }, ctx()).catch((e: unknown) => e);
+    const err = await secrets
+      .patch('default', 'gone', 'merge', { metadata: { labels: { c: '3' } } }, ctx())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StatusError);
     expect(err).toMatchObject({ code: 404 });
     expect(await inner.get(secrets.key('default', 'gone'))).toBeNull();

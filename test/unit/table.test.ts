@@ -1,5 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { buildTableColumnDefinitions, columnCell, humanDuration, NAME_COLUMN_DESCRIPTION } from '../../src/machinery/table.js';
+import {
+  buildTableColumnDefinitions,
+  columnCell,
+  humanDuration,
+  NAME_COLUMN_DESCRIPTION,
+} from '../../src/machinery/table.js';
 import type { ColumnType, PrinterColumn } from '../../src/machinery/kind.js';
 
 const S = 1000;
@@ -45,13 +50,28 @@ describe('humanDuration', () => {
   for (const [ms, want] of cases) it(`${ms}ms -> ${want}`, () => expect(humanDuration(ms)).toBe(want));
 });
 
-const col = (type: ColumnType, jsonPath: string): PrinterColumn => ({ name: 'X', type, description: 'x', priority: 0, jsonPath });
+const col = (type: ColumnType, jsonPath: string): PrinterColumn => ({
+  name: 'X',
+  type,
+  description: 'x',
+  priority: 0,
+  jsonPath,
+});
 
 describe('columnCell', () => {
   const now = Date.parse('2026-01-02T03:04:05Z');
   const obj = {
     metadata: { name: 'a', creationTimestamp: '2026-01-02T03:00:00Z', zero: '0001-01-01T00:00:00Z' },
-    spec: { replicas: 3, ratio: 0.5, big: 2.9, paused: true, addresses: ['10.0.0.1', '10.0.0.2'], obj: { z: 1, a: '<b>' }, nil: null, list: [1, 'x'] },
+    spec: {
+      replicas: 3,
+      ratio: 0.5,
+      big: 2.9,
+      paused: true,
+      addresses: ['10.0.0.1', '10.0.0.2'],
+      obj: { z: 1, a: '<b>' },
+      nil: null,
+      list: [1, 'x'],
+    },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   };
 
@@ -72,7 +92,9 @@ describe('columnCell', () => {
     expect(columnCell(col('date', '.metadata.creationTimestamp'), obj, now)).toBe('4m5s');
     expect(columnCell(col('date', '.metadata.zero'), obj, now)).toBe('<unknown>');
     expect(columnCell(col('date', '.metadata.name'), obj, now)).toBe('<invalid>');
-    expect(columnCell(col('date', '.metadata.creationTimestamp'), obj, Date.parse('2026-01-02T02:00:00Z'))).toBe('<invalid>');
+    expect(columnCell(col('date', '.metadata.creationTimestamp'), obj, Date.parse('2026-01-02T02:00:00Z'))).toBe(
+      '<invalid>',
+    );
     const withOffset = { t: '2026-01-02T04:00:05+01:00', frac: '2026-01-02T03:04:04.5Z', bad: '2026-02-30T00:00:00Z' };
     expect(columnCell(col('date', '.t'), withOffset, now)).toBe('4m');
     expect(columnCell(col('date', '.frac'), withOffset, now)).toBe('0s');
@@ -98,7 +120,14 @@ describe('buildTableColumnDefinitions', () => {
   it('prepends the Name column and defaults format to ""', () => {
     const defs = buildTableColumnDefinitions([
       { name: 'Ready', type: 'string', description: 'is it ready', priority: 0, jsonPath: '.status.ready' },
-      { name: 'Age', type: 'date', format: '', description: 'age', priority: 0, jsonPath: '.metadata.creationTimestamp' },
+      {
+        name: 'Age',
+        type: 'date',
+        format: '',
+        description: 'age',
+        priority: 0,
+        jsonPath: '.metadata.creationTimestamp',
+      },
       { name: 'Address', type: 'string', description: 'addr', priority: 1, jsonPath: '.spec.address' },
     ]);
     expect(defs).toEqual([

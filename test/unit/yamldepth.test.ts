@@ -28,14 +28,25 @@ const shapes: Record<string, (n: number) => string> = {
 /** the entry points that parse YAML a client (or a client's object) hands over */
 const entryPoints: Record<string, { module: string; call: string }> = {
   'request bodies (decodeText)': { module: 'apiservice/http.js', call: `(t) => m.decodeText(t, 'yaml')` },
-  'machine config patches (parseConfigStream)': { module: 'src/machineconfig/configstream.js', call: 'm.parseConfigStream' },
-  'secrets.yaml from a Secret (parseSecretsYaml)': { module: 'src/machineconfig/secretsyaml.js', call: 'm.parseSecretsYaml' },
+  'machine config patches (parseConfigStream)': {
+    module: 'src/machineconfig/configstream.js',
+    call: 'm.parseConfigStream',
+  },
+  'secrets.yaml from a Secret (parseSecretsYaml)': {
+    module: 'src/machineconfig/secretsyaml.js',
+    call: 'm.parseSecretsYaml',
+  },
   'talosconfig from a Secret (parseTalosconfig)': { module: 'src/talos/talosconfig.js', call: 'm.parseTalosconfig' },
-  'machine config validation (decodeStream)': { module: 'src/machineconfig/validate/decode.js', call: 'm.decodeStream' },
+  'machine config validation (decodeStream)': {
+    module: 'src/machineconfig/validate/decode.js',
+    call: 'm.decodeStream',
+  },
 };
 
 function childScript(module: string, call: string): string {
-  const shapeSource = Object.entries(shapes).map(([k, f]) => `${JSON.stringify(k)}: ${f.toString()}`).join(',\n');
+  const shapeSource = Object.entries(shapes)
+    .map(([k, f]) => `${JSON.stringify(k)}: ${f.toString()}`)
+    .join(',\n');
   return `
     const m = await import(${JSON.stringify(join(DIST, module))});
     const parse = ${call};
@@ -77,7 +88,9 @@ describe('deeply nested YAML', () => {
       }
       expect(err, name).toBeInstanceOf(StatusError);
       expect((err as StatusError).code).toBe(400);
-      expect((err as StatusError).message).toBe(`error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`);
+      expect((err as StatusError).message).toBe(
+        `error decoding YAML body: nesting exceeds the maximum depth of ${MAX_YAML_DEPTH}`,
+      );
     }
     expect(decodeText(shapes.flowSeq!(MAX_YAML_DEPTH), 'yaml').value).toBeInstanceOf(Array);
     expect(decodeText(shapes.blockMap!(MAX_YAML_DEPTH), 'yaml').value).toHaveProperty('a.a.a');

@@ -2,7 +2,19 @@
 // kubectl describe finds an object's events with involvedObject.* field selectors.
 import { fieldErr, type FieldError } from '../../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../../machinery/kind.js';
-import { DateTime, Enum, Int, Obj, ObjectReference, Opt, Str, Type, column, kindSchema, type Static } from '../schema.js';
+import {
+  DateTime,
+  Enum,
+  Int,
+  Obj,
+  ObjectReference,
+  Opt,
+  Str,
+  Type,
+  column,
+  kindSchema,
+  type Static,
+} from '../schema.js';
 import { isRecord } from '../validate.js';
 
 export const eventTypes = ['Normal', 'Warning'] as const;
@@ -10,7 +22,11 @@ export const eventTypes = ['Normal', 'Warning'] as const;
 export const EventSchema = Type.Object(
   {
     involvedObject: ObjectReference('The object that this event is about.'),
-    reason: Opt(Str('Short, machine understandable string that gives the reason for the transition into the object\'s current status.')),
+    reason: Opt(
+      Str(
+        "Short, machine understandable string that gives the reason for the transition into the object's current status.",
+      ),
+    ),
     message: Opt(Str('A human-readable description of the status of this operation.')),
     source: Opt(
       Obj(
@@ -87,9 +103,14 @@ export const eventKind: KindDefinition = {
   description: EventSchema.description!,
   schema: kindSchema(EventSchema),
   columns: [
-    column('Last Seen', '.lastTimestamp', 'date', 'The time at which the most recent occurrence of this event was recorded.'),
+    column(
+      'Last Seen',
+      '.lastTimestamp',
+      'date',
+      'The time at which the most recent occurrence of this event was recorded.',
+    ),
     column('Type', '.type', 'string', 'Type of this event.'),
-    column('Reason', '.reason', 'string', 'Reason for the transition into the object\'s current status.'),
+    column('Reason', '.reason', 'string', "Reason for the transition into the object's current status."),
     {
       ...column('Object', '.involvedObject.name', 'string', 'The object this event is about, as kind/name.'),
       value: (obj) => {

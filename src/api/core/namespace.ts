@@ -3,7 +3,19 @@
 import { fieldErr, type FieldError } from '../../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../../machinery/kind.js';
 import {
-  DateTime, Enum, List, Obj, Opt, Str, StringList, Type, ageColumn, column, kindSchema, mapList, setList,
+  DateTime,
+  Enum,
+  List,
+  Obj,
+  Opt,
+  Str,
+  StringList,
+  Type,
+  ageColumn,
+  column,
+  kindSchema,
+  mapList,
+  setList,
   type Static,
 } from '../schema.js';
 import { dns1123LabelProblem, isRecord } from '../validate.js';
@@ -26,20 +38,25 @@ export const NamespaceSchema = Type.Object(
     status: Opt(
       Obj(
         {
-          phase: Opt(Enum(namespacePhases, 'Phase is the current lifecycle phase of the namespace: Active or Terminating.')),
+          phase: Opt(
+            Enum(namespacePhases, 'Phase is the current lifecycle phase of the namespace: Active or Terminating.'),
+          ),
           conditions: Opt(
             List(
               Obj(
                 {
                   type: Str('Type of namespace controller condition.'),
-                  status: Enum(['True', 'False', 'Unknown'] as const, 'Status of the condition: True, False or Unknown.'),
+                  status: Enum(
+                    ['True', 'False', 'Unknown'] as const,
+                    'Status of the condition: True, False or Unknown.',
+                  ),
                   lastTransitionTime: Opt(DateTime('Last time the condition transitioned.')),
                   reason: Opt(Str('Unique, one-word, CamelCase reason for the condition.')),
                   message: Opt(Str('Human-readable message about the condition.')),
                 },
                 'NamespaceCondition contains details about the state of a namespace.',
               ),
-              'Latest available observations of the namespace\'s state.',
+              "Latest available observations of the namespace's state.",
               mapList('type'),
             ),
           ),
@@ -56,7 +73,8 @@ export type Namespace = Static<typeof NamespaceSchema> & KubeObject;
 export const namespaceNameLabel = 'kubernetes.io/metadata.name';
 
 function setNameLabel(obj: KubeObject): void {
-  if (obj.metadata.name) obj.metadata.labels = { ...(obj.metadata.labels ?? {}), [namespaceNameLabel]: obj.metadata.name };
+  if (obj.metadata.name)
+    obj.metadata.labels = { ...(obj.metadata.labels ?? {}), [namespaceNameLabel]: obj.metadata.name };
 }
 
 function prepareForCreate(obj: KubeObject): void {
@@ -104,13 +122,16 @@ export const namespaceKind: KindDefinition = {
   statusSubresource: false,
   trackGeneration: false,
   // k8s.io/api/core/v1 generated.proto: kubectl create namespace sends this; status is server-owned
-  protobuf: { 2: { name: 'spec', type: 'message', message: { 1: { name: 'finalizers', type: 'string', repeated: true } } } },
+  protobuf: {
+    2: { name: 'spec', type: 'message', message: { 1: { name: 'finalizers', type: 'string', repeated: true } } },
+  },
   strategy: {
     prepareForCreate,
     prepareForUpdate,
     validate,
     // a namespace is removed only after the namespace controller emptied it and cleared spec.finalizers
-    pendingFinalization: (obj) => isRecord(obj.spec) && Array.isArray(obj.spec.finalizers) && obj.spec.finalizers.length > 0,
+    pendingFinalization: (obj) =>
+      isRecord(obj.spec) && Array.isArray(obj.spec.finalizers) && obj.spec.finalizers.length > 0,
     prepareForDeletion: (obj) => {
       obj.status = { ...(isRecord(obj.status) ? obj.status : {}), phase: 'Terminating' };
     },

@@ -15,16 +15,29 @@ export const SecretSchema = Type.Object(
     // material must never appear in an error; validate() checks base64 with a redacted message.
     data: Opt(
       StringMap(
-        'Data contains the secret data. Each key must consist of alphanumeric characters, \'-\', \'_\' or \'.\'. Values are base64-encoded.',
+        "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values are base64-encoded.",
       ),
     ),
     stringData: Opt(
-      StringMap('stringData allows specifying non-binary secret data in string form. It is a write-only input field merged into data on write, overwriting existing values; it is never output when reading.'),
+      StringMap(
+        'stringData allows specifying non-binary secret data in string form. It is a write-only input field merged into data on write, overwriting existing values; it is never output when reading.',
+      ),
     ),
-    type: Opt(Str('Used to facilitate programmatic handling of secret data, e.g. Opaque or kubernetes.io/tls. Immutable.', { default: 'Opaque' })),
-    immutable: Opt(Bool('If set to true, the data of the Secret cannot be updated (only object metadata can be modified). It cannot be unset.')),
+    type: Opt(
+      Str('Used to facilitate programmatic handling of secret data, e.g. Opaque or kubernetes.io/tls. Immutable.', {
+        default: 'Opaque',
+      }),
+    ),
+    immutable: Opt(
+      Bool(
+        'If set to true, the data of the Secret cannot be updated (only object metadata can be modified). It cannot be unset.',
+      ),
+    ),
   },
-  { description: 'Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less than 1 MiB.' },
+  {
+    description:
+      'Secret holds secret data of a certain type. The total bytes of the values in the Data field must be less than 1 MiB.',
+  },
 );
 export type Secret = Static<typeof SecretSchema> & KubeObject;
 

@@ -53,11 +53,14 @@ function contactFailure(e: unknown): Contact {
 
 /** a Management API that cannot be reached or answers 5xx is away, not broken: no stack in the log */
 function managementAPIAway(e: unknown): boolean {
-  return e instanceof ManagementAPIError && (e.reason === 'Unreachable' || e.reason === 'Timeout' || (e.status ?? 0) >= 500);
+  return (
+    e instanceof ManagementAPIError && (e.reason === 'Unreachable' || e.reason === 'Timeout' || (e.status ?? 0) >= 500)
+  );
 }
 
 /** what calls for another look: spec, finalizers or deletion; not our own status writes */
-const stampOf = (obj: KubeObject) => `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
+const stampOf = (obj: KubeObject) =>
+  `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
 
 export function adoptedServerController(o: AdoptedServerControllerOptions): ControllerSpec {
   const store = o.registry.storeOf(adoptedServerKind);
@@ -112,19 +115,34 @@ class AdoptedServerReconciler {
       return undefined;
     }
     const wantsFinalizer = !!spec.managementAPI?.enabled;
-    if (wantsFinalizer !== finalizers.includes(adoptedServerFinalizer)) obj = await this.setFinalizer(obj, wantsFinalizer);
+    if (wantsFinalizer !== finalizers.includes(adoptedServerFinalizer))
+      obj = await this.setFinalizer(obj, wantsFinalizer);
 
     let contact: Contact = { ok: 'skipped' };
     if (spec.accepted) {
-      contact = await withNode(this.o.access, obj, async (client) => ({ ok: true as const, probe: await probeNode(client, { controlPlane: spec.talos?.nodeType === 'controlplane', callTimeoutMs: this.o.access.callTimeoutMs }) })).catch(contactFailure);
+      contact = await withNode(this.o.access, obj, async (client) => ({
+        ok: true as const,
+        probe: await probeNode(client, {
+          controlPlane: spec.talos?.nodeType === 'controlplane',
+          callTimeoutMs: this.o.access.callTimeoutMs,
+        }),
+      })).catch(contactFailure);
     }
     const sync = await syncManagementAPI(obj, contact, this.o);
     const plan = planStatus(obj, { contact, sync, now: Date.now() });
     const old = (obj.status ?? {}) as { lastContactTime?: string };
-    const stale = !old.lastContactTime || Date.now() - Date.parse(old.lastContactTime) > (this.o.heartbeatMs ?? HEARTBEAT_MS);
+    const stale =
+      !old.lastContactTime || Date.now() - Date.parse(old.lastContactTime) > (this.o.heartbeatMs ?? HEARTBEAT_MS);
     let written = obj;
     if (statusChanged(obj.status ?? {}, plan.status) || (contact.ok === true && stale)) {
-      written = await this.store.patch(ns, name, 'merge', { status: { ...nulledMissing(obj.status, plan.status), ...plan.status } }, systemContext(), 'status');
+      written = await this.store.patch(
+        ns,
+        name,
+        'merge',
+        { status: { ...nulledMissing(obj.status, plan.status), ...plan.status } },
+        systemContext(),
+        'status',
+      );
     }
     for (const e of plan.events) await this.o.events.record(written, e.type, e.reason, e.message);
     const upgrading = upgradeInProgress(plan.status.upgrade as UpgradeProgress | undefined);

@@ -28,7 +28,11 @@ function nodeStatus(obj: KubeObject, contact: Contact): NodeSyncStatus {
 
 function failed(e: unknown): SyncOutcome {
   if (e instanceof ManagementAPIError) {
-    return { state: 'failed', reason: e.reason === 'OutboundNotAllowed' ? 'OutboundNotAllowed' : 'SyncFailed', message: e.message };
+    return {
+      state: 'failed',
+      reason: e.reason === 'OutboundNotAllowed' ? 'OutboundNotAllowed' : 'SyncFailed',
+      message: e.message,
+    };
   }
   throw e;
 }
@@ -36,7 +40,12 @@ function failed(e: unknown): SyncOutcome {
 export async function syncManagementAPI(obj: KubeObject, contact: Contact, deps: SyncDeps): Promise<SyncOutcome> {
   const m = specOf(obj).managementAPI;
   if (!m?.enabled) return { state: 'disabled' };
-  if (!specOf(obj).accepted) return { state: 'failed', reason: 'NotAccepted', message: 'the server is not accepted (spec.accepted is false): nothing is synced' };
+  if (!specOf(obj).accepted)
+    return {
+      state: 'failed',
+      reason: 'NotAccepted',
+      message: 'the server is not accepted (spec.accepted is false): nothing is synced',
+    };
   if (!m.endpoint) return { state: 'failed', reason: 'SyncFailed', message: 'spec.managementAPI.endpoint is not set' };
   try {
     const client = new ManagementAPIClient(m.endpoint, deps.allowList);

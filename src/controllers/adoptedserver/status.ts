@@ -9,9 +9,15 @@ import { advanceUpgrade, type UpgradeProgress } from '../../nodeaccess/upgrade.j
 import { conditionOf, rfc3339, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
 
 /** the connection attempt: a probe, or why there was none (condition reason + message) */
-export type Contact = { ok: true; probe: NodeProbe } | { ok: false; reason: string; message: string } | { ok: 'skipped' };
+export type Contact =
+  | { ok: true; probe: NodeProbe }
+  | { ok: false; reason: string; message: string }
+  | { ok: 'skipped' };
 
-export type SyncOutcome = { state: 'disabled' } | { state: 'synced' } | { state: 'failed'; reason: string; message: string };
+export type SyncOutcome =
+  | { state: 'disabled' }
+  | { state: 'synced' }
+  | { state: 'failed'; reason: string; message: string };
 
 export interface Observation {
   contact: Contact;
@@ -64,8 +70,19 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
 
   if (c.ok === 'skipped') {
     status.connected = false;
-    set({ type: 'Connected', status: 'Unknown', reason: 'NotAccepted', message: 'spec.accepted is false: the node is not contacted' });
-    set({ type: 'Adopted', status: 'False', severity: 'Info', reason: 'NotAccepted', message: 'the server is not accepted for management (spec.accepted is false)' });
+    set({
+      type: 'Connected',
+      status: 'Unknown',
+      reason: 'NotAccepted',
+      message: 'spec.accepted is false: the node is not contacted',
+    });
+    set({
+      type: 'Adopted',
+      status: 'False',
+      severity: 'Info',
+      reason: 'NotAccepted',
+      message: 'the server is not accepted for management (spec.accepted is false)',
+    });
   } else if (c.ok) {
     const p = c.probe;
     status.connected = true;
@@ -79,53 +96,122 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
       nodeType: p.checks.some((ch) => ch.name === 'service/etcd') ? 'controlplane' : 'worker',
       architecture: p.facts.architecture,
     };
-    set({ type: 'Connected', status: 'True', reason: 'TalosAPIReachable', message: `Talos API at ${endpoint} answered: ${p.facts.talosVersion}` }, () => ({
-      type: 'Normal', reason: 'Connected', message: `Talos API at ${endpoint} answered (${p.facts.talosVersion}, ${p.facts.hostname})`,
-    }));
+    set(
+      {
+        type: 'Connected',
+        status: 'True',
+        reason: 'TalosAPIReachable',
+        message: `Talos API at ${endpoint} answered: ${p.facts.talosVersion}`,
+      },
+      () => ({
+        type: 'Normal',
+        reason: 'Connected',
+        message: `Talos API at ${endpoint} answered (${p.facts.talosVersion}, ${p.facts.hostname})`,
+      }),
+    );
     set({ type: 'Adopted', status: 'True', reason: 'Adopted', message: 'the node is managed' }, () => ({
-      type: 'Normal', reason: 'Adopted', message: `adopted ${p.facts.hostname || endpoint} without reprovisioning`,
+      type: 'Normal',
+      reason: 'Adopted',
+      message: `adopted ${p.facts.hostname || endpoint} without reprovisioning`,
     }));
     if (old.health?.status && old.health.status !== p.status) {
-      events.push({ type: p.status === 'Healthy' ? 'Normal' : 'Warning', reason: 'HealthChanged', message: `health ${old.health.status} -> ${p.status}: ${summary(p)}` });
+      events.push({
+        type: p.status === 'Healthy' ? 'Normal' : 'Warning',
+        reason: 'HealthChanged',
+        message: `health ${old.health.status} -> ${p.status}: ${summary(p)}`,
+      });
     }
   } else {
     status.connected = false;
-    set({ type: 'Connected', status: 'False', severity: 'Warning', reason: c.reason, message: c.message }, (previous) => ({
-      type: 'Warning', reason: previous?.status === 'True' ? 'ConnectionLost' : c.reason, message: c.message,
-    }));
+    set(
+      { type: 'Connected', status: 'False', severity: 'Warning', reason: c.reason, message: c.message },
+      (previous) => ({
+        type: 'Warning',
+        reason: previous?.status === 'True' ? 'ConnectionLost' : c.reason,
+        message: c.message,
+      }),
+    );
     const adopted = conditionOf(conditions, 'Adopted');
     if (adopted?.status !== 'True') {
-      set({ type: 'Adopted', status: 'False', severity: 'Error', reason: 'AdoptionFailed', message: `cannot adopt the node yet: ${c.message}` });
+      set({
+        type: 'Adopted',
+        status: 'False',
+        severity: 'Error',
+        reason: 'AdoptionFailed',
+        message: `cannot adopt the node yet: ${c.message}`,
+      });
     }
   }
 
   if (spec.sideroLink?.enabled) {
-    status.sideroLinkStatus = { connected: false, ...(spec.sideroLink.address ? { address: spec.sideroLink.address } : {}) };
-    set({ type: 'SideroLinkReady', status: 'False', severity: 'Info', reason: 'MonitoringOnly',
-      message: `SideroLink is configured${spec.sideroLink.address ? ` (address ${spec.sideroLink.address})` : ''}; this server is monitoring-only and builds no tunnel` });
+    status.sideroLinkStatus = {
+      connected: false,
+      ...(spec.sideroLink.address ? { address: spec.sideroLink.address } : {}),
+    };
+    set({
+      type: 'SideroLinkReady',
+      status: 'False',
+      severity: 'Info',
+      reason: 'MonitoringOnly',
+      message: `SideroLink is configured${spec.sideroLink.address ? ` (address ${spec.sideroLink.address})` : ''}; this server is monitoring-only and builds no tunnel`,
+    });
   } else {
     delete status.sideroLinkStatus;
-    set({ type: 'SideroLinkReady', status: 'False', severity: 'Info', reason: 'Disabled', message: 'spec.sideroLink.enabled is false' });
+    set({
+      type: 'SideroLinkReady',
+      status: 'False',
+      severity: 'Info',
+      reason: 'Disabled',
+      message: 'spec.sideroLink.enabled is false',
+    });
   }
 
   const s = o.sync;
   if (s.state === 'disabled') {
     delete status.managementAPIStatus;
-    set({ type: 'ManagementAPISync', status: 'False', severity: 'Info', reason: 'Disabled', message: 'spec.managementAPI.enabled is false' });
+    set({
+      type: 'ManagementAPISync',
+      status: 'False',
+      severity: 'Info',
+      reason: 'Disabled',
+      message: 'spec.managementAPI.enabled is false',
+    });
   } else if (s.state === 'synced') {
-    status.managementAPIStatus = { synced: true, lastSyncTime: nowText, message: `synced with ${spec.managementAPI?.endpoint}` };
-    set({ type: 'ManagementAPISync', status: 'True', reason: 'Synced', message: `synced with ${spec.managementAPI?.endpoint}` }, () => ({
-      type: 'Normal', reason: 'ManagementAPISynced', message: `synced with the Management API at ${spec.managementAPI?.endpoint}`,
-    }));
+    status.managementAPIStatus = {
+      synced: true,
+      lastSyncTime: nowText,
+      message: `synced with ${spec.managementAPI?.endpoint}`,
+    };
+    set(
+      {
+        type: 'ManagementAPISync',
+        status: 'True',
+        reason: 'Synced',
+        message: `synced with ${spec.managementAPI?.endpoint}`,
+      },
+      () => ({
+        type: 'Normal',
+        reason: 'ManagementAPISynced',
+        message: `synced with the Management API at ${spec.managementAPI?.endpoint}`,
+      }),
+    );
   } else {
     status.managementAPIStatus = { synced: false, lastSyncTime: nowText, message: s.message };
-    set({ type: 'ManagementAPISync', status: 'False', severity: 'Warning', reason: s.reason, message: s.message }, () => ({
-      type: 'Warning', reason: 'ManagementAPISyncFailed', message: s.message,
-    }));
+    set(
+      { type: 'ManagementAPISync', status: 'False', severity: 'Warning', reason: s.reason, message: s.message },
+      () => ({
+        type: 'Warning',
+        reason: 'ManagementAPISyncFailed',
+        message: s.message,
+      }),
+    );
   }
 
   if (old.upgrade) {
-    const seen = c.ok === true ? { reachable: true as const, version: c.probe.facts.talosVersion } : { reachable: false as const, why: c.ok === false ? c.message : 'not contacted' };
+    const seen =
+      c.ok === true
+        ? { reachable: true as const, version: c.probe.facts.talosVersion }
+        : { reachable: false as const, why: c.ok === false ? c.message : 'not contacted' };
     const step = advanceUpgrade(old.upgrade as UpgradeProgress, seen, o.now, nowText);
     status.upgrade = step.progress;
     if (step.event) events.push(step.event);
@@ -133,11 +219,21 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
 
   const healthy = c.ok === true && c.probe.status === 'Healthy';
   status.ready = !!spec.accepted && status.connected === true && healthy;
-  const why = !spec.accepted ? ['NotAccepted', 'the server is not accepted'] : c.ok !== true ? ['NotConnected', 'the Talos API does not answer'] : [c.probe.status, summary(c.probe)];
+  const why = !spec.accepted
+    ? ['NotAccepted', 'the server is not accepted']
+    : c.ok !== true
+      ? ['NotConnected', 'the Talos API does not answer']
+      : [c.probe.status, summary(c.probe)];
   set(
     status.ready
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'accepted, connected and healthy' }
-      : { type: 'Ready', status: 'False', severity: spec.accepted ? 'Warning' : 'Info', reason: why[0]!, message: why[1]! },
+      : {
+          type: 'Ready',
+          status: 'False',
+          severity: spec.accepted ? 'Warning' : 'Info',
+          reason: why[0]!,
+          message: why[1]!,
+        },
   );
   status.conditions = conditions;
   return { status, events };
@@ -146,7 +242,10 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
 function summary(p: NodeProbe): string {
   const bad = p.checks.filter((ch) => ch.status !== 'Healthy');
   if (bad.length === 0) return `${p.checks.length} checks passed`;
-  return bad.map((ch) => `${ch.name}: ${ch.message}`).join('; ').slice(0, 1000);
+  return bad
+    .map((ch) => `${ch.name}: ${ch.message}`)
+    .join('; ')
+    .slice(0, 1000);
 }
 
 /** whether two statuses differ in more than the times of the last contact, check and sync */

@@ -81,7 +81,10 @@ class GarbageCollector {
     if (node.deleting && node.gcFinalizers.includes(FOREGROUND)) {
       const deps = this.graph.dependentsOf(node.uid);
       for (const dep of deps) {
-        if (!dep.deleting) await dep.store.delete(dep.namespace, dep.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep.uid } }, ctx).catch(ignoreGone);
+        if (!dep.deleting)
+          await dep.store
+            .delete(dep.namespace, dep.name, { propagationPolicy: 'Foreground', preconditions: { uid: dep.uid } }, ctx)
+            .catch(ignoreGone);
       }
       // as kube's: the owner waits only for dependents whose reference sets blockOwnerDeletion
       // (the others are deleted all the same, and would be as orphans anyway)
@@ -90,11 +93,18 @@ class GarbageCollector {
     }
     if (node.owners.length === 0 || node.deleting) return;
     if (node.owners.some((o) => this.graph.has(o))) return;
-    const current = await node.store.get(node.namespace, node.name).catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));
+    const current = await node.store
+      .get(node.namespace, node.name)
+      .catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));
     if (!current || current.metadata.uid !== node.uid || current.metadata.deletionTimestamp) return;
     for (const ref of current.metadata.ownerReferences ?? []) if (await this.ownerExists(ref, current)) return;
-    this.log.info({ kind: current.kind, namespace: node.namespace, name: node.name }, 'deleting dependent whose owners are gone');
-    await node.store.delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid: node.uid } }, ctx).catch(ignoreGone);
+    this.log.info(
+      { kind: current.kind, namespace: node.namespace, name: node.name },
+      'deleting dependent whose owners are gone',
+    );
+    await node.store
+      .delete(node.namespace, node.name, { propagationPolicy: 'Background', preconditions: { uid: node.uid } }, ctx)
+      .catch(ignoreGone);
   }
 
   /** an owner counts as present only with the same uid (a re-created namesake is another object) */
@@ -112,7 +122,9 @@ class GarbageCollector {
   }
 
   private async dropOwnerRef(dep: GraphNode, ownerUid: string): Promise<void> {
-    const current = await dep.store.get(dep.namespace, dep.name).catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));
+    const current = await dep.store
+      .get(dep.namespace, dep.name)
+      .catch((e: unknown) => (isGone(e) ? undefined : Promise.reject(e)));
     if (!current || current.metadata.uid !== dep.uid) return;
     const refs = (current.metadata.ownerReferences ?? []).filter((r) => r.uid !== ownerUid);
     await dep.store.patch(

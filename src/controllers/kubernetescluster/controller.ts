@@ -15,7 +15,12 @@ import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 import { CLUSTER_LABEL, clusterSpec } from '../../machineconfig/fromcluster.js';
-import { SECRETS_KEY, SECRET_ROLE_LABEL, machineconfigSecretName, secretsSecretName } from '../../secrets/clustersecrets.js';
+import {
+  SECRETS_KEY,
+  SECRET_ROLE_LABEL,
+  machineconfigSecretName,
+  secretsSecretName,
+} from '../../secrets/clustersecrets.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
 import type { Condition } from '../conditions.js';
 import type { EventRecorder } from '../../events/recorder.js';
@@ -37,13 +42,16 @@ export interface KubernetesClusterControllerOptions {
 export const BUNDLE_SELECTOR = `${SECRET_ROLE_LABEL}=secrets`;
 
 const keyOf = (ns: string | undefined, name: string) => `${ns ?? ''}/${name}`;
-const ignore = (...codes: number[]) => (e: unknown) => {
-  if (e instanceof StatusError && codes.includes(e.code)) return undefined;
-  throw e;
-};
+const ignore =
+  (...codes: number[]) =>
+  (e: unknown) => {
+    if (e instanceof StatusError && codes.includes(e.code)) return undefined;
+    throw e;
+  };
 
 /** what calls for a look at a cluster: its spec, deletion and the skip switch; not our status writes */
-const stampOf = (c: KubeObject) => `${c.metadata.uid}|${c.metadata.generation}|${c.metadata.deletionTimestamp ?? ''}|${c.metadata.annotations?.[SKIP_ANNOTATION] ?? ''}`;
+const stampOf = (c: KubeObject) =>
+  `${c.metadata.uid}|${c.metadata.generation}|${c.metadata.deletionTimestamp ?? ''}|${c.metadata.annotations?.[SKIP_ANNOTATION] ?? ''}`;
 
 export function kubernetesClusterController(o: KubernetesClusterControllerOptions): ControllerSpec {
   const c = new ClusterReconciler(o);
@@ -127,20 +135,24 @@ class ClusterReconciler {
     let removing: string | undefined;
 
     if (!plan.problems.length) {
-      if (plan.create.length) waitingForSecrets = !(await this.o.secrets.get(ns, secretsSecretName(name)))?.[SECRETS_KEY];
+      if (plan.create.length)
+        waitingForSecrets = !(await this.o.secrets.get(ns, secretsSecretName(name)))?.[SECRETS_KEY];
       if (!waitingForSecrets) {
         for (const d of plan.create) {
-          const created = await this.machines.create(ns, { value: machineManifest(cluster, d), duplicates: [] }, this.ctx()).catch((e: unknown) => {
-            if (e instanceof StatusError && e.code === 409) return undefined; // made a moment ago; its event brings us back
-            if (e instanceof StatusError && e.code < 500) {
-              failedCreates.push(`${d.name}: ${e.message}`);
-              return undefined;
-            }
-            throw e;
-          });
+          const created = await this.machines
+            .create(ns, { value: machineManifest(cluster, d), duplicates: [] }, this.ctx())
+            .catch((e: unknown) => {
+              if (e instanceof StatusError && e.code === 409) return undefined; // made a moment ago; its event brings us back
+              if (e instanceof StatusError && e.code < 500) {
+                failedCreates.push(`${d.name}: ${e.message}`);
+                return undefined;
+              }
+              throw e;
+            });
           if (created) await this.o.events.record(cluster, 'Normal', 'SuccessfulCreate', `Created machine: ${d.name}`);
         }
-        for (const f of failedCreates) await this.o.events.record(cluster, 'Warning', 'FailedCreate', `Error creating machine ${f}`);
+        for (const f of failedCreates)
+          await this.o.events.record(cluster, 'Warning', 'FailedCreate', `Error creating machine ${f}`);
       }
       for (const u of plan.update) {
         await this.machines.patch(ns, u.name, 'merge', u.patch, this.ctx()).catch(ignore(404, 409));
@@ -156,7 +168,12 @@ class ClusterReconciler {
       if (plan.remove) {
         const victim = plan.remove.metadata.name!;
         const gone = await this.machines
-          .delete(ns, victim, { propagationPolicy: 'Background', preconditions: { uid: plan.remove.metadata.uid } }, this.ctx())
+          .delete(
+            ns,
+            victim,
+            { propagationPolicy: 'Background', preconditions: { uid: plan.remove.metadata.uid } },
+            this.ctx(),
+          )
           .then(() => true, ignore(404, 409));
         if (gone) {
           removing = victim;
@@ -169,7 +186,12 @@ class ClusterReconciler {
 
     const previous = (cluster.status ?? {}) as Partial<ClusterStatus>;
     const next = clusterStatus((previous.conditions ?? []) as Condition[], {
-      plan, waitingForSecrets, failedCreates, removing, hasEndpoint: !!spec.talos?.endpoint, generation: cluster.metadata.generation ?? 0,
+      plan,
+      waitingForSecrets,
+      failedCreates,
+      removing,
+      hasEndpoint: !!spec.talos?.endpoint,
+      generation: cluster.metadata.generation ?? 0,
     });
     if (statusDiffers(previous, next)) {
       const status = { ...next, message: next.message ?? null };

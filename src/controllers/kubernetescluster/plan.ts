@@ -9,7 +9,12 @@
 // next only once the previous is gone.
 import { groupVersion, type KubeObject, type OwnerReference } from '../../machinery/kind.js';
 import { validateLabelValue } from '../../machinery/labels.js';
-import { CLUSTER_LABEL, MACHINECONFIG_SECRET_ANNOTATION, POOL_ANNOTATION, ROLE_LABEL } from '../../machineconfig/fromcluster.js';
+import {
+  CLUSTER_LABEL,
+  MACHINECONFIG_SECRET_ANNOTATION,
+  POOL_ANNOTATION,
+  ROLE_LABEL,
+} from '../../machineconfig/fromcluster.js';
 import type { KubernetesClusterSpec, WorkerPool } from '../../api/kubernetescluster.js';
 import { machineKind } from '../../api/machine.js';
 
@@ -84,7 +89,13 @@ export function sizeInGB(size: string | undefined): number | undefined {
 /** what a Machine takes from its pool, or from the control plane (which has the same fields) */
 type PoolLike = Pick<WorkerPool, 'provider' | 'machineClass' | 'architecture' | 'storage'>;
 
-function desiredMachine(cluster: KubeObject, name: string, role: Role, pool: PoolLike, poolName?: string): DesiredMachine {
+function desiredMachine(
+  cluster: KubeObject,
+  name: string,
+  role: Role,
+  pool: PoolLike,
+  poolName?: string,
+): DesiredMachine {
   const spec = cluster.spec as KubernetesClusterSpec;
   const clusterId = spec.data.clusterId;
   const tags: Record<string, string> = { cluster: clusterId, role, ...(poolName ? { nodepool: poolName } : {}) };
@@ -107,7 +118,11 @@ function desiredMachine(cluster: KubeObject, name: string, role: Role, pool: Poo
     role,
     ...(poolName ? { pool: poolName } : {}),
     // clusterId is free text: as a label only when it is a valid label value (the name label is always)
-    labels: { [CLUSTER_LABEL]: cluster.metadata.name!, ...(validateLabelValue(clusterId).length ? {} : { [CLUSTER_ID_LABEL]: clusterId }), [ROLE_LABEL]: role },
+    labels: {
+      [CLUSTER_LABEL]: cluster.metadata.name!,
+      ...(validateLabelValue(clusterId).length ? {} : { [CLUSTER_ID_LABEL]: clusterId }),
+      [ROLE_LABEL]: role,
+    },
     annotations: poolName ? { [POOL_ANNOTATION]: poolName } : {},
     spec: machineSpec,
   };
@@ -135,7 +150,9 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 function driftPatch(m: KubeObject, d: DesiredMachine): Record<string, unknown> | undefined {
   const patch: { metadata?: Record<string, unknown>; spec?: Record<string, unknown> } = {};
   const labels = Object.fromEntries(Object.entries(d.labels).filter(([k, v]) => m.metadata.labels?.[k] !== v));
-  const annotations = Object.fromEntries(Object.entries(d.annotations).filter(([k, v]) => m.metadata.annotations?.[k] !== v));
+  const annotations = Object.fromEntries(
+    Object.entries(d.annotations).filter(([k, v]) => m.metadata.annotations?.[k] !== v),
+  );
   if (Object.keys(labels).length) (patch.metadata ??= {}).labels = labels;
   if (Object.keys(annotations).length) (patch.metadata ??= {}).annotations = annotations;
   const spec = (m.spec ?? {}) as Record<string, unknown>;
@@ -143,7 +160,9 @@ function driftPatch(m: KubeObject, d: DesiredMachine): Record<string, unknown> |
     if (k === 'os' || k === 'tags' || k === 'network') {
       // maps merge: only our keys are compared and sent, the machine's others are kept
       const current = (spec[k] ?? {}) as Record<string, unknown>;
-      const changed = Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([kk, vv]) => !same(current[kk], vv)));
+      const changed = Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).filter(([kk, vv]) => !same(current[kk], vv)),
+      );
       if (Object.keys(changed).length) (patch.spec ??= {})[k] = changed;
     } else if (!same(spec[k], v)) {
       (patch.spec ??= {})[k] = v;
@@ -167,7 +186,8 @@ export function planCluster(cluster: KubeObject, machinesInNamespace: readonly K
 
   const desired: DesiredMachine[] = [];
   const cpCount = Math.max(1, spec.topology.controlplane.replicas);
-  for (let i = 0; i < cpCount; i++) desired.push(desiredMachine(cluster, `${name}-ctp${i}`, 'controlplane', spec.topology.controlplane));
+  for (let i = 0; i < cpCount; i++)
+    desired.push(desiredMachine(cluster, `${name}-ctp${i}`, 'controlplane', spec.topology.controlplane));
 
   // workers: each pool keeps its lowest-numbered live members, new ones take the lowest free index
   const pools = spec.topology.workers ?? [];
@@ -176,10 +196,13 @@ export function planCluster(cluster: KubeObject, machinesInNamespace: readonly K
     const i = indexIn(n, wrkPattern);
     if (i !== undefined) used.add(i);
   }
-  const byIndex = (a: KubeObject, b: KubeObject) => (indexIn(a.metadata.name!, wrkPattern) ?? 0) - (indexIn(b.metadata.name!, wrkPattern) ?? 0);
+  const byIndex = (a: KubeObject, b: KubeObject) =>
+    (indexIn(a.metadata.name!, wrkPattern) ?? 0) - (indexIn(b.metadata.name!, wrkPattern) ?? 0);
   let next = 0;
   for (const pool of pools) {
-    const members = live.filter((m) => m.metadata.annotations?.[POOL_ANNOTATION] === pool.name && wrkPattern.test(m.metadata.name!)).sort(byIndex);
+    const members = live
+      .filter((m) => m.metadata.annotations?.[POOL_ANNOTATION] === pool.name && wrkPattern.test(m.metadata.name!))
+      .sort(byIndex);
     const kept = members.slice(0, pool.replicas).map((m) => m.metadata.name!);
     for (let k = kept.length; k < pool.replicas; k++) {
       while (used.has(next)) next++;
@@ -191,7 +214,9 @@ export function planCluster(cluster: KubeObject, machinesInNamespace: readonly K
 
   const longest = desired.reduce((l, d) => Math.max(l, d.name.length), 0);
   if (longest + SECRET_SUFFIX.length > MAX_NAME) {
-    problems.push(`machine names such as ${desired.find((d) => d.name.length === longest)!.name} with their "${SECRET_SUFFIX}" Secret exceed ${MAX_NAME} characters: shorten the cluster's name`);
+    problems.push(
+      `machine names such as ${desired.find((d) => d.name.length === longest)!.name} with their "${SECRET_SUFFIX}" Secret exceed ${MAX_NAME} characters: shorten the cluster's name`,
+    );
   }
 
   const create: DesiredMachine[] = [];
@@ -221,8 +246,18 @@ export function planCluster(cluster: KubeObject, machinesInNamespace: readonly K
   surplus.sort((a, b) => rank(b) - rank(a));
   const workers = live.filter((m) => m.metadata.labels?.[ROLE_LABEL] === 'worker').length;
   if (problems.length) return { problems, create: [], update: [], terminating, existing, desired, workers };
-  return { problems, create, update, remove: terminating.length ? undefined : surplus[0], terminating, existing, desired, workers };
+  return {
+    problems,
+    create,
+    update,
+    remove: terminating.length ? undefined : surplus[0],
+    terminating,
+    existing,
+    desired,
+    workers,
+  };
 }
 
 /** the desired Machines that exist but carry no generated machine config yet */
-export const withoutConfig = (plan: ClusterPlan) => plan.existing.filter((m) => !m.metadata.annotations?.[MACHINECONFIG_SECRET_ANNOTATION]);
+export const withoutConfig = (plan: ClusterPlan) =>
+  plan.existing.filter((m) => !m.metadata.annotations?.[MACHINECONFIG_SECRET_ANNOTATION]);

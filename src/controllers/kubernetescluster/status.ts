@@ -19,30 +19,52 @@ export interface Progress {
 }
 
 /** the part of the kind's status this controller writes; everything but message is always set */
-export type ClusterStatus = Required<Pick<KubernetesClusterStatus, 'observedGeneration' | 'phase' | 'workers'>>
-  & Pick<KubernetesClusterStatus, 'message'> & { conditions: Condition[] };
+export type ClusterStatus = Required<Pick<KubernetesClusterStatus, 'observedGeneration' | 'phase' | 'workers'>> &
+  Pick<KubernetesClusterStatus, 'message'> & { conditions: Condition[] };
 
 const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).join(', ');
 
 function machinesCondition(p: Progress): ConditionUpdate {
   const { plan } = p;
-  const c = (status: 'True' | 'False', reason: string, message: string): ConditionUpdate => ({ type: 'MachinesReconciled', status, reason, message });
-  if (plan.problems.length) return c('False', 'ValidationFailed', 'no machine is created or removed until the cluster is valid');
+  const c = (status: 'True' | 'False', reason: string, message: string): ConditionUpdate => ({
+    type: 'MachinesReconciled',
+    status,
+    reason,
+    message,
+  });
+  if (plan.problems.length)
+    return c('False', 'ValidationFailed', 'no machine is created or removed until the cluster is valid');
   if (p.failedCreates.length) return c('False', 'CreateFailed', p.failedCreates.join('; '));
-  if (p.waitingForSecrets) return c('False', 'WaitingForSecrets', `waiting for the cluster's secrets bundle before creating ${names(plan.create)}`);
+  if (p.waitingForSecrets)
+    return c(
+      'False',
+      'WaitingForSecrets',
+      `waiting for the cluster's secrets bundle before creating ${names(plan.create)}`,
+    );
   if (plan.create.length) return c('False', 'Creating', `creating machines: ${names(plan.create)}`);
   if (p.removing) return c('False', 'ScalingDown', `scaling down: deleting machine ${p.removing}`);
-  if (plan.terminating.length) return c('False', 'WaitingForDeletion', `waiting for machine ${plan.terminating.join(', ')} to be deleted`);
+  if (plan.terminating.length)
+    return c('False', 'WaitingForDeletion', `waiting for machine ${plan.terminating.join(', ')} to be deleted`);
   return c('True', 'InSync', `${plan.desired.length} of ${plan.desired.length} machines exist`);
 }
 
 function configCondition(p: Progress): ConditionUpdate {
-  const c = (status: 'True' | 'False', reason: string, message: string): ConditionUpdate => ({ type: 'ConfigGenerated', status, reason, message });
-  if (!p.hasEndpoint) return c('False', 'NoEndpoint', 'spec.talos.endpoint is not set: machine configs are generated once it is');
+  const c = (status: 'True' | 'False', reason: string, message: string): ConditionUpdate => ({
+    type: 'ConfigGenerated',
+    status,
+    reason,
+    message,
+  });
+  if (!p.hasEndpoint)
+    return c('False', 'NoEndpoint', 'spec.talos.endpoint is not set: machine configs are generated once it is');
   const missing = withoutConfig(p.plan);
   const total = p.plan.desired.length;
   if (missing.length || p.plan.existing.length < total) {
-    return c('False', 'Generating', `${p.plan.existing.length - missing.length} of ${total} machines have a generated machine config`);
+    return c(
+      'False',
+      'Generating',
+      `${p.plan.existing.length - missing.length} of ${total} machines have a generated machine config`,
+    );
   }
   return c('True', 'Generated', `machine configs generated for all ${total} machines`);
 }
@@ -59,13 +81,36 @@ export function clusterStatus(previous: readonly Condition[], p: Progress): Clus
   for (const u of updates) conditions = setCondition(conditions, u).conditions;
   const machines = updates[1]!;
   const config = updates[2]!;
-  const phase = p.plan.problems.length ? 'ValidationError' : machines.status === 'True' && config.status === 'True' ? 'ConfigGenerated' : 'Pending';
-  const message = p.plan.problems.length ? updates[0]!.message : machines.status === 'False' ? machines.message : config.status === 'False' ? config.message : undefined;
-  return { observedGeneration: p.generation, phase, ...(message ? { message } : {}), workers: p.plan.workers, conditions };
+  const phase = p.plan.problems.length
+    ? 'ValidationError'
+    : machines.status === 'True' && config.status === 'True'
+      ? 'ConfigGenerated'
+      : 'Pending';
+  const message = p.plan.problems.length
+    ? updates[0]!.message
+    : machines.status === 'False'
+      ? machines.message
+      : config.status === 'False'
+        ? config.message
+        : undefined;
+  return {
+    observedGeneration: p.generation,
+    phase,
+    ...(message ? { message } : {}),
+    workers: p.plan.workers,
+    conditions,
+  };
 }
 
 const comparable = (s: Partial<ClusterStatus>) =>
-  JSON.stringify([s.observedGeneration, s.phase, s.message, s.workers, (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message ?? ''])]);
+  JSON.stringify([
+    s.observedGeneration,
+    s.phase,
+    s.message,
+    s.workers,
+    (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message ?? '']),
+  ]);
 
 /** whether writing `next` would change what the object says */
-export const statusDiffers = (old: Partial<ClusterStatus> | undefined, next: ClusterStatus) => comparable(old ?? {}) !== comparable(next);
+export const statusDiffers = (old: Partial<ClusterStatus> | undefined, next: ClusterStatus) =>
+  comparable(old ?? {}) !== comparable(next);

@@ -64,7 +64,14 @@ export class Controller {
       queue: this.queue,
       log: this.log,
       inform: (source, o = {}) => {
-        const informer = new Informer({ source, resyncMs: s.resyncMs, relistBaseMs: s.relistBaseMs, relistMaxMs: s.relistMaxMs, log: this.log, ...o });
+        const informer = new Informer({
+          source,
+          resyncMs: s.resyncMs,
+          relistBaseMs: s.relistBaseMs,
+          relistMaxMs: s.relistMaxMs,
+          log: this.log,
+          ...o,
+        });
         this.informers.push(informer);
         return informer;
       },

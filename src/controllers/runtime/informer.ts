@@ -177,7 +177,10 @@ export class Informer {
   private again(what: 'list' | 'watch', err: unknown): void {
     const ms = this.backoff.when(RELIST);
     const expected = isNetworkFailure(err) || !!this.o.source.isExpectedFailure?.(err);
-    this.log.warn({ ...failureFields(err, expected), attempt: this.backoff.retries(RELIST), retryInMs: ms }, `${what} failed; listing again`);
+    this.log.warn(
+      { ...failureFields(err, expected), attempt: this.backoff.retries(RELIST), retryInMs: ms },
+      `${what} failed; listing again`,
+    );
     this.schedule(ms, () => this.listAndWatch());
   }
 
@@ -218,7 +221,8 @@ export class Informer {
     const old = this.store.put(obj);
     if (!old) return this.tell((h) => h.add?.(obj));
     // the same version listed again: handlers see it as a resync
-    const same = old.metadata.resourceVersion !== undefined && old.metadata.resourceVersion === obj.metadata.resourceVersion;
+    const same =
+      old.metadata.resourceVersion !== undefined && old.metadata.resourceVersion === obj.metadata.resourceVersion;
     this.tell((h) => h.update?.(same ? obj : old, obj));
   }
 

@@ -26,7 +26,11 @@ interface ListReply {
 const PAGE = 500;
 
 /** `path` is the collection, e.g. /api/v1/secrets (every namespace) */
-export function kubeListWatch(api: KubeAPI, path: string, opts: { resource: string; labelSelector?: string }): ListWatch {
+export function kubeListWatch(
+  api: KubeAPI,
+  path: string,
+  opts: { resource: string; labelSelector?: string },
+): ListWatch {
   const query = (extra: Record<string, string>) => {
     const q = new URLSearchParams(extra);
     if (opts.labelSelector) q.set('labelSelector', opts.labelSelector);
@@ -42,12 +46,16 @@ export function kubeListWatch(api: KubeAPI, path: string, opts: { resource: stri
         const reply = await api.call('GET', query({ limit: String(PAGE), ...(token ? { continue: token } : {}) }));
         if (reply.code !== 200) {
           const s = statusOf(reply);
-          throw new KubeListError(`listing ${opts.resource} from kube-apiserver: ${s.reason}: ${s.message}`, reply.code);
+          throw new KubeListError(
+            `listing ${opts.resource} from kube-apiserver: ${s.reason}: ${s.message}`,
+            reply.code,
+          );
         }
         const page = JSON.parse(reply.body) as ListReply;
         // list items carry no apiVersion and kind of their own: the list's tell them
         const kind = (page.kind ?? '').replace(/List$/, '');
-        for (const item of page.items ?? []) items.push({ ...item, apiVersion: item.apiVersion ?? page.apiVersion ?? 'v1', kind: item.kind ?? kind });
+        for (const item of page.items ?? [])
+          items.push({ ...item, apiVersion: item.apiVersion ?? page.apiVersion ?? 'v1', kind: item.kind ?? kind });
         resourceVersion = page.metadata?.resourceVersion ?? '';
         token = page.metadata?.continue ?? '';
       } while (token);
@@ -81,7 +89,11 @@ export function kubeListWatch(api: KubeAPI, path: string, opts: { resource: stri
         .then(
           (r) => {
             if (r === 'ended' || r === 'done') end();
-            else end({ gone: r.code === 410, message: `watching ${opts.resource}: ${statusOf(r).reason}: ${statusOf(r).message}` });
+            else
+              end({
+                gone: r.code === 410,
+                message: `watching ${opts.resource}: ${statusOf(r).reason}: ${statusOf(r).message}`,
+              });
           },
           (err: unknown) => end({ gone: false, message: (err as Error).message, error: err }),
         );

@@ -27,17 +27,23 @@ export function registryListWatch(store: ResourceStore, opts: { labelSelector?: 
         sink.end(why);
       };
       try {
-        return await startWatch(store, undefined, { selection, resourceVersion, allowWatchBookmarks: true }, {
-          send(ev) {
-            if (over) return;
-            if (ev.type === 'BOOKMARK') sink.bookmark((ev.object as KubeObject).metadata.resourceVersion ?? resourceVersion);
-            else if (ev.type === 'ERROR') {
-              const status = ev.object as Status;
-              end({ gone: status.code === 410, message: status.message ?? `watch ended with ${status.code}` });
-            } else sink.event(ev.type, ev.object as KubeObject);
+        return await startWatch(
+          store,
+          undefined,
+          { selection, resourceVersion, allowWatchBookmarks: true },
+          {
+            send(ev) {
+              if (over) return;
+              if (ev.type === 'BOOKMARK')
+                sink.bookmark((ev.object as KubeObject).metadata.resourceVersion ?? resourceVersion);
+              else if (ev.type === 'ERROR') {
+                const status = ev.object as Status;
+                end({ gone: status.code === 410, message: status.message ?? `watch ended with ${status.code}` });
+              } else sink.event(ev.type, ev.object as KubeObject);
+            },
+            end: () => end(),
           },
-          end: () => end(),
-        });
+        );
       } catch (e) {
         // the version was compacted away before the watch began: the same as a 410 later
         if (e instanceof StatusError && e.code === 410) {

@@ -27,7 +27,11 @@ export function hostnameConfigDocument(): Fields {
  * 1.13 write it.
  */
 function unattendedInstallDocument(inputs: ResolvedConfigInputs): Fields {
-  return configDocument('UnattendedInstallConfig', { disk: inputs.installDisk, image: inputs.installImage, grubUseUKICmdline: true });
+  return configDocument('UnattendedInstallConfig', {
+    disk: inputs.installDisk,
+    image: inputs.installImage,
+    grubUseUKICmdline: true,
+  });
 }
 
 /** 1.14: machine.features.hostDNS, under the same `hostDNS` key. */
@@ -62,5 +66,10 @@ function securityDefaultDocuments(): Fields[] {
  * writes no sysctls, so there is nothing to move there.
  */
 export function machineDocuments(inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields[] {
-  return [unattendedInstallDocument(inputs), resolverDocument(), ...discoveryDocuments(bundle), ...securityDefaultDocuments()];
+  return [
+    unattendedInstallDocument(inputs),
+    resolverDocument(),
+    ...discoveryDocuments(bundle),
+    ...securityDefaultDocuments(),
+  ];
 }

@@ -10,10 +10,19 @@ import { kubernetesDocuments } from './kubedocuments.js';
 import { fullV1Alpha1Document, reducedV1Alpha1Document, type MachineRole } from './v1alpha1.js';
 
 /** The documents of the config, v1alpha1 first, as plain values in emission order. */
-export function machineConfigDocuments(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): unknown[] {
+export function machineConfigDocuments(
+  role: MachineRole,
+  inputs: ResolvedConfigInputs,
+  bundle: SecretsBundle,
+): unknown[] {
   const c = inputs.contract;
   if (contractAtLeast(c, 1, 14)) {
-    return [reducedV1Alpha1Document(role, inputs, bundle), hostnameConfigDocument(), ...kubernetesDocuments(role, inputs, bundle), ...machineDocuments(inputs, bundle)];
+    return [
+      reducedV1Alpha1Document(role, inputs, bundle),
+      hostnameConfigDocument(),
+      ...kubernetesDocuments(role, inputs, bundle),
+      ...machineDocuments(inputs, bundle),
+    ];
   }
   // 1.12 and 1.13 append HostnameConfig; up to 1.11 the config is the v1alpha1 document alone
   return [fullV1Alpha1Document(role, inputs, bundle), ...(contractAtLeast(c, 1, 12) ? [hostnameConfigDocument()] : [])];

@@ -24,7 +24,8 @@ export function checkEndpoint(endpoint: string): ParsedEndpoint | { problem: str
   }
   if (url.hostname === '') return { problem: 'must have a host' };
   if (url.username !== '' || url.password !== '') return { problem: 'must not carry user information' };
-  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') return { problem: 'must not have a path, query or fragment' };
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '')
+    return { problem: 'must not have a path, query or fragment' };
   // the host as written (URL lower-cases names; Talos keeps the text): the authority minus the port
   const authority = endpoint.slice('https://'.length).split(/[/?#]/)[0] ?? '';
   const bracketed = /^\[([^\]]+)\](?::\d*)?$/.exec(authority);
@@ -69,7 +70,8 @@ export function checkTaintValue(text: string): string | undefined {
   const colon = text.lastIndexOf(':');
   const value = colon < 0 ? '' : text.slice(0, colon);
   const effect = colon < 0 ? text : text.slice(colon + 1);
-  if (!(TAINT_EFFECTS as readonly string[]).includes(effect)) return `must be "value:Effect" with Effect one of ${TAINT_EFFECTS.join(', ')}`;
+  if (!(TAINT_EFFECTS as readonly string[]).includes(effect))
+    return `must be "value:Effect" with Effect one of ${TAINT_EFFECTS.join(', ')}`;
   const valueProblem = checkLabelValue(value);
   return valueProblem ? `taint value ${valueProblem}` : undefined;
 }

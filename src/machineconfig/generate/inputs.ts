@@ -2,8 +2,24 @@
 // into the exact values the generator writes: versions from the Talos version map (versions.ts),
 // `gen config`'s defaults, every field checked.
 import { parseContract, type TalosContract } from '../contract.js';
-import { checkCidr, checkDnsDomain, checkEndpoint, checkLabelKey, checkLabelValue, checkManifestUrl, checkTaintValue, checkToken } from './inputcheck.js';
-import { DEFAULT_TALOS_VERSION, newestKnownKubernetesPatch, parseSemver, talosLine, targetableTalosLines, type TalosLine } from './versions.js';
+import {
+  checkCidr,
+  checkDnsDomain,
+  checkEndpoint,
+  checkLabelKey,
+  checkLabelValue,
+  checkManifestUrl,
+  checkTaintValue,
+  checkToken,
+} from './inputcheck.js';
+import {
+  DEFAULT_TALOS_VERSION,
+  newestKnownKubernetesPatch,
+  parseSemver,
+  talosLine,
+  targetableTalosLines,
+  type TalosLine,
+} from './versions.js';
 
 /** `cluster.network.cni`: flannel is Talos's default and is not written; the others are. */
 export type CniInput = { name: 'flannel' } | { name: 'none' } | { name: 'custom'; urls: string[] };
@@ -79,10 +95,16 @@ const TALOS_VERSION = /^v?(\d+)\.(\d+)(?:\.(\d+)(?:-([0-9A-Za-z.-]+))?)?$/;
 export function resolveTalosVersion(text: string = DEFAULT_TALOS_VERSION): { tag: string; line: TalosLine } {
   if (typeof text !== 'string') throw new ConfigInputError('talosVersion', 'must be a string');
   const m = TALOS_VERSION.exec(text.trim());
-  const supported = targetableTalosLines().map((l) => `1.${l.minor}`).join(', ');
+  const supported = targetableTalosLines()
+    .map((l) => `1.${l.minor}`)
+    .join(', ');
   if (!m) throw new ConfigInputError('talosVersion', `"${text}" is not a Talos version such as v1.13.9 or 1.13`);
   const line = m[1] === '1' ? talosLine(Number(m[2])) : undefined;
-  if (!line?.newestTag) throw new ConfigInputError('talosVersion', `Talos ${m[1]}.${m[2]} is not a supported target (supported: ${supported})`);
+  if (!line?.newestTag)
+    throw new ConfigInputError(
+      'talosVersion',
+      `Talos ${m[1]}.${m[2]} is not a supported target (supported: ${supported})`,
+    );
   if (m[3] === undefined) return { tag: line.newestTag, line };
   return { tag: `v1.${m[2]}.${m[3]}${m[4] ? `-${m[4]}` : ''}`, line };
 }
@@ -103,10 +125,14 @@ export function resolveKubernetesVersion(text: string | undefined, line: TalosLi
     else version = stripped;
   }
   const semver = parseSemver(version);
-  if (!semver || semver.major !== 1) throw new ConfigInputError('kubernetesVersion', `"${text}" is not a Kubernetes version such as 1.33 or 1.33.6`);
+  if (!semver || semver.major !== 1)
+    throw new ConfigInputError('kubernetesVersion', `"${text}" is not a Kubernetes version such as 1.33 or 1.33.6`);
   const { minMinor, maxMinor } = line.kubernetes;
   if (semver.minor < minMinor || semver.minor > maxMinor) {
-    throw new ConfigInputError('kubernetesVersion', `Kubernetes ${version} is outside 1.${minMinor} – 1.${maxMinor}, the range Talos 1.${line.minor} accepts`);
+    throw new ConfigInputError(
+      'kubernetesVersion',
+      `Kubernetes ${version} is outside 1.${minMinor} – 1.${maxMinor}, the range Talos 1.${line.minor} accepts`,
+    );
   }
   return version;
 }
@@ -139,7 +165,8 @@ function resolveCni(cni: CniInput | undefined): CniInput {
   if (cni === undefined) return { name: 'flannel' };
   if (cni.name === 'flannel' || cni.name === 'none') return { name: cni.name };
   if (cni.name !== 'custom') throw new ConfigInputError('network.cni.name', 'must be flannel, none or custom');
-  if (!Array.isArray(cni.urls)) throw new ConfigInputError('network.cni.urls', 'a custom CNI needs a list of manifest URLs');
+  if (!Array.isArray(cni.urls))
+    throw new ConfigInputError('network.cni.urls', 'a custom CNI needs a list of manifest URLs');
   cni.urls.forEach((url, i) => {
     const problem = checkManifestUrl(url);
     if (problem) throw new ConfigInputError(`network.cni.urls[${i}]`, problem);
@@ -147,7 +174,11 @@ function resolveCni(cni: CniInput | undefined): CniInput {
   return { name: 'custom', urls: [...cni.urls] };
 }
 
-function sortedEntries(field: string, map: Record<string, string> | undefined, checkValue: (v: string) => string | undefined): [string, string][] {
+function sortedEntries(
+  field: string,
+  map: Record<string, string> | undefined,
+  checkValue: (v: string) => string | undefined,
+): [string, string][] {
   const entries = Object.entries(map ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   for (const [key, value] of entries) {
     const problem = checkLabelKey(key) ?? checkValue(value);
@@ -160,7 +191,8 @@ function sortedEntries(field: string, map: Record<string, string> | undefined, c
 export function resolveConfigInputs(inputs: ConfigInputs): ResolvedConfigInputs {
   const { tag, line } = resolveTalosVersion(inputs.talosVersion);
   const clusterName = token('clusterName', inputs.clusterName);
-  const endpoint = typeof inputs.endpoint === 'string' ? checkEndpoint(inputs.endpoint) : { problem: 'must be a string' };
+  const endpoint =
+    typeof inputs.endpoint === 'string' ? checkEndpoint(inputs.endpoint) : { problem: 'must be a string' };
   if ('problem' in endpoint) throw new ConfigInputError('endpoint', endpoint.problem);
   const dnsDomain = inputs.dnsDomain ?? DEFAULT_DNS_DOMAIN;
   const dnsProblem = checkDnsDomain(dnsDomain);

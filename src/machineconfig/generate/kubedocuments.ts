@@ -6,7 +6,13 @@
 import type { SecretsBundle } from '../bundle.js';
 import { configDocument } from './documents.js';
 import type { ResolvedConfigInputs } from './inputs.js';
-import { componentImage, defaultAuditPolicy, KUBEPRISM_PORT, POD_SECURITY_PLUGIN, podSecurityConfiguration } from './kubedefaults.js';
+import {
+  componentImage,
+  defaultAuditPolicy,
+  KUBEPRISM_PORT,
+  POD_SECURITY_PLUGIN,
+  podSecurityConfiguration,
+} from './kubedefaults.js';
 import { clusterNetworkFields, encryptionSecretFields, nodeLabelsFor, type MachineRole } from './v1alpha1.js';
 
 type Fields = Record<string, unknown>;
@@ -35,7 +41,10 @@ function nodeDocuments(role: MachineRole, inputs: ResolvedConfigInputs, bundle: 
     }),
     configDocument('KubeNetworkConfig', clusterNetworkFields(inputs)),
     // the control plane signs with the CA; a worker only trusts it (a list of PEM certificates)
-    configDocument('KubeAPIServerCAConfig', controlPlane ? { issuingCA: { crt: k8sCA.crt, key: k8sCA.key } } : { acceptedCAs: [k8sCA.crt] }),
+    configDocument(
+      'KubeAPIServerCAConfig',
+      controlPlane ? { issuingCA: { crt: k8sCA.crt, key: k8sCA.key } } : { acceptedCAs: [k8sCA.crt] },
+    ),
     configDocument('KubePrismConfig', { port: KUBEPRISM_PORT }),
   ];
 }
@@ -59,7 +68,10 @@ function controlPlaneDocuments(inputs: ResolvedConfigInputs, bundle: SecretsBund
     configDocument('KubeEtcdEncryptionConfig', encryptionSecretFields(bundle)),
     configDocument('KubeServiceAccountConfig', { key: bundle.certs.k8sserviceaccount.key }),
     // as from 1.12, only the additional SANs; omitted when there are none
-    configDocument('KubeAPIServerConfig', { image: componentImage('apiServer', k), ...(inputs.certSANs.length > 0 ? { certSANs: [...inputs.certSANs] } : {}) }),
+    configDocument('KubeAPIServerConfig', {
+      image: componentImage('apiServer', k),
+      ...(inputs.certSANs.length > 0 ? { certSANs: [...inputs.certSANs] } : {}),
+    }),
     configDocument('KubeControllerManagerConfig', { image: componentImage('controllerManager', k) }),
     configDocument('KubeSchedulerConfig', { image: componentImage('scheduler', k) }),
     configDocument('KubeProxyConfig', { image: componentImage('proxy', k) }),
@@ -71,5 +83,8 @@ function controlPlaneDocuments(inputs: ResolvedConfigInputs, bundle: SecretsBund
 
 /** The Kube*Config documents for a role, in the order Talos 1.14 writes the kinds. */
 export function kubernetesDocuments(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields[] {
-  return [...nodeDocuments(role, inputs, bundle), ...(role === 'controlplane' ? controlPlaneDocuments(inputs, bundle) : [])];
+  return [
+    ...nodeDocuments(role, inputs, bundle),
+    ...(role === 'controlplane' ? controlPlaneDocuments(inputs, bundle) : []),
+  ];
 }

@@ -6,7 +6,14 @@ import type { SecretsBundle } from '../bundle.js';
 import { contractAtLeast } from '../contract.js';
 import type { CertAndKeyPem } from '../pki.js';
 import type { ResolvedConfigInputs } from './inputs.js';
-import { componentImage, defaultAuditPolicy, EXCLUDE_FROM_EXTERNAL_LB_LABEL, KUBEPRISM_PORT, POD_SECURITY_PLUGIN, podSecurityConfiguration } from './kubedefaults.js';
+import {
+  componentImage,
+  defaultAuditPolicy,
+  EXCLUDE_FROM_EXTERNAL_LB_LABEL,
+  KUBEPRISM_PORT,
+  POD_SECURITY_PLUGIN,
+  podSecurityConfiguration,
+} from './kubedefaults.js';
 
 export type MachineRole = 'controlplane' | 'worker';
 
@@ -32,7 +39,9 @@ export function nodeLabelsFor(role: MachineRole, inputs: ResolvedConfigInputs): 
 export function clusterNetworkFields(inputs: ResolvedConfigInputs): Fields {
   const { cni } = inputs;
   return {
-    ...(cni.name === 'flannel' ? {} : { cni: cni.name === 'custom' ? { name: 'custom', urls: [...cni.urls] } : { name: 'none' } }),
+    ...(cni.name === 'flannel'
+      ? {}
+      : { cni: cni.name === 'custom' ? { name: 'custom', urls: [...cni.urls] } : { name: 'none' } }),
     dnsDomain: inputs.dnsDomain,
     podSubnets: [...inputs.podSubnets],
     serviceSubnets: [...inputs.serviceSubnets],
@@ -90,7 +99,9 @@ function apiServerSection(inputs: ResolvedConfigInputs): Fields {
 /** The etcd encryption secret a control plane gets, under its v1alpha1 name: whichever one the bundle holds. */
 export function encryptionSecretFields(bundle: SecretsBundle): Fields {
   const { aescbcencryptionsecret, secretboxencryptionsecret } = bundle.secrets;
-  return aescbcencryptionsecret !== undefined ? { aescbcEncryptionSecret: aescbcencryptionsecret } : { secretboxEncryptionSecret: secretboxencryptionsecret };
+  return aescbcencryptionsecret !== undefined
+    ? { aescbcEncryptionSecret: aescbcencryptionsecret }
+    : { secretboxEncryptionSecret: secretboxencryptionsecret };
 }
 
 function clusterSection(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields {
@@ -140,7 +151,11 @@ export function fullV1Alpha1Document(role: MachineRole, inputs: ResolvedConfigIn
  * `version`, `debug` and `persist` stay: only the sections' keys move to documents, and the
  * document is identified by `version` and rejected with `persist: false`.
  */
-export function reducedV1Alpha1Document(role: MachineRole, inputs: ResolvedConfigInputs, bundle: SecretsBundle): Fields {
+export function reducedV1Alpha1Document(
+  role: MachineRole,
+  inputs: ResolvedConfigInputs,
+  bundle: SecretsBundle,
+): Fields {
   const controlPlane = role === 'controlplane';
   return {
     version: 'v1alpha1',
@@ -154,6 +169,8 @@ export function reducedV1Alpha1Document(role: MachineRole, inputs: ResolvedConfi
       features: { diskQuotaSupport: true },
     },
     // etcd runs on control planes only; Talos refuses a worker config with cluster.etcd
-    cluster: controlPlane ? { token: bundle.secrets.bootstraptoken, etcd: { ca: pemPair(bundle.certs.etcd, true) } } : { token: bundle.secrets.bootstraptoken },
+    cluster: controlPlane
+      ? { token: bundle.secrets.bootstraptoken, etcd: { ca: pemPair(bundle.certs.etcd, true) } }
+      : { token: bundle.secrets.bootstraptoken },
   };
 }

@@ -3,7 +3,13 @@
 // document at that moment. The result is written the way the generator writes configs, with the
 // v1alpha1 document in Talos's struct order, as Talos itself re-encodes a patched config.
 import type { Operation } from 'fast-json-patch';
-import { ConfigStreamError, isV1Alpha1Document, parseConfigStream, stringifyConfigStream, type ConfigDocument } from '../configstream.js';
+import {
+  ConfigStreamError,
+  isV1Alpha1Document,
+  parseConfigStream,
+  stringifyConfigStream,
+  type ConfigDocument,
+} from '../configstream.js';
 import { applyJsonPatchToConfig } from './jsonpatch.js';
 import { inV1Alpha1KeyOrder } from './keyorder.js';
 import { PatchError } from './patcherror.js';

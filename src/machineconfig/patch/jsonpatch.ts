@@ -18,7 +18,8 @@ function toJson(value: unknown): unknown {
 
 function fromJson(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(fromJson);
-  if (typeof value === 'object' && value !== null) return new Map(Object.entries(value).map(([k, v]) => [k, fromJson(v)]));
+  if (typeof value === 'object' && value !== null)
+    return new Map(Object.entries(value).map(([k, v]) => [k, fromJson(v)]));
   return value;
 }
 
@@ -32,7 +33,11 @@ function failingOperation(message: string, operations: readonly Operation[]): Op
 }
 
 /** Applies one JSON patch to the config's only document; returns the new document list. */
-export function applyJsonPatchToConfig(config: readonly ConfigDocument[], operations: readonly Operation[], patchName: string): ConfigDocument[] {
+export function applyJsonPatchToConfig(
+  config: readonly ConfigDocument[],
+  operations: readonly Operation[],
+  patchName: string,
+): ConfigDocument[] {
   if (config.length !== 1) {
     throw new PatchError(
       patchName,
@@ -43,7 +48,11 @@ export function applyJsonPatchToConfig(config: readonly ConfigDocument[], operat
   }
   const [doc] = config as [ConfigDocument];
   if (!isV1Alpha1Document(doc)) {
-    throw new PatchError(patchName, '', `JSON patches apply to the v1alpha1 document only; the config's only document is a ${describeDocument(doc)}`);
+    throw new PatchError(
+      patchName,
+      '',
+      `JSON patches apply to the v1alpha1 document only; the config's only document is a ${describeDocument(doc)}`,
+    );
   }
   let patched: unknown;
   try {

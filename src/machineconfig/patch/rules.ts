@@ -22,7 +22,8 @@ const byKey =
     patch.has(key) && target.has(key) && sameValue(target.get(key), patch.get(key));
 
 /** network interfaces are the same by `interface` name, or by an equal `deviceSelector` */
-const sameInterface: Matcher = (target, patch) => byKey('interface')(target, patch) || byKey('deviceSelector')(target, patch);
+const sameInterface: Matcher = (target, patch) =>
+  byKey('interface')(target, patch) || byKey('deviceSelector')(target, patch);
 
 const REPLACE: FieldRule = { type: 'replace' };
 
@@ -51,7 +52,15 @@ const DOCUMENT_RULES: Readonly<Record<string, Readonly<Record<string, FieldRule>
  * present in the patch is always set, so `label: ""` must not be dropped as a zero value (our
  * reading: Talos's zero-value rule is stated for scalars, i.e. struct fields).
  */
-const OVERLAID_MAPS: ReadonlySet<string> = new Set(['extraArgs', 'nodeLabels', 'nodeAnnotations', 'nodeTaints', 'sysctls', 'sysfs', 'env']);
+const OVERLAID_MAPS: ReadonlySet<string> = new Set([
+  'extraArgs',
+  'nodeLabels',
+  'nodeAnnotations',
+  'nodeTaints',
+  'sysctls',
+  'sysfs',
+  'env',
+]);
 
 /**
  * The rule for the field at `path` in a document of `kind` (undefined: the v1alpha1 document),

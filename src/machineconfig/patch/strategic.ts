@@ -3,7 +3,13 @@
 // document that matches none is appended. Inside a document: maps merge key by key, scalars are
 // overwritten unless the patch holds the zero value (booleans always overwrite), lists append
 // except where rules.ts says otherwise, and `$patch: delete` deletes.
-import { describeDocument, documentIdentity, isV1Alpha1Document, sameIdentity, type ConfigDocument } from '../configstream.js';
+import {
+  describeDocument,
+  documentIdentity,
+  isV1Alpha1Document,
+  sameIdentity,
+  type ConfigDocument,
+} from '../configstream.js';
 import { withHeaderFirst } from './keyorder.js';
 import { PatchError } from './patcherror.js';
 import { fieldRule, sameValue, type Matcher } from './rules.js';
@@ -69,18 +75,27 @@ class DocumentMerger {
     const rule = fieldRule(this.kind, path);
     if (patchValue instanceof Map) {
       if (this.directive(patchValue as YamlMap, at) === 'delete') return DELETE;
-      if (target !== undefined && !(target instanceof Map)) this.fail(at, `cannot merge a mapping into ${kindOfValue(target)}`);
+      if (target !== undefined && !(target instanceof Map))
+        this.fail(at, `cannot merge a mapping into ${kindOfValue(target)}`);
       if (rule?.type === 'overlay') return this.overlay(target as YamlMap | undefined, patchValue as YamlMap);
       if (rule?.type === 'replace') return patchValue.size === 0 ? UNCHANGED : structuredClone(patchValue);
       return this.mergeMap(target as YamlMap | undefined, patchValue as YamlMap, path, at);
     }
     if (Array.isArray(patchValue)) {
-      if (target !== undefined && !Array.isArray(target)) this.fail(at, `cannot merge a list into ${kindOfValue(target)}`);
+      if (target !== undefined && !Array.isArray(target))
+        this.fail(at, `cannot merge a list into ${kindOfValue(target)}`);
       if (patchValue.length === 0) return UNCHANGED;
       if (rule?.type === 'replace') return structuredClone(patchValue);
-      return this.mergeList((target as unknown[] | undefined) ?? [], patchValue, path, at, rule?.type === 'keyed' ? rule.matches : undefined);
+      return this.mergeList(
+        (target as unknown[] | undefined) ?? [],
+        patchValue,
+        path,
+        at,
+        rule?.type === 'keyed' ? rule.matches : undefined,
+      );
     }
-    if (target instanceof Map || Array.isArray(target)) this.fail(at, `cannot replace ${kindOfValue(target)} with ${kindOfValue(patchValue)}`);
+    if (target instanceof Map || Array.isArray(target))
+      this.fail(at, `cannot replace ${kindOfValue(target)} with ${kindOfValue(patchValue)}`);
     if (typeof patchValue === 'boolean') return patchValue;
     return isZeroScalar(patchValue) ? UNCHANGED : patchValue;
   }
@@ -94,7 +109,13 @@ class DocumentMerger {
     return out;
   }
 
-  private mergeList(target: readonly unknown[], patch: readonly unknown[], path: readonly string[], at: string, matches: Matcher | undefined): unknown[] {
+  private mergeList(
+    target: readonly unknown[],
+    patch: readonly unknown[],
+    path: readonly string[],
+    at: string,
+    matches: Matcher | undefined,
+  ): unknown[] {
     const out = [...target];
     patch.forEach((item, i) => {
       const itemAt = `${at}[${i}]`;
@@ -118,7 +139,8 @@ class DocumentMerger {
   /** `{key: value, $patch: delete}` in a list: removes every item whose fields equal the other keys. */
   private deleteItems(items: unknown[], item: YamlMap, at: string): void {
     const selector = [...item].filter(([k]) => k !== DIRECTIVE);
-    if (selector.length === 0) this.fail(at, `${DIRECTIVE}: delete in a list item needs another key naming the item to delete`);
+    if (selector.length === 0)
+      this.fail(at, `${DIRECTIVE}: delete in a list item needs another key naming the item to delete`);
     for (let j = items.length - 1; j >= 0; j--) {
       const t = items[j];
       if (t instanceof Map && selector.every(([k, v]) => t.has(k) && sameValue(t.get(k), v))) items.splice(j, 1);
@@ -136,15 +158,25 @@ function documentPrefix(doc: ConfigDocument): string {
  * Applies the documents of one strategic patch, in order, to the config's documents; returns
  * new documents (the input is not changed). A new v1alpha1 document goes first, others last.
  */
-export function applyStrategicPatch(config: readonly ConfigDocument[], patchDocuments: readonly ConfigDocument[], patchName: string): ConfigDocument[] {
+export function applyStrategicPatch(
+  config: readonly ConfigDocument[],
+  patchDocuments: readonly ConfigDocument[],
+  patchName: string,
+): ConfigDocument[] {
   const docs = [...config];
   patchDocuments.forEach((patchDoc, i) => {
     const legacy = isV1Alpha1Document(patchDoc);
     const identity = documentIdentity(patchDoc);
     if (!legacy && (identity.apiVersion === undefined || identity.kind === undefined)) {
-      throw new PatchError(patchName, `documents[${i}]`, `a ${describeDocument(patchDoc)} document needs both apiVersion and kind as strings`);
+      throw new PatchError(
+        patchName,
+        `documents[${i}]`,
+        `a ${describeDocument(patchDoc)} document needs both apiVersion and kind as strings`,
+      );
     }
-    const index = docs.findIndex((d) => (legacy ? isV1Alpha1Document(d) : !isV1Alpha1Document(d) && sameIdentity(documentIdentity(d), identity)));
+    const index = docs.findIndex((d) =>
+      legacy ? isV1Alpha1Document(d) : !isV1Alpha1Document(d) && sameIdentity(documentIdentity(d), identity),
+    );
     const merger = new DocumentMerger(patchName, legacy ? undefined : identity.kind, documentPrefix(patchDoc));
     if (merger.directive(patchDoc, '') === 'delete') {
       // deleting a document the config does not have leaves it as it is, like deleting an absent key

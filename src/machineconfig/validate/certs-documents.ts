@@ -16,7 +16,12 @@ const CA_DOCUMENTS = new Set(['KubeAPIServerCAConfig', 'KubeAggregatorCAConfig']
 /** The Kubernetes CA document: a worker has its certificates (acceptedCAs) but never its key. */
 const KUBERNETES_CA_DOCUMENT = 'KubeAPIServerCAConfig';
 
-const KEY_LABELS = new Set<string>([PEM_LABEL.ed25519PrivateKey, PEM_LABEL.ecPrivateKey, PEM_LABEL.rsaPrivateKey, PEM_LABEL.pkcs8PrivateKey]);
+const KEY_LABELS = new Set<string>([
+  PEM_LABEL.ed25519PrivateKey,
+  PEM_LABEL.ecPrivateKey,
+  PEM_LABEL.rsaPrivateKey,
+  PEM_LABEL.pkcs8PrivateKey,
+]);
 
 interface Found {
   cert?: { path: string; value: X509Certificate };
@@ -55,7 +60,13 @@ function walk(ctx: RuleContext, doc: TypedDocument, value: Plain, path: string):
     if (typeof child === 'string') checkString(ctx, doc, childPath, child, found);
     else walk(ctx, doc, child, childPath);
   }
-  if (found.certs === 1 && found.keys === 1 && found.cert && found.key && !keyMatchesCertificate(found.cert.value, found.key.value)) {
+  if (
+    found.certs === 1 &&
+    found.keys === 1 &&
+    found.cert &&
+    found.key &&
+    !keyMatchesCertificate(found.cert.value, found.key.value)
+  ) {
     doc.scope.error(found.key.path, `does not match the certificate in ${found.cert.path}`);
   }
 }

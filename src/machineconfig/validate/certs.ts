@@ -13,7 +13,8 @@ function checkPair(ctx: RuleContext, path: string, pair: PlainMap | undefined, s
   const keyText = skipKey ? undefined : strAt(pair, 'key');
   const cert = crtText ? readCertificate(ctx.v1, `${path}.crt`, crtText, 'base64-pem', true) : undefined;
   const key = keyText ? readPrivateKey(ctx.v1, `${path}.key`, keyText, 'base64-pem') : undefined;
-  if (cert && key && !keyMatchesCertificate(cert, key)) ctx.v1.error(`${path}.key`, `does not match the certificate in ${path}.crt`);
+  if (cert && key && !keyMatchesCertificate(cert, key))
+    ctx.v1.error(`${path}.key`, `does not match the certificate in ${path}.crt`);
   if (keyText && !crtText) ctx.v1.error(`${path}.crt`, `required: ${path} has a key but no certificate`);
 }
 
@@ -37,11 +38,13 @@ function checkMachineCA(ctx: RuleContext, machine: PlainMap): void {
   const hasAccepted = isNonEmpty(machine, 'acceptedCAs');
   if (ctx.isControlPlane) {
     if (!hasCrt) ctx.v1.error('machine.ca.crt', 'required on a control plane: the Talos OS CA certificate');
-    if (!hasKey) ctx.v1.error('machine.ca.key', 'required on a control plane: the OS CA key signs the Talos API certificates');
+    if (!hasKey)
+      ctx.v1.error('machine.ca.key', 'required on a control plane: the OS CA key signs the Talos API certificates');
   } else if (!hasCrt && !hasAccepted) {
     ctx.v1.error('machine.ca', 'required: machine.ca.crt or machine.acceptedCAs must name the Talos OS CA');
   }
-  if (ctx.isWorker && hasKey) ctx.v1.error('machine.ca.key', 'must be empty on a worker: only control planes hold the OS CA key');
+  if (ctx.isWorker && hasKey)
+    ctx.v1.error('machine.ca.key', 'must be empty on a worker: only control planes hold the OS CA key');
   checkPair(ctx, 'machine.ca', ca, ctx.isWorker);
   checkAcceptedCAs(ctx, machine, 'machine.acceptedCAs');
 }
@@ -62,7 +65,8 @@ export function checkCertificates(ctx: RuleContext): void {
   if (!cluster) return;
   const clusterCA = mapAt(cluster, 'ca');
   // only control planes hold the Kubernetes CA key
-  if (ctx.isWorker && strAt(clusterCA, 'key')) ctx.v1.error('cluster.ca.key', 'must be empty on a worker: only control planes hold the Kubernetes CA key');
+  if (ctx.isWorker && strAt(clusterCA, 'key'))
+    ctx.v1.error('cluster.ca.key', 'must be empty on a worker: only control planes hold the Kubernetes CA key');
   checkPair(ctx, 'cluster.ca', clusterCA, ctx.isWorker);
   checkAcceptedCAs(ctx, cluster, 'cluster.acceptedCAs');
   checkPair(ctx, 'cluster.aggregatorCA', mapAt(cluster, 'aggregatorCA'), false);

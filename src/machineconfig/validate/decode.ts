@@ -43,33 +43,55 @@ function classify(value: PlainMap): DocumentClass {
     // `version` is how the legacy document identifies itself; machine/cluster alone are accepted
     // as a v1alpha1 document so that its missing `version` is reported by the structure rules
     if (version !== undefined || 'machine' in value || 'cluster' in value) return { type: 'v1alpha1' };
-    return { type: 'unknown', reason: 'document has neither `version: v1alpha1` (the v1alpha1 config) nor `apiVersion` and `kind` (a typed document)' };
+    return {
+      type: 'unknown',
+      reason:
+        'document has neither `version: v1alpha1` (the v1alpha1 config) nor `apiVersion` and `kind` (a typed document)',
+    };
   }
   if (version !== undefined) {
-    return { type: 'unknown', reason: 'document mixes the v1alpha1 `version` key with `apiVersion`/`kind`: the kinds it declares conflict' };
+    return {
+      type: 'unknown',
+      reason: 'document mixes the v1alpha1 `version` key with `apiVersion`/`kind`: the kinds it declares conflict',
+    };
   }
-  if (typeof apiVersion !== 'string') return { type: 'unknown', reason: 'typed document without a string `apiVersion`' };
+  if (typeof apiVersion !== 'string')
+    return { type: 'unknown', reason: 'typed document without a string `apiVersion`' };
   if (typeof kind !== 'string') return { type: 'unknown', reason: 'typed document without a string `kind`' };
   const name = value.name;
   return { type: 'typed', apiVersion, kind, ...(typeof name === 'string' ? { name } : {}) };
 }
 
 export function decodeStream(text: string): DecodedStream {
-  const stop = (message: string): DecodedStream => ({ documents: [], problems: [{ path: '(config)', message, severity: 'error' }] });
+  const stop = (message: string): DecodedStream => ({
+    documents: [],
+    problems: [{ path: '(config)', message, severity: 'error' }],
+  });
 
-  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) return stop(`config is larger than ${MAX_CONFIG_BYTES} bytes`);
+  if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES)
+    return stop(`config is larger than ${MAX_CONFIG_BYTES} bytes`);
   // the yaml library recurses per level: too deep a stream would abort the process (real configs nest < 20 deep)
   if (yamlTooDeep(text)) return stop(`config nests deeper than ${MAX_YAML_DEPTH} levels`);
 
   const counter = new LineCounter();
   // prettyErrors off: pretty messages quote the offending source line, which may hold a secret
-  const parsed = parseAllDocuments(text, { lineCounter: counter, uniqueKeys: false, prettyErrors: false, merge: false });
+  const parsed = parseAllDocuments(text, {
+    lineCounter: counter,
+    uniqueKeys: false,
+    prettyErrors: false,
+    merge: false,
+  });
   const docs = Array.isArray(parsed) ? parsed : [];
 
   // a stream that does not parse is not decoded at all: rules run on half-read documents would
   // report things that are not wrong
   const syntaxErrors: ConfigProblem[] = docs.flatMap((doc) =>
-    doc.errors.map((err) => ({ path: '(config)', message: `YAML syntax: ${firstLine(err.message)}`, severity: 'error' as const, line: counter.linePos(err.pos[0]).line })),
+    doc.errors.map((err) => ({
+      path: '(config)',
+      message: `YAML syntax: ${firstLine(err.message)}`,
+      severity: 'error' as const,
+      line: counter.linePos(err.pos[0]).line,
+    })),
   );
   if (syntaxErrors.length > 0) return { documents: [], problems: syntaxErrors };
 
@@ -78,13 +100,22 @@ export function decodeStream(text: string): DecodedStream {
     const startLine = counter.linePos(doc.range[0]).line;
     const tree = convertDocument(doc, counter);
     for (const w of doc.warnings) {
-      tree.problems.push({ path: '', message: `YAML: ${firstLine(w.message)}`, severity: 'warning', line: counter.linePos(w.pos[0]).line });
+      tree.problems.push({
+        path: '',
+        message: `YAML: ${firstLine(w.message)}`,
+        severity: 'warning',
+        line: counter.linePos(w.pos[0]).line,
+      });
     }
     // an empty document (a trailing `---`, a comment-only part) holds nothing to decode
     if (tree.value === null && tree.problems.length === 0) continue;
     const base = { index: documents.length, lines: tree.lines, startLine, problems: tree.problems };
     if (!isPlainMap(tree.value)) {
-      documents.push({ ...base, value: Object.create(null) as PlainMap, class: { type: 'unknown', reason: 'document must be a mapping' } });
+      documents.push({
+        ...base,
+        value: Object.create(null) as PlainMap,
+        class: { type: 'unknown', reason: 'document must be a mapping' },
+      });
       continue;
     }
     documents.push({ ...base, value: tree.value, class: classify(tree.value) });

@@ -7,14 +7,33 @@ import { checkDocumentCertificates } from './certs-documents.js';
 import { RuleContext, roleOf, type Mode, type TypedDocument } from './context.js';
 import { decodeStream, type DecodedDocument } from './decode.js';
 import { DocumentScope, show, type ConfigProblem } from './problem.js';
-import { checkAPIServerAuthorization, checkAPIServerCertSANs, checkCNI, checkComponentResources } from './rules-components.js';
-import { checkClusterNetwork, checkControlPlaneEndpoint, checkDiscovery, checkEtcd, checkInlineManifests, checkManifests } from './rules-cluster.js';
+import {
+  checkAPIServerAuthorization,
+  checkAPIServerCertSANs,
+  checkCNI,
+  checkComponentResources,
+} from './rules-components.js';
+import {
+  checkClusterNetwork,
+  checkControlPlaneEndpoint,
+  checkDiscovery,
+  checkEtcd,
+  checkInlineManifests,
+  checkManifests,
+} from './rules-cluster.js';
 import { checkDocumentKinds, checkHostnameConfig, checkReplacedSettings } from './rules-documents.js';
 import { checkImages } from './rules-images.js';
 import { checkNodeMetadata } from './rules-labels.js';
 import {
-  checkCertSANs, checkDiskEncryption, checkDisks, checkHostDNS, checkInstallExtensions, checkKubelet, checkLogging,
-  checkRuntimeAndRegistries, checkTalosAPIAccess,
+  checkCertSANs,
+  checkDiskEncryption,
+  checkDisks,
+  checkHostDNS,
+  checkInstallExtensions,
+  checkKubelet,
+  checkLogging,
+  checkRuntimeAndRegistries,
+  checkTalosAPIAccess,
 } from './rules-machine.js';
 import { checkContainerDNS, checkMetalInstall } from './rules-mode.js';
 import { checkInterfaces, checkKubeSpan, checkNetworkEntries } from './rules-network.js';
@@ -43,19 +62,45 @@ export interface ValidateOptions {
 
 /** Rules in the order their problems are listed; each reads the context and reports through its scopes. */
 const RULES: ((ctx: RuleContext) => void)[] = [
-  checkStructure, checkSecrets, checkClusterName,
-  checkControlPlaneEndpoint, checkClusterNetwork, checkEtcd, checkInlineManifests, checkManifests, checkDiscovery,
-  checkAPIServerAuthorization, checkComponentResources, checkAPIServerCertSANs, checkCNI,
+  checkStructure,
+  checkSecrets,
+  checkClusterName,
+  checkControlPlaneEndpoint,
+  checkClusterNetwork,
+  checkEtcd,
+  checkInlineManifests,
+  checkManifests,
+  checkDiscovery,
+  checkAPIServerAuthorization,
+  checkComponentResources,
+  checkAPIServerCertSANs,
+  checkCNI,
   checkCertificates,
-  checkCertSANs, checkHostDNS, checkDisks, checkKubelet, checkDiskEncryption, checkLogging, checkInstallExtensions,
-  checkTalosAPIAccess, checkRuntimeAndRegistries, checkNodeMetadata,
-  checkInterfaces, checkKubeSpan, checkNetworkEntries,
-  checkMetalInstall, checkContainerDNS,
+  checkCertSANs,
+  checkHostDNS,
+  checkDisks,
+  checkKubelet,
+  checkDiskEncryption,
+  checkLogging,
+  checkInstallExtensions,
+  checkTalosAPIAccess,
+  checkRuntimeAndRegistries,
+  checkNodeMetadata,
+  checkInterfaces,
+  checkKubeSpan,
+  checkNetworkEntries,
+  checkMetalInstall,
+  checkContainerDNS,
   checkImages,
 ];
 
 /** Rules for typed documents, which also run when the stream has no v1alpha1 document. */
-const DOCUMENT_RULES: ((ctx: RuleContext) => void)[] = [checkDocumentKinds, checkHostnameConfig, checkReplacedSettings, checkDocumentCertificates];
+const DOCUMENT_RULES: ((ctx: RuleContext) => void)[] = [
+  checkDocumentKinds,
+  checkHostnameConfig,
+  checkReplacedSettings,
+  checkDocumentCertificates,
+];
 
 function optionProblem(path: string, message: string): ConfigProblem[] {
   return [{ path, message, severity: 'error' }];
@@ -73,10 +118,18 @@ function validate(yamlText: string, opts: ValidateOptions): ConfigProblem[] {
   try {
     contract = parseContract(String(opts.talosVersion));
   } catch {
-    return optionProblem('talosVersion', `${show(String(opts.talosVersion))} is not a Talos version (expected e.g. v1.13.9)`);
+    return optionProblem(
+      'talosVersion',
+      `${show(String(opts.talosVersion))} is not a Talos version (expected e.g. v1.13.9)`,
+    );
   }
-  if (!kubernetesRange(contract)) return optionProblem('talosVersion', `Talos ${contract.major}.${contract.minor} is not supported by this validator (${SUPPORTED_TALOS})`);
-  if (opts.mode !== undefined && opts.mode !== 'metal' && opts.mode !== 'container') return optionProblem('mode', 'must be metal or container');
+  if (!kubernetesRange(contract))
+    return optionProblem(
+      'talosVersion',
+      `Talos ${contract.major}.${contract.minor} is not supported by this validator (${SUPPORTED_TALOS})`,
+    );
+  if (opts.mode !== undefined && opts.mode !== 'metal' && opts.mode !== 'container')
+    return optionProblem('mode', 'must be metal or container');
 
   const decoded = decodeStream(yamlText);
   const problems = [...decoded.problems];
@@ -91,20 +144,41 @@ function validate(yamlText: string, opts: ValidateOptions): ConfigProblem[] {
       const { apiVersion, kind, name } = doc.class;
       const verdict = kindVerdict(kind, contract);
       const knownToTarget = verdict.known || verdict.severity === 'warning';
-      typed.push({ label: `documents[${doc.index}]`, apiVersion, kind, ...(name === undefined ? {} : { name }), value: doc.value, scope, knownToTarget });
+      typed.push({
+        label: `documents[${doc.index}]`,
+        apiVersion,
+        kind,
+        ...(name === undefined ? {} : { name }),
+        value: doc.value,
+        scope,
+        knownToTarget,
+      });
     } else if (isFirstV1) v1 = { doc, scope };
-    else scope.error('', `a second v1alpha1 document: a config holds one (the first is documents[${v1?.doc.index ?? 0}])`);
+    else
+      scope.error('', `a second v1alpha1 document: a config holds one (the first is documents[${v1?.doc.index ?? 0}])`);
   }
   if (decoded.documents.length === 0) return problems;
 
   const config: PlainMap = v1?.doc.value ?? (Object.create(null) as PlainMap);
   const v1Scope = v1?.scope ?? new DocumentScope('', new Map(), undefined, problems);
-  const ctx = new RuleContext(contract, opts.mode, roleOf(strAt(mapAt(config, 'machine'), 'type')), config, v1Scope, typed);
+  const ctx = new RuleContext(
+    contract,
+    opts.mode,
+    roleOf(strAt(mapAt(config, 'machine'), 'type')),
+    config,
+    v1Scope,
+    typed,
+  );
   if (v1) {
     checkShape(config, V1ALPHA1_DOCUMENT, '', { contract, scope: v1.scope });
     for (const rule of RULES) rule(ctx);
   } else {
-    problems.push({ path: '(config)', message: 'no v1alpha1 document (`version: v1alpha1` with machine and cluster sections): a full machine config needs one', severity: 'error' });
+    problems.push({
+      path: '(config)',
+      message:
+        'no v1alpha1 document (`version: v1alpha1` with machine and cluster sections): a full machine config needs one',
+      severity: 'error',
+    });
   }
   for (const rule of DOCUMENT_RULES) rule(ctx);
   return problems;
@@ -124,7 +198,10 @@ export function validateMachineConfig(yamlText: string, opts: ValidateOptions): 
     problems = validate(yamlText, opts ?? { talosVersion: '' });
   } catch (e) {
     // a bug here must not become a 500 or an unvalidated config; the error's name says enough to report it
-    return optionProblem('(config)', `the validator failed on this input (${e instanceof Error ? e.name : 'unknown error'}); treat the config as invalid`);
+    return optionProblem(
+      '(config)',
+      `the validator failed on this input (${e instanceof Error ? e.name : 'unknown error'}); treat the config as invalid`,
+    );
   }
   return opts?.strict ? problems.map((p) => ({ ...p, severity: 'error' })) : problems;
 }

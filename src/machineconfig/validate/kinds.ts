@@ -10,16 +10,51 @@ import { show } from './problem.js';
 export const DOCUMENT_API_VERSION = 'v1alpha1';
 
 const KINDS_BY_RELEASE: [Since, string[]][] = [
-  [[1, 12], ['HostnameConfig', 'RegistryMirrorConfig', 'ResolverConfig', 'LinkConfig', 'BondConfig', 'BridgeConfig', 'VLANConfig', 'TimeSyncConfig', 'StaticHostConfig']],
-  [[1, 13], ['KubeSpanConfig', 'EnvironmentConfig', 'ImageVerificationConfig', 'ExternalVolumeConfig']],
+  [
+    [1, 12],
+    [
+      'HostnameConfig',
+      'RegistryMirrorConfig',
+      'ResolverConfig',
+      'LinkConfig',
+      'BondConfig',
+      'BridgeConfig',
+      'VLANConfig',
+      'TimeSyncConfig',
+      'StaticHostConfig',
+    ],
+  ],
+  [
+    [1, 13],
+    ['KubeSpanConfig', 'EnvironmentConfig', 'ImageVerificationConfig', 'ExternalVolumeConfig'],
+  ],
   [
     [1, 14],
     [
-      'KubeClusterConfig', 'KubeNodeConfig', 'KubeletConfig', 'KubeNetworkConfig', 'KubeAPIServerCAConfig', 'KubePrismConfig',
-      'KubeAggregatorCAConfig', 'KubeAdmissionControlConfig', 'KubeAuditPolicyConfig', 'KubeAuthenticationConfig',
-      'KubeAuthorizerConfig', 'KubeEtcdEncryptionConfig', 'KubeServiceAccountConfig', 'KubeAPIServerConfig',
-      'KubeControllerManagerConfig', 'KubeSchedulerConfig', 'KubeProxyConfig', 'KubeFlannelCNIConfig', 'KubeCoreDNSConfig',
-      'UnattendedInstallConfig', 'SysctlConfig', 'DiscoveryServiceConfig', 'DiscoveryIdentityConfig', 'FilesystemTrimConfig',
+      'KubeClusterConfig',
+      'KubeNodeConfig',
+      'KubeletConfig',
+      'KubeNetworkConfig',
+      'KubeAPIServerCAConfig',
+      'KubePrismConfig',
+      'KubeAggregatorCAConfig',
+      'KubeAdmissionControlConfig',
+      'KubeAuditPolicyConfig',
+      'KubeAuthenticationConfig',
+      'KubeAuthorizerConfig',
+      'KubeEtcdEncryptionConfig',
+      'KubeServiceAccountConfig',
+      'KubeAPIServerConfig',
+      'KubeControllerManagerConfig',
+      'KubeSchedulerConfig',
+      'KubeProxyConfig',
+      'KubeFlannelCNIConfig',
+      'KubeCoreDNSConfig',
+      'UnattendedInstallConfig',
+      'SysctlConfig',
+      'DiscoveryServiceConfig',
+      'DiscoveryIdentityConfig',
+      'FilesystemTrimConfig',
       'SecurityProfileConfig',
       // emitted by the 1.14 generator; the release that added it is not known here, so
       // before 1.14 it is treated like an unlisted kind (warning), never rejected outright
@@ -28,7 +63,9 @@ const KINDS_BY_RELEASE: [Since, string[]][] = [
   ],
 ];
 
-const KIND_SINCE = new Map<string, Since>(KINDS_BY_RELEASE.flatMap(([release, kinds]) => kinds.map((k) => [k, release] as [string, Since])));
+const KIND_SINCE = new Map<string, Since>(
+  KINDS_BY_RELEASE.flatMap(([release, kinds]) => kinds.map((k) => [k, release] as [string, Since])),
+);
 
 export type KindVerdict = { known: true } | { known: false; severity: 'error' | 'warning'; message: string };
 
@@ -45,7 +82,15 @@ export function kindVerdict(kind: string, contract: TalosContract): KindVerdict 
   if (contractAtLeast(contract, release[0], release[1])) return { known: true };
   const added = formatContract({ major: release[0], minor: release[1] });
   if (kind === 'VolumeConfig') {
-    return { known: false, severity: 'warning', message: `document kind ${show(kind)} is known to Talos ${added}; whether Talos ${target} knows it is not recorded here` };
+    return {
+      known: false,
+      severity: 'warning',
+      message: `document kind ${show(kind)} is known to Talos ${added}; whether Talos ${target} knows it is not recorded here`,
+    };
   }
-  return { known: false, severity: 'error', message: `unknown document kind ${show(kind)} for Talos ${target}: it was added in Talos ${added}` };
+  return {
+    known: false,
+    severity: 'error',
+    message: `unknown document kind ${show(kind)} for Talos ${target}: it was added in Talos ${added}`,
+  };
 }

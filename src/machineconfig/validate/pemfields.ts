@@ -24,7 +24,12 @@ export function pemKindOf(value: string): { encoding: PemEncoding; label: string
 function pemText(scope: DocumentScope, path: string, value: string, encoding: PemEncoding): string | undefined {
   if (encoding === 'pem') {
     if (value.includes(PEM_START)) return value;
-    scope.error(path, pemKindOf(value) ? 'must be PEM text in this document, not base64 of a PEM' : 'is not PEM text (-----BEGIN ...-----)');
+    scope.error(
+      path,
+      pemKindOf(value)
+        ? 'must be PEM text in this document, not base64 of a PEM'
+        : 'is not PEM text (-----BEGIN ...-----)',
+    );
     return undefined;
   }
   if (value.trimStart().startsWith(PEM_START)) {
@@ -39,7 +44,13 @@ function pemText(scope: DocumentScope, path: string, value: string, encoding: Pe
   return bytes.toString('utf8');
 }
 
-export function readCertificate(scope: DocumentScope, path: string, value: string, encoding: PemEncoding, mustBeCA: boolean): X509Certificate | undefined {
+export function readCertificate(
+  scope: DocumentScope,
+  path: string,
+  value: string,
+  encoding: PemEncoding,
+  mustBeCA: boolean,
+): X509Certificate | undefined {
   const text = pemText(scope, path, value, encoding);
   if (text === undefined) return undefined;
   const block = decodeSinglePem(text);
@@ -62,7 +73,12 @@ export function readCertificate(scope: DocumentScope, path: string, value: strin
   return cert;
 }
 
-export function readPrivateKey(scope: DocumentScope, path: string, value: string, encoding: PemEncoding): KeyObject | undefined {
+export function readPrivateKey(
+  scope: DocumentScope,
+  path: string,
+  value: string,
+  encoding: PemEncoding,
+): KeyObject | undefined {
   const text = pemText(scope, path, value, encoding);
   if (text === undefined) return undefined;
   try {

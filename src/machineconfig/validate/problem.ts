@@ -46,7 +46,10 @@ export function parentPaths(path: string): string[] {
     if (!segment.exec(path)) return [];
     ends.push(segment.lastIndex);
   }
-  return ends.slice(0, -1).reverse().map((end) => path.slice(0, end));
+  return ends
+    .slice(0, -1)
+    .reverse()
+    .map((end) => path.slice(0, end));
 }
 
 /** Where problems about one decoded document go: prefixes its label and looks up the line. */
@@ -84,7 +87,12 @@ export class DocumentScope {
   private report(severity: Severity, path: string, message: string, knownLine?: number): void {
     const full = path === '' ? this.label : this.label === '' ? path : joinPath(this.label, path);
     const line = knownLine ?? this.lineOf(path);
-    this.sink.push({ path: full === '' ? '(config)' : full, message, severity, ...(line === undefined ? {} : { line }) });
+    this.sink.push({
+      path: full === '' ? '(config)' : full,
+      message,
+      severity,
+      ...(line === undefined ? {} : { line }),
+    });
   }
 }
 

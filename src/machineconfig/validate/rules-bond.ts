@@ -26,7 +26,10 @@ const UNSUPPORTED_OPTIONS = ['arpIPTarget', 'adActorSystem'];
 
 // Talos spells the delays upDelay/downDelay; the lower-case spellings are accepted too so
 // that the miimon rule applies whichever a config uses.
-const DELAY_OPTIONS = [['upDelay', 'updelay'], ['downDelay', 'downdelay']];
+const DELAY_OPTIONS = [
+  ['upDelay', 'updelay'],
+  ['downDelay', 'downdelay'],
+];
 
 export function checkBond(scope: DocumentScope, path: string, bond: PlainMap): void {
   if (isNonEmpty(bond, 'interfaces') && isNonEmpty(bond, 'deviceSelectors')) {
@@ -42,11 +45,13 @@ export function checkBond(scope: DocumentScope, path: string, bond: PlainMap): v
       scope.error(`${path}.mode`, `unknown bond mode ${show(mode)}: must be one of ${BOND_MODES.join(', ')}`);
     } else {
       for (const [option, modes] of Object.entries(MODE_ONLY_OPTIONS)) {
-        if (isNonEmpty(bond, option) && !modes.includes(mode)) scope.error(`${path}.${option}`, `only applies in bond mode ${modes.join(' or ')}, not ${mode}`);
+        if (isNonEmpty(bond, option) && !modes.includes(mode))
+          scope.error(`${path}.${option}`, `only applies in bond mode ${modes.join(' or ')}, not ${mode}`);
       }
       if (NO_ARP_MODES.includes(mode)) {
         for (const option of ARP_OPTIONS) {
-          if (isNonEmpty(bond, option) && !UNSUPPORTED_OPTIONS.includes(option)) scope.error(`${path}.${option}`, `ARP monitoring does not apply in bond mode ${mode}`);
+          if (isNonEmpty(bond, option) && !UNSUPPORTED_OPTIONS.includes(option))
+            scope.error(`${path}.${option}`, `ARP monitoring does not apply in bond mode ${mode}`);
         }
       }
     }

@@ -10,7 +10,8 @@ import type { PlainMap } from './yamltree.js';
 function checkEndpoint(scope: DocumentScope, path: string, endpoint: string): void {
   const url = parseURL(endpoint);
   if ('error' in url) scope.error(path, `${show(showURL(endpoint))} ${url.error}`);
-  else if (url.scheme !== 'https') scope.error(path, `must be an https:// URL (the Kubernetes API endpoint), not ${url.scheme}://`);
+  else if (url.scheme !== 'https')
+    scope.error(path, `must be an https:// URL (the Kubernetes API endpoint), not ${url.scheme}://`);
 }
 
 export function checkControlPlaneEndpoint(ctx: RuleContext): void {
@@ -28,7 +29,8 @@ export function checkControlPlaneEndpoint(ctx: RuleContext): void {
     ctx.v1.error('cluster.controlPlane.endpoint', `required: the Kubernetes API endpoint URL${where}`);
   }
   const port = numAt(controlPlane, 'localAPIServerPort');
-  if (port !== undefined && (port < 1 || port > 65535)) ctx.v1.error('cluster.controlPlane.localAPIServerPort', 'must be a port from 1 to 65535');
+  if (port !== undefined && (port < 1 || port > 65535))
+    ctx.v1.error('cluster.controlPlane.localAPIServerPort', 'must be a port from 1 to 65535');
 }
 
 function checkSubnetList(ctx: RuleContext, network: PlainMap, key: string): IPFamily[] {
@@ -60,7 +62,10 @@ export function checkClusterNetwork(ctx: RuleContext): void {
   const pods = checkSubnetList(ctx, network, 'podSubnets');
   const services = checkSubnetList(ctx, network, 'serviceSubnets');
   if (pods.length > 0 && services.length > 0 && pods.join() !== services.join()) {
-    ctx.v1.error('cluster.network.serviceSubnets', `families (${services.map((f) => `IPv${f}`).join(', ')}) must match podSubnets (${pods.map((f) => `IPv${f}`).join(', ')}): both single stack of one family, or both dual stack in the same order`);
+    ctx.v1.error(
+      'cluster.network.serviceSubnets',
+      `families (${services.map((f) => `IPv${f}`).join(', ')}) must match podSubnets (${pods.map((f) => `IPv${f}`).join(', ')}): both single stack of one family, or both dual stack in the same order`,
+    );
   }
 }
 
@@ -75,15 +80,20 @@ export function checkEtcd(ctx: RuleContext): void {
   if (!ctx.isControlPlane) return;
   const ca = mapAt(etcd, 'ca');
   if (!strAt(ca, 'crt')) ctx.v1.error('cluster.etcd.ca.crt', 'required on a control plane: the etcd CA certificate');
-  if (!strAt(ca, 'key')) ctx.v1.error('cluster.etcd.ca.key', 'required on a control plane: the etcd CA key that signs etcd certificates');
+  if (!strAt(ca, 'key'))
+    ctx.v1.error('cluster.etcd.ca.key', 'required on a control plane: the etcd CA key that signs etcd certificates');
   if (isNonEmpty(etcd, 'subnet') && isNonEmpty(etcd, 'advertisedSubnets')) {
-    ctx.v1.error('cluster.etcd.advertisedSubnets', 'subnet and advertisedSubnets are mutually exclusive (subnet is the older spelling)');
+    ctx.v1.error(
+      'cluster.etcd.advertisedSubnets',
+      'subnet and advertisedSubnets are mutually exclusive (subnet is the older spelling)',
+    );
   }
   const subnet = strAt(etcd, 'subnet');
   if (subnet && !isSubnetFilter(subnet)) ctx.v1.error('cluster.etcd.subnet', `${show(subnet)} is not a CIDR`);
   for (const key of ['advertisedSubnets', 'listenSubnets']) {
     for (const [i, value] of stringItems(etcd, key)) {
-      if (!isSubnetFilter(value)) ctx.v1.error(joinIndex(`cluster.etcd.${key}`, i), `${show(value)} is not a CIDR (a leading ! excludes it)`);
+      if (!isSubnetFilter(value))
+        ctx.v1.error(joinIndex(`cluster.etcd.${key}`, i), `${show(value)} is not a CIDR (a leading ! excludes it)`);
     }
   }
 }
@@ -99,7 +109,11 @@ export function checkInlineManifests(ctx: RuleContext): void {
       continue;
     }
     const first = seen.get(name);
-    if (first !== undefined) ctx.v1.error(`${path}.name`, `duplicate inline manifest name ${show(name)} (also cluster.inlineManifests[${first}])`);
+    if (first !== undefined)
+      ctx.v1.error(
+        `${path}.name`,
+        `duplicate inline manifest name ${show(name)} (also cluster.inlineManifests[${first}])`,
+      );
     else seen.set(name, i);
   }
 }
@@ -108,7 +122,8 @@ function checkManifestURLs(ctx: RuleContext, section: PlainMap | undefined, key:
   for (const [i, url] of stringItems(section, key)) {
     const parsed = parseURL(url);
     if ('error' in parsed) ctx.v1.error(joinIndex(path, i), `${show(showURL(url))} ${parsed.error}`);
-    else if (parsed.scheme !== 'http' && parsed.scheme !== 'https') ctx.v1.error(joinIndex(path, i), 'must be an http:// or https:// URL');
+    else if (parsed.scheme !== 'http' && parsed.scheme !== 'https')
+      ctx.v1.error(joinIndex(path, i), 'must be an http:// or https:// URL');
   }
 }
 
@@ -119,7 +134,10 @@ function checkManifestURLs(ctx: RuleContext, section: PlainMap | undefined, key:
 export function checkManifests(ctx: RuleContext): void {
   const provider = mapAt(ctx.cluster, 'externalCloudProvider');
   if (provider && boolAt(provider, 'enabled') !== true && isNonEmpty(provider, 'manifests')) {
-    ctx.v1.error('cluster.externalCloudProvider.manifests', 'lists manifests while externalCloudProvider is not enabled');
+    ctx.v1.error(
+      'cluster.externalCloudProvider.manifests',
+      'lists manifests while externalCloudProvider is not enabled',
+    );
   }
   checkManifestURLs(ctx, provider, 'manifests', 'cluster.externalCloudProvider.manifests');
   checkManifestURLs(ctx, ctx.cluster, 'extraManifests', 'cluster.extraManifests');

@@ -13,7 +13,10 @@ export function checkAPIServerAuthorization(ctx: RuleContext): void {
   if (!isNonEmpty(apiServer, 'authorizationConfig')) return;
   for (const flag of Object.keys(mapAt(apiServer, 'extraArgs') ?? {})) {
     if (flag === 'authorization-mode' || flag.startsWith('authorization-webhook-')) {
-      ctx.v1.error(joinKey('cluster.apiServer.extraArgs', flag), `cannot be combined with cluster.apiServer.authorizationConfig`);
+      ctx.v1.error(
+        joinKey('cluster.apiServer.extraArgs', flag),
+        `cannot be combined with cluster.apiServer.authorizationConfig`,
+      );
     }
   }
 }
@@ -26,7 +29,10 @@ export function checkComponentResources(ctx: RuleContext): void {
       const values = mapAt(resources, section);
       for (const [name, quantity] of Object.entries(values ?? {})) {
         if (quantity !== null && !isQuantity(quantity)) {
-          ctx.v1.error(joinKey(`cluster.${component}.resources.${section}`, name), 'is not a valid Kubernetes quantity (e.g. 500m, 1Gi)');
+          ctx.v1.error(
+            joinKey(`cluster.${component}.resources.${section}`, name),
+            'is not a valid Kubernetes quantity (e.g. 500m, 1Gi)',
+          );
         }
       }
     }
@@ -35,7 +41,8 @@ export function checkComponentResources(ctx: RuleContext): void {
 
 export function checkAPIServerCertSANs(ctx: RuleContext): void {
   for (const [i, san] of stringItems(mapAt(ctx.cluster, 'apiServer'), 'certSANs')) {
-    if (!isSAN(san)) ctx.v1.error(joinIndex('cluster.apiServer.certSANs', i), `${show(san)} is neither an IP address nor a DNS name`);
+    if (!isSAN(san))
+      ctx.v1.error(joinIndex('cluster.apiServer.certSANs', i), `${show(san)} is neither an IP address nor a DNS name`);
   }
 }
 
@@ -52,16 +59,23 @@ export function checkCNI(ctx: RuleContext): void {
   const name = strAt(cni, 'name') ?? '';
   const path = 'cluster.network.cni';
   if (!CNI_NAMES.includes(name)) {
-    ctx.v1.error(`${path}.name`, `${name === '' ? 'required' : `unknown CNI ${show(name)}`}: must be flannel, custom or none`);
+    ctx.v1.error(
+      `${path}.name`,
+      `${name === '' ? 'required' : `unknown CNI ${show(name)}`}: must be flannel, custom or none`,
+    );
     return;
   }
   const hasURLs = isNonEmpty(cni, 'urls');
-  if ((name === 'flannel' || name === 'none') && hasURLs) ctx.v1.error(`${path}.urls`, `must be empty for CNI ${show(name)}: only a custom CNI is deployed from URLs`);
-  if (name === 'custom' && !hasURLs) ctx.v1.warning(`${path}.urls`, 'custom CNI without URLs: no CNI is deployed by Talos, install one yourself');
+  if ((name === 'flannel' || name === 'none') && hasURLs)
+    ctx.v1.error(`${path}.urls`, `must be empty for CNI ${show(name)}: only a custom CNI is deployed from URLs`);
+  if (name === 'custom' && !hasURLs)
+    ctx.v1.warning(`${path}.urls`, 'custom CNI without URLs: no CNI is deployed by Talos, install one yourself');
   const flannel = mapAt(cni, 'flannel');
   if (name !== 'flannel' && flannel) {
-    if (isNonEmpty(flannel, 'extraArgs')) ctx.v1.error(`${path}.flannel.extraArgs`, `flannel settings do not apply to CNI ${show(name)}`);
-    if (isNonEmpty(flannel, 'kubeNetworkPoliciesEnabled')) ctx.v1.error(`${path}.flannel.kubeNetworkPoliciesEnabled`, `flannel settings do not apply to CNI ${show(name)}`);
+    if (isNonEmpty(flannel, 'extraArgs'))
+      ctx.v1.error(`${path}.flannel.extraArgs`, `flannel settings do not apply to CNI ${show(name)}`);
+    if (isNonEmpty(flannel, 'kubeNetworkPoliciesEnabled'))
+      ctx.v1.error(`${path}.flannel.kubeNetworkPoliciesEnabled`, `flannel settings do not apply to CNI ${show(name)}`);
   }
   for (const [i, url] of stringItems(cni, 'urls')) {
     const parsed = parseURL(url);

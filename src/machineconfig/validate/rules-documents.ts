@@ -10,7 +10,11 @@ import { show } from './problem.js';
 export function checkDocumentKinds(ctx: RuleContext): void {
   const seen = new Map<string, string>();
   for (const doc of ctx.typed) {
-    if (doc.apiVersion !== DOCUMENT_API_VERSION) doc.scope.error('apiVersion', `unknown apiVersion ${show(doc.apiVersion)}: typed documents use ${DOCUMENT_API_VERSION}`);
+    if (doc.apiVersion !== DOCUMENT_API_VERSION)
+      doc.scope.error(
+        'apiVersion',
+        `unknown apiVersion ${show(doc.apiVersion)}: typed documents use ${DOCUMENT_API_VERSION}`,
+      );
     const verdict = kindVerdict(doc.kind, ctx.contract);
     if (!verdict.known) {
       if (verdict.severity === 'error') doc.scope.error('', verdict.message);
@@ -19,7 +23,10 @@ export function checkDocumentKinds(ctx: RuleContext): void {
     const identity = JSON.stringify([doc.apiVersion, doc.kind, doc.name ?? '']);
     const first = seen.get(identity);
     if (first !== undefined) {
-      doc.scope.error('', `duplicate document: ${first} has the same apiVersion, kind${doc.name === undefined ? '' : ' and name'}`);
+      doc.scope.error(
+        '',
+        `duplicate document: ${first} has the same apiVersion, kind${doc.name === undefined ? '' : ' and name'}`,
+      );
     } else seen.set(identity, doc.label);
   }
 }
@@ -31,9 +38,16 @@ export function checkHostnameConfig(ctx: RuleContext): void {
     const hostname = isNonEmpty(doc.value, 'hostname');
     if (auto === hostname) doc.scope.error('', `must set exactly one of auto and hostname${auto ? ', not both' : ''}`);
     const network = mapAt(ctx.machine, 'network');
-    if (isNonEmpty(network, 'hostname')) doc.scope.error('', `conflicts with machine.network.hostname in the v1alpha1 document: set the hostname in one place`);
+    if (isNonEmpty(network, 'hostname'))
+      doc.scope.error(
+        '',
+        `conflicts with machine.network.hostname in the v1alpha1 document: set the hostname in one place`,
+      );
     if (boolAt(mapAt(ctx.machine, 'features'), 'stableHostname') === true) {
-      doc.scope.error('', 'conflicts with machine.features.stableHostname in the v1alpha1 document (HostnameConfig auto: stable replaces it)');
+      doc.scope.error(
+        '',
+        'conflicts with machine.features.stableHostname in the v1alpha1 document (HostnameConfig auto: stable replaces it)',
+      );
     }
   }
 }
@@ -76,6 +90,9 @@ export function checkReplacedSettings(ctx: RuleContext): void {
   for (const [path, kind] of REPLACED_BY) {
     const docs: TypedDocument[] = ctx.documentsOf(kind);
     if (docs.length === 0 || !isConfiguredAt(ctx.config, path)) continue;
-    ctx.v1.warning(path, `also configured by ${docs.map((d) => d.label).join(', ')} (${kind}): configure it in one place; Talos may reject the pair as conflicting`);
+    ctx.v1.warning(
+      path,
+      `also configured by ${docs.map((d) => d.label).join(', ')} (${kind}): configure it in one place; Talos may reject the pair as conflicting`,
+    );
   }
 }

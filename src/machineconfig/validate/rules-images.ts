@@ -22,9 +22,24 @@ const IMAGE_FIELDS: [string, string][] = [
  */
 const KUBERNETES_IMAGES: { section: string; component: string; controlPlaneOnly: boolean; document: string }[] = [
   { section: 'machine.kubelet', component: 'kubelet', controlPlaneOnly: false, document: 'KubeletConfig' },
-  { section: 'cluster.apiServer', component: 'kube-apiserver', controlPlaneOnly: true, document: 'KubeAPIServerConfig' },
-  { section: 'cluster.controllerManager', component: 'kube-controller-manager', controlPlaneOnly: true, document: 'KubeControllerManagerConfig' },
-  { section: 'cluster.scheduler', component: 'kube-scheduler', controlPlaneOnly: true, document: 'KubeSchedulerConfig' },
+  {
+    section: 'cluster.apiServer',
+    component: 'kube-apiserver',
+    controlPlaneOnly: true,
+    document: 'KubeAPIServerConfig',
+  },
+  {
+    section: 'cluster.controllerManager',
+    component: 'kube-controller-manager',
+    controlPlaneOnly: true,
+    document: 'KubeControllerManagerConfig',
+  },
+  {
+    section: 'cluster.scheduler',
+    component: 'kube-scheduler',
+    controlPlaneOnly: true,
+    document: 'KubeSchedulerConfig',
+  },
 ];
 
 function sectionAt(ctx: RuleContext, dotted: string) {
@@ -38,19 +53,31 @@ function checkReference(scope: DocumentScope, path: string, image: string): Retu
   return ref;
 }
 
-function checkKubernetesImage(ctx: RuleContext, scope: DocumentScope, path: string, image: string, component: string): void {
+function checkKubernetesImage(
+  ctx: RuleContext,
+  scope: DocumentScope,
+  path: string,
+  image: string,
+  component: string,
+): void {
   const ref = checkReference(scope, path, image);
   if ('error' in ref) return;
   const version = ref.tag === undefined ? undefined : kubernetesVersionOfTag(ref.tag);
   if (!version) {
-    scope.error(path, `the ${component} image tag must be v<Kubernetes version> (e.g. :v1.34.1), Talos reads the version from it`);
+    scope.error(
+      path,
+      `the ${component} image tag must be v<Kubernetes version> (e.g. :v1.34.1), Talos reads the version from it`,
+    );
     return;
   }
   const range = kubernetesRange(ctx.contract);
   if (!range) return;
   const shown = `${version.major}.${version.minor}`;
   if (version.major !== 1 || version.minor < range.min || version.minor > range.max) {
-    scope.error(path, `Kubernetes ${shown} (${component}) is outside the range Talos ${formatContract(ctx.contract)} accepts: 1.${range.min} to 1.${range.max}`);
+    scope.error(
+      path,
+      `Kubernetes ${shown} (${component}) is outside the range Talos ${formatContract(ctx.contract)} accepts: 1.${range.min} to 1.${range.max}`,
+    );
   }
 }
 

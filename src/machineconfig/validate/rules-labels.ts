@@ -34,7 +34,11 @@ export function checkNodeMetadata(ctx: RuleContext): void {
   const annotations = Object.entries(mapAt(ctx.machine, 'nodeAnnotations') ?? {});
   checkKeys(ctx, 'machine.nodeAnnotations', annotations);
   const size = annotations.reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(scalarText(v) ?? ''), 0);
-  if (size > MAX_ANNOTATIONS_BYTES) ctx.v1.error('machine.nodeAnnotations', `annotations total ${size} bytes, more than Kubernetes allows (${MAX_ANNOTATIONS_BYTES})`);
+  if (size > MAX_ANNOTATIONS_BYTES)
+    ctx.v1.error(
+      'machine.nodeAnnotations',
+      `annotations total ${size} bytes, more than Kubernetes allows (${MAX_ANNOTATIONS_BYTES})`,
+    );
 
   const taints = Object.entries(mapAt(ctx.machine, 'nodeTaints') ?? {});
   checkKeys(ctx, 'machine.nodeTaints', taints);
@@ -45,7 +49,8 @@ export function checkNodeMetadata(ctx: RuleContext): void {
     const taintValue = colon >= 0 ? text.slice(0, colon) : '';
     const effect = colon >= 0 ? text.slice(colon + 1) : text;
     const path = joinKey('machine.nodeTaints', key);
-    if (!TAINT_EFFECTS.includes(effect)) ctx.v1.error(path, `taint effect must be one of ${TAINT_EFFECTS.join(', ')} (written value:Effect)`);
+    if (!TAINT_EFFECTS.includes(effect))
+      ctx.v1.error(path, `taint effect must be one of ${TAINT_EFFECTS.join(', ')} (written value:Effect)`);
     const problems = validateLabelValue(taintValue);
     if (problems.length > 0) ctx.v1.error(path, `invalid taint value: ${problems.join('; ')}`);
   }

@@ -8,7 +8,8 @@ import { boolAt, isPlainMap, isSet, listAt, mapAt, mapItems, strAt, stringItems 
 
 export function checkCertSANs(ctx: RuleContext): void {
   for (const [i, san] of stringItems(ctx.machine, 'certSANs')) {
-    if (!isSAN(san)) ctx.v1.error(joinIndex('machine.certSANs', i), `${show(san)} is neither an IP address nor a DNS name`);
+    if (!isSAN(san))
+      ctx.v1.error(joinIndex('machine.certSANs', i), `${show(san)} is neither an IP address nor a DNS name`);
   }
 }
 
@@ -38,7 +39,10 @@ export function checkDisks(ctx: RuleContext): void {
     const partitions = listAt(disk, 'partitions') ?? [];
     partitions.forEach((partition, j) => {
       if (j < partitions.length - 1 && isPlainMap(partition) && isZeroSize(partition.size)) {
-        ctx.v1.error(`${joinIndex(`${path}.partitions`, j)}.size`, 'a partition of size 0 fills the rest of the disk and must be the last one');
+        ctx.v1.error(
+          `${joinIndex(`${path}.partitions`, j)}.size`,
+          'a partition of size 0 fills the rest of the disk and must be the last one',
+        );
       }
     });
   });
@@ -46,8 +50,19 @@ export function checkDisks(ctx: RuleContext): void {
 
 /** kubelet settings Talos sets itself and will not let extraConfig change. */
 const PROTECTED_KUBELET_CONFIG = [
-  'apiVersion', 'kind', 'authentication', 'authorization', 'cgroupRoot', 'kubeletCgroups', 'systemCgroups', 'port',
-  'protectKernelDefaults', 'resolvConf', 'rotateCertificates', 'staticPodPath', 'seccompDefault',
+  'apiVersion',
+  'kind',
+  'authentication',
+  'authorization',
+  'cgroupRoot',
+  'kubeletCgroups',
+  'systemCgroups',
+  'port',
+  'protectKernelDefaults',
+  'resolvConf',
+  'rotateCertificates',
+  'staticPodPath',
+  'seccompDefault',
 ];
 
 /**
@@ -58,14 +73,23 @@ export function checkKubelet(ctx: RuleContext): void {
   const kubelet = mapAt(ctx.machine, 'kubelet');
   if (!kubelet) return;
   for (const [i, subnet] of stringItems(mapAt(kubelet, 'nodeIP'), 'validSubnets')) {
-    if (!isSubnetFilter(subnet)) ctx.v1.error(joinIndex('machine.kubelet.nodeIP.validSubnets', i), `${show(subnet)} is not a CIDR (a leading ! excludes it)`);
+    if (!isSubnetFilter(subnet))
+      ctx.v1.error(
+        joinIndex('machine.kubelet.nodeIP.validSubnets', i),
+        `${show(subnet)} is not a CIDR (a leading ! excludes it)`,
+      );
   }
   const extraConfig = mapAt(kubelet, 'extraConfig');
   for (const key of PROTECTED_KUBELET_CONFIG) {
-    if (extraConfig && key in extraConfig) ctx.v1.error(joinKey('machine.kubelet.extraConfig', key), `${show(key)} is managed by Talos and cannot be overridden`);
+    if (extraConfig && key in extraConfig)
+      ctx.v1.error(
+        joinKey('machine.kubelet.extraConfig', key),
+        `${show(key)} is managed by Talos and cannot be overridden`,
+      );
   }
   for (const [i, address] of stringItems(kubelet, 'clusterDNS')) {
-    if (!ipFamily(address)) ctx.v1.error(joinIndex('machine.kubelet.clusterDNS', i), `${show(address)} is not an IP address`);
+    if (!ipFamily(address))
+      ctx.v1.error(joinIndex('machine.kubelet.clusterDNS', i), `${show(address)} is not an IP address`);
   }
 }
 
@@ -88,11 +112,15 @@ export function checkDiskEncryption(ctx: RuleContext): void {
       if (!isPlainMap(key)) return;
       const slot = String(key.slot ?? 0);
       const first = slots.get(slot);
-      if (first !== undefined) ctx.v1.error(`${keyPath}.slot`, `slot ${slot} is already used by ${joinIndex(`${path}.keys`, first)}`);
+      if (first !== undefined)
+        ctx.v1.error(`${keyPath}.slot`, `slot ${slot} is already used by ${joinIndex(`${path}.keys`, first)}`);
       else slots.set(slot, i);
       const methods = KEY_METHODS.filter((m) => isSet(key, m));
       if (methods.length !== 1) {
-        ctx.v1.error(keyPath, `must have exactly one key method (${KEY_METHODS.join(', ')}), has ${methods.length === 0 ? 'none' : methods.join(' and ')}`);
+        ctx.v1.error(
+          keyPath,
+          `must have exactly one key method (${KEY_METHODS.join(', ')}), has ${methods.length === 0 ? 'none' : methods.join(' and ')}`,
+        );
       }
     });
   }
@@ -112,7 +140,8 @@ export function checkLogging(ctx: RuleContext): void {
     }
     const url = parseURL(endpoint);
     if ('error' in url) ctx.v1.error(path, `${show(showURL(endpoint))} ${url.error}`);
-    else if (url.scheme !== 'tcp' && url.scheme !== 'udp') ctx.v1.error(path, `scheme must be tcp or udp, not ${url.scheme}`);
+    else if (url.scheme !== 'tcp' && url.scheme !== 'udp')
+      ctx.v1.error(path, `scheme must be tcp or udp, not ${url.scheme}`);
   }
 }
 
@@ -127,7 +156,11 @@ export function checkInstallExtensions(ctx: RuleContext): void {
     const image = strAt(extension, 'image');
     if (!image) continue;
     const first = seen.get(image);
-    if (first !== undefined) ctx.v1.error(`${joinIndex('machine.install.extensions', i)}.image`, `duplicate extension image (also machine.install.extensions[${first}])`);
+    if (first !== undefined)
+      ctx.v1.error(
+        `${joinIndex('machine.install.extensions', i)}.image`,
+        `duplicate extension image (also machine.install.extensions[${first}])`,
+      );
     else seen.set(image, i);
   }
 }
@@ -144,13 +177,18 @@ export function checkTalosAPIAccess(ctx: RuleContext): void {
   const access = mapAt(features, 'kubernetesTalosAPIAccess');
   if (boolAt(access, 'enabled') !== true) return;
   const path = 'machine.features.kubernetesTalosAPIAccess';
-  if (ctx.isWorker) ctx.v1.error(`${path}.enabled`, 'Talos API access from Kubernetes can only be enabled on control-plane nodes');
+  if (ctx.isWorker)
+    ctx.v1.error(`${path}.enabled`, 'Talos API access from Kubernetes can only be enabled on control-plane nodes');
   if (!ctx.atLeast(1, 12) && boolAt(features, 'rbac') !== true) {
     ctx.v1.error(`${path}.enabled`, 'requires machine.features.rbac: true on Talos 1.11 and older');
   }
   const roles = knownRoles(ctx);
   for (const [i, role] of stringItems(access, 'allowedRoles')) {
-    if (!roles.includes(role)) ctx.v1.error(joinIndex(`${path}.allowedRoles`, i), `unknown role ${show(role)}: must be one of ${roles.join(', ')}`);
+    if (!roles.includes(role))
+      ctx.v1.error(
+        joinIndex(`${path}.allowedRoles`, i),
+        `unknown role ${show(role)}: must be one of ${roles.join(', ')}`,
+      );
   }
 }
 

@@ -53,7 +53,10 @@ export function checkMetalInstall(ctx: RuleContext): void {
   }
   if (selector !== undefined && selector !== null) checkDiskSelector(ctx, selector);
   if (ctx.atLeast(1, 12) && install.grubUseUKICmdline === true && isNonEmpty(install, 'extraKernelArgs')) {
-    ctx.v1.error('machine.install.extraKernelArgs', 'cannot be used with grubUseUKICmdline: true (the kernel command line comes from the UKI)');
+    ctx.v1.error(
+      'machine.install.extraKernelArgs',
+      'cannot be used with grubUseUKICmdline: true (the kernel command line comes from the UKI)',
+    );
   }
 }
 

@@ -22,13 +22,18 @@ function checkAddressing(ctx: RuleContext, path: string, link: PlainMap): void {
     if (!isAddressOrCIDR(cidr)) ctx.v1.error(`${path}.cidr`, `${show(cidr)} is not an address in CIDR notation`);
   }
   for (const [i, address] of stringItems(link, 'addresses')) {
-    if (!isAddressOrCIDR(address)) ctx.v1.error(joinIndex(`${path}.addresses`, i), `${show(address)} is not an address in CIDR notation`);
+    if (!isAddressOrCIDR(address))
+      ctx.v1.error(joinIndex(`${path}.addresses`, i), `${show(address)} is not an address in CIDR notation`);
   }
   const vip = mapAt(link, 'vip');
   if (vip) {
     if (ctx.isWorker) ctx.v1.error(`${path}.vip`, 'a shared VIP is for control-plane nodes only, not workers');
     const ip = strAt(vip, 'ip') ?? '';
-    if (!ipFamily(ip)) ctx.v1.error(`${path}.vip.ip`, ip === '' ? 'required: the shared IP address' : `${show(ip)} is not an IP address`);
+    if (!ipFamily(ip))
+      ctx.v1.error(
+        `${path}.vip.ip`,
+        ip === '' ? 'required: the shared IP address' : `${show(ip)} is not an IP address`,
+      );
   }
   for (const [i, route] of mapItems(link, 'routes')) {
     const routePath = joinIndex(`${path}.routes`, i);
@@ -36,13 +41,15 @@ function checkAddressing(ctx: RuleContext, path: string, link: PlainMap): void {
     const gateway = strAt(route, 'gateway') ?? '';
     if (network === '' && gateway === '') ctx.v1.error(routePath, 'a route needs a network or a gateway');
     if (network !== '' && !cidrFamily(network)) ctx.v1.error(`${routePath}.network`, `${show(network)} is not a CIDR`);
-    if (gateway !== '' && !ipFamily(gateway)) ctx.v1.error(`${routePath}.gateway`, `${show(gateway)} is not an IP address`);
+    if (gateway !== '' && !ipFamily(gateway))
+      ctx.v1.error(`${routePath}.gateway`, `${show(gateway)} is not an IP address`);
   }
 }
 
 function checkWireGuard(ctx: RuleContext, path: string, wireguard: PlainMap): void {
   const privateKey = strAt(wireguard, 'privateKey');
-  if (privateKey && !isWireGuardKey(privateKey)) ctx.v1.error(`${path}.privateKey`, 'must be a WireGuard key: 32 bytes, base64');
+  if (privateKey && !isWireGuardKey(privateKey))
+    ctx.v1.error(`${path}.privateKey`, 'must be a WireGuard key: 32 bytes, base64');
   for (const [i, peer] of mapItems(wireguard, 'peers')) {
     const peerPath = joinIndex(`${path}.peers`, i);
     const publicKey = strAt(peer, 'publicKey') ?? '';
@@ -64,7 +71,8 @@ function checkInterface(ctx: RuleContext, path: string, entry: PlainMap, members
   const selected = isSet(entry, 'deviceSelector');
   if (named && selected) ctx.v1.error(path, 'interface and deviceSelector are mutually exclusive');
   if (!named && !selected) ctx.v1.error(path, 'needs an interface name or a deviceSelector');
-  if (selected && !isNonEmpty(entry, 'deviceSelector')) ctx.v1.error(`${path}.deviceSelector`, 'must not be empty: it would match every link');
+  if (selected && !isNonEmpty(entry, 'deviceSelector'))
+    ctx.v1.error(`${path}.deviceSelector`, 'must not be empty: it would match every link');
 
   const bond = mapAt(entry, 'bond');
   const bridge = mapAt(entry, 'bridge');
@@ -72,14 +80,22 @@ function checkInterface(ctx: RuleContext, path: string, entry: PlainMap, members
   if (bond) {
     checkBond(ctx.v1, `${path}.bond`, bond);
     mapItems(bond, 'deviceSelectors').forEach(([i, selector]) => {
-      if (Object.keys(selector).length === 0) ctx.v1.error(joinIndex(`${path}.bond.deviceSelectors`, i), 'must not be empty: it would match every link');
+      if (Object.keys(selector).length === 0)
+        ctx.v1.error(joinIndex(`${path}.bond.deviceSelectors`, i), 'must not be empty: it would match every link');
     });
   }
-  for (const [kind, section] of [['bond', bond], ['bridge', bridge]] as const) {
+  for (const [kind, section] of [
+    ['bond', bond],
+    ['bridge', bridge],
+  ] as const) {
     for (const [i, member] of stringItems(section, 'interfaces')) {
       const memberPath = joinIndex(`${path}.${kind}.interfaces`, i);
       const owner = members.get(member);
-      if (owner !== undefined) ctx.v1.error(memberPath, `interface ${show(member)} is already a member of ${owner}: a link belongs to one bond or bridge`);
+      if (owner !== undefined)
+        ctx.v1.error(
+          memberPath,
+          `interface ${show(member)} is already a member of ${owner}: a link belongs to one bond or bridge`,
+        );
       else members.set(member, `${path}.${kind}`);
     }
   }
@@ -103,9 +119,11 @@ export function checkInterfaces(ctx: RuleContext): void {
     if (!name || owner === undefined) continue;
     const path = joinIndex('machine.network.interfaces', i);
     for (const key of ADDRESSING_KEYS) {
-      if (isNonEmpty(entry, key)) ctx.v1.error(`${path}.${key}`, `${show(name)} is a member of ${owner} and must not have addressing of its own`);
+      if (isNonEmpty(entry, key))
+        ctx.v1.error(`${path}.${key}`, `${show(name)} is a member of ${owner} and must not have addressing of its own`);
     }
-    if (boolAt(entry, 'dhcp') === true) ctx.v1.error(`${path}.dhcp`, `${show(name)} is a member of ${owner} and must not run DHCP`);
+    if (boolAt(entry, 'dhcp') === true)
+      ctx.v1.error(`${path}.dhcp`, `${show(name)} is a member of ${owner} and must not run DHCP`);
   }
 }
 
@@ -116,17 +134,25 @@ export function checkKubeSpan(ctx: RuleContext): void {
   const path = 'machine.network.kubespan';
   const filters = mapAt(kubespan, 'filters');
   for (const [i, filter] of stringItems(filters, 'endpoints')) {
-    if (!isSubnetFilter(filter)) ctx.v1.error(joinIndex(`${path}.filters.endpoints`, i), `${show(filter)} is not a CIDR (a leading ! excludes it)`);
+    if (!isSubnetFilter(filter))
+      ctx.v1.error(
+        joinIndex(`${path}.filters.endpoints`, i),
+        `${show(filter)} is not a CIDR (a leading ! excludes it)`,
+      );
   }
   for (const [i, network] of stringItems(filters, 'excludeAdvertisedNetworks')) {
-    if (!cidrFamily(network)) ctx.v1.error(joinIndex(`${path}.filters.excludeAdvertisedNetworks`, i), `${show(network)} is not a CIDR`);
+    if (!cidrFamily(network))
+      ctx.v1.error(joinIndex(`${path}.filters.excludeAdvertisedNetworks`, i), `${show(network)} is not a CIDR`);
   }
   if (boolAt(kubespan, 'enabled') !== true) return;
   const mtu = numAt(kubespan, 'mtu');
   // WireGuard over IPv6 needs the IPv6 minimum MTU
   if (mtu !== undefined && mtu < 1280) ctx.v1.error(`${path}.mtu`, 'must be at least 1280');
   if (boolAt(mapAt(ctx.cluster, 'discovery'), 'enabled') !== true) {
-    ctx.v1.error(`${path}.enabled`, 'KubeSpan finds its peers through discovery: requires cluster.discovery.enabled: true');
+    ctx.v1.error(
+      `${path}.enabled`,
+      'KubeSpan finds its peers through discovery: requires cluster.discovery.enabled: true',
+    );
   }
   if (!strAt(ctx.cluster, 'id') || !strAt(ctx.cluster, 'secret')) {
     ctx.v1.error(`${path}.enabled`, 'KubeSpan requires cluster.id and cluster.secret');
@@ -138,17 +164,24 @@ export function checkNetworkEntries(ctx: RuleContext): void {
   const network = mapAt(ctx.machine, 'network');
   if (!network) return;
   const hostname = strAt(network, 'hostname');
-  if (hostname && !isDNSName(hostname)) ctx.v1.error('machine.network.hostname', `${show(hostname)} is not a valid host name`);
+  if (hostname && !isDNSName(hostname))
+    ctx.v1.error('machine.network.hostname', `${show(hostname)} is not a valid host name`);
   for (const [i, server] of stringItems(network, 'nameservers')) {
-    if (!ipFamily(server)) ctx.v1.error(joinIndex('machine.network.nameservers', i), `${show(server)} is not an IP address`);
+    if (!ipFamily(server))
+      ctx.v1.error(joinIndex('machine.network.nameservers', i), `${show(server)} is not an IP address`);
   }
   for (const [i, domain] of stringItems(network, 'searchDomains')) {
-    if (!isDNSName(domain)) ctx.v1.error(joinIndex('machine.network.searchDomains', i), `${show(domain)} is not a valid DNS name`);
+    if (!isDNSName(domain))
+      ctx.v1.error(joinIndex('machine.network.searchDomains', i), `${show(domain)} is not a valid DNS name`);
   }
   for (const [i, entry] of mapItems(network, 'extraHostEntries')) {
     const path = joinIndex('machine.network.extraHostEntries', i);
     const ip = strAt(entry, 'ip') ?? '';
-    if (!ipFamily(ip)) ctx.v1.error(`${path}.ip`, ip === '' ? 'required: the address the aliases resolve to' : `${show(ip)} is not an IP address`);
+    if (!ipFamily(ip))
+      ctx.v1.error(
+        `${path}.ip`,
+        ip === '' ? 'required: the address the aliases resolve to' : `${show(ip)} is not an IP address`,
+      );
     for (const [j, alias] of stringItems(entry, 'aliases')) {
       if (!isDNSName(alias)) ctx.v1.error(joinIndex(`${path}.aliases`, j), `${show(alias)} is not a valid host name`);
     }

@@ -25,13 +25,22 @@ function checkMachineType(ctx: RuleContext): void {
   const type = strAt(ctx.machine, 'type') ?? '';
   if (KNOWN_TYPES.includes(type)) return;
   if (type === 'join' || type === '') {
-    ctx.v1.warning('machine.type', `${type === '' ? 'empty' : '"join"'} machine type is accepted as worker; write "worker"`);
+    ctx.v1.warning(
+      'machine.type',
+      `${type === '' ? 'empty' : '"join"'} machine type is accepted as worker; write "worker"`,
+    );
     return;
   }
   ctx.v1.error('machine.type', `unknown machine type ${show(type)}: must be controlplane, worker or init`);
 }
 
-function checkToken(ctx: RuleContext, path: string, value: string | undefined, mismatch: 'error' | 'warning', purpose: string): void {
+function checkToken(
+  ctx: RuleContext,
+  path: string,
+  value: string | undefined,
+  mismatch: 'error' | 'warning',
+  purpose: string,
+): void {
   if (!value) {
     ctx.v1.error(path, `required: ${purpose}`);
     return;
@@ -42,10 +51,17 @@ function checkToken(ctx: RuleContext, path: string, value: string | undefined, m
   else ctx.v1.warning(path, message);
 }
 
-function checkRandom(ctx: RuleContext, path: string, value: string | undefined, byteLengths: number[], alphabets: Base64Alphabet[]): void {
+function checkRandom(
+  ctx: RuleContext,
+  path: string,
+  value: string | undefined,
+  byteLengths: number[],
+  alphabets: Base64Alphabet[],
+): void {
   if (value === undefined || value === '') return;
   const bytes = decodeBase64Strict(value, alphabets);
-  if (!bytes || bytes.length === 0) ctx.v1.error(path, `must be base64 (${alphabets.join(' or ')} alphabet) of random bytes`);
+  if (!bytes || bytes.length === 0)
+    ctx.v1.error(path, `must be base64 (${alphabets.join(' or ')} alphabet) of random bytes`);
   else if (byteLengths.length > 0 && !byteLengths.includes(bytes.length)) {
     ctx.v1.error(path, `must decode to ${byteLengths.join(' or ')} bytes, not ${bytes.length}`);
   }
@@ -56,7 +72,13 @@ export function checkSecrets(ctx: RuleContext): void {
   const { machine, cluster } = ctx;
   if (machine) {
     // gen config writes the trustd token in the bootstrap-token shape; other shapes work, so only warn
-    checkToken(ctx, 'machine.token', strAt(machine, 'token'), 'warning', 'the trustd token workers use to obtain their certificates');
+    checkToken(
+      ctx,
+      'machine.token',
+      strAt(machine, 'token'),
+      'warning',
+      'the trustd token workers use to obtain their certificates',
+    );
   }
   if (!cluster) return;
   // kube-apiserver accepts bootstrap tokens only in this shape
@@ -67,7 +89,10 @@ export function checkSecrets(ctx: RuleContext): void {
   const secretbox = strAt(cluster, 'secretboxEncryptionSecret');
   const aescbc = strAt(cluster, 'aescbcEncryptionSecret');
   if (secretbox && aescbc) {
-    ctx.v1.error('cluster.aescbcEncryptionSecret', 'only one of secretboxEncryptionSecret and aescbcEncryptionSecret may be set');
+    ctx.v1.error(
+      'cluster.aescbcEncryptionSecret',
+      'only one of secretboxEncryptionSecret and aescbcEncryptionSecret may be set',
+    );
   }
   checkRandom(ctx, 'cluster.secretboxEncryptionSecret', secretbox, [32], ['standard']);
   // the key lengths kube-apiserver's aescbc provider accepts
@@ -77,10 +102,15 @@ export function checkSecrets(ctx: RuleContext): void {
 /** The cluster name: v1alpha1 `cluster.clusterName`, or (1.14+) KubeClusterConfig's `clusterName`. */
 export function checkClusterName(ctx: RuleContext): void {
   if (!ctx.cluster) return;
-  const inDocument = ctx.documentsOf('KubeClusterConfig').some((d) => (strAt(d.value, 'clusterName') ?? '').trim() !== '');
+  const inDocument = ctx
+    .documentsOf('KubeClusterConfig')
+    .some((d) => (strAt(d.value, 'clusterName') ?? '').trim() !== '');
   const name = strAt(ctx.cluster, 'clusterName');
   if (name !== undefined && name.trim() === '') ctx.v1.error('cluster.clusterName', 'must not be blank');
   else if (name === undefined && !inDocument) {
-    ctx.v1.warning('cluster.clusterName', 'not set: the admin kubeconfig and the discovery service identify the cluster by it');
+    ctx.v1.warning(
+      'cluster.clusterName',
+      'not set: the admin kubeconfig and the discovery service identify the cluster by it',
+    );
   }
 }

@@ -68,7 +68,10 @@ const networkInterface = openObj({
   bridgePort: since(1, 9, openObj({})),
   vlans: list(openObj({ addresses: list(str), cidr: str, routes: list(route), vip })),
   vip,
-  wireguard: openObj({ privateKey: str, peers: list(openObj({ publicKey: str, endpoint: str, allowedIPs: list(str) })) }),
+  wireguard: openObj({
+    privateKey: str,
+    peers: list(openObj({ publicKey: str, endpoint: str, allowedIPs: list(str) })),
+  }),
   dhcp: bool,
   mtu: int,
 });
@@ -173,7 +176,14 @@ const cluster = obj({
     enabled: bool,
     registries: obj({ kubernetes: obj({ disabled: bool }), service: obj({ disabled: bool, endpoint: str }) }),
   }),
-  etcd: obj({ image: str, ca: certAndKey, extraArgs: args, subnet: str, advertisedSubnets: list(str), listenSubnets: list(str) }),
+  etcd: obj({
+    image: str,
+    ca: certAndKey,
+    extraArgs: args,
+    subnet: str,
+    advertisedSubnets: list(str),
+    listenSubnets: list(str),
+  }),
   coreDNS: obj({ disabled: bool, image: str }),
   externalCloudProvider: openObj({ enabled: bool, manifests: list(str) }),
   extraManifests: list(str),

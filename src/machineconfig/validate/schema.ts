@@ -51,7 +51,11 @@ export const map = (value: Shape): Shape => ({ type: 'map', value });
 /** a section whose every key is listed: anything else is unknown */
 export const obj = (keys: Record<string, FieldOrShape>): Shape => ({ type: 'object', keys: fields(keys), open: false });
 /** a section modelled only in part: listed keys are checked, others accepted */
-export const openObj = (keys: Record<string, FieldOrShape>): Shape => ({ type: 'object', keys: fields(keys), open: true });
+export const openObj = (keys: Record<string, FieldOrShape>): Shape => ({
+  type: 'object',
+  keys: fields(keys),
+  open: true,
+});
 export const since = (major: number, minor: number, shape: Shape): Field => ({ shape, since: [major, minor] });
 
 const LIST_ARGS_SINCE: Since = [1, 13];
@@ -113,11 +117,18 @@ function checkObject(value: Plain, shape: Extract<Shape, { type: 'object' }>, pa
     const keyPath = joinKey(path, key);
     const field = Object.prototype.hasOwnProperty.call(shape.keys, key) ? shape.keys[key] : undefined;
     if (!field) {
-      if (!shape.open) env.scope.error(keyPath, `unknown key ${show(key)}: Talos ${target} does not know it (machine configs are decoded strictly)`);
+      if (!shape.open)
+        env.scope.error(
+          keyPath,
+          `unknown key ${show(key)}: Talos ${target} does not know it (machine configs are decoded strictly)`,
+        );
       continue;
     }
     if (field.since && !contractAtLeast(env.contract, field.since[0], field.since[1])) {
-      env.scope.error(keyPath, `unknown key ${show(key)} for Talos ${target}: it was added in Talos ${describe(field.since)}`);
+      env.scope.error(
+        keyPath,
+        `unknown key ${show(key)} for Talos ${target}: it was added in Talos ${describe(field.since)}`,
+      );
       continue;
     }
     checkShape(v, field.shape, keyPath, env);
@@ -135,7 +146,10 @@ function checkArgs(value: Plain, path: string, env: SchemaEnv): void {
     if (v === null || isScalar(v)) continue;
     if (Array.isArray(v)) {
       if (!listsAllowed) {
-        env.scope.error(flagPath, `a list of values per flag needs Talos ${describe(LIST_ARGS_SINCE)}+ (target is ${formatContract(env.contract)}): use one string`);
+        env.scope.error(
+          flagPath,
+          `a list of values per flag needs Talos ${describe(LIST_ARGS_SINCE)}+ (target is ${formatContract(env.contract)}): use one string`,
+        );
       } else if (!v.every(isScalar)) env.scope.error(flagPath, 'must be a string or a list of strings');
       continue;
     }

@@ -60,7 +60,10 @@ export interface ParsedURL {
 const URL_SHAPE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 
 /** Why `authority` (`host[:port]`) is not valid, or the host and port. */
-export function parseHostPort(authority: string, portRequired: boolean): { host: string; port?: number } | { error: string } {
+export function parseHostPort(
+  authority: string,
+  portRequired: boolean,
+): { host: string; port?: number } | { error: string } {
   let host: string;
   let portText: string | undefined;
   if (authority.startsWith('[')) {
@@ -76,10 +79,12 @@ export function parseHostPort(authority: string, portRequired: boolean): { host:
     if (colons > 1) return { error: 'has an IPv6 host that is not in brackets ([...])' };
     [host, portText] = colons === 1 ? (authority.split(':') as [string, string]) : [authority, undefined];
     if (host === '') return { error: 'has an empty host' };
-    if (ipFamily(host) === undefined && !isDNSName(host)) return { error: 'has a host that is neither a DNS name nor an IP address' };
+    if (ipFamily(host) === undefined && !isDNSName(host))
+      return { error: 'has a host that is neither a DNS name nor an IP address' };
   }
   if (portText === undefined) return portRequired ? { error: 'has no port' } : { host };
-  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535) return { error: 'has a port that is not a number from 1 to 65535' };
+  if (!/^\d{1,5}$/.test(portText) || Number(portText) < 1 || Number(portText) > 65535)
+    return { error: 'has a port that is not a number from 1 to 65535' };
   return { host, port: Number(portText) };
 }
 

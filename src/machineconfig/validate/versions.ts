@@ -38,7 +38,8 @@ export interface ImageReference {
 // The distribution reference grammar: lower-case path components joined by `.`, `_`, `__` or dashes;
 // an optional registry host[:port] first; tag up to 128 word characters; digest algorithm:hex.
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const REGISTRY = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*(?::\d+)?$|^\[[0-9A-Fa-f:.]+\](?::\d+)?$/;
+const REGISTRY =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)(?:\.(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?))*(?::\d+)?$|^\[[0-9A-Fa-f:.]+\](?::\d+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/;
 
@@ -54,15 +55,19 @@ export function parseImageReference(text: string): ImageReference | { error: str
   const colon = nameAndTag.lastIndexOf(':');
   const tag = colon > lastSlash ? nameAndTag.slice(colon + 1) : undefined;
   const repository = colon > lastSlash ? nameAndTag.slice(0, colon) : nameAndTag;
-  if (tag !== undefined && !TAG.test(tag)) return { error: 'has a tag that is not 1-128 letters, digits, `_`, `.` or `-`' };
+  if (tag !== undefined && !TAG.test(tag))
+    return { error: 'has a tag that is not 1-128 letters, digits, `_`, `.` or `-`' };
   const parts = repository.split('/');
   // the first part is a registry when it looks like a host: it has a dot or port, or is localhost
   const first = parts[0] ?? '';
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['));
+  const hasRegistry =
+    parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('['));
   if (hasRegistry && !REGISTRY.test(first)) return { error: 'has a registry host that is not host[:port]' };
   const path = hasRegistry ? parts.slice(1) : parts;
   if (path.length === 0 || !path.every((p) => PATH_COMPONENT.test(p))) {
-    return { error: 'has a repository path that is not lower-case letters, digits and separators (. _ __ -) between slashes' };
+    return {
+      error: 'has a repository path that is not lower-case letters, digits and separators (. _ __ -) between slashes',
+    };
   }
   return { repository, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
 }

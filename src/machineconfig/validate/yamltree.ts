@@ -48,7 +48,10 @@ class Converter {
     if (this.exhausted) return null;
     if (++this.nodes > MAX_NODES) {
       this.exhausted = true;
-      this.problems.push({ path, message: `the document expands to more than ${MAX_NODES} nodes (aliases included); refusing to decode it` });
+      this.problems.push({
+        path,
+        message: `the document expands to more than ${MAX_NODES} nodes (aliases included); refusing to decode it`,
+      });
       return null;
     }
     if (node === null || node === undefined) return null;
@@ -71,11 +74,19 @@ class Converter {
   private convertAlias(name: string, alias: unknown, path: string): Plain {
     const target = this.anchors.get(name);
     if (!target) {
-      this.problems.push({ path, message: `alias *${name} refers to no earlier anchor`, ...lineField(this.lineAt(alias as Node)) });
+      this.problems.push({
+        path,
+        message: `alias *${name} refers to no earlier anchor`,
+        ...lineField(this.lineAt(alias as Node)),
+      });
       return null;
     }
     if (this.inProgress.has(target)) {
-      this.problems.push({ path, message: `alias *${name} refers to a node that contains it (recursive alias)`, ...lineField(this.lineAt(alias as Node)) });
+      this.problems.push({
+        path,
+        message: `alias *${name} refers to a node that contains it (recursive alias)`,
+        ...lineField(this.lineAt(alias as Node)),
+      });
       return null;
     }
     return this.convert(target, path);
@@ -119,7 +130,11 @@ class Converter {
     for (const source of sources) {
       const merged = this.convert(source, path);
       if (merged === null || typeof merged !== 'object' || Array.isArray(merged)) {
-        this.problems.push({ path, message: 'a merge key (<<) must refer to a mapping or a list of mappings', ...lineField(this.lineAt(pair.key as Node)) });
+        this.problems.push({
+          path,
+          message: 'a merge key (<<) must refer to a mapping or a list of mappings',
+          ...lineField(this.lineAt(pair.key as Node)),
+        });
         continue;
       }
       for (const [key, value] of Object.entries(merged)) {
@@ -137,7 +152,11 @@ class Converter {
       return value === null ? '' : String(value);
     }
     if (key === null || key === undefined) return '';
-    this.problems.push({ path, message: 'a mapping key must be a scalar, not a collection or alias', ...lineField(this.lineAt(key as Node)) });
+    this.problems.push({
+      path,
+      message: 'a mapping key must be a scalar, not a collection or alias',
+      ...lineField(this.lineAt(key as Node)),
+    });
     return undefined;
   }
 }

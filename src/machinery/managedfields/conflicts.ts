@@ -20,7 +20,9 @@ export function describeManager(m: Manager): string {
 
 export function conflictError(conflicts: ManagerConflict[]): StatusError {
   const sorted = [...conflicts].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const rows = sorted.flatMap((c) => c.fields.paths().map((p) => ({ who: describeManager(c.manager), path: formatPath(p) })));
+  const rows = sorted.flatMap((c) =>
+    c.fields.paths().map((p) => ({ who: describeManager(c.manager), path: formatPath(p) })),
+  );
   let message: string;
   if (rows.length === 1) {
     message = `Apply failed with 1 conflict: conflict with ${rows[0]!.who}: ${rows[0]!.path}`;

@@ -7,13 +7,27 @@
 //   - An apply is merged before defaulting; defaults it causes belong to nobody, as upstream.
 //   - x-kubernetes-preserve-unknown-fields subtrees are granular by key with atomic lists (typed.ts).
 import { badRequest, invalid, type FieldError } from '../errors.js';
-import { groupVersion, type JSONSchema, type KindDefinition, type KubeObject, type ManagedFieldsEntry } from '../kind.js';
+import {
+  groupVersion,
+  type JSONSchema,
+  type KindDefinition,
+  type KubeObject,
+  type ManagedFieldsEntry,
+} from '../kind.js';
 import { conflictError, type ManagerConflict } from './conflicts.js';
 import { FieldSet, FieldsV1Error } from './fieldset.js';
 import { allowedConflicts, KUBECTL_MANAGER, syncLastApplied } from './lastapplied.js';
 import {
-  capUpdateManagers, decodeManagedFields, decodeStored, dropEmpty, encodeManagedFields, isResetRequest, managerId,
-  validateManagedFields, type Manager, type Managers,
+  capUpdateManagers,
+  decodeManagedFields,
+  decodeStored,
+  dropEmpty,
+  encodeManagedFields,
+  isResetRequest,
+  managerId,
+  validateManagedFields,
+  type Manager,
+  type Managers,
 } from './managers.js';
 import { mergeValues, removeDisowned } from './merge.js';
 import { applySchema, compare, fieldSetOf, jsonEqual } from './typed.js';
@@ -28,9 +42,20 @@ export interface WriteInfo {
 
 /** fields kube-apiserver never tracks (structured-merge-diff's stripped set; not recursive) */
 const IGNORED = FieldSet.of([
-  ['f:apiVersion'], ['f:kind'], ['f:metadata'],
-  ...['name', 'namespace', 'uid', 'creationTimestamp', 'selfLink', 'generation', 'managedFields', 'resourceVersion', 'clusterName']
-    .map((f) => ['f:metadata', `f:${f}`]),
+  ['f:apiVersion'],
+  ['f:kind'],
+  ['f:metadata'],
+  ...[
+    'name',
+    'namespace',
+    'uid',
+    'creationTimestamp',
+    'selfLink',
+    'generation',
+    'managedFields',
+    'resourceVersion',
+    'clusterName',
+  ].map((f) => ['f:metadata', `f:${f}`]),
 ]);
 const STATUS = FieldSet.of([['f:status']]);
 
@@ -79,7 +104,13 @@ export class FieldManager {
     const removed = this.scope(c.removed, info.subresource);
     for (const m of ms.values()) m.set = m.set.difference(changed).difference(removed);
     if (!changed.empty()) {
-      const me: Manager = { manager: info.manager, operation: 'Update', apiVersion: this.apiVersion, set: changed, time: info.now };
+      const me: Manager = {
+        manager: info.manager,
+        operation: 'Update',
+        apiVersion: this.apiVersion,
+        set: changed,
+        time: info.now,
+      };
       if (info.subresource) me.subresource = info.subresource;
       const id = managerId(me);
       const previous = ms.get(id);
@@ -115,7 +146,11 @@ export class FieldManager {
    * validated, and its managedFields; throws 409 Conflict listing other managers' fields the
    * configuration would change, unless `force`.
    */
-  apply(live: KubeObject | undefined, config: KubeObject, info: WriteInfo & { force: boolean }): { object: KubeObject; managedFields: ManagedFieldsEntry[] | undefined } {
+  apply(
+    live: KubeObject | undefined,
+    config: KubeObject,
+    info: WriteInfo & { force: boolean },
+  ): { object: KubeObject; managedFields: ManagedFieldsEntry[] | undefined } {
     if (config.metadata.managedFields !== undefined && config.metadata.managedFields !== null) {
       throw badRequest('metadata.managedFields must be nil');
     }
@@ -126,7 +161,13 @@ export class FieldManager {
 
     const liveBody = structuredClone(withoutManagedFields(live));
     const ms = decodeStored(live?.metadata.managedFields);
-    const me: Manager = { manager: info.manager, operation: 'Apply', apiVersion: this.apiVersion, set: configSet, time: info.now };
+    const me: Manager = {
+      manager: info.manager,
+      operation: 'Apply',
+      apiVersion: this.apiVersion,
+      set: configSet,
+      time: info.now,
+    };
     if (info.subresource) me.subresource = info.subresource;
     const myId = managerId(me);
     const last = ms.get(myId)?.set;

@@ -30,7 +30,9 @@ export function fieldPE(name: string): PathElement {
 
 /** the key of a list-map item: its key fields, sorted by name, as compact JSON */
 export function keyPE(fields: Record<string, unknown>): PathElement {
-  const sorted = Object.keys(fields).sort().map((k) => [k, fields[k]] as const);
+  const sorted = Object.keys(fields)
+    .sort()
+    .map((k) => [k, fields[k]] as const);
   return `k:${JSON.stringify(Object.fromEntries(sorted))}`;
 }
 
@@ -208,7 +210,8 @@ function canonicalPE(raw: string): PathElement {
       return raw;
     case 'k:': {
       const fields = parseJSON(raw, body);
-      if (!isPlainObject(fields) || Object.keys(fields).length === 0) throw new FieldsV1Error(`${raw}: a key must be a non-empty JSON object`);
+      if (!isPlainObject(fields) || Object.keys(fields).length === 0)
+        throw new FieldsV1Error(`${raw}: a key must be a non-empty JSON object`);
       return keyPE(fields);
     }
     case 'v:':
@@ -240,7 +243,9 @@ export function formatPath(path: FieldPath): string {
         break;
       case 'k': {
         const fields = JSON.parse(body) as Record<string, unknown>;
-        out += `[${Object.keys(fields).map((k) => `${k}=${JSON.stringify(fields[k])}`).join(',')}]`;
+        out += `[${Object.keys(fields)
+          .map((k) => `${k}=${JSON.stringify(fields[k])}`)
+          .join(',')}]`;
         break;
       }
       case 'v':

@@ -40,18 +40,26 @@ export function decodeManagedFields(entries: unknown): Managers {
   if (entries === undefined || entries === null) return out;
   if (!Array.isArray(entries)) throw new FieldsV1Error('managedFields must be a list');
   entries.forEach((e: unknown, i) => {
-    if (typeof e !== 'object' || e === null || Array.isArray(e)) throw new FieldsV1Error(`entry ${i} must be an object`);
+    if (typeof e !== 'object' || e === null || Array.isArray(e))
+      throw new FieldsV1Error(`entry ${i} must be an object`);
     const entry = e as ManagedFieldsEntry;
-    if (entry.operation !== 'Apply' && entry.operation !== 'Update') throw new FieldsV1Error('operation must be `Apply` or `Update`');
-    if (typeof entry.apiVersion !== 'string' || entry.apiVersion === '') throw new FieldsV1Error('apiVersion must not be empty');
+    if (entry.operation !== 'Apply' && entry.operation !== 'Update')
+      throw new FieldsV1Error('operation must be `Apply` or `Update`');
+    if (typeof entry.apiVersion !== 'string' || entry.apiVersion === '')
+      throw new FieldsV1Error('apiVersion must not be empty');
     if (entry.fieldsType !== 'FieldsV1') throw new FieldsV1Error(`invalid fieldsType in managed fields entry ${i}`);
-    if (entry.manager !== undefined && typeof entry.manager !== 'string') throw new FieldsV1Error('manager must be a string');
-    if (entry.subresource !== undefined && typeof entry.subresource !== 'string') throw new FieldsV1Error('subresource must be a string');
+    if (entry.manager !== undefined && typeof entry.manager !== 'string')
+      throw new FieldsV1Error('manager must be a string');
+    if (entry.subresource !== undefined && typeof entry.subresource !== 'string')
+      throw new FieldsV1Error('subresource must be a string');
     const m: Manager = {
       manager: entry.manager ?? '',
       operation: entry.operation,
       apiVersion: entry.apiVersion,
-      set: entry.fieldsV1 === undefined || entry.fieldsV1 === null ? new FieldSet() : FieldSet.fromFieldsV1(entry.fieldsV1),
+      set:
+        entry.fieldsV1 === undefined || entry.fieldsV1 === null
+          ? new FieldSet()
+          : FieldSet.fromFieldsV1(entry.fieldsV1),
     };
     if (entry.subresource) m.subresource = entry.subresource;
     if (typeof entry.time === 'string' && entry.time !== '') m.time = entry.time;

@@ -81,7 +81,13 @@ function mergeLists(live: unknown[], config: unknown[], shape: Shape): unknown[]
  * file removes the pool even if another manager changed one of its fields. The object's own
  * metadata (its identity and server fields) is never removed whole, only what is disowned in it.
  */
-export function removeDisowned(value: unknown, node: Node, last: FieldSet, owned: FieldSet | undefined, root = true): unknown {
+export function removeDisowned(
+  value: unknown,
+  node: Node,
+  last: FieldSet,
+  owned: FieldSet | undefined,
+  root = true,
+): unknown {
   const shape = shapeOf(node, value);
   if (shape.kind === 'leaf') return value;
   if (shape.kind === 'object') {

@@ -28,8 +28,15 @@ const str: JSONSchema = { type: 'string' };
 const OBJECT_META: JSONSchema = {
   type: 'object',
   properties: {
-    name: str, generateName: str, namespace: str, selfLink: str, uid: str, resourceVersion: str,
-    generation: { type: 'integer' }, creationTimestamp: str, deletionTimestamp: str,
+    name: str,
+    generateName: str,
+    namespace: str,
+    selfLink: str,
+    uid: str,
+    resourceVersion: str,
+    generation: { type: 'integer' },
+    creationTimestamp: str,
+    deletionTimestamp: str,
     deletionGracePeriodSeconds: { type: 'integer' },
     labels: { type: 'object', additionalProperties: str },
     annotations: { type: 'object', additionalProperties: str },
@@ -42,8 +49,12 @@ const OBJECT_META: JSONSchema = {
         type: 'object',
         'x-kubernetes-map-type': 'atomic',
         properties: {
-          apiVersion: str, kind: str, name: str, uid: str,
-          controller: { type: 'boolean' }, blockOwnerDeletion: { type: 'boolean' },
+          apiVersion: str,
+          kind: str,
+          name: str,
+          uid: str,
+          controller: { type: 'boolean' },
+          blockOwnerDeletion: { type: 'boolean' },
         },
       },
     },
@@ -143,7 +154,14 @@ export function fieldSetOf(value: unknown, node: Node, errors?: FieldError[]): F
   return out;
 }
 
-function collect(value: unknown, node: Node, path: PathElement[], where: string, out: FieldSet, errors?: FieldError[]): void {
+function collect(
+  value: unknown,
+  node: Node,
+  path: PathElement[],
+  where: string,
+  out: FieldSet,
+  errors?: FieldError[],
+): void {
   const shape = shapeOf(node, value);
   switch (shape.kind) {
     case 'leaf':
@@ -167,7 +185,9 @@ function collect(value: unknown, node: Node, path: PathElement[], where: string,
         else {
           const k = itemKey(item, shape.keys);
           if (typeof k !== 'string') {
-            errors?.push(fieldErr.required(`${at}.${k.missing}`, 'key field of a list keyed by ' + shape.keys.join(', ')));
+            errors?.push(
+              fieldErr.required(`${at}.${k.missing}`, 'key field of a list keyed by ' + shape.keys.join(', ')),
+            );
             return;
           }
           pe = k;
@@ -222,8 +242,16 @@ function walkCompare(l: unknown, r: unknown, node: Node, path: PathElement[], c:
     }
     return;
   }
-  const left = new Map(indexItems((l ?? []) as unknown[], shape).reverse().map((e) => [e.pe, e.item]));
-  const right = new Map(indexItems((r ?? []) as unknown[], shape).reverse().map((e) => [e.pe, e.item]));
+  const left = new Map(
+    indexItems((l ?? []) as unknown[], shape)
+      .reverse()
+      .map((e) => [e.pe, e.item]),
+  );
+  const right = new Map(
+    indexItems((r ?? []) as unknown[], shape)
+      .reverse()
+      .map((e) => [e.pe, e.item]),
+  );
   const item = shape.kind === 'listMap' ? shape.item : undefined;
   for (const pe of new Set([...left.keys(), ...right.keys()])) {
     const p = [...path, pe];

@@ -46,6 +46,8 @@ export class APIRegistry {
       }
       gv.kinds.push(s.kind);
     }
-    return [...out.values()].sort((a, b) => (a.group === b.group ? a.version.localeCompare(b.version) : a.group.localeCompare(b.group)));
+    return [...out.values()].sort((a, b) =>
+      a.group === b.group ? a.version.localeCompare(b.version) : a.group.localeCompare(b.group),
+    );
   }
 }

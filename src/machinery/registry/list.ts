@@ -1,7 +1,15 @@
 // list with kube-apiserver's resourceVersion rules, selectors and limit/continue pagination,
 // every page read at the snapshot revision of the first one.
 import { StorageError, type Storage } from '../../storage/storage.js';
-import { badRequest, expired, fieldErr, internalErrorWithMessage, invalidOptions, StatusError, timeout } from '../errors.js';
+import {
+  badRequest,
+  expired,
+  fieldErr,
+  internalErrorWithMessage,
+  invalidOptions,
+  StatusError,
+  timeout,
+} from '../errors.js';
 import type { KubeObject } from '../kind.js';
 import { decodeObject, objectJSONParts } from './codec.js';
 import { matches, selectsEverything, type Selection } from './selection.js';
@@ -49,7 +57,8 @@ function decodeContinue(token: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as ContinueToken;
     // a safe integer: 1e300 is an integer too, and the store answered it with a 500
-    if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string') throw new Error('shape');
+    if (t.v !== 'meta.k8s.io/v1' || !Number.isSafeInteger(t.rv) || t.rv <= 0 || typeof t.start !== 'string')
+      throw new Error('shape');
     if (t.start.includes('..') || t.start.startsWith('/')) throw new Error('path');
     return t;
   } catch {
@@ -62,7 +71,8 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
   if (!/^\d+$/.test(rv)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be a non-negative integer`);
   const n = Number(rv);
   // revisions are JS numbers: past 2^53 two different texts would read as the same revision
-  if (!Number.isSafeInteger(n)) throw badRequest(`Invalid value: "${rv}": resourceVersion must be at most ${Number.MAX_SAFE_INTEGER}`);
+  if (!Number.isSafeInteger(n))
+    throw badRequest(`Invalid value: "${rv}": resourceVersion must be at most ${Number.MAX_SAFE_INTEGER}`);
   return n;
 }
 
@@ -70,16 +80,27 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
 export function validateListOptions(o: ListOptions, isWatch: boolean): void {
   if (o.resourceVersionMatch !== undefined && o.resourceVersionMatch !== '') {
     if (!['NotOlderThan', 'Exact'].includes(o.resourceVersionMatch)) {
-      throw invalidOptions('ListOptions', [fieldErr.notSupported('resourceVersionMatch', o.resourceVersionMatch, ['Exact', 'NotOlderThan'])]);
+      throw invalidOptions('ListOptions', [
+        fieldErr.notSupported('resourceVersionMatch', o.resourceVersionMatch, ['Exact', 'NotOlderThan']),
+      ]);
     }
     if (o.resourceVersion === undefined || o.resourceVersion === '') {
-      throw invalidOptions('ListOptions', [fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided')]);
+      throw invalidOptions('ListOptions', [
+        fieldErr.forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden unless resourceVersion is provided',
+        ),
+      ]);
     }
     if (o.continue) {
-      throw invalidOptions('ListOptions', [fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided')]);
+      throw invalidOptions('ListOptions', [
+        fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'),
+      ]);
     }
     if (o.resourceVersionMatch === 'Exact' && o.resourceVersion === '0') {
-      throw invalidOptions('ListOptions', [fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"')]);
+      throw invalidOptions('ListOptions', [
+        fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+      ]);
     }
   }
   if (o.continue && o.resourceVersion && o.resourceVersion !== '0' && !isWatch) {
@@ -122,7 +143,8 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
     startKey = prefix + t.start;
   } else {
     const rv = parseResourceVersion(o.resourceVersion);
-    const exact = o.resourceVersionMatch === 'Exact' || (rv !== undefined && rv > 0 && limit > 0 && !o.resourceVersionMatch);
+    const exact =
+      o.resourceVersionMatch === 'Exact' || (rv !== undefined && rv > 0 && limit > 0 && !o.resourceVersionMatch);
     if (rv !== undefined && rv > 0) {
       await waitForRevision(store.storage, rv);
       if (exact) revision = rv;
@@ -142,7 +164,9 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
   try {
     for (let round = 0; ; round++) {
       const want = limit ? Math.max(limit - count(), everything ? 0 : limit) : 0;
-      const page = await storageCall(() => store.storage.list(prefix, { limit: want, startKey, revision, notOlderThan }));
+      const page = await storageCall(() =>
+        store.storage.list(prefix, { limit: want, startKey, revision, notOlderThan }),
+      );
       revision = page.revision;
       notOlderThan = undefined; // later pages read the first page's snapshot
       for (const kv of page.kvs) {
@@ -156,9 +180,12 @@ export async function listObjects(store: ResourceStore, ns: string | undefined, 
         if (limit && count() >= limit) break;
       }
       // stopped inside the page or the store has more keys after it
-      const stoppedEarly = lastKey !== undefined && page.kvs.length > 0 && lastKey !== page.kvs[page.kvs.length - 1].key;
+      const stoppedEarly =
+        lastKey !== undefined && page.kvs.length > 0 && lastKey !== page.kvs[page.kvs.length - 1].key;
       more = stoppedEarly || page.more;
-      remaining = stoppedEarly ? page.remaining + page.kvs.length - 1 - page.kvs.findIndex((kv) => kv.key === lastKey) : page.remaining;
+      remaining = stoppedEarly
+        ? page.remaining + page.kvs.length - 1 - page.kvs.findIndex((kv) => kv.key === lastKey)
+        : page.remaining;
       if (!more || (limit && count() >= limit)) break;
       startKey = lastKey + '\x00';
       if (round > 1_000_000) throw internalErrorWithMessage('list did not terminate');

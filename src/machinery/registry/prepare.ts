@@ -45,7 +45,9 @@ export function decodeBody(kind: KindDefinition, body: DecodedBody, ctx: Request
     throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(obj).slice(0, 200)}'`);
   }
   if (obj.apiVersion !== gv) {
-    throw badRequest(`the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv})`);
+    throw badRequest(
+      `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv})`,
+    );
   }
   if (obj.kind !== kind.kind) {
     throw badRequest(`the kind in the data (${String(obj.kind)}) does not match the expected kind (${kind.kind})`);

@@ -39,7 +39,12 @@ export interface DeleteOptions {
 /** Admission: mutate and validate see the object about to be stored; committed sees it stored. */
 export interface AdmissionHooks {
   mutate?(op: 'CREATE' | 'UPDATE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
-  validate?(op: 'CREATE' | 'UPDATE' | 'DELETE', obj: KubeObject, old: KubeObject | undefined, ctx: RequestContext): Promise<void>;
+  validate?(
+    op: 'CREATE' | 'UPDATE' | 'DELETE',
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    ctx: RequestContext,
+  ): Promise<void>;
   /**
    * after the write, never on a dry run: side effects that must not exist without the object
    * (Secrets it owns) happen here; a failure is the hook's to report (as a warning), the write stands
@@ -98,7 +103,11 @@ export class ResourceStore {
   /** a get that may be served from the watch cache: any version at least as new as `notOlderThan` */
   async getNotOlderThan(ns: string | undefined, name: string, notOlderThan: number): Promise<KubeObject> {
     const storage = this.storage;
-    const kv = await storageCall(() => (storage.getNotOlderThan ? storage.getNotOlderThan(this.key(ns, name), notOlderThan) : storage.get(this.key(ns, name))));
+    const kv = await storageCall(() =>
+      storage.getNotOlderThan
+        ? storage.getNotOlderThan(this.key(ns, name), notOlderThan)
+        : storage.get(this.key(ns, name)),
+    );
     if (!kv) throw notFound(this.ref, name);
     return decodeObject(kv);
   }
@@ -118,7 +127,12 @@ export class ResourceStore {
   // ---- create ------------------------------------------------------------------------------
 
   /** `applied`: the managedFields of a server-side apply that creates the object */
-  async create(ns: string | undefined, body: DecodedBody, ctx: RequestContext, applied?: AppliedFields): Promise<KubeObject> {
+  async create(
+    ns: string | undefined,
+    body: DecodedBody,
+    ctx: RequestContext,
+    applied?: AppliedFields,
+  ): Promise<KubeObject> {
     const obj = decodeBody(this.kind, body, ctx);
     const meta = obj.metadata;
     if (this.kind.namespaced) {
@@ -151,7 +165,9 @@ export class ResourceStore {
     }
     for (let attempt = 1; ; attempt++) {
       try {
-        const kv = await storageCall(() => this.storage.create(this.key(meta.namespace, meta.name!), encodeObject(obj)));
+        const kv = await storageCall(() =>
+          this.storage.create(this.key(meta.namespace, meta.name!), encodeObject(obj)),
+        );
         const created = decodeObject(kv);
         await this.options.admission?.committed?.('CREATE', created, ctx);
         return created;
@@ -277,7 +293,8 @@ export class ResourceStore {
       try {
         result = fieldManagerFor(this.kind).apply(live, config, { ...writeInfo(ctx, subresource), force });
         this.checkIdentity(result.object, ns, name);
-        if (live && pinnedRV && pinnedRV !== live.metadata.resourceVersion) throw conflict(this.ref, name, MODIFIED_CONFLICT);
+        if (live && pinnedRV && pinnedRV !== live.metadata.resourceVersion)
+          throw conflict(this.ref, name, MODIFIED_CONFLICT);
       } catch (e) {
         // refused against the cached copy (a field manager conflict, a pinned resourceVersion):
         // decide again on the stored version
@@ -287,7 +304,8 @@ export class ResourceStore {
       const object = result.object;
       const applied = { entries: result.managedFields };
       try {
-        if (!kv || !live) return { object: await this.create(ns, { value: object, duplicates: [] }, ctx, applied), created: true };
+        if (!kv || !live)
+          return { object: await this.create(ns, { value: object, duplicates: [] }, ctx, applied), created: true };
         object.metadata.resourceVersion = live.metadata.resourceVersion;
         // with a cached copy, undefined: it was stale or refused; anything thrown came after the write
         const written = await this.writeUpdate(kv, object, ctx, subresource, applied, suggested);
@@ -309,8 +327,17 @@ export class ResourceStore {
    */
   private checkNesting(patched: unknown, name: string): void {
     if (patched === null || typeof patched !== 'object' || !nestsDeeperThan(patched, DEFAULT_MAX_JSON_DEPTH)) return;
-    const field = Object.keys(patched).find((k) => nestsDeeperThan((patched as Record<string, unknown>)[k], DEFAULT_MAX_JSON_DEPTH - 1)) ?? '';
-    throw invalid(this.ref, name, [{ type: 'FieldValueInvalid', field, message: `${field}: Invalid value: the patched object nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels` }]);
+    const field =
+      Object.keys(patched).find((k) =>
+        nestsDeeperThan((patched as Record<string, unknown>)[k], DEFAULT_MAX_JSON_DEPTH - 1),
+      ) ?? '';
+    throw invalid(this.ref, name, [
+      {
+        type: 'FieldValueInvalid',
+        field,
+        message: `${field}: Invalid value: the patched object nests deeper than ${DEFAULT_MAX_JSON_DEPTH} levels`,
+      },
+    ]);
   }
 
   private checkIdentity(obj: KubeObject, ns: string | undefined, name: string): void {
@@ -420,7 +447,11 @@ export class ResourceStore {
       const current = decodeObject(kv);
       const pre = opts.preconditions ?? {};
       if (pre.uid && pre.uid !== current.metadata.uid) {
-        throw conflict(this.ref, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+        throw conflict(
+          this.ref,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+        );
       }
       if (pre.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
         throw conflict(
@@ -446,7 +477,10 @@ export class ResourceStore {
         }
         if (ctx.dryRun) return { object: current, deleted: true };
         const deleted = await storageCall(() => this.storage.delete(kv.key, kv.modRevision));
-        return { object: { ...current, metadata: { ...current.metadata, resourceVersion: String(deleted.modRevision) } }, deleted: true };
+        return {
+          object: { ...current, metadata: { ...current.metadata, resourceVersion: String(deleted.modRevision) } },
+          deleted: true,
+        };
       } catch (e) {
         if (e instanceof StorageError && e.code === 'Conflict' && attempt < PATCH_CONFLICT_RETRIES) continue;
         if (e instanceof StorageError && e.code === 'KeyNotFound') throw notFound(this.ref, name);
@@ -459,11 +493,17 @@ export class ResourceStore {
 function validateDeleteOptions(opts: DeleteOptions): void {
   const policies = ['Orphan', 'Background', 'Foreground'];
   if (opts.propagationPolicy !== undefined && !policies.includes(opts.propagationPolicy)) {
-    throw invalidOptions('DeleteOptions', [fieldErr.notSupported('propagationPolicy', opts.propagationPolicy, policies)]);
+    throw invalidOptions('DeleteOptions', [
+      fieldErr.notSupported('propagationPolicy', opts.propagationPolicy, policies),
+    ]);
   }
   if (opts.propagationPolicy !== undefined && opts.orphanDependents !== undefined) {
     throw invalidOptions('DeleteOptions', [
-      fieldErr.invalid('propagationPolicy', opts.propagationPolicy, 'orphanDependents and deletionPropagation cannot be both set'),
+      fieldErr.invalid(
+        'propagationPolicy',
+        opts.propagationPolicy,
+        'orphanDependents and deletionPropagation cannot be both set',
+      ),
     ]);
   }
 }
@@ -494,7 +534,8 @@ export async function storageCall<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     if (e instanceof StorageError) {
       // etcd refuses requests over 1.5 MiB; kube-apiserver answers 413 for them, and so do we
-      if (e.code === 'TooLarge') throw tooLarge(`the object is too large to store: the limit is ${MAX_VALUE_BYTES} bytes`);
+      if (e.code === 'TooLarge')
+        throw tooLarge(`the object is too large to store: the limit is ${MAX_VALUE_BYTES} bytes`);
       if (e.code === 'Unavailable') throw serviceUnavailable(`storage is unavailable: ${e.message}`);
       if (e.code === 'Internal') throw internalError(e.message);
     }

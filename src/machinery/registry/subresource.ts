@@ -30,4 +30,10 @@ export interface SubresourceHandler {
 }
 
 /** the HTTP method that serves each RBAC verb of a subresource */
-export const SUBRESOURCE_METHODS: Record<string, string> = { get: 'GET', create: 'POST', update: 'PUT', patch: 'PATCH', delete: 'DELETE' };
+export const SUBRESOURCE_METHODS: Record<string, string> = {
+  get: 'GET',
+  create: 'POST',
+  update: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+};

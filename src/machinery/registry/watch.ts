@@ -3,7 +3,15 @@
 // ending in the `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR
 // events.
 import { StorageError, type StorageEvent } from '../../storage/storage.js';
-import { expired, fieldErr, internalError, invalidOptions, serviceUnavailable, StatusError, type Status } from '../errors.js';
+import {
+  expired,
+  fieldErr,
+  internalError,
+  invalidOptions,
+  serviceUnavailable,
+  StatusError,
+  type Status,
+} from '../errors.js';
 import { groupVersion, type KubeObject } from '../kind.js';
 import { decodeObject, sharedObject } from './codec.js';
 import { listObjects, parseResourceVersion, validateListOptions, waitForRevision } from './list.js';
@@ -43,18 +51,29 @@ export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
 export function validateWatchOptions(o: WatchOptions): void {
   if (o.sendInitialEvents !== undefined && o.resourceVersionMatch !== 'NotOlderThan') {
     throw invalidOptions('ListOptions', [
-      fieldErr.forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan'),
+      fieldErr.forbidden(
+        'sendInitialEvents',
+        'sendInitialEvents is forbidden for watch unless resourceVersionMatch is set to NotOlderThan',
+      ),
     ]);
   }
   if (o.sendInitialEvents === undefined && o.resourceVersionMatch) {
     throw invalidOptions('ListOptions', [
-      fieldErr.forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'),
+      fieldErr.forbidden(
+        'resourceVersionMatch',
+        'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+      ),
     ]);
   }
   validateListOptions({ selection: o.selection, resourceVersion: o.resourceVersion }, true);
 }
 
-export async function startWatch(store: ResourceStore, ns: string | undefined, o: WatchOptions, sink: WatchSink): Promise<ActiveWatch> {
+export async function startWatch(
+  store: ResourceStore,
+  ns: string | undefined,
+  o: WatchOptions,
+  sink: WatchSink,
+): Promise<ActiveWatch> {
   validateWatchOptions(o);
   const kind = store.kind;
   const rv = parseResourceVersion(o.resourceVersion);
@@ -63,13 +82,17 @@ export async function startWatch(store: ResourceStore, ns: string | undefined, o
     object: {
       apiVersion: groupVersion(kind),
       kind: kind.kind,
-      metadata: { resourceVersion: String(revision), ...(initialEnd ? { annotations: { [INITIAL_EVENTS_END]: 'true' } } : {}) },
+      metadata: {
+        resourceVersion: String(revision),
+        ...(initialEnd ? { annotations: { [INITIAL_EVENTS_END]: 'true' } } : {}),
+      },
     },
   });
 
   let from: number;
   const initial: KubeObject[] = [];
-  const wantsInitial = o.sendInitialEvents === true || (o.sendInitialEvents === undefined && (rv === undefined || rv === 0));
+  const wantsInitial =
+    o.sendInitialEvents === true || (o.sendInitialEvents === undefined && (rv === undefined || rv === 0));
   if (wantsInitial) {
     // a consistent snapshot (at least rv when given), then changes after it
     if (rv !== undefined && rv > 0) await waitForRevision(store.storage, rv);

@@ -1,7 +1,15 @@
 // A Storage that answers reads and watches for the cached prefixes (one per resource) from watch
 // caches and passes everything else, and all writes, to the backend. It passes the shared
 // storage conformance suite like the backends do.
-import { StorageError, type KeyValue, type ListOptions, type ListResult, type Storage, type StorageWatch, type WatchHandlers } from '../storage.js';
+import {
+  StorageError,
+  type KeyValue,
+  type ListOptions,
+  type ListResult,
+  type Storage,
+  type StorageWatch,
+  type WatchHandlers,
+} from '../storage.js';
 import { WatchCache, type WatchCacheOptions } from './watchcache.js';
 
 export interface CacheStats {
@@ -30,7 +38,12 @@ export class CachedStorage implements Storage {
   }
 
   stats(): CacheStats[] {
-    return this.caches.map((c) => ({ prefix: c.prefix, objects: c.size, watchers: c.watcherCount, revision: c.revision }));
+    return this.caches.map((c) => ({
+      prefix: c.prefix,
+      objects: c.size,
+      watchers: c.watcherCount,
+      revision: c.revision,
+    }));
   }
 
   /** after close the backend answers (Unavailable) for every call, caches never */
@@ -110,7 +123,11 @@ export class CachedStorage implements Storage {
       },
       (err: unknown) => {
         if (closed) return;
-        handlers.onError(err instanceof StorageError ? err : new StorageError('Unavailable', `watch cache for ${cache.prefix} could not start: ${String(err)}`));
+        handlers.onError(
+          err instanceof StorageError
+            ? err
+            : new StorageError('Unavailable', `watch cache for ${cache.prefix} could not start: ${String(err)}`),
+        );
       },
     );
     return {

@@ -78,7 +78,11 @@ export class WatchCache {
         this.keys.insert(kv.key);
       }
       if (!page.more || page.kvs.length === 0) break;
-      page = await this.inner.list(this.prefix, { limit: this.pageSize, revision: at, startKey: page.kvs[page.kvs.length - 1].key + '\x00' });
+      page = await this.inner.list(this.prefix, {
+        limit: this.pageSize,
+        revision: at,
+        startKey: page.kvs[page.kvs.length - 1].key + '\x00',
+      });
     }
     this.revision = at;
     if (this.closed) return;
@@ -93,7 +97,10 @@ export class WatchCache {
   private restart(err: StorageError): void {
     this.source = undefined;
     this.ready = undefined;
-    const reason = err.code === 'Compacted' ? err : new StorageError('Compacted', `watch cache for ${this.prefix} restarted: ${err.message}`, this.revision);
+    const reason =
+      err.code === 'Compacted'
+        ? err
+        : new StorageError('Compacted', `watch cache for ${this.prefix} restarted: ${err.message}`, this.revision);
     for (const w of [...this.watchers]) this.end(w, reason);
     if (!this.closed) {
       this.start().catch(() => {

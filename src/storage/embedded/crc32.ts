@@ -23,6 +23,8 @@ export function crc32Fallback(data: Uint8Array, previous = 0): number {
 }
 
 const native: ((data: Uint8Array, previous?: number) => number) | undefined =
-  typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data, previous = 0) => zlib.crc32(data, previous) >>> 0 : undefined;
+  typeof (zlib as { crc32?: unknown }).crc32 === 'function'
+    ? (data, previous = 0) => zlib.crc32(data, previous) >>> 0
+    : undefined;
 
 export const crc32: (data: Uint8Array, previous?: number) => number = native ?? crc32Fallback;

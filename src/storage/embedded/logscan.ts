@@ -67,7 +67,10 @@ export async function scanLogFiles(dir: string, snapshotRevision: number): Promi
       }
       const prev = entries[j - 1];
       const following = entries[j + 1];
-      const framesLost = prev?.kind === 'frame' && following?.kind === 'frame' && following.seq > 0 ? following.seq - prev.seq - 1 : null;
+      const framesLost =
+        prev?.kind === 'frame' && following?.kind === 'frame' && following.seq > 0
+          ? following.seq - prev.seq - 1
+          : null;
       const before = firstAfter[i]![j]!;
       const tornTail = e.tornTail && i === files.length - 1 && j === entries.length - 1;
       damages.push({

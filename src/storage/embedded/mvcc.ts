@@ -273,7 +273,8 @@ export class MvccState {
       let prev: KeyValue | null = null;
       let last = -1;
       for (const v of versions) {
-        if (v.rev > revision || v.rev <= last) throw new CorruptData(`key ${key}: version at revision ${v.rev} out of order`);
+        if (v.rev > revision || v.rev <= last)
+          throw new CorruptData(`key ${key}: version at revision ${v.rev} out of order`);
         last = v.rev;
         const kv = v.value ? makeKv(key, v.value, v.createRevision, v.rev) : null;
         state.append(key, { rev: v.rev, kv });

@@ -48,7 +48,8 @@ function corrupt(dir: string, what: string): StorageError {
 function refusal(dir: string, lost: Damage[]): StorageError {
   const d = lost[0]!;
   const more = lost.length > 1 ? ` (and ${lost.length - 1} more damaged region(s))` : '';
-  const why = d.before === null ? 'This is not how a crash leaves the log' : 'Valid records follow it, so it is not a torn tail';
+  const why =
+    d.before === null ? 'This is not how a crash leaves the log' : 'Valid records follow it, so it is not a torn tail';
   return new StorageError(
     'Internal',
     `embedded store: write-ahead log ${d.file.path} is damaged at byte offset ${d.start}${more}; ` +
@@ -127,17 +128,28 @@ export async function recoverState(dir: string, opts: RecoverOptions): Promise<R
         'embedded store: dropped the torn tail of the write-ahead log (a write cut short by a crash, never acknowledged)',
       );
     } else if (d.lost) {
-      opts.log.warn({ file: d.file.path, offset: d.start, end: d.end, lost: describeDamage(d) }, 'embedded store repair: skipped a damaged region of the write-ahead log');
+      opts.log.warn(
+        { file: d.file.path, offset: d.start, end: d.end, lost: describeDamage(d) },
+        'embedded store repair: skipped a damaged region of the write-ahead log',
+      );
     } else {
-      opts.log.warn({ file: d.file.path, offset: d.start, end: d.end }, 'embedded store: a damaged region of the write-ahead log held no revision that is not elsewhere');
+      opts.log.warn(
+        { file: d.file.path, offset: d.start, end: d.end },
+        'embedded store: a damaged region of the write-ahead log held no revision that is not elsewhere',
+      );
     }
   }
   if (replay.deletesOfLostKeys > 0) {
-    opts.log.warn({ deletes: replay.deletesOfLostKeys }, 'embedded store repair: skipped deletes of keys that were created in a lost region');
+    opts.log.warn(
+      { deletes: replay.deletesOfLostKeys },
+      'embedded store repair: skipped deletes of keys that were created in a lost region',
+    );
   }
   const torn = damages.find((d) => d.tornTail);
   const rewrite = files.some((f) => f.file.legacy) || damages.some((d) => !d.tornTail);
-  const placed = rewrite ? await foldIntoSnapshot(dir, state, files, damages, opts.log) : await continueLog(dir, files, torn);
+  const placed = rewrite
+    ? await foldIntoSnapshot(dir, state, files, damages, opts.log)
+    : await continueLog(dir, files, torn);
   return {
     state,
     snapshotBytes: placed.snapshotBytes ?? snapshot?.length ?? 0,
@@ -187,7 +199,13 @@ async function continueLog(dir: string, files: ScannedFile[], torn: Damage | und
 }
 
 /** the recovered state becomes the snapshot; damaged files are renamed aside, the others deleted */
-async function foldIntoSnapshot(dir: string, state: MvccState, files: ScannedFile[], damages: Damage[], log: EmbeddedStoreLog): Promise<Placement> {
+async function foldIntoSnapshot(
+  dir: string,
+  state: MvccState,
+  files: ScannedFile[],
+  damages: Damage[],
+  log: EmbeddedStoreLog,
+): Promise<Placement> {
   const written = await writeSnapshot(dir, state, state.head);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   for (const { file } of files) {
@@ -200,6 +218,10 @@ async function foldIntoSnapshot(dir: string, state: MvccState, files: ScannedFil
     }
   }
   await fsyncDir(dir);
-  if (files.some((f) => f.file.legacy)) log.info({ revision: state.head }, 'embedded store: migrated the write-ahead log of an older version into a snapshot');
+  if (files.some((f) => f.file.legacy))
+    log.info(
+      { revision: state.head },
+      'embedded store: migrated the write-ahead log of an older version into a snapshot',
+    );
   return { active: await createSegment(dir, nextSeq(files)), sealed: [], snapshotBytes: written.bytes };
 }

@@ -98,7 +98,8 @@ function checkFrame(buf: Buffer, pos: number, salt: Buffer): FrameCheck {
   const start = pos + FRAME_HEADER_BYTES;
   const end = start + len;
   const bad = { ok: false as const, headerValid: true, declaredEnd: end };
-  if (!Number.isSafeInteger(seq) || seq < 1 || len === 0 || len > MAX_FRAME_PAYLOAD_BYTES || end > buf.length) return bad;
+  if (!Number.isSafeInteger(seq) || seq < 1 || len === 0 || len > MAX_FRAME_PAYLOAD_BYTES || end > buf.length)
+    return bad;
   if (crc32(buf.subarray(start, end)) !== buf.readUInt32LE(pos + 24)) return bad;
   const { records, validEnd } = readRecords(buf, start, end);
   if (validEnd !== end) return bad;
@@ -113,7 +114,11 @@ function findSalt(buf: Buffer): { salt: Buffer; headerValid: boolean; firstFrame
     header.subarray(0, SEGMENT_MAGIC.length).equals(SEGMENT_MAGIC) &&
     crc32(header.subarray(0, SEGMENT_HEADER_BYTES - 4)) === header.readUInt32LE(SEGMENT_HEADER_BYTES - 4)
   ) {
-    return { salt: Buffer.from(header.subarray(SEGMENT_MAGIC.length, SEGMENT_MAGIC.length + SALT_BYTES)), headerValid: true, firstFrame: SEGMENT_HEADER_BYTES };
+    return {
+      salt: Buffer.from(header.subarray(SEGMENT_MAGIC.length, SEGMENT_MAGIC.length + SALT_BYTES)),
+      headerValid: true,
+      firstFrame: SEGMENT_HEADER_BYTES,
+    };
   }
   for (let at = buf.indexOf(FRAME_MAGIC); at !== -1; at = buf.indexOf(FRAME_MAGIC, at + 1)) {
     if (!frameHeaderValid(buf, at)) continue;

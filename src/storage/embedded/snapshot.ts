@@ -96,7 +96,12 @@ export async function readSnapshotFile(dir: string): Promise<Buffer | null> {
  * the state may go on meanwhile: versions after `revision` are left out, and compaction only
  * moves the compaction point until the last chunk is encoded.
  */
-export async function writeSnapshot(dir: string, state: MvccState, revision: number, opts: SnapshotWriteOptions = {}): Promise<WrittenSnapshot> {
+export async function writeSnapshot(
+  dir: string,
+  state: MvccState,
+  revision: number,
+  opts: SnapshotWriteOptions = {},
+): Promise<WrittenSnapshot> {
   // taken before the first await: the compaction point cannot pass `revision` before it
   const release = state.hold();
   const compacted = state.compacted;

@@ -63,7 +63,8 @@ function checkWrite(key: string, value: Buffer): void {
 }
 
 function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 0) throw new StorageError('Internal', `invalid revision ${revision}`);
+  if (!Number.isSafeInteger(revision) || revision < 0)
+    throw new StorageError('Internal', `invalid revision ${revision}`);
 }
 
 class Embedded implements EmbeddedStore {
@@ -103,7 +104,9 @@ class Embedded implements EmbeddedStore {
       compactedRevision: () => this.mvcc.compacted,
       eventAt: (rev) => this.mvcc.eventAt(rev),
     });
-    this.ticker = new CompactionTicker(opts.compactionIntervalMs ?? DEFAULTS.compactionIntervalMs, () => this.compactionTick());
+    this.ticker = new CompactionTicker(opts.compactionIntervalMs ?? DEFAULTS.compactionIntervalMs, () =>
+      this.compactionTick(),
+    );
   }
 
   async start(recovered: RecoveredState): Promise<void> {
@@ -158,7 +161,11 @@ class Embedded implements EmbeddedStore {
     if (revision === undefined || revision === 0) return this.durable;
     checkRevision(revision);
     if (revision > this.durable) {
-      throw new StorageError('FutureRevision', `revision ${revision} is newer than the current revision ${this.durable}`, this.durable);
+      throw new StorageError(
+        'FutureRevision',
+        `revision ${revision} is newer than the current revision ${this.durable}`,
+        this.durable,
+      );
     }
     if (revision < this.mvcc.compacted) {
       throw new StorageError('Compacted', `revision ${revision} has been compacted`, this.mvcc.compacted);
@@ -198,7 +205,11 @@ class Embedded implements EmbeddedStore {
     this.ensureWritable();
     checkRevision(revision);
     if (revision > this.durable) {
-      throw new StorageError('FutureRevision', `revision ${revision} is newer than the current revision ${this.durable}`, this.durable);
+      throw new StorageError(
+        'FutureRevision',
+        `revision ${revision} is newer than the current revision ${this.durable}`,
+        this.durable,
+      );
     }
     if (revision < this.mvcc.compacted) {
       throw new StorageError('Compacted', `revision ${revision} has been compacted`, this.mvcc.compacted);
@@ -218,7 +229,12 @@ class Embedded implements EmbeddedStore {
     if (cur && (expectedModRevision === undefined || cur.modRevision === expectedModRevision)) return null;
     if (!cur) return () => new StorageError('KeyNotFound', `key ${key} not found`, this.durable);
     return () =>
-      new StorageError('Conflict', `key ${key} has mod revision ${cur.modRevision}, not ${expectedModRevision}`, this.durable, cur);
+      new StorageError(
+        'Conflict',
+        `key ${key} has mod revision ${cur.modRevision}, not ${expectedModRevision}`,
+        this.durable,
+        cur,
+      );
   }
 
   /**
@@ -269,7 +285,8 @@ class Embedded implements EmbeddedStore {
   private compactHistory(): void {
     let target = 0;
     const slack = Math.max(1, Math.floor(this.historyRevisions / 10));
-    if (this.durable - this.mvcc.compacted >= this.historyRevisions + slack) target = this.durable - this.historyRevisions;
+    if (this.durable - this.mvcc.compacted >= this.historyRevisions + slack)
+      target = this.durable - this.historyRevisions;
     if (this.mvcc.historyBytes > this.maxHistoryBytes) {
       target = Math.max(target, Math.min(this.durable, this.mvcc.compactionTargetForBytes(this.maxHistoryBytes * 0.9)));
     }
@@ -322,7 +339,10 @@ class Embedded implements EmbeddedStore {
 
   private onFailure(err: unknown): void {
     if (this.failure) return;
-    this.failure = new StorageError('Unavailable', `embedded store at ${this.dir} failed: ${(err as Error)?.message ?? String(err)}`);
+    this.failure = new StorageError(
+      'Unavailable',
+      `embedded store at ${this.dir} failed: ${(err as Error)?.message ?? String(err)}`,
+    );
     this.hub.failAll(this.failure);
   }
 

@@ -71,7 +71,12 @@ export class WriteAheadLog {
   ) {}
 
   /** opens the (recovered) active segment for appending */
-  static async open(dir: string, active: ActiveSegment, sealed: SegmentFile[], hooks: WalHooks): Promise<WriteAheadLog> {
+  static async open(
+    dir: string,
+    active: ActiveSegment,
+    sealed: SegmentFile[],
+    hooks: WalHooks,
+  ): Promise<WriteAheadLog> {
     return new WriteAheadLog(dir, await open(active.path, 'a', 0o600), active, sealed, hooks);
   }
 

@@ -103,9 +103,12 @@ export function providerTransformer(providers: readonly EncryptionProvider[]): V
   const first = providers[0];
   if (!first) throw new StorageError('Internal', 'an encryption rule needs at least one provider');
   const writeKey = first.kind === 'aesgcm' ? first.keys[0] : undefined;
-  if (first.kind === 'aesgcm' && !writeKey) throw new StorageError('Internal', 'an aesgcm provider needs at least one key');
+  if (first.kind === 'aesgcm' && !writeKey)
+    throw new StorageError('Internal', 'an aesgcm provider needs at least one key');
   const readers: Reader[] = providers.flatMap((p): Reader[] =>
-    p.kind === 'identity' ? [{ kind: 'identity' }] : p.keys.map((key) => ({ kind: 'aesgcm', prefix: aesGcmPrefix(key.name), key })),
+    p.kind === 'identity'
+      ? [{ kind: 'identity' }]
+      : p.keys.map((key) => ({ kind: 'aesgcm', prefix: aesGcmPrefix(key.name), key })),
   );
 
   return {
@@ -120,7 +123,11 @@ export function providerTransformer(providers: readonly EncryptionProvider[]): V
         }
         if (!startsWith(stored, r.prefix)) continue;
         const plain = aesGcmOpen(r.key, stored.subarray(r.prefix.length), key);
-        if (!plain) throw decryptError(key, `aesgcm key "${r.key.name}" does not authenticate it (tampered, corrupted, or written under another key)`);
+        if (!plain)
+          throw decryptError(
+            key,
+            `aesgcm key "${r.key.name}" does not authenticate it (tampered, corrupted, or written under another key)`,
+          );
         return plain;
       }
       // identity, when listed, has already accepted any value without the encrypted prefix

@@ -48,16 +48,23 @@ export class EncryptionConfigError extends Error {
 
 type FieldError = ConfigFieldError;
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'null' : JSON.stringify(v));
+const show = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v) : v === undefined ? 'null' : JSON.stringify(v);
 
 const fieldErr = {
   required: (field: string, detail: string): FieldError => ({ field, message: `${field}: Required value: ${detail}` }),
-  invalid: (field: string, value: unknown, detail: string): FieldError => ({ field, message: `${field}: Invalid value: ${show(value)}: ${detail}` }),
+  invalid: (field: string, value: unknown, detail: string): FieldError => ({
+    field,
+    message: `${field}: Invalid value: ${show(value)}: ${detail}`,
+  }),
   notSupported: (field: string, value: unknown, supported: string[]): FieldError => ({
     field,
     message: `${field}: Unsupported value: ${show(value)}: supported values: ${supported.map((x) => JSON.stringify(x)).join(', ')}`,
   }),
-  duplicate: (field: string, value: unknown): FieldError => ({ field, message: `${field}: Duplicate value: ${show(value)}` }),
+  duplicate: (field: string, value: unknown): FieldError => ({
+    field,
+    message: `${field}: Duplicate value: ${show(value)}`,
+  }),
 };
 
 const SUPPORTED = ['aesgcm', 'identity'];
@@ -75,7 +82,10 @@ function canonical(resource: string, group: string): string {
 }
 
 /** the providers for a resource (`secrets`, `things.example.com`), or undefined when no rule matches */
-export function providersForResource(config: EncryptionConfig, resource: string): readonly EncryptionProvider[] | undefined {
+export function providersForResource(
+  config: EncryptionConfig,
+  resource: string,
+): readonly EncryptionProvider[] | undefined {
   const { resource: r, group: g } = splitResource(resource);
   for (const candidate of [canonical(r, g), canonical('*', g), '*.*']) {
     const rule = config.rules.find((x) => x.resources.some((res) => normalize(res) === candidate));
@@ -98,7 +108,8 @@ export function parseEncryptionConfig(text: string, source = 'encryption provide
     doc = parseYaml(text);
   } catch (err) {
     // the parser's own message quotes the offending line, which may hold a key: report the position only
-    const where = err instanceof YAMLError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
+    const where =
+      err instanceof YAMLError && err.linePos ? ` at line ${err.linePos[0].line}, column ${err.linePos[0].col}` : '';
     const code = err instanceof YAMLError ? ` (${err.code})` : '';
     throw new EncryptionConfigError(source, [{ field: '', message: `not valid YAML or JSON${where}${code}` }]);
   }
@@ -113,7 +124,9 @@ export async function loadEncryptionConfig(path: string): Promise<EncryptionConf
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new Error(`error reading encryption provider configuration file "${path}": ${(err as Error).message}`, { cause: err });
+    throw new Error(`error reading encryption provider configuration file "${path}": ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return parseEncryptionConfig(text, path);
 }
@@ -123,8 +136,10 @@ function validate(doc: unknown, errs: FieldError[]): EncryptionConfig {
     errs.push(fieldErr.invalid('', typeof doc, `must be an ${ENCRYPTION_CONFIG_KIND} object`));
     return { rules: [] };
   }
-  if (doc.apiVersion !== ENCRYPTION_CONFIG_API_VERSION) errs.push(fieldErr.notSupported('apiVersion', doc.apiVersion ?? '', [ENCRYPTION_CONFIG_API_VERSION]));
-  if (doc.kind !== ENCRYPTION_CONFIG_KIND) errs.push(fieldErr.notSupported('kind', doc.kind ?? '', [ENCRYPTION_CONFIG_KIND]));
+  if (doc.apiVersion !== ENCRYPTION_CONFIG_API_VERSION)
+    errs.push(fieldErr.notSupported('apiVersion', doc.apiVersion ?? '', [ENCRYPTION_CONFIG_API_VERSION]));
+  if (doc.kind !== ENCRYPTION_CONFIG_KIND)
+    errs.push(fieldErr.notSupported('kind', doc.kind ?? '', [ENCRYPTION_CONFIG_KIND]));
   if (!Array.isArray(doc.resources) || doc.resources.length === 0) {
     errs.push(fieldErr.required('resources', 'at least one resources is required'));
     return { rules: [] };
@@ -151,21 +166,46 @@ function validateResourceList(list: unknown, path: string, errs: FieldError[]): 
   const good: string[] = [];
   list.forEach((res, j) => {
     const p = `${path}[${j}]`;
-    if (typeof res !== 'string' || res === '') return void errs.push(fieldErr.required(p, 'a resource name is required'));
+    if (typeof res !== 'string' || res === '')
+      return void errs.push(fieldErr.required(p, 'a resource name is required'));
     const { resource, group } = splitResource(res);
-    if (res !== res.toLowerCase()) errs.push(fieldErr.invalid(p, res, 'resource name should not contain any upper case characters'));
-    else if (res === '*') errs.push(fieldErr.invalid(p, res, "use '*.' to encrypt all the resources from core API group or *.* to encrypt all resources"));
-    else if (NON_REST.includes(res)) errs.push(fieldErr.invalid(p, res, 'resources which do not have REST API/s cannot be encrypted'));
-    else if (group === 'events.k8s.io') errs.push(fieldErr.invalid(p, res, "'*.events.k8s.io' objects are stored using the 'events' API group in etcd. Use 'events' instead in the config file"));
-    else if (group === 'extensions') errs.push(fieldErr.invalid(p, res, "'extensions' group has been removed and cannot be used for encryption"));
-    else if (group === '*' && resource !== '*') errs.push(fieldErr.invalid(p, res, 'encrypting the same resource across groups is not supported'));
+    if (res !== res.toLowerCase())
+      errs.push(fieldErr.invalid(p, res, 'resource name should not contain any upper case characters'));
+    else if (res === '*')
+      errs.push(
+        fieldErr.invalid(
+          p,
+          res,
+          "use '*.' to encrypt all the resources from core API group or *.* to encrypt all resources",
+        ),
+      );
+    else if (NON_REST.includes(res))
+      errs.push(fieldErr.invalid(p, res, 'resources which do not have REST API/s cannot be encrypted'));
+    else if (group === 'events.k8s.io')
+      errs.push(
+        fieldErr.invalid(
+          p,
+          res,
+          "'*.events.k8s.io' objects are stored using the 'events' API group in etcd. Use 'events' instead in the config file",
+        ),
+      );
+    else if (group === 'extensions')
+      errs.push(fieldErr.invalid(p, res, "'extensions' group has been removed and cannot be used for encryption"));
+    else if (group === '*' && resource !== '*')
+      errs.push(fieldErr.invalid(p, res, 'encrypting the same resource across groups is not supported'));
     else good.push(res);
   });
   const canon = good.map(normalize);
   if (new Set(canon).size !== canon.length) {
     errs.push(fieldErr.invalid(path, list, 'each resource name must be unique'));
   } else if (canon.some((c) => c !== '*.*' && canon.some((w) => w !== c && covers(w, c)))) {
-    errs.push(fieldErr.invalid(path, list, "using overlapping resources such as 'secrets' and '*.' in the same resource list is not allowed as they will be masked"));
+    errs.push(
+      fieldErr.invalid(
+        path,
+        list,
+        "using overlapping resources such as 'secrets' and '*.' in the same resource list is not allowed as they will be masked",
+      ),
+    );
   }
   return good;
 }
@@ -180,12 +220,23 @@ function covers(w: string, c: string): boolean {
 
 // A later rule for a resource an earlier rule already matches could never apply: kube-apiserver refuses
 // one masked by an earlier wildcard; listing the same resource in two rules is refused here as well.
-function checkAgainstEarlierRules(resources: string[], path: string, earlier: Map<string, string>, errs: FieldError[]): void {
+function checkAgainstEarlierRules(
+  resources: string[],
+  path: string,
+  earlier: Map<string, string>,
+  errs: FieldError[],
+): void {
   const mine = resources.map(normalize);
   for (const c of mine) {
     const same = earlier.get(c);
     if (same !== undefined) {
-      errs.push(fieldErr.invalid(path, c, `resource "${c}" is already listed in ${same}; a resource may appear in only one entry`));
+      errs.push(
+        fieldErr.invalid(
+          path,
+          c,
+          `resource "${c}" is already listed in ${same}; a resource may appear in only one entry`,
+        ),
+      );
       continue;
     }
     const mask = [canonical('*', splitResource(c).group), '*.*'].find((w) => earlier.has(w));
@@ -207,13 +258,27 @@ function validateProviders(list: unknown, path: string, errs: FieldError[]): Enc
     const names = Object.keys(entry);
     for (const n of names.filter((x) => !SUPPORTED.includes(x))) {
       const what = KNOWN_UNSUPPORTED.includes(n) ? '' : 'unknown provider; ';
-      errs.push({ field: `${p}.${n}`, message: `${p}.${n}: Unsupported value: "${n}": ${what}only the aesgcm and identity providers are supported` });
+      errs.push({
+        field: `${p}.${n}`,
+        message: `${p}.${n}: Unsupported value: "${n}": ${what}only the aesgcm and identity providers are supported`,
+      });
     }
     const chosen = names.filter((x) => SUPPORTED.includes(x));
-    if (names.length === 0) return void errs.push(fieldErr.invalid(p, entry, 'provider does not contain any of the expected providers: aesgcm, identity'));
-    if (names.length > 1) return void errs.push(fieldErr.invalid(p, names, 'more than one provider specified in a single element, should split into different list elements'));
+    if (names.length === 0)
+      return void errs.push(
+        fieldErr.invalid(p, entry, 'provider does not contain any of the expected providers: aesgcm, identity'),
+      );
+    if (names.length > 1)
+      return void errs.push(
+        fieldErr.invalid(
+          p,
+          names,
+          'more than one provider specified in a single element, should split into different list elements',
+        ),
+      );
     if (chosen[0] === 'identity') {
-      if (!isObject(entry.identity)) errs.push(fieldErr.invalid(`${p}.identity`, entry.identity ?? null, 'must be an object: identity: {}'));
+      if (!isObject(entry.identity))
+        errs.push(fieldErr.invalid(`${p}.identity`, entry.identity ?? null, 'must be an object: identity: {}'));
       else providers.push({ kind: 'identity' });
     } else if (chosen[0] === 'aesgcm') {
       const keys = validateAesGcm(entry.aesgcm, `${p}.aesgcm`, keyNames, errs);
@@ -223,7 +288,12 @@ function validateProviders(list: unknown, path: string, errs: FieldError[]): Enc
   return providers;
 }
 
-function validateAesGcm(conf: unknown, path: string, keyNames: Set<string>, errs: FieldError[]): AesGcmKey[] | undefined {
+function validateAesGcm(
+  conf: unknown,
+  path: string,
+  keyNames: Set<string>,
+  errs: FieldError[],
+): AesGcmKey[] | undefined {
   const list = isObject(conf) ? conf.keys : undefined;
   if (!Array.isArray(list) || list.length === 0) {
     errs.push(fieldErr.required(`${path}.keys`, 'at least one keys is required'));
@@ -234,8 +304,12 @@ function validateAesGcm(conf: unknown, path: string, keyNames: Set<string>, errs
   list.forEach((k, i) => {
     const p = `${path}.keys[${i}]`;
     const { name, secret } = isObject(k) ? k : {};
-    if (typeof name !== 'string' || name === '') errs.push(fieldErr.required(`${p}.name`, 'name is a mandatory field for a key'));
-    else if (name.includes(':')) errs.push(fieldErr.invalid(`${p}.name`, name, "must not contain ':' (the name ends every stored value's prefix)"));
+    if (typeof name !== 'string' || name === '')
+      errs.push(fieldErr.required(`${p}.name`, 'name is a mandatory field for a key'));
+    else if (name.includes(':'))
+      errs.push(
+        fieldErr.invalid(`${p}.name`, name, "must not contain ':' (the name ends every stored value's prefix)"),
+      );
     else if (keyNames.has(name)) errs.push(fieldErr.duplicate(`${p}.name`, name));
     else keyNames.add(name);
     const decoded = decodeSecret(secret, `${p}.secret`, errs);
@@ -256,7 +330,13 @@ function decodeSecret(secret: unknown, path: string, errs: FieldError[]): Buffer
   }
   const bytes = Buffer.from(secret, 'base64');
   if (!(AES_KEY_SIZES as readonly number[]).includes(bytes.length)) {
-    errs.push(fieldErr.invalid(path, 'REDACTED', `secret is not of the expected length, got ${bytes.length}, expected one of [${AES_KEY_SIZES.join(' ')}]`));
+    errs.push(
+      fieldErr.invalid(
+        path,
+        'REDACTED',
+        `secret is not of the expected length, got ${bytes.length}, expected one of [${AES_KEY_SIZES.join(' ')}]`,
+      ),
+    );
     return undefined;
   }
   return bytes;

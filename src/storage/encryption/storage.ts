@@ -78,7 +78,10 @@ class EncryptedStorage implements Storage {
     const stored = t.toStorage(value, key);
     if (stored.length > MAX_VALUE_BYTES) {
       const encrypted = value.length <= MAX_VALUE_BYTES ? ` once encrypted (${stored.length} bytes)` : '';
-      throw new StorageError('TooLarge', `value of ${value.length} bytes is over the limit of ${MAX_VALUE_BYTES} bytes${encrypted}`);
+      throw new StorageError(
+        'TooLarge',
+        `value of ${value.length} bytes is over the limit of ${MAX_VALUE_BYTES} bytes${encrypted}`,
+      );
     }
     return { t, stored };
   }

@@ -21,7 +21,8 @@ export const MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
 export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
   if (opts.endpoints.length === 0) throw new StorageError('Internal', 'etcd: no endpoints given');
   for (const e of opts.endpoints) {
-    if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/.test(e)) throw new StorageError('Internal', `etcd: endpoint ${e} is not [http(s)://]host:port`);
+    if (!/^(https?:\/\/)?[^/\s]+:\d+\/?$/.test(e))
+      throw new StorageError('Internal', `etcd: endpoint ${e} is not [http(s)://]host:port`);
   }
   if (Boolean(opts.certFile) !== Boolean(opts.keyFile)) {
     throw new StorageError('Internal', 'etcd: a client certificate needs both a certificate file and a key file');
@@ -34,7 +35,11 @@ export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
       throw new StorageError('Internal', `etcd: cannot read the ${what} file ${file}: ${(err as Error).message}`);
     }
   };
-  const [ca, cert, key] = await Promise.all([read(opts.caFile, 'CA'), read(opts.certFile, 'certificate'), read(opts.keyFile, 'key')]);
+  const [ca, cert, key] = await Promise.all([
+    read(opts.caFile, 'CA'),
+    read(opts.certFile, 'certificate'),
+    read(opts.keyFile, 'key'),
+  ]);
   const tls = Boolean(ca || cert) || opts.endpoints.some((e) => e.startsWith('https://'));
   const options: IOptions = {
     hosts: opts.endpoints.map((e) => e.replace(/\/$/, '')),
@@ -60,7 +65,15 @@ export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
   return new Etcd3(options);
 }
 
-export type EtcdErrorKind = 'Compacted' | 'FutureRevision' | 'TooLarge' | 'ReplyTooLarge' | 'Refused' | 'NotSent' | 'Transient' | 'Internal';
+export type EtcdErrorKind =
+  | 'Compacted'
+  | 'FutureRevision'
+  | 'TooLarge'
+  | 'ReplyTooLarge'
+  | 'Refused'
+  | 'NotSent'
+  | 'Transient'
+  | 'Internal';
 
 /** what an error from the etcd3 client means for us */
 export function classifyEtcdError(err: unknown): EtcdErrorKind {
@@ -70,12 +83,16 @@ export function classifyEtcdError(err: unknown): EtcdErrorKind {
   if (msg.includes('required revision is a future revision')) return 'FutureRevision';
   if (msg.includes('request is too large')) return 'TooLarge';
   // (watch streams hand out grpc's own errors, which etcd3 has not renamed)
-  if (/larger than max/i.test(msg) && (name === 'GRPCResourceExhastedError' || msg.includes('RESOURCE_EXHAUSTED'))) return 'ReplyTooLarge';
+  if (/larger than max/i.test(msg) && (name === 'GRPCResourceExhastedError' || msg.includes('RESOURCE_EXHAUSTED')))
+    return 'ReplyTooLarge';
   // TLS refused (no or wrong client certificate, untrusted server): asking again will not help
-  if (/No connection established/.test(msg) && /certificate|SSL routines|wrong version number/i.test(msg)) return 'Refused';
+  if (/No connection established/.test(msg) && /certificate|SSL routines|wrong version number/i.test(msg))
+    return 'Refused';
   // the call never reached etcd, or etcd refused it before proposing it: safe to send again
   if (
-    /No connection established|waiting for (name resolution|LB pick)|etcdserver: no leader|proposal dropped/i.test(msg) ||
+    /No connection established|waiting for (name resolution|LB pick)|etcdserver: no leader|proposal dropped/i.test(
+      msg,
+    ) ||
     name === 'ClientClosedError' ||
     name === 'HostSetAsideError'
   ) {
@@ -128,7 +145,10 @@ export class EtcdRpc {
       await new Promise((r) => setTimeout(r, pause));
       delay = Math.min(delay * 2, 500);
     }
-    throw new StorageError('Unavailable', `etcd ${ctx.what}: no answer within ${this.timeoutMs} ms (${(last as Error)?.message ?? 'unknown error'})`);
+    throw new StorageError(
+      'Unavailable',
+      `etcd ${ctx.what}: no answer within ${this.timeoutMs} ms (${(last as Error)?.message ?? 'unknown error'})`,
+    );
   }
 }
 
@@ -160,6 +180,9 @@ export function toStorageError(err: unknown, ctx: CallContext): StorageError {
       return new StorageError('Unavailable', msg);
     default:
       // a write that may or may not have been applied: the caller must re-read to know
-      return new StorageError('Unavailable', ctx.idempotent ? msg : `${msg} (the write may or may not have been applied)`);
+      return new StorageError(
+        'Unavailable',
+        ctx.idempotent ? msg : `${msg} (the write may or may not have been applied)`,
+      );
   }
 }

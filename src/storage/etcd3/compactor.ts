@@ -58,7 +58,10 @@ export class Compactor {
       this.report(await this.round());
     } catch (err) {
       if (this.stopped) return;
-      this.report({ outcome: 'failed', error: err instanceof StorageError ? err : new StorageError('Internal', String(err)) });
+      this.report({
+        outcome: 'failed',
+        error: err instanceof StorageError ? err : new StorageError('Internal', String(err)),
+      });
     }
   }
 
@@ -94,7 +97,9 @@ export class Compactor {
     this.seen = now;
     if (target === 0) return { outcome: 'nothing-yet', clock: this.clock, observed: now };
     try {
-      await rpc.call({ what: `compaction to revision ${target}`, idempotent: true }, (o) => client.kv.compact({ revision: target }, o));
+      await rpc.call({ what: `compaction to revision ${target}`, idempotent: true }, (o) =>
+        client.kv.compact({ revision: target }, o),
+      );
     } catch (err) {
       // compacted further already (by someone else, or by our own retried request): nothing to do
       if (!(err instanceof StorageError && err.code === 'Compacted')) throw err;
@@ -103,4 +108,3 @@ export class Compactor {
     return { outcome: 'compacted', revision: target, clock: this.clock, observed: now };
   }
 }
-

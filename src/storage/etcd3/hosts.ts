@@ -29,7 +29,9 @@ const context = () => ({ signal: new AbortController().signal });
 export const passThrough: Policy = policy(async (fn) => fn(context()));
 
 function isConnectionFailure(err: unknown): boolean {
-  return /No connection established|Connection dropped|ECONNREFUSED|ECONNRESET/.test(String((err as Error)?.message ?? ''));
+  return /No connection established|Connection dropped|ECONNREFUSED|ECONNRESET/.test(
+    String((err as Error)?.message ?? ''),
+  );
 }
 
 export function hostPolicy(host: string): Policy {

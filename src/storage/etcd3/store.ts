@@ -52,7 +52,12 @@ export interface EtcdStore extends Storage {
   stats(): EtcdStoreStats;
 }
 
-const DEFAULTS = { requestTimeoutMs: 10_000, compactionIntervalMs: 5 * 60_000, watchReconnectTimeoutMs: 30_000, listPageSize: 500 };
+const DEFAULTS = {
+  requestTimeoutMs: 10_000,
+  compactionIntervalMs: 5 * 60_000,
+  watchReconnectTimeoutMs: 30_000,
+  listPageSize: 500,
+};
 
 export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> {
   const client = await connectEtcd(opts);
@@ -60,7 +65,8 @@ export async function openEtcdStore(opts: EtcdStoreOptions): Promise<EtcdStore> 
 }
 
 function checkRevision(revision: number): void {
-  if (!Number.isSafeInteger(revision) || revision < 0) throw new StorageError('Internal', `invalid revision ${revision}`);
+  if (!Number.isSafeInteger(revision) || revision < 0)
+    throw new StorageError('Internal', `invalid revision ${revision}`);
 }
 
 function checkWrite(key: string, value: Buffer): void {
@@ -208,7 +214,11 @@ class Etcd implements EtcdStore {
     const k = this.space.etcdKey(key);
     const res = await this.rpc.call({ what: `create ${key}`, idempotent: false }, (o) =>
       this.client.kv.txn(
-        { compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }], success: [{ request_put: { key: k, value } }], failure: [] },
+        {
+          compare: [{ key: k, target: 'Create', result: 'Equal', create_revision: 0 }],
+          success: [{ request_put: { key: k, value } }],
+          failure: [],
+        },
         o,
       ),
     );
@@ -236,7 +246,8 @@ class Etcd implements EtcdStore {
       ),
     );
     const revision = Number(res.header.revision);
-    if (!res.succeeded) throw this.preconditionFailed(key, expectedModRevision, res.responses[0]?.response_range?.kvs[0], revision);
+    if (!res.succeeded)
+      throw this.preconditionFailed(key, expectedModRevision, res.responses[0]?.response_range?.kvs[0], revision);
     const written = res.responses[1]!.response_range.kvs[0]!;
     return { key, value: Buffer.from(value), createRevision: Number(written.create_revision), modRevision: revision };
   }
@@ -247,7 +258,10 @@ class Etcd implements EtcdStore {
     const res = await this.rpc.call({ what: `delete ${key}`, idempotent: false }, (o) =>
       this.client.kv.txn(
         {
-          compare: expectedModRevision === undefined ? [] : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedModRevision }],
+          compare:
+            expectedModRevision === undefined
+              ? []
+              : [{ key: k, target: 'Mod', result: 'Equal', mod_revision: expectedModRevision }],
           success: [{ request_delete_range: { key: k, prev_kv: true } }],
           failure: [{ request_range: { key: k } }],
         },
@@ -255,13 +269,19 @@ class Etcd implements EtcdStore {
       ),
     );
     const revision = Number(res.header.revision);
-    if (!res.succeeded) throw this.preconditionFailed(key, expectedModRevision, res.responses[0]?.response_range?.kvs[0], revision);
+    if (!res.succeeded)
+      throw this.preconditionFailed(key, expectedModRevision, res.responses[0]?.response_range?.kvs[0], revision);
     const prev = res.responses[0]?.response_delete_range?.prev_kvs[0];
     if (!prev) throw new StorageError('KeyNotFound', `key ${key} not found`, revision);
     return { ...this.space.kv(prev), modRevision: revision };
   }
 
-  private preconditionFailed(key: string, expected: number | undefined, current: IKeyValue | undefined, revision: number): StorageError {
+  private preconditionFailed(
+    key: string,
+    expected: number | undefined,
+    current: IKeyValue | undefined,
+    revision: number,
+  ): StorageError {
     if (!current) return new StorageError('KeyNotFound', `key ${key} not found`, revision);
     const kv = this.space.kv(current);
     return new StorageError('Conflict', `key ${key} has mod revision ${kv.modRevision}, not ${expected}`, revision, kv);
@@ -271,13 +291,16 @@ class Etcd implements EtcdStore {
     this.ensureOpen();
     checkRevision(revision);
     try {
-      await this.rpc.call({ what: `compaction to revision ${revision}`, idempotent: true }, (o) => this.client.kv.compact({ revision }, o));
+      await this.rpc.call({ what: `compaction to revision ${revision}`, idempotent: true }, (o) =>
+        this.client.kv.compact({ revision }, o),
+      );
       this.sawCompaction(revision);
     } catch (err) {
       if (!(err instanceof StorageError && err.code === 'Compacted')) throw await this.withRevision(err);
       // etcd refuses to compact to its compaction revision again; we treat that as done
       const compacted = await this.compactedRevision();
-      if (revision !== compacted) throw new StorageError('Compacted', `revision ${revision} has been compacted`, compacted);
+      if (revision !== compacted)
+        throw new StorageError('Compacted', `revision ${revision} has been compacted`, compacted);
     }
   }
 

@@ -87,7 +87,11 @@ export class EtcdWatch implements StorageWatch {
     stream.on('data', (res: IWatchResponse) => this.onReply(stream, res));
     stream.on('error', (err: Error) => this.onStreamEnd(stream, err));
     stream.on('end', () => this.onStreamEnd(stream, new Error('etcd ended the watch stream')));
-    this.timer = setTimeout(() => this.onStreamEnd(stream, new Error(`etcd did not confirm the watch within ${this.ctx.requestTimeoutMs} ms`)), this.ctx.requestTimeoutMs);
+    this.timer = setTimeout(
+      () =>
+        this.onStreamEnd(stream, new Error(`etcd did not confirm the watch within ${this.ctx.requestTimeoutMs} ms`)),
+      this.ctx.requestTimeoutMs,
+    );
     stream.write({
       create_request: {
         key: this.range.key,
@@ -106,7 +110,13 @@ export class EtcdWatch implements StorageWatch {
     const compacted = Number(res.compact_revision ?? 0);
     if (compacted > 0) {
       this.ctx.sawCompaction(compacted);
-      return this.fail(new StorageError('Compacted', `etcd: revision ${this.last} has been compacted (compaction revision ${compacted})`, compacted));
+      return this.fail(
+        new StorageError(
+          'Compacted',
+          `etcd: revision ${this.last} has been compacted (compaction revision ${compacted})`,
+          compacted,
+        ),
+      );
     }
     if (res.canceled) {
       return this.onStreamEnd(stream, new Error(`etcd canceled the watch: ${res.cancel_reason || 'no reason given'}`));
@@ -151,7 +161,9 @@ export class EtcdWatch implements StorageWatch {
     const left = this.brokenSince + this.ctx.reconnectTimeoutMs - now;
     if (left <= 0) {
       const why = (err as Error)?.message ?? String(err);
-      return this.fail(new StorageError('Unavailable', `etcd watch: no connection for ${this.ctx.reconnectTimeoutMs} ms (${why})`));
+      return this.fail(
+        new StorageError('Unavailable', `etcd watch: no connection for ${this.ctx.reconnectTimeoutMs} ms (${why})`),
+      );
     }
     this.ctx.reconnecting();
     this.timer = setTimeout(() => void this.connect(), Math.min(this.retryMs, left));

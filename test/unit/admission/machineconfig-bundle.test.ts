@@ -45,13 +45,21 @@ const cluster: KubeObject = {
   apiVersion: 'vitistack.io/v1alpha1',
   kind: 'KubernetesCluster',
   metadata: { name: 'race', namespace: 'ns', uid: 'u1' },
-  spec: { data: { clusterId: 'race-id' }, topology: { version: '1.33', controlplane: { replicas: 1, version: '1.33' } }, talos: { endpoint: 'https://10.0.0.1:6443', version: 'v1.13.9' } },
+  spec: {
+    data: { clusterId: 'race-id' },
+    topology: { version: '1.33', controlplane: { replicas: 1, version: '1.33' } },
+    talos: { endpoint: 'https://10.0.0.1:6443', version: 'v1.13.9' },
+  },
 };
 
 describe('the secrets bundle of a new cluster', () => {
   it('is stored once when two writes race, and the talosconfig is signed by the stored one', async () => {
     const secrets = memorySecrets();
-    const hooks = talosConfigAdmission({ registry: () => ({}) as APIRegistry, secrets, log: pino({ level: 'silent' }) });
+    const hooks = talosConfigAdmission({
+      registry: () => ({}) as APIRegistry,
+      secrets,
+      log: pino({ level: 'silent' }),
+    });
     const a = systemContext();
     const b = systemContext();
     await Promise.all([hooks.committed!('CREATE', cluster, a), hooks.committed!('UPDATE', cluster, b)]);

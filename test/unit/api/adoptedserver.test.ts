@@ -56,7 +56,7 @@ describe('AdoptedServer', () => {
   it.each([
     ['control-plane', exampleControl],
     ['worker', exampleWorker],
-  ])('accepts the Adopted Server feature\'s %s manifest unchanged', (_n, text) => {
+  ])("accepts the Adopted Server feature's %s manifest unchanged", (_n, text) => {
     const doc = yamlDoc(text);
     const { schema, strategy } = createErrors(adoptedServerKind, doc);
     expect(schema).toEqual([]);
@@ -68,7 +68,11 @@ describe('AdoptedServer', () => {
 
   it('defaults accepted, managementAPI.enabled, sideroLink.enabled and the talosconfig key, only where the parent exists', () => {
     const { obj } = check(adoptedServerKind, {
-      spec: { talos: { endpoint: 'n1:50000', nodeType: 'worker', talosconfigSecretRef: { name: 'tc' } }, managementAPI: {}, sideroLink: {} },
+      spec: {
+        talos: { endpoint: 'n1:50000', nodeType: 'worker', talosconfigSecretRef: { name: 'tc' } },
+        managementAPI: {},
+        sideroLink: {},
+      },
     });
     expect(obj.spec).toEqual({
       talos: { endpoint: 'n1:50000', nodeType: 'worker', talosconfigSecretRef: { name: 'tc', key: 'talosconfig' } },
@@ -186,16 +190,34 @@ describe('AdoptedServer', () => {
       lastContactTime: '2025-01-01T00:00:00Z',
       conditions: [
         { type: 'Connected', status: 'True', reason: 'TalosAPIReachable', lastTransitionTime: '2025-01-01T00:00:00Z' },
-        { type: 'Adopted', status: 'False', severity: 'Info', reason: 'NotAccepted', message: 'not accepted', lastTransitionTime: '2025-01-01T00:00:00Z' },
+        {
+          type: 'Adopted',
+          status: 'False',
+          severity: 'Info',
+          reason: 'NotAccepted',
+          message: 'not accepted',
+          lastTransitionTime: '2025-01-01T00:00:00Z',
+        },
       ],
       health: { status: 'Healthy', lastCheckTime: '2025-01-01T00:00:00Z', message: 'ok' },
       addresses: [{ type: 'InternalIP', address: '192.168.1.10' }],
       managementAPIStatus: { synced: true, lastSyncTime: '2025-01-01T00:00:00Z' },
       sideroLinkStatus: { connected: false },
-      nodeInfo: { uuid: 'u', hostname: 'h', talosVersion: 'v1.8.3', kubernetesVersion: 'v1.31.1', nodeType: 'worker', architecture: 'amd64', kernelVersion: '6.6' },
+      nodeInfo: {
+        uuid: 'u',
+        hostname: 'h',
+        talosVersion: 'v1.8.3',
+        kubernetesVersion: 'v1.31.1',
+        nodeType: 'worker',
+        architecture: 'amd64',
+        kernelVersion: '6.6',
+      },
     };
     expect(check(adoptedServerKind, { ...withEndpoint('a:1'), status }).errors).toEqual([]);
-    const badCondition = { ...status, conditions: [{ type: 'Connected', status: 'Yes', lastTransitionTime: 'yesterday' }] };
+    const badCondition = {
+      ...status,
+      conditions: [{ type: 'Connected', status: 'Yes', lastTransitionTime: 'yesterday' }],
+    };
     expect(check(adoptedServerKind, { ...withEndpoint('a:1'), status: badCondition }).errors.sort()).toEqual([
       '/status/conditions/0/lastTransitionTime format',
       '/status/conditions/0/status enum',

@@ -53,11 +53,15 @@ describe('Namespace', () => {
     expect(s.validate!({ ...obj('Namespace', {}), metadata: { name: 'team-a' } })).toEqual([]);
     const [err] = s.validate!({ ...obj('Namespace', {}), metadata: { name: 'Team.A' } });
     expect(err).toMatchObject({ type: 'FieldValueInvalid', field: 'metadata.name' });
-    expect(err!.message).toMatch(/^metadata\.name: Invalid value: "Team\.A": a lowercase RFC 1123 label must consist of/);
+    expect(err!.message).toMatch(
+      /^metadata\.name: Invalid value: "Team\.A": a lowercase RFC 1123 label must consist of/,
+    );
     expect(s.validate!({ ...obj('Namespace', {}), metadata: { name: 'a'.repeat(64) } })[0]!.message).toMatch(
       /must be no more than 63 characters$/,
     );
-    expect(check(namespaceKind, obj('Namespace', { status: { phase: 'Gone' } })).errors).toEqual(['/status/phase enum']);
+    expect(check(namespaceKind, obj('Namespace', { status: { phase: 'Gone' } })).errors).toEqual([
+      '/status/phase enum',
+    ]);
   });
 });
 
@@ -65,7 +69,11 @@ describe('Secret', () => {
   const s = secretKind.strategy;
 
   it('merges stringData into data as base64 on create, stringData winning, and defaults type', () => {
-    const secret = obj('Secret', { data: { a: b64('old'), b: b64('keep') }, stringData: { a: 'new', c: 'ünïcode' } }, 'default');
+    const secret = obj(
+      'Secret',
+      { data: { a: b64('old'), b: b64('keep') }, stringData: { a: 'new', c: 'ünïcode' } },
+      'default',
+    );
     s.prepareForCreate!(secret);
     expect(secret).not.toHaveProperty('stringData');
     expect(secret.data).toEqual({ a: b64('new'), b: b64('keep'), c: b64('ünïcode') });
@@ -87,7 +95,9 @@ describe('Secret', () => {
   });
 
   it('rejects data that is not base64 without echoing the value', () => {
-    const errs = s.validate!(obj('Secret', { data: { token: 'not base64!', ok: b64('x') }, type: 'Opaque' }, 'default'));
+    const errs = s.validate!(
+      obj('Secret', { data: { token: 'not base64!', ok: b64('x') }, type: 'Opaque' }, 'default'),
+    );
     expect(errs).toEqual([
       {
         type: 'FieldValueInvalid',
@@ -115,13 +125,14 @@ describe('Secret', () => {
       'data: Too long: may not be more than 1048576 bytes',
     ]);
 
-    expect(s.validate!(obj('Secret', { type: 'kubernetes.io/tls', data: { 'tls.crt': b64('c') } }, 'default')).map((e) => e.message)).toEqual([
-      'data[tls.key]: Required value',
-    ]);
-    expect(s.validate!(obj('Secret', { type: 'kubernetes.io/basic-auth', data: {} }, 'default')).map((e) => e.field)).toEqual([
-      'data[username]',
-      'data[password]',
-    ]);
+    expect(
+      s.validate!(obj('Secret', { type: 'kubernetes.io/tls', data: { 'tls.crt': b64('c') } }, 'default')).map(
+        (e) => e.message,
+      ),
+    ).toEqual(['data[tls.key]: Required value']);
+    expect(
+      s.validate!(obj('Secret', { type: 'kubernetes.io/basic-auth', data: {} }, 'default')).map((e) => e.field),
+    ).toEqual(['data[username]', 'data[password]']);
   });
 
   it('makes type immutable', () => {
@@ -140,7 +151,11 @@ describe('Secret', () => {
     expect(s.validateUpdate!(changed, old).map((e) => e.message)).toEqual([
       'data: Forbidden: field is immutable when `immutable` is set',
     ]);
-    const viaStringData = obj('Secret', { type: 'Opaque', data: { a: b64('1') }, stringData: { b: 'x' }, immutable: true }, 'default');
+    const viaStringData = obj(
+      'Secret',
+      { type: 'Opaque', data: { a: b64('1') }, stringData: { b: 'x' }, immutable: true },
+      'default',
+    );
     s.prepareForUpdate!(viaStringData, old);
     expect(s.validateUpdate!(viaStringData, old).map((e) => e.field)).toEqual(['data']);
     const unset = obj('Secret', { type: 'Opaque', data: { a: b64('1') }, immutable: false }, 'default');
@@ -155,9 +170,15 @@ describe('Secret', () => {
   });
 
   it('declares data and stringData as maps of strings, with no format whose error would echo a value', () => {
-    expect(secretKind.schema.properties.data).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+    expect(secretKind.schema.properties.data).toMatchObject({
+      type: 'object',
+      additionalProperties: { type: 'string' },
+    });
     expect(JSON.stringify(secretKind.schema)).not.toContain('format');
-    expect(secretKind.schema.properties.stringData).toMatchObject({ type: 'object', additionalProperties: { type: 'string' } });
+    expect(secretKind.schema.properties.stringData).toMatchObject({
+      type: 'object',
+      additionalProperties: { type: 'string' },
+    });
   });
 });
 
@@ -216,7 +237,7 @@ describe('Event', () => {
     expect(check(eventKind, { ...event, type: 'Error' }).errors).toEqual(['/type enum']);
   });
 
-  it('lives in its object\'s namespace; events about cluster-scoped objects live in default', () => {
+  it("lives in its object's namespace; events about cluster-scoped objects live in default", () => {
     const io = (namespace: string | undefined) => ({ kind: 'Server', name: 's', ...(namespace ? { namespace } : {}) });
     expect(s.validate!(obj('Event', { involvedObject: io(undefined) }, 'default'))).toEqual([]);
     expect(s.validate!(obj('Event', { involvedObject: io('team-a') }, 'team-a'))).toEqual([]);
@@ -234,14 +255,22 @@ describe('kube-apiserver details of the core kinds', () => {
     const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-a', labels: { x: 'y' } } };
     namespaceKind.strategy.prepareForCreate!(ns);
     expect(ns.metadata.labels).toEqual({ x: 'y', 'kubernetes.io/metadata.name': 'team-a' });
-    const edited: KubeObject = { ...structuredClone(ns), metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'other' } } };
+    const edited: KubeObject = {
+      ...structuredClone(ns),
+      metadata: { name: 'team-a', labels: { 'kubernetes.io/metadata.name': 'other' } },
+    };
     namespaceKind.strategy.prepareForUpdate!(edited, ns);
     expect(edited.metadata.labels).toEqual({ 'kubernetes.io/metadata.name': 'team-a' });
   });
 
-  it('shows an event\'s object as kind/name, as kubectl get events does', () => {
+  it("shows an event's object as kind/name, as kubectl get events does", () => {
     const col = eventKind.columns.find((c) => c.name === 'Object')!;
-    const ev: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e' }, involvedObject: { kind: 'AdoptedServer', name: 'node-1' } };
+    const ev: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'e' },
+      involvedObject: { kind: 'AdoptedServer', name: 'node-1' },
+    };
     expect(col.value!(ev)).toBe('adoptedserver/node-1');
   });
 });

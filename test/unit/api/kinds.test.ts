@@ -25,7 +25,9 @@ describe.each(everyKind.map((k) => [k.kind, k] as const))('%s schema', (_name, k
   });
 
   it('gives every property a description', () => {
-    const missing = nodes(kind.schema).filter((n) => n.isProperty && !n.node.description).map((n) => n.path);
+    const missing = nodes(kind.schema)
+      .filter((n) => n.isProperty && !n.node.description)
+      .map((n) => n.path);
     expect(missing).toEqual([]);
     expect(kind.description.length).toBeGreaterThan(0);
   });
@@ -125,7 +127,12 @@ describe('our kinds', () => {
       expect(k.statusSubresource).toBe(true);
       expect(k.trackGeneration).toBe(true);
       expect(k.selectableFields.length).toBeLessThanOrEqual(8);
-      expect(k.columns.at(-1)).toMatchObject({ name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', priority: 0 });
+      expect(k.columns.at(-1)).toMatchObject({
+        name: 'Age',
+        type: 'date',
+        jsonPath: '.metadata.creationTimestamp',
+        priority: 0,
+      });
       expect(Object.keys(k.schema.properties).sort()).toEqual(['spec', 'status']);
     }
   });

@@ -51,9 +51,18 @@ describe('KubernetesCluster', () => {
 
   it('requires exactly the fields the talos-operator README example has', () => {
     const required = [
-      ...['clusterUid', 'clusterId', 'provider', 'environment', 'datacenter', 'project', 'region', 'workorder', 'zone', 'workspace'].map(
-        (k) => `/spec/data/${k}`,
-      ),
+      ...[
+        'clusterUid',
+        'clusterId',
+        'provider',
+        'environment',
+        'datacenter',
+        'project',
+        'region',
+        'workorder',
+        'zone',
+        'workspace',
+      ].map((k) => `/spec/data/${k}`),
       '/spec/data',
       '/spec/topology',
       '/spec/topology/version',
@@ -77,7 +86,7 @@ describe('KubernetesCluster', () => {
     expect(errorsOf(patched([{ op: 'remove', path: '/spec/topology/workers/0' }]))).toEqual([]);
   });
 
-  it('accepts every optional field of talos-operator\'s KubernetesCluster and the talos block', () => {
+  it("accepts every optional field of talos-operator's KubernetesCluster and the talos block", () => {
     const pool = {
       name: 'gpu',
       replicas: 0,
@@ -181,7 +190,9 @@ describe('KubernetesCluster', () => {
   it('rejects pool names that are not RFC 1123 labels, bad enums and inverted autoscaling bounds', () => {
     const bad = (value: unknown) => errorsOf(patched([{ op: 'add', path: '/spec/topology/workers/-', value }]));
     expect(bad({ name: 'Pool_1', replicas: 1, version: '1' })).toEqual(['/spec/topology/workers/1/name pattern']);
-    expect(bad({ name: 'p', replicas: 1, version: '1', architecture: 'riscv' })).toEqual(['/spec/topology/workers/1/architecture enum']);
+    expect(bad({ name: 'p', replicas: 1, version: '1', architecture: 'riscv' })).toEqual([
+      '/spec/topology/workers/1/architecture enum',
+    ]);
     expect(bad({ name: 'p', replicas: 1, version: '1', taints: [{ key: 'k', effect: 'Never' }] })).toEqual([
       '/spec/topology/workers/1/taints/0/effect enum',
     ]);
@@ -207,7 +218,7 @@ describe('KubernetesCluster', () => {
     expect(kind.strategy.validateUpdate!(scaled, old)).toEqual([]);
   });
 
-  describe('KubeDC\'s worker-pool JSON-patch commands, translated to spec.topology.workers', () => {
+  describe("KubeDC's worker-pool JSON-patch commands, translated to spec.topology.workers", () => {
     const scaleUp: Operation[] = [{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 4 }];
     const scaleDown: Operation[] = [{ op: 'replace', path: '/spec/topology/workers/0/replicas', value: 1 }];
     // KubeDC's infrastructureProvider -> provider, its cloudsigma block -> providerConfig
@@ -242,11 +253,19 @@ describe('KubernetesCluster', () => {
       const { obj } = check(kind, patched(addPool));
       const pool = (obj.spec as { topology: { workers: Record<string, unknown>[] } }).topology.workers[1]!;
       expect(pool.provider).toBe('cloudsigma');
-      expect(pool.providerConfig).toEqual({ cpu: 4000, memory: 16384, diskSize: 100, imageUUID: 'your-image-uuid', region: 'zrh' });
+      expect(pool.providerConfig).toEqual({
+        cpu: 4000,
+        memory: 16384,
+        diskSize: 100,
+        imageUUID: 'your-image-uuid',
+        region: 'zrh',
+      });
     });
 
     it('rejects an added pool without a version', () => {
-      const noVersion: Operation[] = [{ op: 'add', path: '/spec/topology/workers/-', value: { name: 'high-memory', replicas: 2 } }];
+      const noVersion: Operation[] = [
+        { op: 'add', path: '/spec/topology/workers/-', value: { name: 'high-memory', replicas: 2 } },
+      ];
       expect(errorsOf(patched(noVersion))).toEqual(['/spec/topology/workers/1 required version']);
     });
   });
@@ -257,7 +276,15 @@ describe('KubernetesCluster', () => {
       message: 'ok',
       workers: 2,
       observedGeneration: 1,
-      conditions: [{ type: 'Valid', status: 'True', reason: 'ValidationPassed', message: 'ok', lastTransitionTime: '2025-06-01T10:00:00Z' }],
+      conditions: [
+        {
+          type: 'Valid',
+          status: 'True',
+          reason: 'ValidationPassed',
+          message: 'ok',
+          lastTransitionTime: '2025-06-01T10:00:00Z',
+        },
+      ],
       state: {
         cluster: { externalId: 'x', price: { monthly: 1 } },
         versions: [{ name: 'talos', version: 'v1.10.3', branch: '' }],
@@ -272,6 +299,11 @@ describe('KubernetesCluster', () => {
   });
 
   it('is filterable by cluster id, provider, environment and region', () => {
-    expect(kind.selectableFields).toEqual(['spec.data.clusterId', 'spec.data.provider', 'spec.data.environment', 'spec.data.region']);
+    expect(kind.selectableFields).toEqual([
+      'spec.data.clusterId',
+      'spec.data.provider',
+      'spec.data.environment',
+      'spec.data.region',
+    ]);
   });
 });

@@ -44,7 +44,7 @@ describe('Machine', () => {
     expect(check(machineKind, { spec: { provider: 'proxmox' } }).errors).toEqual([]);
   });
 
-  it('enforces the ranges of talos-operator\'s Machine CRD', () => {
+  it("enforces the ranges of talos-operator's Machine CRD", () => {
     const errs = check(machineKind, {
       spec: {
         provider: 'kubevirt',
@@ -70,7 +70,10 @@ describe('Machine', () => {
 
   it('defaults the cloud-init type and reference keys only where they are present', () => {
     const { obj } = check(machineKind, {
-      spec: { provider: 'kubevirt', cloudInit: { userDataSecretRef: { name: 's' }, networkDataConfigMapRef: { name: 'c' } } },
+      spec: {
+        provider: 'kubevirt',
+        cloudInit: { userDataSecretRef: { name: 's' }, networkDataConfigMapRef: { name: 'c' } },
+      },
     });
     expect(obj.spec).toEqual({
       provider: 'kubevirt',
@@ -93,7 +96,16 @@ describe('Machine', () => {
       cpus: 4,
       memory: 8589934592,
       lastUpdated: '2025-06-01T10:00:00Z',
-      disks: [{ name: 'disk-0', device: '/dev/vda', pvcName: 'pvc-1', size: 53687091200, usagePercent: 12.5, accessModes: ['ReadWriteOnce'] }],
+      disks: [
+        {
+          name: 'disk-0',
+          device: '/dev/vda',
+          pvcName: 'pvc-1',
+          size: 53687091200,
+          usagePercent: 12.5,
+          accessModes: ['ReadWriteOnce'],
+        },
+      ],
       networkInterfaces: [{ name: 'eth0', macAddress: 'aa:bb:cc:dd:ee:ff', ipAddresses: ['10.0.0.10'], mtu: 1500 }],
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2025-06-01T10:00:00Z' }],
       failureReason: 'none',

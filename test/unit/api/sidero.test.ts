@@ -25,7 +25,11 @@ describe('Server', () => {
           storage: { devices: [{ name: 'sda', size: 480103981056, type: 'SSD' }] },
           network: { interfaces: [{ name: 'eth0', mac: 'aa:bb:cc:dd:ee:ff', addresses: ['10.0.0.5/24'] }] },
         },
-        bmc: { endpoint: '10.0.1.5', port: 623, userFrom: { secretKeyRef: { namespace: 'default', name: 'x-bmc', key: 'user' } } },
+        bmc: {
+          endpoint: '10.0.1.5',
+          port: 623,
+          userFrom: { secretKeyRef: { namespace: 'default', name: 'x-bmc', key: 'user' } },
+        },
         managementApi: { endpoint: '10.0.0.1:8080' },
         configPatches: [{ op: 'replace', path: '/machine/install/disk', value: '/dev/nvme0n1' }],
         strategicPatches: ['machine:\n  install:\n    disk: /dev/sda\n'],
@@ -46,7 +50,9 @@ describe('Server', () => {
 
   it('validates the webhook enums and patch ops; "" is a valid bootFromDiskMethod', () => {
     expect(check(serverKind, { spec: { bootFromDiskMethod: '' } }).errors).toEqual([]);
-    expect(check(serverKind, { spec: { bootFromDiskMethod: 'pxe' } }).errors).toEqual(['/spec/bootFromDiskMethod enum']);
+    expect(check(serverKind, { spec: { bootFromDiskMethod: 'pxe' } }).errors).toEqual([
+      '/spec/bootFromDiskMethod enum',
+    ]);
     expect(check(serverKind, { spec: { pxeMode: 'efi' } }).errors).toEqual(['/spec/pxeMode enum']);
     expect(check(serverKind, { spec: { configPatches: [{ op: 'delete', path: '/a' }] } }).errors).toEqual([
       '/spec/configPatches/0/op enum',
@@ -76,7 +82,10 @@ describe('ServerClass', () => {
           hardware: [{ system: { manufacturer: 'Dell' } }, { compute: { processors: [{ manufacturer: 'Intel' }] } }],
           labelSelectors: [{ rack: 'a' }, { rack: 'b' }],
         },
-        selector: { matchLabels: { zone: 'z1' }, matchExpressions: [{ key: 'arch', operator: 'In', values: ['amd64'] }] },
+        selector: {
+          matchLabels: { zone: 'z1' },
+          matchExpressions: [{ key: 'arch', operator: 'In', values: ['amd64'] }],
+        },
         configPatches: [{ op: 'add', path: '/machine/network/hostname', value: 'x' }],
         strategicPatches: ['machine: {}'],
         bootFromDiskMethod: 'http-404',
@@ -99,7 +108,9 @@ describe('ServerClass', () => {
   });
 
   it('requires both server lists in a status', () => {
-    expect(check(serverClassKind, { status: { serversAvailable: [] } }).errors).toEqual(['/status required serversInUse']);
+    expect(check(serverClassKind, { status: { serversAvailable: [] } }).errors).toEqual([
+      '/status required serversInUse',
+    ]);
   });
 });
 

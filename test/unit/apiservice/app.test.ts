@@ -36,7 +36,9 @@ beforeAll(async () => {
     // test identity: the X-Test-User header stands in for a verified client certificate
     authenticate: (req) => {
       const u = req.headers['x-test-user'];
-      return typeof u === 'string' ? { name: u, groups: u === 'admin' ? ['system:masters', 'system:authenticated'] : ['system:authenticated'] } : undefined;
+      return typeof u === 'string'
+        ? { name: u, groups: u === 'admin' ? ['system:masters', 'system:authenticated'] : ['system:authenticated'] }
+        : undefined;
     },
     authorize: (user) => ({ allowed: user.groups.includes('system:masters') }),
     healthChecks: [],
@@ -52,7 +54,12 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const server = { kind: 'Server', apiVersion: 'metal.sidero.dev/v1alpha2', metadata: { name: 'uuid-1' }, spec: { accepted: true, hostname: 'h1' } };
+const server = {
+  kind: 'Server',
+  apiVersion: 'metal.sidero.dev/v1alpha2',
+  metadata: { name: 'uuid-1' },
+  spec: { accepted: true, hostname: 'h1' },
+};
 
 describe('request path', () => {
   it('answers health checks without credentials', async () => {
@@ -65,17 +72,28 @@ describe('request path', () => {
   it('refuses an unauthenticated request with a 401 Status', async () => {
     const r = await request(app).get('/apis/metal.sidero.dev/v1alpha2/servers');
     expect(r.status).toBe(401);
-    expect(r.body).toMatchObject({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'Unauthorized', code: 401 });
+    expect(r.body).toMatchObject({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      reason: 'Unauthorized',
+      code: 401,
+    });
   });
 
   it('refuses an authenticated but unauthorized user with a 403 naming user, verb and resource', async () => {
     const r = await request(app).get('/apis/metal.sidero.dev/v1alpha2/servers/x').set('X-Test-User', 'bob');
     expect(r.status).toBe(403);
-    expect(r.body.message).toBe('servers.metal.sidero.dev "x" is forbidden: User "bob" cannot get resource "servers" in API group "metal.sidero.dev" at the cluster scope');
+    expect(r.body.message).toBe(
+      'servers.metal.sidero.dev "x" is forbidden: User "bob" cannot get resource "servers" in API group "metal.sidero.dev" at the cluster scope',
+    );
   });
 
   it('creates and reads back an object, as JSON and as a Table', async () => {
-    const c = await request(app).post('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin').send(server);
+    const c = await request(app)
+      .post('/apis/metal.sidero.dev/v1alpha2/servers')
+      .set('X-Test-User', 'admin')
+      .send(server);
     expect(c.status).toBe(201);
     expect(c.body.metadata).toMatchObject({ name: 'uuid-1', generation: 1 });
     expect(c.body.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -94,14 +112,29 @@ describe('request path', () => {
     const r = await request(app).get('/apis/metal.sidero.dev/v1alpha2/widgets').set('X-Test-User', 'admin');
     expect(r.status).toBe(404);
     expect(r.body.kind).toBe('Status');
-    const again = await request(app).post('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin').send(server);
+    const again = await request(app)
+      .post('/apis/metal.sidero.dev/v1alpha2/servers')
+      .set('X-Test-User', 'admin')
+      .send(server);
     expect(again.status).toBe(409);
-    expect(again.body).toMatchObject({ reason: 'AlreadyExists', message: 'servers.metal.sidero.dev "uuid-1" already exists', details: { name: 'uuid-1', group: 'metal.sidero.dev', kind: 'servers' } });
+    expect(again.body).toMatchObject({
+      reason: 'AlreadyExists',
+      message: 'servers.metal.sidero.dev "uuid-1" already exists',
+      details: { name: 'uuid-1', group: 'metal.sidero.dev', kind: 'servers' },
+    });
   });
 
   it('refuses a body over the limit with 413 before reading it all', async () => {
-    const big = JSON.stringify({ ...server, metadata: { name: 'big' }, spec: { accepted: true, hostname: 'x'.repeat(1024 * 1024 + 10) } });
-    const r = await request(app).post('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin').set('Content-Type', 'application/json').send(big);
+    const big = JSON.stringify({
+      ...server,
+      metadata: { name: 'big' },
+      spec: { accepted: true, hostname: 'x'.repeat(1024 * 1024 + 10) },
+    });
+    const r = await request(app)
+      .post('/apis/metal.sidero.dev/v1alpha2/servers')
+      .set('X-Test-User', 'admin')
+      .set('Content-Type', 'application/json')
+      .send(big);
     expect(r.status).toBe(413);
     expect(r.body.reason).toBe('RequestEntityTooLarge');
     const g = await request(app).get('/apis/metal.sidero.dev/v1alpha2/servers/big').set('X-Test-User', 'admin');
@@ -117,6 +150,8 @@ describe('request path', () => {
     expect(r.headers['retry-after']).toBe('1');
     expect(r.body).toMatchObject({ kind: 'Status', reason: 'TooManyRequests', code: 429 });
     (held as () => void)();
-    expect((await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin')).status).toBe(200);
+    expect(
+      (await request(limited).get('/apis/metal.sidero.dev/v1alpha2/servers').set('X-Test-User', 'admin')).status,
+    ).toBe(200);
   });
 });

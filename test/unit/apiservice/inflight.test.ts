@@ -4,7 +4,12 @@ import { requestInfo } from '../../../apiservice/requestinfo.js';
 
 const info = (method: string, path: string, q = '') => requestInfo(method, path, new URLSearchParams(q));
 const AS = '/apis/metal.sidero.dev/v1alpha2/namespaces/default/adoptedservers';
-const limits = (maxReadOnly: number, maxMutating: number, maxLargeLists = 0, queueWaitMs = 0) => ({ maxReadOnly, maxMutating, maxLargeLists, queueWaitMs });
+const limits = (maxReadOnly: number, maxMutating: number, maxLargeLists = 0, queueWaitMs = 0) => ({
+  maxReadOnly,
+  maxMutating,
+  maxLargeLists,
+  queueWaitMs,
+});
 
 describe('max in-flight requests', () => {
   it('admits up to the limit per kind, refuses more, and admits again after a release', () => {

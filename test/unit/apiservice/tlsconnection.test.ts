@@ -20,7 +20,14 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tfa-tlsconn-'));
   pki = await ensureStandalonePKI(dir, '127.0.0.1');
   const roots = [new X509Certificate(pki.ca.certPem)];
-  server = createSecureServer({ cert: pki.serving.certPem, key: pki.serving.keyPem, ca: pki.ca.certPem, requestCert: true, rejectUnauthorized: false, allowHTTP1: true });
+  server = createSecureServer({
+    cert: pki.serving.certPem,
+    key: pki.serving.keyPem,
+    ca: pki.ca.certPem,
+    requestCert: true,
+    rejectUnauthorized: false,
+    allowHTTP1: true,
+  });
   server.on('request', (req: Http2ServerRequest, res) => {
     const connection = tlsConnectionOf(req);
     seen.push({ connection, socket: req.socket, verified: socketVerifiesTo(connection, roots)?.leaf.subject });

@@ -24,7 +24,8 @@ const healthy: NodeProbe = {
   ],
 };
 const ok: Observation = { contact: { ok: true, probe: healthy }, sync: { state: 'disabled' }, now };
-const cond = (s: { conditions?: unknown }, type: string) => (s.conditions as { type: string }[]).find((c) => c.type === type) as Record<string, unknown>;
+const cond = (s: { conditions?: unknown }, type: string) =>
+  (s.conditions as { type: string }[]).find((c) => c.type === type) as Record<string, unknown>;
 
 describe('AdoptedServer status from one look at the node', () => {
   it('an accepted, reachable, healthy node is Ready, with node info, addresses and events for what changed', () => {
@@ -36,7 +37,10 @@ describe('AdoptedServer status from one look at the node', () => {
       lastContactTime: '2026-12-01T10:00:00Z',
       health: { status: 'Healthy' },
       nodeInfo: { hostname: 'cp-1', talosVersion: 'v1.13.9', nodeType: 'controlplane', architecture: 'amd64' },
-      addresses: [{ type: 'InternalIP', address: '127.0.0.2' }, { type: 'Hostname', address: 'cp-1' }],
+      addresses: [
+        { type: 'InternalIP', address: '127.0.0.2' },
+        { type: 'Hostname', address: 'cp-1' },
+      ],
     });
     expect(cond(status, 'Connected')).toMatchObject({ status: 'True', reason: 'TalosAPIReachable' });
     expect(cond(status, 'Adopted')).toMatchObject({ status: 'True', reason: 'Adopted' });
@@ -48,7 +52,10 @@ describe('AdoptedServer status from one look at the node', () => {
 
   it('looking again with nothing new changes nothing but times, and records no event', () => {
     const first = planStatus(server({ accepted: true }), ok).status;
-    const again = planStatus(server({ accepted: true }, first as Record<string, unknown>), { ...ok, now: now + 30_000 });
+    const again = planStatus(server({ accepted: true }, first as Record<string, unknown>), {
+      ...ok,
+      now: now + 30_000,
+    });
     expect(again.events).toEqual([]);
     expect(statusChanged(first, again.status)).toBe(false);
     expect(again.status.lastContactTime).toBe('2026-12-01T10:00:30Z');
@@ -59,20 +66,34 @@ describe('AdoptedServer status from one look at the node', () => {
     const first = planStatus(server({ accepted: true }), ok).status;
     const lost = planStatus(server({ accepted: true }, first as Record<string, unknown>), {
       ...ok,
-      contact: { ok: false, reason: 'TalosAPIUnreachable', message: 'Talos node 127.0.0.2:50000 (Version) is unreachable' },
+      contact: {
+        ok: false,
+        reason: 'TalosAPIUnreachable',
+        message: 'Talos node 127.0.0.2:50000 (Version) is unreachable',
+      },
       now: now + 30_000,
     });
     expect(lost.status).toMatchObject({ connected: false, ready: false });
-    expect(cond(lost.status, 'Connected')).toMatchObject({ status: 'False', reason: 'TalosAPIUnreachable', severity: 'Warning', lastTransitionTime: '2026-12-01T10:00:30Z' });
+    expect(cond(lost.status, 'Connected')).toMatchObject({
+      status: 'False',
+      reason: 'TalosAPIUnreachable',
+      severity: 'Warning',
+      lastTransitionTime: '2026-12-01T10:00:30Z',
+    });
     expect(cond(lost.status, 'Adopted')).toMatchObject({ status: 'True' });
     expect(cond(lost.status, 'Ready')).toMatchObject({ status: 'False', reason: 'NotConnected' });
-    expect(lost.events).toEqual([{ type: 'Warning', reason: 'ConnectionLost', message: expect.stringContaining('unreachable') }]);
+    expect(lost.events).toEqual([
+      { type: 'Warning', reason: 'ConnectionLost', message: expect.stringContaining('unreachable') },
+    ]);
     expect(statusChanged(first, lost.status)).toBe(true);
   });
 
   it('no credentials or a refused address never adopt; the event carries the reason', () => {
     for (const reason of ['NoCredentials', 'OutboundNotAllowed']) {
-      const r = planStatus(server({ accepted: true }), { ...ok, contact: { ok: false, reason, message: `because ${reason}` } });
+      const r = planStatus(server({ accepted: true }), {
+        ...ok,
+        contact: { ok: false, reason, message: `because ${reason}` },
+      });
       expect(cond(r.status, 'Connected')).toMatchObject({ status: 'False', reason });
       expect(cond(r.status, 'Adopted')).toMatchObject({ status: 'False', reason: 'AdoptionFailed', severity: 'Error' });
       expect(r.events.map((e) => e.reason)).toEqual([reason]);
@@ -88,23 +109,49 @@ describe('AdoptedServer status from one look at the node', () => {
   });
 
   it('SideroLink reflects its configuration (monitoring-only, no tunnel); Management API sync results', () => {
-    const spec = { accepted: true, sideroLink: { enabled: true, address: 'fdae:41e4:649b:9303::1' }, managementAPI: { enabled: true, endpoint: 'http://127.0.0.1:1' } };
+    const spec = {
+      accepted: true,
+      sideroLink: { enabled: true, address: 'fdae:41e4:649b:9303::1' },
+      managementAPI: { enabled: true, endpoint: 'http://127.0.0.1:1' },
+    };
     const synced = planStatus(server(spec), { ...ok, sync: { state: 'synced' } });
     expect(synced.status.sideroLinkStatus).toEqual({ connected: false, address: 'fdae:41e4:649b:9303::1' });
     expect(cond(synced.status, 'SideroLinkReady')).toMatchObject({ status: 'False', reason: 'MonitoringOnly' });
     expect(cond(synced.status, 'ManagementAPISync')).toMatchObject({ status: 'True', reason: 'Synced' });
     expect(synced.status.managementAPIStatus).toMatchObject({ synced: true });
-    const failed = planStatus(server(spec, synced.status as Record<string, unknown>), { ...ok, sync: { state: 'failed', reason: 'SyncFailed', message: 'HTTP 500' } });
-    expect(cond(failed.status, 'ManagementAPISync')).toMatchObject({ status: 'False', reason: 'SyncFailed', message: 'HTTP 500' });
+    const failed = planStatus(server(spec, synced.status as Record<string, unknown>), {
+      ...ok,
+      sync: { state: 'failed', reason: 'SyncFailed', message: 'HTTP 500' },
+    });
+    expect(cond(failed.status, 'ManagementAPISync')).toMatchObject({
+      status: 'False',
+      reason: 'SyncFailed',
+      message: 'HTTP 500',
+    });
     expect(failed.events).toEqual([{ type: 'Warning', reason: 'ManagementAPISyncFailed', message: 'HTTP 500' }]);
   });
 
   it('an unhealthy service makes the node not Ready and is told as a HealthChanged warning', () => {
     const first = planStatus(server({ accepted: true }), ok).status;
-    const sick: NodeProbe = { ...healthy, status: 'Unhealthy', checks: [...healthy.checks, { name: 'service/kubelet', status: 'Unhealthy', message: 'running, unhealthy', durationMs: 1 }] };
-    const r = planStatus(server({ accepted: true }, first as Record<string, unknown>), { ...ok, contact: { ok: true, probe: sick } });
-    expect(r.status).toMatchObject({ ready: false, health: { status: 'Unhealthy', message: 'service/kubelet: running, unhealthy' } });
+    const sick: NodeProbe = {
+      ...healthy,
+      status: 'Unhealthy',
+      checks: [
+        ...healthy.checks,
+        { name: 'service/kubelet', status: 'Unhealthy', message: 'running, unhealthy', durationMs: 1 },
+      ],
+    };
+    const r = planStatus(server({ accepted: true }, first as Record<string, unknown>), {
+      ...ok,
+      contact: { ok: true, probe: sick },
+    });
+    expect(r.status).toMatchObject({
+      ready: false,
+      health: { status: 'Unhealthy', message: 'service/kubelet: running, unhealthy' },
+    });
     expect(cond(r.status, 'Ready')).toMatchObject({ status: 'False', reason: 'Unhealthy' });
-    expect(r.events).toEqual([{ type: 'Warning', reason: 'HealthChanged', message: expect.stringContaining('Healthy -> Unhealthy') }]);
+    expect(r.events).toEqual([
+      { type: 'Warning', reason: 'HealthChanged', message: expect.stringContaining('Healthy -> Unhealthy') },
+    ]);
   });
 });

@@ -5,7 +5,10 @@ import { machineManifest, planCluster, sizeInGB } from '../../../src/controllers
 import { clusterStatus } from '../../../src/controllers/kubernetescluster/status.js';
 import type { KubeObject } from '../../../src/machinery/kind.js';
 
-function cluster(workers: { name: string; replicas: number; [k: string]: unknown }[], cp: Record<string, unknown> = {}): KubeObject {
+function cluster(
+  workers: { name: string; replicas: number; [k: string]: unknown }[],
+  cp: Record<string, unknown> = {},
+): KubeObject {
   return {
     apiVersion: 'vitistack.io/v1alpha1',
     kind: 'KubernetesCluster',
@@ -20,21 +23,43 @@ function cluster(workers: { name: string; replicas: number; [k: string]: unknown
 /** a Machine as the controller would have made it, or as `meta` changes it */
 function machine(c: KubeObject, name: string, pool?: string, meta: Partial<KubeObject['metadata']> = {}): KubeObject {
   const plan = planCluster(c, []);
-  const d = plan.create.find((x) => x.name === name) ?? { ...plan.create[0]!, name, pool, annotations: pool ? { 'vitistack.io/nodepool': pool } : {} };
-  const m = machineManifest(c, { ...d, role: pool ? 'worker' : 'controlplane', labels: { ...d.labels, 'vitistack.io/node-role': pool ? 'worker' : 'controlplane' }, annotations: pool ? { 'vitistack.io/nodepool': pool } : {}, spec: { ...d.spec, name } });
+  const d = plan.create.find((x) => x.name === name) ?? {
+    ...plan.create[0]!,
+    name,
+    pool,
+    annotations: pool ? { 'vitistack.io/nodepool': pool } : {},
+  };
+  const m = machineManifest(c, {
+    ...d,
+    role: pool ? 'worker' : 'controlplane',
+    labels: { ...d.labels, 'vitistack.io/node-role': pool ? 'worker' : 'controlplane' },
+    annotations: pool ? { 'vitistack.io/nodepool': pool } : {},
+    spec: { ...d.spec, name },
+  });
   return { ...m, metadata: { ...m.metadata, uid: `uid-${name}`, ...meta } };
 }
 
-const names = (xs: { name?: string; metadata?: { name?: string } }[]) => xs.map((x) => x.name ?? x.metadata?.name).sort();
+const names = (xs: { name?: string; metadata?: { name?: string } }[]) =>
+  xs.map((x) => x.name ?? x.metadata?.name).sort();
 
 describe('planCluster', () => {
   it('asks for <cluster>-ctp<i> control planes (at least one) and pool workers from one index space', () => {
-    const c = cluster([{ name: 'a', replicas: 2 }, { name: 'b', replicas: 1, provider: 'cloudsigma', machineClass: 'big' }], { replicas: 3 });
+    const c = cluster(
+      [
+        { name: 'a', replicas: 2 },
+        { name: 'b', replicas: 1, provider: 'cloudsigma', machineClass: 'big' },
+      ],
+      { replicas: 3 },
+    );
     const plan = planCluster(c, []);
     expect(names(plan.create)).toEqual(['c-ctp0', 'c-ctp1', 'c-ctp2', 'c-wrk0', 'c-wrk1', 'c-wrk2']);
     const b = plan.create.find((d) => d.pool === 'b')!;
     expect(b.name).toBe('c-wrk2');
-    expect(b.labels).toEqual({ 'cluster.vitistack.io/cluster-name': 'c', 'vitistack.io/clusterid': 'c-id', 'vitistack.io/node-role': 'worker' });
+    expect(b.labels).toEqual({
+      'cluster.vitistack.io/cluster-name': 'c',
+      'vitistack.io/clusterid': 'c-id',
+      'vitistack.io/node-role': 'worker',
+    });
     expect(b.annotations).toEqual({ 'vitistack.io/nodepool': 'b' });
     expect(b.spec).toEqual({
       name: 'c-wrk2',
@@ -46,21 +71,51 @@ describe('planCluster', () => {
     });
     expect(plan.create.find((d) => d.name === 'c-ctp0')!.spec).toMatchObject({ machineClass: 'large', provider: '' });
     const m = machineManifest(c, b);
-    expect(m.metadata.ownerReferences).toEqual([{ apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: 'c', uid: 'uid-c', controller: true, blockOwnerDeletion: true }]);
+    expect(m.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'vitistack.io/v1alpha1',
+        kind: 'KubernetesCluster',
+        name: 'c',
+        uid: 'uid-c',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
   });
 
   it('turns storage into disks, the first one booting', () => {
-    const plan = planCluster(cluster([], { storage: [{ class: 'fast', path: '/', size: '50Gi' }, { class: 'slow', path: '/data', size: '1Ti' }] }), []);
+    const plan = planCluster(
+      cluster([], {
+        storage: [
+          { class: 'fast', path: '/', size: '50Gi' },
+          { class: 'slow', path: '/data', size: '1Ti' },
+        ],
+      }),
+      [],
+    );
     expect(plan.create[0]!.spec.disks).toEqual([
       { name: 'disk-0', type: 'fast', sizeGB: 50, boot: true },
       { name: 'disk-1', type: 'slow', sizeGB: 1024, boot: false },
     ]);
-    expect([sizeInGB('512Mi'), sizeInGB('80G'), sizeInGB('lots'), sizeInGB('100000Ti')]).toEqual([1, 80, undefined, undefined]);
+    expect([sizeInGB('512Mi'), sizeInGB('80G'), sizeInGB('lots'), sizeInGB('100000Ti')]).toEqual([
+      1,
+      80,
+      undefined,
+      undefined,
+    ]);
   });
 
   it('a new worker takes the lowest free index, never one a Machine still holds', () => {
-    const c = cluster([{ name: 'a', replicas: 2 }, { name: 'b', replicas: 2 }]);
-    const existing = [machine(c, 'c-ctp0'), machine(c, 'c-wrk0', 'a'), machine(c, 'c-wrk3', 'b'), machine(c, 'c-wrk1', 'b', { deletionTimestamp: '2026-01-01T00:00:00Z' })];
+    const c = cluster([
+      { name: 'a', replicas: 2 },
+      { name: 'b', replicas: 2 },
+    ]);
+    const existing = [
+      machine(c, 'c-ctp0'),
+      machine(c, 'c-wrk0', 'a'),
+      machine(c, 'c-wrk3', 'b'),
+      machine(c, 'c-wrk1', 'b', { deletionTimestamp: '2026-01-01T00:00:00Z' }),
+    ];
     const plan = planCluster(c, existing);
     // wrk1 is terminating: its name is still taken
     expect(plan.create.map((d) => `${d.name}/${d.pool}`)).toEqual(['c-wrk2/a', 'c-wrk4/b']);
@@ -70,14 +125,30 @@ describe('planCluster', () => {
 
   it('scales down one at a time: control planes first, the highest index first, none while one is terminating', () => {
     const c = cluster([{ name: 'a', replicas: 1 }], { replicas: 1 });
-    const existing = [machine(c, 'c-ctp0'), machine(c, 'c-ctp1'), machine(c, 'c-ctp2'), machine(c, 'c-wrk0', 'a'), machine(c, 'c-wrk2', 'a'), machine(c, 'c-wrk10', 'a'), machine(c, 'c-wrk5', 'gone')];
+    const existing = [
+      machine(c, 'c-ctp0'),
+      machine(c, 'c-ctp1'),
+      machine(c, 'c-ctp2'),
+      machine(c, 'c-wrk0', 'a'),
+      machine(c, 'c-wrk2', 'a'),
+      machine(c, 'c-wrk10', 'a'),
+      machine(c, 'c-wrk5', 'gone'),
+    ];
     const first = planCluster(c, existing);
     expect(first.remove?.metadata.name).toBe('c-ctp2');
-    const next = planCluster(c, existing.filter((m) => !m.metadata.name!.startsWith('c-ctp2') && !m.metadata.name!.startsWith('c-ctp1')));
+    const next = planCluster(
+      c,
+      existing.filter((m) => !m.metadata.name!.startsWith('c-ctp2') && !m.metadata.name!.startsWith('c-ctp1')),
+    );
     // indices compare as numbers: wrk10 is the highest; the pool kept its lowest, wrk0
     expect(next.remove?.metadata.name).toBe('c-wrk10');
     expect(next.desired.map((d) => d.name)).toEqual(['c-ctp0', 'c-wrk0']);
-    const waiting = planCluster(c, existing.map((m) => (m.metadata.name === 'c-ctp2' ? { ...m, metadata: { ...m.metadata, deletionTimestamp: 'x' } } : m)));
+    const waiting = planCluster(
+      c,
+      existing.map((m) =>
+        m.metadata.name === 'c-ctp2' ? { ...m, metadata: { ...m.metadata, deletionTimestamp: 'x' } } : m,
+      ),
+    );
     expect(waiting.remove).toBeUndefined();
     expect(waiting.workers).toBe(4);
   });
@@ -85,31 +156,63 @@ describe('planCluster', () => {
   it('touches no Machine it does not control, and names the one in its way', () => {
     const c = cluster([{ name: 'a', replicas: 1 }]);
     const foreign = { ...machine(c, 'c-ctp0'), metadata: { name: 'c-ctp0', namespace: 'ns', uid: 'x', labels: {} } };
-    const loose = { ...machine(c, 'c-wrk7', 'a'), metadata: { name: 'c-wrk7', namespace: 'ns', uid: 'y', annotations: { 'vitistack.io/nodepool': 'a' } } };
+    const loose = {
+      ...machine(c, 'c-wrk7', 'a'),
+      metadata: { name: 'c-wrk7', namespace: 'ns', uid: 'y', annotations: { 'vitistack.io/nodepool': 'a' } },
+    };
     const plan = planCluster(c, [foreign, loose]);
     expect(plan.problems).toEqual(['Machine c-ctp0 exists and is not controlled by this cluster']);
     expect([plan.create, plan.update, plan.remove]).toEqual([[], [], undefined]);
-    const status = clusterStatus([], { plan, waitingForSecrets: false, failedCreates: [], hasEndpoint: true, generation: 3 });
-    expect(status).toMatchObject({ phase: 'ValidationError', message: 'Machine c-ctp0 exists and is not controlled by this cluster', observedGeneration: 3 });
+    const status = clusterStatus([], {
+      plan,
+      waitingForSecrets: false,
+      failedCreates: [],
+      hasEndpoint: true,
+      generation: 3,
+    });
+    expect(status).toMatchObject({
+      phase: 'ValidationError',
+      message: 'Machine c-ctp0 exists and is not controlled by this cluster',
+      observedGeneration: 3,
+    });
   });
 
-  it('patches only the owned fields that drifted, keeping the Machine\'s other labels, tags and os keys', () => {
+  it("patches only the owned fields that drifted, keeping the Machine's other labels, tags and os keys", () => {
     const c = cluster([{ name: 'a', replicas: 1, machineClass: 'xl' }]);
     const m = machine(c, 'c-wrk0', 'a');
     const drifted = {
       ...m,
       metadata: { ...m.metadata, labels: { ...m.metadata.labels, mine: 'yes', 'vitistack.io/node-role': 'nope' } },
-      spec: { ...(m.spec as object), machineClass: 'small', tags: { cluster: 'c-id', role: 'worker', nodepool: 'a', extra: '1' }, os: { family: 'linux', distribution: 'talos', architecture: 'amd64', imageID: 'img' }, disks: [{ name: 'd' }] },
+      spec: {
+        ...(m.spec as object),
+        machineClass: 'small',
+        tags: { cluster: 'c-id', role: 'worker', nodepool: 'a', extra: '1' },
+        os: { family: 'linux', distribution: 'talos', architecture: 'amd64', imageID: 'img' },
+        disks: [{ name: 'd' }],
+      },
     };
     const plan = planCluster(c, [machine(c, 'c-ctp0'), drifted]);
-    expect(plan.update).toEqual([{ name: 'c-wrk0', patch: { metadata: { labels: { 'vitistack.io/node-role': 'worker' } }, spec: { machineClass: 'xl', disks: null } } }]);
-    expect(planCluster(c, [machine(c, 'c-ctp0'), { ...m, spec: { ...(m.spec as object), machineClass: 'xl' } }]).update).toEqual([]);
+    expect(plan.update).toEqual([
+      {
+        name: 'c-wrk0',
+        patch: {
+          metadata: { labels: { 'vitistack.io/node-role': 'worker' } },
+          spec: { machineClass: 'xl', disks: null },
+        },
+      },
+    ]);
+    expect(
+      planCluster(c, [machine(c, 'c-ctp0'), { ...m, spec: { ...(m.spec as object), machineClass: 'xl' } }]).update,
+    ).toEqual([]);
   });
 
   it('labels with the clusterId only when it is a valid label value', () => {
     const c = cluster([]);
     (c.spec as any).data.clusterId = 'Team A / prod';
-    expect(planCluster(c, []).create[0]!.labels).toEqual({ 'cluster.vitistack.io/cluster-name': 'c', 'vitistack.io/node-role': 'controlplane' });
+    expect(planCluster(c, []).create[0]!.labels).toEqual({
+      'cluster.vitistack.io/cluster-name': 'c',
+      'vitistack.io/node-role': 'controlplane',
+    });
   });
 
   it('refuses names that would not fit their machine-config Secret', () => {
@@ -122,15 +225,46 @@ describe('planCluster', () => {
 describe('clusterStatus', () => {
   const c = cluster([{ name: 'a', replicas: 1 }]);
   it('is Pending while machines are made or configs missing, ConfigGenerated once every Machine has its config', () => {
-    const creating = clusterStatus([], { plan: planCluster(c, []), waitingForSecrets: false, failedCreates: [], hasEndpoint: true, generation: 3 });
+    const creating = clusterStatus([], {
+      plan: planCluster(c, []),
+      waitingForSecrets: false,
+      failedCreates: [],
+      hasEndpoint: true,
+      generation: 3,
+    });
     expect(creating).toMatchObject({ phase: 'Pending', message: 'creating machines: c-ctp0, c-wrk0', workers: 0 });
-    const configured = (m: KubeObject) => ({ ...m, metadata: { ...m.metadata, annotations: { ...m.metadata.annotations, 'talos.vitistack.io/machineconfig-secret': 's' } } });
+    const configured = (m: KubeObject) => ({
+      ...m,
+      metadata: {
+        ...m.metadata,
+        annotations: { ...m.metadata.annotations, 'talos.vitistack.io/machineconfig-secret': 's' },
+      },
+    });
     const all = [configured(machine(c, 'c-ctp0')), configured(machine(c, 'c-wrk0', 'a'))];
-    const done = clusterStatus(creating.conditions, { plan: planCluster(c, all), waitingForSecrets: false, failedCreates: [], hasEndpoint: true, generation: 3 });
+    const done = clusterStatus(creating.conditions, {
+      plan: planCluster(c, all),
+      waitingForSecrets: false,
+      failedCreates: [],
+      hasEndpoint: true,
+      generation: 3,
+    });
     expect(done.phase).toBe('ConfigGenerated');
     expect(done.message).toBeUndefined();
-    expect(done.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`)).toEqual(['ConfigGenerated=True/Generated', 'MachinesReconciled=True/InSync', 'Valid=True/ValidationPassed']);
-    const noEndpoint = clusterStatus([], { plan: planCluster(c, all), waitingForSecrets: false, failedCreates: [], hasEndpoint: false, generation: 3 });
-    expect(noEndpoint).toMatchObject({ phase: 'Pending', message: 'spec.talos.endpoint is not set: machine configs are generated once it is' });
+    expect(done.conditions.map((x) => `${x.type}=${x.status}/${x.reason}`)).toEqual([
+      'ConfigGenerated=True/Generated',
+      'MachinesReconciled=True/InSync',
+      'Valid=True/ValidationPassed',
+    ]);
+    const noEndpoint = clusterStatus([], {
+      plan: planCluster(c, all),
+      waitingForSecrets: false,
+      failedCreates: [],
+      hasEndpoint: false,
+      generation: 3,
+    });
+    expect(noEndpoint).toMatchObject({
+      phase: 'Pending',
+      message: 'spec.talos.endpoint is not set: machine configs are generated once it is',
+    });
   });
 });

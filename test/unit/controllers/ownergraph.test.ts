@@ -11,14 +11,43 @@ function obj(uid: string, owners: string[] = [], meta: Partial<KubeObject['metad
   return {
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `n-${uid}`, namespace: 'ns', uid, ownerReferences: owners.map((o) => ({ apiVersion: 'v1', kind: 'Secret', name: `n-${o}`, uid: o, blockOwnerDeletion: true })), ...meta },
+    metadata: {
+      name: `n-${uid}`,
+      namespace: 'ns',
+      uid,
+      ownerReferences: owners.map((o) => ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        name: `n-${o}`,
+        uid: o,
+        blockOwnerDeletion: true,
+      })),
+      ...meta,
+    },
   };
 }
 
 describe('OwnerGraph', () => {
   it('keeps identity, owners and only the collector finalizers', () => {
-    const n = nodeOf(store, obj('a', ['o'], { finalizers: ['orphan', 'example.com/x'], deletionTimestamp: '2026-01-01T00:00:00Z', resourceVersion: '7' }))!;
-    expect(n).toMatchObject({ namespace: 'ns', name: 'n-a', uid: 'a', owners: ['o'], blocking: ['o'], gcFinalizers: ['orphan'], finalizers: ['orphan', 'example.com/x'], deleting: true, resourceVersion: '7' });
+    const n = nodeOf(
+      store,
+      obj('a', ['o'], {
+        finalizers: ['orphan', 'example.com/x'],
+        deletionTimestamp: '2026-01-01T00:00:00Z',
+        resourceVersion: '7',
+      }),
+    )!;
+    expect(n).toMatchObject({
+      namespace: 'ns',
+      name: 'n-a',
+      uid: 'a',
+      owners: ['o'],
+      blocking: ['o'],
+      gcFinalizers: ['orphan'],
+      finalizers: ['orphan', 'example.com/x'],
+      deleting: true,
+      resourceVersion: '7',
+    });
     expect(nodeOf(store, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } })).toBeUndefined();
   });
 
@@ -27,7 +56,12 @@ describe('OwnerGraph', () => {
     g.upsert(nodeOf(store, obj('d1', ['o']))!);
     g.upsert(nodeOf(other, obj('d2', ['o', 'p']))!);
     expect(g.has('o')).toBe(false);
-    expect(g.dependentsOf('o').map((d) => d.uid).sort()).toEqual(['d1', 'd2']);
+    expect(
+      g
+        .dependentsOf('o')
+        .map((d) => d.uid)
+        .sort(),
+    ).toEqual(['d1', 'd2']);
     expect(g.dependentsOf('p').map((d) => d.uid)).toEqual(['d2']);
     expect(g.uidsOf(other)).toEqual(['d2']);
   });

@@ -36,17 +36,32 @@ async function layerMessages(file: string): Promise<string[]> {
 
 describe('layer rules', () => {
   it('fail an import the importing folder is not allowed, and pass one it is', async () => {
-    const forbidden = probe(`src/machinery/${tag}.ts`, "import { allKinds } from '../api/index.js';\nexport const n = allKinds.length;\n");
-    const nodes = probe(`src/api/${tag}.ts`, "import type { NodeAccess } from '../nodeaccess/connect.js';\nexport type N = NodeAccess;\n");
-    const allowed = probe(`src/admission/${tag}.ts`, "import { allKinds } from '../api/index.js';\nexport const n = allKinds.length;\n");
-    expect(await layerMessages(forbidden)).toEqual([expect.stringMatching(/^layers\/allowed-imports: src\/machinery may not import src\/api/)]);
-    expect(await layerMessages(nodes)).toEqual([expect.stringMatching(/^layers\/allowed-imports: src\/api may not import src\/nodeaccess/)]);
+    const forbidden = probe(
+      `src/machinery/${tag}.ts`,
+      "import { allKinds } from '../api/index.js';\nexport const n = allKinds.length;\n",
+    );
+    const nodes = probe(
+      `src/api/${tag}.ts`,
+      "import type { NodeAccess } from '../nodeaccess/connect.js';\nexport type N = NodeAccess;\n",
+    );
+    const allowed = probe(
+      `src/admission/${tag}.ts`,
+      "import { allKinds } from '../api/index.js';\nexport const n = allKinds.length;\n",
+    );
+    expect(await layerMessages(forbidden)).toEqual([
+      expect.stringMatching(/^layers\/allowed-imports: src\/machinery may not import src\/api/),
+    ]);
+    expect(await layerMessages(nodes)).toEqual([
+      expect.stringMatching(/^layers\/allowed-imports: src\/api may not import src\/nodeaccess/),
+    ]);
     expect(await layerMessages(allowed)).toEqual([]);
   }, 120_000);
 
   it('fail a file in a folder the allow-list does not declare', async () => {
     const stray = probe(`src/${tag}/probe.ts`, 'export const n = 1;\n');
-    expect(await layerMessages(stray)).toEqual([expect.stringMatching(/^layers\/allowed-imports: .*a folder eslint.config.js's LAYERS does not declare/)]);
+    expect(await layerMessages(stray)).toEqual([
+      expect.stringMatching(/^layers\/allowed-imports: .*a folder eslint.config.js's LAYERS does not declare/),
+    ]);
   }, 120_000);
 
   it('the allow-list is acyclic, and a cycle would be found', () => {
@@ -79,6 +94,8 @@ describe('layer rules', () => {
       documented.set(row[1]!, row[2]!.trim() === 'nothing of ours' ? [] : names);
     }
     const production = Object.keys(layers).filter((r) => !r.startsWith('test/') && r !== '.');
-    expect(Object.fromEntries([...documented].sort())).toEqual(Object.fromEntries(production.map((r) => [r, [...layers[r]!].sort()]).sort()));
+    expect(Object.fromEntries([...documented].sort())).toEqual(
+      Object.fromEntries(production.map((r) => [r, [...layers[r]!].sort()]).sort()),
+    );
   });
 });

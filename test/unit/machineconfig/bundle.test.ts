@@ -40,7 +40,10 @@ describe.each(CAS)('certs.%s CA', (name, keyType, curve, organizations) => {
     const c = inspect(bundle.certs[name].crt);
     expect(c.node.ca).toBe(true);
     expect(c.basicConstraints).toEqual({ ca: true, critical: true });
-    expect(c.keyUsage).toEqual({ flags: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign, critical: true });
+    expect(c.keyUsage).toEqual({
+      flags: x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyCertSign,
+      critical: true,
+    });
     expect(c.extKeyUsage).toEqual([EKU.serverAuth, EKU.clientAuth]);
     expect(c.subjectKeyIdHex).toMatch(/^[0-9a-f]{40}$/);
   });

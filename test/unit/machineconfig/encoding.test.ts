@@ -2,7 +2,14 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { base64UrlPadded, decodeBase64Strict } from '../../../src/machineconfig/base64.js';
-import { generatePrivateKey, KeyFormatError, type KeyAlgorithm, parsePrivateKeyPem, privateKeyToTalosPem, signingParamsFor } from '../../../src/machineconfig/keys.js';
+import {
+  generatePrivateKey,
+  KeyFormatError,
+  type KeyAlgorithm,
+  parsePrivateKeyPem,
+  privateKeyToTalosPem,
+  signingParamsFor,
+} from '../../../src/machineconfig/keys.js';
 import { decodeSinglePem, encodePem, PEM_LABEL, toNodeLoadableKeyPem } from '../../../src/machineconfig/pem.js';
 import { pemLabel } from './helpers.js';
 
@@ -54,7 +61,9 @@ describe('PEM framing', () => {
     expect(decodeSinglePem(`leading text\n${one}`)).toEqual({ label: 'CERTIFICATE', der: Buffer.from('abc') });
     expect(decodeSinglePem('nothing here')).toEqual({ error: 'no PEM block found' });
     expect(decodeSinglePem(one + one)).toEqual({ error: 'expected one PEM block, found 2' });
-    expect(decodeSinglePem('-----BEGIN A-----\nYWJj\n-----END B-----\n')).toEqual({ error: 'PEM block BEGIN A ends with END B' });
+    expect(decodeSinglePem('-----BEGIN A-----\nYWJj\n-----END B-----\n')).toEqual({
+      error: 'PEM block BEGIN A ends with END B',
+    });
     expect(decodeSinglePem('-----BEGIN A-----\n!!!!\n-----END A-----\n')).toHaveProperty('error');
   });
 });
@@ -63,7 +72,8 @@ describe('Talos key encodings', () => {
   // RSA 4096 takes seconds to generate on a small machine: one key per type for the whole block
   const keys = {} as Record<KeyAlgorithm, KeyObject>;
   beforeAll(async () => {
-    for (const algorithm of ['ed25519', 'ecdsa-p256', 'rsa-4096'] as const) keys[algorithm] = await generatePrivateKey(algorithm);
+    for (const algorithm of ['ed25519', 'ecdsa-p256', 'rsa-4096'] as const)
+      keys[algorithm] = await generatePrivateKey(algorithm);
   });
 
   it.each([
@@ -83,7 +93,11 @@ describe('Talos key encodings', () => {
   });
 
   it('writes Ed25519 as PKCS#8, EC as SEC1 and RSA as PKCS#1 (the DER bodies Node reads with those types)', () => {
-    for (const [algorithm, type] of [['ed25519', 'pkcs8'], ['ecdsa-p256', 'sec1'], ['rsa-4096', 'pkcs1']] as const) {
+    for (const [algorithm, type] of [
+      ['ed25519', 'pkcs8'],
+      ['ecdsa-p256', 'sec1'],
+      ['rsa-4096', 'pkcs1'],
+    ] as const) {
       const block = decodeSinglePem(privateKeyToTalosPem(keys[algorithm]));
       if ('error' in block) throw new Error(block.error);
       expect(createPrivateKey({ key: block.der, format: 'der', type }).equals(keys[algorithm])).toBe(true);
@@ -92,9 +106,12 @@ describe('Talos key encodings', () => {
 
   it('accepts generic PKCS#8 `PRIVATE KEY` for every type', () => {
     for (const type of ['ed25519', 'ec', 'rsa'] as const) {
-      const { privateKey } = type === 'ec'
-        ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
-        : type === 'rsa' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ed25519');
+      const { privateKey } =
+        type === 'ec'
+          ? generateKeyPairSync('ec', { namedCurve: 'prime256v1' })
+          : type === 'rsa'
+            ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+            : generateKeyPairSync('ed25519');
       const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
       expect(pemLabel(pem)).toBe('PRIVATE KEY');
       expect(parsePrivateKeyPem(pem).equals(privateKey)).toBe(true);
@@ -105,8 +122,12 @@ describe('Talos key encodings', () => {
     const ec = keys['ecdsa-p256'];
     const ecPkcs8 = ec.export({ type: 'pkcs8', format: 'der' });
     expect(() => parsePrivateKeyPem(encodePem(PEM_LABEL.ed25519PrivateKey, ecPkcs8))).toThrow('holds a ec key');
-    expect(() => parsePrivateKeyPem(encodePem(PEM_LABEL.rsaPrivateKey, ec.export({ type: 'sec1', format: 'der' })))).toThrow(KeyFormatError);
-    expect(() => parsePrivateKeyPem(encodePem('ENCRYPTED PRIVATE KEY', ecPkcs8))).toThrow('is not a supported private key label');
+    expect(() =>
+      parsePrivateKeyPem(encodePem(PEM_LABEL.rsaPrivateKey, ec.export({ type: 'sec1', format: 'der' }))),
+    ).toThrow(KeyFormatError);
+    expect(() => parsePrivateKeyPem(encodePem('ENCRYPTED PRIVATE KEY', ecPkcs8))).toThrow(
+      'is not a supported private key label',
+    );
     expect(() => parsePrivateKeyPem('garbage')).toThrow('no PEM block found');
   });
 
@@ -138,11 +159,16 @@ describe('signingParamsFor', () => {
       signingAlgorithm: { name: 'ECDSA', hash: 'SHA-384' },
     });
     expect(signingParamsFor(ec('secp521r1')).signingAlgorithm).toEqual({ name: 'ECDSA', hash: 'SHA-512' });
-    expect(signingParamsFor(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).signingAlgorithm).toEqual({ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' });
+    expect(signingParamsFor(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey).signingAlgorithm).toEqual({
+      name: 'RSASSA-PKCS1-v1_5',
+      hash: 'SHA-256',
+    });
   });
 
   it('refuses keys Web Crypto cannot sign certificates with', () => {
-    expect(() => signingParamsFor(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey)).toThrow('unsupported ECDSA curve secp256k1');
+    expect(() => signingParamsFor(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).privateKey)).toThrow(
+      'unsupported ECDSA curve secp256k1',
+    );
     expect(() => signingParamsFor(generateKeyPairSync('x25519').privateKey)).toThrow('unsupported key type x25519');
   });
 });

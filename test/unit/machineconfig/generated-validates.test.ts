@@ -17,13 +17,20 @@ describe('generated configs pass the validator', () => {
   for (const file of goldens) {
     it(file, () => {
       const minor = /^v(\d+\.\d+)-/.exec(file)![1]!;
-      const problems = configErrors(validateMachineConfig(readFileSync(join(DIR, file), 'utf8'), { talosVersion: `v${minor}.0`, mode: 'metal' }));
+      const problems = configErrors(
+        validateMachineConfig(readFileSync(join(DIR, file), 'utf8'), { talosVersion: `v${minor}.0`, mode: 'metal' }),
+      );
       expect(problems).toEqual([]);
     });
   }
 
   it('an older target refuses a newer contract (strict decoding): a 1.12 config for a 1.11 node', () => {
-    const problems = configErrors(validateMachineConfig(readFileSync(join(DIR, 'v1.12-controlplane.yaml'), 'utf8'), { talosVersion: 'v1.11.0', mode: 'metal' }));
+    const problems = configErrors(
+      validateMachineConfig(readFileSync(join(DIR, 'v1.12-controlplane.yaml'), 'utf8'), {
+        talosVersion: 'v1.11.0',
+        mode: 'metal',
+      }),
+    );
     expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(['machine.install.grubUseUKICmdline']));
   });
 });

@@ -7,7 +7,11 @@ import * as tls from 'node:tls';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { toNodeLoadableKeyPem } from '../../../src/machineconfig/pem.js';
 import { createCA, issueCertificate, type CertAndKeyPem } from '../../../src/machineconfig/pki.js';
-import { generateTalosconfig, nodeTlsCredentials, type NodeTlsCredentials } from '../../../src/machineconfig/talosconfig.js';
+import {
+  generateTalosconfig,
+  nodeTlsCredentials,
+  type NodeTlsCredentials,
+} from '../../../src/machineconfig/talosconfig.js';
 import { HOUR_MS } from './helpers.js';
 
 const servers: tls.Server[] = [];
@@ -25,11 +29,24 @@ interface Accepted {
 
 /** An apid-like server: OS CA server certificate (serverAuth, SAN 127.0.0.1), client certificates required. */
 async function startApidLike(osCA: CertAndKeyPem, maxVersion: tls.SecureVersion, rejectUnauthorized = true) {
-  const serving = await issueCertificate(osCA, { commonName: 'node-1', extKeyUsage: ['serverAuth'], ipAddresses: ['127.0.0.1'], lifetimeMs: 24 * HOUR_MS });
+  const serving = await issueCertificate(osCA, {
+    commonName: 'node-1',
+    extKeyUsage: ['serverAuth'],
+    ipAddresses: ['127.0.0.1'],
+    lifetimeMs: 24 * HOUR_MS,
+  });
   const accepted: Accepted[] = [];
   const refused: string[] = [];
   const server = tls.createServer(
-    { cert: serving.crt, key: toNodeLoadableKeyPem(serving.key), ca: osCA.crt, requestCert: true, rejectUnauthorized, maxVersion, ALPNProtocols: ['h2'] },
+    {
+      cert: serving.crt,
+      key: toNodeLoadableKeyPem(serving.key),
+      ca: osCA.crt,
+      requestCert: true,
+      rejectUnauthorized,
+      maxVersion,
+      ALPNProtocols: ['h2'],
+    },
     (socket) => {
       const o = socket.getPeerCertificate().subject?.O;
       accepted.push({
@@ -52,7 +69,14 @@ async function startApidLike(osCA: CertAndKeyPem, maxVersion: tls.SecureVersion,
 /** Connects with the credentials; resolves to what the server sent, rejects on a failed handshake. */
 function connect(port: number, creds: NodeTlsCredentials): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca: creds.ca, cert: creds.cert, key: creds.key, ALPNProtocols: ['h2'] });
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: creds.ca,
+      cert: creds.cert,
+      key: creds.key,
+      ALPNProtocols: ['h2'],
+    });
     let data = '';
     socket.setEncoding('utf8');
     socket.on('data', (chunk: string) => (data += chunk));
@@ -66,16 +90,19 @@ describe('mTLS with the derived talosconfig', () => {
     ['ed25519', 'TLSv1.3'],
     ['ed25519', 'TLSv1.2'],
     ['ecdsa-p256', 'TLSv1.3'],
-  ] as const)('%s OS CA over %s: the server verifies the client certificate and sees role os:admin', async (algorithm, version) => {
-    const osCA = await createCA({ organization: 'talos', algorithm });
-    const { port, accepted } = await startApidLike(osCA, version);
-    const config = await generateTalosconfig({ clusterName: 'c1', osCA, endpoints: [`127.0.0.1:${port}`] });
-    const context = config.contexts.c1;
-    if (!context) throw new Error('context c1 missing');
+  ] as const)(
+    '%s OS CA over %s: the server verifies the client certificate and sees role os:admin',
+    async (algorithm, version) => {
+      const osCA = await createCA({ organization: 'talos', algorithm });
+      const { port, accepted } = await startApidLike(osCA, version);
+      const config = await generateTalosconfig({ clusterName: 'c1', osCA, endpoints: [`127.0.0.1:${port}`] });
+      const context = config.contexts.c1;
+      if (!context) throw new Error('context c1 missing');
 
-    await expect(connect(port, nodeTlsCredentials(context))).resolves.toBe('ok');
-    expect(accepted).toEqual([{ authorized: true, organizations: ['os:admin'], protocol: version, alpn: 'h2' }]);
-  });
+      await expect(connect(port, nodeTlsCredentials(context))).resolves.toBe('ok');
+      expect(accepted).toEqual([{ authorized: true, organizations: ['os:admin'], protocol: version, alpn: 'h2' }]);
+    },
+  );
 
   it('refuses a client certificate signed by another CA', async () => {
     const osCA = await createCA({ organization: 'talos', algorithm: 'ed25519' });
@@ -97,6 +124,8 @@ describe('mTLS with the derived talosconfig', () => {
     // the same handshake against a server that only reports: the reason is that no trusted CA signed the client certificate
     const reporting = await startApidLike(osCA, 'TLSv1.3', false);
     await expect(connect(reporting.port, creds)).resolves.toBe('ok');
-    expect(reporting.accepted).toMatchObject([{ authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }]);
+    expect(reporting.accepted).toMatchObject([
+      { authorized: false, authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' },
+    ]);
   });
 });

@@ -28,11 +28,14 @@ function problemsOf(input: string): { field: string; message: string }[] {
 }
 
 describe('secretsToYaml', () => {
-  it('writes talosctl\'s layout: cluster, secrets, trustdinfo, certs', () => {
+  it("writes talosctl's layout: cluster, secrets, trustdinfo, certs", () => {
     const doc = exported();
     expect(Object.keys(doc)).toEqual(['cluster', 'secrets', 'trustdinfo', 'certs']);
     expect(doc.cluster).toEqual({ id: bundle.cluster.id, secret: bundle.cluster.secret });
-    expect(doc.secrets).toEqual({ bootstraptoken: bundle.secrets.bootstraptoken, secretboxencryptionsecret: bundle.secrets.secretboxencryptionsecret });
+    expect(doc.secrets).toEqual({
+      bootstraptoken: bundle.secrets.bootstraptoken,
+      secretboxencryptionsecret: bundle.secrets.secretboxencryptionsecret,
+    });
     expect(doc.trustdinfo).toEqual({ token: bundle.trustdinfo.token });
     expect(Object.keys(doc.certs)).toEqual(['etcd', 'k8s', 'k8saggregator', 'k8sserviceaccount', 'os']);
   });
@@ -50,7 +53,12 @@ describe('secretsToYaml', () => {
   it('keeps each base64 value on one line', () => {
     const longest = Math.max(...text.split('\n').map((l) => l.length));
     expect(longest).toBeGreaterThan(1000); // the RSA 4096 key
-    expect(text.split('\n').filter((l) => l.trim() !== '').every((l) => /^ *[a-z0-9]+: ?\S*$/.test(l))).toBe(true);
+    expect(
+      text
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .every((l) => /^ *[a-z0-9]+: ?\S*$/.test(l)),
+    ).toBe(true);
   });
 });
 
@@ -62,7 +70,12 @@ describe('parseSecretsYaml: round trip', () => {
 
   it('import then export is structurally equal to the input, whatever its indentation and key order', () => {
     const doc = exported();
-    const reordered = { certs: doc.certs, trustdinfo: doc.trustdinfo, cluster: { secret: doc.cluster.secret, id: doc.cluster.id }, secrets: doc.secrets };
+    const reordered = {
+      certs: doc.certs,
+      trustdinfo: doc.trustdinfo,
+      cluster: { secret: doc.cluster.secret, id: doc.cluster.id },
+      secrets: doc.secrets,
+    };
     const input = stringify(reordered, { indent: 2, lineWidth: 0 });
     const r = parseSecretsYaml(input);
     if (!r.ok) throw r.error;
@@ -102,11 +115,24 @@ describe('parseSecretsYaml: problems', () => {
 
     expect(problemsOf(stringify(doc))).toEqual([
       { field: 'cluster.secret', message: 'cluster.secret: Required value' },
-      { field: 'secrets.bootstraptoken', message: 'secrets.bootstraptoken: Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}' },
-      { field: 'secrets.secretboxencryptionsecret', message: 'secrets.secretboxencryptionsecret: Invalid value: must decode to 32 bytes, got 16' },
-      { field: 'certs.etcd.crt', message: 'certs.etcd.crt: Invalid value: PEM label "EC PRIVATE KEY" is not CERTIFICATE' },
+      {
+        field: 'secrets.bootstraptoken',
+        message: 'secrets.bootstraptoken: Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}',
+      },
+      {
+        field: 'secrets.secretboxencryptionsecret',
+        message: 'secrets.secretboxencryptionsecret: Invalid value: must decode to 32 bytes, got 16',
+      },
+      {
+        field: 'certs.etcd.crt',
+        message: 'certs.etcd.crt: Invalid value: PEM label "EC PRIVATE KEY" is not CERTIFICATE',
+      },
       { field: 'certs.k8s.crt', message: 'certs.k8s.crt: Invalid value: must be base64 of a PEM block' },
-      { field: 'certs.k8saggregator.crt', message: 'certs.k8saggregator.crt: Invalid value: is not a CA certificate (BasicConstraints CA:TRUE is missing)' },
+      {
+        field: 'certs.k8saggregator.crt',
+        message:
+          'certs.k8saggregator.crt: Invalid value: is not a CA certificate (BasicConstraints CA:TRUE is missing)',
+      },
       { field: 'certs.os.key', message: 'certs.os.key: Invalid value: does not match the certificate in certs.os.crt' },
       { field: 'certs.k8sserviceaccount.key', message: 'certs.k8sserviceaccount.key: Required value' },
     ]);
@@ -125,7 +151,9 @@ describe('parseSecretsYaml: problems', () => {
   });
 
   it('does not take tagged values (!!binary, !!set) for mappings or strings', () => {
-    const problems = problemsOf('cluster: !!binary AAAA\ntrustdinfo: !!set {a, b}\nsecrets: {bootstraptoken: !!binary AAAA}');
+    const problems = problemsOf(
+      'cluster: !!binary AAAA\ntrustdinfo: !!set {a, b}\nsecrets: {bootstraptoken: !!binary AAAA}',
+    );
     expect(problems.filter((p) => ['cluster', 'secrets.bootstraptoken', 'trustdinfo'].includes(p.field))).toEqual([
       { field: 'cluster', message: 'cluster: Invalid value: must be a mapping' },
       { field: 'secrets.bootstraptoken', message: 'secrets.bootstraptoken: Invalid value: must be a string' },
@@ -135,9 +163,20 @@ describe('parseSecretsYaml: problems', () => {
 
   it('lists every field of an empty mapping as required', () => {
     expect(problemsOf('{}').map((p) => p.field)).toEqual([
-      'cluster.id', 'cluster.secret', 'secrets.bootstraptoken', 'secrets.secretboxencryptionsecret', 'trustdinfo.token',
-      'certs.etcd.crt', 'certs.etcd.key', 'certs.k8s.crt', 'certs.k8s.key', 'certs.k8saggregator.crt', 'certs.k8saggregator.key',
-      'certs.os.crt', 'certs.os.key', 'certs.k8sserviceaccount.key',
+      'cluster.id',
+      'cluster.secret',
+      'secrets.bootstraptoken',
+      'secrets.secretboxencryptionsecret',
+      'trustdinfo.token',
+      'certs.etcd.crt',
+      'certs.etcd.key',
+      'certs.k8s.crt',
+      'certs.k8s.key',
+      'certs.k8saggregator.crt',
+      'certs.k8saggregator.key',
+      'certs.os.crt',
+      'certs.os.key',
+      'certs.k8sserviceaccount.key',
     ]);
   });
 
@@ -145,15 +184,23 @@ describe('parseSecretsYaml: problems', () => {
     const doc = exported();
     doc.secrets.aescbcencryptionsecret = doc.secrets.secretboxencryptionsecret;
     expect(problemsOf(stringify(doc))).toEqual([
-      { field: 'secrets', message: 'secrets: Invalid value: only one of secretboxencryptionsecret and aescbcencryptionsecret may be set' },
+      {
+        field: 'secrets',
+        message: 'secrets: Invalid value: only one of secretboxencryptionsecret and aescbcencryptionsecret may be set',
+      },
     ]);
   });
 
   it('rejects an Ed25519 service-account key, which kube-apiserver cannot sign tokens with', () => {
     const doc = exported();
-    doc.certs.k8sserviceaccount = { key: b64(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string) };
+    doc.certs.k8sserviceaccount = {
+      key: b64(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }) as string),
+    };
     expect(problemsOf(stringify(doc))).toEqual([
-      { field: 'certs.k8sserviceaccount.key', message: 'certs.k8sserviceaccount.key: Invalid value: must be an RSA or ECDSA key, not ed25519' },
+      {
+        field: 'certs.k8sserviceaccount.key',
+        message: 'certs.k8sserviceaccount.key: Invalid value: must be an RSA or ECDSA key, not ed25519',
+      },
     ]);
   });
 
@@ -161,13 +208,17 @@ describe('parseSecretsYaml: problems', () => {
     const doc = exported();
     doc.cluster.secret = Buffer.from('a secret that is 35 bytes long.....').toString('base64');
     doc.trustdinfo.token = 'Secret-Token-Value';
-    const joined = problemsOf(stringify(doc)).map((p) => p.message).join('\n');
+    const joined = problemsOf(stringify(doc))
+      .map((p) => p.message)
+      .join('\n');
     expect(joined).toContain('cluster.secret: Invalid value: must decode to 32 bytes, got 35');
     expect(joined).not.toContain(String(doc.cluster.secret));
     expect(joined).not.toContain('Secret-Token-Value');
 
     const broken = 'cluster:\n  secret: "hunter2-very-secret\n';
-    const messages = problemsOf(broken).map((p) => p.message).join('\n');
+    const messages = problemsOf(broken)
+      .map((p) => p.message)
+      .join('\n');
     expect(messages).toMatch(/^<root>: Invalid value: not valid YAML \(\w+ at line \d+, column \d+\)/);
     expect(messages).not.toContain('hunter2');
   });
@@ -179,21 +230,30 @@ describe('parseSecretsYaml: problems', () => {
     const r = parseSecretsYaml(stringify(doc));
     if (r.ok) throw new Error('expected a failure');
     expect(r.error).toBeInstanceOf(Error);
-    expect(r.error.message).toBe('secrets bundle is invalid: [cluster.id: Required value, trustdinfo.token: Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}]');
+    expect(r.error.message).toBe(
+      'secrets bundle is invalid: [cluster.id: Required value, trustdinfo.token: Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}]',
+    );
     const status = r.error.toStatusError().toStatus();
     expect(status).toMatchObject({ kind: 'Status', status: 'Failure', code: 422, reason: 'Invalid' });
     expect(status.details?.causes).toEqual([
       { reason: 'FieldValueRequired', field: 'cluster.id', message: 'Required value' },
-      { reason: 'FieldValueInvalid', field: 'trustdinfo.token', message: 'Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}' },
+      {
+        reason: 'FieldValueInvalid',
+        field: 'trustdinfo.token',
+        message: 'Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}',
+      },
     ]);
   });
 });
 
 describe('parseSecretsYaml: garbage', () => {
-  const aliasBomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd', 'e', 'f', 'g'].map((k, i) => {
-    const prev = 'abcdefg'[i];
-    return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(', ')}]`;
-  })].join('\n');
+  const aliasBomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x]',
+    ...['b', 'c', 'd', 'e', 'f', 'g'].map((k, i) => {
+      const prev = 'abcdefg'[i];
+      return `${k}: &${k} [${Array(9).fill(`*${prev}`).join(', ')}]`;
+    }),
+  ].join('\n');
   const inputs: [string, string][] = [
     ['empty text', ''],
     ['null document', 'null'],
@@ -212,8 +272,12 @@ describe('parseSecretsYaml: garbage', () => {
   ];
 
   it('names the alias problem', () => {
-    expect(problemsOf(aliasBomb).map((p) => p.message)).toEqual(['<root>: Invalid value: the document expands too many aliases']);
-    expect(problemsOf('cluster: *nope').map((p) => p.message)).toEqual(['<root>: Invalid value: an alias has no anchor defined before it']);
+    expect(problemsOf(aliasBomb).map((p) => p.message)).toEqual([
+      '<root>: Invalid value: the document expands too many aliases',
+    ]);
+    expect(problemsOf('cluster: *nope').map((p) => p.message)).toEqual([
+      '<root>: Invalid value: an alias has no anchor defined before it',
+    ]);
   });
 
   it.each(inputs)('%s: returns problems, never throws', (_, input) => {

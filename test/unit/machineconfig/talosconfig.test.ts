@@ -53,7 +53,7 @@ describe('the talosconfig client certificate', () => {
     expect(c.node.ca).toBe(false);
   });
 
-  it('names the OS CA\'s SubjectKeyId as its AuthorityKeyId', () => {
+  it("names the OS CA's SubjectKeyId as its AuthorityKeyId", () => {
     expect(inspect(clientPems().crt).authorityKeyIdHex).toBe(inspect(osCA.crt).subjectKeyIdHex);
   });
 
@@ -84,7 +84,10 @@ describe('the talosconfig client certificate', () => {
     expect(cert.publicKey.asymmetricKeyDetails?.namedCurve).toBe('prime256v1');
     expect(pemLabel(pair.key)).toBe('EC PRIVATE KEY');
     expect(cert.verify(new X509Certificate(ecCA.crt).publicKey)).toBe(true);
-    expect(new x509.X509Certificate(pair.crt).signatureAlgorithm).toMatchObject({ name: 'ECDSA', hash: { name: 'SHA-256' } });
+    expect(new x509.X509Certificate(pair.crt).signatureAlgorithm).toMatchObject({
+      name: 'ECDSA',
+      hash: { name: 'SHA-256' },
+    });
   });
 
   it('follows an RSA OS CA with an RSA 4096 key', async () => {
@@ -98,7 +101,9 @@ describe('the talosconfig client certificate', () => {
 
   it('refuses a CA whose key does not match its certificate', async () => {
     const other = await createCA({ organization: 'talos', algorithm: 'ed25519' });
-    await expect(issueTalosClientCertificate({ crt: osCA.crt, key: other.key })).rejects.toThrow('CA key does not match');
+    await expect(issueTalosClientCertificate({ crt: osCA.crt, key: other.key })).rejects.toThrow(
+      'CA key does not match',
+    );
   });
 });
 
@@ -115,7 +120,12 @@ describe('talosconfigToYaml', () => {
   });
 
   it('writes given endpoints and nodes', async () => {
-    const c = await generateTalosconfig({ clusterName: 'lab', osCA, endpoints: ['10.0.0.2', 'cp.lab:50000'], nodes: ['10.0.0.5'] });
+    const c = await generateTalosconfig({
+      clusterName: 'lab',
+      osCA,
+      endpoints: ['10.0.0.2', 'cp.lab:50000'],
+      nodes: ['10.0.0.5'],
+    });
     const ctx = (parse(talosconfigToYaml(c)) as { contexts: Record<string, Record<string, unknown>> }).contexts.lab;
     expect(Object.keys(ctx ?? {})).toEqual(['endpoints', 'nodes', 'ca', 'crt', 'key']);
     expect(ctx?.endpoints).toEqual(['10.0.0.2', 'cp.lab:50000']);
@@ -161,6 +171,8 @@ describe('nodeTlsCredentials', () => {
   it('reports a field that is not base64', () => {
     const ctx = config.contexts['prod-eu'];
     if (!ctx) throw new Error('context prod-eu missing');
-    expect(() => nodeTlsCredentials({ ...ctx, crt: '%%%' })).toThrow('talosconfig context field crt is not base64 of a PEM');
+    expect(() => nodeTlsCredentials({ ...ctx, crt: '%%%' })).toThrow(
+      'talosconfig context field crt is not base64 of a PEM',
+    );
   });
 });

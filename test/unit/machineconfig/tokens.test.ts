@@ -41,7 +41,8 @@ describe('parseContract', () => {
   });
 
   it('rejects anything else', () => {
-    for (const bad of ['', 'latest', '1', 'v1.x', '1.2.3.4']) expect(() => parseContract(bad)).toThrow('invalid Talos version');
+    for (const bad of ['', 'latest', '1', 'v1.x', '1.2.3.4'])
+      expect(() => parseContract(bad)).toThrow('invalid Talos version');
   });
 
   it('compares numerically, not as strings', () => {

@@ -22,7 +22,12 @@ describe('FieldsV1 encoding', () => {
       },
     });
     expect(Object.keys(doc['f:spec'] as object)).toEqual(['f:replicas', 'f:tags', 'f:workers']);
-    expect(Object.keys(set(['i:2'], ['v:1'], ['k:{"a":1}'], ['f:z']).toFieldsV1())).toEqual(['f:z', 'k:{"a":1}', 'v:1', 'i:2']);
+    expect(Object.keys(set(['i:2'], ['v:1'], ['k:{"a":1}'], ['f:z']).toFieldsV1())).toEqual([
+      'f:z',
+      'k:{"a":1}',
+      'v:1',
+      'i:2',
+    ]);
     expect(Object.keys(set(['f:x', 'f:b'], ['f:x']).toFieldsV1()['f:x'] as object)).toEqual(['.', 'f:b']);
   });
 
@@ -44,19 +49,37 @@ describe('FieldsV1 encoding', () => {
   });
 
   it('rejects documents that are not FieldsV1', () => {
-    for (const bad of [[], 'x', { 'x:y': {} }, { 'f:a': [] }, { 'k:{nope': {} }, { 'k:[]': {} }, { 'i:-1': {} }, { 'f:a': { '.': { x: 1 } } }]) {
+    for (const bad of [
+      [],
+      'x',
+      { 'x:y': {} },
+      { 'f:a': [] },
+      { 'k:{nope': {} },
+      { 'k:[]': {} },
+      { 'i:-1': {} },
+      { 'f:a': { '.': { x: 1 } } },
+    ]) {
       expect(() => FieldSet.fromFieldsV1(bad), JSON.stringify(bad)).toThrow(FieldsV1Error);
     }
   });
 });
 
 describe('set operations', () => {
-  const a = set(['f:spec', 'f:a'], ['f:spec', 'f:b'], ['f:spec', 'f:list', 'k:{"name":"x"}'], ['f:spec', 'f:list', 'k:{"name":"x"}', 'f:v']);
+  const a = set(
+    ['f:spec', 'f:a'],
+    ['f:spec', 'f:b'],
+    ['f:spec', 'f:list', 'k:{"name":"x"}'],
+    ['f:spec', 'f:list', 'k:{"name":"x"}', 'f:v'],
+  );
   const b = set(['f:spec', 'f:b'], ['f:spec', 'f:c'], ['f:spec', 'f:list', 'k:{"name":"x"}']);
 
   it('union, intersection, difference', () => {
     expect(a.union(b).paths().map(formatPath)).toEqual([
-      '.spec.a', '.spec.b', '.spec.c', '.spec.list[name="x"]', '.spec.list[name="x"].v',
+      '.spec.a',
+      '.spec.b',
+      '.spec.c',
+      '.spec.list[name="x"]',
+      '.spec.list[name="x"].v',
     ]);
     expect(a.intersection(b).paths().map(formatPath)).toEqual(['.spec.b', '.spec.list[name="x"]']);
     expect(a.difference(b).paths().map(formatPath)).toEqual(['.spec.a', '.spec.list[name="x"].v']);
@@ -64,7 +87,12 @@ describe('set operations', () => {
   });
 
   it('recursive difference also drops what is below a removed member', () => {
-    expect(a.recursiveDifference(set(['f:spec', 'f:list', 'k:{"name":"x"}'])).paths().map(formatPath)).toEqual(['.spec.a', '.spec.b']);
+    expect(
+      a
+        .recursiveDifference(set(['f:spec', 'f:list', 'k:{"name":"x"}']))
+        .paths()
+        .map(formatPath),
+    ).toEqual(['.spec.a', '.spec.b']);
     expect(a.recursiveDifference(set(['f:spec'])).empty()).toBe(true);
   });
 

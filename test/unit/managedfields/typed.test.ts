@@ -1,6 +1,12 @@
 // Field sets and comparisons computed on the kinds' real schemas.
 import { describe, expect, it } from 'vitest';
-import { adoptedServerKind, allKinds, coreKinds, kubernetesClusterKind, serverClassKind } from '../../../src/api/index.js';
+import {
+  adoptedServerKind,
+  allKinds,
+  coreKinds,
+  kubernetesClusterKind,
+  serverClassKind,
+} from '../../../src/api/index.js';
 import type { JSONSchema } from '../../../src/machinery/kind.js';
 import { formatPath } from '../../../src/machinery/managedfields/fieldset.js';
 import { applySchema, compare, fieldSetOf } from '../../../src/machinery/managedfields/typed.js';
@@ -9,7 +15,13 @@ import type { FieldError } from '../../../src/machinery/errors.js';
 const KC = applySchema(kubernetesClusterKind);
 
 function cluster(spec: Record<string, unknown>, extra: Record<string, unknown> = {}) {
-  return { apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', metadata: { name: 'c', namespace: 'ns' }, spec, ...extra };
+  return {
+    apiVersion: 'vitistack.io/v1alpha1',
+    kind: 'KubernetesCluster',
+    metadata: { name: 'c', namespace: 'ns' },
+    spec,
+    ...extra,
+  };
 }
 
 const paths = (v: unknown, schema: JSONSchema = KC) => fieldSetOf(v, schema).paths().map(formatPath);
@@ -33,7 +45,10 @@ describe('list semantics declared on every kind', () => {
 
   it('keys worker pools by name, conditions by type and addresses by type and address', () => {
     const kc = kubernetesClusterKind.schema.properties;
-    expect(kc.spec!.properties!.topology!.properties!.workers).toMatchObject({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'] });
+    expect(kc.spec!.properties!.topology!.properties!.workers).toMatchObject({
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['name'],
+    });
     expect(kc.status!.properties!.conditions).toMatchObject({ 'x-kubernetes-list-map-keys': ['type'] });
     expect(adoptedServerKind.schema.properties.status!.properties!.addresses).toMatchObject({
       'x-kubernetes-list-type': 'map',
@@ -44,7 +59,14 @@ describe('list semantics declared on every kind', () => {
 
 describe('fieldSetOf', () => {
   it('owns worker pools item by item, with the item itself a member', () => {
-    const v = cluster({ topology: { workers: [{ name: 'pool-a', replicas: 2 }, { name: 'pool-b', replicas: 1 }] } });
+    const v = cluster({
+      topology: {
+        workers: [
+          { name: 'pool-a', replicas: 2 },
+          { name: 'pool-b', replicas: 1 },
+        ],
+      },
+    });
     expect(fieldSetOf(v, KC).toFieldsV1()).toEqual({
       'f:apiVersion': {},
       'f:kind': {},
@@ -79,13 +101,20 @@ describe('fieldSetOf', () => {
       '.spec.topology.workers[name="p"].taints',
     ]);
     const sc = applySchema(serverClassKind);
-    const ref = { apiVersion: 'metal.sidero.dev/v1alpha2', kind: 'ServerClass', metadata: {}, spec: { environmentRef: { name: 'e', namespace: 'n' } } };
+    const ref = {
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'ServerClass',
+      metadata: {},
+      spec: { environmentRef: { name: 'e', namespace: 'n' } },
+    };
     expect(paths(ref, sc)).toContain('.spec.environmentRef');
     expect(paths(ref, sc)).not.toContain('.spec.environmentRef.name');
   });
 
   it('is granular inside preserve-unknown-fields objects, with lists there atomic', () => {
-    const v = cluster({ topology: { workers: [{ name: 'p', providerConfig: { cloudsigma: { cpu: 2, tags: ['x'] } } }] } });
+    const v = cluster({
+      topology: { workers: [{ name: 'p', providerConfig: { cloudsigma: { cpu: 2, tags: ['x'] } } }] },
+    });
     expect(paths(v).filter((p) => p.includes('providerConfig'))).toEqual([
       '.spec.topology.workers[name="p"].providerConfig.cloudsigma',
       '.spec.topology.workers[name="p"].providerConfig.cloudsigma.cpu',
@@ -110,9 +139,7 @@ describe('fieldSetOf', () => {
   });
 
   it('owns empty objects and nulls, not empty granular lists', () => {
-    expect(paths(cluster({ talos: {}, topology: { workers: [] } }))).toEqual(
-      expect.arrayContaining(['.spec.talos']),
-    );
+    expect(paths(cluster({ talos: {}, topology: { workers: [] } }))).toEqual(expect.arrayContaining(['.spec.talos']));
     expect(paths(cluster({ topology: { workers: [] } })).some((p) => p.includes('workers'))).toBe(false);
   });
 
@@ -131,16 +158,42 @@ describe('fieldSetOf', () => {
 
 describe('compare', () => {
   it('reports modified leaves, added and removed nodes and items', () => {
-    const before = cluster({ topology: { version: '1', workers: [{ name: 'a', replicas: 1 }, { name: 'b', replicas: 1 }] } });
-    const after = cluster({ topology: { version: '2', workers: [{ name: 'a', replicas: 3 }, { name: 'c', replicas: 1 }] }, talos: { certSANs: ['x'] } });
+    const before = cluster({
+      topology: {
+        version: '1',
+        workers: [
+          { name: 'a', replicas: 1 },
+          { name: 'b', replicas: 1 },
+        ],
+      },
+    });
+    const after = cluster({
+      topology: {
+        version: '2',
+        workers: [
+          { name: 'a', replicas: 3 },
+          { name: 'c', replicas: 1 },
+        ],
+      },
+      talos: { certSANs: ['x'] },
+    });
     const c = compare(before, after, KC);
-    expect(c.modified.paths().map(formatPath)).toEqual(['.spec.topology.version', '.spec.topology.workers[name="a"].replicas']);
+    expect(c.modified.paths().map(formatPath)).toEqual([
+      '.spec.topology.version',
+      '.spec.topology.workers[name="a"].replicas',
+    ]);
     expect(c.added.paths().map(formatPath)).toEqual([
-      '.spec.talos', '.spec.talos.certSANs', '.spec.talos.certSANs[="x"]',
-      '.spec.topology.workers[name="c"]', '.spec.topology.workers[name="c"].name', '.spec.topology.workers[name="c"].replicas',
+      '.spec.talos',
+      '.spec.talos.certSANs',
+      '.spec.talos.certSANs[="x"]',
+      '.spec.topology.workers[name="c"]',
+      '.spec.topology.workers[name="c"].name',
+      '.spec.topology.workers[name="c"].replicas',
     ]);
     expect(c.removed.paths().map(formatPath)).toEqual([
-      '.spec.topology.workers[name="b"]', '.spec.topology.workers[name="b"].name', '.spec.topology.workers[name="b"].replicas',
+      '.spec.topology.workers[name="b"]',
+      '.spec.topology.workers[name="b"].name',
+      '.spec.topology.workers[name="b"].replicas',
     ]);
   });
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { installerImage, validateUpgradeRequest, versionOfImage } from '../../../src/api/live.js';
-import { advanceUpgrade, upgradeInProgress, UPGRADE_TIMEOUT_MS, type UpgradeProgress } from '../../../src/nodeaccess/upgrade.js';
+import {
+  advanceUpgrade,
+  upgradeInProgress,
+  UPGRADE_TIMEOUT_MS,
+  type UpgradeProgress,
+} from '../../../src/nodeaccess/upgrade.js';
 
 const started = Date.parse('2026-12-01T10:00:00Z');
 const base: UpgradeProgress = {
@@ -41,19 +46,31 @@ describe('following an upgrade', () => {
     expect(back.progress.phase).toBe('Failed');
     expect(back.event).toMatchObject({ type: 'Warning', reason: 'UpgradeFailed' });
     expect(back.event!.message).toContain('v1.13.9');
-    const late = advanceUpgrade(base, { reachable: true, version: 'v1.13.9' }, started + UPGRADE_TIMEOUT_MS + 1, 'later');
+    const late = advanceUpgrade(
+      base,
+      { reachable: true, version: 'v1.13.9' },
+      started + UPGRADE_TIMEOUT_MS + 1,
+      'later',
+    );
     expect(late.progress.phase).toBe('Failed');
   });
 
   it('an image without a version completes after the node rebooted', () => {
-    const p: UpgradeProgress = { ...base, image: 'registry.local/installer@sha256:abc', toVersion: undefined, phase: 'Rebooting' };
+    const p: UpgradeProgress = {
+      ...base,
+      image: 'registry.local/installer@sha256:abc',
+      toVersion: undefined,
+      phase: 'Rebooting',
+    };
     expect(advanceUpgrade(p, { reachable: true, version: 'v1.13.9' }, ...at(10)).progress.phase).toBe('Completed');
   });
 
   it('a staged upgrade waits for the next reboot, without a timeout', () => {
     const staged = { ...base, phase: 'Staged' as const };
     expect(advanceUpgrade(staged, { reachable: false, why: 'x' }, ...at(5)).progress).toBe(staged);
-    expect(advanceUpgrade(staged, { reachable: true, version: 'v1.13.9' }, started + 2 * UPGRADE_TIMEOUT_MS, 'x').progress).toBe(staged);
+    expect(
+      advanceUpgrade(staged, { reachable: true, version: 'v1.13.9' }, started + 2 * UPGRADE_TIMEOUT_MS, 'x').progress,
+    ).toBe(staged);
     expect(advanceUpgrade(staged, { reachable: true, version: 'v1.13.10' }, ...at(5)).progress.phase).toBe('Completed');
     expect(upgradeInProgress(staged)).toBe(false);
     expect(upgradeInProgress(base)).toBe(true);
@@ -65,7 +82,10 @@ describe('upgrade requests', () => {
     expect(validateUpgradeRequest({ version: 'v1.13.10' })).toEqual([]);
     expect(validateUpgradeRequest({ image: 'x:v1' })).toEqual([]);
     expect(validateUpgradeRequest({})[0]).toMatchObject({ type: 'FieldValueRequired', field: 'spec.version' });
-    expect(validateUpgradeRequest({ version: 'v1.13.10', image: 'x' })[0]).toMatchObject({ type: 'FieldValueForbidden', field: 'spec.image' });
+    expect(validateUpgradeRequest({ version: 'v1.13.10', image: 'x' })[0]).toMatchObject({
+      type: 'FieldValueForbidden',
+      field: 'spec.image',
+    });
   });
 
   it('maps versions to installer images and back', () => {

@@ -10,7 +10,15 @@ function fakeAPI(replies: Record<string, number>): { api: KubeAPI; calls: string
     async call(method: string, path: string, opts: { contentType?: string } = {}): Promise<KubeReply> {
       calls.push(`${method} ${path}${opts.contentType ? ` ${opts.contentType}` : ''}`);
       const code = replies[`${method} ${path}`] ?? 500;
-      return { code, contentType: 'application/json', body: JSON.stringify({ kind: 'Status', reason: code === 500 ? 'InternalError' : 'x', message: `answered ${code}` }) };
+      return {
+        code,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          kind: 'Status',
+          reason: code === 500 ? 'InternalError' : 'x',
+          message: `answered ${code}`,
+        }),
+      };
     },
   } as unknown as KubeAPI;
   return { api, calls };
@@ -32,6 +40,8 @@ describe('kubeSecretStore', () => {
   it('delete takes 404 as done and reports any other failure', async () => {
     await kubeSecretStore(fakeAPI({ [`DELETE ${col}/s`]: 404 }).api).delete('ns', 's');
     await kubeSecretStore(fakeAPI({ [`DELETE ${col}/s`]: 200 }).api).delete('ns', 's');
-    await expect(kubeSecretStore(fakeAPI({}).api).delete('ns', 's')).rejects.toThrow('deleting secret ns/s: answered 500');
+    await expect(kubeSecretStore(fakeAPI({}).api).delete('ns', 's')).rejects.toThrow(
+      'deleting secret ns/s: answered 500',
+    );
   });
 });

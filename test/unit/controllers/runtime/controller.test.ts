@@ -6,7 +6,11 @@
 import { createServer, connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { singleReplica } from '../../../../src/controllers/leader.js';
-import { Controller, type ControllerSpec, type ReconcileResult } from '../../../../src/controllers/runtime/controller.js';
+import {
+  Controller,
+  type ControllerSpec,
+  type ReconcileResult,
+} from '../../../../src/controllers/runtime/controller.js';
 import { objectKey } from '../../../../src/controllers/runtime/listwatch.js';
 import { controllerManager } from '../../../../src/controllers/runtime/manager.js';
 import type { QueueMetricsProvider } from '../../../../src/controllers/runtime/metrics.js';
@@ -27,7 +31,15 @@ afterEach(async () => {
   await t.close();
 });
 
-const fast: RuntimeSettings = { ...DEFAULT_RUNTIME_SETTINGS, baseBackoffMs: 2, maxBackoffMs: 16, qps: 0, resyncMs: 0, relistBaseMs: 1, relistMaxMs: 10 };
+const fast: RuntimeSettings = {
+  ...DEFAULT_RUNTIME_SETTINGS,
+  baseBackoffMs: 2,
+  maxBackoffMs: 16,
+  qps: 0,
+  resyncMs: 0,
+  relistBaseMs: 1,
+  relistMaxMs: 10,
+};
 
 /** a controller of Secrets: every add and update queues the Secret's key */
 function secretsSpec(reconcile: (key: string) => Promise<ReconcileResult | void>, workers = 2): ControllerSpec {
@@ -46,7 +58,11 @@ function secretsSpec(reconcile: (key: string) => Promise<ReconcileResult | void>
 
 function startController(spec: ControllerSpec, o: { settings?: RuntimeSettings; metrics?: QueueMetricsProvider } = {}) {
   const { log, lines } = capturedLog();
-  const c = new Controller(spec, { settings: o.settings ?? fast, metrics: o.metrics ?? { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) }, log });
+  const c = new Controller(spec, {
+    settings: o.settings ?? fast,
+    metrics: o.metrics ?? { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) },
+    log,
+  });
   c.start();
   running.push(c);
   return { c, lines };
@@ -78,10 +94,12 @@ describe('a controller', () => {
   it('a result with requeueAfterMs brings the key back after that long', async () => {
     await t.secret('a');
     let looks = 0;
-    startController(secretsSpec(async () => {
-      looks++;
-      return { requeueAfterMs: 3 };
-    }));
+    startController(
+      secretsSpec(async () => {
+        looks++;
+        return { requeueAfterMs: 3 };
+      }),
+    );
     await until(() => looks >= 4, 'four looks');
   });
 
@@ -90,11 +108,17 @@ describe('a controller', () => {
     const refused = await refusedConnection();
     const at: number[] = [];
     const settings = { ...fast, baseBackoffMs: 20, maxBackoffMs: 160 };
-    const { c, lines } = startController(secretsSpec(async () => {
-      at.push(performance.now());
-      if (at.length <= 6) throw refused;
-    }), { settings });
-    await until(() => lines.some((l) => l.msg === 'reconcile succeeded after failures'), 'the success after six failures');
+    const { c, lines } = startController(
+      secretsSpec(async () => {
+        at.push(performance.now());
+        if (at.length <= 6) throw refused;
+      }),
+      { settings },
+    );
+    await until(
+      () => lines.some((l) => l.msg === 'reconcile succeeded after failures'),
+      'the success after six failures',
+    );
     const failed = failedLines(lines);
     expect(failed.map((l) => l.retryInMs)).toEqual([20, 40, 80, 160, 160, 160]);
     expect(failed.map((l) => l.attempt)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -104,7 +128,8 @@ describe('a controller', () => {
       expect(JSON.stringify(l)).not.toMatch(/stack/);
     }
     // each retry came no sooner than its backoff (timers may fire a millisecond early)
-    for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(failed[i - 1]!.retryInMs as number - 2);
+    for (let i = 1; i < at.length; i++)
+      expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual((failed[i - 1]!.retryInMs as number) - 2);
     expect(c.queue.numRequeues('default/a')).toBe(0);
   });
 
@@ -112,10 +137,13 @@ describe('a controller', () => {
     await t.secret('a');
     let looks = 0;
     const refused = await refusedConnection();
-    const { c, lines } = startController(secretsSpec(async () => {
-      looks++;
-      throw refused;
-    }), { settings: { ...fast, baseBackoffMs: 60_000, maxBackoffMs: 600_000 } });
+    const { c, lines } = startController(
+      secretsSpec(async () => {
+        looks++;
+        throw refused;
+      }),
+      { settings: { ...fast, baseBackoffMs: 60_000, maxBackoffMs: 600_000 } },
+    );
     await until(() => looks === 1 && failedLines(lines).length === 1, 'the first failure');
     for (let n = 2; n <= 6; n++) {
       await t.secrets.patch('default', 'a', 'merge', { metadata: { labels: { n: String(n) } } }, systemContext());
@@ -127,9 +155,11 @@ describe('a controller', () => {
 
   it('an unexpected failure (a bug) is logged with its stack', async () => {
     await t.secret('a');
-    const { lines } = startController(secretsSpec(async () => {
-      throw new TypeError('cannot read properties of undefined');
-    }));
+    const { lines } = startController(
+      secretsSpec(async () => {
+        throw new TypeError('cannot read properties of undefined');
+      }),
+    );
     await until(() => failedLines(lines).length >= 1, 'the failure');
     const l = failedLines(lines)[0]! as LogLine & { err?: { stack?: string; type?: string } };
     expect(l.err?.type).toBe('TypeError');
@@ -139,10 +169,12 @@ describe('a controller', () => {
   it('requeue: true looks again after the growing backoff, without a log line', async () => {
     await t.secret('a');
     let looks = 0;
-    const { c, lines } = startController(secretsSpec(async () => {
-      looks++;
-      return looks < 5 ? { requeue: true } : undefined;
-    }));
+    const { c, lines } = startController(
+      secretsSpec(async () => {
+        looks++;
+        return looks < 5 ? { requeue: true } : undefined;
+      }),
+    );
     await until(() => looks === 5, 'five looks');
     expect(failedLines(lines)).toEqual([]);
     expect(c.queue.numRequeues('default/a')).toBe(0);
@@ -156,10 +188,19 @@ describe('a controller', () => {
     const metrics: QueueMetricsProvider = {
       forQueue(name) {
         names.push(name);
-        return { added: () => void m.adds++, depth: (d) => void (m.depth += d), retried() {}, waited() {}, worked: () => void m.worked++ };
+        return {
+          added: () => void m.adds++,
+          depth: (d) => void (m.depth += d),
+          retried() {},
+          waited() {},
+          worked: () => void m.worked++,
+        };
       },
     };
-    startController(secretsSpec(async () => undefined), { metrics });
+    startController(
+      secretsSpec(async () => undefined),
+      { metrics },
+    );
     await until(() => m.worked === 2, 'two keys worked');
     expect(names).toEqual(['secrets']);
     expect(m).toEqual({ adds: 2, depth: 0, worked: 2 });
@@ -170,10 +211,12 @@ describe('a controller', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     let started = 0;
-    const { c } = startController(secretsSpec(async () => {
-      started++;
-      await held;
-    }));
+    const { c } = startController(
+      secretsSpec(async () => {
+        started++;
+        await held;
+      }),
+    );
     await until(() => started === 1, 'the reconcile to start');
     let stopped = false;
     const stopping = c.stop().then(() => void (stopped = true));
@@ -196,7 +239,14 @@ describe('the controller manager under leadership', () => {
     const built: Controller[] = [];
     const { log } = capturedLog();
     const work = controllerManager(() => {
-      const c = new Controller(secretsSpec(async (key) => void seen.push(key)), { settings: fast, metrics: { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) }, log });
+      const c = new Controller(
+        secretsSpec(async (key) => void seen.push(key)),
+        {
+          settings: fast,
+          metrics: { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) },
+          log,
+        },
+      );
       built.push(c);
       return [c];
     }, log);
@@ -226,7 +276,14 @@ describe('the controller manager under leadership', () => {
       // the controllers are built a moment later than the stop below
       await new Promise((r) => setImmediate(r));
       return controllerManager(() => {
-        const c = new Controller(secretsSpec(async () => undefined), { settings: fast, metrics: { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) }, log });
+        const c = new Controller(
+          secretsSpec(async () => undefined),
+          {
+            settings: fast,
+            metrics: { forQueue: () => ({ added() {}, depth() {}, retried() {}, waited() {}, worked() {} }) },
+            log,
+          },
+        );
         built.push(c);
         return [c];
       }, log)();

@@ -7,13 +7,16 @@ import { failureFields, isNetworkFailure } from '../../../../src/controllers/run
 import { conflict, internalError, serviceUnavailable, timeout } from '../../../../src/machinery/errors.js';
 
 /** a gRPC status error as @grpc/grpc-js rejects a call with */
-const grpcError = (code: GrpcStatus, details: string) => Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
+const grpcError = (code: GrpcStatus, details: string) =>
+  Object.assign(new Error(`${code} ${GrpcStatus[code]}: ${details}`), { code, details, metadata: new Metadata() });
 
-const nodeError = (code: string) => Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code, syscall: 'connect' });
+const nodeError = (code: string) =>
+  Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code, syscall: 'connect' });
 
 describe('expected failures', () => {
   it('network failures, also as the cause of another error', () => {
-    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']) expect(isNetworkFailure(nodeError(code))).toBe(true);
+    for (const code of ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND'])
+      expect(isNetworkFailure(nodeError(code))).toBe(true);
     expect(isNetworkFailure(new Error('the sync failed', { cause: nodeError('ECONNREFUSED') }))).toBe(true);
     expect(isNetworkFailure(nodeError('EACCES'))).toBe(false);
   });

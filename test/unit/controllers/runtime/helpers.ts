@@ -52,7 +52,12 @@ export async function testRegistry(): Promise<TestRegistry> {
     registry,
     secrets,
     async secret(name, labels) {
-      const value = { apiVersion: 'v1', kind: 'Secret', metadata: { name, ...(labels ? { labels } : {}) }, data: { k: Buffer.from(name).toString('base64') } };
+      const value = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, ...(labels ? { labels } : {}) },
+        data: { k: Buffer.from(name).toString('base64') },
+      };
       await secrets.create('default', { value, duplicates: [] }, systemContext());
     },
     async close() {

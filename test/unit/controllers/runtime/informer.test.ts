@@ -4,7 +4,13 @@
 // what changed meanwhile, deletions included.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Informer, type InformerOptions } from '../../../../src/controllers/runtime/informer.js';
-import { metadataOnly, type ListWatch, type WatchEnd, type WatchHandle, type WatchSink } from '../../../../src/controllers/runtime/listwatch.js';
+import {
+  metadataOnly,
+  type ListWatch,
+  type WatchEnd,
+  type WatchHandle,
+  type WatchSink,
+} from '../../../../src/controllers/runtime/listwatch.js';
 import { registryListWatch } from '../../../../src/controllers/runtime/registrylistwatch.js';
 import type { KubeObject } from '../../../../src/machinery/kind.js';
 import { systemContext } from '../../../../src/machinery/registry/context.js';
@@ -123,7 +129,10 @@ describe('informer on the registry', () => {
   it('keeps indexes current and, with metadataOnly, no data', async () => {
     await t.secret('a', { team: 'x' });
     await t.secret('b', { team: 'y' });
-    const i = start(registryListWatch(t.secrets), { transform: metadataOnly, indexers: { team: (o) => [o.metadata.labels?.team ?? ''] } });
+    const i = start(registryListWatch(t.secrets), {
+      transform: metadataOnly,
+      indexers: { team: (o) => [o.metadata.labels?.team ?? ''] },
+    });
     await i.whenSynced();
     expect(i.store.byIndex('team', 'x').map((o) => o.metadata.name)).toEqual(['a']);
     await t.secrets.patch('default', 'b', 'merge', { metadata: { labels: { team: 'x' } } }, systemContext());

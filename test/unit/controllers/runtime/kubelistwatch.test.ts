@@ -33,24 +33,41 @@ describe('kube-apiserver list+watch', () => {
   it('lists and watches the selected Secrets, and lists again after a 410', async () => {
     h.putSecret('fleet', 'one-talos-secrets', { 'secrets.yaml': 'YQ==' }, BUNDLE);
     h.putSecret('fleet', 'unrelated', { x: 'eQ==' });
-    const source = kubeListWatch(KubeAPI.load({ file: h.kube.kubeconfig }), '/api/v1/secrets', { resource: 'secrets', labelSelector: 'talos.vitistack.io/secret=secrets' });
-    const i = new Informer({ source, resyncMs: 0, relistBaseMs: 1, relistMaxMs: 20, transform: metadataOnly, log: capturedLog().log });
+    const source = kubeListWatch(KubeAPI.load({ file: h.kube.kubeconfig }), '/api/v1/secrets', {
+      resource: 'secrets',
+      labelSelector: 'talos.vitistack.io/secret=secrets',
+    });
+    const i = new Informer({
+      source,
+      resyncMs: 0,
+      relistBaseMs: 1,
+      relistMaxMs: 20,
+      transform: metadataOnly,
+      log: capturedLog().log,
+    });
     const seen: string[] = [];
-    i.addEventHandler({ add: (o) => seen.push(`add ${o.metadata.name}`), update: (_o, c) => seen.push(`update ${c.metadata.name}`) });
+    i.addEventHandler({
+      add: (o) => seen.push(`add ${o.metadata.name}`),
+      update: (_o, c) => seen.push(`update ${c.metadata.name}`),
+    });
     const before = h.secretQueries.length;
     i.start();
     try {
       expect(await i.whenSynced()).toBe(true);
       expect(i.store.keys()).toEqual(['fleet/one-talos-secrets']);
       // what an informer keeps of a Secret: never its data
-      expect(i.store.get('fleet/one-talos-secrets')).toMatchObject({ apiVersion: 'v1', kind: 'Secret', metadata: { labels: BUNDLE } });
+      expect(i.store.get('fleet/one-talos-secrets')).toMatchObject({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { labels: BUNDLE },
+      });
       expect(i.store.get('fleet/one-talos-secrets')!.data).toBeUndefined();
       const watching = () => h.secretQueries.slice(before).filter((q) => q.get('watch') === '1').length;
       await until(() => watching() === 1, 'the watch');
       const [list, watch] = h.secretQueries.slice(before);
       expect(list!.get('labelSelector')).toBe('talos.vitistack.io/secret=secrets');
       // two Secrets were put: the list is at version 3, and the watch starts there
-    expect(watch!.get('resourceVersion')).toBe('3');
+      expect(watch!.get('resourceVersion')).toBe('3');
       expect(watch!.get('allowWatchBookmarks')).toBe('true');
 
       h.putSecret('fleet', 'two-talos-secrets', { 'secrets.yaml': 'Yg==' }, BUNDLE);
@@ -61,7 +78,11 @@ describe('kube-apiserver list+watch', () => {
       await until(() => seen.includes('add three-talos-secrets') && watching() === 2, 'a new list and watch');
       const lists = h.secretQueries.slice(before).filter((q) => q.get('watch') === null);
       expect(lists).toHaveLength(2);
-      expect(seen.filter((s) => s.startsWith('add'))).toEqual(['add one-talos-secrets', 'add two-talos-secrets', 'add three-talos-secrets']);
+      expect(seen.filter((s) => s.startsWith('add'))).toEqual([
+        'add one-talos-secrets',
+        'add two-talos-secrets',
+        'add three-talos-secrets',
+      ]);
     } finally {
       i.stop();
     }
@@ -74,12 +95,17 @@ describe('kube-apiserver list+watch', () => {
     const port = (probe.address() as { port: number }).port;
     await new Promise<void>((r) => probe.close(() => r()));
     const kubeconfig = join(tmp.dir, 'nowhere.kubeconfig');
-    writeFileSync(kubeconfig, stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'c',
-      clusters: [{ name: 'c', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'u', user: { token: 't' } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
-    }));
+    writeFileSync(
+      kubeconfig,
+      stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'c',
+        clusters: [{ name: 'c', cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 't' } }],
+        contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      }),
+    );
     const { log, lines } = capturedLog();
     const source = kubeListWatch(KubeAPI.load({ file: kubeconfig }), '/api/v1/secrets', { resource: 'secrets' });
     const i = new Informer({ source, resyncMs: 0, relistBaseMs: 2, relistMaxMs: 16, log });

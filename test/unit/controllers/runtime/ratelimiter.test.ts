@@ -1,7 +1,12 @@
 // The retry delays of the controller runtime, with client-go's defaults as the model: 5 ms doubling
 // per failure of one key up to a cap, forgotten on success, and an overall token bucket.
 import { describe, expect, it } from 'vitest';
-import { controllerRateLimiter, ItemExponentialBackoff, MaxOf, TokenBucket } from '../../../../src/controllers/runtime/ratelimiter.js';
+import {
+  controllerRateLimiter,
+  ItemExponentialBackoff,
+  MaxOf,
+  TokenBucket,
+} from '../../../../src/controllers/runtime/ratelimiter.js';
 import { DEFAULT_RUNTIME_SETTINGS } from '../../../../src/controllers/runtime/settings.js';
 
 describe('per-key exponential backoff', () => {
@@ -29,7 +34,7 @@ describe('per-key exponential backoff', () => {
     expect(last).toBe(1_000_000);
   });
 
-  it('has client-go\'s defaults: 5 ms to 1000 s, 10 qps with a burst of 100', () => {
+  it("has client-go's defaults: 5 ms to 1000 s, 10 qps with a burst of 100", () => {
     expect(DEFAULT_RUNTIME_SETTINGS).toMatchObject({ baseBackoffMs: 5, maxBackoffMs: 1_000_000, qps: 10, burst: 100 });
   });
 });
@@ -46,7 +51,7 @@ describe('overall rate limit', () => {
     expect(bucket.when()).toBe(0);
   });
 
-  it('the combined limiter takes the longer of the key\'s backoff and the bucket\'s wait', () => {
+  it("the combined limiter takes the longer of the key's backoff and the bucket's wait", () => {
     let now = 0;
     const limiter = new MaxOf(new ItemExponentialBackoff(5, 1000), new TokenBucket(10, 2, () => now));
     expect(limiter.when('a')).toBe(5);

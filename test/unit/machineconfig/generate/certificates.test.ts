@@ -14,7 +14,9 @@ beforeAll(async () => {
 });
 
 const documents = (role: 'controlplane' | 'worker', talosVersion: string): Plain[] =>
-  parseAllDocuments(generateMachineConfig(role, { ...GOLDEN_INPUTS, talosVersion }, bundle)).map((d) => d.toJS() as Plain);
+  parseAllDocuments(generateMachineConfig(role, { ...GOLDEN_INPUTS, talosVersion }, bundle)).map(
+    (d) => d.toJS() as Plain,
+  );
 const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 
 /** a certificate PEM and the key PEM that must belong to it */
@@ -74,6 +76,7 @@ describe('1.14 documents', () => {
     expect(ca.acceptedCAs).toHaveLength(1);
     expect(new X509Certificate(ca.acceptedCAs[0]).subject).toBe('O=kubernetes');
     expect((docs.get('v1alpha1') as Plain).machine.ca.key).toBe('');
-    for (const kind of ['KubeAggregatorCAConfig', 'KubeServiceAccountConfig', 'KubeEtcdEncryptionConfig']) expect(docs.has(kind)).toBe(false);
+    for (const kind of ['KubeAggregatorCAConfig', 'KubeServiceAccountConfig', 'KubeEtcdEncryptionConfig'])
+      expect(docs.has(kind)).toBe(false);
   });
 });

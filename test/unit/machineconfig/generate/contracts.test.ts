@@ -53,7 +53,11 @@ describe('contracts 1.8 to 1.11', () => {
       expect(machine.features).toMatchObject({ rbac: true, stableHostname: true, apidCheckExtKeyUsage: true });
       expect(cluster.apiServer.disablePodSecurityPolicy).toBe(true);
       expect(cluster.apiServer.certSANs).toEqual(['10.5.0.2']);
-      expect(machine.install).toEqual({ disk: '/dev/sda', image: `ghcr.io/siderolabs/installer:${NEWEST_TAG[contract]}`, wipe: false });
+      expect(machine.install).toEqual({
+        disk: '/dev/sda',
+        image: `ghcr.io/siderolabs/installer:${NEWEST_TAG[contract]}`,
+        wipe: false,
+      });
       for (const key of DROPPED_IN_112) expect(cp).toMatch(keyLine(key));
       expect(cp).not.toMatch(keyLine('grubUseUKICmdline'));
       expect(cp).not.toContain('HostnameConfig');
@@ -62,7 +66,13 @@ describe('contracts 1.8 to 1.11', () => {
 
   it('1.8 gets none of the keys 1.9 introduced', () => {
     const text = generate('controlplane', '1.8');
-    for (const key of ['imageCache', 'nodeAddressSortAlgorithm', 'baseRuntimeSpecOverrides', 'searchDomains', 'authorizationConfig']) {
+    for (const key of [
+      'imageCache',
+      'nodeAddressSortAlgorithm',
+      'baseRuntimeSpecOverrides',
+      'searchDomains',
+      'authorizationConfig',
+    ]) {
       expect(text).not.toMatch(keyLine(key));
     }
   });
@@ -116,21 +126,53 @@ describe('contract 1.14: the multi-document layout', () => {
   });
 
   it('moves the Kubernetes settings into Kube*Config documents and adds the 1.14 machine documents', () => {
-    const machineKinds = ['UnattendedInstallConfig', 'ResolverConfig', 'DiscoveryServiceConfig', 'DiscoveryIdentityConfig', 'VolumeConfig', 'FilesystemTrimConfig', 'SecurityProfileConfig'];
-    const nodeKinds = ['KubeClusterConfig', 'KubeNodeConfig', 'KubeletConfig', 'KubeNetworkConfig', 'KubeAPIServerCAConfig', 'KubePrismConfig'];
+    const machineKinds = [
+      'UnattendedInstallConfig',
+      'ResolverConfig',
+      'DiscoveryServiceConfig',
+      'DiscoveryIdentityConfig',
+      'VolumeConfig',
+      'FilesystemTrimConfig',
+      'SecurityProfileConfig',
+    ];
+    const nodeKinds = [
+      'KubeClusterConfig',
+      'KubeNodeConfig',
+      'KubeletConfig',
+      'KubeNetworkConfig',
+      'KubeAPIServerCAConfig',
+      'KubePrismConfig',
+    ];
     expect(kinds(generate('worker', '1.14'))).toEqual(['v1alpha1', 'HostnameConfig', ...nodeKinds, ...machineKinds]);
     expect(kinds(generate('controlplane', '1.14'))).toEqual([
-      'v1alpha1', 'HostnameConfig', ...nodeKinds,
-      'KubeAggregatorCAConfig', 'KubeAdmissionControlConfig', 'KubeAuditPolicyConfig', 'KubeAuthenticationConfig', 'KubeAuthorizerConfig',
-      'KubeEtcdEncryptionConfig', 'KubeServiceAccountConfig', 'KubeAPIServerConfig', 'KubeControllerManagerConfig', 'KubeSchedulerConfig',
-      'KubeProxyConfig', 'KubeFlannelCNIConfig', 'KubeCoreDNSConfig',
+      'v1alpha1',
+      'HostnameConfig',
+      ...nodeKinds,
+      'KubeAggregatorCAConfig',
+      'KubeAdmissionControlConfig',
+      'KubeAuditPolicyConfig',
+      'KubeAuthenticationConfig',
+      'KubeAuthorizerConfig',
+      'KubeEtcdEncryptionConfig',
+      'KubeServiceAccountConfig',
+      'KubeAPIServerConfig',
+      'KubeControllerManagerConfig',
+      'KubeSchedulerConfig',
+      'KubeProxyConfig',
+      'KubeFlannelCNIConfig',
+      'KubeCoreDNSConfig',
       ...machineKinds,
     ]);
   });
 
   it('writes the 1.14 documents with their values', () => {
     const byKind = new Map(documents(generate('controlplane', '1.14')).map((d) => [d.kind ?? 'v1alpha1', d]));
-    expect(byKind.get('VolumeConfig')).toEqual({ apiVersion: 'v1alpha1', kind: 'VolumeConfig', name: 'EPHEMERAL', mount: { secure: true } });
+    expect(byKind.get('VolumeConfig')).toEqual({
+      apiVersion: 'v1alpha1',
+      kind: 'VolumeConfig',
+      name: 'EPHEMERAL',
+      mount: { secure: true },
+    });
     expect(byKind.get('FilesystemTrimConfig')?.interval).toBe('168h');
     expect(byKind.get('SecurityProfileConfig')?.workloadIsolation).toBe(true);
     expect(byKind.get('KubeClusterConfig')).toMatchObject({ clusterName: 'golden', endpoint: 'https://10.5.0.2:6443' });
@@ -139,12 +181,18 @@ describe('contract 1.14: the multi-document layout', () => {
     expect(byKind.get('UnattendedInstallConfig')?.image).toBe(
       'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.0-rc.1',
     );
-    expect(byKind.get('DiscoveryIdentityConfig')).toMatchObject({ clusterID: bundle.cluster.id, clusterSecret: bundle.cluster.secret });
+    expect(byKind.get('DiscoveryIdentityConfig')).toMatchObject({
+      clusterID: bundle.cluster.id,
+      clusterSecret: bundle.cluster.secret,
+    });
   });
 
   it('no contract before 1.14 gets any 1.14 kind, and before 1.12 no extra document at all', () => {
     for (const contract of ALL_CONTRACTS.filter((c) => c !== '1.14')) {
-      for (const role of ROLES) expect(generate(role, contract)).not.toMatch(/kind: (Kube\w*Config|UnattendedInstallConfig|VolumeConfig|SecurityProfileConfig)/);
+      for (const role of ROLES)
+        expect(generate(role, contract)).not.toMatch(
+          /kind: (Kube\w*Config|UnattendedInstallConfig|VolumeConfig|SecurityProfileConfig)/,
+        );
     }
   });
 
@@ -162,7 +210,16 @@ describe('values per role', () => {
       expect(machine.type).toBe('worker');
       expect(machine).not.toHaveProperty('nodeLabels');
       expect(cluster.clusterName).toBe('golden');
-      for (const key of ['secretboxEncryptionSecret', 'aggregatorCA', 'serviceAccount', 'apiServer', 'controllerManager', 'proxy', 'scheduler', 'etcd']) {
+      for (const key of [
+        'secretboxEncryptionSecret',
+        'aggregatorCA',
+        'serviceAccount',
+        'apiServer',
+        'controllerManager',
+        'proxy',
+        'scheduler',
+        'etcd',
+      ]) {
         expect(cluster).not.toHaveProperty(key);
       }
       expect(cluster.discovery).toEqual({ enabled: true, registries: { kubernetes: { disabled: true }, service: {} } });
@@ -176,7 +233,10 @@ describe('values per role', () => {
     expect(cluster.token).toBe(bundle.secrets.bootstraptoken);
     expect(cluster.secretboxEncryptionSecret).toBe(bundle.secrets.secretboxencryptionsecret);
     expect(cluster).not.toHaveProperty('allowSchedulingOnControlPlanes');
-    expect(v1alpha1(generate('controlplane', '1.13', { allowSchedulingOnControlPlanes: true })).cluster.allowSchedulingOnControlPlanes).toBe(true);
+    expect(
+      v1alpha1(generate('controlplane', '1.13', { allowSchedulingOnControlPlanes: true })).cluster
+        .allowSchedulingOnControlPlanes,
+    ).toBe(true);
   });
 });
 
@@ -184,7 +244,10 @@ describe('emission', () => {
   it('writes every v1alpha1 document in Talos struct order', () => {
     for (const contract of ALL_CONTRACTS) {
       for (const role of ROLES) {
-        const text = generate(role, contract, { nodeTaints: { a: 'b:NoSchedule' }, network: { cni: { name: 'custom', urls: ['https://x.example/cni.yaml'] } } });
+        const text = generate(role, contract, {
+          nodeTaints: { a: 'b:NoSchedule' },
+          network: { cni: { name: 'custom', urls: ['https://x.example/cni.yaml'] } },
+        });
         const [first, ...rest] = parseConfigStream(text);
         expect(stringifyConfigStream([inV1Alpha1KeyOrder(first!), ...rest])).toBe(text);
       }

@@ -22,9 +22,13 @@ const BUNDLE_FILE = join(FIXTURES_DIR, 'secrets.yaml');
 /** The fixture bundle (generated once for contract 1.13, whose formats every golden contract accepts). */
 export async function fixtureBundle(): Promise<SecretsBundle> {
   if (!existsSync(BUNDLE_FILE)) {
-    if (!UPDATE_GOLDEN) throw new Error(`${BUNDLE_FILE} is missing; run the tests once with UPDATE_GOLDEN=1 to create it`);
+    if (!UPDATE_GOLDEN)
+      throw new Error(`${BUNDLE_FILE} is missing; run the tests once with UPDATE_GOLDEN=1 to create it`);
     mkdirSync(FIXTURES_DIR, { recursive: true });
-    writeFileSync(BUNDLE_FILE, secretsToYaml(await generateSecretsBundle({ contract: { major: 1, minor: 13 }, now: NOW })));
+    writeFileSync(
+      BUNDLE_FILE,
+      secretsToYaml(await generateSecretsBundle({ contract: { major: 1, minor: 13 }, now: NOW })),
+    );
   }
   const parsed = parseSecretsYaml(readFileSync(BUNDLE_FILE, 'utf8'));
   if (!parsed.ok) throw parsed.error;

@@ -16,7 +16,11 @@ const WITH_OPTIONS: ConfigInputs = {
   installDisk: '/dev/nvme0n1',
   installImage: 'registry.example.com/talos/installer:custom',
   certSANs: ['api.golden.example', '10.5.0.100'],
-  network: { podSubnets: ['10.200.0.0/16'], serviceSubnets: ['10.100.0.0/16'], cni: { name: 'custom', urls: ['https://example.com/cni.yaml'] } },
+  network: {
+    podSubnets: ['10.200.0.0/16'],
+    serviceSubnets: ['10.100.0.0/16'],
+    cni: { name: 'custom', urls: ['https://example.com/cni.yaml'] },
+  },
   dnsDomain: 'golden.internal',
   nodeLabels: { 'topology.kubernetes.io/zone': 'zone-a', role: 'edge' },
   nodeTaints: { dedicated: 'edge:NoSchedule' },
@@ -32,7 +36,10 @@ describe('generateMachineConfig: golden files with default inputs', () => {
   for (const contract of GOLDEN_CONTRACTS) {
     for (const role of ROLES) {
       it(`Talos ${contract} ${role}`, () => {
-        expectGolden(`v${contract}-${role}.yaml`, generateMachineConfig(role, { ...GOLDEN_INPUTS, talosVersion: contract }, bundle));
+        expectGolden(
+          `v${contract}-${role}.yaml`,
+          generateMachineConfig(role, { ...GOLDEN_INPUTS, talosVersion: contract }, bundle),
+        );
       });
     }
   }
@@ -42,7 +49,10 @@ describe('generateMachineConfig: golden files with every option set', () => {
   for (const contract of ['1.11', '1.13', '1.14'] as const) {
     for (const role of ROLES) {
       it(`Talos ${contract} ${role}`, () => {
-        expectGolden(`v${contract}-${role}-options.yaml`, generateMachineConfig(role, { ...WITH_OPTIONS, talosVersion: contract }, bundle));
+        expectGolden(
+          `v${contract}-${role}-options.yaml`,
+          generateMachineConfig(role, { ...WITH_OPTIONS, talosVersion: contract }, bundle),
+        );
       });
     }
   }

@@ -1,6 +1,12 @@
 // Generator inputs: the Talos version map, `gen config`'s inputs and defaults, the endpoint rules.
 import { describe, expect, it } from 'vitest';
-import { ConfigInputError, resolveConfigInputs, resolveKubernetesVersion, resolveTalosVersion, type ConfigInputs } from '../../../../src/machineconfig/generate/inputs.js';
+import {
+  ConfigInputError,
+  resolveConfigInputs,
+  resolveKubernetesVersion,
+  resolveTalosVersion,
+  type ConfigInputs,
+} from '../../../../src/machineconfig/generate/inputs.js';
 import { talosLine, type TalosLine } from '../../../../src/machineconfig/generate/versions.js';
 
 const BASE: ConfigInputs = { clusterName: 'c1', endpoint: 'https://10.5.0.2:6443' };
@@ -34,7 +40,9 @@ describe('resolveTalosVersion', () => {
   });
 
   it('refuses lines without a tag and text that is no version', () => {
-    expect(() => resolveTalosVersion('1.7')).toThrow(/Talos 1\.7 is not a supported target \(supported: 1\.8, .*1\.14\)/);
+    expect(() => resolveTalosVersion('1.7')).toThrow(
+      /Talos 1\.7 is not a supported target \(supported: 1\.8, .*1\.14\)/,
+    );
     expect(() => resolveTalosVersion('1.15')).toThrow(ConfigInputError);
     expect(() => resolveTalosVersion('latest')).toThrow(/not a Talos version/);
   });
@@ -62,7 +70,9 @@ describe('resolveKubernetesVersion', () => {
   });
 
   it("refuses versions outside the target line's range and malformed ones", () => {
-    expect(() => resolveKubernetesVersion('1.35', line(11))).toThrow(/Kubernetes 1\.35\.4 is outside 1\.29 – 1\.34, the range Talos 1\.11 accepts/);
+    expect(() => resolveKubernetesVersion('1.35', line(11))).toThrow(
+      /Kubernetes 1\.35\.4 is outside 1\.29 – 1\.34, the range Talos 1\.11 accepts/,
+    );
     expect(() => resolveKubernetesVersion('1.25.0', line(8))).toThrow(ConfigInputError);
     expect(() => resolveKubernetesVersion('1.33.x', line(13))).toThrow(/not a Kubernetes version/);
   });
@@ -85,7 +95,9 @@ describe('resolveConfigInputs', () => {
       endpointHost: '10.5.0.2',
       allowSchedulingOnControlPlanes: false,
     });
-    expect(resolveConfigInputs({ ...BASE, talosVersion: 'v1.14.0-rc.1' }).installImage).toMatch(/^factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.14\.0-rc\.1$/);
+    expect(resolveConfigInputs({ ...BASE, talosVersion: 'v1.14.0-rc.1' }).installImage).toMatch(
+      /^factory\.talos\.dev\/metal-installer\/[0-9a-f]{64}:v1\.14\.0-rc\.1$/,
+    );
   });
 
   it('takes the endpoint host as written, IPv6 without brackets', () => {
@@ -101,9 +113,19 @@ describe('resolveConfigInputs', () => {
   });
 
   it('sorts labels and taints by key and checks their syntax', () => {
-    const r = resolveConfigInputs({ ...BASE, nodeLabels: { zone: 'a', 'app.example.com/tier': 'edge' }, nodeTaints: { gpu: 'true:NoSchedule', spot: 'NoExecute' } });
-    expect(r.nodeLabels).toEqual([['app.example.com/tier', 'edge'], ['zone', 'a']]);
-    expect(r.nodeTaints).toEqual([['gpu', 'true:NoSchedule'], ['spot', 'NoExecute']]);
+    const r = resolveConfigInputs({
+      ...BASE,
+      nodeLabels: { zone: 'a', 'app.example.com/tier': 'edge' },
+      nodeTaints: { gpu: 'true:NoSchedule', spot: 'NoExecute' },
+    });
+    expect(r.nodeLabels).toEqual([
+      ['app.example.com/tier', 'edge'],
+      ['zone', 'a'],
+    ]);
+    expect(r.nodeTaints).toEqual([
+      ['gpu', 'true:NoSchedule'],
+      ['spot', 'NoExecute'],
+    ]);
     expect(inputError({ nodeTaints: { gpu: 'true:Sometimes' } }).field).toBe('nodeTaints[gpu]');
     expect(inputError({ nodeLabels: { 'bad key': 'x' } }).field).toBe('nodeLabels[bad key]');
     expect(inputError({ nodeLabels: { ok: 'not ok!' } }).field).toBe('nodeLabels[ok]');
@@ -112,17 +134,23 @@ describe('resolveConfigInputs', () => {
   it('checks networks, the DNS domain, CNI URLs and tokens', () => {
     expect(inputError({ network: { podSubnets: ['10.244.0.0'] } }).field).toBe('network.podSubnets[0]');
     expect(inputError({ network: { serviceSubnets: [] } }).field).toBe('network.serviceSubnets');
-    expect(inputError({ network: { cni: { name: 'custom', urls: ['ftp://x/cni.yaml'] } } }).field).toBe('network.cni.urls[0]');
+    expect(inputError({ network: { cni: { name: 'custom', urls: ['ftp://x/cni.yaml'] } } }).field).toBe(
+      'network.cni.urls[0]',
+    );
     expect(inputError({ dnsDomain: 'not_a_domain' }).field).toBe('dnsDomain');
     expect(inputError({ clusterName: '' }).field).toBe('clusterName');
     expect(inputError({ installDisk: '/dev/disk with space' }).field).toBe('installDisk');
-    expect(resolveConfigInputs({ ...BASE, network: { podSubnets: ['fd00:10::/56'] } }).podSubnets).toEqual(['fd00:10::/56']);
+    expect(resolveConfigInputs({ ...BASE, network: { podSubnets: ['fd00:10::/56'] } }).podSubnets).toEqual([
+      'fd00:10::/56',
+    ]);
   });
 
   it('checks types too, since inputs may come from untyped JSON', () => {
     expect(inputError({ clusterName: 5 as unknown as string }).reason).toBe('must be a string');
     expect(inputError({ certSANs: 'a.example' as unknown as string[] }).field).toBe('certSANs');
-    expect(inputError({ network: { cni: { name: 'custom' } as unknown as { name: 'custom'; urls: string[] } } }).field).toBe('network.cni.urls');
+    expect(
+      inputError({ network: { cni: { name: 'custom' } as unknown as { name: 'custom'; urls: string[] } } }).field,
+    ).toBe('network.cni.urls');
     const none = { name: 'none', urls: ['https://ignored.example'] } as unknown as { name: 'none' };
     expect(resolveConfigInputs({ ...BASE, network: { cni: none } }).cni).toEqual({ name: 'none' });
   });

@@ -13,9 +13,13 @@ beforeAll(async () => {
   bundle = await fixtureBundle();
 });
 
-const config = (talosVersion: string) => generateMachineConfig('controlplane', { ...GOLDEN_INPUTS, talosVersion }, bundle);
+const config = (talosVersion: string) =>
+  generateMachineConfig('controlplane', { ...GOLDEN_INPUTS, talosVersion }, bundle);
 
-const pinDisk: Patch = { name: 'pin-disk', jsonPatch: [{ op: 'replace', path: '/machine/install/disk', value: '/dev/nvme0n1' }] };
+const pinDisk: Patch = {
+  name: 'pin-disk',
+  jsonPatch: [{ op: 'replace', path: '/machine/install/disk', value: '/dev/nvme0n1' }],
+};
 
 describe('JSON patches on a single-document config (contract 1.11)', () => {
   it('change the path they name and nothing else', () => {
@@ -43,14 +47,19 @@ describe('JSON patches on a single-document config (contract 1.11)', () => {
   });
 
   it('name the patch and the operation path when an operation does not apply', () => {
-    const e = patchError(config('1.11'), [pinDisk, { name: 'drop-missing', jsonPatch: [{ op: 'remove', path: '/machine/nope' }] }]);
+    const e = patchError(config('1.11'), [
+      pinDisk,
+      { name: 'drop-missing', jsonPatch: [{ op: 'remove', path: '/machine/nope' }] },
+    ]);
     expect(e.patch).toBe('drop-missing');
     expect(e.path).toBe('/machine/nope');
     expect(e.message).toMatch(/^config patch "drop-missing" failed at \/machine\/nope: .*missing path/);
   });
 
   it('report a malformed operation with the patch name', () => {
-    const e = patchError(config('1.11'), [{ name: 'typo', jsonPatch: [{ op: 'replace', path: 'machine/install/disk', value: 'x' }] }]);
+    const e = patchError(config('1.11'), [
+      { name: 'typo', jsonPatch: [{ op: 'replace', path: 'machine/install/disk', value: 'x' }] },
+    ]);
     expect(e.patch).toBe('typo');
     expect(e.reason).toMatch(/not a valid JSON pointer/);
   });
@@ -65,17 +74,26 @@ describe('JSON patches on multi-document configs', () => {
       expect(e).toBeInstanceOf(PatchError);
       expect(e.patch).toBe('pin-disk');
       expect(e.path).toBe('');
-      expect(e.message).toMatch(/^config patch "pin-disk" failed: JSON patches \(RFC 6902\) apply only to single-document machine configs.*HostnameConfig.*use a strategic merge patch$/);
+      expect(e.message).toMatch(
+        /^config patch "pin-disk" failed: JSON patches \(RFC 6902\) apply only to single-document machine configs.*HostnameConfig.*use a strategic merge patch$/,
+      );
     });
   }
 
   it('are refused once a strategic patch has made a 1.11 config multi-document', () => {
-    const addDocument: Patch = { name: 'mirror', strategic: 'apiVersion: v1alpha1\nkind: RegistryMirrorConfig\nname: docker.io\nendpoints:\n  - url: https://mirror.example\n' };
+    const addDocument: Patch = {
+      name: 'mirror',
+      strategic:
+        'apiVersion: v1alpha1\nkind: RegistryMirrorConfig\nname: docker.io\nendpoints:\n  - url: https://mirror.example\n',
+    };
     expect(patchError(config('1.11'), [addDocument, pinDisk]).patch).toBe('pin-disk');
   });
 
   it('apply again once a strategic patch has deleted the only extra document', () => {
-    const dropHostname: Patch = { name: 'drop-hostname-config', strategic: 'apiVersion: v1alpha1\nkind: HostnameConfig\n$patch: delete\n' };
+    const dropHostname: Patch = {
+      name: 'drop-hostname-config',
+      strategic: 'apiVersion: v1alpha1\nkind: HostnameConfig\n$patch: delete\n',
+    };
     const patched = applyPatches(config('1.12'), [dropHostname, pinDisk]);
     expect(parseAllDocuments(patched)).toHaveLength(1);
     expect((parse(patched) as Plain).machine.install.disk).toBe('/dev/nvme0n1');

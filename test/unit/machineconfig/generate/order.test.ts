@@ -30,7 +30,11 @@ describe('orderedPatches', () => {
       role: [disk('pool', '/dev/nvme0n1'), san('pool')],
       cluster: [disk('cluster', '/dev/vda'), san('cluster')],
     });
-    const machine = (parseAllDocuments(applyPatches(config, patches))[0]?.toJS() as { machine: { install: { disk: string }; certSANs: string[] } }).machine;
+    const machine = (
+      parseAllDocuments(applyPatches(config, patches))[0]?.toJS() as {
+        machine: { install: { disk: string }; certSANs: string[] };
+      }
+    ).machine;
     expect(machine.install.disk).toBe('/dev/nvme1n1');
     expect(machine.certSANs).toEqual(['cluster.example', 'pool.example', 'machine.example']);
   });

@@ -3,7 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_CONFIG_BYTES } from '../../../../src/machineconfig/validate/decode.js';
 import { validateMachineConfig, type ConfigProblem } from '../../../../src/machineconfig/validate/index.js';
-import { buildDocuments, expectNoProblems, expectProblem, makeSecrets, toYaml, type FixtureSecrets } from './fixtures.js';
+import {
+  buildDocuments,
+  expectNoProblems,
+  expectProblem,
+  makeSecrets,
+  toYaml,
+  type FixtureSecrets,
+} from './fixtures.js';
 
 const v113 = { talosVersion: 'v1.13.9' };
 const run = (text: string, opts = v113): ConfigProblem[] => validateMachineConfig(text, opts);
@@ -17,7 +24,9 @@ describe('garbage input', () => {
   it('text that is not YAML gives syntax errors with their line', () => {
     const problems = run('version: v1alpha1\nmachine:\n  type: [worker\n');
     expect(problems.length).toBeGreaterThan(0);
-    expect(problems.every((p) => p.severity === 'error' && p.path === '(config)' && p.message.startsWith('YAML syntax:'))).toBe(true);
+    expect(
+      problems.every((p) => p.severity === 'error' && p.path === '(config)' && p.message.startsWith('YAML syntax:')),
+    ).toBe(true);
     expect(problems[0]?.line).toBeGreaterThanOrEqual(3);
   });
 
@@ -39,12 +48,19 @@ describe('garbage input', () => {
   });
 
   it('a stream without a v1alpha1 document is reported', () => {
-    expectProblem(run('apiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n'), '(config)', 'no v1alpha1 document');
+    expectProblem(
+      run('apiVersion: v1alpha1\nkind: HostnameConfig\nauto: stable\n'),
+      '(config)',
+      'no v1alpha1 document',
+    );
   });
 
   it('an alias bomb (billion laughs) is refused, not expanded', () => {
     let bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n';
-    for (let i = 0; i < 9; i++) bomb += `b${i}: &b${i} [${Array(9).fill(i === 0 ? '*a' : `*b${i - 1}`).join(',')}]\n`;
+    for (let i = 0; i < 9; i++)
+      bomb += `b${i}: &b${i} [${Array(9)
+        .fill(i === 0 ? '*a' : `*b${i - 1}`)
+        .join(',')}]\n`;
     const started = Date.now();
     const refused = run(bomb).filter((p) => p.message.includes('expands to more than'));
     expect(refused).toHaveLength(1);
@@ -54,7 +70,11 @@ describe('garbage input', () => {
   });
 
   it('a recursive alias is refused', () => {
-    expectProblem(run('version: v1alpha1\nmachine: &m {type: worker, x: *m}\ncluster: {}\n'), 'machine.x', 'recursive alias');
+    expectProblem(
+      run('version: v1alpha1\nmachine: &m {type: worker, x: *m}\ncluster: {}\n'),
+      'machine.x',
+      'recursive alias',
+    );
   });
 
   it('flow collections nested 200 000 deep are refused before parsing (the YAML lexer would run out of memory)', () => {
@@ -73,13 +93,20 @@ describe('garbage input', () => {
     expectProblem(validateMachineConfig(undefined as unknown as string, v113), '(config)', 'must be YAML text');
     expectProblem(run('a: 1\n', { talosVersion: 'banana' }), 'talosVersion', 'not a Talos version');
     expectProblem(run('a: 1\n', { talosVersion: 'v1.7.0' }), 'talosVersion', 'not supported');
-    expectProblem(validateMachineConfig('a: 1\n', { talosVersion: 'v1.13', mode: 'cloud' as 'metal' }), 'mode', 'must be metal or container');
+    expectProblem(
+      validateMachineConfig('a: 1\n', { talosVersion: 'v1.13', mode: 'cloud' as 'metal' }),
+      'mode',
+      'must be metal or container',
+    );
   });
 });
 
 describe('strict decoding', () => {
   it('a duplicate key is an error at its path and the line of the second occurrence', () => {
-    const yaml = toYaml(buildDocuments(s, '1.13', 'worker')).replace('  install:\n', '  install:\n    disk: /dev/sdb\n');
+    const yaml = toYaml(buildDocuments(s, '1.13', 'worker')).replace(
+      '  install:\n',
+      '  install:\n    disk: /dev/sdb\n',
+    );
     const p = expectProblem(run(yaml), 'machine.install.disk', 'duplicate key "disk"');
     const lines = yaml.split('\n');
     const second = lines.findIndex((l, i) => l.includes('disk:') && i > lines.findIndex((x) => x.includes('disk:')));
@@ -109,10 +136,21 @@ describe('strict decoding', () => {
 
   it('duplicate documents (same apiVersion, kind and name) are an error', () => {
     const docs = buildDocuments(s, '1.12', 'worker');
-    const mirror = (name: string) => ({ apiVersion: 'v1alpha1', kind: 'RegistryMirrorConfig', name, endpoints: [{ url: 'https://mirror.example.com' }] });
-    const problems = run(toYaml([...docs, docs[1], mirror('docker.io'), mirror('ghcr.io'), mirror('docker.io')]), { talosVersion: 'v1.12' });
+    const mirror = (name: string) => ({
+      apiVersion: 'v1alpha1',
+      kind: 'RegistryMirrorConfig',
+      name,
+      endpoints: [{ url: 'https://mirror.example.com' }],
+    });
+    const problems = run(toYaml([...docs, docs[1], mirror('docker.io'), mirror('ghcr.io'), mirror('docker.io')]), {
+      talosVersion: 'v1.12',
+    });
     expectProblem(problems, 'documents[2] (HostnameConfig)', 'duplicate document: documents[1]');
-    expectProblem(problems, 'documents[5] (RegistryMirrorConfig)', 'duplicate document: documents[3] has the same apiVersion, kind and name');
+    expectProblem(
+      problems,
+      'documents[5] (RegistryMirrorConfig)',
+      'duplicate document: documents[3] has the same apiVersion, kind and name',
+    );
     expect(problems.filter((p) => p.path === 'documents[4] (RegistryMirrorConfig)')).toEqual([]);
   });
 
@@ -124,23 +162,38 @@ describe('strict decoding', () => {
 
   it('a document with neither version nor kind is an error', () => {
     const docs = buildDocuments(s, '1.11', 'worker');
-    expectProblem(run(toYaml([...docs, { auto: 'stable' }]), { talosVersion: 'v1.11' }), 'documents[1]', 'neither `version: v1alpha1`');
+    expectProblem(
+      run(toYaml([...docs, { auto: 'stable' }]), { talosVersion: 'v1.11' }),
+      'documents[1]',
+      'neither `version: v1alpha1`',
+    );
   });
 
   it('a typed document with another apiVersion is an error', () => {
     const docs = buildDocuments(s, '1.12', 'worker');
     docs[1].apiVersion = 'v1beta1';
-    expectProblem(run(toYaml(docs), { talosVersion: 'v1.12' }), 'documents[1] (HostnameConfig).apiVersion', 'unknown apiVersion "v1beta1"');
+    expectProblem(
+      run(toYaml(docs), { talosVersion: 'v1.12' }),
+      'documents[1] (HostnameConfig).apiVersion',
+      'unknown apiVersion "v1beta1"',
+    );
   });
 
-  it('a kind not in the validator\'s table is a warning; a kind newer than the target is an error', () => {
+  it("a kind not in the validator's table is a warning; a kind newer than the target is an error", () => {
     const docs = buildDocuments(s, '1.12', 'worker');
-    const problems = run(toYaml([...docs, { apiVersion: 'v1alpha1', kind: 'SideroLinkConfig' }, { apiVersion: 'v1alpha1', kind: 'KubeSpanConfig' }]), { talosVersion: 'v1.12' });
-    expectProblem(problems, 'documents[2] (SideroLinkConfig)', 'not in this validator\'s table', 'warning');
+    const problems = run(
+      toYaml([
+        ...docs,
+        { apiVersion: 'v1alpha1', kind: 'SideroLinkConfig' },
+        { apiVersion: 'v1alpha1', kind: 'KubeSpanConfig' },
+      ]),
+      { talosVersion: 'v1.12' },
+    );
+    expectProblem(problems, 'documents[2] (SideroLinkConfig)', "not in this validator's table", 'warning');
     expectProblem(problems, 'documents[3] (KubeSpanConfig)', 'added in Talos v1.13');
   });
 
-  it('merge keys (<<) are applied as Go\'s decoder applies them, explicit keys winning', () => {
+  it("merge keys (<<) are applied as Go's decoder applies them, explicit keys winning", () => {
     const yaml = toYaml(buildDocuments(s, '1.13', 'worker')).replace(
       '  install:\n',
       '  nodeLabels: &labels\n    zone: a\n  nodeAnnotations:\n    <<: *labels\n    zone: b\n  install:\n',
@@ -149,7 +202,9 @@ describe('strict decoding', () => {
   });
 
   it('YAML warnings (an unresolved tag) are reported as warnings at their line', () => {
-    const yaml = toYaml(buildDocuments(s, '1.13', 'worker')).replace('  install:\n', '  install:\n    image: !custom ghcr.io/siderolabs/installer:v1.13.9\n').replace(/\n    image: ghcr.io\/siderolabs\/installer:v1.13.9/, '');
+    const yaml = toYaml(buildDocuments(s, '1.13', 'worker'))
+      .replace('  install:\n', '  install:\n    image: !custom ghcr.io/siderolabs/installer:v1.13.9\n')
+      .replace(/\n    image: ghcr.io\/siderolabs\/installer:v1.13.9/, '');
     const p = expectProblem(run(yaml), '(config)', 'Unresolved tag: !custom', 'warning');
     expect(p.line).toBe(yaml.split('\n').findIndex((l) => l.includes('!custom')) + 1);
   });

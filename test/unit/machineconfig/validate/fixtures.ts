@@ -35,7 +35,11 @@ export async function makeSecrets(): Promise<FixtureSecrets> {
     generatePrivateKey('rsa-4096'),
   ]);
   return {
-    os, k8s, etcd, aggregator, otherOS,
+    os,
+    k8s,
+    etcd,
+    aggregator,
+    otherOS,
     serviceAccountKey: privateKeyToTalosPem(saKey),
     trustdToken: generateToken(),
     bootstrapToken: generateToken(),
@@ -49,14 +53,27 @@ export type Family = '1.11' | '1.12' | '1.13' | '1.14';
 export type FixtureRole = 'controlplane' | 'worker';
 
 /** The Kubernetes version gen config defaults to for each family. */
-export const KUBERNETES_BY_FAMILY: Record<Family, string> = { '1.11': '1.34.1', '1.12': '1.35.4', '1.13': '1.36.3', '1.14': '1.37.0-rc.0' };
-export const TALOS_BY_FAMILY: Record<Family, string> = { '1.11': 'v1.11.6', '1.12': 'v1.12.11', '1.13': 'v1.13.9', '1.14': 'v1.14.0-rc.1' };
+export const KUBERNETES_BY_FAMILY: Record<Family, string> = {
+  '1.11': '1.34.1',
+  '1.12': '1.35.4',
+  '1.13': '1.36.3',
+  '1.14': '1.37.0-rc.0',
+};
+export const TALOS_BY_FAMILY: Record<Family, string> = {
+  '1.11': 'v1.11.6',
+  '1.12': 'v1.12.11',
+  '1.13': 'v1.13.9',
+  '1.14': 'v1.14.0-rc.1',
+};
 
 export const ENDPOINT = 'https://cp.example.com:6443';
 
 export type Doc = Record<string, any>;
 
-const pair = (ca: CertAndKeyPem, withKey: boolean) => ({ crt: base64OfText(ca.crt), key: withKey ? base64OfText(ca.key) : '' });
+const pair = (ca: CertAndKeyPem, withKey: boolean) => ({
+  crt: base64OfText(ca.crt),
+  key: withKey ? base64OfText(ca.key) : '',
+});
 
 function v1alpha1Document(s: FixtureSecrets, family: Family, role: FixtureRole): Doc {
   const cp = role === 'controlplane';
@@ -73,9 +90,18 @@ function v1alpha1Document(s: FixtureSecrets, family: Family, role: FixtureRole):
     token: s.trustdToken,
     ca: pair(s.os, cp),
     certSANs: [],
-    kubelet: { image: `ghcr.io/siderolabs/kubelet:v${k}`, defaultRuntimeSeccompProfileEnabled: true, disableManifestsDirectory: true },
+    kubelet: {
+      image: `ghcr.io/siderolabs/kubelet:v${k}`,
+      defaultRuntimeSeccompProfileEnabled: true,
+      disableManifestsDirectory: true,
+    },
     ...(family === '1.13' ? {} : { network: {} }),
-    install: { disk: '/dev/sda', image: `ghcr.io/siderolabs/installer:${TALOS_BY_FAMILY[family]}`, wipe: false, ...(p12 ? { grubUseUKICmdline: true } : {}) },
+    install: {
+      disk: '/dev/sda',
+      image: `ghcr.io/siderolabs/installer:${TALOS_BY_FAMILY[family]}`,
+      wipe: false,
+      ...(p12 ? { grubUseUKICmdline: true } : {}),
+    },
     features,
     ...(cp ? { nodeLabels: { 'node.kubernetes.io/exclude-from-external-load-balancers': '' } } : {}),
   };
@@ -96,7 +122,16 @@ function v1alpha1Document(s: FixtureSecrets, family: Family, role: FixtureRole):
             image: `registry.k8s.io/kube-apiserver:v${k}`,
             certSANs: p12 ? [] : ['cp.example.com'],
             ...(p12 ? {} : { disablePodSecurityPolicy: true }),
-            admissionControl: [{ name: 'PodSecurity', configuration: { apiVersion: 'pod-security.admission.config.k8s.io/v1alpha1', kind: 'PodSecurityConfiguration', defaults: { enforce: 'baseline' } } }],
+            admissionControl: [
+              {
+                name: 'PodSecurity',
+                configuration: {
+                  apiVersion: 'pod-security.admission.config.k8s.io/v1alpha1',
+                  kind: 'PodSecurityConfiguration',
+                  defaults: { enforce: 'baseline' },
+                },
+              },
+            ],
             auditPolicy: { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', rules: [{ level: 'Metadata' }] },
           },
           controllerManager: { image: `registry.k8s.io/kube-controller-manager:v${k}` },
@@ -122,14 +157,22 @@ function multiDocument(s: FixtureSecrets, role: FixtureRole): Doc[] {
   const doc = (kind: string, body: Doc = {}): Doc => ({ apiVersion: 'v1alpha1', kind, ...body });
   const v1: Doc = {
     version: 'v1alpha1',
-    machine: { type: role, token: s.trustdToken, ca: pair(s.os, cp), certSANs: [], features: { diskQuotaSupport: true } },
+    machine: {
+      type: role,
+      token: s.trustdToken,
+      ca: pair(s.os, cp),
+      certSANs: [],
+      features: { diskQuotaSupport: true },
+    },
     cluster: { token: s.bootstrapToken, ...(cp ? { etcd: { ca: pair(s.etcd, true) } } : {}) },
   };
   return [
     v1,
     doc('KubeClusterConfig', { clusterName: 'demo', endpoint: ENDPOINT }),
     doc('KubeletConfig', { image: `ghcr.io/siderolabs/kubelet:v${k}` }),
-    cp ? doc('KubeAPIServerCAConfig', { issuingCA: { crt: s.k8s.crt, key: s.k8s.key } }) : doc('KubeAPIServerCAConfig', { acceptedCAs: [{ crt: s.k8s.crt }] }),
+    cp
+      ? doc('KubeAPIServerCAConfig', { issuingCA: { crt: s.k8s.crt, key: s.k8s.key } })
+      : doc('KubeAPIServerCAConfig', { acceptedCAs: [{ crt: s.k8s.crt }] }),
     ...(cp
       ? [
           doc('KubeAggregatorCAConfig', { issuingCA: { crt: s.aggregator.crt, key: s.aggregator.key } }),
@@ -163,11 +206,20 @@ export function yamlWith(s: FixtureSecrets, family: Family, role: FixtureRole, e
 }
 
 function format(problems: readonly ConfigProblem[]): string {
-  return problems.map((p) => `  ${p.severity} ${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`).join('\n') || '  (none)';
+  return (
+    problems
+      .map((p) => `  ${p.severity} ${p.path}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`)
+      .join('\n') || '  (none)'
+  );
 }
 
 /** The problem at `path` whose message contains `fragment`; fails the test, listing all problems, when there is none. */
-export function expectProblem(problems: readonly ConfigProblem[], path: string, fragment: string, severity: 'error' | 'warning' = 'error'): ConfigProblem {
+export function expectProblem(
+  problems: readonly ConfigProblem[],
+  path: string,
+  fragment: string,
+  severity: 'error' | 'warning' = 'error',
+): ConfigProblem {
   const found = problems.find((p) => p.path === path && p.message.includes(fragment) && p.severity === severity);
   expect(found, `expected ${severity} at ${path} containing "${fragment}", got:\n${format(problems)}`).toBeDefined();
   return found as ConfigProblem;
@@ -188,6 +240,15 @@ export interface CheckOptions {
 }
 
 /** Problems of a fixture config after `edit`, validated for the family's own Talos version unless told otherwise. */
-export function problemsAfter(s: FixtureSecrets, family: Family, role: FixtureRole, edit: (docs: Doc[]) => void, opts: CheckOptions = {}): ConfigProblem[] {
-  return validateMachineConfig(yamlWith(s, family, role, edit), { talosVersion: opts.talosVersion ?? TALOS_BY_FAMILY[family], ...(opts.mode ? { mode: opts.mode } : {}) });
+export function problemsAfter(
+  s: FixtureSecrets,
+  family: Family,
+  role: FixtureRole,
+  edit: (docs: Doc[]) => void,
+  opts: CheckOptions = {},
+): ConfigProblem[] {
+  return validateMachineConfig(yamlWith(s, family, role, edit), {
+    talosVersion: opts.talosVersion ?? TALOS_BY_FAMILY[family],
+    ...(opts.mode ? { mode: opts.mode } : {}),
+  });
 }

@@ -1,7 +1,15 @@
 // Image references, and Kubernetes image versions against the range the target Talos release
 // accepts when a config is applied.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, makeSecrets, problemsAfter, type Doc, type Family, type FixtureRole, type FixtureSecrets } from './fixtures.js';
+import {
+  expectProblem,
+  makeSecrets,
+  problemsAfter,
+  type Doc,
+  type Family,
+  type FixtureRole,
+  type FixtureSecrets,
+} from './fixtures.js';
 
 let s: FixtureSecrets;
 beforeAll(async () => {
@@ -37,46 +45,87 @@ describe('Kubernetes version range', () => {
     };
     expect(on('1.13', 'controlplane', images('1.34.1')).filter((p) => p.path.endsWith('.image'))).toEqual([]);
     const old = on('1.13', 'controlplane', images('1.30.2'));
-    for (const path of ['machine.kubelet.image', 'cluster.apiServer.image', 'cluster.controllerManager.image', 'cluster.scheduler.image']) {
+    for (const path of [
+      'machine.kubelet.image',
+      'cluster.apiServer.image',
+      'cluster.controllerManager.image',
+      'cluster.scheduler.image',
+    ]) {
       expectProblem(old, path, 'outside the range Talos v1.13 accepts: 1.31 to 1.36');
     }
   });
 
   it('the tag must be v<semver>', () => {
-    expectProblem(on('1.13', 'worker', (v) => (v.machine.kubelet.image = 'ghcr.io/siderolabs/kubelet:latest')), 'machine.kubelet.image', 'tag must be v<Kubernetes version>');
+    expectProblem(
+      on('1.13', 'worker', (v) => (v.machine.kubelet.image = 'ghcr.io/siderolabs/kubelet:latest')),
+      'machine.kubelet.image',
+      'tag must be v<Kubernetes version>',
+    );
     expectProblem(
       on('1.13', 'worker', (v) => (v.machine.kubelet.image = `ghcr.io/siderolabs/kubelet@sha256:${'a'.repeat(64)}`)),
       'machine.kubelet.image',
       'tag must be v<Kubernetes version>',
     );
-    const digestAndTag = on('1.13', 'worker', (v) => (v.machine.kubelet.image = `ghcr.io/siderolabs/kubelet:v1.36.3@sha256:${'a'.repeat(64)}`));
+    const digestAndTag = on(
+      '1.13',
+      'worker',
+      (v) => (v.machine.kubelet.image = `ghcr.io/siderolabs/kubelet:v1.36.3@sha256:${'a'.repeat(64)}`),
+    );
     expect(digestAndTag.filter((p) => p.path === 'machine.kubelet.image')).toEqual([]);
   });
 
   it('an empty image means the release default and is not checked', () => {
-    expect(on('1.13', 'controlplane', (v) => delete v.machine.kubelet.image).filter((p) => p.severity === 'error')).toEqual([]);
+    expect(
+      on('1.13', 'controlplane', (v) => delete v.machine.kubelet.image).filter((p) => p.severity === 'error'),
+    ).toEqual([]);
   });
 
   it('on 1.14 an image in KubeletConfig is checked the same way', () => {
-    const problems = problemsAfter(s, '1.14', 'worker', (d) => (d[d.findIndex((x) => x.kind === 'KubeletConfig')].image = 'ghcr.io/siderolabs/kubelet:v1.31.0'));
-    expectProblem(problems, 'documents[2] (KubeletConfig).image', 'Kubernetes 1.31 (kubelet) is outside the range Talos v1.14 accepts: 1.32 to 1.37');
+    const problems = problemsAfter(
+      s,
+      '1.14',
+      'worker',
+      (d) => (d[d.findIndex((x) => x.kind === 'KubeletConfig')].image = 'ghcr.io/siderolabs/kubelet:v1.31.0'),
+    );
+    expectProblem(
+      problems,
+      'documents[2] (KubeletConfig).image',
+      'Kubernetes 1.31 (kubelet) is outside the range Talos v1.14 accepts: 1.32 to 1.37',
+    );
   });
 });
 
 describe('image references', () => {
   it.each([
-    ['machine.install.image', (v: Doc) => (v.machine.install.image = 'GHCR.io/Siderolabs/Installer:v1.13.9'), 'repository path'],
-    ['machine.install.image', (v: Doc) => (v.machine.install.image = 'ghcr.io/siderolabs/installer:v1.13.9!'), 'tag that is not'],
-    ['machine.install.image', (v: Doc) => (v.machine.install.image = 'ghcr.io/siderolabs/installer@sha256:xyz'), 'digest that is not'],
+    [
+      'machine.install.image',
+      (v: Doc) => (v.machine.install.image = 'GHCR.io/Siderolabs/Installer:v1.13.9'),
+      'repository path',
+    ],
+    [
+      'machine.install.image',
+      (v: Doc) => (v.machine.install.image = 'ghcr.io/siderolabs/installer:v1.13.9!'),
+      'tag that is not',
+    ],
+    [
+      'machine.install.image',
+      (v: Doc) => (v.machine.install.image = 'ghcr.io/siderolabs/installer@sha256:xyz'),
+      'digest that is not',
+    ],
     ['cluster.etcd.image', (v: Doc) => (v.cluster.etcd.image = 'registry.k8s.io//etcd:3.7.1'), 'repository path'],
-    ['cluster.coreDNS.image', (v: Doc) => (v.cluster.coreDNS = { image: 'registry.k8s.io/coredns/coredns: v1.14.6' }), 'tag that is not'],
+    [
+      'cluster.coreDNS.image',
+      (v: Doc) => (v.cluster.coreDNS = { image: 'registry.k8s.io/coredns/coredns: v1.14.6' }),
+      'tag that is not',
+    ],
   ])('%s refuses an invalid reference', (path, edit, fragment) => {
     expectProblem(on('1.13', 'controlplane', edit), path, `is not a valid image reference: it has a ${fragment}`);
   });
 
   it('accepts registries with ports and the factory installer pattern', () => {
     const problems = on('1.13', 'controlplane', (v) => {
-      v.machine.install.image = 'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9';
+      v.machine.install.image =
+        'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.9';
       v.cluster.etcd.image = 'registry.local:5000/etcd:3.7.1';
       v.cluster.proxy.image = 'localhost/kube-proxy:v1.36.3';
     });

@@ -14,18 +14,34 @@ const metal = (edit: (v1: Doc) => void, family: Family = '1.13') => inMode('meta
 
 describe('metal mode', () => {
   it('machine.install is required (#27), and only in metal mode', () => {
-    expectProblem(metal((v) => delete v.machine.install), 'machine.install', 'required in metal mode');
+    expectProblem(
+      metal((v) => delete v.machine.install),
+      'machine.install',
+      'required in metal mode',
+    );
     const cloud = inMode(undefined, (d) => delete d[0].machine.install);
     expect(cloud.filter((p) => p.path.startsWith('machine.install'))).toEqual([]);
   });
 
   it('on 1.14 an UnattendedInstallConfig document stands in for machine.install', () => {
-    const without = inMode('metal', (d) => d.splice(d.findIndex((x) => x.kind === 'UnattendedInstallConfig'), 1), '1.14');
+    const without = inMode(
+      'metal',
+      (d) =>
+        d.splice(
+          d.findIndex((x) => x.kind === 'UnattendedInstallConfig'),
+          1,
+        ),
+      '1.14',
+    );
     expectProblem(without, 'machine.install', 'or an UnattendedInstallConfig document');
   });
 
   it('needs install.disk or install.diskSelector (#27)', () => {
-    expectProblem(metal((v) => delete v.machine.install.disk), 'machine.install.disk', 'set install.disk or install.diskSelector');
+    expectProblem(
+      metal((v) => delete v.machine.install.disk),
+      'machine.install.disk',
+      'set install.disk or install.diskSelector',
+    );
     const selector = metal((v) => {
       delete v.machine.install.disk;
       v.machine.install.diskSelector = { size: '>= 100GB', type: 'nvme' };
@@ -34,8 +50,16 @@ describe('metal mode', () => {
   });
 
   it('an empty or unparsable disk selector is an error (#27)', () => {
-    expectProblem(metal((v) => (v.machine.install = { diskSelector: {}, wipe: false })), 'machine.install.diskSelector', 'must not be empty');
-    expectProblem(metal((v) => (v.machine.install = { diskSelector: { size: 'big' }, wipe: false })), 'machine.install.diskSelector.size', 'not a size criterion');
+    expectProblem(
+      metal((v) => (v.machine.install = { diskSelector: {}, wipe: false })),
+      'machine.install.diskSelector',
+      'must not be empty',
+    );
+    expectProblem(
+      metal((v) => (v.machine.install = { diskSelector: { size: 'big' }, wipe: false })),
+      'machine.install.diskSelector.size',
+      'not a size criterion',
+    );
   });
 
   it('extraKernelArgs cannot be combined with grubUseUKICmdline: true (#28, 1.12+)', () => {
@@ -46,7 +70,9 @@ describe('metal mode', () => {
       v.machine.install.grubUseUKICmdline = false;
     });
     expect(withoutUKI.filter((p) => p.path === 'machine.install.extraKernelArgs')).toEqual([]);
-    expect(inMode('container', (d) => edit(d[0])).filter((p) => p.path === 'machine.install.extraKernelArgs')).toEqual([]);
+    expect(inMode('container', (d) => edit(d[0])).filter((p) => p.path === 'machine.install.extraKernelArgs')).toEqual(
+      [],
+    );
   });
 });
 
@@ -55,7 +81,11 @@ describe('container mode', () => {
     const problems = inMode('container', (d) => (d[0].machine.features.hostDNS = { enabled: false }));
     expectProblem(problems, 'machine.features.hostDNS.enabled', 'must be true in container mode');
     expectProblem(problems, 'machine.features.hostDNS.forwardKubeDNSToHost', 'must be true in container mode');
-    expectProblem(inMode('container', (d) => delete d[0].machine.features.hostDNS, '1.11'), 'machine.features.hostDNS.enabled', 'must be true in container mode');
+    expectProblem(
+      inMode('container', (d) => delete d[0].machine.features.hostDNS, '1.11'),
+      'machine.features.hostDNS.enabled',
+      'must be true in container mode',
+    );
   });
 
   it('does not apply in metal mode, and container mode skips the install rules', () => {

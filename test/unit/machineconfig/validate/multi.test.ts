@@ -45,7 +45,8 @@ describe('a config with many problems', () => {
       // the line holds the path's last key, or the list item for an indexed path (a document: its first line)
       const line = lines[(p.line ?? 0) - 1] ?? '';
       if (/\]$/.test(path) && !path.startsWith('documents')) expect(line.trimStart(), `line of ${path}`).toMatch(/^- /);
-      else if (!path.startsWith('documents')) expect(line, `line of ${path}`).toContain(`${/[A-Za-z]+$/.exec(path)?.[0] ?? ''}:`);
+      else if (!path.startsWith('documents'))
+        expect(line, `line of ${path}`).toContain(`${/[A-Za-z]+$/.exec(path)?.[0] ?? ''}:`);
     }
     expect(problems.filter((p) => p.severity === 'error')).toHaveLength(expected.length);
   });
@@ -63,7 +64,15 @@ describe('a config with many problems', () => {
     const problems = validateMachineConfig(yaml, { talosVersion: 'v1.13' });
     expect(problems.length).toBeGreaterThanOrEqual(7);
     const text = JSON.stringify(problems);
-    for (const secret of ['Secret.Trustd.Token.Value', 'SECRET-bootstrap-token', 'c2VjcmV0LXRoYXQtaXMtdG9vLXNob3J0', 'not*base64*cluster*id', 'YWVzY2JjLXNlY3JldC1iYWQtbGVuZ3Ro', 'c2VjcmV0Ym94LWJhZA==', base64OfText(s.k8s.key).slice(0, 24)]) {
+    for (const secret of [
+      'Secret.Trustd.Token.Value',
+      'SECRET-bootstrap-token',
+      'c2VjcmV0LXRoYXQtaXMtdG9vLXNob3J0',
+      'not*base64*cluster*id',
+      'YWVzY2JjLXNlY3JldC1iYWQtbGVuZ3Ro',
+      'c2VjcmV0Ym94LWJhZA==',
+      base64OfText(s.k8s.key).slice(0, 24),
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

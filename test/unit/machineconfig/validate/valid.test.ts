@@ -2,7 +2,17 @@
 // every mode; older contracts stay valid on newer Talos, newer keys/kinds are refused by older.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateMachineConfig } from '../../../../src/machineconfig/validate/index.js';
-import { buildDocuments, expectNoProblems, expectProblem, makeSecrets, TALOS_BY_FAMILY, toYaml, yamlWith, type Family, type FixtureSecrets } from './fixtures.js';
+import {
+  buildDocuments,
+  expectNoProblems,
+  expectProblem,
+  makeSecrets,
+  TALOS_BY_FAMILY,
+  toYaml,
+  yamlWith,
+  type Family,
+  type FixtureSecrets,
+} from './fixtures.js';
 
 let s: FixtureSecrets;
 beforeAll(async () => {
@@ -16,13 +26,17 @@ describe.each(FAMILIES)('contract %s', (family) => {
   it.each(ROLES)('a %s config has zero problems in every mode', (role) => {
     const yaml = toYaml(buildDocuments(s, family, role));
     for (const mode of [undefined, 'metal', 'container'] as const) {
-      expectNoProblems(validateMachineConfig(yaml, { talosVersion: TALOS_BY_FAMILY[family], ...(mode ? { mode } : {}) }));
+      expectNoProblems(
+        validateMachineConfig(yaml, { talosVersion: TALOS_BY_FAMILY[family], ...(mode ? { mode } : {}) }),
+      );
     }
   });
 
   it.each(ROLES)('a %s config has zero problems in strict mode too', (role) => {
     const yaml = toYaml(buildDocuments(s, family, role));
-    expectNoProblems(validateMachineConfig(yaml, { talosVersion: TALOS_BY_FAMILY[family], mode: 'metal', strict: true }));
+    expectNoProblems(
+      validateMachineConfig(yaml, { talosVersion: TALOS_BY_FAMILY[family], mode: 'metal', strict: true }),
+    );
   });
 });
 
@@ -32,7 +46,7 @@ describe('contract compatibility', () => {
     expectNoProblems(validateMachineConfig(yaml, { talosVersion: 'v1.14.0', mode: 'metal' }));
   });
 
-  it('a config for contract 1.11 is valid on Talos 1.12 (its Kubernetes 1.34 is in 1.12\'s range)', () => {
+  it("a config for contract 1.11 is valid on Talos 1.12 (its Kubernetes 1.34 is in 1.12's range)", () => {
     const yaml = toYaml(buildDocuments(s, '1.11', 'worker'));
     expectNoProblems(validateMachineConfig(yaml, { talosVersion: '1.12' }));
   });
@@ -54,8 +68,14 @@ describe('contract compatibility', () => {
   });
 
   it('a 1.14 multi-document config is refused by a 1.13 node (unknown kinds)', () => {
-    const problems = validateMachineConfig(toYaml(buildDocuments(s, '1.14', 'controlplane')), { talosVersion: 'v1.13.9' });
-    expectProblem(problems, 'documents[1] (KubeClusterConfig)', 'unknown document kind "KubeClusterConfig" for Talos v1.13');
+    const problems = validateMachineConfig(toYaml(buildDocuments(s, '1.14', 'controlplane')), {
+      talosVersion: 'v1.13.9',
+    });
+    expectProblem(
+      problems,
+      'documents[1] (KubeClusterConfig)',
+      'unknown document kind "KubeClusterConfig" for Talos v1.13',
+    );
     expectProblem(problems, 'documents[3] (KubeAPIServerCAConfig)', 'added in Talos v1.14');
     // its slim v1alpha1 document has no endpoint of its own, and a 1.13 node reads it from nowhere else
     expectProblem(problems, 'cluster.controlPlane.endpoint', 'required');
