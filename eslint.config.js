@@ -71,7 +71,7 @@ export const LAYERS = {
   'hack/talos-sim': src('talos'),
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],
   'hack/bench': [...src('api', 'controllers', 'machinery', 'storage'), 'test/helpers'],
-  'hack/fuzz': src('api', 'machinery'),
+  'hack/fuzz': [...src('api', 'machinery'), 'test/helpers'],
   'test/helpers': PRODUCTION,
   'test/e2e': [...PRODUCTION, 'test/helpers'],
   // test/unit reads the allow-list itself ('.': eslint.config.js) to check it

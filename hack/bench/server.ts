@@ -2,14 +2,13 @@
 // clients for it with the admin identity from the kubeconfig the server writes: HTTPS/1.1 over a
 // keep-alive agent with enough sockets for every request in flight, and HTTP/2.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import { connect, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { parse } from 'yaml';
+import { adminIdentity, waitForServing } from '../../test/helpers/serving.js';
 
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
@@ -150,40 +149,12 @@ export async function startBenchServer(opts: ServerLaunch): Promise<BenchServer>
     await rm(dataDir, { recursive: true, force: true });
   };
   try {
-    const url = await waitServing(proc, () => stderr);
-    const kc = parse(await readFile(join(dataDir, 'admin.kubeconfig'), 'utf8'));
-    const identity = {
-      ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
-      cert: Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'),
-      key: Buffer.from(kc.users[0].user['client-key-data'], 'base64'),
-    };
-    return { url, identity, proc, stop };
+    const url = await waitForServing(proc, { timeoutMs: START_TIMEOUT_MS, stderr: () => stderr });
+    return { url, identity: await adminIdentity(dataDir), proc, stop };
   } catch (err) {
     await stop();
     throw err;
   }
-}
-
-function waitServing(proc: ChildProcess, stderr: () => string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the server did not log "serving" within ${START_TIMEOUT_MS} ms:\n${stderr()}`)), START_TIMEOUT_MS);
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      try {
-        const rec = JSON.parse(line) as { msg?: string; address?: string };
-        if (rec.msg === 'serving' && rec.address) {
-          clearTimeout(timer);
-          resolvePromise(rec.address);
-        }
-      } catch {
-        // not JSON: ignore
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before serving:\n${stderr()}`));
-    });
-  });
 }
 
 /**

@@ -3,11 +3,10 @@
 // the fuzzer made), bookmarks often enough that the end-of-run check sees the watches catch up.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { parse } from 'yaml';
+import { adminIdentity, waitForServing } from '../../test/helpers/serving.js';
 
 export const MAIN = resolve(import.meta.dirname, '../../apiservice/main.js');
 const START_TIMEOUT_MS = 60_000;
@@ -97,52 +96,19 @@ export async function startFuzzServer(settings: ServerSettings): Promise<FuzzSer
     },
   };
   try {
-    server.url = await waitServing(
-      proc,
-      () => stderr,
-      (line) => {
+    server.url = await waitForServing(proc, {
+      timeoutMs: START_TIMEOUT_MS,
+      stderr: () => stderr,
+      onLine: (line) => {
         if (!/"level":(5|6)\d/.test(line)) return;
         server.errorLogCount++;
         if (errorLogs.length < 1000) errorLogs.push(line.slice(0, 4000));
       },
-    );
-    const kc = parse(await readFile(join(dataDir, 'admin.kubeconfig'), 'utf8'));
-    server.identity = {
-      ca: Buffer.from(kc.clusters[0].cluster['certificate-authority-data'], 'base64'),
-      cert: Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'),
-      key: Buffer.from(kc.users[0].user['client-key-data'], 'base64'),
-    };
+    });
+    server.identity = await adminIdentity(dataDir);
     return server;
   } catch (err) {
     await server.stop();
     throw err;
   }
-}
-
-/** resolves with the address of the "serving" line; every line (read to the end) goes to onLine */
-function waitServing(proc: ChildProcess, stderr: () => string, onLine: (line: string) => void): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the server did not log "serving" within ${START_TIMEOUT_MS} ms:\n${stderr()}`)),
-      START_TIMEOUT_MS,
-    );
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      onLine(line);
-      if (!line.includes('"serving"')) return;
-      try {
-        const rec = JSON.parse(line) as { msg?: string; address?: string };
-        if (rec.msg === 'serving' && rec.address) {
-          clearTimeout(timer);
-          resolvePromise(rec.address);
-        }
-      } catch {
-        // not JSON: nothing to learn from it
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`the server exited (${code}) before serving:\n${stderr()}`));
-    });
-  });
 }

@@ -5,8 +5,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
+import { waitForServing } from './serving.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const MAIN = join(ROOT, 'dist/apiservice/main.js');
@@ -78,28 +78,10 @@ export async function startServer(opts: { dataDir?: string; args?: string[] } = 
   const logs: string[] = [];
   const stderr: string[] = [];
   proc.stderr!.on('data', (d) => stderr.push(String(d)));
-  const url = await new Promise<string>((res, rej) => {
-    const timer = setTimeout(
-      () => rej(new Error(`server did not log "serving" within ${START_TIMEOUT_MS} ms: ${stderr.join('')}`)),
-      START_TIMEOUT_MS,
-    );
-    const lines = createInterface({ input: proc.stdout! });
-    lines.on('line', (line) => {
-      logs.push(line);
-      try {
-        const rec = JSON.parse(line) as { msg?: string; address?: string };
-        if (rec.msg === 'serving' && rec.address) {
-          clearTimeout(timer);
-          res(rec.address);
-        }
-      } catch {
-        /* not JSON: keep it in logs */
-      }
-    });
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`server exited with ${code} before serving: ${stderr.join('')}`));
-    });
+  const url = await waitForServing(proc, {
+    timeoutMs: START_TIMEOUT_MS,
+    stderr: () => stderr.join(''),
+    onLine: (line) => logs.push(line),
   });
   // cluster mode writes no admin kubeconfig: the dev admin identity is not trusted there, and
   // requests carry no client certificate unless a test passes one
