@@ -1,5 +1,7 @@
 // What requests are made of: the pools of names and namespaces, and the small bodies (DeleteOptions,
 // UpgradeRequest, a talosconfig, a deepening patch) the generator picks from.
+import { adoptedServerKind, kubernetesClusterKind } from '../../src/api/index.js';
+import { groupVersion } from '../../src/machinery/kind.js';
 import type { ServedResource } from './discovery.js';
 import { toJsonText } from './bodies.js';
 import { hostileString } from './hostile.js';
@@ -30,7 +32,7 @@ export function namePool(r: ServedResource): string[] {
   switch (r.resource) {
     case 'namespaces':
       return DOOMED_NAMESPACES;
-    case 'kubernetesclusters':
+    case kubernetesClusterKind.plural:
       return CLUSTER_NAMES;
     case 'secrets':
       return ['s-0', 's-1', 's-2', CREDENTIALS_SECRET, 'kc-0-talos-secrets', 'kc-1-talosconfig', 'kc-0-talosconfig'];
@@ -86,7 +88,7 @@ export function upgradeRequestBody(rng: Rng): Obj {
   ]);
   if (rng.chance(0.3)) spec.rebootMode = rng.pick(['default', 'powercycle', 'bogus']);
   if (rng.chance(0.3)) spec.stage = rng.chance(0.5);
-  return { apiVersion: 'metal.sidero.dev/v1alpha2', kind: rng.pick(['UpgradeRequest', 'Other']), spec };
+  return { apiVersion: groupVersion(adoptedServerKind), kind: rng.pick(['UpgradeRequest', 'Other']), spec };
 }
 
 /** a DeleteOptions body, valid or not */

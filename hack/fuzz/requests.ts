@@ -1,6 +1,7 @@
 // The request generator: from the seed alone (never from the server's answers) it draws which
 // resource, verb, name, parameters, headers and body each request has. Names come from small pools,
 // so creates, updates and deletes keep meeting the same objects.
+import { adoptedServerKind, kubernetesClusterKind } from '../../src/api/index.js';
 import { basePath, resourceKey, type ServedResource } from './discovery.js';
 import { breakText, jsonPatch, mergePatch, mutateObject, toJsonText, toYamlText } from './bodies.js';
 import { exampleObject, exampleStatus, kindDefinition } from './examples.js';
@@ -64,7 +65,7 @@ export class RequestGenerator {
       };
     const obj = exampleObject(kind, name, namespace, this.rng, CLUSTER_NAMES) as Obj;
     if (r.resource === 'namespaces') obj.metadata.labels = { ...obj.metadata.labels, 'fuzz-ns': 'doomed' };
-    if (r.resource === 'adoptedservers' && this.rng.chance(0.5))
+    if (r.resource === adoptedServerKind.plural && this.rng.chance(0.5))
       obj.spec.talos.talosconfigSecretRef = { name: CREDENTIALS_SECRET };
     if (r.resource === 'secrets' && name === CREDENTIALS_SECRET)
       obj.data = { talosconfig: Buffer.from(talosconfigText(this.rng)).toString('base64') };
@@ -258,11 +259,11 @@ export class RequestGenerator {
    * create it (a provider without admission checks), give it a status, then deepen it.
    */
   private deepeningRequest(): GeneratedRequest {
-    const clusters = this.resources.find((r) => r.resource === 'kubernetesclusters');
+    const clusters = this.resources.find((r) => r.resource === kubernetesClusterKind.plural);
     if (!clusters) return this.resourceRequest();
     const step = this.deepening++ % 5;
     const target = { resource: resourceKey(clusters), namespace: 'fuzz-a', name: 'kc-deep' };
-    const collection = `${basePath(clusters)}/namespaces/${target.namespace}/kubernetesclusters`;
+    const collection = `${basePath(clusters)}/namespaces/${target.namespace}/${kubernetesClusterKind.plural}`;
     const spec = {
       ...(exampleObject(kindDefinition(clusters.group, clusters.kind)!, target.name, target.namespace, this.rng)
         .spec as Obj),
@@ -456,7 +457,7 @@ export class RequestGenerator {
       '/version',
       '/api',
       '/apis',
-      `/apis/${r.group || 'metal.sidero.dev'}`,
+      `/apis/${r.group || adoptedServerKind.group}`,
       basePath(r),
       '/openapi/v2',
       '/openapi/v3',
@@ -466,7 +467,7 @@ export class RequestGenerator {
       '/',
       '/apis/nope/v1',
       '/api/v2',
-      '/apis/metal.sidero.dev/v9',
+      `/apis/${adoptedServerKind.group}/v9`,
       '/%ZZ',
       '/..%2F..%2Fetc',
       `/${'x/'.repeat(rng.int(200))}`,
@@ -489,7 +490,7 @@ export class RequestGenerator {
     const rng = this.rng;
     const r = rng.pick(this.resources.filter((x) => x.group !== '') ?? this.resources);
     const obj = mutateObject(this.object(r, rng.pick(namePool(r)), rng.pick(OBJECT_NAMESPACES)), rng);
-    if (r.resource === 'kubernetesclusters' && rng.chance(0.4)) {
+    if (r.resource === kubernetesClusterKind.plural && rng.chance(0.4)) {
       (obj as Obj).spec = {
         ...((obj as Obj).spec ?? {}),
         talos: {
