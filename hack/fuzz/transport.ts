@@ -145,7 +145,10 @@ export class Transport {
 
   private h2session(): ClientHttp2Session {
     if (!this.session || this.session.closed || this.session.destroyed) {
-      const s = connect(this.url, { ...this.identity });
+      // the client's own session holds what it is still sending: at Node's default of 10 MB a body
+      // one byte past --max-request-bytes (3 MiB) beside others in flight made this client refuse
+      // its own streams (ENHANCE_YOUR_CALM) — the server never saw them
+      const s = connect(this.url, { ...this.identity, maxSessionMemory: 256 });
       s.on('error', () => undefined); // the next request opens another session
       s.on('goaway', () => s.close());
       this.session = s;
