@@ -83,22 +83,7 @@ export class Transport {
 
   private sendH1(r: FuzzRequest): Promise<FuzzResponse> {
     return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      let status = 0;
-      let headers: FuzzResponse['headers'] = {};
-      let done = false;
-      const finish = (extra: Partial<FuzzResponse>) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve({ status, headers, body: Buffer.concat(chunks), ...extra });
-      };
-      const limit = r.streamMs ?? this.deadlineMs;
-      const timer = setTimeout(() => {
-        finish(r.streamMs !== undefined ? { cut: true } : { timedOut: true });
-        req.destroy();
-      }, limit);
+      const { head, data, finish } = collectAnswer(r, this.deadlineMs, resolve, () => req.destroy());
       const headersOut: Record<string, string | number> = { ...r.headers };
       // Node's client chunks a body only when told for DELETE, OPTIONS and the like: without the
       // header it would send the body unframed, to be read as a next request
@@ -111,12 +96,8 @@ export class Transport {
         // the path goes out verbatim (a URL object would resolve dot segments and re-encode it)
         const target = { hostname: this.base.hostname, port: this.base.port, path: r.path };
         req = h1request({ ...target, method: r.method, agent: this.agent, headers: headersOut }, (res) => {
-          status = res.statusCode ?? 0;
-          headers = res.headers;
-          res.on('data', (c: Buffer) => {
-            if (r.streamMs === undefined || kept < MAX_KEPT_STREAM) chunks.push(c);
-            kept += c.length;
-          });
+          head(res.statusCode ?? 0, res.headers);
+          res.on('data', data);
           res.on('end', () => finish({}));
           res.on('aborted', () => finish({ error: 'the server broke off the answer' }));
           res.on('error', (e) => finish({ error: e.message }));
@@ -158,22 +139,9 @@ export class Transport {
 
   private sendH2(r: FuzzRequest): Promise<FuzzResponse> {
     return new Promise((resolve) => {
-      const chunks: Buffer[] = [];
-      let kept = 0;
-      let status = 0;
-      let headers: FuzzResponse['headers'] = {};
-      let done = false;
-      const finish = (extra: Partial<FuzzResponse>) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        resolve({ status, headers, body: Buffer.concat(chunks), ...extra });
-      };
-      const limit = r.streamMs ?? this.deadlineMs;
-      const timer = setTimeout(() => {
-        finish(r.streamMs !== undefined ? { cut: true } : { timedOut: true });
-        stream?.close(constants.NGHTTP2_CANCEL);
-      }, limit);
+      const { head, data, finish } = collectAnswer(r, this.deadlineMs, resolve, () =>
+        stream?.close(constants.NGHTTP2_CANCEL),
+      );
       let stream: ReturnType<ClientHttp2Session['request']> | undefined;
       let session: ClientHttp2Session | undefined;
       try {
@@ -192,14 +160,8 @@ export class Transport {
         finish({ error: `${CLIENT_REFUSED}: ${(e as Error).message}` });
         return;
       }
-      stream.on('response', (h) => {
-        status = Number(h[':status'] ?? 0);
-        headers = h;
-      });
-      stream.on('data', (c: Buffer) => {
-        if (r.streamMs === undefined || kept < MAX_KEPT_STREAM) chunks.push(c);
-        kept += c.length;
-      });
+      stream.on('response', (h) => head(Number(h[':status'] ?? 0), h));
+      stream.on('data', data);
       stream.on('end', () => finish({}));
       // closed before its end: reset by the server (our own hang-up has finished already)
       stream.on('close', () =>
@@ -209,4 +171,38 @@ export class Transport {
       if (r.body !== undefined) stream.end(r.body);
     });
   }
+}
+
+/**
+ * One answer as both protocols deliver it: status and headers, the body (a stream's only up to
+ * MAX_KEPT_STREAM), settled once, by its end, an error, or the deadline (a stream's read time),
+ * which also hangs up through `abort`.
+ */
+function collectAnswer(r: FuzzRequest, deadlineMs: number, resolve: (res: FuzzResponse) => void, abort: () => void) {
+  const chunks: Buffer[] = [];
+  let kept = 0;
+  let status = 0;
+  let headers: FuzzResponse['headers'] = {};
+  let done = false;
+  const finish = (extra: Partial<FuzzResponse>) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    resolve({ status, headers, body: Buffer.concat(chunks), ...extra });
+  };
+  const timer = setTimeout(() => {
+    finish(r.streamMs !== undefined ? { cut: true } : { timedOut: true });
+    abort();
+  }, r.streamMs ?? deadlineMs);
+  return {
+    head(code: number, h: FuzzResponse['headers']) {
+      status = code;
+      headers = h;
+    },
+    data(c: Buffer) {
+      if (r.streamMs === undefined || kept < MAX_KEPT_STREAM) chunks.push(c);
+      kept += c.length;
+    },
+    finish,
+  };
 }
