@@ -7,7 +7,7 @@
 // and talosconfig Secrets, a Machine its machine-config Secret.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { kubernetesClusterKind, machineKind } from '../api/index.js';
+import { kubernetesClusterKind, machineKind, type KubernetesClusterSpec } from '../api/index.js';
 import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
 import { groupVersion, type KindDefinition, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -22,12 +22,18 @@ import {
   clusterConfigInputs,
   clusterPatches,
   clusterSpec,
+  isCniURL,
   machineCluster,
   machineRole,
 } from '../machineconfig/fromcluster.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
-import { ConfigInputError, resolveConfigInputs, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
+import {
+  ConfigInputError,
+  resolveConfigInputs,
+  resolveTalosVersion,
+  unsupportedCniReason,
+} from '../machineconfig/generate/inputs.js';
 import type { MachineRole } from '../machineconfig/generate/v1alpha1.js';
 import { applyPatches } from '../machineconfig/patch/apply.js';
 import { PatchError } from '../machineconfig/patch/patcherror.js';
@@ -46,14 +52,34 @@ import {
 import type { SecretStore } from '../secrets/secretstore.js';
 import type { AdmissionPlugin } from './plugin.js';
 
+type TalosNetwork = NonNullable<NonNullable<KubernetesClusterSpec['talos']>['network']>;
+
 const isKind = (o: KubeObject, kind: KindDefinition) => o.kind === kind.kind && o.apiVersion === groupVersion(kind);
 const CLUSTER_REF = { group: kubernetesClusterKind.group, resource: kubernetesClusterKind.plural };
 const MACHINE_REF = { group: machineKind.group, resource: machineKind.plural };
 /** an endpoint only to check the other inputs with when the cluster names none yet */
 const PLACEHOLDER_ENDPOINT = 'https://cluster.invalid:6443';
 
+/** where a CNI input lives: `cni` for the name (and a URL written there), `cniURLs` for the list */
+function cniPath(field: string, network: TalosNetwork | undefined): string {
+  const base = 'spec.talos.network';
+  if (field === 'network.cni.name') return `${base}.cni`;
+  const index = /^network\.cni\.urls\[(\d+)\]$/.exec(field);
+  if (!index) return `${base}.cniURLs`;
+  // a URL in cni itself is the first of the URLs (fromcluster.ts)
+  const shift = network?.cni && isCniURL(network.cni) ? 1 : 0;
+  const i = Number(index[1]) - shift;
+  return i < 0 ? `${base}.cni` : `${base}.cniURLs[${i}]`;
+}
+
 /** where a generator input lives in a KubernetesCluster */
-function specPath(field: string, role: MachineRole, pool?: { index: number; hasVersion: boolean }): string {
+function specPath(
+  field: string,
+  role: MachineRole,
+  pool?: { index: number; hasVersion: boolean },
+  network?: TalosNetwork,
+): string {
+  if (field.startsWith('network.cni')) return cniPath(field, network);
   const root = field.split(/[.[]/)[0]!;
   const at = role === 'controlplane' ? 'spec.topology.controlplane' : `spec.topology.workers[${pool?.index ?? 0}]`;
   if (root === 'clusterName') return 'metadata.name';
@@ -68,6 +94,43 @@ function specPath(field: string, role: MachineRole, pool?: { index: number; hasV
 /** a field error whose value is not at hand (the generator names the field and the reason) */
 function invalidField(field: string, reason: string): FieldError {
   return { type: 'FieldValueInvalid', field, message: `${field}: Invalid value: ${reason}` };
+}
+
+/** a generator's input error as the KubernetesCluster's field error, in kube's words for its type */
+function inputFieldError(
+  e: ConfigInputError,
+  role: MachineRole,
+  pool?: { index: number; hasVersion: boolean },
+  cluster?: KubeObject,
+): FieldError {
+  const network = cluster ? clusterSpec(cluster).talos?.network : undefined;
+  const field = specPath(e.field, role, pool, network);
+  switch (e.type) {
+    case 'notSupported': {
+      // the generator's advice, with the field the URLs of a custom CNI go to
+      const reason =
+        e.field === 'network.cni.name' && typeof network?.cni === 'string'
+          ? unsupportedCniReason(network.cni, 'spec.talos.network.cniURLs')
+          : e.reason;
+      return { type: 'FieldValueNotSupported', field, message: `${field}: Unsupported value: ${reason}` };
+    }
+    case 'required':
+      return { type: 'FieldValueRequired', field, message: `${field}: Required value: ${e.reason}` };
+    default:
+      return invalidField(field, e.reason);
+  }
+}
+
+/** cniURLs are the manifests of a custom CNI: with flannel or none they would silently do nothing */
+function cniURLsProblem(network: TalosNetwork | undefined): FieldError | undefined {
+  const cni = network?.cni || 'flannel';
+  if (!network?.cniURLs?.length || cni === 'custom' || isCniURL(cni)) return undefined;
+  const field = 'spec.talos.network.cniURLs';
+  return {
+    type: 'FieldValueForbidden',
+    field,
+    message: `${field}: Forbidden: only a custom CNI is deployed from manifest URLs: set spec.talos.network.cni to "custom" to deploy these, or leave them out (cni is ${JSON.stringify(cni)})`,
+  };
 }
 
 /** one bundle per process to try patches on: generating keys is slow, and only the shape matters here */
@@ -88,6 +151,8 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
     roles.push(['worker', machine, { index, hasVersion: !!pool.version }]);
   });
   const errors: FieldError[] = [];
+  const urlsProblem = cniURLsProblem(spec.talos?.network);
+  if (urlsProblem) errors.push(urlsProblem);
   // the endpoint on its own, so a bad one does not hide the problems after it
   let endpoint = spec.talos?.endpoint || PLACEHOLDER_ENDPOINT;
   const checked = checkEndpoint(endpoint);
@@ -115,7 +180,7 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
         }
       }
     } catch (e) {
-      if (e instanceof ConfigInputError) errors.push(invalidField(specPath(e.field, role, pool), e.reason));
+      if (e instanceof ConfigInputError) errors.push(inputFieldError(e, role, pool, cluster));
       else if (e instanceof PatchError)
         errors.push(invalidField(e.patch.replace(/^KubernetesCluster \S+ /, ''), e.message));
       else throw e;
@@ -211,7 +276,7 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
           fieldErr.invalid(
             `metadata.labels[${CLUSTER_LABEL}]`,
             clusterName,
-            `its cluster's ${specPath(e.field, role)}: ${e.reason}`,
+            `its cluster's ${inputFieldError(e, role, undefined, cluster).message}`,
           ),
         ]);
       if (e instanceof PatchError)

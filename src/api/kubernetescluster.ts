@@ -170,7 +170,12 @@ const TalosSettings = Obj(
         {
           podSubnets: Opt(StringList('Pod CIDRs.')),
           serviceSubnets: Opt(StringList('Service CIDRs.')),
-          cni: Opt(Str('CNI to deploy, e.g. flannel (the Talos default) or none.')),
+          cni: Opt(
+            Str(
+              'CNI Talos deploys: flannel (the default), none (install one yourself) or custom (from cniURLs). A URL here is a custom CNI with that manifest.',
+            ),
+          ),
+          cniURLs: Opt(StringList('Manifest URLs of a custom CNI, applied by Talos at bootstrap.')),
         },
         'Cluster networking.',
       ),

@@ -210,8 +210,10 @@ const ServerSpec = Obj(
     pxeMode: Opt(Enum(pxeModes, 'PXE boot mode set over IPMI: uefi or bios.')),
   },
   'Desired state of the server.',
-  // Defaulted so spec.accepted (always serialized upstream) appears even on a bare object.
-  { default: {} },
+  // Defaulted so spec.accepted (always serialized upstream) appears even on a bare object. The
+  // default names accepted itself: kube-apiserver judges a CRD's default as written, without the
+  // nested defaults, and refuses `{}` for an object that requires accepted.
+  { default: { accepted: false } },
 );
 
 const ServerStatus = Obj(

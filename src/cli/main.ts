@@ -4,7 +4,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { health, kubeconfig, upgrade } from './commands.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
-import { genConfig, genSecrets, validateFiles } from './offline.js';
+import { MODES, type ValidateMode } from './machineconfigfiles.js';
+import { genConfig, genSecrets, versionTag } from './offline.js';
+import { validateFiles } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
 function program(run: (p: Promise<number>) => void): Command {
@@ -55,12 +57,28 @@ function program(run: (p: Promise<number>) => void): Command {
   cmd
     .command('validate')
     .description(
-      "run the server's schema and validating admission on manifests, with no cluster (exit 1 on any problem)",
+      "run the server's schema and validating admission on manifests, and Talos's checks on raw Talos machine configs, with no cluster (exit 1 on any problem)",
     )
-    .requiredOption('-f, --filename <path>', 'a manifest file or a directory of them')
+    .requiredOption('-f, --filename <path>', 'a manifest or machine-config file, or a directory of them')
     .option('-R, --recursive', 'descend into directories', false)
-    .action((o: { filename: string; recursive: boolean }) =>
-      run(validateFiles(o.filename, o.recursive, process.stdout)),
+    .option(
+      '--talos-version <version>',
+      'Talos version machine configs are for (default: from the installer image tag, else the newest stable)',
+    )
+    .addOption(
+      new Option('--mode <mode>', 'Talos validation mode for machine configs, as talosctl validate --mode')
+        .choices(MODES)
+        .default('metal'),
+    )
+    .option('--strict', 'machine configs: warnings count as problems, as talosctl validate --strict', false)
+    .action((o: { filename: string; recursive: boolean; talosVersion?: string; mode: ValidateMode; strict: boolean }) =>
+      run(
+        validateFiles(o.filename, o.recursive, process.stdout, {
+          ...(o.talosVersion === undefined ? {} : { talosVersion: versionTag(o.talosVersion) }),
+          mode: o.mode,
+          strict: o.strict,
+        }),
+      ),
     );
 
   const gen = cmd.command('gen').description('generate Talos material offline');

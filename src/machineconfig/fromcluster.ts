@@ -4,7 +4,7 @@
 import type { Operation } from 'fast-json-patch';
 import type { KubernetesClusterSpec, MachineSpec, WorkerPool } from '../api/index.js';
 import type { KubeObject } from '../machinery/kind.js';
-import type { CniInput, ConfigInputs } from './generate/inputs.js';
+import type { CniRequest, ConfigInputs } from './generate/inputs.js';
 import type { MachineRole } from './generate/v1alpha1.js';
 import { orderedPatches } from './patch/order.js';
 import type { Patch } from './patch/apply.js';
@@ -36,11 +36,15 @@ export function machineCluster(m: KubeObject): string | undefined {
   return m.metadata.labels?.[CLUSTER_LABEL] || undefined;
 }
 
-function cniOf(cni: string | undefined): CniInput | undefined {
+/** a URL in `cni` itself is a custom CNI deployed from that manifest (before cniURLs existed) */
+export const isCniURL = (cni: string): boolean => /^https?:\/\//i.test(cni);
+
+/** spec.talos.network's cni and cniURLs; a name Talos does not know is passed on to be refused */
+function cniOf(network: NonNullable<TalosSettings['network']>): CniRequest | undefined {
+  const { cni, cniURLs } = network;
+  if (cni && isCniURL(cni)) return { name: 'custom', urls: [cni, ...(cniURLs ?? [])] };
   if (!cni) return undefined;
-  if (cni === 'flannel' || cni === 'none') return { name: cni };
-  // anything else names a manifest URL of a custom CNI
-  return { name: 'custom', urls: [cni] };
+  return cni === 'custom' ? { name: cni, urls: cniURLs ?? [] } : { name: cni };
 }
 
 function poolOf(cluster: KubeObject, m: KubeObject | undefined, role: MachineRole): Pool | undefined {
@@ -76,7 +80,7 @@ export function clusterConfigInputs(
   if (talos.installDisk) inputs.installDisk = talos.installDisk;
   if (talos.installImage) inputs.installImage = talos.installImage;
   if (talos.certSANs?.length) inputs.certSANs = talos.certSANs;
-  const cni = cniOf(talos.network?.cni);
+  const cni = talos.network ? cniOf(talos.network) : undefined;
   if (talos.network)
     inputs.network = {
       podSubnets: talos.network.podSubnets,

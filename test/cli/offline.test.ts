@@ -82,6 +82,26 @@ describe('kubectl talos validate', () => {
     );
   });
 
+  it('a CNI Talos does not know by name: the names it accepts and how to run that CNI, at the line of cni', async () => {
+    const text = cluster('cni', '  talos:\n    endpoint: https://10.0.0.1:6443\n    network:\n      cni: cilium\n');
+    tmp.write('cni.yaml', text);
+    const line = text.split('\n').findIndex((l) => l.includes('cni: cilium')) + 1;
+    const r = await talos(['validate', '-f', 'cni.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(
+      `cni.yaml:${line}: KubernetesCluster/cni: spec.talos.network.cni: Unsupported value: "cilium": supported values: "flannel", "custom", "none": ` +
+        'Talos deploys flannel itself and no other CNI by name; to run cilium, use "none" and install it yourself once the cluster is up, ' +
+        'or "custom" with the URLs of its manifests in spec.talos.network.cniURLs, which Talos applies at bootstrap\n',
+    );
+    // gen config refuses it the same way, naming the manifest's field rather than a URL
+    const gen = await talos(['gen', 'config', '-f', 'cni.yaml', '-o', 'cni-out']);
+    expect(gen.code).toBe(1);
+    expect(gen.stderr).toContain(
+      'error: KubernetesCluster cni is invalid:\n  spec.talos.network.cni: Unsupported value: "cilium"',
+    );
+    expect(gen.stderr).not.toMatch(/URL:|http:\/\/ or https:\/\//);
+  });
+
   it('a missing path is a usage error (exit 2)', async () => {
     const r = await talos(['validate', '-f', 'nope']);
     expect(r.code).toBe(2);

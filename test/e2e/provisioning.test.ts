@@ -133,6 +133,62 @@ describe('a KubernetesCluster gets its Talos secrets', () => {
     expect(await getJSON(s, ['-n', NS, 'secret', 'old-talos-secrets'])).toBeUndefined();
   });
 
+  it('refuses a CNI Talos does not know by name with the names it accepts and how to run that CNI; nothing is stored', async () => {
+    const withCni = (network: string) => cluster('cni', `${talos}    network: ${network}\n`);
+    const r = await s.kubectl(['apply', '-f', '-'], { input: withCni('{cni: cilium}') });
+    expectFailure(r, /is invalid/);
+    expect(r.stderr).toContain(
+      'spec.talos.network.cni: Unsupported value: "cilium": supported values: "flannel", "custom", "none"',
+    );
+    expect(r.stderr).toContain('use "none" and install it yourself');
+    expect(r.stderr).toContain('"custom" with the URLs of its manifests in spec.talos.network.cniURLs');
+    expect(r.stderr).not.toMatch(/URL:|http:\/\/ or https:\/\//);
+    expect(await getJSON(s, ['-n', NS, 'kc', 'cni'])).toBeUndefined();
+
+    // the Status itself, as a client-go program sees it: 422 Invalid with the field and kube's cause type
+    const body = JSON.stringify(parse(withCni('{cni: calico}')));
+    const res = await s.request('POST', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/kubernetesclusters`, {
+      body,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(422);
+    const status = res.json();
+    expect(status).toMatchObject({ kind: 'Status', code: 422, reason: 'Invalid' });
+    expect(status.details.causes).toEqual([
+      {
+        reason: 'FieldValueNotSupported',
+        field: 'spec.talos.network.cni',
+        message: expect.stringMatching(/^Unsupported value: "calico": supported values: "flannel", "custom", "none": /),
+      },
+    ]);
+
+    // custom needs its URLs; URLs need custom
+    const custom = await s.kubectl(['apply', '-f', '-'], { input: withCni('{cni: custom}') });
+    expectFailure(custom, /spec\.talos\.network\.cniURLs: Required value: a custom CNI is deployed from the URLs/);
+    const flannel = await s.kubectl(['apply', '-f', '-'], {
+      input: withCni('{cni: flannel, cniURLs: [https://example.com/cni.yaml]}'),
+    });
+    expectFailure(
+      flannel,
+      /spec\.talos\.network\.cniURLs: Forbidden: only a custom CNI is deployed from manifest URLs/,
+    );
+    expect(await getJSON(s, ['-n', NS, 'kc', 'cni'])).toBeUndefined();
+  });
+
+  it('deploys a custom CNI from cniURLs, and takes none', async () => {
+    const urls = '{cni: custom, cniURLs: [https://example.com/a.yaml, https://example.com/b.yaml]}';
+    await ok(s, ['apply', '-f', '-'], { input: cluster('cni-custom', `${talos}    network: ${urls}\n`) });
+    await ok(s, ['apply', '-f', '-'], { input: machine('cni-custom-cp-0', 'cni-custom', 'controlplane') });
+    const docs = parseAllDocuments(await raw('machines/cni-custom-cp-0/machineconfig')).map((d) => d.toJS());
+    expect(docs[0].cluster.network.cni).toEqual({
+      name: 'custom',
+      urls: ['https://example.com/a.yaml', 'https://example.com/b.yaml'],
+    });
+    await ok(s, ['apply', '-f', '-'], { input: cluster('cni-none', `${talos}    network: {cni: none}\n`) });
+    await ok(s, ['-n', NS, 'delete', 'machine', 'cni-custom-cp-0']);
+    await ok(s, ['-n', NS, 'delete', 'kc', 'cni-custom', 'cni-none']);
+  });
+
   it('refuses a patch that cannot apply, naming the patch: JSON patches on a multi-document (1.12+) config', async () => {
     const patched = `${talos}    configPatches:\n      - {op: replace, path: /machine/install/disk, value: /dev/sdb}\n`;
     const r = await s.kubectl(['apply', '-f', '-'], { input: cluster('jp', patched) });

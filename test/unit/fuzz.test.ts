@@ -91,10 +91,14 @@ describe('the request generator', () => {
     }
     expect(new Set(reqs.map((r) => r.proto))).toEqual(new Set(['h1', 'h2']));
     for (const r of reqs) if (isWatch(r.method, r.path)) expect(r.streamMs, r.path).toBe(1000);
-    // at most 3 copy operations in a JSON patch (more is a known defect being fixed elsewhere)
+    // a JSON patch copies a few times, or is the one that doubles an annotation until it is refused (413)
     for (const r of reqs.filter((x) => x.verb === 'patch:json' && x.body)) {
-      const copies = (r.body!.toString('utf8').match(/"op":"copy"/g) ?? []).length;
-      expect(copies).toBeLessThanOrEqual(3);
+      const body = r.body!.toString('utf8');
+      const copies = (body.match(/"op":"copy"/g) ?? []).length;
+      const doubling = (
+        body.match(/"op":"copy","from":"\/metadata\/annotations\/z","path":"\/metadata\/annotations\/z\/-"/g) ?? []
+      ).length;
+      if (copies > 5) expect(doubling, body.slice(0, 200)).toBe(copies);
     }
   });
 

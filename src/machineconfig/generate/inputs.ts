@@ -24,6 +24,31 @@ import {
 /** `cluster.network.cni`: flannel is Talos's default and is not written; the others are. */
 export type CniInput = { name: 'flannel' } | { name: 'none' } | { name: 'custom'; urls: string[] };
 
+/** A CNI as asked for: any name, of which only Talos's own (TALOS_CNI_NAMES) resolve. */
+export interface CniRequest {
+  name: string;
+  urls?: string[];
+}
+
+/** The CNI names Talos's `cluster.network.cni.name` accepts. */
+export const TALOS_CNI_NAMES = ['flannel', 'custom', 'none'] as const;
+
+/**
+ * Why a CNI name Talos does not know is refused, in kube's NotSupported words (`"cilium":
+ * supported values: ...`), and how to run that CNI all the same. `urlsField` names where the
+ * manifest URLs of a custom CNI go, when the caller has a field for them.
+ */
+export function unsupportedCniReason(name: string, urlsField?: string): string {
+  const shown = name.length > 100 ? `${name.slice(0, 100)}…` : name;
+  const supported = TALOS_CNI_NAMES.map((n) => JSON.stringify(n)).join(', ');
+  const where = urlsField ? ` in ${urlsField}` : '';
+  return (
+    `${JSON.stringify(shown)}: supported values: ${supported}: Talos deploys flannel itself and no other CNI by ` +
+    `name; to run ${shown}, use "none" and install it yourself once the cluster is up, or "custom" with the ` +
+    `URLs of its manifests${where}, which Talos applies at bootstrap`
+  );
+}
+
 export interface ConfigInputs {
   clusterName: string;
   /** the control-plane endpoint, `https://host[:port]` */
@@ -38,7 +63,7 @@ export interface ConfigInputs {
   installImage?: string;
   /** additional SANs for the Talos API and the Kubernetes apiserver certificates */
   certSANs?: string[];
-  network?: { podSubnets?: string[]; serviceSubnets?: string[]; cni?: CniInput };
+  network?: { podSubnets?: string[]; serviceSubnets?: string[]; cni?: CniRequest };
   /** default cluster.local */
   dnsDomain?: string;
   nodeLabels?: Record<string, string>;
@@ -72,6 +97,14 @@ export interface ResolvedConfigInputs {
   allowSchedulingOnControlPlanes: boolean;
 }
 
+/** kube's field error types an input error maps to (`invalid`: FieldValueInvalid, and so on) */
+export type InputErrorType = 'invalid' | 'notSupported' | 'required';
+
+const TYPE_WORDS: Record<Exclude<InputErrorType, 'invalid'>, string> = {
+  notSupported: 'Unsupported value',
+  required: 'Required value',
+};
+
 /** An input the generator cannot use; `field` is its path in ConfigInputs. */
 export class ConfigInputError extends Error {
   override readonly name = 'ConfigInputError';
@@ -79,8 +112,9 @@ export class ConfigInputError extends Error {
   constructor(
     readonly field: string,
     readonly reason: string,
+    readonly type: InputErrorType = 'invalid',
   ) {
-    super(`${field}: ${reason}`);
+    super(`${field}: ${type === 'invalid' ? reason : `${TYPE_WORDS[type]}: ${reason}`}`);
   }
 }
 
@@ -161,12 +195,18 @@ function subnets(field: string, given: string[] | undefined, defaults: readonly 
   return [...given];
 }
 
-function resolveCni(cni: CniInput | undefined): CniInput {
+function resolveCni(cni: CniRequest | undefined): CniInput {
   if (cni === undefined) return { name: 'flannel' };
   if (cni.name === 'flannel' || cni.name === 'none') return { name: cni.name };
-  if (cni.name !== 'custom') throw new ConfigInputError('network.cni.name', 'must be flannel, none or custom');
-  if (!Array.isArray(cni.urls))
-    throw new ConfigInputError('network.cni.urls', 'a custom CNI needs a list of manifest URLs');
+  if (cni.name !== 'custom')
+    throw new ConfigInputError('network.cni.name', unsupportedCniReason(String(cni.name)), 'notSupported');
+  // Talos only warns about a custom CNI without URLs, but such a cluster never gets a CNI: "none" says that
+  if (!Array.isArray(cni.urls) || cni.urls.length === 0)
+    throw new ConfigInputError(
+      'network.cni.urls',
+      'a custom CNI is deployed from the URLs of its manifests; to install a CNI yourself, use "none"',
+      'required',
+    );
   cni.urls.forEach((url, i) => {
     const problem = checkManifestUrl(url);
     if (problem) throw new ConfigInputError(`network.cni.urls[${i}]`, problem);

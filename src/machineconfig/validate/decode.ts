@@ -97,7 +97,8 @@ export function decodeStream(text: string): DecodedStream {
 
   const documents: DecodedDocument[] = [];
   for (const doc of docs) {
-    const startLine = counter.linePos(doc.range[0]).line;
+    // the document's first line of content: its range starts at the `---` before it
+    const startLine = counter.linePos((doc.contents?.range ?? doc.range)[0]).line;
     const tree = convertDocument(doc, counter);
     for (const w of doc.warnings) {
       tree.problems.push({

@@ -61,7 +61,9 @@ export function checkCNI(ctx: RuleContext): void {
   if (!CNI_NAMES.includes(name)) {
     ctx.v1.error(
       `${path}.name`,
-      `${name === '' ? 'required' : `unknown CNI ${show(name)}`}: must be flannel, custom or none`,
+      name === ''
+        ? 'required: must be flannel, custom or none'
+        : `unknown CNI ${show(name)}: must be flannel, custom or none; to run ${show(name)}, use none and install it yourself once the cluster is up, or custom with the URLs of its manifests in ${path}.urls`,
     );
     return;
   }
