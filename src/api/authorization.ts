@@ -210,7 +210,7 @@ function validateAccessReview(obj: KubeObject): FieldError[] {
     errs.push(
       fieldErr.invalid(
         'spec.resourceAttributes',
-        null,
+        'null', // kube names the absent value so
         'exactly one of nonResourceAttributes or resourceAttributes must be specified',
       ),
     );
