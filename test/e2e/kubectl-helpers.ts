@@ -73,8 +73,14 @@ export interface KubectlProcess {
   kill(): Promise<void>;
 }
 
-export function startKubectl(s: TestServer, args: string[], env: Record<string, string> = {}): KubectlProcess {
-  const child = spawn('kubectl', args, {
+/** `binary`: another kubectl than the one on PATH (a path, as the version matrix runs them) */
+export function startKubectl(
+  s: TestServer,
+  args: string[],
+  env: Record<string, string> = {},
+  binary = 'kubectl',
+): KubectlProcess {
+  const child = spawn(binary, args, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: s.dataDir,
