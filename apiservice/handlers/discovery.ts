@@ -11,6 +11,7 @@ import {
   discoveryContentType,
   etagOf,
   groupsOf,
+  ifNoneMatchHits,
   pickDiscoveryFormat,
   type CustomSubresource,
 } from '../../src/machinery/discovery.js';
@@ -23,6 +24,11 @@ import {
   openapiV3Key,
   openapiV3Root,
 } from '../../src/machinery/openapi.js';
+import {
+  OPENAPI_V2_PROTOBUF,
+  openapiV2Protobuf,
+  pickOpenAPIV2Format,
+} from '../../src/machinery/openapi-v2-protobuf.js';
 import type { APIRegistry } from '../../src/machinery/registry/apis.js';
 import { sendJSON } from '../http.js';
 
@@ -36,7 +42,7 @@ export interface DiscoveryDeps {
 }
 
 interface Doc {
-  body: string;
+  body: string | Buffer;
   etag: string;
   contentType: string;
 }
@@ -46,8 +52,18 @@ function doc(value: unknown, contentType = 'application/json'): Doc {
   return { body, etag: etagOf(body), contentType };
 }
 
+/** The two forms of /openapi/v2; each has its own ETag, so no cache can answer one with the other. */
+function openapiV2Docs(value: unknown): { json: Doc; protobuf: Doc } {
+  const body = openapiV2Protobuf(value);
+  return { json: doc(value), protobuf: { body, etag: etagOf(body), contentType: OPENAPI_V2_PROTOBUF } };
+}
+
+/** client-go asks this path (kube-apiserver removed it in 1.14) when /openapi/v2 refused protobuf */
+const LEGACY_OPENAPI_V2_PROTOBUF = '/swagger-2.0.0.pb-v1';
+
 interface Documents {
   paths: Map<string, Doc>;
+  openapiV2: { json: Doc; protobuf: Doc };
   apis: { v2: Doc; v2beta1: Doc; legacy: Doc };
   api: { v2: Doc; v2beta1: Doc };
   openapiV3: Map<string, { doc: Doc; hash: string }>;
@@ -92,9 +108,9 @@ function build(deps: DiscoveryDeps): Documents {
     openapiV3.set(`/openapi/v3/${openapiV3Key(gv)}`, { doc: doc(document), hash: openapiHash(document) });
   }
   paths.set('/openapi/v3', doc(openapiV3Root(roots)));
-  paths.set('/openapi/v2', doc(openapiV2(kinds, subs, { title: 'talos-fleet-apiserver', version: deps.version })));
   return {
     paths,
+    openapiV2: openapiV2Docs(openapiV2(kinds, subs, { title: 'talos-fleet-apiserver', version: deps.version })),
     apis: {
       v2: doc(aggregatedDiscovery(grouped, 'v2', subs), discoveryContentType('v2')),
       v2beta1: doc(aggregatedDiscovery(grouped, 'v2beta1', subs), discoveryContentType('v2beta1')),
@@ -108,11 +124,17 @@ function build(deps: DiscoveryDeps): Documents {
   };
 }
 
-function serveDoc(req: IncomingMessage, res: ServerResponse, d: Doc, extraHeaders: Record<string, string> = {}): void {
+function serveDoc(
+  req: IncomingMessage,
+  res: ServerResponse,
+  d: Doc,
+  extraHeaders: Record<string, string> = {},
+  varies = true,
+): void {
   res.setHeader('ETag', d.etag);
-  res.setHeader('Vary', 'Accept');
+  if (varies) res.setHeader('Vary', 'Accept');
   for (const [k, v] of Object.entries(extraHeaders)) res.setHeader(k, v);
-  if (req.headers['if-none-match'] === d.etag) {
+  if (ifNoneMatchHits(req.headers['if-none-match'], d.etag)) {
     res.statusCode = 304;
     res.end();
     return;
@@ -183,6 +205,13 @@ export async function serveDiscovery(
         : {};
     return serveDoc(req, res, entry.doc, immutable);
   }
+  if (path === '/openapi/v2') {
+    const format = pickOpenAPIV2Format(accept);
+    if (!format) throw notAcceptable(`only application/json and ${OPENAPI_V2_PROTOBUF} are served for this document`);
+    return serveDoc(req, res, docs.openapiV2[format]);
+  }
+  // a file, as it was: the protobuf whatever the Accept header says
+  if (path === LEGACY_OPENAPI_V2_PROTOBUF) return serveDoc(req, res, docs.openapiV2.protobuf, {}, false);
   const d = docs.paths.get(path);
   if (d) {
     if (!acceptsJSON(accept)) throw notAcceptable('only application/json is served for this document');
@@ -200,6 +229,7 @@ export async function serveDiscovery(
         '/readyz',
         '/openapi/v2',
         '/openapi/v3',
+        LEGACY_OPENAPI_V2_PROTOBUF,
         '/version',
       ].sort(),
     });

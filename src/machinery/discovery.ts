@@ -131,8 +131,19 @@ export function pickDiscoveryFormat(accept: string | undefined): DiscoveryFormat
 }
 
 /** Quoted strong ETag of a response body. */
-export function etagOf(body: string): string {
+export function etagOf(body: string | Uint8Array): string {
   return `"${createHash('sha256').update(body).digest('hex')}"`;
+}
+
+/**
+ * Whether an If-None-Match header names `etag` (a quoted strong ETag): `*`, or any entry of its
+ * comma-separated list, compared weakly (a `W/` prefix does not matter), as RFC 9110 and Go's
+ * http.ServeContent do.
+ */
+export function ifNoneMatchHits(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  return (header.match(/(?:W\/)?"[^"]*"/g) ?? []).some((tag) => tag.replace(/^W\//, '') === etag);
 }
 
 // ---------------------------------------------------------------------------------------------
