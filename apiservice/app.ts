@@ -26,8 +26,9 @@ import { hasDotSegment } from './rawpath.js';
 import { requestInfo, type RequestInfo } from './requestinfo.js';
 import { WEBHOOK_PATHS } from '../webhooks/admissionreview.js';
 import { serveAdmissionReview } from './handlers/webhooks.js';
+import { selfReviewKind, serveSelfReview, type SelfReviewDeps } from './handlers/selfreviews.js';
 
-export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps {
+export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps, SelfReviewDeps {
   log: Logger;
   authenticate: Authenticator;
   authorize: Authorizer;
@@ -126,6 +127,8 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     }
     try {
       if (path === '/metrics' && deps.metrics) return await serveMetrics(deps.metrics, res);
+      const review = info.isResourceRequest ? selfReviewKind(deps, info) : undefined;
+      if (review) return await serveSelfReview(deps, review, info, user, req, res, url.searchParams);
       if (info.isResourceRequest) return await serveResource(deps, info, user, req, res, url.searchParams);
       return await serveDiscovery(deps, req, res, path);
     } finally {

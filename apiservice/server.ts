@@ -5,7 +5,7 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile } from 'node:fs/promises';
 import pino, { type Logger } from 'pino';
-import { allKinds, coreKinds } from '../src/api/index.js';
+import { allKinds, coreKinds, selfReviewKinds } from '../src/api/index.js';
 import { admissionFor } from '../src/admission/index.js';
 import { namespaceChecker } from '../src/admission/namespacelifecycle.js';
 import { ensureInitialNamespaces, namespaceController } from '../src/controllers/namespace.js';
@@ -31,6 +31,8 @@ import { fileServingCert, staticServingCert } from './servingcert.js';
 import { ConnectionTracker } from './connections.js';
 import { authenticationChain, x509Authenticator } from './auth/authenticate.js';
 import { standaloneAuthorizer } from './auth/authorize.js';
+import { STANDALONE_POLICY } from './auth/policy.js';
+import { selfReviewAnswers } from './auth/selfreview.js';
 import { parseCABundle } from './auth/x509.js';
 import { connectCluster } from './cluster.js';
 import { InflightLimiter, type ListSizeEstimate } from './inflight.js';
@@ -190,6 +192,9 @@ export async function startServer(
       ? cluster.authenticate
       : authenticationChain([x509Authenticator(() => standaloneRoots)], false),
     authorize: cluster ? cluster.authorize : standaloneAuthorizer,
+    // kube-apiserver answers these in cluster mode; standalone mode answers them from its own policy
+    selfReviews: cluster ? undefined : selfReviewAnswers(STANDALONE_POLICY),
+    servedByCode: cluster ? undefined : selfReviewKinds,
     connectionAuthenticated: (req) => connections.authenticated(req),
     metrics,
     inflight: new InflightLimiter(

@@ -1,8 +1,10 @@
-// May this user do this? Standalone mode: only system:masters. Cluster mode: kube-apiserver decides
+// May this user do this? Standalone mode: the server's own policy (policy.ts: system:masters may do
+// everything, everyone authenticated may read discovery and review itself). Cluster mode: kube-apiserver decides
 // through a SubjectAccessReview with the request's full attributes; system:masters and the
 // always-allowed paths skip it, as they do in kube-apiserver; verdicts are cached briefly.
 import type { UserInfo } from '../../src/machinery/registry/context.js';
 import type { RequestInfo } from '../requestinfo.js';
+import { decide, STANDALONE_POLICY, type GroupRules } from './policy.js';
 
 export interface Decision {
   allowed: boolean;
@@ -30,7 +32,12 @@ export interface AccessReview {
 
 export type AccessReviewer = (review: AccessReview) => Promise<Decision>;
 
-export const standaloneAuthorizer: Authorizer = (user) => ({ allowed: user.groups.includes('system:masters') });
+/** every request judged by a fixed policy, with the attributes a review of it would carry */
+export function policyAuthorizer(policy: readonly GroupRules[]): Authorizer {
+  return (user, info, query) => decide(policy, reviewFor(user, info, query));
+}
+
+export const standaloneAuthorizer: Authorizer = policyAuthorizer(STANDALONE_POLICY);
 
 /** `/healthz`, or `/debug/*` (a trailing `*` matches the prefix), as kube's --authorization-always-allow-paths */
 export function pathAllowed(patterns: readonly string[], path: string): boolean {

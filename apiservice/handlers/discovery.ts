@@ -37,6 +37,8 @@ export interface DiscoveryDeps {
   serverAddress(): string;
   version: string;
   subresources?: CustomSubresource[];
+  /** kinds answered by code, not stored (standalone mode's reviews): discovery lists them too */
+  servedByCode?: KindDefinition[];
 }
 
 interface Doc {
@@ -72,8 +74,9 @@ const cache = new WeakMap<APIRegistry, Documents>();
 function build(deps: DiscoveryDeps): Documents {
   const kinds: KindDefinition[] = deps.registry.stores.map((s) => s.kind);
   const subs = deps.subresources ?? [];
-  const core = kinds.filter((k) => k.group === '');
-  const grouped = kinds.filter((k) => k.group !== '');
+  const listed = [...kinds, ...(deps.servedByCode ?? [])];
+  const core = listed.filter((k) => k.group === '');
+  const grouped = listed.filter((k) => k.group !== '');
   const paths = new Map<string, Doc>();
   const groups = groupsOf(grouped);
   for (const g of groups) {

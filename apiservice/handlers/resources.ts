@@ -48,7 +48,12 @@ export interface ResourceHandlerDeps {
 const SUPPORTED_PATCH_TYPES =
   'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml';
 
-function requestContext(user: UserInfo, q: URLSearchParams, write: boolean, req: IncomingMessage): RequestContext {
+export function requestContext(
+  user: UserInfo,
+  q: URLSearchParams,
+  write: boolean,
+  req: IncomingMessage,
+): RequestContext {
   const dryRunValues = q.getAll('dryRun');
   for (const v of dryRunValues) {
     if (v !== 'All')

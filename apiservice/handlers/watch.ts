@@ -3,7 +3,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest } from '../../src/machinery/errors.js';
 import type { KubeObject } from '../../src/machinery/kind.js';
-import { negotiateOutput, parseIncludeObject, partialObjectMetadata, toTable } from '../../src/machinery/output.js';
+import {
+  initialEventsListBlueprint,
+  negotiateOutput,
+  parseIncludeObject,
+  partialObjectMetadata,
+  toTable,
+} from '../../src/machinery/output.js';
 import { parseSelection } from '../../src/machinery/registry/selection.js';
 import type { ResourceStore } from '../../src/machinery/registry/store.js';
 import { startWatch, type WatchEvent } from '../../src/machinery/registry/watch.js';
@@ -119,6 +125,7 @@ export async function serveWatch(
       sendInitialEvents: parseBoolParam(q, 'sendInitialEvents'),
       allowWatchBookmarks: parseBoolParam(q, 'allowWatchBookmarks') ?? false,
       bookmarkIntervalMs,
+      initialEventsListBlueprint: initialEventsListBlueprint(store.kind, out),
     },
     { send, end: finish },
   );

@@ -13,6 +13,7 @@ import { secretKind } from './core/secret.js';
 import { eventKind } from './core/event.js';
 import { configSubresources } from './configsubresources.js';
 import { adoptedServerSubresources } from './live.js';
+import { selfSubjectAccessReviewKind, selfSubjectRulesReviewKind } from './authorization.js';
 
 export const allKinds: KindDefinition[] = [
   adoptedServerKind,
@@ -24,6 +25,9 @@ export const allKinds: KindDefinition[] = [
 ];
 
 export const coreKinds: KindDefinition[] = [namespaceKind, secretKind, eventKind];
+
+/** authorization.k8s.io/v1 reviews: answered by code (never stored), in standalone mode only */
+export const selfReviewKinds: KindDefinition[] = [selfSubjectAccessReviewKind, selfSubjectRulesReviewKind];
 
 const customSubresources: CustomSubresource[] = [...adoptedServerSubresources, ...configSubresources];
 
@@ -45,6 +49,8 @@ export {
   namespaceKind,
   secretKind,
   eventKind,
+  selfSubjectAccessReviewKind,
+  selfSubjectRulesReviewKind,
 };
 export { adoptedServerFinalizer, adoptedServerConditionTypes } from './adoptedserver.js';
 export { namespaceFinalizer } from './core/namespace.js';

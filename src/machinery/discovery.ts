@@ -229,10 +229,10 @@ export function apiResourceList(
       singularName: k.singular,
       namespaced: k.namespaced,
       kind: k.kind,
-      verbs: [...RESOURCE_VERBS],
+      verbs: [...(k.verbs ?? RESOURCE_VERBS)],
       ...(k.shortNames.length ? { shortNames: [...k.shortNames] } : {}),
       ...(k.categories.length ? { categories: [...k.categories] } : {}),
-      storageVersionHash: storageVersionHash(k),
+      ...(k.verbs ? {} : { storageVersionHash: storageVersionHash(k) }),
     });
     if (k.statusSubresource) {
       resources.push({
@@ -277,7 +277,7 @@ function discoveryResource(k: KindDefinition, subresources: readonly CustomSubre
     responseKind,
     scope: k.namespaced ? 'Namespaced' : 'Cluster',
     singularResource: k.singular,
-    verbs: [...RESOURCE_VERBS],
+    verbs: [...(k.verbs ?? RESOURCE_VERBS)],
     ...(k.shortNames.length ? { shortNames: [...k.shortNames] } : {}),
     ...(k.categories.length ? { categories: [...k.categories] } : {}),
     ...(subs.length ? { subresources: subs } : {}),

@@ -158,6 +158,11 @@ export interface KindDefinition {
    * kubectl sends as application/vnd.kubernetes.protobuf (core Namespace, Secret)
    */
   protobuf?: ProtoMessage;
+  /**
+   * Only for a kind answered by code and never stored (a review, whose one verb is create):
+   * discovery lists these verbs instead of every verb, and no storage version hash.
+   */
+  verbs?: string[];
 }
 
 export function groupVersion(k: Pick<KindDefinition, 'group' | 'version'>): string {

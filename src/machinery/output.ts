@@ -1,7 +1,7 @@
 // What a read answers with, chosen by Accept: the object itself, a Table (kubectl get), or
 // PartialObjectMetadata (metadata informers, the garbage collector).
 import { badRequest, notAcceptable } from './errors.js';
-import type { KindDefinition, KubeObject } from './kind.js';
+import { groupVersion, type KindDefinition, type KubeObject } from './kind.js';
 import { parseMediaTypes } from './negotiate.js';
 import { buildTableColumnDefinitions, columnCell } from './table.js';
 
@@ -34,6 +34,26 @@ export function negotiateOutput(accept: string | undefined, shape: ReadShape): O
   throw notAcceptable(
     `only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io, application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io`,
   );
+}
+
+/**
+ * The `kubernetes.io/initial-events-list-blueprint` of a watch-list stream (kube-apiserver 1.32 and
+ * 1.33 put it on the bookmark that ends the initial events): an empty list of what the stream's
+ * events hold, encoded as the stream is and then base64. client-go's watch-list decodes it with the
+ * stream's decoder into the list it assembles, so its kind tells what the list is. PartialObjectMetadata
+ * streams get a PartialObjectMetadataList (as kube); object and Table streams the resource's own list.
+ * Every stream this server sends is JSON (protobuf is never negotiated), so the encoding is JSON,
+ * written as Go's encoder writes it (typed field order, a trailing newline).
+ */
+export function initialEventsListBlueprint(
+  kind: Pick<KindDefinition, 'group' | 'version' | 'listKind'>,
+  out: OutputFormat,
+): string {
+  const partial = out.as === 'PartialObjectMetadata' || out.as === 'PartialObjectMetadataList';
+  const list = partial
+    ? { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: {}, items: [] }
+    : { kind: kind.listKind, apiVersion: groupVersion(kind), metadata: {}, items: [] };
+  return Buffer.from(`${JSON.stringify(list)}\n`).toString('base64');
 }
 
 export type IncludeObject = 'None' | 'Metadata' | 'Object';

@@ -36,7 +36,12 @@ describe('discovery, version, OpenAPI, health', () => {
     expect(apis.headers['content-type']).toBe('application/json');
     const list = apis.json();
     expect(list.kind).toBe('APIGroupList');
-    expect(list.groups.map((g: any) => g.name).sort()).toEqual(['metal.sidero.dev', 'vitistack.io']);
+    // standalone mode: also authorization.k8s.io, for the self reviews it answers
+    expect(list.groups.map((g: any) => g.name).sort()).toEqual([
+      'authorization.k8s.io',
+      'metal.sidero.dev',
+      'vitistack.io',
+    ]);
 
     const group = (await s.request('GET', '/apis/metal.sidero.dev')).json();
     expect(group).toMatchObject({

@@ -170,6 +170,84 @@ describe('bookmarks and watch-list', () => {
     expect(fromRv.events.filter((e) => e.type === 'ADDED')).toHaveLength(4);
   });
 
+  /**
+   * the blueprint read as client-go's watch-list reads it: strict base64, then the decoder of the
+   * stream's own Content-Type, into the list it assembles (which takes the blueprint's kind)
+   */
+  function blueprintOf(w: WatchStream, end: WatchEvent): any {
+    const encoded: unknown = end.object.metadata.annotations?.['kubernetes.io/initial-events-list-blueprint'];
+    expect(typeof encoded === 'string' && encoded.length > 0, 'the blueprint annotation has content').toBe(true);
+    const bytes = Buffer.from(encoded as string, 'base64');
+    expect(bytes.toString('base64'), 'standard base64, as Go decodes it').toBe(encoded);
+    expect(w.headers['content-type']).toBe('application/json');
+    return JSON.parse(bytes.toString('utf8'));
+  }
+
+  const watchList = 'watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true';
+  const isEnd = (e: WatchEvent) =>
+    e.type === 'BOOKMARK' && e.object.metadata.annotations?.['k8s.io/initial-events-end'] === 'true';
+
+  it('the initial-events-end bookmark carries the list blueprint kube-apiserver 1.32 sends, decodable as client-go decodes it', async () => {
+    const base = adoptedServers('w-list');
+    const before = Number((await s.request('GET', base)).json().metadata.resourceVersion);
+    const w = await watch(`${base}?${watchList}`);
+    const end = await w.waitFor(isEnd);
+    const after = Number((await s.request('GET', base)).json().metadata.resourceVersion);
+    // an object of the resource's kind with nothing but the snapshot's resourceVersion and the two annotations
+    expect(end.object).toEqual({
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      kind: 'AdoptedServer',
+      metadata: {
+        resourceVersion: end.object.metadata.resourceVersion,
+        annotations: {
+          'k8s.io/initial-events-end': 'true',
+          'kubernetes.io/initial-events-list-blueprint':
+            end.object.metadata.annotations['kubernetes.io/initial-events-list-blueprint'],
+        },
+      },
+    });
+    const rv = Number(end.object.metadata.resourceVersion);
+    expect(rv).toBeGreaterThanOrEqual(before);
+    expect(rv).toBeLessThanOrEqual(after);
+    expect(blueprintOf(w, end)).toEqual({
+      kind: 'AdoptedServerList',
+      apiVersion: 'metal.sidero.dev/v1alpha2',
+      metadata: {},
+      items: [],
+    });
+
+    // client-go's typed clients prefer protobuf: the stream it gets is JSON, and so is the blueprint
+    const proto = await watch(
+      `${base}?${watchList}`,
+      'application/vnd.kubernetes.protobuf;type=watch, application/json',
+    );
+    expect(blueprintOf(proto, await proto.waitFor(isEnd)).kind).toBe('AdoptedServerList');
+    expectStatus(
+      await s.request('GET', `${base}?${watchList}`, {
+        headers: { Accept: 'application/vnd.kubernetes.protobuf;type=watch' },
+      }),
+      406,
+      'NotAcceptable',
+    );
+
+    // a metadata informer: PartialObjectMetadata events, a PartialObjectMetadataList blueprint
+    const meta = await watch(`${base}?${watchList}`, POM_ACCEPT);
+    const metaEnd = await meta.waitFor(isEnd);
+    expect(metaEnd.object).toMatchObject({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1' });
+    expect(blueprintOf(meta, metaEnd)).toEqual({
+      kind: 'PartialObjectMetadataList',
+      apiVersion: 'meta.k8s.io/v1',
+      metadata: {},
+      items: [],
+    });
+
+    // a core kind of standalone mode
+    const ns = await watch(`/api/v1/namespaces?${watchList}`);
+    const nsEnd = await ns.waitFor(isEnd);
+    expect(nsEnd.object).toMatchObject({ kind: 'Namespace', apiVersion: 'v1' });
+    expect(blueprintOf(ns, nsEnd)).toEqual({ kind: 'NamespaceList', apiVersion: 'v1', metadata: {}, items: [] });
+  });
+
   it('rejects sendInitialEvents without resourceVersionMatch=NotOlderThan (and the reverse) with 422', async () => {
     const base = adoptedServers('w-list');
     for (const q of [

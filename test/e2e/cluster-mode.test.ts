@@ -171,6 +171,24 @@ describe('through the aggregator', () => {
     expect((await proxied('GET', AS, 'root', ['system:masters'])).status).toBe(200);
     expect(sars()).toEqual([]);
   });
+
+  it('leaves authorization.k8s.io to kube-apiserver: no self reviews answered or announced here', async () => {
+    const body = JSON.stringify({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      spec: { resourceAttributes: { verb: 'list', group: 'metal.sidero.dev', resource: 'adoptedservers' } },
+    });
+    for (const resource of ['selfsubjectaccessreviews', 'selfsubjectrulesreviews']) {
+      const r = await proxied('POST', `/apis/authorization.k8s.io/v1/${resource}`, 'root', ['system:masters'], {
+        body,
+        headers: JSON_HDR,
+      });
+      expectStatus(r, 404, 'NotFound');
+    }
+    expectStatus(await proxied('GET', '/apis/authorization.k8s.io/v1', 'root', ['system:masters']), 404, 'NotFound');
+    const groups = (await proxied('GET', '/apis', 'root', ['system:masters'])).json().groups;
+    expect(groups.map((g: { name: string }) => g.name)).toEqual(['metal.sidero.dev', 'vitistack.io']);
+  });
 });
 
 describe('who is trusted', () => {

@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { issueCertificate, type PemPair } from '../../src/pki/devca.js';
 import type { KubectlResult, TestServer } from '../helpers/server.js';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures');
@@ -71,8 +73,14 @@ export interface KubectlProcess {
   kill(): Promise<void>;
 }
 
-export function startKubectl(s: TestServer, args: string[], env: Record<string, string> = {}): KubectlProcess {
-  const child = spawn('kubectl', args, {
+/** `binary`: another kubectl than the one on PATH (a path, as the version matrix runs them) */
+export function startKubectl(
+  s: TestServer,
+  args: string[],
+  env: Record<string, string> = {},
+  binary = 'kubectl',
+): KubectlProcess {
+  const child = spawn(binary, args, {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: s.dataDir,
@@ -233,4 +241,35 @@ spec:
       name: talos
   accepted: true
 ${extra}`;
+}
+
+/**
+ * A standalone server's user other than its admin: a client certificate from the server's dev CA
+ * (CN `name`, O each group) and a kubeconfig for it next to the admin's. Returns both.
+ */
+export async function standaloneUser(
+  s: TestServer,
+  name: string,
+  groups: string[] = [],
+): Promise<{ cert: PemPair; kubeconfig: string }> {
+  const ca: PemPair = {
+    certPem: readFileSync(join(s.dataDir, 'pki', 'ca.crt'), 'utf8'),
+    keyPem: readFileSync(join(s.dataDir, 'pki', 'ca.key'), 'utf8'),
+  };
+  const subject = [`CN=${name}`, ...groups.map((g) => `O=${g}`)].join(', ');
+  const cert = await issueCertificate(ca, { subject, usage: 'client' });
+  const kc = parse(readFileSync(s.kubeconfig, 'utf8'));
+  kc.users = [
+    {
+      name,
+      user: {
+        'client-certificate-data': Buffer.from(cert.certPem).toString('base64'),
+        'client-key-data': Buffer.from(cert.keyPem).toString('base64'),
+      },
+    },
+  ];
+  kc.contexts[0].context.user = name;
+  const kubeconfig = join(s.dataDir, `${name}.kubeconfig`);
+  writeFileSync(kubeconfig, stringify(kc), { mode: 0o600 });
+  return { cert, kubeconfig };
 }

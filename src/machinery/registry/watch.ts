@@ -1,7 +1,7 @@
 // Watch with kube-apiserver's start positions (unset: the current objects, then changes; "0": the
 // same from any recent state; a revision: the changes after it), watch-list (sendInitialEvents)
-// ending in the `k8s.io/initial-events-end` bookmark, selector enter/leave semantics and ERROR
-// events.
+// ending in the `k8s.io/initial-events-end` bookmark (with kube 1.32's list blueprint), selector
+// enter/leave semantics and ERROR events.
 import { StorageError, type StorageEvent } from '../../storage/storage.js';
 import {
   expired,
@@ -13,6 +13,7 @@ import {
   type Status,
 } from '../errors.js';
 import { groupVersion, type KubeObject } from '../kind.js';
+import { initialEventsListBlueprint } from '../output.js';
 import { decodeObject, sharedObject } from './codec.js';
 import { listObjects, parseResourceVersion, validateListOptions, waitForRevision } from './list.js';
 import { matches, type Selection } from './selection.js';
@@ -34,6 +35,11 @@ export interface WatchOptions {
   allowWatchBookmarks: boolean;
   /** periodic bookmark interval (kube: about a minute) */
   bookmarkIntervalMs?: number;
+  /**
+   * the list blueprint the initial-events-end bookmark carries, encoded as the stream is
+   * (output.ts: initialEventsListBlueprint); without it, the kind's own list in JSON
+   */
+  initialEventsListBlueprint?: string;
 }
 
 export interface WatchSink {
@@ -47,6 +53,8 @@ export interface ActiveWatch {
 }
 
 export const INITIAL_EVENTS_END = 'k8s.io/initial-events-end';
+/** client-go 1.32+ refuses a watch-list stream whose end bookmark lacks it, and lists again */
+export const INITIAL_EVENTS_LIST_BLUEPRINT = 'kubernetes.io/initial-events-list-blueprint';
 
 export function validateWatchOptions(o: WatchOptions): void {
   if (o.sendInitialEvents !== undefined && o.resourceVersionMatch !== 'NotOlderThan') {
@@ -77,6 +85,13 @@ export async function startWatch(
   validateWatchOptions(o);
   const kind = store.kind;
   const rv = parseResourceVersion(o.resourceVersion);
+  const endAnnotations = () => ({
+    [INITIAL_EVENTS_END]: 'true',
+    [INITIAL_EVENTS_LIST_BLUEPRINT]:
+      o.initialEventsListBlueprint ?? initialEventsListBlueprint(kind, { as: 'object', yaml: false }),
+  });
+  // as kube's: an object of the resource's kind holding nothing but the resourceVersion (and, at
+  // the end of the initial events, the two annotations)
   const bookmark = (revision: number, initialEnd = false): WatchEvent => ({
     type: 'BOOKMARK',
     object: {
@@ -84,7 +99,7 @@ export async function startWatch(
       kind: kind.kind,
       metadata: {
         resourceVersion: String(revision),
-        ...(initialEnd ? { annotations: { [INITIAL_EVENTS_END]: 'true' } } : {}),
+        ...(initialEnd ? { annotations: endAnnotations() } : {}),
       },
     },
   });
