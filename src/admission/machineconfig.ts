@@ -25,6 +25,7 @@ import {
   machineCluster,
   machineRole,
 } from '../machineconfig/fromcluster.js';
+import { machineFacts } from '../machineconfig/frommachine.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
 import { ConfigInputError, resolveConfigInputs, resolveTalosVersion } from '../machineconfig/generate/inputs.js';
@@ -173,10 +174,26 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     return parsed.bundle;
   }
 
-  async function generateFor(machine: KubeObject, ctx: { warnings: string[]; dryRun: boolean }): Promise<void> {
+  async function generateFor(
+    machine: KubeObject,
+    old: KubeObject | undefined,
+    ctx: { warnings: string[]; dryRun: boolean },
+  ): Promise<void> {
     const clusterName = machineCluster(machine);
     const role = machineRole(machine);
     if (!clusterName || !role) return;
+    const facts = machineFacts(machine);
+    // a spec fact that cannot be used refuses the write that sets it; a write that leaves the spec
+    // as it is (a provider's status write) is not refused for it, only warned (ratcheting)
+    const specChanged = !old || JSON.stringify(machine.spec) !== JSON.stringify(old.spec);
+    const refused = facts.problems.filter((p) => p.refusable && specChanged);
+    if (refused.length > 0)
+      throw invalid(
+        MACHINE_REF,
+        machine.metadata.name!,
+        refused.map((p) => invalidField(p.field, p.message)),
+      );
+    for (const p of facts.problems) ctx.warnings.push(`Machine ${machine.metadata.name} ${p.field}: ${p.message}`);
     const store = o.registry().storeOf(kubernetesClusterKind)!;
     let cluster: KubeObject;
     try {
@@ -201,7 +218,8 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
       );
       return;
     }
-    const inputs = clusterConfigInputs(cluster, role, machine);
+    // the Machine's own facts win over the cluster's (a node patch after gen config)
+    const inputs = { ...clusterConfigInputs(cluster, role, machine), ...facts.inputs };
     let config: string;
     try {
       config = applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine));
@@ -267,8 +285,8 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
 
   return {
     name: 'TalosConfigGeneration',
-    async mutate(_op, obj, _old, ctx) {
-      if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
+    async mutate(_op, obj, old, ctx) {
+      if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, old, ctx);
     },
     async committed(_op, obj, ctx) {
       try {
