@@ -42,19 +42,17 @@ function machine(spec: Record<string, unknown>, status?: Record<string, unknown>
   };
 }
 
-let written: Map<string, string>;
+/** Secret data by name */
+let written: Map<string, Record<string, string>>;
 let hooks: ReturnType<typeof talosConfigAdmission>;
 
 beforeEach(() => {
-  written = new Map([['c-talos-secrets', readFileSync(join(FIXTURES_DIR, 'secrets.yaml'), 'utf8')]]);
+  written = new Map([
+    ['c-talos-secrets', { 'secrets.yaml': readFileSync(join(FIXTURES_DIR, 'secrets.yaml'), 'utf8') }],
+  ]);
   const secrets: SecretStore = {
-    get: async (_ns, name) =>
-      name === 'c-talos-secrets'
-        ? { 'secrets.yaml': written.get(name)! }
-        : written.has(name)
-          ? { 'machineconfig.yaml': written.get(name)! }
-          : undefined,
-    put: async (_ns, s) => void written.set(s.name, s.data['machineconfig.yaml']!),
+    get: async (_ns, name) => written.get(name),
+    put: async (_ns, s) => void written.set(s.name, s.data),
     create: async () => false,
     delete: async () => undefined,
   };
@@ -68,7 +66,7 @@ async function write(op: 'CREATE' | 'UPDATE', obj: KubeObject, old?: KubeObject)
   const stored = structuredClone(obj);
   await hooks.mutate!(op, stored, old, ctx);
   await hooks.committed!(op, stored, ctx);
-  const v1alpha1 = parseAllDocuments(written.get('c-ctp0-machineconfig') ?? '')[0]?.toJS();
+  const v1alpha1 = parseAllDocuments(written.get('c-ctp0-machineconfig')?.['machineconfig.yaml'] ?? '')[0]?.toJS();
   return { stored, v1alpha1, warnings: ctx.warnings };
 }
 
