@@ -103,7 +103,7 @@ function withPrefix(ip: string, subnets: (string | undefined)[]): string {
     const type = family === 4 ? 'ipv4' : 'ipv6';
     const list = new BlockList();
     list.addSubnet(network, Number(length), type);
-    if (list.check(ip, type)) return `${ip}/${length}`;
+    if (list.check(ip, type)) return `${ip}/${Number(length)}`;
   }
   return `${ip}/${family === 4 ? 32 : 128}`;
 }
@@ -126,7 +126,7 @@ function privateAddressOf(
     });
     return undefined;
   }
-  const address = length === undefined ? withPrefix(ip, [text(primary?.subnet), text(network.subnet)]) : given;
+  const address = length === undefined ? withPrefix(ip, [text(primary?.subnet), text(network.subnet)]) : checked.value;
   return { ip: ip.toLowerCase(), address: address.toLowerCase() };
 }
 

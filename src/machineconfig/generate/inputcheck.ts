@@ -122,7 +122,9 @@ export function checkHardwareAddr(text: string): { value: string } | { problem: 
 export function checkInterfaceAddress(text: string): { value: string } | { problem: string } {
   const problem = text.includes('%') ? 'zone' : checkCidr(text);
   if (problem) return { problem: 'must be an address with its prefix length, e.g. 10.0.0.5/24' };
-  return { value: text.toLowerCase() };
+  const [address, length] = text.split('/') as [string, string];
+  // the prefix length as a plain number: Go's prefix parser refuses leading zeros
+  return { value: `${address.toLowerCase()}/${Number(length)}` };
 }
 
 /** An install disk given as a device path: `/dev/` and a path of plain characters (no quotes, no spaces). */

@@ -134,6 +134,9 @@ describe('network links', () => {
     expect(of({ privateIP: '10.0.0.5', subnet: '192.168.0.0/24' })).toEqual(['10.0.0.5/32']);
     expect(of({ privateIP: '10.0.0.5', subnet: 'subnet-0a1b' })).toEqual(['10.0.0.5/32']);
     expect(of({ privateIP: '10.0.0.5/26' })).toEqual(['10.0.0.5/26']);
+    // prefix lengths as plain numbers: Go's prefix parser refuses leading zeros
+    expect(of({ privateIP: '10.0.0.5/026' })).toEqual(['10.0.0.5/26']);
+    expect(of({ privateIP: '10.0.0.5', subnet: '10.0.0.0/024' })).toEqual(['10.0.0.5/24']);
     expect(of({ privateIP: '2001:DB8::5', subnet: '2001:db8::/64', interfaces: [{ name: 'default' }] })).toEqual([
       '2001:db8::5/64',
     ]);
