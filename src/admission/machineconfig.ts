@@ -183,17 +183,18 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     const role = machineRole(machine);
     if (!clusterName || !role) return;
     const facts = machineFacts(machine);
-    // a spec fact that cannot be used refuses the write that sets it; a write that leaves the spec
-    // as it is (a provider's status write) is not refused for it, only warned (ratcheting)
-    const specChanged = !old || JSON.stringify(machine.spec) !== JSON.stringify(old.spec);
-    const refused = facts.problems.filter((p) => p.refusable && specChanged);
+    // a spec fact that cannot be used refuses the write that brings it in; one already stored (a
+    // provider's status write, the cluster's regeneration) is only warned about (ratcheting)
+    const stored = new Set(old ? machineFacts(old).problems.map((p) => `${p.field}=${p.value}`) : []);
+    const refused = facts.problems.filter((p) => p.refusable && !stored.has(`${p.field}=${p.value}`));
     if (refused.length > 0)
       throw invalid(
         MACHINE_REF,
         machine.metadata.name!,
-        refused.map((p) => invalidField(p.field, p.message)),
+        refused.map((p) => fieldErr.invalid(p.field, p.value, p.message)),
       );
-    for (const p of facts.problems) ctx.warnings.push(`Machine ${machine.metadata.name} ${p.field}: ${p.message}`);
+    for (const p of facts.problems)
+      ctx.warnings.push(`Machine ${machine.metadata.name} ${p.field}: ${JSON.stringify(p.value)}: ${p.message}`);
     const store = o.registry().storeOf(kubernetesClusterKind)!;
     let cluster: KubeObject;
     try {

@@ -3,9 +3,9 @@
 // wanted; the status says what the provider reported (disk devices, NIC hardware addresses), which
 // is how a wanted link or disk is found on the node. docs/per-node-configs.md has the mapping.
 //
-// A fact that cannot be used is left out and reported: `refusable` problems come from the spec (a
-// write that changes the spec is refused with them), the others only warn, since a hostname taken
-// from a Machine's name or a value a provider reported is no writer's mistake.
+// A fact that cannot be used is left out and reported: `refusable` problems come from the spec (the
+// write that brings one in is refused with it), the others only warn, since a hostname taken from
+// a Machine's name or a value a provider reported is no writer's mistake.
 import { BlockList, isIP } from 'node:net';
 import type { MachineSpec, MachineStatus } from '../api/index.js';
 import type { KubeObject } from '../machinery/kind.js';
@@ -21,6 +21,8 @@ import type { ConfigInputs, NodeInterfaceInput } from './generate/inputs.js';
 export interface MachineFactProblem {
   /** the Machine field, e.g. `spec.network.privateIP` or `status.disks[0].device` */
   field: string;
+  /** the value found there */
+  value: string;
   message: string;
   refusable: boolean;
 }
@@ -50,7 +52,8 @@ function hostnameOf(m: KubeObject, problems: MachineFactProblem[]): string | und
   if (!problem) return name;
   problems.push({
     field: fromSpec ? 'spec.name' : 'metadata.name',
-    message: `${JSON.stringify(name)} is not used as the node's hostname (it ${problem}); the node gets Talos's automatic stable hostname`,
+    value: name,
+    message: `not used as the node's hostname (it ${problem}); the node gets Talos's automatic stable hostname`,
     refusable: false,
   });
   return undefined;
@@ -69,7 +72,7 @@ function installDiskOf(spec: MachineSpec, status: MachineStatus, problems: Machi
   if (device !== undefined) {
     const problem = checkDevicePath(device);
     if (!problem) return device;
-    problems.push({ field: `spec.disks[${bootIndex}].device`, message: problem, refusable: true });
+    problems.push({ field: `spec.disks[${bootIndex}].device`, value: device, message: problem, refusable: true });
     return undefined;
   }
   const reported = items<StatusDisk>(status.disks)
@@ -87,6 +90,7 @@ function installDiskOf(spec: MachineSpec, status: MachineStatus, problems: Machi
   if (!problem) return found;
   problems.push({
     field: `status.disks[${chosen.i}].device`,
+    value: found,
     message: `${problem}; the install disk is not taken from it`,
     refusable: false,
   });
@@ -113,7 +117,7 @@ function privateAddressOf(
   network: NonNullable<MachineSpec['network']>,
   primary: SpecInterface | undefined,
   problems: MachineFactProblem[],
-): { ip: string; address: string } | undefined {
+): { given: string; ip: string; address: string } | undefined {
   const given = text(network.privateIP);
   if (given === undefined) return undefined;
   const [ip = '', length] = given.split('/');
@@ -121,13 +125,14 @@ function privateAddressOf(
   if ('problem' in checked || given.split('/').length > 2) {
     problems.push({
       field: 'spec.network.privateIP',
+      value: given,
       message: 'must be an IP address, or one with its prefix length such as 10.0.0.5/24',
       refusable: true,
     });
     return undefined;
   }
   const address = length === undefined ? withPrefix(ip, [text(primary?.subnet), text(network.subnet)]) : checked.value;
-  return { ip: ip.toLowerCase(), address: address.toLowerCase() };
+  return { given, ip: ip.toLowerCase(), address: address.toLowerCase() };
 }
 
 const bareAddresses = (s: StatusInterface) =>
@@ -173,6 +178,7 @@ function interfacesOf(spec: MachineSpec, status: MachineStatus, problems: Machin
     if (found && checked && 'problem' in checked) {
       problems.push({
         field: `status.networkInterfaces[${found.i}].macAddress`,
+        value: mac!,
         message: `${checked.problem}; the interface is not in the machine config`,
         refusable: false,
       });
@@ -181,6 +187,7 @@ function interfacesOf(spec: MachineSpec, status: MachineStatus, problems: Machin
       if (w.primary && privateAddress)
         problems.push({
           field: 'spec.network.privateIP',
+          value: privateAddress.given,
           message:
             'not in the machine config yet: no hardware address of the primary interface is reported in status.networkInterfaces',
           refusable: false,

@@ -162,7 +162,7 @@ describe("a Machine's own facts in its machine config", () => {
     ]);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
-      'spec.network.privateIP: Invalid value: must be an IP address, or one with its prefix length such as 10.0.0.5/24',
+      'spec.network.privateIP: Invalid value: "10.20.0.300": must be an IP address, or one with its prefix length such as 10.0.0.5/24',
     );
     expect((await machine('facts-wrk0')).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
   });

@@ -76,7 +76,7 @@ describe("a Machine's facts in its machine-config Secret", () => {
     expect(created.v1alpha1.machine.network).toEqual({ hostname: 'c-ctp0' });
     expect(created.v1alpha1.machine.install.disk).toBe('/dev/sda');
     expect(created.warnings).toEqual([
-      'Machine c-ctp0 spec.network.privateIP: not in the machine config yet: no hardware address of the primary interface is reported in status.networkInterfaces',
+      'Machine c-ctp0 spec.network.privateIP: "10.0.0.5": not in the machine config yet: no hardware address of the primary interface is reported in status.networkInterfaces',
     ]);
 
     const reported = machine(
@@ -96,7 +96,7 @@ describe("a Machine's facts in its machine-config Secret", () => {
     });
   });
 
-  it('refuse a spec write whose fact cannot be used, naming the field; a status write is only warned', async () => {
+  it('refuse the write that brings in a fact that cannot be used, naming the field; one already stored is only warned', async () => {
     const bad = machine({ network: { privateIP: '10.0.0.999' } });
     const refusal = await write('CREATE', bad).then(
       () => undefined,
@@ -108,16 +108,28 @@ describe("a Machine's facts in its machine-config Secret", () => {
       {
         reason: 'FieldValueInvalid',
         field: 'spec.network.privateIP',
-        message: 'Invalid value: must be an IP address, or one with its prefix length such as 10.0.0.5/24',
+        message:
+          'Invalid value: "10.0.0.999": must be an IP address, or one with its prefix length such as 10.0.0.5/24',
       },
     ]);
     expect(written.has('c-ctp0-machineconfig')).toBe(false);
 
-    // stored before the rule (or before the Machine joined a cluster): its status stays writable
+    // stored before the rule (or before the Machine joined a cluster): its status stays writable,
+    // and so does the rest of its spec
+    const warning =
+      'Machine c-ctp0 spec.network.privateIP: "10.0.0.999": must be an IP address, or one with its prefix length such as 10.0.0.5/24';
     const statusWrite = await write('UPDATE', { ...bad, status: { phase: 'Running' } }, bad);
-    expect(statusWrite.warnings).toEqual([
-      'Machine c-ctp0 spec.network.privateIP: must be an IP address, or one with its prefix length such as 10.0.0.5/24',
-    ]);
+    expect(statusWrite.warnings).toEqual([warning]);
     expect(statusWrite.v1alpha1.machine.network).toEqual({ hostname: 'c-ctp0' });
+    const specWrite = await write(
+      'UPDATE',
+      { ...bad, spec: { ...(bad.spec as object), sshKeys: ['ssh-ed25519 AAAA'] } },
+      bad,
+    );
+    expect(specWrite.warnings).toEqual([warning]);
+    // another unusable value is brought in by this write: refused
+    await expect(write('UPDATE', machine({ network: { privateIP: '10.0.0.998' } }), bad)).rejects.toThrow(
+      /spec.network.privateIP: Invalid value: "10.0.0.998"/,
+    );
   });
 });

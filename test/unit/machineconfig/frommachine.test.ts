@@ -32,7 +32,8 @@ describe('hostname', () => {
     expect(dotted.problems).toEqual([
       {
         field: 'metadata.name',
-        message: expect.stringContaining('"prod.eu-wrk0" is not used as the node\'s hostname'),
+        value: 'prod.eu-wrk0',
+        message: expect.stringMatching(/^not used as the node's hostname \(it must be one DNS label/),
         refusable: false,
       },
     ]);
@@ -93,7 +94,14 @@ describe('install disk', () => {
     const bad = machineFacts(machine({ disks: [{ name: 'disk-0', boot: true, device: 'vda"; rm' }] }));
     expect([bad.inputs.installDisk, bad.problems]).toEqual([
       undefined,
-      [{ field: 'spec.disks[0].device', message: expect.stringMatching(/must be a device path/), refusable: true }],
+      [
+        {
+          field: 'spec.disks[0].device',
+          value: 'vda"; rm',
+          message: expect.stringMatching(/must be a device path/),
+          refusable: true,
+        },
+      ],
     ]);
     const reported = machineFacts(machine({ disks }, { disks: [{ name: 'disk-0', device: 'C:\\disk0' }] }));
     expect([reported.inputs.installDisk, reported.problems.map((p) => [p.field, p.refusable])]).toEqual([
@@ -168,6 +176,7 @@ describe('network links', () => {
     expect(facts.problems).toEqual([
       {
         field: 'spec.network.privateIP',
+        value: '10.0.0.5',
         message: expect.stringMatching(/^not in the machine config yet/),
         refusable: false,
       },
@@ -177,7 +186,12 @@ describe('network links', () => {
   it('refuses a private IP that is none, and only warns about a MAC a provider reported wrong', () => {
     for (const privateIP of ['10.0.0.300', 'fe80::1%eth0', '10.0.0.5/24/1', '10.0.0.5/40'])
       expect(machineFacts(machine({ network: { privateIP } })).problems).toEqual([
-        { field: 'spec.network.privateIP', message: expect.stringMatching(/must be an IP address/), refusable: true },
+        {
+          field: 'spec.network.privateIP',
+          value: privateIP,
+          message: expect.stringMatching(/must be an IP address/),
+          refusable: true,
+        },
       ]);
     const facts = machineFacts(
       machine(
