@@ -183,32 +183,6 @@ function subnets(field: string, given: string[] | undefined, defaults: readonly 
   return [...given];
 }
 
-function resolveInterfaces(given: NodeInterfaceInput[] | undefined): Required<NodeInterfaceInput>[] {
-  const seen = new Set<string>();
-  return listOf('interfaces', given).map((link, i) => {
-    const at = `interfaces[${i}]`;
-    if (typeof link !== 'object' || link === null) throw new ConfigInputError(at, 'must be an object');
-    const mac = typeof link.hardwareAddr === 'string' ? checkHardwareAddr(link.hardwareAddr) : undefined;
-    if (!mac || 'problem' in mac)
-      throw new ConfigInputError(`${at}.hardwareAddr`, mac?.problem ?? 'must be a hardware address');
-    if (seen.has(mac.value)) throw new ConfigInputError(`${at}.hardwareAddr`, `${mac.value} is listed twice`);
-    seen.add(mac.value);
-    const addresses = listOf(`${at}.addresses`, link.addresses).map((text, j) => {
-      const checked = typeof text === 'string' ? checkInterfaceAddress(text) : { problem: 'must be a string' };
-      if ('problem' in checked) throw new ConfigInputError(`${at}.addresses[${j}]`, checked.problem);
-      return checked.value;
-    });
-    return { hardwareAddr: mac.value, addresses, dhcp: link.dhcp === true };
-  });
-}
-
-function resolveHostname(name: string | undefined): string | undefined {
-  if (name === undefined) return undefined;
-  const problem = typeof name === 'string' ? checkHostname(name) : 'must be a string';
-  if (problem) throw new ConfigInputError('hostname', problem);
-  return name;
-}
-
 function resolveCni(cni: CniInput | undefined): CniInput {
   if (cni === undefined) return { name: 'flannel' };
   if (cni.name === 'flannel' || cni.name === 'none') return { name: cni.name };
@@ -233,6 +207,32 @@ function sortedEntries(
     if (problem) throw new ConfigInputError(`${field}[${key}]`, problem);
   }
   return entries;
+}
+
+function resolveInterfaces(given: NodeInterfaceInput[] | undefined): Required<NodeInterfaceInput>[] {
+  const seen = new Set<string>();
+  return listOf('interfaces', given).map((link, i) => {
+    const at = `interfaces[${i}]`;
+    if (typeof link !== 'object' || link === null) throw new ConfigInputError(at, 'must be an object');
+    const mac = typeof link.hardwareAddr === 'string' ? checkHardwareAddr(link.hardwareAddr) : undefined;
+    if (!mac || 'problem' in mac)
+      throw new ConfigInputError(`${at}.hardwareAddr`, mac?.problem ?? 'must be a hardware address');
+    if (seen.has(mac.value)) throw new ConfigInputError(`${at}.hardwareAddr`, `${mac.value} is listed twice`);
+    seen.add(mac.value);
+    const addresses = listOf(`${at}.addresses`, link.addresses).map((text, j) => {
+      const checked = typeof text === 'string' ? checkInterfaceAddress(text) : { problem: 'must be a string' };
+      if ('problem' in checked) throw new ConfigInputError(`${at}.addresses[${j}]`, checked.problem);
+      return checked.value;
+    });
+    return { hardwareAddr: mac.value, addresses, dhcp: link.dhcp === true };
+  });
+}
+
+function resolveHostname(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const problem = typeof name === 'string' ? checkHostname(name) : 'must be a string';
+  if (problem) throw new ConfigInputError('hostname', problem);
+  return name;
 }
 
 /** Applies the defaults and checks every input; throws ConfigInputError naming the first bad field. */
