@@ -26,6 +26,7 @@ import {
   machineCluster,
   machineRole,
 } from '../machineconfig/fromcluster.js';
+import { machineFacts } from '../machineconfig/frommachine.js';
 import { generateMachineConfig } from '../machineconfig/generate/generate.js';
 import { checkEndpoint } from '../machineconfig/generate/inputcheck.js';
 import {
@@ -238,10 +239,27 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     return parsed.bundle;
   }
 
-  async function generateFor(machine: KubeObject, ctx: { warnings: string[]; dryRun: boolean }): Promise<void> {
+  async function generateFor(
+    machine: KubeObject,
+    old: KubeObject | undefined,
+    ctx: { warnings: string[]; dryRun: boolean },
+  ): Promise<void> {
     const clusterName = machineCluster(machine);
     const role = machineRole(machine);
     if (!clusterName || !role) return;
+    const facts = machineFacts(machine);
+    // a spec fact that cannot be used refuses the write that brings it in; one already stored (a
+    // provider's status write, the cluster's regeneration) is only warned about (ratcheting)
+    const stored = new Set(old ? machineFacts(old).problems.map((p) => `${p.field}=${p.value}`) : []);
+    const refused = facts.problems.filter((p) => p.refusable && !stored.has(`${p.field}=${p.value}`));
+    if (refused.length > 0)
+      throw invalid(
+        MACHINE_REF,
+        machine.metadata.name!,
+        refused.map((p) => fieldErr.invalid(p.field, p.value, p.message)),
+      );
+    for (const p of facts.problems)
+      ctx.warnings.push(`Machine ${machine.metadata.name} ${p.field}: ${JSON.stringify(p.value)}: ${p.message}`);
     const store = o.registry().storeOf(kubernetesClusterKind)!;
     let cluster: KubeObject;
     try {
@@ -266,7 +284,8 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
       );
       return;
     }
-    const inputs = clusterConfigInputs(cluster, role, machine);
+    // the Machine's own facts win over the cluster's (a node patch after gen config)
+    const inputs = { ...clusterConfigInputs(cluster, role, machine), ...facts.inputs };
     let config: string;
     try {
       config = applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine));
@@ -332,8 +351,8 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
 
   return {
     name: 'TalosConfigGeneration',
-    async mutate(_op, obj, _old, ctx) {
-      if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, ctx);
+    async mutate(_op, obj, old, ctx) {
+      if (isKind(obj, machineKind) && !obj.metadata.deletionTimestamp) await generateFor(obj, old, ctx);
     },
     async committed(_op, obj, ctx) {
       try {

@@ -144,7 +144,36 @@ export function machineManifest(cluster: KubeObject, d: DesiredMachine): KubeObj
   };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** JSON with every object's keys sorted: a value written back with its keys in another order is the same */
+const canonical = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : x,
+  );
+const same = (a: unknown, b: unknown) => canonical(a) === canonical(b);
+
+/** the keys of a Machine's disk the cluster sets from its pool's storage; the others are whoever set them */
+const POOL_DISK_KEYS: readonly string[] = ['name', 'type', 'sizeGB', 'boot'];
+
+/**
+ * The pool's disks, each keeping what was set on the Machine's disk of the same name besides the
+ * pool's keys: a `device` someone (a provider, a user) set says where the disk is, and the
+ * machine config installs onto the boot disk's device.
+ */
+function disksKeepingTheirs(current: unknown, desired: Record<string, unknown>[]): Record<string, unknown>[] {
+  const had = new Map(
+    (Array.isArray(current) ? current : [])
+      .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object' && typeof d.name === 'string')
+      .map((d) => [d.name as string, d]),
+  );
+  return desired.map((d) => {
+    const theirs = Object.entries(had.get(d.name as string) ?? {}).filter(([k]) => !POOL_DISK_KEYS.includes(k));
+    return { ...d, ...Object.fromEntries(theirs) };
+  });
+}
 
 /** a merge patch bringing the owned fields of `m` to `d`; undefined when nothing drifted */
 function driftPatch(m: KubeObject, d: DesiredMachine): Record<string, unknown> | undefined {
@@ -164,6 +193,10 @@ function driftPatch(m: KubeObject, d: DesiredMachine): Record<string, unknown> |
         Object.entries(v as Record<string, unknown>).filter(([kk, vv]) => !same(current[kk], vv)),
       );
       if (Object.keys(changed).length) (patch.spec ??= {})[k] = changed;
+    } else if (k === 'disks') {
+      // an atomic list: sent whole, with the Machine's own keys of each disk kept
+      const disks = disksKeepingTheirs(spec.disks, v as Record<string, unknown>[]);
+      if (!same(spec.disks, disks)) (patch.spec ??= {}).disks = disks;
     } else if (!same(spec[k], v)) {
       (patch.spec ??= {})[k] = v;
     }

@@ -16,9 +16,12 @@ export function configDocument(kind: string, fields: Fields = {}, name?: string)
   return { apiVersion: DOCUMENT_API_VERSION, kind, ...(name === undefined ? {} : { name }), ...fields };
 }
 
-/** Contract ≥1.12: the stable hostname, formerly machine.features.stableHostname. */
-export function hostnameConfigDocument(): Fields {
-  return configDocument('HostnameConfig', { auto: 'stable' });
+/**
+ * Contract ≥1.12: the stable hostname, formerly machine.features.stableHostname; a node's own
+ * hostname instead when it has one (the document takes exactly one of the two).
+ */
+export function hostnameConfigDocument(hostname?: string): Fields {
+  return configDocument('HostnameConfig', hostname === undefined ? { auto: 'stable' } : { hostname });
 }
 
 /**

@@ -7,6 +7,7 @@ import { contractAtLeast } from '../contract.js';
 import { hostnameConfigDocument, machineDocuments } from './documents.js';
 import { resolveConfigInputs, type ConfigInputs, type ResolvedConfigInputs } from './inputs.js';
 import { kubernetesDocuments } from './kubedocuments.js';
+import { linkDocuments } from './nodenetwork.js';
 import { fullV1Alpha1Document, reducedV1Alpha1Document, type MachineRole } from './v1alpha1.js';
 
 /** The documents of the config, v1alpha1 first, as plain values in emission order. */
@@ -16,16 +17,23 @@ export function machineConfigDocuments(
   bundle: SecretsBundle,
 ): unknown[] {
   const c = inputs.contract;
+  // a node's links come last, where a per-node patch's new documents would be appended
   if (contractAtLeast(c, 1, 14)) {
     return [
       reducedV1Alpha1Document(role, inputs, bundle),
-      hostnameConfigDocument(),
+      hostnameConfigDocument(inputs.hostname),
       ...kubernetesDocuments(role, inputs, bundle),
       ...machineDocuments(inputs, bundle),
+      ...linkDocuments(inputs),
     ];
   }
   // 1.12 and 1.13 append HostnameConfig; up to 1.11 the config is the v1alpha1 document alone
-  return [fullV1Alpha1Document(role, inputs, bundle), ...(contractAtLeast(c, 1, 12) ? [hostnameConfigDocument()] : [])];
+  if (!contractAtLeast(c, 1, 12)) return [fullV1Alpha1Document(role, inputs, bundle)];
+  return [
+    fullV1Alpha1Document(role, inputs, bundle),
+    hostnameConfigDocument(inputs.hostname),
+    ...linkDocuments(inputs),
+  ];
 }
 
 /**

@@ -1,7 +1,7 @@
 // Checks for single generator inputs. Each returns a problem in plain words or undefined, so
 // inputs.ts can attach the field path; input values are not secret and may be quoted.
 import { isIP } from 'node:net';
-import { isDNS1123Subdomain, validateLabelKey, validateLabelValue } from '../../machinery/labels.js';
+import { isDNS1123Label, isDNS1123Subdomain, validateLabelKey, validateLabelValue } from '../../machinery/labels.js';
 
 /** The parts of a control-plane endpoint a generator needs. */
 export interface ParsedEndpoint {
@@ -91,5 +91,45 @@ export function checkManifestUrl(text: string): string | undefined {
 export function checkToken(text: string): string | undefined {
   if (text === '') return 'must not be empty';
   if (/\s/.test(text)) return 'must not contain whitespace';
+  return undefined;
+}
+
+/**
+ * A node's static hostname: one DNS label. Talos would take a dotted name as host plus domain, and
+ * the kubelet registers the node under the first label alone, so `a.b-ctp0` and `a.b-wrk0` would
+ * both become node `a`.
+ */
+export function checkHostname(name: string): string | undefined {
+  const problems = isDNS1123Label(name);
+  return problems.length > 0 ? `must be one DNS label: ${problems.join('; ')}` : undefined;
+}
+
+/**
+ * A hardware (MAC) address as Talos prints links' addresses: hex octets separated by colons
+ * (6 for Ethernet, up to 20 for InfiniBand). Returns the address lower-cased, as Talos compares it.
+ */
+export function checkHardwareAddr(text: string): { value: string } | { problem: string } {
+  const value = text.toLowerCase();
+  if (!/^[0-9a-f]{2}(?::[0-9a-f]{2}){5,19}$/.test(value))
+    return { problem: 'must be a hardware address such as 52:54:00:12:34:56' };
+  return { value };
+}
+
+/**
+ * A static address with its prefix length, `10.0.0.5/24` or `2001:db8::5/64`. IPv6 is written in
+ * lower case: the typed network documents of Talos 1.12+ accept only lower-case hex.
+ */
+export function checkInterfaceAddress(text: string): { value: string } | { problem: string } {
+  const problem = text.includes('%') ? 'zone' : checkCidr(text);
+  if (problem) return { problem: 'must be an address with its prefix length, e.g. 10.0.0.5/24' };
+  const [address, length] = text.split('/') as [string, string];
+  // the prefix length as a plain number: Go's prefix parser refuses leading zeros
+  return { value: `${address.toLowerCase()}/${Number(length)}` };
+}
+
+/** An install disk given as a device path: `/dev/` and a path of plain characters (no quotes, no spaces). */
+export function checkDevicePath(text: string): string | undefined {
+  if (!/^\/dev\/[A-Za-z0-9._:+@/-]+$/.test(text) || text.split('/').includes('..'))
+    return 'must be a device path such as /dev/vda or /dev/disk/by-id/...';
   return undefined;
 }

@@ -6,6 +6,9 @@ import {
   checkCidr,
   checkDnsDomain,
   checkEndpoint,
+  checkHardwareAddr,
+  checkHostname,
+  checkInterfaceAddress,
   checkLabelKey,
   checkLabelValue,
   checkManifestUrl,
@@ -20,6 +23,17 @@ import {
   targetableTalosLines,
   type TalosLine,
 } from './versions.js';
+
+/**
+ * One of the node's own network links, found by its hardware address: the static addresses it
+ * keeps and whether it also asks DHCP (for routes and DNS, which a static address alone lacks).
+ */
+export interface NodeInterfaceInput {
+  hardwareAddr: string;
+  /** with prefix length, e.g. 10.0.0.5/24 */
+  addresses?: string[];
+  dhcp?: boolean;
+}
 
 /** `cluster.network.cni`: flannel is Talos's default and is not written; the others are. */
 export type CniInput = { name: 'flannel' } | { name: 'none' } | { name: 'custom'; urls: string[] };
@@ -70,6 +84,10 @@ export interface ConfigInputs {
   /** taint key -> `value:Effect`, the shape of Talos's machine.nodeTaints */
   nodeTaints?: Record<string, string>;
   allowSchedulingOnControlPlanes?: boolean;
+  /** the node's static hostname; default: none, Talos makes a stable one (a per-node fact) */
+  hostname?: string;
+  /** the node's links, in order (a per-node fact); see docs/per-node-configs.md */
+  interfaces?: NodeInterfaceInput[];
 }
 
 /** The inputs with every default applied and every version resolved. */
@@ -95,6 +113,10 @@ export interface ResolvedConfigInputs {
   /** sorted by key, as Go writes a map */
   nodeTaints: [string, string][];
   allowSchedulingOnControlPlanes: boolean;
+  /** undefined: Talos's automatic stable hostname */
+  hostname?: string;
+  /** hardware addresses lower-cased, addresses checked; empty for a config that is not per node */
+  interfaces: Required<NodeInterfaceInput>[];
 }
 
 /** kube's field error types an input error maps to (`invalid`: FieldValueInvalid, and so on) */
@@ -227,6 +249,32 @@ function sortedEntries(
   return entries;
 }
 
+function resolveInterfaces(given: NodeInterfaceInput[] | undefined): Required<NodeInterfaceInput>[] {
+  const seen = new Set<string>();
+  return listOf('interfaces', given).map((link, i) => {
+    const at = `interfaces[${i}]`;
+    if (typeof link !== 'object' || link === null) throw new ConfigInputError(at, 'must be an object');
+    const mac = typeof link.hardwareAddr === 'string' ? checkHardwareAddr(link.hardwareAddr) : undefined;
+    if (!mac || 'problem' in mac)
+      throw new ConfigInputError(`${at}.hardwareAddr`, mac?.problem ?? 'must be a hardware address');
+    if (seen.has(mac.value)) throw new ConfigInputError(`${at}.hardwareAddr`, `${mac.value} is listed twice`);
+    seen.add(mac.value);
+    const addresses = listOf(`${at}.addresses`, link.addresses).map((text, j) => {
+      const checked = typeof text === 'string' ? checkInterfaceAddress(text) : { problem: 'must be a string' };
+      if ('problem' in checked) throw new ConfigInputError(`${at}.addresses[${j}]`, checked.problem);
+      return checked.value;
+    });
+    return { hardwareAddr: mac.value, addresses, dhcp: link.dhcp === true };
+  });
+}
+
+function resolveHostname(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const problem = typeof name === 'string' ? checkHostname(name) : 'must be a string';
+  if (problem) throw new ConfigInputError('hostname', problem);
+  return name;
+}
+
 /** Applies the defaults and checks every input; throws ConfigInputError naming the first bad field. */
 export function resolveConfigInputs(inputs: ConfigInputs): ResolvedConfigInputs {
   const { tag, line } = resolveTalosVersion(inputs.talosVersion);
@@ -255,5 +303,7 @@ export function resolveConfigInputs(inputs: ConfigInputs): ResolvedConfigInputs 
     nodeLabels: sortedEntries('nodeLabels', inputs.nodeLabels, checkLabelValue),
     nodeTaints: sortedEntries('nodeTaints', inputs.nodeTaints, checkTaintValue),
     allowSchedulingOnControlPlanes: inputs.allowSchedulingOnControlPlanes === true,
+    hostname: resolveHostname(inputs.hostname),
+    interfaces: resolveInterfaces(inputs.interfaces),
   };
 }

@@ -6,6 +6,7 @@ import type { SecretsBundle } from '../bundle.js';
 import { contractAtLeast } from '../contract.js';
 import type { CertAndKeyPem } from '../pki.js';
 import type { ResolvedConfigInputs } from './inputs.js';
+import { v1alpha1NetworkSection } from './nodenetwork.js';
 import {
   componentImage,
   defaultAuditPolicy,
@@ -62,8 +63,10 @@ function machineSection(role: MachineRole, inputs: ResolvedConfigInputs, bundle:
       disableManifestsDirectory: true,
     },
   };
-  // an empty network section was written up to 1.12; 1.13 stopped writing it
-  if (!contractAtLeast(c, 1, 13)) machine.network = {};
+  // an empty network section was written up to 1.12; 1.13 stopped writing it. A node's own
+  // hostname and links go here up to 1.11, into documents from 1.12 (nodenetwork.ts)
+  if (contractBefore112) machine.network = v1alpha1NetworkSection(inputs);
+  else if (!contractAtLeast(c, 1, 13)) machine.network = {};
   machine.install = {
     disk: inputs.installDisk,
     image: inputs.installImage,

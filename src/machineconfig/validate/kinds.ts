@@ -17,6 +17,8 @@ const KINDS_BY_RELEASE: [Since, string[]][] = [
       'RegistryMirrorConfig',
       'ResolverConfig',
       'LinkConfig',
+      'LinkAliasConfig',
+      'DHCPv4Config',
       'BondConfig',
       'BridgeConfig',
       'VLANConfig',

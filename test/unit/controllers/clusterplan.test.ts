@@ -215,6 +215,60 @@ describe('planCluster', () => {
     });
   });
 
+  it("keeps a disk's device (and the other keys the pool does not set) while putting back the pool's", () => {
+    const storage = [
+      { class: 'fast', path: '/', size: '40Gi' },
+      { class: 'slow', path: '/data', size: '100Gi' },
+    ];
+    const c = cluster([{ name: 'a', replicas: 1, storage }]);
+    const m = machine(c, 'c-wrk0', 'a');
+    const disks = (m.spec as { disks: Record<string, unknown>[] }).disks;
+    expect(disks).toEqual([
+      { name: 'disk-0', type: 'fast', sizeGB: 40, boot: true },
+      { name: 'disk-1', type: 'slow', sizeGB: 100, boot: false },
+    ]);
+    // a provider (or a user) says where the disks are, in its own key order
+    const located = {
+      ...m,
+      spec: {
+        ...(m.spec as object),
+        disks: [
+          { device: '/dev/vda', boot: true, name: 'disk-0', sizeGB: 40, type: 'fast' },
+          { ...disks[1], device: '/dev/vdb', encrypted: true },
+        ],
+      },
+    };
+    expect(planCluster(c, [machine(c, 'c-ctp0'), located]).update).toEqual([]);
+
+    // the pool's own keys drifted (or the pool changed): they go back, the device stays
+    const edited = {
+      ...located,
+      spec: {
+        ...located.spec,
+        disks: [{ ...located.spec.disks[0], sizeGB: 10, type: 'cheap' }, located.spec.disks[1]],
+      },
+    };
+    const grown = cluster([{ name: 'a', replicas: 1, storage: [{ ...storage[0], size: '80Gi' }, storage[1]] }]);
+    expect(planCluster(grown, [machine(c, 'c-ctp0'), edited]).update).toEqual([
+      {
+        name: 'c-wrk0',
+        patch: {
+          spec: {
+            disks: [
+              { name: 'disk-0', type: 'fast', sizeGB: 80, boot: true, device: '/dev/vda' },
+              { name: 'disk-1', type: 'slow', sizeGB: 100, boot: false, device: '/dev/vdb', encrypted: true },
+            ],
+          },
+        },
+      },
+    ]);
+    // a disk the pool no longer has goes, with its device
+    const shrunk = cluster([{ name: 'a', replicas: 1, storage: [storage[0]] }]);
+    expect(planCluster(shrunk, [machine(c, 'c-ctp0'), located]).update[0]!.patch).toEqual({
+      spec: { disks: [{ name: 'disk-0', type: 'fast', sizeGB: 40, boot: true, device: '/dev/vda' }] },
+    });
+  });
+
   it('refuses names that would not fit their machine-config Secret', () => {
     const c = cluster([{ name: 'a', replicas: 1 }]);
     c.metadata.name = 'x'.repeat(240);
