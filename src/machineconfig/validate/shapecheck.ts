@@ -1,7 +1,8 @@
-// The walk that compares a decoded document with its shape (schema.ts) for the target release:
-// every key the target does not know, every value of the wrong type, every value outside an enum
-// and every missing required key is reported at its path. Talos decodes machine configs strictly,
-// so each of these makes a node refuse the config.
+// The walk that compares a decoded document with its shape (schema.ts) for the target release.
+// Talos decodes machine configs strictly, so a key the target does not know, a value of the wrong
+// type or outside an enum, and a missing required key are errors at their path; a key or value the
+// target's schema dropped but Talos still decodes (for configs written for older releases) is a
+// warning.
 import { contractAtLeast, formatContract, type TalosContract } from '../contract.js';
 import { joinIndex, joinKey, show, type DocumentScope } from './problem.js';
 import { NEWEST_KNOWN_SCHEMA, type Field, type Shape, type Since } from './schema.js';
