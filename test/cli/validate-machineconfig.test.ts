@@ -213,12 +213,14 @@ describe('kubectl talos validate: broken machine configs', () => {
     const r = await talos(['validate', '-f', 'join.yaml']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(
-      `join.yaml:${lineNumberOf(text, 'type: join')}: warning: machine.type: "join" machine type is accepted as worker; write "worker"`,
+      `join.yaml:${lineNumberOf(text, 'type: join')}: warning: machine.type: deprecated value "join": not in the schema of Talos v1.13; it is accepted as worker: write "worker"`,
     );
     expect(r.stdout.trim().split('\n').at(-1)).toBe('1 machine config(s) valid');
     const strict = await talos(['validate', '-f', 'join.yaml', '--strict']);
     expect(strict.code).toBe(1);
-    expect(strict.stdout).toContain(`join.yaml:${lineNumberOf(text, 'type: join')}: machine.type: "join"`);
+    expect(strict.stdout).toContain(
+      `join.yaml:${lineNumberOf(text, 'type: join')}: machine.type: deprecated value "join"`,
+    );
   });
 
   it('an installer image of a Talos this tool cannot check is a problem; --talos-version checks it anyway', async () => {

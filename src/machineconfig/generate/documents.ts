@@ -1,10 +1,14 @@
 // Machine-level documents appended after the v1alpha1 document, as `talosctl gen config` writes
 // them: HostnameConfig from contract 1.12, and the 1.14 documents that replace v1alpha1 machine
-// sections. Where a document's field names are not pinned down by a known Talos output, the
-// choice is written at the builder.
+// sections, with the field names and required fields of Talos 1.14's schema. Where the schema
+// does not say what gen config writes, the choice is written at the builder (and in
+// docs/talos-configs.md).
 import type { SecretsBundle } from '../bundle.js';
 import type { ResolvedConfigInputs } from './inputs.js';
 import { DEFAULT_DISCOVERY_ENDPOINT } from './kubedefaults.js';
+
+/** The name of the one discovery service a generated 1.14 config configures. */
+export const DISCOVERY_SERVICE_NAME = 'default';
 
 /** The apiVersion of every non-legacy Talos config document. */
 export const DOCUMENT_API_VERSION = 'v1alpha1';
@@ -25,16 +29,20 @@ export function hostnameConfigDocument(hostname?: string): Fields {
 }
 
 /**
- * 1.14: machine.install. Field names follow the v1alpha1 install section; `wipe: false` is not
- * written (the new documents omit zero values), `grubUseUKICmdline: true` is kept as 1.12 and
- * 1.13 write it.
+ * 1.14: machine.install, as the `UnattendedInstall` kind (the schema's own kind name). The disk is
+ * chosen by a CEL expression on its device path; `wipe: false` is written because the document's
+ * default is to wipe, which the v1alpha1 install section never did.
  */
 function unattendedInstallDocument(inputs: ResolvedConfigInputs): Fields {
-  return configDocument('UnattendedInstallConfig', {
-    disk: inputs.installDisk,
-    image: inputs.installImage,
-    grubUseUKICmdline: true,
+  return configDocument('UnattendedInstall', {
+    installer: { image: inputs.installImage },
+    provisioning: { diskSelector: { match: installDiskMatch(inputs.installDisk) }, wipe: false },
   });
+}
+
+/** The CEL expression selecting the install disk by its device path, e.g. `disk.dev_path == "/dev/sda"`. */
+export function installDiskMatch(disk: string): string {
+  return `disk.dev_path == ${JSON.stringify(disk)}`;
 }
 
 /** 1.14: machine.features.hostDNS, under the same `hostDNS` key. */
@@ -44,13 +52,14 @@ function resolverDocument(): Fields {
 
 /**
  * 1.14: cluster.discovery. The service registry gets its endpoint written out (v1alpha1 left it
- * to the default); the Kubernetes registry, off by default, has no document at all. The cluster
- * id and secret (cluster.id/secret, which identify the cluster to the discovery service) move to
+ * to the default) under the name `default` (the schema requires a name and names no default);
+ * the Kubernetes registry, off by default, has no document at all. The cluster id and secret
+ * (cluster.id/secret, which identify the cluster to the discovery service) move to
  * DiscoveryIdentityConfig as `clusterID` and `clusterSecret`.
  */
 function discoveryDocuments(bundle: SecretsBundle): Fields[] {
   return [
-    configDocument('DiscoveryServiceConfig', { endpoint: DEFAULT_DISCOVERY_ENDPOINT }),
+    configDocument('DiscoveryServiceConfig', { endpoint: DEFAULT_DISCOVERY_ENDPOINT }, DISCOVERY_SERVICE_NAME),
     configDocument('DiscoveryIdentityConfig', { clusterID: bundle.cluster.id, clusterSecret: bundle.cluster.secret }),
   ];
 }

@@ -41,9 +41,16 @@ const V1ALPHA1_RULES: Readonly<Record<string, FieldRule>> = {
  * The same fields where the 1.14 documents carry them (the rules above are Talos's for v1alpha1;
  * keeping the behaviour where the field moved is our choice).
  */
+const OVERLAY: FieldRule = { type: 'overlay' };
+
 const DOCUMENT_RULES: Readonly<Record<string, Readonly<Record<string, FieldRule>>>> = {
   KubeNetworkConfig: { podSubnets: REPLACE, serviceSubnets: REPLACE },
-  KubeAuditPolicyConfig: { policy: REPLACE },
+  KubeAuditPolicyConfig: { configuration: REPLACE },
+  // the string maps of machine.nodeLabels/nodeAnnotations/nodeTaints, sysctls, sysfs and env, where 1.14 keeps them
+  KubeNodeConfig: { labels: OVERLAY, annotations: OVERLAY, taints: OVERLAY },
+  SysctlConfig: { params: OVERLAY },
+  SysfsConfig: { params: OVERLAY },
+  EnvironmentConfig: { variables: OVERLAY },
 };
 
 /**

@@ -1,8 +1,8 @@
 // Certificates and keys in typed documents (1.14+: KubeAPIServerCAConfig, KubeAggregatorCAConfig,
-// KubeServiceAccountConfig, ...), written as plain PEM text. Only a few of these documents' fields
-// are known by name (`issuingCA` cert+key, `acceptedCAs`), so fields are found by what they hold:
-// every string with a PEM block is checked by its label, and a mapping holding exactly one
-// certificate and one private key must hold a matching pair.
+// KubeServiceAccountConfig, ...), written as plain PEM text. Fields are found by what they hold, so
+// that every document kind is covered: every string with a PEM block is checked by its label, and a
+// mapping holding exactly one certificate and one private key (`issuingCA` cert+key) must hold a
+// matching pair.
 import type { X509Certificate, KeyObject } from 'node:crypto';
 import { PEM_LABEL } from '../pem.js';
 import type { RuleContext, TypedDocument } from './context.js';
@@ -50,7 +50,11 @@ function checkString(ctx: RuleContext, doc: TypedDocument, path: string, value: 
 
 function walk(ctx: RuleContext, doc: TypedDocument, value: Plain, path: string): void {
   if (Array.isArray(value)) {
-    value.forEach((item, i) => walk(ctx, doc, item, joinIndex(path, i)));
+    value.forEach((item, i) => {
+      // a list of PEM strings (acceptedCAs): each is checked on its own, with no key beside it
+      if (typeof item === 'string') checkString(ctx, doc, joinIndex(path, i), item, { certs: 0, keys: 0 });
+      else walk(ctx, doc, item, joinIndex(path, i));
+    });
     return;
   }
   if (!isPlainMap(value)) return;

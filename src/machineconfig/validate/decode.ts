@@ -1,8 +1,8 @@
 // Strict decoding of a machine-config YAML stream, as Talos decodes it: every document becomes a
 // plain value with a line table, and is classified as the legacy v1alpha1 Config (`version:
 // v1alpha1`, no apiVersion/kind) or a typed document (`apiVersion` + `kind` [+ `name`]). Problems
-// that make a document undecodable are reported here; what a document may contain is schema.ts's
-// business.
+// that make a document undecodable are reported here; what a document may contain is the field
+// tables' business (shapecheck.ts).
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { MAX_YAML_DEPTH, yamlTooDeep } from '../../machinery/yamldepth.js';
 import type { ConfigProblem } from './problem.js';

@@ -21,7 +21,7 @@ import {
   checkInlineManifests,
   checkManifests,
 } from './rules-cluster.js';
-import { checkDocumentKinds, checkHostnameConfig, checkReplacedSettings } from './rules-documents.js';
+import { checkDocumentKinds, checkHostnameConfig } from './rules-documents.js';
 import { checkImages } from './rules-images.js';
 import { checkNodeMetadata } from './rules-labels.js';
 import {
@@ -39,7 +39,7 @@ import { checkContainerDNS, checkMetalInstall } from './rules-mode.js';
 import { checkInterfaces, checkKubeSpan, checkNetworkEntries } from './rules-network.js';
 import { checkClusterName, checkSecrets, checkStructure } from './rules-structure.js';
 import { kindVerdict } from './kinds.js';
-import { checkShape } from './schema.js';
+import { checkShape } from './shapecheck.js';
 import { V1ALPHA1_DOCUMENT } from './schema-v1alpha1.js';
 import { mapAt, strAt } from './values.js';
 import { kubernetesRange, SUPPORTED_TALOS } from './versions.js';
@@ -98,7 +98,6 @@ const RULES: ((ctx: RuleContext) => void)[] = [
 const DOCUMENT_RULES: ((ctx: RuleContext) => void)[] = [
   checkDocumentKinds,
   checkHostnameConfig,
-  checkReplacedSettings,
   checkDocumentCertificates,
 ];
 

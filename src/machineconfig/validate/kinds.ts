@@ -1,95 +1,188 @@
-// Typed document kinds and the Talos release that introduced each. The list is not complete, so a
-// kind missing here may still be real: it gets a warning, while a kind listed for a release newer
-// than the target is an error (strict decoding rejects it). Document contents are not modelled
-// here and are accepted as they are; the rules known for some kinds live in rules-documents.ts.
+// Typed document kinds: the Talos release that added each and the fields it takes. The table holds
+// every kind of Talos 1.8 to 1.14, so for those targets a kind missing here is unknown to the node
+// (strict decoding rejects it); for a newer target it may be new and gets a warning.
 import { contractAtLeast, formatContract, type TalosContract } from '../contract.js';
-import type { Since } from './schema.js';
+import * as kube from './documents-kube.js';
+import * as network from './documents-network.js';
+import * as runtime from './documents-runtime.js';
+import * as storage from './documents-storage.js';
 import { show } from './problem.js';
+import { NEWEST_KNOWN_SCHEMA, str, type Shape, type Since } from './schema.js';
+import { beyondKnownSchemas } from './shapecheck.js';
 
 /** The only apiVersion typed documents use. */
 export const DOCUMENT_API_VERSION = 'v1alpha1';
 
-const KINDS_BY_RELEASE: [Since, string[]][] = [
+const KINDS_BY_RELEASE: [minor: number, kinds: Record<string, Shape>][] = [
   [
-    [1, 12],
-    [
-      'HostnameConfig',
-      'RegistryMirrorConfig',
-      'ResolverConfig',
-      'LinkConfig',
-      'LinkAliasConfig',
-      'DHCPv4Config',
-      'BondConfig',
-      'BridgeConfig',
-      'VLANConfig',
-      'TimeSyncConfig',
-      'StaticHostConfig',
-    ],
+    8,
+    {
+      VolumeConfig: storage.volumeConfig,
+      ExtensionServiceConfig: runtime.extensionServiceConfig,
+      NetworkDefaultActionConfig: network.networkDefaultActionConfig,
+      KubeSpanEndpoints: network.kubeSpanEndpoints,
+      NetworkRuleConfig: network.networkRuleConfig,
+      EventSinkConfig: runtime.eventSinkConfig,
+      KmsgLogConfig: runtime.kmsgLogConfig,
+      WatchdogTimerConfig: runtime.watchdogTimerConfig,
+      TrustedRootsConfig: runtime.trustedRootsConfig,
+      SideroLinkConfig: runtime.sideroLinkConfig,
+    },
   ],
   [
-    [1, 13],
-    ['KubeSpanConfig', 'EnvironmentConfig', 'ImageVerificationConfig', 'ExternalVolumeConfig'],
+    10,
+    {
+      UserVolumeConfig: storage.userVolumeConfig,
+      PCIDriverRebindConfig: runtime.pciDriverRebindConfig,
+      EthernetConfig: network.ethernetConfig,
+    },
   ],
   [
-    [1, 14],
-    [
-      'KubeClusterConfig',
-      'KubeNodeConfig',
-      'KubeletConfig',
-      'KubeNetworkConfig',
-      'KubeAPIServerCAConfig',
-      'KubePrismConfig',
-      'KubeAggregatorCAConfig',
-      'KubeAdmissionControlConfig',
-      'KubeAuditPolicyConfig',
-      'KubeAuthenticationConfig',
-      'KubeAuthorizerConfig',
-      'KubeEtcdEncryptionConfig',
-      'KubeServiceAccountConfig',
-      'KubeAPIServerConfig',
-      'KubeControllerManagerConfig',
-      'KubeSchedulerConfig',
-      'KubeProxyConfig',
-      'KubeFlannelCNIConfig',
-      'KubeCoreDNSConfig',
-      'UnattendedInstallConfig',
-      'SysctlConfig',
-      'DiscoveryServiceConfig',
-      'DiscoveryIdentityConfig',
-      'FilesystemTrimConfig',
-      'SecurityProfileConfig',
-      // emitted by the 1.14 generator; the release that added it is not known here, so
-      // before 1.14 it is treated like an unlisted kind (warning), never rejected outright
-      'VolumeConfig',
-    ],
+    11,
+    {
+      ExistingVolumeConfig: storage.existingVolumeConfig,
+      RawVolumeConfig: storage.rawVolumeConfig,
+      SwapVolumeConfig: storage.rawVolumeConfig,
+      ZswapConfig: storage.zswapConfig,
+    },
+  ],
+  [
+    12,
+    {
+      RegistryAuthConfig: runtime.registryAuthConfig,
+      RegistryMirrorConfig: runtime.registryMirrorConfig,
+      RegistryTLSConfig: runtime.registryTLSConfig,
+      BondConfig: network.bondConfig,
+      BridgeConfig: network.bridgeConfig,
+      DHCPv4Config: network.dhcpv4Config,
+      DHCPv6Config: network.dhcpv6Config,
+      DummyLinkConfig: network.dummyLinkConfig,
+      HCloudVIPConfig: network.hcloudVIPConfig,
+      HostnameConfig: network.hostnameConfig,
+      Layer2VIPConfig: network.layer2VIPConfig,
+      LinkAliasConfig: network.linkAliasConfig,
+      LinkConfig: network.linkConfig,
+      ResolverConfig: network.resolverConfig,
+      StaticHostConfig: network.staticHostConfig,
+      TimeSyncConfig: network.timeSyncConfig,
+      VLANConfig: network.vlanConfig,
+      WireguardConfig: network.wireguardConfig,
+      OOMConfig: runtime.oomConfig,
+    },
+  ],
+  [
+    13,
+    {
+      ExternalVolumeConfig: storage.externalVolumeConfig,
+      BlackholeRouteConfig: network.blackholeRouteConfig,
+      KubeSpanConfig: network.kubeSpanConfig,
+      RoutingRuleConfig: network.routingRuleConfig,
+      TCPProbeConfig: network.tcpProbeConfig,
+      VRFConfig: network.vrfConfig,
+      EnvironmentConfig: runtime.environmentConfig,
+    },
+  ],
+  [
+    14,
+    {
+      FilesystemScrubConfig: storage.filesystemScheduleConfig,
+      FilesystemTrimConfig: storage.filesystemScheduleConfig,
+      LVMLogicalVolumeConfig: storage.lvmLogicalVolumeConfig,
+      LVMVolumeGroupConfig: storage.lvmVolumeGroupConfig,
+      RAIDArrayConfig: storage.raidArrayConfig,
+      DiscoveryIdentityConfig: runtime.discoveryIdentityConfig,
+      DiscoveryServiceConfig: runtime.discoveryServiceConfig,
+      ContainerConfig: runtime.containerConfig,
+      CRIBaseRuntimeSpecConfig: runtime.criBaseRuntimeSpecConfig,
+      CRICustomizationConfig: runtime.criCustomizationConfig,
+      ImageCacheConfig: runtime.imageCacheConfig,
+      KubeAPIServerCAConfig: kube.kubeCAConfig,
+      KubeAPIServerConfig: kube.kubeAPIServerConfig,
+      KubeAdmissionControlConfig: kube.kubeAdmissionControlConfig,
+      KubeAggregatorCAConfig: kube.kubeCAConfig,
+      KubeAuditPolicyConfig: kube.kubeLiteralConfig,
+      KubeAuthenticationConfig: kube.kubeLiteralConfig,
+      KubeAuthorizerConfig: kube.kubeAuthorizerConfig,
+      KubeClusterConfig: kube.kubeClusterConfig,
+      KubeControllerManagerConfig: kube.kubeControllerManagerConfig,
+      KubeCoreDNSConfig: kube.kubeCoreDNSConfig,
+      KubeCredentialProviderConfig: kube.kubeLiteralConfig,
+      KubeEtcdEncryptionConfig: kube.kubeEtcdEncryptionConfig,
+      KubeExternalManifestConfig: kube.kubeExternalManifestConfig,
+      KubeFlannelCNIConfig: kube.kubeFlannelCNIConfig,
+      KubeInlineManifestConfig: kube.kubeInlineManifestConfig,
+      KubeNetworkConfig: kube.kubeNetworkConfig,
+      KubeNodeConfig: kube.kubeNodeConfig,
+      KubePrismConfig: kube.kubePrismConfig,
+      KubeProxyConfig: kube.kubeProxyConfig,
+      KubeSchedulerConfig: kube.kubeSchedulerConfig,
+      KubeServiceAccountConfig: kube.kubeServiceAccountConfig,
+      KubeStaticPodConfig: kube.kubeStaticPodConfig,
+      KubeTalosAPIAccessConfig: kube.kubeTalosAPIAccessConfig,
+      KubeletConfig: kube.kubeletConfig,
+      BGPInstanceConfig: network.bgpInstanceConfig,
+      HTTPProbeConfig: network.httpProbeConfig,
+      VethConfig: network.vethConfig,
+      EtcFileConfig: runtime.etcFileConfig,
+      KernelModuleConfig: runtime.kernelModuleConfig,
+      SecurityProfileConfig: runtime.securityProfileConfig,
+      SysctlConfig: runtime.paramsConfig,
+      SysfsConfig: runtime.paramsConfig,
+      UdevRulesConfig: runtime.udevRulesConfig,
+      UnattendedInstall: runtime.unattendedInstall,
+    },
   ],
 ];
 
-const KIND_SINCE = new Map<string, Since>(
-  KINDS_BY_RELEASE.flatMap(([release, kinds]) => kinds.map((k) => [k, release] as [string, Since])),
+export interface DocumentKind {
+  since: Since;
+  /** the document's fields; `apiVersion` and `kind` are added (rules-documents.ts checks their values) */
+  shape: Shape;
+}
+
+function withIdentity(shape: Shape): Shape {
+  if (shape.type !== 'object') return shape;
+  return { ...shape, keys: { apiVersion: { shape: str }, kind: { shape: str }, ...shape.keys } };
+}
+
+const DOCUMENT_KINDS = new Map<string, DocumentKind>(
+  KINDS_BY_RELEASE.flatMap(([minor, kinds]) =>
+    Object.entries(kinds).map(([kind, shape]): [string, DocumentKind] => [
+      kind,
+      { since: [1, minor], shape: withIdentity(shape) },
+    ]),
+  ),
 );
 
-export type KindVerdict = { known: true } | { known: false; severity: 'error' | 'warning'; message: string };
+/** Every kind the tables know, with its release and fields. */
+export function documentKinds(): ReadonlyMap<string, DocumentKind> {
+  return DOCUMENT_KINDS;
+}
+
+export type KindVerdict =
+  | { known: true; shape: Shape }
+  | { known: false; severity: 'error' | 'warning'; message: string };
 
 export function kindVerdict(kind: string, contract: TalosContract): KindVerdict {
   const target = formatContract(contract);
-  const release = KIND_SINCE.get(kind);
-  if (!release) {
+  const entry = DOCUMENT_KINDS.get(kind);
+  if (!entry) {
+    if (beyondKnownSchemas(contract)) {
+      const newest = formatContract({ major: NEWEST_KNOWN_SCHEMA[0], minor: NEWEST_KNOWN_SCHEMA[1] });
+      return {
+        known: false,
+        severity: 'warning',
+        message: `document kind ${show(kind)} is not a kind of Talos ${newest}, the newest this validator knows; Talos ${target} rejects it unless it added the kind`,
+      };
+    }
     return {
       known: false,
-      severity: 'warning',
-      message: `document kind ${show(kind)} is not in this validator's table; if Talos ${target} does not know it the node rejects the config (strict decoding)`,
+      severity: 'error',
+      message: `unknown document kind ${show(kind)}: Talos ${target} does not know it`,
     };
   }
-  if (contractAtLeast(contract, release[0], release[1])) return { known: true };
-  const added = formatContract({ major: release[0], minor: release[1] });
-  if (kind === 'VolumeConfig') {
-    return {
-      known: false,
-      severity: 'warning',
-      message: `document kind ${show(kind)} is known to Talos ${added}; whether Talos ${target} knows it is not recorded here`,
-    };
-  }
+  if (contractAtLeast(contract, entry.since[0], entry.since[1])) return { known: true, shape: entry.shape };
+  const added = formatContract({ major: entry.since[0], minor: entry.since[1] });
   return {
     known: false,
     severity: 'error',

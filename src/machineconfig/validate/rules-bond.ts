@@ -1,5 +1,5 @@
-// Bond settings: which options make sense in which mode, and the miimon timing rules. The full list
-// of bond option names is not known here, so unknown names are not reported.
+// Bond settings: which options make sense in which mode, and the miimon timing rules. Unknown
+// option names are the schema check's to report (schema-v1alpha1-network.ts).
 import { show, type DocumentScope } from './problem.js';
 import { isNonEmpty, numAt, strAt } from './values.js';
 import type { PlainMap } from './yamltree.js';
@@ -24,8 +24,8 @@ const NO_ARP_MODES = ['802.3ad', 'balance-alb', 'balance-tlb'];
 /** options Talos does not support setting */
 const UNSUPPORTED_OPTIONS = ['arpIPTarget', 'adActorSystem'];
 
-// Talos spells the delays upDelay/downDelay; the lower-case spellings are accepted too so
-// that the miimon rule applies whichever a config uses.
+// The schema spells the delays updelay/downdelay; the camel-case spellings (unknown keys, which
+// the schema check reports) are read too, so that the miimon rule applies whichever a config uses.
 const DELAY_OPTIONS = [
   ['upDelay', 'updelay'],
   ['downDelay', 'downdelay'],

@@ -31,19 +31,18 @@ function checkDiskSelector(ctx: RuleContext, selector: Plain): void {
 
 /**
  * metal: machine.install with a disk or a valid disk selector, and (1.12+) no extraKernelArgs with
- * grubUseUKICmdline. On 1.14+ the install settings may live in an UnattendedInstallConfig document
- * instead.
+ * grubUseUKICmdline. From 1.14 the install settings belong in an UnattendedInstall document.
  */
 export function checkMetalInstall(ctx: RuleContext): void {
   if (ctx.mode !== 'metal' || !ctx.machine) return;
   const install = mapAt(ctx.machine, 'install');
+  // 1.14 configures the install in an UnattendedInstall document; it still decodes machine.install
+  if (ctx.atLeast(1, 14) && !install) {
+    checkUnattendedInstall(ctx);
+    return;
+  }
   if (!install) {
-    // the document's contents are not modelled here: its presence is all we check
-    const unattended = ctx.atLeast(1, 14) && ctx.documentsOf('UnattendedInstallConfig').length > 0;
-    if (!unattended) {
-      const where = ctx.atLeast(1, 14) ? ' (or an UnattendedInstallConfig document)' : '';
-      ctx.v1.error('machine.install', `required in metal mode${where}: the node must know which disk to install to`);
-    }
+    ctx.v1.error('machine.install', 'required in metal mode: the node must know which disk to install to');
     return;
   }
   const hasDisk = Boolean(strAt(install, 'disk'));
@@ -60,15 +59,46 @@ export function checkMetalInstall(ctx: RuleContext): void {
   }
 }
 
-/** container: containers have no resolver of their own, so host DNS and forwarding must be on. */
+/** 1.14 metal: an UnattendedInstall document that selects the install disk. */
+function checkUnattendedInstall(ctx: RuleContext): void {
+  const [install] = ctx.documentsOf('UnattendedInstall');
+  if (!install) {
+    ctx.v1.error(
+      'machine.install',
+      'required in metal mode: from Talos 1.14 an UnattendedInstall document says which disk to install to',
+    );
+    return;
+  }
+  const match = strAt(mapAt(mapAt(install.value, 'provisioning'), 'diskSelector'), 'match');
+  if (!match?.trim())
+    install.scope.error(
+      'provisioning.diskSelector.match',
+      'required in metal mode: a disk selector for the install disk',
+    );
+}
+
+/**
+ * container: containers have no resolver of their own, so host DNS and forwarding must be on: in
+ * machine.features.hostDNS, or from 1.14 in a ResolverConfig document's hostDNS (which 1.14 reads
+ * when the deprecated v1alpha1 section is absent).
+ */
 export function checkContainerDNS(ctx: RuleContext): void {
   if (ctx.mode !== 'container' || !ctx.machine) return;
-  const hostDNS = mapAt(mapAt(ctx.machine, 'features'), 'hostDNS');
-  // 1.14+ enforces this against ResolverConfig, whose fields are not modelled here; the
-  // v1alpha1 settings are still checked there when a config carries them
-  if (ctx.atLeast(1, 14) && !hostDNS) return;
+  const legacy = mapAt(mapAt(ctx.machine, 'features'), 'hostDNS');
+  if (ctx.atLeast(1, 14) && !legacy) {
+    const [resolver] = ctx.documentsOf('ResolverConfig');
+    if (!resolver) {
+      ctx.v1.error('machine.features.hostDNS', 'container mode needs a ResolverConfig document with hostDNS on');
+      return;
+    }
+    const hostDNS = mapAt(resolver.value, 'hostDNS');
+    for (const key of ['enabled', 'forwardKubeDNSToHost']) {
+      if (hostDNS?.[key] !== true) resolver.scope.error(`hostDNS.${key}`, 'must be true in container mode');
+    }
+    return;
+  }
   const path = 'machine.features.hostDNS';
   for (const key of ['enabled', 'forwardKubeDNSToHost']) {
-    if (hostDNS?.[key] !== true) ctx.v1.error(`${path}.${key}`, 'must be true in container mode');
+    if (legacy?.[key] !== true) ctx.v1.error(`${path}.${key}`, 'must be true in container mode');
   }
 }

@@ -7,8 +7,6 @@ import type { RuleContext } from './context.js';
 import { isSet, strAt } from './values.js';
 import { show } from './problem.js';
 
-const KNOWN_TYPES = ['controlplane', 'worker', 'init'];
-
 export function checkStructure(ctx: RuleContext): void {
   const { config, v1 } = ctx;
   const version = strAt(config, 'version');
@@ -21,17 +19,10 @@ export function checkStructure(ctx: RuleContext): void {
   if (ctx.machine) checkMachineType(ctx);
 }
 
+/** A missing type makes a worker; any value the schema check judges (older names are warnings there). */
 function checkMachineType(ctx: RuleContext): void {
-  const type = strAt(ctx.machine, 'type') ?? '';
-  if (KNOWN_TYPES.includes(type)) return;
-  if (type === 'join' || type === '') {
-    ctx.v1.warning(
-      'machine.type',
-      `${type === '' ? 'empty' : '"join"'} machine type is accepted as worker; write "worker"`,
-    );
-    return;
-  }
-  ctx.v1.error('machine.type', `unknown machine type ${show(type)}: must be controlplane, worker or init`);
+  if (ctx.machine?.type === undefined)
+    ctx.v1.warning('machine.type', 'empty machine type is accepted as worker; write "worker"');
 }
 
 function checkToken(

@@ -1,33 +1,46 @@
-// Strict key checking per contract version (Talos decodes strictly, so a key the
-// target does not know is an error). The key tree itself is data, in schema-v1alpha1.ts; this file
-// holds the shape vocabulary and the walk that compares a decoded document with it.
-import { contractAtLeast, formatContract, type TalosContract } from '../contract.js';
-import { joinIndex, joinKey, show, type DocumentScope } from './problem.js';
-import { isPlainMap } from './values.js';
-import type { Plain } from './yamltree.js';
+// The vocabulary the field tables (schema-v1alpha1*.ts, documents-*.ts) are written in: what a
+// value may be, and from which Talos release to which a key is known. The tables hold the facts of
+// Talos's machine-config schemas of 1.8 to 1.14 (field names, types, enums, required fields, the
+// release that added or dropped a key); shapecheck.ts compares a decoded document with them.
 
-/** [major, minor] of the first Talos release that decodes a key. */
+/** [major, minor] of a Talos release. */
 export type Since = readonly [number, number];
 
+/** The newest Talos release whose schema the tables hold; a newer target is judged by it, leniently. */
+export const NEWEST_KNOWN_SCHEMA: Since = [1, 14];
+
+/** An allowed string value, optionally only from a release on. */
+export interface EnumValue {
+  value: string;
+  since?: Since;
+  /** a value the schema does not list but Talos still takes as this one (a warning) */
+  deprecatedAliasOf?: string;
+}
+
 export type Shape =
-  | { type: 'any' }
-  | { type: 'string' }
+  /** a mapping whose content is another program's configuration (kubelet config, audit policy, ...) */
+  | { type: 'mapping' }
+  /** `otherwise`: advice after the allowed values when the value is none of them */
+  | { type: 'string'; values?: readonly EnumValue[]; otherwise?: (value: string) => string }
   | { type: 'bool' }
-  | { type: 'int' }
-  /** kubelet/apiserver/... `extraArgs`: flag -> string; from 1.13 also flag -> list of strings */
+  | { type: 'int'; min?: number; max?: number }
+  | { type: 'intOrString' }
+  /** component `extraArgs`: flag -> string; from 1.13 also flag -> list of strings */
   | { type: 'args' }
-  | { type: 'list'; item: Shape }
+  | { type: 'list'; item: Shape; minItems?: number }
   /** free keys (labels, sysctls, mirrors), one shape for every value */
   | { type: 'map'; value: Shape }
-  /**
-   * Known keys. `open` objects are sections modelled only in part: the keys listed
-   * are type- and version-checked, any other key is accepted rather than guessed at.
-   */
-  | { type: 'object'; keys: Readonly<Record<string, Field>>; open: boolean };
+  /** known keys only: anything else is unknown to Talos, which decodes machine configs strictly */
+  | { type: 'object'; keys: Readonly<Record<string, Field>>; required: readonly string[] };
 
 export interface Field {
   shape: Shape;
+  /** the first release that knows the key (absent: every release in the tables) */
   since?: Since;
+  /** the last release that knows the key (absent: still known in the newest) */
+  until?: Since;
+  /** what configures the setting after `until`, for the message, e.g. "a KubeletConfig document" */
+  replacedBy?: string;
 }
 
 type FieldOrShape = Field | Shape;
@@ -36,123 +49,48 @@ function toField(f: FieldOrShape): Field {
   return 'shape' in f ? f : { shape: f };
 }
 
-function fields(keys: Record<string, FieldOrShape>): Record<string, Field> {
-  return Object.fromEntries(Object.entries(keys).map(([k, f]) => [k, toField(f)]));
-}
-
-/** accepted as is: a nested value whose content is not modelled */
-export const any: Shape = { type: 'any' };
+export const mapping: Shape = { type: 'mapping' };
 export const str: Shape = { type: 'string' };
 export const bool: Shape = { type: 'bool' };
 export const int: Shape = { type: 'int' };
+export const intOrStr: Shape = { type: 'intOrString' };
 export const args: Shape = { type: 'args' };
+export const intRange = (min: number, max: number): Shape => ({ type: 'int', min, max });
 export const list = (item: Shape): Shape => ({ type: 'list', item });
+export const listMin = (minItems: number, item: Shape): Shape => ({ type: 'list', item, minItems });
 export const map = (value: Shape): Shape => ({ type: 'map', value });
-/** a section whose every key is listed: anything else is unknown */
-export const obj = (keys: Record<string, FieldOrShape>): Shape => ({ type: 'object', keys: fields(keys), open: false });
-/** a section modelled only in part: listed keys are checked, others accepted */
-export const openObj = (keys: Record<string, FieldOrShape>): Shape => ({
-  type: 'object',
-  keys: fields(keys),
-  open: true,
+
+/** `oneOf`'s shape with advice for a value outside it (what to do instead) */
+export const withAdvice = (shape: Shape, otherwise: (value: string) => string): Shape =>
+  shape.type === 'string' ? { ...shape, otherwise } : shape;
+
+/** One of these strings (an enum value may carry the release that added it, see valueSince). */
+export const oneOf = (...values: (string | EnumValue)[]): Shape => ({
+  type: 'string',
+  values: values.map((v) => (typeof v === 'string' ? { value: v } : v)),
 });
-export const since = (major: number, minor: number, shape: Shape): Field => ({ shape, since: [major, minor] });
+export const valueSince = (major: number, minor: number, value: string): EnumValue => ({
+  value,
+  since: [major, minor],
+});
+export const deprecatedAlias = (value: string, aliasOf: string): EnumValue => ({ value, deprecatedAliasOf: aliasOf });
 
-const LIST_ARGS_SINCE: Since = [1, 13];
+/** A section whose every key is listed; `required` keys must be present. */
+export const obj = (keys: Record<string, FieldOrShape>, required: readonly string[] = []): Shape => ({
+  type: 'object',
+  keys: Object.fromEntries(Object.entries(keys).map(([k, f]) => [k, toField(f)])),
+  required,
+});
 
-export interface SchemaEnv {
-  contract: TalosContract;
-  scope: DocumentScope;
-}
+/** A key known from Talos major.minor on. */
+export const since = (major: number, minor: number, f: FieldOrShape): Field => ({
+  ...toField(f),
+  since: [major, minor],
+});
 
-function isScalar(v: Plain): boolean {
-  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
-}
-
-function describe(since: Since): string {
-  return formatContract({ major: since[0], minor: since[1] });
-}
-
-/** Reports every key the target does not know and every value of the wrong type under `path`. */
-export function checkShape(value: Plain, shape: Shape, path: string, env: SchemaEnv): void {
-  // Go leaves a field written as null at its zero value: never a type error
-  if (value === null) return;
-  switch (shape.type) {
-    case 'any':
-      return;
-    case 'string':
-      // Go's decoder puts any scalar into a string field
-      if (!isScalar(value)) env.scope.error(path, 'must be a string');
-      return;
-    case 'bool':
-      if (typeof value !== 'boolean') env.scope.error(path, 'must be a boolean (true or false)');
-      return;
-    case 'int':
-      if (typeof value !== 'number' || !Number.isInteger(value)) env.scope.error(path, 'must be an integer');
-      return;
-    case 'args':
-      checkArgs(value, path, env);
-      return;
-    case 'list':
-      if (!Array.isArray(value)) env.scope.error(path, 'must be a list');
-      else value.forEach((item, i) => checkShape(item, shape.item, joinIndex(path, i), env));
-      return;
-    case 'map':
-      if (!isPlainMap(value)) env.scope.error(path, 'must be a mapping');
-      else for (const [k, v] of Object.entries(value)) checkShape(v, shape.value, joinKey(path, k), env);
-      return;
-    case 'object':
-      checkObject(value, shape, path, env);
-      return;
-  }
-}
-
-function checkObject(value: Plain, shape: Extract<Shape, { type: 'object' }>, path: string, env: SchemaEnv): void {
-  if (!isPlainMap(value)) {
-    env.scope.error(path, 'must be a mapping');
-    return;
-  }
-  const target = formatContract(env.contract);
-  for (const [key, v] of Object.entries(value)) {
-    const keyPath = joinKey(path, key);
-    const field = Object.prototype.hasOwnProperty.call(shape.keys, key) ? shape.keys[key] : undefined;
-    if (!field) {
-      if (!shape.open)
-        env.scope.error(
-          keyPath,
-          `unknown key ${show(key)}: Talos ${target} does not know it (machine configs are decoded strictly)`,
-        );
-      continue;
-    }
-    if (field.since && !contractAtLeast(env.contract, field.since[0], field.since[1])) {
-      env.scope.error(
-        keyPath,
-        `unknown key ${show(key)} for Talos ${target}: it was added in Talos ${describe(field.since)}`,
-      );
-      continue;
-    }
-    checkShape(v, field.shape, keyPath, env);
-  }
-}
-
-function checkArgs(value: Plain, path: string, env: SchemaEnv): void {
-  if (!isPlainMap(value)) {
-    env.scope.error(path, 'must be a mapping of flag names to values');
-    return;
-  }
-  const listsAllowed = contractAtLeast(env.contract, LIST_ARGS_SINCE[0], LIST_ARGS_SINCE[1]);
-  for (const [flag, v] of Object.entries(value)) {
-    const flagPath = joinKey(path, flag);
-    if (v === null || isScalar(v)) continue;
-    if (Array.isArray(v)) {
-      if (!listsAllowed) {
-        env.scope.error(
-          flagPath,
-          `a list of values per flag needs Talos ${describe(LIST_ARGS_SINCE)}+ (target is ${formatContract(env.contract)}): use one string`,
-        );
-      } else if (!v.every(isScalar)) env.scope.error(flagPath, 'must be a string or a list of strings');
-      continue;
-    }
-    env.scope.error(flagPath, listsAllowed ? 'must be a string or a list of strings' : 'must be a string');
-  }
-}
+/** A key known up to Talos major.minor, and what configures the setting after that, if anything. */
+export const until = (major: number, minor: number, f: FieldOrShape, replacedBy?: string): Field => ({
+  ...toField(f),
+  until: [major, minor],
+  ...(replacedBy === undefined ? {} : { replacedBy }),
+});

@@ -74,7 +74,7 @@ describe('the config validator', () => {
     expectProblem(
       problems,
       'cluster.network.cni.name',
-      'unknown CNI "cilium": must be flannel, custom or none; to run "cilium", use none and install it yourself once the cluster is up, or custom with the URLs of its manifests in cluster.network.cni.urls',
+      'must be one of: flannel, custom, none; to run "cilium", use none and install it yourself once the cluster is up, or custom with the URLs of its manifests in cluster.network.cni.urls',
     );
   });
 });

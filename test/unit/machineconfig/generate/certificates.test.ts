@@ -58,11 +58,11 @@ describe('1.14 documents', () => {
   it('the control plane gets plain PEMs for the apiserver CA, the aggregator CA and the service-account key', () => {
     const docs = byKind(documents('controlplane', '1.14'));
     const issuing = docs.get('KubeAPIServerCAConfig')?.issuingCA;
-    expect(issuing.crt).toBe(bundle.certs.k8s.crt);
-    expectMatchingPair(issuing.crt, issuing.key, 'kubernetes');
+    expect(issuing.cert).toBe(bundle.certs.k8s.crt);
+    expectMatchingPair(issuing.cert, issuing.key, 'kubernetes');
     const aggregator = docs.get('KubeAggregatorCAConfig')?.issuingCA;
-    expectMatchingPair(aggregator.crt, aggregator.key, undefined);
-    expect(docs.get('KubeServiceAccountConfig')?.key).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
+    expectMatchingPair(aggregator.cert, aggregator.key, undefined);
+    expect(docs.get('KubeServiceAccountConfig')?.issuer.privateKey).toMatch(/^-----BEGIN RSA PRIVATE KEY-----\n/);
     // the v1alpha1 document still holds base64 of the PEM
     const legacy = docs.get('v1alpha1') as Plain;
     expectMatchingPair(unb64(legacy.machine.ca.crt), unb64(legacy.machine.ca.key), 'talos');

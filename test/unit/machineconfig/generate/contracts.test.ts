@@ -127,7 +127,7 @@ describe('contract 1.14: the multi-document layout', () => {
 
   it('moves the Kubernetes settings into Kube*Config documents and adds the 1.14 machine documents', () => {
     const machineKinds = [
-      'UnattendedInstallConfig',
+      'UnattendedInstall',
       'ResolverConfig',
       'DiscoveryServiceConfig',
       'DiscoveryIdentityConfig',
@@ -153,6 +153,7 @@ describe('contract 1.14: the multi-document layout', () => {
       'KubeAuditPolicyConfig',
       'KubeAuthenticationConfig',
       'KubeAuthorizerConfig',
+      'KubeAuthorizerConfig',
       'KubeEtcdEncryptionConfig',
       'KubeServiceAccountConfig',
       'KubeAPIServerConfig',
@@ -176,11 +177,26 @@ describe('contract 1.14: the multi-document layout', () => {
     expect(byKind.get('FilesystemTrimConfig')?.interval).toBe('168h');
     expect(byKind.get('SecurityProfileConfig')?.workloadIsolation).toBe(true);
     expect(byKind.get('KubeClusterConfig')).toMatchObject({ clusterName: 'golden', endpoint: 'https://10.5.0.2:6443' });
-    expect(byKind.get('KubeAuthorizerConfig')?.authorizers.map((a: Plain) => a.type)).toEqual(['Node', 'RBAC']);
+    const authorizers = documents(generate('controlplane', '1.14')).filter((d) => d.kind === 'KubeAuthorizerConfig');
+    expect(authorizers.map((a) => [a.name, a.type])).toEqual([
+      ['node', 'Node'],
+      ['rbac', 'RBAC'],
+    ]);
     expect(byKind.get('KubeletConfig')?.image).toBe('ghcr.io/siderolabs/kubelet:v1.37.0-rc.0');
-    expect(byKind.get('UnattendedInstallConfig')?.image).toBe(
-      'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.0-rc.1',
-    );
+    expect(byKind.get('UnattendedInstall')).toMatchObject({
+      installer: {
+        image:
+          'factory.talos.dev/metal-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.14.0-rc.1',
+      },
+      provisioning: { diskSelector: { match: 'disk.dev_path == "/dev/sda"' }, wipe: false },
+    });
+    expect(byKind.get('DiscoveryServiceConfig')).toMatchObject({
+      name: 'default',
+      endpoint: 'https://discovery.talos.dev/',
+    });
+    expect(byKind.get('KubeServiceAccountConfig')?.issuer.issuerURL).toBe('https://10.5.0.2:6443');
+    expect(byKind.get('KubeEtcdEncryptionConfig')?.config.resources[0].resources).toEqual(['secrets']);
+    expect(byKind.get('KubeFlannelCNIConfig')).toMatchObject({ backendType: 'vxlan', backendPort: 4789 });
     expect(byKind.get('DiscoveryIdentityConfig')).toMatchObject({
       clusterID: bundle.cluster.id,
       clusterSecret: bundle.cluster.secret,
@@ -191,15 +207,39 @@ describe('contract 1.14: the multi-document layout', () => {
     for (const contract of ALL_CONTRACTS.filter((c) => c !== '1.14')) {
       for (const role of ROLES)
         expect(generate(role, contract)).not.toMatch(
-          /kind: (Kube\w*Config|UnattendedInstallConfig|VolumeConfig|SecurityProfileConfig)/,
+          /kind: (Kube\w*Config|UnattendedInstall|VolumeConfig|SecurityProfileConfig)/,
         );
     }
   });
 
-  it('leaves flannel out when the CNI is none and says so in KubeNetworkConfig', () => {
-    const text = generate('controlplane', '1.14', { network: { cni: { name: 'none' } } });
-    expect(kinds(text)).not.toContain('KubeFlannelCNIConfig');
-    expect(documents(text).find((d) => d.kind === 'KubeNetworkConfig')?.cni).toEqual({ name: 'none' });
+  it('leaves flannel out when the CNI is none, and deploys a custom CNI as external manifests', () => {
+    const none = generate('controlplane', '1.14', { network: { cni: { name: 'none' } } });
+    expect(kinds(none)).not.toContain('KubeFlannelCNIConfig');
+    expect(kinds(none)).not.toContain('KubeExternalManifestConfig');
+    expect(documents(none).find((d) => d.kind === 'KubeNetworkConfig')).not.toHaveProperty('cni');
+    const urls = ['https://example.com/a.yaml', 'https://example.com/b.yaml'];
+    const custom = generate('controlplane', '1.14', { network: { cni: { name: 'custom', urls } } });
+    expect(kinds(custom)).not.toContain('KubeFlannelCNIConfig');
+    expect(documents(custom).filter((d) => d.kind === 'KubeExternalManifestConfig')).toEqual([
+      { apiVersion: 'v1alpha1', kind: 'KubeExternalManifestConfig', name: 'custom-cni-0', url: urls[0] },
+      { apiVersion: 'v1alpha1', kind: 'KubeExternalManifestConfig', name: 'custom-cni-1', url: urls[1] },
+    ]);
+    // a worker deploys nothing: the manifests are applied from the control plane
+    expect(kinds(generate('worker', '1.14', { network: { cni: { name: 'custom', urls } } }))).not.toContain(
+      'KubeExternalManifestConfig',
+    );
+  });
+
+  it('keeps workloads off control planes with the control-plane taint, unless scheduling on them is allowed', () => {
+    const taints = (role: 'controlplane' | 'worker', extra: Plain = {}) =>
+      documents(generate(role, '1.14', extra)).find((d) => d.kind === 'KubeNodeConfig')?.taints;
+    expect(taints('controlplane')).toEqual({ 'node-role.kubernetes.io/control-plane': 'NoSchedule' });
+    expect(taints('controlplane', { allowSchedulingOnControlPlanes: true })).toBeUndefined();
+    expect(taints('worker')).toBeUndefined();
+    expect(taints('controlplane', { nodeTaints: { dedicated: 'edge:NoSchedule' } })).toEqual({
+      dedicated: 'edge:NoSchedule',
+      'node-role.kubernetes.io/control-plane': 'NoSchedule',
+    });
   });
 });
 

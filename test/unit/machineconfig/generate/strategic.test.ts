@@ -182,6 +182,22 @@ describe('documents', () => {
     );
     expect(docs.find((d) => d.kind === 'KubeNetworkConfig')?.podSubnets).toEqual(['10.10.0.0/16']);
   });
+
+  it('replaces the 1.14 audit policy whole, and overlays node labels there entry by entry', () => {
+    const docs = documents(
+      patch(
+        config('1.14'),
+        'apiVersion: v1alpha1\nkind: KubeAuditPolicyConfig\nconfiguration:\n  apiVersion: audit.k8s.io/v1\n' +
+          '  kind: Policy\n  rules:\n    - level: None\n',
+        'apiVersion: v1alpha1\nkind: KubeNodeConfig\nlabels:\n  node-role.kubernetes.io/infra: ""\n',
+      ),
+    );
+    expect(docs.find((d) => d.kind === 'KubeAuditPolicyConfig')?.configuration.rules).toEqual([{ level: 'None' }]);
+    expect(docs.find((d) => d.kind === 'KubeNodeConfig')?.labels).toEqual({
+      'node-role.kubernetes.io/infra': '',
+      'node.kubernetes.io/exclude-from-external-load-balancers': '',
+    });
+  });
 });
 
 describe('errors name the patch and the path', () => {

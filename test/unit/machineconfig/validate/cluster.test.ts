@@ -52,16 +52,22 @@ describe('structure', () => {
     );
   });
 
-  it('an unknown machine type is an error; join and empty are workers with a warning', () => {
+  it('an unknown machine type is an error; init, join and empty are accepted with a warning', () => {
     expectProblem(
       cp((v) => (v.machine.type = 'master')),
       'machine.type',
-      'unknown machine type "master"',
+      'must be one of: controlplane, worker',
     );
     expectProblem(
       on('worker', (v) => (v.machine.type = 'join')),
       'machine.type',
       'accepted as worker',
+      'warning',
+    );
+    expectProblem(
+      cp((v) => (v.machine.type = 'init')),
+      'machine.type',
+      'deprecated value "init": not in the schema of Talos v1.13; it is accepted as controlplane',
       'warning',
     );
     expectProblem(
@@ -355,7 +361,9 @@ describe('CNI', () => {
   const cni = (value: Doc) => cp((v) => (v.cluster.network.cni = value));
 
   it('the name must be flannel, custom or none', () => {
-    expectProblem(cni({ name: 'calico' }), 'cluster.network.cni.name', 'unknown CNI "calico"');
+    const problems = cni({ name: 'calico' });
+    expectProblem(problems, 'cluster.network.cni.name', 'must be one of: flannel, custom, none');
+    expect(problems.filter((p) => p.path.startsWith('cluster.network.cni'))).toHaveLength(1);
   });
 
   it('flannel and none take no URLs; custom without URLs is a warning', () => {
@@ -386,11 +394,12 @@ describe('CNI', () => {
     );
   });
 
-  it('is not checked on workers (they do not deploy it)', () => {
-    expect(
-      on('worker', (v) => (v.cluster.network.cni = { name: 'calico' })).filter((p) =>
-        p.path.startsWith('cluster.network.cni'),
-      ),
-    ).toEqual([]);
+  it('is checked on workers only for what Talos decodes: the name (they deploy no CNI)', () => {
+    const problems = on('worker', (v) => (v.cluster.network.cni = { name: 'calico' }));
+    expect(problems.filter((p) => p.path.startsWith('cluster.network.cni')).map((p) => p.message)).toEqual([
+      'must be one of: flannel, custom, none; to run "calico", use none and install it yourself once the cluster is up, or custom with the URLs of its manifests in cluster.network.cni.urls',
+    ]);
+    const none = on('worker', (v) => (v.cluster.network.cni = { name: 'none', urls: ['https://example.com/c.yaml'] }));
+    expect(none.filter((p) => p.path.startsWith('cluster.network.cni'))).toEqual([]);
   });
 });

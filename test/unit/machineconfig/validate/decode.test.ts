@@ -179,18 +179,42 @@ describe('strict decoding', () => {
     );
   });
 
-  it("a kind not in the validator's table is a warning; a kind newer than the target is an error", () => {
+  it('a kind Talos does not know is an error, and so is a kind newer than the target', () => {
     const docs = buildDocuments(s, '1.12', 'worker');
     const problems = run(
       toYaml([
         ...docs,
-        { apiVersion: 'v1alpha1', kind: 'SideroLinkConfig' },
+        { apiVersion: 'v1alpha1', kind: 'SideroLinkConfig', apiUrl: 'https://siderolink.example.com' },
         { apiVersion: 'v1alpha1', kind: 'KubeSpanConfig' },
+        { apiVersion: 'v1alpha1', kind: 'NoSuchConfig' },
       ]),
       { talosVersion: 'v1.12' },
     );
-    expectProblem(problems, 'documents[2] (SideroLinkConfig)', "not in this validator's table", 'warning');
+    expect(problems.filter((p) => p.path.startsWith('documents[2]'))).toEqual([]);
     expectProblem(problems, 'documents[3] (KubeSpanConfig)', 'added in Talos v1.13');
+    expectProblem(
+      problems,
+      'documents[4] (NoSuchConfig)',
+      'unknown document kind "NoSuchConfig": Talos v1.12 does not know it',
+    );
+  });
+
+  it('for a target newer than the newest schema known here, an unknown kind or key is a warning', () => {
+    const docs = buildDocuments(s, '1.14', 'worker');
+    const problems = run(toYaml([...docs, { apiVersion: 'v1alpha1', kind: 'FutureConfig' }]), {
+      talosVersion: 'v1.15.0',
+    });
+    expectProblem(problems, `documents[${docs.length}] (FutureConfig)`, 'not a kind of Talos v1.14', 'warning');
+    const key = run(toYaml(docs.map((d) => (d.kind === 'HostnameConfig' ? { ...d, futureField: true } : d))), {
+      talosVersion: 'v1.15.0',
+    });
+    const hostname = docs.findIndex((d) => d.kind === 'HostnameConfig');
+    expectProblem(
+      key,
+      `documents[${hostname}] (HostnameConfig).futureField`,
+      'not in the schema of Talos v1.14',
+      'warning',
+    );
   });
 
   it("merge keys (<<) are applied as Go's decoder applies them, explicit keys winning", () => {

@@ -53,12 +53,18 @@ describe('HostnameConfig', () => {
 });
 
 describe('settings moved to typed documents', () => {
-  it('a setting configured in v1alpha1 and in the document that replaced it is a warning', () => {
-    const problems = docs('1.13', 'worker', (d) => {
+  it('the v1alpha1 section is deprecated from the release that has the document, naming what replaces it', () => {
+    const problems = docs('1.14', 'worker', (d) => {
+      d[0].machine.kubelet = { image: 'ghcr.io/siderolabs/kubelet:v1.37.0-rc.0' };
+    });
+    expectProblem(problems, 'machine.kubelet', 'configure it with a KubeletConfig document', 'warning');
+    expect(problems.filter((p) => p.severity === 'error')).toEqual([]);
+    const network = docs('1.13', 'worker', (d) => {
       d[0].machine.network = { kubespan: { enabled: false } };
       d.push({ apiVersion: 'v1alpha1', kind: 'KubeSpanConfig', enabled: true });
     });
-    expectProblem(problems, 'machine.network.kubespan', 'also configured by documents[2] (KubeSpanConfig)', 'warning');
+    // one warning for the section: what it holds is covered by it
+    expect(network.map((p) => [p.severity, p.path])).toEqual([['warning', 'machine.network']]);
   });
 });
 
@@ -80,11 +86,11 @@ describe('1.14 multi-document configs', () => {
     const problems = docs(
       '1.14',
       'controlplane',
-      (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].issuingCA.crt = base64OfText(s.k8s.crt)),
+      (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].issuingCA.cert = base64OfText(s.k8s.crt)),
     );
     expectProblem(
       problems,
-      'documents[3] (KubeAPIServerCAConfig).issuingCA.crt',
+      'documents[3] (KubeAPIServerCAConfig).issuingCA.cert',
       'must be PEM text in this document, not base64',
     );
   });
@@ -98,21 +104,17 @@ describe('1.14 multi-document configs', () => {
     expectProblem(
       mismatch,
       'documents[4] (KubeAggregatorCAConfig).issuingCA.key',
-      'does not match the certificate in issuingCA.crt',
+      'does not match the certificate in issuingCA.cert',
     );
-    const leaf = docs(
-      '1.14',
-      'worker',
-      (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].acceptedCAs = [{ crt: leafCrt }]),
-    );
-    expectProblem(leaf, 'documents[3] (KubeAPIServerCAConfig).acceptedCAs[0].crt', 'not a CA certificate');
+    const leaf = docs('1.14', 'worker', (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].acceptedCAs = [leafCrt]));
+    expectProblem(leaf, 'documents[3] (KubeAPIServerCAConfig).acceptedCAs[0]', 'not a CA certificate');
   });
 
   it('a worker must not hold the Kubernetes CA key', () => {
     const problems = docs(
       '1.14',
       'worker',
-      (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].issuingCA = { crt: s.k8s.crt, key: s.k8s.key }),
+      (d) => (d[kindIndex(d, 'KubeAPIServerCAConfig')].issuingCA = { cert: s.k8s.crt, key: s.k8s.key }),
     );
     const p = expectProblem(
       problems,
@@ -125,8 +127,8 @@ describe('1.14 multi-document configs', () => {
   it('a broken PEM in a typed document is reported at its path', () => {
     const broken = s.serviceAccountKey.replace(/\n[A-Za-z0-9+/]{10}/, '\n!!!!!!!!!!');
     expectProblem(
-      docs('1.14', 'controlplane', (d) => (d[kindIndex(d, 'KubeServiceAccountConfig')].key = broken)),
-      'documents[5] (KubeServiceAccountConfig).key',
+      docs('1.14', 'controlplane', (d) => (d[kindIndex(d, 'KubeServiceAccountConfig')].issuer.privateKey = broken)),
+      'documents[5] (KubeServiceAccountConfig).issuer.privateKey',
       'no valid base64 body',
     );
   });

@@ -147,9 +147,7 @@ function v1alpha1Document(s: FixtureSecrets, family: Family, role: FixtureRole):
 
 /**
  * 1.14 "multi-doc everything": a slim v1alpha1 document plus Kube* and other documents, PEMs in
- * plain text. Only a few of these documents' fields are known by name (KubeClusterConfig
- * clusterName/endpoint, KubeAPIServerCAConfig issuingCA cert+key or acceptedCAs); the other bodies
- * are illustrative, and the validator accepts document content it has no facts about.
+ * plain text, with the fields of Talos 1.14's schema.
  */
 function multiDocument(s: FixtureSecrets, role: FixtureRole): Doc[] {
   const cp = role === 'controlplane';
@@ -171,18 +169,19 @@ function multiDocument(s: FixtureSecrets, role: FixtureRole): Doc[] {
     doc('KubeClusterConfig', { clusterName: 'demo', endpoint: ENDPOINT }),
     doc('KubeletConfig', { image: `ghcr.io/siderolabs/kubelet:v${k}` }),
     cp
-      ? doc('KubeAPIServerCAConfig', { issuingCA: { crt: s.k8s.crt, key: s.k8s.key } })
-      : doc('KubeAPIServerCAConfig', { acceptedCAs: [{ crt: s.k8s.crt }] }),
+      ? doc('KubeAPIServerCAConfig', { issuingCA: { cert: s.k8s.crt, key: s.k8s.key } })
+      : doc('KubeAPIServerCAConfig', { acceptedCAs: [s.k8s.crt] }),
     ...(cp
       ? [
-          doc('KubeAggregatorCAConfig', { issuingCA: { crt: s.aggregator.crt, key: s.aggregator.key } }),
-          doc('KubeServiceAccountConfig', { key: s.serviceAccountKey }),
+          doc('KubeAggregatorCAConfig', { issuingCA: { cert: s.aggregator.crt, key: s.aggregator.key } }),
+          doc('KubeServiceAccountConfig', { issuer: { issuerURL: ENDPOINT, privateKey: s.serviceAccountKey } }),
           doc('KubeAPIServerConfig', { image: `registry.k8s.io/kube-apiserver:v${k}` }),
         ]
       : []),
     doc('HostnameConfig', { auto: 'stable' }),
-    doc('UnattendedInstallConfig', { disk: '/dev/sda' }),
-    doc('DiscoveryServiceConfig'),
+    doc('UnattendedInstall', { provisioning: { diskSelector: { match: 'disk.dev_path == "/dev/sda"' } } }),
+    doc('ResolverConfig', { hostDNS: { enabled: true, forwardKubeDNSToHost: true } }),
+    doc('DiscoveryServiceConfig', { name: 'default', endpoint: 'https://discovery.talos.dev/' }),
     doc('VolumeConfig', { name: 'EPHEMERAL', mount: { secure: true } }),
   ];
 }

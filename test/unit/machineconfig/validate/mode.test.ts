@@ -23,17 +23,24 @@ describe('metal mode', () => {
     expect(cloud.filter((p) => p.path.startsWith('machine.install'))).toEqual([]);
   });
 
-  it('on 1.14 an UnattendedInstallConfig document stands in for machine.install', () => {
+  it('on 1.14 an UnattendedInstall document with a disk selector stands in for machine.install', () => {
     const without = inMode(
       'metal',
       (d) =>
         d.splice(
-          d.findIndex((x) => x.kind === 'UnattendedInstallConfig'),
+          d.findIndex((x) => x.kind === 'UnattendedInstall'),
           1,
         ),
       '1.14',
     );
-    expectProblem(without, 'machine.install', 'or an UnattendedInstallConfig document');
+    expectProblem(without, 'machine.install', 'an UnattendedInstall document says which disk to install to');
+    const noSelector = inMode(
+      'metal',
+      (d) => (d.find((x) => x.kind === 'UnattendedInstall')!.provisioning = { wipe: false }),
+      '1.14',
+    );
+    const missing = noSelector.find((p) => p.path.endsWith('(UnattendedInstall).provisioning.diskSelector.match'));
+    expect(missing?.message).toContain('required in metal mode');
   });
 
   it('needs install.disk or install.diskSelector (#27)', () => {
@@ -69,10 +76,12 @@ describe('metal mode', () => {
       edit(v);
       v.machine.install.grubUseUKICmdline = false;
     });
-    expect(withoutUKI.filter((p) => p.path === 'machine.install.extraKernelArgs')).toEqual([]);
-    expect(inMode('container', (d) => edit(d[0])).filter((p) => p.path === 'machine.install.extraKernelArgs')).toEqual(
-      [],
-    );
+    // from 1.12 the schema no longer lists extraKernelArgs: a deprecation warning, not an error
+    const errorAt = (problems: typeof withoutUKI) =>
+      problems.filter((p) => p.path === 'machine.install.extraKernelArgs' && p.severity === 'error');
+    expect(errorAt(withoutUKI)).toEqual([]);
+    expectProblem(withoutUKI, 'machine.install.extraKernelArgs', 'deprecated key "extraKernelArgs"', 'warning');
+    expect(errorAt(inMode('container', (d) => edit(d[0])))).toEqual([]);
   });
 });
 

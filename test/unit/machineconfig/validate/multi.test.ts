@@ -36,6 +36,8 @@ describe('a config with many problems', () => {
       ['cluster.network.podSubnets[0]', 'not a CIDR'],
       ['cluster.token', 'token shape'],
       ['cluster.etcd', 'must not be set on a worker'],
+      // no schema of 1.8 to 1.14 lists etcd's `subnet`
+      ['cluster.etcd.subnet', 'unknown key'],
       ['documents[1] (HostnameConfig)', 'exactly one of auto and hostname'],
     ];
     const lines = yaml.split('\n');

@@ -16,8 +16,9 @@ beforeAll(async () => {
 });
 
 const IF = 'machine.network.interfaces';
+// 1.11 is the last release whose schema lists these sections (1.12 decodes them as deprecated)
 const withNetwork = (role: FixtureRole, network: Doc) =>
-  problemsAfter(s, '1.12', role, (d) => (d[0].machine.network = network));
+  problemsAfter(s, '1.11', role, (d) => (d[0].machine.network = network));
 const withInterfaces = (interfaces: Doc[], role: FixtureRole = 'controlplane') => withNetwork(role, { interfaces });
 const WG_KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -158,8 +159,8 @@ describe('bond options', () => {
       mode: '802.3ad',
       lacpRate: 'fast',
       miimon: 100,
-      upDelay: 200,
-      downDelay: 200,
+      updelay: 200,
+      downdelay: 200,
       adActorSysPrio: 65535,
     });
     expect(fine.filter((p) => p.path.startsWith(IF))).toEqual([]);

@@ -1,9 +1,10 @@
 // The hand-built configs of every contract family validate clean for their own Talos version, in
 // every mode; older contracts stay valid on newer Talos, newer keys/kinds are refused by older.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateMachineConfig } from '../../../../src/machineconfig/validate/index.js';
+import { validateMachineConfig, type ConfigProblem } from '../../../../src/machineconfig/validate/index.js';
 import {
   buildDocuments,
+  expectNoErrors,
   expectNoProblems,
   expectProblem,
   makeSecrets,
@@ -40,15 +41,26 @@ describe.each(FAMILIES)('contract %s', (family) => {
   });
 });
 
+/** No errors, and every warning is about a key the target's schema dropped (Talos still decodes it). */
+function expectOnlyDeprecations(problems: ConfigProblem[], paths: string[]): void {
+  expectNoErrors(problems);
+  expect(problems.every((p) => p.message.startsWith('deprecated key '))).toBe(true);
+  expect(problems.map((p) => p.path)).toEqual(expect.arrayContaining(paths));
+}
+
 describe('contract compatibility', () => {
-  it('a config for contract 1.13 is valid on Talos 1.14 (legacy v1alpha1 fields still decode there)', () => {
+  it('a config for contract 1.13 is valid on Talos 1.14 (legacy v1alpha1 fields still decode there, with a deprecation warning each)', () => {
     const yaml = toYaml(buildDocuments(s, '1.13', 'controlplane'));
-    expectNoProblems(validateMachineConfig(yaml, { talosVersion: 'v1.14.0', mode: 'metal' }));
+    const problems = validateMachineConfig(yaml, { talosVersion: 'v1.14.0', mode: 'metal' });
+    expectOnlyDeprecations(problems, ['machine.kubelet', 'machine.install', 'cluster.apiServer', 'cluster.network']);
+    const kubelet = expectProblem(problems, 'machine.kubelet', 'configure it with a KubeletConfig document', 'warning');
+    expect(kubelet.message).toContain('not in the schema of Talos v1.14 (last in v1.13)');
   });
 
   it("a config for contract 1.11 is valid on Talos 1.12 (its Kubernetes 1.34 is in 1.12's range)", () => {
     const yaml = toYaml(buildDocuments(s, '1.11', 'worker'));
-    expectNoProblems(validateMachineConfig(yaml, { talosVersion: '1.12' }));
+    const problems = validateMachineConfig(yaml, { talosVersion: '1.12' });
+    expectOnlyDeprecations(problems, ['machine.features.rbac', 'machine.features.stableHostname']);
   });
 
   it('machine.install.grubUseUKICmdline (added in 1.12) is an unknown key for a 1.11 target and accepted for 1.12', () => {
@@ -59,7 +71,9 @@ describe('contract compatibility', () => {
     const p = expectProblem(old, 'machine.install.grubUseUKICmdline', 'added in Talos v1.12');
     expect(p.line).toBe(yaml.split('\n').findIndex((l) => l.includes('grubUseUKICmdline')) + 1);
     expect(old.filter((x) => x.severity === 'error')).toHaveLength(1);
-    expectNoProblems(validateMachineConfig(yaml, { talosVersion: 'v1.12.11' }));
+    const young = validateMachineConfig(yaml, { talosVersion: 'v1.12.11' });
+    expectOnlyDeprecations(young, ['machine.features.rbac']);
+    expect(young.filter((p) => p.path === 'machine.install.grubUseUKICmdline')).toEqual([]);
   });
 
   it('a 1.12 config (with its HostnameConfig document) is refused by a 1.11 node', () => {
