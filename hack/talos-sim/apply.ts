@@ -5,17 +5,20 @@ import { parseAllDocuments } from 'yaml';
 import type { ApplyConfigurationRequest__Output } from '../../src/talos/gen/machine/ApplyConfigurationRequest.js';
 import type { ApplyConfiguration } from '../../src/talos/gen/machine/ApplyConfiguration.js';
 import type { Lifecycle } from './lifecycle.js';
-import { versionAtLeast, type SimNode } from './node.js';
+import { versionAtLeast, type Role, type SimNode } from './node.js';
 import { RpcError } from './rpc-error.js';
 
 const DEFAULT_TRY_MS = 60_000;
 
-function invalid(why: string): RpcError {
+export function invalid(why: string): RpcError {
   return new RpcError(status.INVALID_ARGUMENT, why);
 }
 
-/** Checks the stream is a machine config this node could take; returns warnings. */
-export function validateConfig(data: Buffer, node: SimNode): string[] {
+/**
+ * Checks the stream is a machine config a node of `role` could take (any role: a node in
+ * maintenance mode); returns warnings.
+ */
+export function validateConfig(data: Buffer, role: Role | undefined): string[] {
   if (data.length === 0) throw invalid('config data is empty');
   const docs = parseAllDocuments(data.toString('utf8'));
   const warnings: string[] = [];
@@ -32,8 +35,8 @@ export function validateConfig(data: Buffer, node: SimNode): string[] {
       const machine = d['machine'] as Record<string, unknown> | undefined;
       const type = machine?.['type'];
       const wantsControlPlane = type === 'controlplane' || type === 'init';
-      if (typeof type === 'string' && wantsControlPlane !== node.isControlPlane) {
-        throw invalid(`machine type cannot be changed: the node is a ${node.role}, the config says ${type}`);
+      if (role !== undefined && typeof type === 'string' && wantsControlPlane !== (role === 'controlplane')) {
+        throw invalid(`machine type cannot be changed: the node is a ${role}, the config says ${type}`);
       }
       if (type === 'init') warnings.push('machine type "init" is deprecated, use "controlplane"');
     } else if (typeof d['apiVersion'] !== 'string' || typeof d['kind'] !== 'string') {
@@ -45,7 +48,7 @@ export function validateConfig(data: Buffer, node: SimNode): string[] {
   return warnings;
 }
 
-function lineDiff(before: string, after: string): string {
+export function lineDiff(before: string, after: string): string {
   const old = new Set(before.split('\n'));
   const now = new Set(after.split('\n'));
   const removed = [...old].filter((l) => !now.has(l)).map((l) => `-${l}`);
@@ -71,7 +74,8 @@ export function applyConfiguration(
       'apply mode REBOOT is not supported on Talos 1.14+, use AUTO, NO_REBOOT, STAGED or TRY',
     );
   }
-  const warnings = validateConfig(req.data, node);
+  if (node.faults.refuseConfig !== undefined) throw invalid(node.faults.refuseConfig);
+  const warnings = validateConfig(req.data, node.role);
   const record = { data: Buffer.from(req.data), mode: req.mode, appliedAt: new Date() };
   if (req.dryRun) {
     const diff = lineDiff(node.config?.data.toString('utf8') ?? '', req.data.toString('utf8'));
