@@ -1,21 +1,26 @@
-// ApplyConfiguration as a node of the simulated version would answer it: a light validation of the
-// YAML stream, then the mode's effect (live, staged, try with revert, reboot).
+// ApplyConfiguration as a configured node of the simulated version would answer it: a light
+// validation of the YAML stream, then the mode's effect (live, staged, try with revert, reboot).
+// Up to 1.13 a change of the kernel, disk encryption or extra kernel args needs a reboot: AUTO
+// reboots for it, NO_REBOOT refuses it. (Maintenance mode is in maintenance.ts.)
 import { status } from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
 import type { ApplyConfigurationRequest__Output } from '../../src/talos/gen/machine/ApplyConfigurationRequest.js';
 import type { ApplyConfiguration } from '../../src/talos/gen/machine/ApplyConfiguration.js';
 import type { Lifecycle } from './lifecycle.js';
-import { versionAtLeast, type SimNode } from './node.js';
+import { versionAtLeast, type Role, type SimNode } from './node.js';
 import { RpcError } from './rpc-error.js';
 
 const DEFAULT_TRY_MS = 60_000;
 
-function invalid(why: string): RpcError {
+export function invalid(why: string): RpcError {
   return new RpcError(status.INVALID_ARGUMENT, why);
 }
 
-/** Checks the stream is a machine config this node could take; returns warnings. */
-export function validateConfig(data: Buffer, node: SimNode): string[] {
+/**
+ * Checks the stream is a machine config a node of `role` could take (any role: a node in
+ * maintenance mode); returns warnings.
+ */
+export function validateConfig(data: Buffer, role: Role | undefined): string[] {
   if (data.length === 0) throw invalid('config data is empty');
   const docs = parseAllDocuments(data.toString('utf8'));
   const warnings: string[] = [];
@@ -32,8 +37,8 @@ export function validateConfig(data: Buffer, node: SimNode): string[] {
       const machine = d['machine'] as Record<string, unknown> | undefined;
       const type = machine?.['type'];
       const wantsControlPlane = type === 'controlplane' || type === 'init';
-      if (typeof type === 'string' && wantsControlPlane !== node.isControlPlane) {
-        throw invalid(`machine type cannot be changed: the node is a ${node.role}, the config says ${type}`);
+      if (role !== undefined && typeof type === 'string' && wantsControlPlane !== (role === 'controlplane')) {
+        throw invalid(`machine type cannot be changed: the node is a ${role}, the config says ${type}`);
       }
       if (type === 'init') warnings.push('machine type "init" is deprecated, use "controlplane"');
     } else if (typeof d['apiVersion'] !== 'string' || typeof d['kind'] !== 'string') {
@@ -45,12 +50,42 @@ export function validateConfig(data: Buffer, node: SimNode): string[] {
   return warnings;
 }
 
-function lineDiff(before: string, after: string): string {
+export function lineDiff(before: string, after: string): string {
   const old = new Set(before.split('\n'));
   const now = new Set(after.split('\n'));
   const removed = [...old].filter((l) => !now.has(l)).map((l) => `-${l}`);
   const added = [...now].filter((l) => !old.has(l)).map((l) => `+${l}`);
   return [...removed, ...added].join('\n') || 'No changes.';
+}
+
+/** v1alpha1 sections whose change Talos up to 1.13 applies only with a reboot. */
+const REBOOT_SECTIONS: readonly (readonly string[])[] = [
+  ['machine', 'kernel'],
+  ['machine', 'systemDiskEncryption'],
+  ['machine', 'install', 'extraKernelArgs'],
+];
+
+function legacyDocument(data: Buffer | undefined): Record<string, unknown> {
+  if (!data) return {};
+  for (const doc of parseAllDocuments(data.toString('utf8'))) {
+    const v: unknown = doc.toJS();
+    if (typeof v === 'object' && v !== null && (v as Record<string, unknown>)['version'] === 'v1alpha1')
+      return v as Record<string, unknown>;
+  }
+  return {};
+}
+
+/** The first section whose change needs a reboot, as `machine.kernel`; undefined when all apply live. */
+export function rebootNeededFor(before: Buffer | undefined, after: Buffer): string | undefined {
+  const [old, now] = [legacyDocument(before), legacyDocument(after)];
+  const at = (doc: unknown, path: readonly string[]) =>
+    JSON.stringify(
+      path.reduce<unknown>(
+        (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+        doc,
+      ) ?? null,
+    );
+  return REBOOT_SECTIONS.find((path) => at(old, path) !== at(now, path))?.join('.');
 }
 
 function durationMs(d: { seconds: string; nanos: number } | null): number {
@@ -71,7 +106,8 @@ export function applyConfiguration(
       'apply mode REBOOT is not supported on Talos 1.14+, use AUTO, NO_REBOOT, STAGED or TRY',
     );
   }
-  const warnings = validateConfig(req.data, node);
+  if (node.faults.refuseConfig !== undefined) throw invalid(node.faults.refuseConfig);
+  const warnings = validateConfig(req.data, node.role);
   const record = { data: Buffer.from(req.data), mode: req.mode, appliedAt: new Date() };
   if (req.dryRun) {
     const diff = lineDiff(node.config?.data.toString('utf8') ?? '', req.data.toString('utf8'));
@@ -101,10 +137,20 @@ export function applyConfiguration(
       node.stagedConfig = record;
       lifecycle.reboot(node);
       return { warnings, mode: 'REBOOT', modeDetails: 'Applied configuration with a reboot' };
-    default:
-      // AUTO and NO_REBOOT: every change the simulator knows applies live
+    default: {
+      // AUTO and NO_REBOOT: live, unless (up to 1.13) a change needs a reboot
+      const needs = modern ? undefined : rebootNeededFor(node.config?.data, req.data);
+      if (needs && req.mode === 'NO_REBOOT')
+        throw invalid(`the configuration cannot be applied without a reboot: ${needs} changed (use AUTO or REBOOT)`);
+      if (needs) {
+        if (lifecycle.busy(node)) throw new RpcError(status.FAILED_PRECONDITION, 'a reboot is already in progress');
+        node.stagedConfig = record;
+        lifecycle.reboot(node);
+        return { warnings, mode: 'REBOOT', modeDetails: `Applied configuration with a reboot: ${needs} changed` };
+      }
       node.config = record;
       node.changed();
       return { warnings, mode: 'NO_REBOOT', modeDetails: 'Applied configuration without a reboot' };
+    }
   }
 }

@@ -28,6 +28,7 @@ export const METHOD_ROLES: Readonly<Record<string, readonly string[]>> = {
   '/machine.MachineService/EtcdMemberList': ETCD_READERS,
   '/machine.MachineService/EtcdStatus': ETCD_READERS,
   '/cluster.ClusterService/HealthCheck': READERS,
+  '/storage.StorageService/Disks': READERS,
 };
 
 export function rolesAllowed(method: string): readonly string[] {

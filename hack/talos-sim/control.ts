@@ -1,13 +1,30 @@
-// Failure injection, in-process (inject()) and as a small loopback HTTP/JSON endpoint:
-//   GET  /state                       cluster and per-node state
-//   POST /nodes/<name>/<action>       stop | start | slow {"ms":N} | freeze | unhealthy {"service":"etcd"} | wrong-ca | heal
-// Each POST answers once the node's listener reflects the change.
+// Failure injection and power, in-process (inject()) and as a small loopback HTTP/JSON endpoint:
+//   GET  /state                       clusters, per-node state, the most nodes down at once
+//   POST /nodes/<node>/<action>       stop | start | slow {"ms":N} | freeze | unhealthy {"service":"etcd"} |
+//                                     wrong-ca | refuse-config {"message":"..."} | stop-during-bootstrap |
+//                                     power-off | power-on | reprovision | heal
+// <node> is a node's id (node-0), name or address. Each POST answers once the node's listener
+// reflects the change.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SimCluster } from './cluster.js';
+import type { SimFleet } from './fleet.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { NodeServer } from './server.js';
 
-export const ACTIONS = ['stop', 'start', 'slow', 'freeze', 'unhealthy', 'wrong-ca', 'heal'] as const;
+export const ACTIONS = [
+  'stop',
+  'start',
+  'slow',
+  'freeze',
+  'unhealthy',
+  'wrong-ca',
+  'refuse-config',
+  'stop-during-bootstrap',
+  'power-off',
+  'power-on',
+  'reprovision',
+  'heal',
+] as const;
 export type Action = (typeof ACTIONS)[number];
 
 export class ControlError extends Error {
@@ -20,14 +37,24 @@ export class ControlError extends Error {
 }
 
 export interface ControlTarget {
-  cluster: SimCluster;
+  fleet: SimFleet;
+  lifecycle: Lifecycle;
+  /** by node id */
   servers: Map<string, NodeServer>;
 }
 
-export function clusterState(t: ControlTarget): Record<string, unknown> {
+export function fleetState(t: ControlTarget): Record<string, unknown> {
   return {
-    cluster: { name: t.cluster.name, bootstrapped: t.cluster.bootstrapped },
-    nodes: t.cluster.nodes.map((n) => n.snapshot()),
+    clusters: t.fleet.allClusters().map((c) => ({
+      id: c.id,
+      name: c.name,
+      endpoint: c.endpoint,
+      bootstrapsEffective: c.bootstrapsEffective,
+      etcdMembers: c.members.map((m) => ({ ...m })),
+    })),
+    nodes: t.fleet.nodes.map((n) => n.snapshot()),
+    maxDownAtOnce: t.fleet.maxDownAtOnce,
+    downNow: t.fleet.downNow(),
   };
 }
 
@@ -38,8 +65,8 @@ export async function inject(
   action: Action,
   params: Record<string, unknown> = {},
 ): Promise<Record<string, unknown>> {
-  const node = t.cluster.byName(name);
-  const server = t.servers.get(name);
+  const node = t.fleet.resolve(name);
+  const server = node && t.servers.get(node.id);
   if (!node || !server) throw new ControlError(404, `no node named ${JSON.stringify(name)}`);
   const f = node.faults;
   switch (action) {
@@ -64,6 +91,25 @@ export async function inject(
       f.latencyMs = ms;
       break;
     }
+    case 'refuse-config': {
+      const message = params['message'] ?? 'simulated refusal: the node rejects this configuration';
+      if (typeof message !== 'string' || message === '')
+        throw new ControlError(400, 'refuse-config takes {"message": <non-empty string>}');
+      f.refuseConfig = message;
+      break;
+    }
+    case 'stop-during-bootstrap':
+      f.stopDuringBootstrap = true;
+      break;
+    case 'power-off':
+      t.lifecycle.powerOff(node);
+      break;
+    case 'power-on':
+      t.lifecycle.powerOn(node);
+      break;
+    case 'reprovision':
+      t.lifecycle.reprovision(node);
+      break;
     case 'unhealthy': {
       const service = params['service'];
       if (typeof service !== 'string' || !node.services.has(service)) {
@@ -103,9 +149,9 @@ function send(res: ServerResponse, code: number, value: unknown): void {
 
 async function route(t: ControlTarget, req: IncomingMessage): Promise<unknown> {
   const url = new URL(req.url ?? '/', 'http://control');
-  if (req.method === 'GET' && url.pathname === '/state') return clusterState(t);
+  if (req.method === 'GET' && url.pathname === '/state') return fleetState(t);
   const m = /^\/nodes\/([^/]+)\/([a-z-]+)$/.exec(url.pathname);
-  if (!m) throw new ControlError(404, 'routes: GET /state, POST /nodes/<name>/<action>');
+  if (!m) throw new ControlError(404, 'routes: GET /state, POST /nodes/<id|name|address>/<action>');
   if (req.method !== 'POST') throw new ControlError(405, 'use POST for node actions');
   const action = m[2] as Action;
   if (!ACTIONS.includes(action)) throw new ControlError(404, `unknown action ${m[2]} (one of ${ACTIONS.join(', ')})`);

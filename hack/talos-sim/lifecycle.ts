@@ -1,19 +1,36 @@
-// Reboots and upgrades over time. An accepted reboot replies first, then the node stops its
-// services, leaves the network for the cluster's reboot time, and boots again (at the pending
-// version, with any staged config). The node server follows `phase` to stop and start listening.
-import type { SimCluster } from './cluster.js';
-import type { SimNode } from './node.js';
-
-/** Time between the reply and the node going away: long enough for the reply to leave. */
-const SHUTDOWN_MS = 200;
-/** An upgrade first "installs" the new image before it reboots. */
-const INSTALL_MS = 300;
+// Reboots, installs, upgrades, resets and power over time. An accepted request replies first, then
+// the node stops its services, leaves the network for the reboot time, and boots again: with a
+// config applied in maintenance mode installed (its identity and version), at a pending version,
+// with a staged config, or wiped back to maintenance mode. The node server follows `phase` to stop
+// and start listening.
+import { randomUUID } from 'node:crypto';
+import type { SimFleet } from './fleet.js';
+import { noFaults, type SimNode } from './node.js';
 
 export class Lifecycle {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly tryReverts = new Map<string, NodeJS.Timeout>();
+  /** bumped when a node is powered off or replaced: what was scheduled for it before is void */
+  private readonly epochs = new Map<string, number>();
 
-  constructor(private readonly cluster: SimCluster) {}
+  constructor(private readonly fleet: SimFleet) {}
+
+  private epoch(node: SimNode): number {
+    return this.epochs.get(node.id) ?? 0;
+  }
+
+  /** Runs `fn` for `node` after `ms`, unless the node was powered off or replaced meanwhile. */
+  private later(node: SimNode, ms: number, fn: () => void): void {
+    const epoch = this.epoch(node);
+    this.after(ms, () => {
+      if (this.epoch(node) === epoch) fn();
+    });
+  }
+
+  private invalidate(node: SimNode): void {
+    this.epochs.set(node.id, this.epoch(node) + 1);
+    this.cancelTry(node);
+  }
 
   private after(ms: number, fn: () => void): NodeJS.Timeout {
     const t = setTimeout(() => {
@@ -28,29 +45,97 @@ export class Lifecycle {
     return node.phase !== 'running';
   }
 
+  /** Shut down (after `delayMs`), then boot again after the reboot time. */
   reboot(node: SimNode, delayMs = 0): void {
+    this.shutDown(node, delayMs, () => this.later(node, this.fleet.opts.rebootMs, () => this.boot(node)));
+  }
+
+  private shutDown(node: SimNode, delayMs: number, then: () => void): void {
     node.phase = 'shutting-down';
     node.changed();
-    this.after(delayMs + SHUTDOWN_MS, () => {
+    this.later(node, delayMs + this.fleet.opts.shutdownMs, () => {
       node.stopServices();
       node.phase = 'rebooting';
       node.changed();
-      this.after(this.cluster.opts.rebootMs, () => this.boot(node));
+      then();
     });
   }
 
   /** Install `version` (now, or at the next boot when staged), then reboot. */
   upgrade(node: SimNode, version: string): void {
     node.pendingVersion = version;
-    this.reboot(node, INSTALL_MS);
+    this.reboot(node, this.fleet.opts.installMs);
+  }
+
+  /** A config applied in maintenance mode: the node installs it and reboots into configured mode. */
+  install(node: SimNode): void {
+    this.reboot(node, this.fleet.opts.installMs);
+  }
+
+  /**
+   * The wipe of a Reset (its etcd leave, if graceful, already done): the node goes down, forgets
+   * its config, and boots its ISO into maintenance mode, or stays powered off.
+   */
+  reset(node: SimNode, reboot: boolean): void {
+    node.pendingReset = { reboot };
+    this.shutDown(node, 0, () => {
+      node.wipe(this.fleet.opts.version);
+      node.pendingReset = undefined;
+      node.resets++;
+      if (reboot) this.later(node, this.fleet.opts.rebootMs, () => this.boot(node));
+      else this.off(node);
+    });
+  }
+
+  /** Pulls the plug: the node is off until powered on (its disk, config included, stays). */
+  powerOff(node: SimNode): void {
+    this.invalidate(node);
+    node.pendingReset = undefined;
+    node.stopServices();
+    this.off(node);
+  }
+
+  private off(node: SimNode): void {
+    node.phase = 'off';
+    node.changed();
+  }
+
+  /** Powers a node on: it boots what is on its disk (a config, or its ISO into maintenance mode). */
+  powerOn(node: SimNode): void {
+    if (node.phase !== 'off') return;
+    node.phase = 'rebooting';
+    node.changed();
+    this.later(node, this.fleet.opts.rebootMs, () => this.boot(node));
+  }
+
+  /**
+   * A new machine in place of this one, as a VM provider destroys a VM and makes another: blank
+   * disk, booting its ISO into maintenance mode at the same address.
+   */
+  reprovision(node: SimNode): void {
+    this.invalidate(node);
+    node.pendingReset = undefined;
+    node.wipe(this.fleet.opts.version);
+    node.machineId = randomUUID();
+    node.faults = noFaults();
+    node.phase = 'off';
+    this.powerOn(node);
   }
 
   private boot(node: SimNode): void {
+    const install = node.pendingInstall;
+    if (install) {
+      node.identity = install.identity;
+      node.config = install.config;
+      node.version = install.version;
+      node.etcdMemberId = undefined;
+    }
+    node.pendingInstall = undefined;
     if (node.pendingVersion) node.version = node.pendingVersion;
     node.pendingVersion = undefined;
     if (node.stagedConfig) node.config = node.stagedConfig;
     node.stagedConfig = undefined;
-    node.boot(this.cluster.bootstrapped);
+    node.boot();
     node.phase = 'running';
     node.changed();
   }
@@ -59,9 +144,9 @@ export class Lifecycle {
   scheduleRevert(node: SimNode, previous: SimNode['config'], ms: number): void {
     this.confirm(node);
     this.tryReverts.set(
-      node.name,
+      node.id,
       this.after(ms, () => {
-        this.tryReverts.delete(node.name);
+        this.tryReverts.delete(node.id);
         node.config = previous;
         node.changed();
       }),
@@ -70,11 +155,15 @@ export class Lifecycle {
 
   /** A later apply ends a pending TRY. */
   confirm(node: SimNode): void {
-    const t = this.tryReverts.get(node.name);
+    this.cancelTry(node);
+  }
+
+  private cancelTry(node: SimNode): void {
+    const t = this.tryReverts.get(node.id);
     if (t) {
       clearTimeout(t);
       this.timers.delete(t);
-      this.tryReverts.delete(node.name);
+      this.tryReverts.delete(node.id);
     }
   }
 

@@ -1,13 +1,17 @@
-// machine.MachineService as a simulated node answers it. Direct and one-to-one proxied replies
-// carry a single message with empty metadata, as apid passes them through untouched.
+// machine.MachineService as a simulated node answers it (the etcd calls are in etcd-service.ts).
+// Direct and one-to-one proxied replies carry a single message with empty metadata, as apid passes
+// them through untouched.
 import { randomUUID } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
 import type { MachineServiceHandlers } from '../../src/talos/gen/machine/MachineService.js';
 import type { ServiceInfo } from '../../src/talos/gen/machine/ServiceInfo.js';
-import type { EtcdMember } from '../../src/talos/gen/machine/EtcdMember.js';
 import { applyConfiguration } from './apply.js';
+import { imageTag } from './config-facts.js';
 import { adminKubeconfig } from './kubeconfig.js';
-import { isTalosVersion, versionAtLeast, type SimNode } from './node.js';
+import { versionAtLeast, type SimNode } from './node.js';
+import { clusterOf, controlPlaneOnly, etcdHandlers } from './etcd-service.js';
+import { maintenanceApply } from './maintenance.js';
+import { leaveEtcd } from './etcd.js';
 import { RpcError } from './rpc-error.js';
 import { serverStream, unary, type HandlerEnv } from './rpc.js';
 import { kubeconfigArchive } from './tar.js';
@@ -36,24 +40,10 @@ function serviceInfo(node: SimNode, id: string): ServiceInfo {
   };
 }
 
-function controlPlaneOnly(node: SimNode, what: string): void {
-  if (!node.isControlPlane)
-    throw new RpcError(status.UNIMPLEMENTED, `${what} is only available on control plane nodes`);
-}
-
-function etcdRunning(node: SimNode): void {
-  controlPlaneOnly(node, 'etcd');
-  if (node.services.get('etcd')?.state !== 'Running')
-    throw new RpcError(status.FAILED_PRECONDITION, 'etcd is not running on this node (is the cluster bootstrapped?)');
-}
-
-/** `ghcr.io/siderolabs/installer:v1.13.10` (optionally `@sha256:...`) -> `v1.13.10` */
+/** The Talos version an installer image installs; InvalidArgument when the tag says none. */
 export function versionOfImage(image: string): string {
-  const ref = image.split('@')[0] ?? '';
-  const lastSlash = ref.lastIndexOf('/');
-  const colon = ref.lastIndexOf(':');
-  const tag = colon > lastSlash ? ref.slice(colon + 1) : '';
-  if (!isTalosVersion(tag))
+  const tag = imageTag(image);
+  if (!tag)
     throw new RpcError(
       status.INVALID_ARGUMENT,
       `installer image ${JSON.stringify(image)} has no Talos version tag (want e.g. ...installer:v1.13.10)`,
@@ -61,18 +51,8 @@ export function versionOfImage(image: string): string {
   return tag;
 }
 
-function etcdMember(n: SimNode): EtcdMember {
-  return {
-    id: n.etcdMemberId,
-    hostname: n.name,
-    peerUrls: [`https://${n.ip}:2380`],
-    clientUrls: [`https://${n.ip}:2379`],
-    isLearner: false,
-  };
-}
-
 export function machineService(env: HandlerEnv): MachineServiceHandlers {
-  const { cluster, lifecycle } = env;
+  const { fleet, lifecycle } = env;
   return {
     Version: unary(env, `${M}Version`, (_req, { node }) => ({
       messages: [
@@ -86,7 +66,8 @@ export function machineService(env: HandlerEnv): MachineServiceHandlers {
             arch: 'amd64',
           },
           platform: { name: 'metal', mode: 'metal' },
-          features: { rbac: true },
+          // a maintenance-mode node has no config, so no features to report
+          ...(node.configured ? { features: { rbac: true } } : {}),
         },
       ],
     })),
@@ -98,27 +79,19 @@ export function machineService(env: HandlerEnv): MachineServiceHandlers {
     Hostname: unary(env, `${M}Hostname`, (_req, { node }) => ({ messages: [{ hostname: node.name }] })),
 
     Kubeconfig: serverStream(env, `${M}Kubeconfig`, async (_req, { node }, send) => {
-      controlPlaneOnly(node, 'kubeconfig');
-      const text = await adminKubeconfig(cluster.k8sCA, cluster.name, cluster.controlPlaneEndpoint);
-      send({ bytes: kubeconfigArchive(text) });
+      const cluster = controlPlaneOnly(node, 'kubeconfig');
+      if (!cluster.k8sCA)
+        throw new RpcError(status.FAILED_PRECONDITION, "the Kubernetes CA key is not in this node's config");
+      send({ bytes: kubeconfigArchive(await adminKubeconfig(cluster.k8sCA, cluster.name, cluster.endpoint)) });
     }),
 
-    ApplyConfiguration: unary(env, `${M}ApplyConfiguration`, (req, { node }) => ({
-      messages: [applyConfiguration(req, node, lifecycle)],
+    ApplyConfiguration: unary(env, `${M}ApplyConfiguration`, async (req, { node }) => ({
+      messages: [
+        node.configured
+          ? applyConfiguration(req, node, lifecycle)
+          : await maintenanceApply(req, node, fleet, lifecycle),
+      ],
     })),
-
-    Bootstrap: unary(env, `${M}Bootstrap`, (_req, { node }) => {
-      if (!node.isControlPlane) {
-        if (versionAtLeast(node.version, 1, 14))
-          throw new RpcError(status.INVALID_ARGUMENT, 'etcd is not configured on this node');
-        if (versionAtLeast(node.version, 1, 13))
-          throw new RpcError(status.UNIMPLEMENTED, 'bootstrap is only available on control plane nodes');
-        throw new RpcError(status.FAILED_PRECONDITION, 'bootstrap is not available on a worker node');
-      }
-      if (cluster.bootstrapped) throw new RpcError(status.ALREADY_EXISTS, 'etcd data directory is not empty');
-      cluster.bootstrap();
-      return { messages: [{}] };
-    }),
 
     Reboot: unary(env, `${M}Reboot`, (req, { node }) => {
       if (req.mode === 'FORCE' && !versionAtLeast(node.version, 1, 12))
@@ -134,9 +107,9 @@ export function machineService(env: HandlerEnv): MachineServiceHandlers {
       if (lifecycle.busy(node))
         throw new RpcError(status.FAILED_PRECONDITION, 'a reboot or upgrade is already in progress');
       if (node.isControlPlane && !req.force) {
-        const sick = cluster
+        const sick = clusterOf(node)
           .controlPlanes()
-          .filter((cp) => !cluster.reachable(cp) || cp.health('etcd').healthy !== true);
+          .filter((cp) => !fleet.reachable(cp) || cp.health('etcd').healthy !== true);
         if (sick.length > 0) {
           throw new RpcError(
             status.FAILED_PRECONDITION,
@@ -148,39 +121,26 @@ export function machineService(env: HandlerEnv): MachineServiceHandlers {
       return { messages: [{ ack: 'Upgrade request received', actorId: randomUUID() }] };
     }),
 
-    EtcdMemberList: unary(env, `${M}EtcdMemberList`, (req, { node }) => {
-      etcdRunning(node);
-      const members = req.queryLocal
-        ? [node]
-        : cluster.controlPlanes().filter((cp) => cp.services.get('etcd')?.state !== 'Preparing');
-      return { messages: [{ legacyMembers: [], members: members.map(etcdMember) }] };
+    // Acknowledged at once; a graceful reset of an etcd member leaves etcd first, and when etcd
+    // refuses that the reset fails on the node (as Talos's reset sequence does) and it runs on.
+    Reset: unary(env, `${M}Reset`, (req, { node }) => {
+      if (lifecycle.busy(node))
+        throw new RpcError(status.FAILED_PRECONDITION, 'a reboot, upgrade or reset is already in progress');
+      const cluster = clusterOf(node);
+      node.resetError = undefined;
+      if (req.graceful && cluster.isMember(node)) {
+        try {
+          leaveEtcd(cluster, node);
+        } catch (e) {
+          node.resetError = `reset failed: ${e instanceof Error ? e.message : String(e)}`;
+          node.changed();
+          return { messages: [{ actorId: randomUUID() }] };
+        }
+      }
+      lifecycle.reset(node, req.reboot);
+      return { messages: [{ actorId: randomUUID() }] };
     }),
 
-    EtcdStatus: unary(env, `${M}EtcdStatus`, (_req, { node }) => {
-      etcdRunning(node);
-      const seconds = Math.floor((Date.now() - node.bootedAt.getTime()) / 1000);
-      const raftIndex = 1000 + seconds * 3;
-      const dbSize = 8 * 1024 * 1024 + seconds * 4096;
-      const sick = node.health('etcd').healthy === false;
-      return {
-        messages: [
-          {
-            memberStatus: {
-              protocolVersion: '3.6.0',
-              dbSize,
-              dbSizeInUse: Math.floor(dbSize * 0.7),
-              leader: cluster.etcdLeader()?.etcdMemberId ?? '0',
-              raftIndex,
-              raftTerm: 2,
-              raftAppliedIndex: raftIndex,
-              errors: sick ? ['etcdserver: simulated failure'] : [],
-              isLearner: false,
-              memberId: node.etcdMemberId,
-              storageVersion: versionAtLeast(node.version, 1, 11) ? '3.6.0' : '',
-            },
-          },
-        ],
-      };
-    }),
+    ...etcdHandlers(env),
   };
 }

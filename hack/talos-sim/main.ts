@@ -1,14 +1,23 @@
-// talos-sim: run a simulated Talos cluster until SIGINT/SIGTERM.
+// talos-sim: run simulated Talos machines until SIGINT/SIGTERM.
 //   npm run sim -- --nodes 3 --controlplanes 1 --dir /tmp/sim [--version v1.13.9] [--reboot-seconds 3] [--secrets secrets.yaml]
-// Writes DIR/talosconfig, DIR/control.json and, last, DIR/nodes.json once every node listens.
+//   npm run sim -- --maintenance --nodes 5 --dir /tmp/sim [--talos-port P] [--provide-machines --kubeconfig K --namespace NS]
+// Writes DIR/talosconfig (pre-configured mode), DIR/control.json and, last, DIR/nodes.json once
+// every node listens; nodes.json follows the nodes as they are configured.
 import { parseArgs } from 'node:util';
+import { provideMachines, type MachineProvider } from './provider.js';
 import { DEFAULT_VERSION, startSimulator, type SimulatorOptions } from './simulator.js';
 
 const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
 
   --nodes N             number of nodes (required)
   --dir DIR             where to write talosconfig, nodes.json, control.json (required)
-  --controlplanes K     the first K nodes are control planes (default 1)
+  --maintenance         the nodes boot without a configuration and wait for ApplyConfiguration
+  --talos-port P        the port every node listens on (default: a free one)
+  --reboot-ms MS        how long a reboot keeps a node unreachable, in ms (instead of --reboot-seconds)
+  --provide-machines    act as the machine provider of the Machines in --namespace (maintenance mode)
+  --kubeconfig FILE     how to reach the API server holding the Machines (with --provide-machines)
+  --namespace NS        whose Machines to provide (with --provide-machines; default: the kubeconfig's)
+  --controlplanes K     the first K nodes are control planes (default 1; not with --maintenance)
   --version TAG         Talos version the nodes run (default ${DEFAULT_VERSION})
   --reboot-seconds S    how long a reboot/upgrade keeps a node unreachable (default 3)
   --secrets FILE        trust and sign with the OS CA of this talosctl secrets.yaml
@@ -20,13 +29,17 @@ const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
 
 class UsageError extends Error {}
 
+interface CliOptions extends SimulatorOptions {
+  provide?: { kubeconfig: string; namespace: string | undefined };
+}
+
 function integer(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a whole number`);
   return Number(value);
 }
 
-function parse(argv: string[]): SimulatorOptions | 'help' {
+function parse(argv: string[]): CliOptions | 'help' {
   const { values, positionals } = parseArgs({
     args: argv,
     strict: true,
@@ -41,6 +54,12 @@ function parse(argv: string[]): SimulatorOptions | 'help' {
       'cluster-name': { type: 'string' },
       'awaiting-bootstrap': { type: 'boolean' },
       'control-port': { type: 'string' },
+      maintenance: { type: 'boolean' },
+      'talos-port': { type: 'string' },
+      'reboot-ms': { type: 'string' },
+      'provide-machines': { type: 'boolean' },
+      kubeconfig: { type: 'string' },
+      namespace: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,21 +70,38 @@ function parse(argv: string[]): SimulatorOptions | 'help' {
   if (!values.dir) throw new UsageError('--dir is required');
   const reboot = values['reboot-seconds'];
   if (reboot !== undefined && !/^\d+(\.\d+)?$/.test(reboot)) throw new UsageError('--reboot-seconds must be a number');
+  if (values.maintenance && values.controlplanes !== undefined)
+    throw new UsageError(
+      '--controlplanes is for pre-configured nodes; a --maintenance node gets its role from its config',
+    );
+  if (values['provide-machines'] && !values.maintenance) throw new UsageError('--provide-machines needs --maintenance');
+  if (values['provide-machines'] && !values.kubeconfig) throw new UsageError('--provide-machines needs --kubeconfig');
+  if (!values['provide-machines'] && (values.kubeconfig || values.namespace))
+    throw new UsageError('--kubeconfig and --namespace go with --provide-machines');
+  const rebootMs = integer(values['reboot-ms'], '--reboot-ms');
+  const talosPort = integer(values['talos-port'], '--talos-port');
   return {
     nodes,
     dir: values.dir,
-    controlPlanes: integer(values.controlplanes, '--controlplanes') ?? 1,
+    ...(values.maintenance
+      ? { maintenance: true }
+      : { controlPlanes: integer(values.controlplanes, '--controlplanes') ?? 1 }),
     ...(values.version !== undefined ? { version: values.version } : {}),
     ...(reboot !== undefined ? { rebootSeconds: Number(reboot) } : {}),
+    ...(rebootMs !== undefined ? { rebootMs } : {}),
+    ...(talosPort !== undefined ? { talosPort } : {}),
     ...(values.secrets !== undefined ? { secretsFile: values.secrets } : {}),
     ...(values['cluster-name'] !== undefined ? { clusterName: values['cluster-name'] } : {}),
     ...(values['control-port'] !== undefined ? { controlPort: integer(values['control-port'], '--control-port') } : {}),
     bootstrapped: !values['awaiting-bootstrap'],
+    ...(values['provide-machines'] && values.kubeconfig
+      ? { provide: { kubeconfig: values.kubeconfig, namespace: values.namespace } }
+      : {}),
   };
 }
 
 async function main(): Promise<number> {
-  let opts: SimulatorOptions | 'help';
+  let opts: CliOptions | 'help';
   try {
     opts = parse(process.argv.slice(2));
   } catch (e) {
@@ -77,20 +113,29 @@ async function main(): Promise<number> {
     return 0;
   }
   let sim;
+  let provider: MachineProvider | undefined;
   try {
     sim = await startSimulator(opts);
+    if (opts.provide)
+      provider = await provideMachines(sim, {
+        api: { kubeconfig: opts.provide.kubeconfig },
+        namespace: opts.provide.namespace,
+      });
   } catch (e) {
+    await sim?.stop();
     process.stderr.write(`talos-sim: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
   for (const n of sim.nodes())
-    process.stdout.write(`talos-sim: ${n.name} (${n.role}, ${n.version}) on ${n.endpoint}\n`);
+    process.stdout.write(`talos-sim: ${n.name} (${n.role ?? 'maintenance'}, ${n.version}) on ${n.endpoint}\n`);
   process.stdout.write(`talos-sim: control ${sim.control.url}; files in ${opts.dir}\n`);
+  if (provider) process.stdout.write(`talos-sim: providing the Machines of namespace ${provider.namespace}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   process.stdout.write(`talos-sim: ${signal}, stopping\n`);
+  await provider?.stop();
   await sim.stop();
   return 0;
 }

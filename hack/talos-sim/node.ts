@@ -1,12 +1,18 @@
-// One simulated Talos node: identity, version, services with state and health, applied config,
-// lifecycle phase and injected faults. Pure state: the gRPC server (server.ts) reads it, the
-// lifecycle (lifecycle.ts) and the control endpoint change it. Emits 'change' on every change.
-import { createHash } from 'node:crypto';
+// One simulated machine running Talos: its address, version, what is on its disk (the installed
+// config and so its identity: role, hostname, cluster; etcd data), services with state and health,
+// lifecycle phase, injected faults and counters. Without an installed config it is in maintenance
+// mode. Pure state: the gRPC server (server.ts) reads it, the lifecycle (lifecycle.ts), the handlers
+// and the control endpoint change it. Emits 'change' on every change.
+import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { TalosCluster } from './talos-cluster.js';
 
 export type Role = 'controlplane' | 'worker';
-/** running: serving; shutting-down: accepted a reboot/upgrade, about to stop; rebooting: not listening */
-export type Phase = 'running' | 'shutting-down' | 'rebooting';
+/**
+ * running: serving; shutting-down: accepted a reboot/upgrade/reset, about to stop; rebooting: not
+ * listening; off: powered off
+ */
+export type Phase = 'running' | 'shutting-down' | 'rebooting' | 'off';
 
 export interface Faults {
   /** not listening at all */
@@ -19,6 +25,22 @@ export interface Faults {
   unhealthy: string[];
   /** presents a server cert from a CA the talosconfig does not trust */
   wrongCA: boolean;
+  /** ApplyConfiguration fails with InvalidArgument and this message */
+  refuseConfig: string | undefined;
+  /** the next Bootstrap takes the node down before etcd starts (once) */
+  stopDuringBootstrap: boolean;
+}
+
+export function noFaults(): Faults {
+  return {
+    down: false,
+    latencyMs: 0,
+    frozen: false,
+    unhealthy: [],
+    wrongCA: false,
+    refuseConfig: undefined,
+    stopDuringBootstrap: false,
+  };
 }
 
 export interface ServiceEventState {
@@ -43,6 +65,13 @@ export interface AppliedConfig {
   appliedAt: Date;
 }
 
+/** What an installed config made of the node. */
+export interface NodeIdentity {
+  cluster: TalosCluster;
+  role: Role;
+  hostname: string;
+}
+
 const VERSION_TAG = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
 
 export function isTalosVersion(tag: string): boolean {
@@ -62,36 +91,65 @@ const HEALTH_CHECKED = new Set(['apid', 'containerd', 'cri', 'etcd', 'kubelet', 
 const COMMON_SERVICES = ['apid', 'auditd', 'containerd', 'cri', 'dashboard', 'kubelet', 'machined', 'syslogd', 'udevd'];
 // etcd and trustd (which signs worker certificates) run on control-plane nodes only
 const CONTROL_PLANE_SERVICES = ['etcd', 'trustd'];
+// maintenance mode runs the API and little else
+const MAINTENANCE_SERVICES = ['apid', 'machined', 'udevd'];
 
 export class SimNode extends EventEmitter {
   version: string;
+  /** the machine's own id (a new machine, e.g. a VM made again, gets a new one); seeds its stable hostname */
+  machineId = randomUUID();
   phase: Phase = 'running';
-  /** the TCP port, fixed after the first bind so the endpoint survives reboots */
+  /** the TCP port (the simulator's one port) */
   port = 0;
   listening = false;
   bootedAt = new Date();
-  faults: Faults = { down: false, latencyMs: 0, frozen: false, unhealthy: [], wrongCA: false };
+  /** counts boots, so each maintenance boot gets its own throw-away certificate */
+  boots = 0;
+  faults: Faults = noFaults();
+  identity: NodeIdentity | undefined;
   config: AppliedConfig | undefined;
   /** STAGED config, applied on the next boot */
   stagedConfig: AppliedConfig | undefined;
   /** installer image staged by Upgrade{stage: true}, or being installed */
   pendingVersion: string | undefined;
+  /** a config applied in maintenance mode, installed on the next boot */
+  pendingInstall: { identity: NodeIdentity; config: AppliedConfig; version: string } | undefined;
+  /** a Reset in progress: wipe the disk, then reboot or power off */
+  pendingReset: { reboot: boolean } | undefined;
   services = new Map<string, ServiceState>();
-  /** etcd member id, as the decimal string a uint64 travels as */
-  readonly etcdMemberId: string;
+  /** the etcd member this node's data directory belongs to, as the decimal string a uint64 travels as */
+  etcdMemberId: string | undefined;
+  bootstrapCalls = 0;
+  bootstrapsEffective = 0;
+  resets = 0;
+  /** why the last reset did not happen (a graceful reset whose etcd leave was refused) */
+  resetError: string | undefined;
 
   constructor(
-    readonly name: string,
+    /** stable id, the node's name until it is configured: node-0, node-1, ... */
+    readonly id: string,
     readonly ip: string,
-    readonly role: Role,
     version: string,
-    /** whether etcd already runs (false: the cluster awaits Bootstrap) */
-    etcdBootstrapped: boolean,
   ) {
     super();
     this.version = version;
-    this.etcdMemberId = BigInt(`0x${createHash('sha256').update(name).digest('hex').slice(0, 15)}`).toString();
-    this.boot(etcdBootstrapped);
+  }
+
+  get configured(): boolean {
+    return this.identity !== undefined;
+  }
+
+  get cluster(): TalosCluster | undefined {
+    return this.identity?.cluster;
+  }
+
+  get role(): Role | undefined {
+    return this.identity?.role;
+  }
+
+  /** the hostname once configured, the stable id before */
+  get name(): string {
+    return this.identity?.hostname ?? this.id;
   }
 
   get endpoint(): string {
@@ -107,43 +165,75 @@ export class SimNode extends EventEmitter {
     return createHash('sha1').update(this.version).digest('hex').slice(0, 8);
   }
 
+  /** Serving (powered on, booted, not stopped by a fault). */
+  get up(): boolean {
+    return this.phase === 'running' && !this.faults.down;
+  }
+
+  get etcdRunning(): boolean {
+    return this.up && this.services.get('etcd')?.state === 'Running';
+  }
+
   changed(): void {
     this.emit('change', this);
   }
 
-  /** Fresh service states as after a boot. */
-  boot(etcdBootstrapped: boolean): void {
+  /** Fresh service states as after a boot: etcd runs if this node holds a member's data. */
+  boot(): void {
     const now = new Date();
     this.bootedAt = now;
+    this.boots++;
     this.services.clear();
+    if (!this.identity) {
+      for (const id of MAINTENANCE_SERVICES) this.addService(id, 'Running', now, '');
+      return;
+    }
+    if (this.etcdMemberId !== undefined && !this.identity.cluster.member(this.etcdMemberId)) {
+      // removed from etcd while away: the stale data directory is dropped and the node joins afresh
+      this.etcdMemberId = undefined;
+    }
     const ids = [...COMMON_SERVICES, ...(this.isControlPlane ? CONTROL_PLANE_SERVICES : [])].sort();
     for (const id of ids) {
-      const waitingForBootstrap = id === 'etcd' && !etcdBootstrapped;
-      const state = waitingForBootstrap ? 'Preparing' : 'Running';
-      const events: ServiceEventState[] = [
-        { msg: 'Starting service', state: 'Starting', ts: now },
-        { msg: 'Running pre state', state: 'Preparing', ts: now },
-      ];
-      if (!waitingForBootstrap) events.push({ msg: 'Service started as goroutine', state: 'Running', ts: now });
-      else events.push({ msg: 'Waiting for etcd bootstrap', state: 'Preparing', ts: now });
-      this.services.set(id, {
-        id,
-        state,
-        events,
-        lastChange: now,
-        healthy: HEALTH_CHECKED.has(id) ? !waitingForBootstrap : undefined,
-        lastMessage: waitingForBootstrap ? 'waiting for bootstrap' : '',
-      });
+      const waiting = id === 'etcd' && this.etcdMemberId === undefined;
+      this.addService(id, waiting ? 'Preparing' : 'Running', now, waiting ? 'waiting for bootstrap' : '');
     }
   }
 
-  /** etcd starts on this node (after Bootstrap, or when joining a bootstrapped cluster). */
-  startEtcd(): void {
+  private addService(id: string, state: string, now: Date, lastMessage: string): void {
+    const events: ServiceEventState[] = [
+      { msg: 'Starting service', state: 'Starting', ts: now },
+      { msg: 'Running pre state', state: 'Preparing', ts: now },
+    ];
+    if (state === 'Running') events.push({ msg: 'Service started as goroutine', state: 'Running', ts: now });
+    else events.push({ msg: 'Waiting for etcd bootstrap', state: 'Preparing', ts: now });
+    this.services.set(id, {
+      id,
+      state,
+      events,
+      lastChange: now,
+      healthy: HEALTH_CHECKED.has(id) ? state === 'Running' : undefined,
+      lastMessage,
+    });
+  }
+
+  /** etcd starts on this node as member `memberId` (after Bootstrap, or joining a running etcd). */
+  startEtcd(memberId: string): void {
+    this.etcdMemberId = memberId;
+    this.setEtcd('Running', true, '', 'Health check successful');
+  }
+
+  /** etcd stops for good on this node (it left, or was removed); its data no longer counts. */
+  stopEtcd(state: 'Finished' | 'Failed', message: string): void {
+    this.etcdMemberId = undefined;
+    this.setEtcd(state, false, message, message);
+  }
+
+  private setEtcd(state: string, healthy: boolean, lastMessage: string, event: string): void {
     const etcd = this.services.get('etcd');
-    if (!etcd || etcd.state === 'Running') return;
+    if (!etcd) return;
     const now = new Date();
-    Object.assign(etcd, { state: 'Running', healthy: true, lastMessage: '', lastChange: now });
-    etcd.events.push({ msg: 'Health check successful', state: 'Running', ts: now });
+    Object.assign(etcd, { state, healthy, lastMessage, lastChange: now });
+    etcd.events.push({ msg: event, state, ts: now });
     this.changed();
   }
 
@@ -167,22 +257,49 @@ export class SimNode extends EventEmitter {
     this.changed();
   }
 
+  /** The system disk wiped: no config, no identity, no etcd data; the machine boots its ISO again. */
+  wipe(isoVersion: string): void {
+    this.identity = undefined;
+    this.config = undefined;
+    this.stagedConfig = undefined;
+    this.pendingInstall = undefined;
+    this.pendingVersion = undefined;
+    this.etcdMemberId = undefined;
+    this.version = isoVersion;
+  }
+
   /** Faults cleared; the node serves again once its lifecycle allows it. */
   heal(): void {
-    this.faults = { down: false, latencyMs: 0, frozen: false, unhealthy: [], wrongCA: false };
+    this.faults = noFaults();
     this.changed();
   }
 
   /** What the control endpoint's GET /state shows (no config contents). */
   snapshot(): Record<string, unknown> {
+    const cluster = this.identity?.cluster;
     return {
+      id: this.id,
       name: this.name,
+      address: this.ip,
       ip: this.ip,
+      port: this.port,
       endpoint: this.endpoint,
-      role: this.role,
+      configured: this.configured,
+      role: this.role ?? null,
+      hostname: this.identity?.hostname ?? null,
       version: this.version,
+      clusterId: cluster?.id ?? null,
+      clusterName: cluster?.name ?? null,
       phase: this.phase,
+      up: this.up && this.listening,
+      poweredOff: this.phase === 'off',
       listening: this.listening,
+      bootstrapCalls: this.bootstrapCalls,
+      bootstrapsEffective: this.bootstrapsEffective,
+      etcdMember: cluster?.isMember(this) ?? false,
+      etcdMemberId: this.etcdMemberId ?? null,
+      resets: this.resets,
+      resetError: this.resetError ?? null,
       faults: this.faults,
       services: [...this.services.values()].map((s) => ({
         id: s.id,

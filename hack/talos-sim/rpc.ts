@@ -1,6 +1,7 @@
 // What every simulated call goes through before its handler: the listening node's faults (frozen,
-// slow), apid's authorization, the `node` metadata target (apid's one-to-one proxying) and
-// that target's faults; then failures become gRPC statuses.
+// slow); in maintenance mode only the few methods such a node serves, for anyone, on itself;
+// configured, apid's authorization, the `node` metadata target (apid's one-to-one proxying, to a
+// node of the same cluster) and that target's faults; then failures become gRPC statuses.
 import {
   status,
   type Metadata,
@@ -9,19 +10,21 @@ import {
   type ServerWritableStream,
 } from '@grpc/grpc-js';
 import { authorize, type ServerSurfaceCall } from './auth.js';
-import type { SimCluster } from './cluster.js';
+import type { SimFleet } from './fleet.js';
+import { MAINTENANCE_METHODS } from './maintenance.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { SimNode } from './node.js';
 import { RpcError } from './rpc-error.js';
 
 export interface HandlerEnv {
-  cluster: SimCluster;
+  fleet: SimFleet;
   lifecycle: Lifecycle;
   /** the node whose apid received the call */
   self: SimNode;
 }
 
 export interface CallInfo {
+  /** the client certificate's roles (none in maintenance mode) */
   roles: string[];
   /** the node that handles the call (self, or the `node` metadata target) */
   node: SimNode;
@@ -68,11 +71,21 @@ function targetName(metadata: Metadata): string | undefined {
 
 async function admit(env: HandlerEnv, call: ServerSurfaceCall, method: string): Promise<CallInfo> {
   await suffer(env.self, call);
+  const cancelled = () => call.cancelled;
+  if (!env.self.configured) {
+    // maintenance mode: no client certificate, no proxying, a handful of methods
+    if (!MAINTENANCE_METHODS.has(method))
+      throw new RpcError(
+        status.UNIMPLEMENTED,
+        `${method.split('/').pop() ?? method} is not available in maintenance mode`,
+      );
+    return { roles: [], node: env.self, cancelled };
+  }
   const roles = authorize(call, method);
   const name = targetName(call.metadata);
   let node = env.self;
   if (name !== undefined && name !== env.self.ip && name !== env.self.name) {
-    const target = env.cluster.find(name);
+    const target = env.fleet.find(name);
     // apid dials <node>:50000; report what it would see
     if (!target) throw new RpcError(status.UNAVAILABLE, `connection error: dial tcp: lookup ${name}: no such host`);
     if (!target.listening)
@@ -80,7 +93,7 @@ async function admit(env: HandlerEnv, call: ServerSurfaceCall, method: string): 
         status.UNAVAILABLE,
         `connection error: dial tcp ${target.ip}:50000: connect: connection refused`,
       );
-    if (target.faults.wrongCA) {
+    if (target.faults.wrongCA || target.cluster !== env.self.cluster) {
       throw new RpcError(
         status.UNAVAILABLE,
         'connection error: authentication handshake failed: x509: certificate signed by unknown authority',
@@ -89,7 +102,7 @@ async function admit(env: HandlerEnv, call: ServerSurfaceCall, method: string): 
     await suffer(target, call);
     node = target;
   }
-  return { roles, node, cancelled: () => call.cancelled };
+  return { roles, node, cancelled };
 }
 
 function toStatus(e: unknown): { code: status; details: string } {

@@ -1,13 +1,16 @@
-// One node's apid: a grpc-js server over mTLS (client certs must chain to the OS CA) on the node's
-// own loopback address. It follows the node's state: listening unless the node is down or
-// rebooting, and re-bound with the rogue certificate while the wrongCA fault is on.
+// One node's apid: a grpc-js server on the node's own loopback address. In maintenance mode it
+// presents a throw-away certificate and asks for no client certificate; configured, it requires
+// mTLS with its cluster's OS CA. It follows the node's state: listening unless the node is down,
+// rebooting or off (or, a worker, waiting for its certificate), and bound again whenever its
+// credentials change (installed config, new boot in maintenance mode, the wrongCA fault).
 import * as grpc from '@grpc/grpc-js';
 import { talosProtos } from '../../src/talos/protos.js';
 import { MAX_MESSAGE_BYTES } from '../../src/talos/connection.js';
-import type { SimCluster } from './cluster.js';
+import type { ServerTls, SimFleet } from './fleet.js';
 import { clusterService } from './cluster-service.js';
 import type { Lifecycle } from './lifecycle.js';
 import { machineService } from './machine-service.js';
+import { storageService } from './storage-service.js';
 import type { SimNode } from './node.js';
 
 const BIND_ATTEMPTS = 20;
@@ -21,7 +24,8 @@ function bind(server: grpc.Server, address: string, creds: grpc.ServerCredential
 
 export class NodeServer {
   private server: grpc.Server | undefined;
-  private boundWithRogueCert = false;
+  /** ServerTls.key of the credentials bound */
+  private boundAs: string | undefined;
   /** reconciliations run one at a time, in order */
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
@@ -31,14 +35,15 @@ export class NodeServer {
 
   constructor(
     readonly node: SimNode,
-    private readonly cluster: SimCluster,
+    private readonly fleet: SimFleet,
     private readonly lifecycle: Lifecycle,
   ) {
     node.on('change', this.onChange);
   }
 
   private wantListening(): boolean {
-    return !this.closed && !this.node.faults.down && this.node.phase !== 'rebooting';
+    const { phase } = this.node;
+    return !this.closed && !this.node.faults.down && phase !== 'rebooting' && phase !== 'off';
   }
 
   /** Brings the server in line with the node's state; resolves when it is. */
@@ -52,43 +57,40 @@ export class NodeServer {
   }
 
   private async step(): Promise<void> {
-    const want = this.wantListening();
-    if (this.server && (!want || this.boundWithRogueCert !== this.node.faults.wrongCA)) this.unbind();
-    if (want && !this.server) await this.listen();
+    const tls = this.wantListening() ? await this.fleet.serverTls(this.node) : undefined;
+    if (this.server && tls?.key !== this.boundAs) this.unbind();
+    if (tls && !this.server) await this.listen(tls);
   }
 
-  private credentials(): grpc.ServerCredentials {
-    const pair = this.cluster.serverCert(this.node);
-    return grpc.ServerCredentials.createSsl(
-      Buffer.from(this.cluster.osCA.certPem),
-      [{ cert_chain: Buffer.from(pair.certPem), private_key: Buffer.from(pair.keyPem) }],
-      true, // require and verify a client certificate
-    );
+  private credentials(tls: ServerTls): grpc.ServerCredentials {
+    const keyPair = [{ cert_chain: Buffer.from(tls.pair.certPem), private_key: Buffer.from(tls.pair.keyPem) }];
+    if (tls.clientCA === undefined) return grpc.ServerCredentials.createSsl(null, keyPair, false);
+    // require and verify a client certificate
+    return grpc.ServerCredentials.createSsl(Buffer.from(tls.clientCA), keyPair, true);
   }
 
-  private async listen(): Promise<void> {
+  private async listen(tls: ServerTls): Promise<void> {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
       'grpc.max_send_message_length': MAX_MESSAGE_BYTES,
     });
-    const env = { cluster: this.cluster, lifecycle: this.lifecycle, self: this.node };
+    const env = { fleet: this.fleet, lifecycle: this.lifecycle, self: this.node };
     const protos = talosProtos();
     server.addService(protos.machine.MachineService.service, machineService(env));
     server.addService(protos.cluster.ClusterService.service, clusterService(env));
-    const rogue = this.node.faults.wrongCA;
-    // after the first bind the port stays the node's, so its endpoint survives reboots
+    server.addService(protos.storage.StorageService.service, storageService(env));
     for (let attempt = 1; ; attempt++) {
       try {
-        this.node.port = await bind(server, `${this.node.ip}:${this.node.port}`, this.credentials());
+        await bind(server, `${this.node.ip}:${this.node.port}`, this.credentials(tls));
         break;
       } catch (e) {
         // a just-closed listener can hold the port for a moment
-        if (attempt >= BIND_ATTEMPTS || this.node.port === 0) throw e;
+        if (attempt >= BIND_ATTEMPTS) throw e;
         await new Promise((r) => setTimeout(r, BIND_RETRY_MS));
       }
     }
     this.server = server;
-    this.boundWithRogueCert = rogue;
+    this.boundAs = tls.key;
     this.node.listening = true;
     this.node.emit('listening', this.node);
   }
@@ -97,6 +99,7 @@ export class NodeServer {
   private unbind(): void {
     this.server?.forceShutdown();
     this.server = undefined;
+    this.boundAs = undefined;
     this.node.listening = false;
     this.node.emit('closed', this.node);
   }

@@ -1,16 +1,19 @@
-// startSimulator(): a simulated Talos cluster in this process. N nodes (the first K control planes),
-// each an mTLS apid on its own loopback address, one admin talosconfig accepted by all of them,
-// and the failure-injection control endpoint. Optionally writes talosconfig, nodes.json and
-// control.json into a directory (each atomically) once every node listens.
-import { once } from 'node:events';
-import { createServer } from 'node:net';
+// startSimulator(): simulated Talos machines in this process, each an apid on its own address of
+// a loopback block the simulator claims (127.A.B.2 and up, one port for all), plus the control
+// endpoint. Two modes: maintenance (every machine boots without a configuration and becomes what
+// an applied config makes it) or a pre-configured running cluster (N nodes, the first K control
+// planes, one admin talosconfig accepted by all). Optionally writes talosconfig, control.json and
+// nodes.json into a directory (each atomically) once every node listens.
 import { serializeTalosconfig, type Talosconfig } from '../../src/talos/talosconfig.js';
-import { SimCluster, type NodeSpec } from './cluster.js';
-import { inject, clusterState, startControlServer, type Action, type ControlServer } from './control.js';
+import { claimBlock, MAX_BLOCK_NODES, type AddressBlock } from './addresses.js';
+import { inject, fleetState, startControlServer, type Action, type ControlServer } from './control.js';
+import { seedMembers } from './etcd.js';
+import { SimFleet } from './fleet.js';
 import { removeFiles, writeFileAtomic } from './files.js';
 import { Lifecycle } from './lifecycle.js';
-import { isTalosVersion, type SimNode } from './node.js';
-import { issueClientCert, talosKeyLabel, type CertPair, type Eku, type Issuer } from './pki.js';
+import { isTalosVersion, type Role, type SimNode } from './node.js';
+import { NodesFile } from './nodes-file.js';
+import { createCA, createOsCA, issueClientCert, talosKeyLabel, type CertPair, type Eku, type Issuer } from './pki.js';
 import { osCAFromSecretsFile } from './secrets.js';
 import { NodeServer } from './server.js';
 
@@ -19,156 +22,219 @@ export const MAX_NODES = 200;
 
 export interface SimulatorOptions {
   nodes: number;
-  /** the first K nodes are control planes (default 1) */
+  /** every machine boots without a configuration, waiting for ApplyConfiguration */
+  maintenance?: boolean;
+  /** pre-configured mode: the first K nodes are control planes (default 1) */
   controlPlanes?: number;
+  /** the version the machines boot (maintenance mode: until an installer image says otherwise) */
   version?: string;
-  /** how long a reboot or upgrade keeps a node off the network (default 3) */
+  /** how long a reboot keeps a node off the network, ms (default 3000) */
+  rebootMs?: number;
+  /** the same in seconds (rebootMs wins) */
   rebootSeconds?: number;
-  /** trust and sign with the OS CA of this talosctl secrets.yaml */
+  /** from a reply to a node going away, ms (default 200: the reply must leave first) */
+  shutdownMs?: number;
+  /** how long installing (apply in maintenance mode, upgrade) takes before the reboot, ms (default 300) */
+  installMs?: number;
+  /** the port every node listens on (default: a free one) */
+  talosPort?: number;
+  /** pre-configured mode: trust and sign with the OS CA of this talosctl secrets.yaml */
   secretsFile?: string;
   /** or with this issuer (tests) */
   osCA?: Issuer;
   clusterName?: string;
-  /** false: etcd waits for a Bootstrap call (default true: an already running cluster) */
+  /** pre-configured mode: false makes etcd wait for a Bootstrap call (default true: a running cluster) */
   bootstrapped?: boolean;
-  /** write talosconfig, nodes.json and control.json here */
+  /** write talosconfig (pre-configured mode), nodes.json and control.json here */
   dir?: string;
   controlPort?: number;
 }
 
 export interface NodeInfo {
+  /** stable: node-0, node-1, ... */
+  id: string;
+  /** the hostname once configured, the id before */
   name: string;
+  address: string;
+  port: number;
+  /** address:port */
   endpoint: string;
-  role: 'controlplane' | 'worker';
+  configured: boolean;
+  role: Role | null;
+  hostname: string | null;
   version: string;
 }
 
 export interface Simulator {
-  /** the nodes as nodes.json lists them (versions as they are now) */
+  /** the nodes as nodes.json lists them, as they are now */
   nodes(): NodeInfo[];
+  /** the port every node listens on */
+  port: number;
+  /** pre-configured mode only: the admin talosconfig */
   talosconfig: Talosconfig;
   talosconfigYaml: string;
   control: { url: string };
-  cluster: SimCluster;
-  node(name: string): SimNode;
-  /** a client certificate from the cluster's OS CA, e.g. a reader, or one with the wrong EKU */
+  fleet: SimFleet;
+  /** a node by id, name or address */
+  node(ref: string): SimNode;
+  /** pre-configured mode only: a client certificate from the cluster's OS CA */
   issueClientCert(roles: string[], eku?: Eku[]): Promise<CertPair>;
-  inject(name: string, action: Action, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
+  inject(ref: string, action: Action, params?: Record<string, unknown>): Promise<Record<string, unknown>>;
   state(): Record<string, unknown>;
   stop(): Promise<void>;
-}
-
-/** Whether this host lets us bind 127.0.0.2 (Linux routes all of 127/8 to lo; macOS does not). */
-async function loopbackAliasesWork(): Promise<boolean> {
-  const probe = createServer();
-  try {
-    probe.listen(0, '127.0.0.2');
-    await once(probe, 'listening');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.close();
-  }
-}
-
-function nodeSpecs(count: number, controlPlanes: number, clusterName: string, aliases: boolean): NodeSpec[] {
-  let cp = 0;
-  let worker = 0;
-  return Array.from({ length: count }, (_, i) => {
-    const role = i < controlPlanes ? ('controlplane' as const) : ('worker' as const);
-    const name = role === 'controlplane' ? `${clusterName}-cp-${++cp}` : `${clusterName}-worker-${++worker}`;
-    return { name, role, ip: aliases ? `127.0.0.${i + 2}` : '127.0.0.1' };
-  });
 }
 
 function validate(o: SimulatorOptions): void {
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES)
     throw new Error(`nodes must be 1..${MAX_NODES}`);
   const k = o.controlPlanes ?? 1;
-  if (!Number.isInteger(k) || k < 1 || k > o.nodes)
+  if (!o.maintenance && (!Number.isInteger(k) || k < 1 || k > o.nodes))
     throw new Error('controlplanes must be between 1 and the number of nodes');
   if (o.version !== undefined && !isTalosVersion(o.version))
     throw new Error(`version ${o.version} is not a Talos version tag like v1.13.9`);
-  if (o.rebootSeconds !== undefined && !(o.rebootSeconds >= 0))
-    throw new Error('reboot-seconds must be a non-negative number');
+  for (const [name, v] of [
+    ['reboot-seconds', o.rebootSeconds],
+    ['rebootMs', o.rebootMs],
+    ['shutdownMs', o.shutdownMs],
+    ['installMs', o.installMs],
+  ] as const)
+    if (v !== undefined && !(v >= 0)) throw new Error(`${name} must be a non-negative number`);
   if (o.clusterName !== undefined && !/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(o.clusterName))
     throw new Error('cluster name must be a DNS label');
+  if (o.nodes > MAX_BLOCK_NODES) throw new Error(`a simulator has at most ${MAX_BLOCK_NODES} addresses`);
+}
+
+/** The pre-configured modes: one running cluster (or one awaiting Bootstrap) made by the simulator. */
+async function configureCluster(
+  fleet: SimFleet,
+  opts: SimulatorOptions,
+  clusterName: string,
+  osCA: Issuer,
+): Promise<void> {
+  const k8sCA = await createCA('kubernetes', 'ecdsa');
+  const k = opts.controlPlanes ?? 1;
+  const cluster = fleet.addCluster(clusterName, `https://${fleet.nodes[0]?.ip ?? '127.0.0.1'}:6443`, osCA, k8sCA);
+  let cp = 0;
+  let worker = 0;
+  fleet.nodes.forEach((node, i) => {
+    const role: Role = i < k ? 'controlplane' : 'worker';
+    const hostname = role === 'controlplane' ? `${clusterName}-cp-${++cp}` : `${clusterName}-worker-${++worker}`;
+    node.identity = { cluster, role, hostname };
+  });
+  if (opts.bootstrapped ?? true) seedMembers(cluster);
 }
 
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   validate(opts);
   const clusterName = opts.clusterName ?? 'talos-sim';
-  const osCA = opts.osCA ?? (opts.secretsFile ? await osCAFromSecretsFile(opts.secretsFile) : undefined);
-  const specs = nodeSpecs(opts.nodes, opts.controlPlanes ?? 1, clusterName, await loopbackAliasesWork());
-  const cluster = await SimCluster.create(
-    {
-      clusterName,
-      version: opts.version ?? DEFAULT_VERSION,
-      rebootMs: (opts.rebootSeconds ?? 3) * 1000,
-      bootstrapped: opts.bootstrapped ?? true,
-      ...(osCA ? { osCA } : {}),
-    },
-    specs,
-  );
-  const lifecycle = new Lifecycle(cluster);
-  const servers = new Map(cluster.nodes.map((n) => [n.name, new NodeServer(n, cluster, lifecycle)]));
-  const target = { cluster, servers };
+  const version = opts.version ?? DEFAULT_VERSION;
+  // the pre-configured modes' OS CA first: a bad secrets file fails before any socket is opened
+  const osCA = opts.maintenance
+    ? undefined
+    : (opts.osCA ?? (opts.secretsFile ? await osCAFromSecretsFile(opts.secretsFile) : await createOsCA()));
+  const block: AddressBlock = await claimBlock(opts.talosPort ?? 0);
+  let fleet: SimFleet;
+  try {
+    fleet = await SimFleet.create(
+      {
+        version,
+        rebootMs: opts.rebootMs ?? (opts.rebootSeconds ?? 3) * 1000,
+        shutdownMs: opts.shutdownMs ?? 200,
+        installMs: opts.installMs ?? 300,
+      },
+      Array.from({ length: opts.nodes }, (_, i) => block.address(i)),
+    );
+    if (osCA) await configureCluster(fleet, opts, clusterName, osCA);
+  } catch (e) {
+    await block.close();
+    throw e;
+  }
+  for (const node of fleet.nodes) {
+    node.port = block.port;
+    node.boot();
+  }
+  const lifecycle = new Lifecycle(fleet);
+  const servers = new Map(fleet.nodes.map((n) => [n.id, new NodeServer(n, fleet, lifecycle)]));
+  const target = { fleet, lifecycle, servers };
+  const nodes = (): NodeInfo[] =>
+    fleet.nodes.map((n) => ({
+      id: n.id,
+      name: n.name,
+      address: n.ip,
+      port: n.port,
+      endpoint: n.endpoint,
+      configured: n.configured,
+      role: n.role ?? null,
+      hostname: n.identity?.hostname ?? null,
+      version: n.version,
+    }));
   let control: ControlServer | undefined;
+  let nodesFile: NodesFile | undefined;
   const written: string[] = [];
   const stop = async () => {
     // nodes.json first, the reverse of writing: readers wait for it
+    await nodesFile?.stop();
     await removeFiles(written.reverse());
     lifecycle.stop();
     await Promise.all([...servers.values()].map((s) => s.close()));
     await control?.close();
+    await block.close();
   };
   try {
     await Promise.all([...servers.values()].map((s) => s.reconcile()));
-    const unbound = cluster.nodes.filter((n) => !n.listening).map((n) => n.name);
+    const unbound = fleet.nodes.filter((n) => !n.listening).map((n) => n.name);
     if (unbound.length > 0) throw new Error(`nodes failed to listen: ${unbound.join(', ')}`);
     control = await startControlServer(target, opts.controlPort ?? 0);
   } catch (e) {
     await stop();
     throw e;
   }
+  fleet.trackDowntime();
 
-  const admin = await issueClientCert(cluster.osCA, ['os:admin']);
-  const talosconfig: Talosconfig = {
-    context: clusterName,
-    contexts: {
-      [clusterName]: {
-        endpoints: cluster.nodes.map((n) => n.endpoint),
-        nodes: [],
-        ca: cluster.osCA.certPem,
-        crt: admin.certPem,
-        key: talosKeyLabel(admin.keyPem, cluster.osCA.kind),
+  let talosconfig: Talosconfig | undefined;
+  if (osCA) {
+    const admin = await issueClientCert(osCA, ['os:admin']);
+    talosconfig = {
+      context: clusterName,
+      contexts: {
+        [clusterName]: {
+          endpoints: fleet.nodes.map((n) => n.endpoint),
+          nodes: [],
+          ca: osCA.certPem,
+          crt: admin.certPem,
+          key: talosKeyLabel(admin.keyPem, osCA.kind),
+        },
       },
-    },
-  };
-  const talosconfigYaml = serializeTalosconfig(talosconfig);
-  const nodes = (): NodeInfo[] =>
-    cluster.nodes.map((n) => ({ name: n.name, endpoint: n.endpoint, role: n.role, version: n.version }));
-  if (opts.dir) {
-    // nodes.json last: its appearance tells a waiting reader that everything else is in place
-    written.push(await writeFileAtomic(opts.dir, 'talosconfig', talosconfigYaml, 0o600));
-    written.push(await writeFileAtomic(opts.dir, 'control.json', `${JSON.stringify({ url: control.url })}\n`));
-    written.push(await writeFileAtomic(opts.dir, 'nodes.json', `${JSON.stringify(nodes(), null, 2)}\n`));
+    };
   }
+  const talosconfigYaml = talosconfig ? serializeTalosconfig(talosconfig) : '';
+  if (opts.dir) {
+    if (talosconfig) written.push(await writeFileAtomic(opts.dir, 'talosconfig', talosconfigYaml, 0o600));
+    written.push(await writeFileAtomic(opts.dir, 'control.json', `${JSON.stringify({ url: control.url })}\n`));
+    // nodes.json last: its appearance tells a waiting reader that everything else is in place
+    nodesFile = await NodesFile.start(opts.dir, fleet, nodes);
+  }
+  const noCluster = (what: string) =>
+    new Error(`${what}: a maintenance-mode simulator has no cluster of its own (clusters come from applied configs)`);
   return {
     nodes,
-    talosconfig,
+    port: block.port,
+    get talosconfig(): Talosconfig {
+      if (!talosconfig) throw noCluster('talosconfig');
+      return talosconfig;
+    },
     talosconfigYaml,
     control: { url: control.url },
-    cluster,
-    node(name) {
-      const n = cluster.byName(name);
-      if (!n) throw new Error(`no node named ${name}`);
+    fleet,
+    node(ref) {
+      const n = fleet.resolve(ref);
+      if (!n) throw new Error(`no node named ${ref}`);
       return n;
     },
-    issueClientCert: (roles, eku) => issueClientCert(cluster.osCA, roles, eku),
-    inject: (name, action, params) => inject(target, name, action, params),
-    state: () => clusterState(target),
+    issueClientCert: (roles, eku) =>
+      osCA ? issueClientCert(osCA, roles, eku) : Promise.reject(noCluster('issueClientCert')),
+    inject: (ref, action, params) => inject(target, ref, action, params),
+    state: () => fleetState(target),
     stop,
   };
 }

@@ -1,8 +1,15 @@
 // TalosClient: the typed Talos machine API as this project uses it. Each method makes one call to
 // one node and returns the plain result (the single `messages[0]` of a direct call), throwing a
 // TalosError (a failure reason such as Unreachable or Timeout, and a message) on any failure.
-import { MAX_MESSAGE_BYTES, TalosConnection, type CallOptions, type ConnectionOptions } from './connection.js';
-import { invalidResponse, toTalosError, type CallContext } from './errors.js';
+import {
+  MAX_MESSAGE_BYTES,
+  TalosConnection,
+  type CallOptions,
+  type ConnectionOptions,
+  type DialOptions,
+  type MaintenanceConnectionOptions,
+} from './connection.js';
+import { invalidResponse, TalosError, toTalosError, type CallContext } from './errors.js';
 import { fileFromTarGz } from './tar.js';
 import { selectContext, TalosconfigError, type Talosconfig } from './talosconfig.js';
 import type { Metadata__Output } from './gen/common/Metadata.js';
@@ -24,12 +31,18 @@ import type { RebootResponse__Output } from './gen/machine/RebootResponse.js';
 import type { UpgradeResponse__Output } from './gen/machine/UpgradeResponse.js';
 import type { EtcdMemberListResponse__Output } from './gen/machine/EtcdMemberListResponse.js';
 import type { EtcdStatusResponse__Output } from './gen/machine/EtcdStatusResponse.js';
+import type { EtcdLeaveClusterResponse__Output } from './gen/machine/EtcdLeaveClusterResponse.js';
+import type { EtcdRemoveMemberByIDResponse__Output } from './gen/machine/EtcdRemoveMemberByIDResponse.js';
+import type { ResetResponse__Output } from './gen/machine/ResetResponse.js';
+import type { DisksResponse__Output } from './gen/storage/DisksResponse.js';
+import type { Disk__Output } from './gen/storage/Disk.js';
 
 export type { ApplyMode, RebootMode, UpgradeRebootMode, CallOptions };
 export type {
   ServiceInfo__Output as ServiceInfo,
   EtcdMember__Output as EtcdMember,
   EtcdMemberStatus__Output as EtcdMemberStatus,
+  Disk__Output as Disk,
 };
 
 export interface TalosClientOptions extends ConnectionOptions {
@@ -70,6 +83,13 @@ export interface UpgradeInput {
   rebootMode?: UpgradeRebootMode;
 }
 
+export interface ResetInput {
+  /** leave etcd first (a control plane) and stop workloads cleanly; false when the whole cluster goes */
+  graceful: boolean;
+  /** true: the node reboots into maintenance mode with no configuration; false: it powers off */
+  reboot: boolean;
+}
+
 export interface HealthCheckInput {
   /** the node's own deadline for the whole check (zero fails at once) */
   waitTimeoutMs: number;
@@ -88,8 +108,25 @@ function duration(ms: number): { seconds: number; nanos: number } {
 export class TalosClient {
   private readonly conn: TalosConnection;
 
-  constructor(opts: TalosClientOptions) {
-    this.conn = new TalosConnection(opts, opts.node);
+  constructor(opts: TalosClientOptions | MaintenanceConnectionOptions) {
+    // maintenance mode has no proxying: the node dialed is the node that answers
+    this.conn = new TalosConnection(opts, 'insecure' in opts ? undefined : opts.node);
+  }
+
+  /**
+   * A client for a node in maintenance mode (booted without a configuration), as `talosctl
+   * --insecure`: the node's certificate is not verified and no client certificate is shown, so what
+   * is sent (the first machine config, CA keys included) travels unauthenticated. Such a node answers
+   * Version, ApplyConfiguration and disk reads; a configured node refuses the connection with a
+   * TLSError saying it is not in maintenance mode.
+   */
+  static maintenance(opts: DialOptions): TalosClient {
+    return new TalosClient({ ...opts, insecure: true });
+  }
+
+  /** Whether this client talks to a maintenance-mode node without verification. */
+  get insecure(): boolean {
+    return this.conn.insecure;
   }
 
   /** A client for one endpoint of a talosconfig context (default: its first endpoint). */
@@ -232,6 +269,56 @@ export class TalosClient {
     const m = this.first('EtcdStatus', r.messages);
     if (!m.memberStatus) throw invalidResponse({ endpoint: this.endpoint, method: 'EtcdStatus' }, 'no member status');
     return m.memberStatus;
+  }
+
+  /**
+   * Resets the node: acknowledged at once, then the node (a control plane leaving etcd first when
+   * graceful) wipes its system disk and reboots into maintenance mode, or powers off.
+   */
+  async reset(input: ResetInput, call?: CallOptions): Promise<{ actorId: string }> {
+    const req = { graceful: input.graceful, reboot: input.reboot, systemPartitionsToWipe: [], userDisksToWipe: [] };
+    const r = await this.conn.unary<ResetResponse__Output>('Reset', call, (p, done) =>
+      p.stubs.machine.Reset(req, p.metadata, p.options, done),
+    );
+    return { actorId: this.first('Reset', r.messages).actorId };
+  }
+
+  /**
+   * The node leaves etcd itself (control planes only). etcd refuses when the node is its last
+   * member, or when the members left would lose quorum; Talos reports both as a plain failure
+   * (reason NodeError) whose message says `re-configuration failed due to not enough started
+   * members` or `unhealthy cluster`.
+   */
+  async etcdLeaveCluster(call?: CallOptions): Promise<void> {
+    const r = await this.conn.unary<EtcdLeaveClusterResponse__Output>('EtcdLeaveCluster', call, (p, done) =>
+      p.stubs.machine.EtcdLeaveCluster({}, p.metadata, p.options, done),
+    );
+    this.first('EtcdLeaveCluster', r.messages);
+  }
+
+  /**
+   * Removes the etcd member `memberId` (decimal, as EtcdMemberList reports ids) through this
+   * control plane, e.g. the member of a node that is gone. An unknown id fails with NotFound.
+   */
+  async etcdRemoveMemberByID(memberId: string, call?: CallOptions): Promise<void> {
+    const ctx: CallContext = { endpoint: this.endpoint, method: 'EtcdRemoveMemberByID' };
+    if (!/^\d{1,20}$/.test(memberId) || BigInt(memberId) >= 2n ** 64n)
+      throw new TalosError(
+        'InvalidArgument',
+        `${ctx.endpoint}: etcd member id ${JSON.stringify(memberId)} is not a uint64`,
+      );
+    const r = await this.conn.unary<EtcdRemoveMemberByIDResponse__Output>('EtcdRemoveMemberByID', call, (p, done) =>
+      p.stubs.machine.EtcdRemoveMemberByID({ memberId }, p.metadata, p.options, done),
+    );
+    this.first('EtcdRemoveMemberByID', r.messages);
+  }
+
+  /** The block devices the node sees (answered in maintenance mode too). */
+  async disks(call?: CallOptions): Promise<Disk__Output[]> {
+    const r = await this.conn.unary<DisksResponse__Output>('Disks', call, (p, done) =>
+      p.stubs.storage.Disks({}, p.metadata, p.options, done),
+    );
+    return this.first('Disks', r.messages).disks;
   }
 
   /**

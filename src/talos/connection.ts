@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import {
   clientClosed,
   dnsNotAllowed,
+  notInMaintenance,
   outboundNotAllowed,
   toTalosError,
   TalosError,
@@ -20,6 +21,7 @@ import { nodeTlsKey } from './talosconfig.js';
 import { probeTls, type ProbeTarget } from './tls-probe.js';
 import type { MachineServiceClient } from './gen/machine/MachineService.js';
 import type { ClusterServiceClient } from './gen/cluster/ClusterService.js';
+import type { StorageServiceClient } from './gen/storage/StorageService.js';
 
 /** apid accepts 32 MiB messages and talosctl raises its receive limit to match (grpc-js default: 4 MiB). */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -35,15 +37,10 @@ export type HostLookup = (host: string) => Promise<string[]>;
 export const systemLookup: HostLookup = async (host) =>
   (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
 
-export interface ConnectionOptions {
+/** How to reach a node, whatever the credentials. */
+export interface DialOptions {
   /** `host` or `host:port` (default port 50000; IPv6 in brackets) */
   endpoint: string;
-  /** the Talos OS CA (PEM): the only CA the node's certificate may chain to */
-  ca: string;
-  /** client certificate (PEM), signed by the OS CA, roles in Subject O */
-  crt: string;
-  /** client private key (PEM; Talos' `ED25519 PRIVATE KEY` label is accepted) */
-  key: string;
   /** default deadline per call, ms */
   timeoutMs?: number;
   /** addresses we may dial; default: any */
@@ -54,6 +51,25 @@ export interface ConnectionOptions {
   lookup?: HostLookup;
   /** told about every call when it ends: its method, `OK` or the failure reason, and how long it took */
   observer?: CallObserver;
+}
+
+/** A configured node: mutual TLS with the cluster's OS CA. */
+export interface ConnectionOptions extends DialOptions {
+  /** the Talos OS CA (PEM): the only CA the node's certificate may chain to */
+  ca: string;
+  /** client certificate (PEM), signed by the OS CA, roles in Subject O */
+  crt: string;
+  /** client private key (PEM; Talos' `ED25519 PRIVATE KEY` label is accepted) */
+  key: string;
+}
+
+/**
+ * A node in maintenance mode (booted without a configuration), as `talosctl --insecure` reaches it:
+ * TLS without verifying the node's throw-away self-signed certificate and without a client
+ * certificate. Anything sent this way (a first machine config, CA keys included) is unauthenticated.
+ */
+export interface MaintenanceConnectionOptions extends DialOptions {
+  insecure: true;
 }
 
 export type CallObserver = (method: string, outcome: string, ms: number) => void;
@@ -69,6 +85,7 @@ export interface CallOptions {
 interface Stubs {
   machine: MachineServiceClient;
   cluster: ClusterServiceClient;
+  storage: StorageServiceClient;
 }
 
 export interface PreparedCall {
@@ -100,13 +117,14 @@ export class TalosConnection {
   private readonly credentials: grpc.ChannelCredentials;
   private readonly allowList: OutboundAllowList;
   private readonly lookup: HostLookup;
-  private readonly pem: { ca: Buffer; crt: Buffer; key: Buffer };
+  /** the mTLS material; undefined for a maintenance-mode (insecure) connection */
+  private readonly pem: { ca: Buffer; crt: Buffer; key: Buffer } | undefined;
   private probeTarget: ProbeTarget | undefined;
   private connecting: Promise<Stubs> | undefined;
   private closed = false;
 
   constructor(
-    private readonly opts: ConnectionOptions,
+    private readonly opts: ConnectionOptions | MaintenanceConnectionOptions,
     private readonly node?: string,
   ) {
     this.target = parseEndpoint(opts.endpoint);
@@ -114,6 +132,12 @@ export class TalosConnection {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.allowList = opts.allowList ?? OutboundAllowList.allowAll();
     this.lookup = opts.lookup ?? systemLookup;
+    if ('insecure' in opts) {
+      // as talosctl --insecure: the node's throw-away certificate cannot be verified, and we have none to show
+      this.pem = undefined;
+      this.credentials = grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false });
+      return;
+    }
     const key = Buffer.from(nodeTlsKey(opts.key));
     const ca = Buffer.from(opts.ca);
     const crt = Buffer.from(opts.crt);
@@ -125,6 +149,11 @@ export class TalosConnection {
     } catch {
       throw credentialsError();
     }
+  }
+
+  /** Whether this connection is to a node in maintenance mode (no verification, no client certificate). */
+  get insecure(): boolean {
+    return this.pem === undefined;
   }
 
   /** Resolves and checks the address, then opens the channel; no socket exists before the check passes. */
@@ -146,16 +175,18 @@ export class TalosConnection {
       'grpc.max_reconnect_backoff_ms': 5_000,
     };
     // we dial the checked IP; the certificate is still verified against the name the user gave
-    const verifyName = this.opts.targetNameOverride ?? (isIP(host) ? undefined : host);
+    const verifyName = this.insecure ? undefined : (this.opts.targetNameOverride ?? (isIP(host) ? undefined : host));
     if (verifyName) options['grpc.ssl_target_name_override'] = verifyName;
-    const { machine, cluster } = talosProtos();
+    const { machine, cluster, storage } = talosProtos();
     const target = formatEndpoint({ host: address, port });
-    this.probeTarget = { address, port, verifyName, ...this.pem };
+    this.probeTarget = { address, port, verifyName, ...(this.pem ? { credentials: this.pem } : {}) };
     const machineStub = new machine.MachineService(target, this.credentials, options);
-    const clusterStub = new cluster.ClusterService(target, this.credentials, {
-      channelOverride: machineStub.getChannel(),
-    });
-    return { machine: machineStub, cluster: clusterStub };
+    const shared = { channelOverride: machineStub.getChannel() };
+    return {
+      machine: machineStub,
+      cluster: new cluster.ClusterService(target, this.credentials, shared),
+      storage: new storage.StorageService(target, this.credentials, shared),
+    };
   }
 
   private stubs(ctx: CallContext): Promise<Stubs> {
@@ -213,10 +244,13 @@ export class TalosConnection {
       );
     }
     const mapped = toTalosError(err, p.ctx);
+    const detail = (err as { details?: unknown } | undefined)?.details;
+    if (mapped.failure === 'TLSError' && this.insecure) return notInMaintenance(p.ctx, String(detail ?? ''));
     const left = Math.min(p.deadline - Date.now(), PROBE_MS);
     if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(mapped.message) || !this.probeTarget || left <= 0)
       return mapped;
     const tlsError = await probeTls(this.probeTarget, left);
+    if (tlsError && this.insecure) return notInMaintenance(p.ctx, tlsError);
     return tlsError ? toTalosError({ code: grpc.status.UNAVAILABLE, details: `TLS: ${tlsError}` }, p.ctx) : mapped;
   }
 

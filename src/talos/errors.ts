@@ -76,6 +76,18 @@ export function invalidResponse(ctx: CallContext, why: string): TalosError {
   return new TalosError('InvalidResponse', `${where(ctx)} sent an invalid response: ${why}`);
 }
 
+/**
+ * A maintenance-mode (insecure) connection that the node refused at TLS: it asks for a client
+ * certificate, so it runs a configuration already (ours, or another cluster's).
+ */
+export function notInMaintenance(ctx: CallContext, tlsDetail: string): TalosError {
+  return new TalosError(
+    'TLSError',
+    `${where(ctx)}: TLS failed: the node asks for a client certificate, so it is not in maintenance mode (it is configured already): ${tlsDetail}`,
+    GrpcStatus.UNAVAILABLE,
+  );
+}
+
 export function clientClosed(ctx: CallContext): TalosError {
   return new TalosError('ClientClosed', `${where(ctx)}: the Talos client was closed`);
 }

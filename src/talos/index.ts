@@ -7,6 +7,7 @@ export type {
   ApplyConfigurationResult,
   UpgradeInput,
   HealthCheckInput,
+  ResetInput,
   ApplyMode,
   RebootMode,
   UpgradeRebootMode,
@@ -14,8 +15,16 @@ export type {
   ServiceInfo,
   EtcdMember,
   EtcdMemberStatus,
+  Disk,
 } from './client.js';
-export { DEFAULT_TIMEOUT_MS, MAX_MESSAGE_BYTES, systemLookup, type HostLookup } from './connection.js';
+export {
+  DEFAULT_TIMEOUT_MS,
+  MAX_MESSAGE_BYTES,
+  systemLookup,
+  type HostLookup,
+  type DialOptions,
+  type MaintenanceConnectionOptions,
+} from './connection.js';
 export { TalosError, isTalosError, toTalosError, redact, type TalosFailure } from './errors.js';
 export { parseEndpoint, formatEndpoint, DEFAULT_TALOS_PORT, EndpointError, type Endpoint } from './endpoint.js';
 export { OutboundAllowList, AllowListError } from './outbound.js';

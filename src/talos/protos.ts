@@ -9,9 +9,10 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as MachineProtos } from './gen/machine.js';
 import type { ProtoGrpcType as ClusterProtos } from './gen/cluster.js';
+import type { ProtoGrpcType as StorageProtos } from './gen/storage.js';
 
 /** The proto files we load, relative to protos/ (the same list `gen:protos` generates from). */
-export const PROTO_FILES = ['machine/machine.proto', 'cluster/cluster.proto'] as const;
+export const PROTO_FILES = ['machine/machine.proto', 'cluster/cluster.proto', 'storage/storage.proto'] as const;
 
 const MARKER = join('protos', 'machine', 'machine.proto');
 
@@ -40,11 +41,11 @@ export function loaderOptions(): protoLoader.Options {
   };
 }
 
-export type TalosProtos = MachineProtos & ClusterProtos;
+export type TalosProtos = MachineProtos & ClusterProtos & StorageProtos;
 
 let loaded: TalosProtos | undefined;
 
-/** Service constructors and message types for machine.MachineService and cluster.ClusterService. */
+/** Service constructors and message types for machine.MachineService, cluster.ClusterService and storage.StorageService. */
 export function talosProtos(): TalosProtos {
   if (!loaded) {
     const definition = protoLoader.loadSync([...PROTO_FILES], loaderOptions());

@@ -11,9 +11,8 @@ export interface ProbeTarget {
   port: number;
   /** name the server certificate is checked against (SNI too when it is a DNS name) */
   verifyName: string | undefined;
-  ca: Buffer;
-  crt: Buffer;
-  key: Buffer;
+  /** mTLS material; absent: a maintenance-mode probe that verifies nothing and shows no certificate */
+  credentials?: { ca: Buffer; crt: Buffer; key: Buffer };
 }
 
 /** The TLS error text if the peer refuses our certificate or we refuse its; undefined otherwise. */
@@ -22,9 +21,9 @@ export function probeTls(t: ProbeTarget, timeoutMs: number): Promise<string | un
     const socket = connect({
       host: t.address,
       port: t.port,
-      ca: t.ca,
-      cert: t.crt,
-      key: t.key,
+      ...(t.credentials
+        ? { ca: t.credentials.ca, cert: t.credentials.crt, key: t.credentials.key }
+        : { rejectUnauthorized: false }),
       ALPNProtocols: ['h2'],
       // SNI only carries DNS names; for an IP the certificate's IP SANs are checked
       ...(t.verifyName && !/^[\d.:]+$/.test(t.verifyName) ? { servername: t.verifyName } : {}),
@@ -42,7 +41,7 @@ export function probeTls(t: ProbeTarget, timeoutMs: number): Promise<string | un
     socket.once('data', () => finish(undefined));
     socket.once('end', () =>
       finish(
-        socket.authorized
+        socket.authorized || !t.credentials
           ? 'the node closed the connection right after the handshake: it most likely rejected our client certificate'
           : undefined,
       ),

@@ -28,7 +28,7 @@ beforeAll(async () => {
   );
   const manifests = sim
     .nodes()
-    .map((n) => adopted(n.name, n.endpoint, n.role))
+    .map((n) => adopted(n.name, n.endpoint, n.role ?? 'maintenance'))
     .join('---\n');
   await ok(s, ['apply', '-f', '-'], { input: manifests });
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
   await ok(s, ['apply', '-f', '-'], {
     input: sim
       .nodes()
-      .map((n) => adopted(n.name, n.endpoint, n.role))
+      .map((n) => adopted(n.name, n.endpoint, n.role ?? 'maintenance'))
       .join('---\n'),
   });
   await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', 'adoptedserver', '--all', '--timeout=60s']);

@@ -64,7 +64,8 @@ describe('TalosClient <-> simulator', () => {
     const text = (await cp.kubeconfig()).toString('utf8');
     const kc = parse(text) as Record<string, any>;
     expect(kc['current-context']).toBe('admin@talos-sim');
-    expect(kc.clusters[0].cluster.server).toMatch(/^https:\/\/127\.0\.0\.\d+:6443$/);
+    // the first control plane's address, in the simulator's own loopback block
+    expect(kc.clusters[0].cluster.server).toBe(`https://${sim.node(controlPlane(sim)).ip}:6443`);
     expect(kc.contexts[0].context).toEqual({ cluster: 'talos-sim', namespace: 'default', user: 'admin@talos-sim' });
     const cert = new X509Certificate(Buffer.from(kc.users[0].user['client-certificate-data'], 'base64'));
     expect(cert.subject).toContain('CN=admin');
@@ -102,7 +103,11 @@ describe('TalosClient <-> simulator', () => {
     const members = await cp.etcdMemberList();
     expect(members.map((m) => m.hostname).sort()).toEqual(['talos-sim-cp-1', 'talos-sim-cp-2']);
     expect(members[0]?.id).toMatch(/^\d+$/);
-    expect(members[0]?.peerUrls[0]).toMatch(/^https:\/\/127\.0\.0\.\d+:2380$/);
+    const addresses = sim
+      .nodes()
+      .filter((n) => n.role === 'controlplane')
+      .map((n) => `https://${n.address}:2380`);
+    expect(members.map((m) => m.peerUrls[0]).sort()).toEqual(addresses.sort());
     expect(await cp.etcdMemberList({ queryLocal: true })).toHaveLength(1);
   });
 

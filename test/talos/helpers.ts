@@ -1,5 +1,6 @@
 // Shared by the Talos tests: an in-process simulator per suite, clients for it, and bounded polling.
 import { expect } from 'vitest';
+import type { SimNode } from '../../hack/talos-sim/node.js';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../hack/talos-sim/simulator.js';
 import { TalosClient, type TalosClientOptions } from '../../src/talos/client.js';
 import type { StatusError } from '../../src/machinery/errors.js';
@@ -102,4 +103,29 @@ export async function drain<T>(it: AsyncIterable<T>): Promise<{ items: T[]; erro
   } catch (error) {
     return { items, error };
   }
+}
+
+/**
+ * Resolves once `ok()` holds for the simulated node, checked on each of its changes and listener
+ * events (no timer polling); fails after `timeoutMs`.
+ */
+export function nodeUntil(node: SimNode, what: string, ok: () => boolean, timeoutMs = 15_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const events = ['change', 'listening', 'closed'] as const;
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      for (const e of events) node.off(e, check);
+      if (error) reject(error);
+      else resolve();
+    };
+    const check = () => {
+      if (ok()) done();
+    };
+    const timer = setTimeout(
+      () => done(new Error(`timed out after ${timeoutMs} ms waiting for ${node.id}: ${what}`)),
+      timeoutMs,
+    );
+    for (const e of events) node.on(e, check);
+    check();
+  });
 }

@@ -73,6 +73,7 @@ describe('wire identity', () => {
   const def = protoLoader.loadSync([...PROTO_FILES], loaderOptions());
   const machine = def['machine.MachineService'] as protoLoader.ServiceDefinition;
   const cluster = def['cluster.ClusterService'] as protoLoader.ServiceDefinition;
+  const storage = def['storage.StorageService'] as protoLoader.ServiceDefinition;
 
   it('method paths and streaming kinds', () => {
     const paths = Object.fromEntries(Object.entries(machine).map(([k, m]) => [k, [m.path, m.responseStream]]));
@@ -87,9 +88,13 @@ describe('wire identity', () => {
       Upgrade: ['/machine.MachineService/Upgrade', false],
       EtcdMemberList: ['/machine.MachineService/EtcdMemberList', false],
       EtcdStatus: ['/machine.MachineService/EtcdStatus', false],
+      EtcdLeaveCluster: ['/machine.MachineService/EtcdLeaveCluster', false],
+      EtcdRemoveMemberByID: ['/machine.MachineService/EtcdRemoveMemberByID', false],
+      Reset: ['/machine.MachineService/Reset', false],
     });
     expect(cluster['HealthCheck']?.path).toBe('/cluster.ClusterService/HealthCheck');
     expect(cluster['HealthCheck']?.responseStream).toBe(true);
+    expect(storage['Disks']?.path).toBe('/storage.StorageService/Disks');
   });
 
   const hex = (b: Buffer) => b.toString('hex');
@@ -127,6 +132,32 @@ describe('wire identity', () => {
       messages: [{ memberStatus: { memberId: '1', storageVersion: 'v' } }],
     });
     expect(hex(bytes)).toBe('0a07' + '1205' + '5001' + '5a0176');
+  });
+
+  it('ResetRequest: graceful=1, reboot=2, system_partitions_to_wipe=3 {label=1, wipe=2}, user_disks_to_wipe=4, mode=5', () => {
+    const bytes = machine['Reset']!.requestSerialize({
+      graceful: true,
+      reboot: true,
+      systemPartitionsToWipe: [{ label: 'S', wipe: true }],
+      userDisksToWipe: ['d'],
+      mode: 'SYSTEM_DISK',
+    });
+    expect(hex(bytes)).toBe('0801' + '1001' + '1a05' + '0a0153' + '1001' + '220164' + '2801');
+    // Reset { metadata=1, actor_id=2 }
+    expect(hex(machine['Reset']!.responseSerialize({ messages: [{ actorId: 'a' }] }))).toBe('0a03' + '120161');
+  });
+
+  it('EtcdRemoveMemberByIDRequest: member_id=1 uint64; EtcdLeaveClusterRequest is empty', () => {
+    expect(hex(machine['EtcdRemoveMemberByID']!.requestSerialize({ memberId: '300' }))).toBe('08ac02');
+    expect(hex(machine['EtcdLeaveCluster']!.requestSerialize({}))).toBe('');
+  });
+
+  it('storage.Disk: size=1, device_name=3, type=9 enum, system_disk=11', () => {
+    const bytes = storage['Disks']!.responseSerialize({
+      messages: [{ disks: [{ size: '1', deviceName: 'x', type: 'SSD', systemDisk: true }] }],
+    });
+    // messages(1) { disks(2) { size(1)=1, device_name(3)="x", type(9)=1, system_disk(11)=true } }
+    expect(hex(bytes)).toBe('0a0b' + '1209' + '0801' + '1a0178' + '4801' + '5801');
   });
 
   it('HealthCheckRequest: wait_timeout=1 Duration, cluster_info=2 with control_plane_nodes=1', () => {
