@@ -68,7 +68,7 @@ export const LAYERS = {
     ...src('subresources', 'talos'),
     'webhooks',
   ],
-  'hack/talos-sim': src('kubeapi', 'talos'),
+  'hack/talos-sim': src('api', 'kubeapi', 'machinery', 'talos'),
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],
   'hack/bench': [...src('api', 'controllers', 'machinery', 'storage'), 'test/helpers'],
   'hack/fuzz': [...src('api', 'machinery'), 'test/helpers'],

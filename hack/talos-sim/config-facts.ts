@@ -1,7 +1,7 @@
 // What a node learns from the machine config it installs: its role, its cluster (id, name,
 // control-plane endpoint, OS and Kubernetes CAs), its hostname and the Talos version of its
 // installer image. Reads both layouts: v1alpha1 alone (≤1.13, CAs as base64 of PEM) and the 1.14
-// documents (KubeClusterConfig, KubeAPIServerCAConfig with plain PEM, UnattendedInstallConfig,
+// documents (KubeClusterConfig, KubeAPIServerCAConfig with plain PEM, UnattendedInstall,
 // DiscoveryIdentityConfig). A config that lacks what a node needs is refused as Talos refuses it.
 import { createHash, X509Certificate } from 'node:crypto';
 import { status } from '@grpc/grpc-js';
@@ -101,7 +101,7 @@ export function readConfigFacts(data: Buffer): ConfigFacts {
   if (!endpoint) throw invalid('cluster.controlPlane.endpoint is required');
   const k8sCrt =
     certificate(at(legacy, 'cluster', 'ca', 'crt'), 'cluster.ca.crt') ??
-    certificate(at(byKind.get('KubeAPIServerCAConfig'), 'issuingCA', 'crt'), 'KubeAPIServerCAConfig.issuingCA.crt');
+    certificate(at(byKind.get('KubeAPIServerCAConfig'), 'issuingCA', 'cert'), 'KubeAPIServerCAConfig.issuingCA.cert');
   const k8sKey =
     pem(at(legacy, 'cluster', 'ca', 'key'), 'cluster.ca.key') ??
     pem(at(byKind.get('KubeAPIServerCAConfig'), 'issuingCA', 'key'), 'KubeAPIServerCAConfig.issuingCA.key');
@@ -112,7 +112,7 @@ export function readConfigFacts(data: Buffer): ConfigFacts {
   const hostname =
     text(byKind.get('HostnameConfig')?.['hostname']) ?? text(at(legacy, 'machine', 'network', 'hostname'));
   const installImage =
-    text(at(legacy, 'machine', 'install', 'image')) ?? text(byKind.get('UnattendedInstallConfig')?.['image']);
+    text(at(legacy, 'machine', 'install', 'image')) ?? text(at(byKind.get('UnattendedInstall'), 'installer', 'image'));
   return {
     role,
     clusterId,

@@ -7,11 +7,13 @@
 // maintenance-mode machine for the next one (as a destroyed VM is replaced by a new one).
 import { createHash } from 'node:crypto';
 import { KubeAPI, KubeUnreachable, type WatchEvent } from '../../src/kubeapi/client.js';
+import { machineKind } from '../../src/api/index.js';
+import { groupVersion } from '../../src/machinery/kind.js';
 import type { Simulator } from './simulator.js';
 import { BOOT_DISK_BYTES } from './storage-service.js';
 
 export const FIELD_MANAGER = 'talos-sim-provider';
-const GROUP_VERSION = 'vitistack.io/v1alpha1';
+const GROUP_VERSION = groupVersion(machineKind);
 const MAX_BACKOFF_MS = 5_000;
 
 export interface ProvideMachinesOptions {
@@ -83,7 +85,7 @@ class Provider implements MachineProvider {
   ) {}
 
   private get path(): string {
-    return `/apis/${GROUP_VERSION}/namespaces/${encodeURIComponent(this.namespace)}/machines`;
+    return `/apis/${GROUP_VERSION}/namespaces/${encodeURIComponent(this.namespace)}/${machineKind.plural}`;
   }
 
   assignments(): Map<string, string> {
@@ -194,7 +196,12 @@ class Provider implements MachineProvider {
 
   private async writeStatus(name: string, nodeId: string): Promise<void> {
     const node = this.sim.node(nodeId);
-    const body = { apiVersion: GROUP_VERSION, kind: 'Machine', metadata: { name }, status: providerStatus(node) };
+    const body = {
+      apiVersion: GROUP_VERSION,
+      kind: machineKind.kind,
+      metadata: { name },
+      status: providerStatus(node),
+    };
     let backoff = this.retryMs;
     while (!this.abort.signal.aborted && this.assigned.get(name)?.nodeId === nodeId) {
       const reply = await this.api
