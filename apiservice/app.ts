@@ -16,6 +16,8 @@ import { qualifiedResource } from '../src/machinery/errors.js';
 import type { UserInfo } from '../src/machinery/registry/context.js';
 import type { Authenticator } from './auth/authenticate.js';
 import type { Authorizer } from './auth/authorize.js';
+import { forbiddenFor } from './auth/forbidden.js';
+import { impersonatedUser } from './auth/impersonate.js';
 import { isLongRunning, type InflightLimiter } from './inflight.js';
 import type { ServerMetrics } from './metrics.js';
 import { sendError } from './http.js';
@@ -42,27 +44,6 @@ export interface AppDeps extends ResourceHandlerDeps, DiscoveryDeps, SelfReviewD
 }
 
 const ALWAYS_ALLOWED = new Set(['/healthz', '/livez', '/readyz']);
-
-function forbiddenFor(user: UserInfo, info: RequestInfo, reason?: string): StatusError {
-  const why = reason ? `: ${reason}` : '';
-  if (!info.isResourceRequest) {
-    return forbidden(`forbidden: User "${user.name}" cannot ${info.verb} path "${info.path}"${why}`);
-  }
-  const r = { group: info.apiGroup, resource: info.resource };
-  const what = info.subresource ? `${info.resource}/${info.subresource}` : info.resource;
-  const where = info.namespace ? `in the namespace "${info.namespace}"` : 'at the cluster scope';
-  const prefix = info.name
-    ? `${qualifiedResource(r)} "${info.name}" is forbidden`
-    : `${qualifiedResource(r)} is forbidden`;
-  return forbidden(
-    `${prefix}: User "${user.name}" cannot ${info.verb} resource "${what}" in API group "${info.apiGroup}" ${where}${why}`,
-    {
-      name: info.name || undefined,
-      group: info.apiGroup,
-      kind: info.resource,
-    },
-  );
-}
 
 /** the request path as a plain listener, for HTTP/1.1 and HTTP/2 requests alike */
 export function requestHandler(deps: AppDeps): (req: IncomingMessage, res: ServerResponse) => void {
@@ -114,6 +95,7 @@ async function handle(deps: AppDeps, req: IncomingMessage, res: ServerResponse):
     user = await deps.authenticate(req);
     if (!user) throw unauthorized();
     if (!user.groups.includes('system:unauthenticated')) deps.connectionAuthenticated?.(req);
+    user = await impersonatedUser(req, user, deps.authorize);
     info = requestInfo(req.method ?? 'GET', path, url.searchParams);
     const decision = await deps.authorize(user, info, url.searchParams);
     if (!decision.allowed) throw forbiddenFor(user, info, decision.reason);

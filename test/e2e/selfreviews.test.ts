@@ -199,3 +199,52 @@ describe('kubectl auth can-i', () => {
     expect(list.stdout).not.toMatch(/^\*\.\*/m);
   });
 });
+
+describe('impersonation (kubectl --as), as kube-apiserver judges it', () => {
+  it('the admin may impersonate: the request and its review run as the impersonated user', async () => {
+    const can = await s.kubectl(['auth', 'can-i', 'create', 'kubernetesclusters', '--as', 'viewer']);
+    expect([can.code, can.stdout]).toEqual([1, 'no\n']);
+    const asAdminGroup = await s.kubectl([
+      'auth',
+      'can-i',
+      'create',
+      'kubernetesclusters',
+      '--as',
+      'someone',
+      '--as-group',
+      'system:masters',
+    ]);
+    expect([asAdminGroup.code, asAdminGroup.stdout]).toEqual([0, 'yes\n']);
+    const get = await s.kubectl(['get', 'kubernetesclusters', '-A', '--as', 'viewer']);
+    expect(get.code).toBe(1);
+    expect(get.stderr).toContain(
+      'kubernetesclusters.vitistack.io is forbidden: User "viewer" cannot list resource "kubernetesclusters" in API group "vitistack.io" at the cluster scope',
+    );
+  });
+
+  it('a user without the impersonate permission is refused, naming what it tried to impersonate', async () => {
+    const r = await s.kubectl(['get', 'kubernetesclusters', '-A', '--as', 'admin'], {
+      env: { KUBECONFIG: viewer.kubeconfig },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'users "admin" is forbidden: User "viewer" cannot impersonate resource "users" in API group "" at the cluster scope',
+    );
+    const group = await s.kubectl(['get', '--raw', '/version', '--as', 'viewer', '--as-group', 'system:masters'], {
+      env: { KUBECONFIG: viewer.kubeconfig },
+    });
+    expect(group.code).toBe(1);
+    expect(group.stderr).toContain('User "viewer" cannot impersonate resource "users"');
+  });
+
+  it('impersonating a group without a user is a 400, not a 500, and an SSAR answers for the impersonated user', async () => {
+    const groupOnly = await s.request('GET', '/version', { headers: { 'Impersonate-Group': 'team' } });
+    expect(expectStatus(groupOnly, 400, 'BadRequest').message).toMatch(/requires impersonating a user/);
+    const r = await s.request('POST', SSAR, {
+      body: review(createKC),
+      headers: { ...JSON_HDR, 'Impersonate-User': 'viewer', 'Impersonate-Group': 'team' },
+    });
+    expect(r.status).toBe(201);
+    expect(JSON.parse(r.body).status.allowed).toBe(false);
+  });
+});
