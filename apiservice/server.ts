@@ -12,6 +12,7 @@ import { ensureInitialNamespaces, namespaceController } from '../src/controllers
 import { garbageCollector } from '../src/controllers/garbagecollector/controller.js';
 import { adoptedServerController } from '../src/controllers/adoptedserver/controller.js';
 import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
+import { machineController } from '../src/controllers/machine/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
@@ -23,6 +24,7 @@ import { kubeSecretStore, registrySecretStore } from '../src/secrets/secretstore
 import { configHandlers } from '../src/subresources/configs.js';
 import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
 import { nodeAccess } from '../src/nodeaccess/connect.js';
+import { machineNodes } from '../src/nodeaccess/machinenode.js';
 import { registrySecretReader } from '../src/secrets/reader.js';
 import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
@@ -130,6 +132,12 @@ export async function startServer(
     callTimeoutMs: opts.talosCallTimeoutMs,
     observer: metrics.observeTalosCall,
   });
+  const nodes = machineNodes({
+    allowList,
+    callTimeoutMs: opts.talosCallTimeoutMs,
+    talosApiPort: opts.talosApiPort,
+    observer: metrics.observeTalosCall,
+  });
   const events = new AggregatingEventRecorder(
     cluster ? cluster.events : registryEventSink(registry),
     'talos-fleet-apiserver',
@@ -169,6 +177,17 @@ export async function startServer(
         }
         if (on('kubernetescluster'))
           specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
+        if (on('machine')) {
+          specs.push(
+            machineController({
+              registry,
+              secrets: secretStore,
+              nodes,
+              pollMs: opts.clusterPollMs,
+              resyncMs: opts.resyncPeriodMs,
+            }),
+          );
+        }
         return specs.map((spec) => new Controller(spec, runtime));
       },
       log.child({ component: 'controllers' }),
