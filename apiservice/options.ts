@@ -123,6 +123,7 @@ export const CONTROLLERS = [
   'adoptedserver',
   'kubernetescluster',
   'machine',
+  'clusterlifecycle',
 ] as const;
 
 /** whether the --controllers list enables `name` (kube-controller-manager's rules) */

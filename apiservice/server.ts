@@ -13,6 +13,7 @@ import { garbageCollector } from '../src/controllers/garbagecollector/controller
 import { adoptedServerController } from '../src/controllers/adoptedserver/controller.js';
 import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
 import { machineController } from '../src/controllers/machine/controller.js';
+import { clusterLifecycleController } from '../src/controllers/clusterlifecycle/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
@@ -27,6 +28,7 @@ import { nodeAccess } from '../src/nodeaccess/connect.js';
 import { machineNodes } from '../src/nodeaccess/machinenode.js';
 import { registrySecretReader } from '../src/secrets/reader.js';
 import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
+import { kubernetesClusterHandlers } from '../src/subresources/kubernetescluster.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 import { requestHandler, type AppDeps } from './app.js';
 import { fileServingCert, staticServingCert } from './servingcert.js';
@@ -143,7 +145,16 @@ export async function startServer(
     'talos-fleet-apiserver',
     log.child({ component: 'events' }),
   );
-  const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
+  const subresourceHandlers = [
+    ...adoptedServerHandlers({ access, registry, events }),
+    ...configHandlers(secretStore),
+    ...kubernetesClusterHandlers({
+      registry,
+      secrets: secretStore,
+      nodes,
+      healthTimeoutMs: opts.clusterHealthTimeoutMs,
+    }),
+  ];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection
   const runtime = {
@@ -175,8 +186,32 @@ export async function startServer(
             }),
           );
         }
-        if (on('kubernetescluster'))
-          specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
+        if (on('kubernetescluster')) {
+          specs.push(
+            kubernetesClusterController({
+              registry,
+              secrets: secretStore,
+              bundles,
+              events,
+              lifecycle: on('clusterlifecycle'),
+              ...(opts.machineManifestsDir ? { manifestsDir: opts.machineManifestsDir } : {}),
+            }),
+          );
+        }
+        if (on('clusterlifecycle')) {
+          specs.push(
+            clusterLifecycleController({
+              registry,
+              secrets: secretStore,
+              nodes,
+              events,
+              pollMs: opts.clusterPollMs,
+              resyncMs: opts.resyncPeriodMs,
+              healthTimeoutMs: opts.clusterHealthTimeoutMs,
+              unreachableTimeoutMs: opts.nodeUnreachableTimeoutMs,
+            }),
+          );
+        }
         if (on('machine')) {
           specs.push(
             machineController({

@@ -13,6 +13,7 @@ import { secretKind } from './core/secret.js';
 import { eventKind } from './core/event.js';
 import { configSubresources } from './configsubresources.js';
 import { adoptedServerSubresources } from './live.js';
+import { kubernetesClusterSubresources } from './clusterlive.js';
 
 export const allKinds: KindDefinition[] = [
   adoptedServerKind,
@@ -25,7 +26,11 @@ export const allKinds: KindDefinition[] = [
 
 export const coreKinds: KindDefinition[] = [namespaceKind, secretKind, eventKind];
 
-const customSubresources: CustomSubresource[] = [...adoptedServerSubresources, ...configSubresources];
+const customSubresources: CustomSubresource[] = [
+  ...adoptedServerSubresources,
+  ...configSubresources,
+  ...kubernetesClusterSubresources,
+];
 
 /**
  * The subresources beyond /status one of our kinds serves (the install's RBAC roles are generated

@@ -56,7 +56,7 @@ describe('server flags', () => {
       '--machine-manifests-dir',
       '/tmp/m',
       '--controllers',
-      '*,-machine',
+      '*,-machine,-clusterlifecycle',
     ]);
     expect(o).toMatchObject({
       talosApiPort: 50123,
@@ -64,7 +64,7 @@ describe('server flags', () => {
       clusterHealthTimeoutMs: 300,
       nodeUnreachableTimeoutMs: 1000,
       machineManifestsDir: '/tmp/m',
-      controllers: ['*', '-machine'],
+      controllers: ['*', '-machine', '-clusterlifecycle'],
     });
     expect(() => parseServerOptions(['--talos-api-port', '0'])).toThrow(/--talos-api-port/);
     expect(() => parseServerOptions(['--cluster-poll-interval', '0'])).toThrow(/--cluster-poll-interval/);
