@@ -162,7 +162,10 @@ function condition(r: Round, f: Findings): ConditionUpdate {
       'Info',
     );
   const views = live(r);
-  const done = views.filter((v) => v.desiredHash && v.record.configHash === v.desiredHash);
+  // a node still installing and rebooting into its config does not run it yet
+  const runs = (v: NodeView) =>
+    v.sighting?.mode === 'configured' || (v.sighting?.mode === 'unreachable' && v.record.state !== 'Applying');
+  const done = views.filter((v) => v.desiredHash && v.record.configHash === v.desiredHash && runs(v));
   if (done.length === views.length)
     return {
       type: 'ConfigApplied',
@@ -174,7 +177,10 @@ function condition(r: Round, f: Findings): ConditionUpdate {
   const away = views
     .filter((v) => v.endpoint && v.sighting?.mode === 'unreachable' && v.record.configHash !== v.desiredHash)
     .map((v) => `${v.name} (unreachable)`);
-  const waiting = [...without, ...away, ...f.waiting];
+  const installing = views
+    .filter((v) => v.record.state === 'Applying' && !f.waiting.some((w) => w.startsWith(`${v.name} `)))
+    .map((v) => `${v.name} (installing)`);
+  const waiting = [...without, ...away, ...installing, ...f.waiting];
   return no(
     'Applying',
     `${done.length} of ${views.length} nodes run their configuration${waiting.length ? `; waiting: ${waiting.join(', ')}` : ''}`,

@@ -23,7 +23,7 @@ import { parseSelection } from '../../machinery/registry/selection.js';
 import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, clusterSpec } from '../../machineconfig/fromcluster.js';
 import { clusterCredentials, type MachineNodes } from '../../nodeaccess/machinenode.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
-import { conditionOf, rfc3339, type Condition, type ConditionUpdate } from '../conditions.js';
+import { conditionOf, ownsStatusField, rfc3339, type Condition, type ConditionUpdate } from '../conditions.js';
 import { controlledBy, SKIP_ANNOTATION } from '../kubernetescluster/plan.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import { splitKey } from '../runtime/listwatch.js';
@@ -194,11 +194,22 @@ class ClusterLifecycle {
     ) as Record<LifecycleCondition, ConditionUpdate>;
     const s = lifecycleStatus(previous, updates, rfc3339());
     const nodes = r.views.filter((v) => v.endpoint || v.record.configHash).map((v) => v.record);
+    // the phase is the KubernetesCluster controller's while Machines or configs are missing; ours
+    // is kept as it is until that controller has written its own (an apply that leaves it out drops it)
+    const generated = machinesGenerated(previous);
+    const status = r.cluster.status as KubernetesClusterStatus | undefined;
+    const keep = !generated && ownsStatusField(r.cluster, LIFECYCLE_FIELD_MANAGER, 'phase');
     return writeLifecycleStatus(
       this.deps.clusters,
       r.cluster,
-      { conditions: s.conditions, nodes, bootstrap: r.bootstrap, phase: s.phase, message: s.message },
-      machinesGenerated(previous),
+      {
+        conditions: s.conditions,
+        nodes,
+        bootstrap: r.bootstrap,
+        phase: keep ? status?.phase : s.phase,
+        message: keep ? status?.message : s.message,
+      },
+      generated || keep,
     );
   }
 

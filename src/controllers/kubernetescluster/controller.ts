@@ -22,7 +22,8 @@ import {
   secretsSecretName,
 } from '../../secrets/clustersecrets.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
-import type { Condition } from '../conditions.js';
+import { ownsStatusField, type Condition } from '../conditions.js';
+import { LIFECYCLE_FIELD_MANAGER } from '../clusterlifecycle/write.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import { metadataOnly, splitKey, type ListWatch } from '../runtime/listwatch.js';
@@ -240,8 +241,12 @@ class ClusterReconciler {
       hasEndpoint: !!spec.talos?.endpoint,
       generation: cluster.metadata.generation ?? 0,
     });
-    // once every Machine exists with its config, the lifecycle controller tells where the cluster is
-    const ownsPhase = !this.o.lifecycle || next.phase !== 'ConfigGenerated';
+    // once every Machine exists with its config, the lifecycle controller tells where the cluster
+    // is; the phase stays ours until it has written one (what an apply leaves out, its owner drops)
+    const ownsPhase =
+      !this.o.lifecycle ||
+      next.phase !== 'ConfigGenerated' ||
+      !ownsStatusField(cluster, LIFECYCLE_FIELD_MANAGER, 'phase');
     if (statusDiffers(previous, next, ownsPhase)) await this.writeStatus(cluster, next, ownsPhase);
     return failedCreates.length || waitingForSecrets ? { requeue: true } : undefined;
   }
