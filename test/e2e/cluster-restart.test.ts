@@ -1,26 +1,31 @@
 // kill -9 of the server at the milestones of a cluster's bring-up (the first config applied, the
 // bootstrap intent written, the bootstrap completion written), each time started again on the
-// same data: exactly one Bootstrap takes effect and the cluster reaches Ready.
+// same data: exactly one Bootstrap takes effect and the cluster reaches Ready. Then the cluster
+// finalizer: a paused cluster has it too, and skip-unreachable-nodes lets a deletion go without
+// waiting for a node that is away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer } from '../helpers/server.js';
 import {
+  cluster,
+  clusterEvents,
   exampleCluster,
   expectOneBootstrap,
   readyWith,
   simState,
   startBench,
   stopBench,
+  until,
   waitCondition,
   type Bench,
 } from './cluster-helpers.js';
-import { ok, startKubectl } from './kubectl-helpers.js';
+import { getJSON, ok, startKubectl } from './kubectl-helpers.js';
 
 const NS = 'restart';
 const NAME = 'phoenix';
 let b: Bench;
 
 beforeAll(async () => {
-  b = await startBench({ nodes: 4, ns: NS });
+  b = await startBench({ nodes: 4, ns: NS, extraArgs: ['--node-unreachable-timeout', '10m'] });
 }, 120_000);
 
 afterAll(async () => {
@@ -53,5 +58,41 @@ describe('kill -9 during bring-up', () => {
     const cp = simState(b).nodes.find((n) => n.role === 'controlplane' && n.configured)!;
     expect(cp.bootstrapCalls).toBeGreaterThanOrEqual(1);
     expect(cp.etcdMember).toBe(true);
+  });
+});
+
+describe('finalized clusters', () => {
+  it('a paused (do-not-reconcile) cluster still gets the finalizer, and goes when deleted', async () => {
+    const paused = exampleCluster(1, 1, 'paused').replace(
+      'metadata:\n',
+      'metadata:\n  annotations:\n    upgrade.vitistack.io/do-not-reconcile: "true"\n',
+    );
+    await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: paused });
+    await until('the finalizer on the paused cluster', async () =>
+      (await cluster(b, 'paused'))?.metadata.finalizers?.includes('kubernetescluster.vitistack.io/finalizer'),
+    );
+    expect(
+      (await getJSON(b.server, ['-n', NS, 'machines', '-l', 'cluster.vitistack.io/cluster-name=paused'])).items,
+    ).toEqual([]);
+    await ok(b.server, ['-n', NS, 'delete', 'kc', 'paused', '--timeout=30s']);
+  });
+
+  it('with skip-unreachable-nodes, a deletion does not wait for a node that cannot be reached', async () => {
+    // this bench's unreachable-node timeout is 10 minutes: only the annotation lets the deletion go
+    const worker = simState(b).nodes.find((n) => n.role === 'worker' && n.configured)!;
+    await b.sim.inject(worker.id, 'stop');
+    await ok(b.server, [
+      '-n',
+      NS,
+      'annotate',
+      'kc',
+      NAME,
+      'kubernetescluster.vitistack.io/skip-unreachable-nodes=true',
+    ]);
+    await ok(b.server, ['-n', NS, 'delete', 'kc', NAME, '--timeout=60s']);
+    const events = await clusterEvents(b, NAME);
+    expect(events.some((e) => e.startsWith('ResetSkipped:'))).toBe(true);
+    expect(events.filter((e) => e.startsWith('NodeReset:'))).toHaveLength(2);
+    expect((await getJSON(b.server, ['-n', NS, 'machines'])).items).toEqual([]);
   });
 });

@@ -21,7 +21,6 @@ export type ApplyTimes = Map<string, number>;
 
 interface Findings {
   failed: string[];
-  elsewhere: string[];
   versions: string[];
   waiting: string[];
 }
@@ -189,7 +188,11 @@ function condition(r: Round, f: Findings): ConditionUpdate {
 }
 
 export async function applyStep(r: Round, times: ApplyTimes): Promise<void> {
-  const f: Findings = { failed: [], elsewhere: [], versions: [], waiting: [] };
+  const f: Findings = { failed: [], versions: [], waiting: [] };
+  for (const v of live(r)) {
+    if (v.sighting?.mode === 'foreign' && v.previousState !== 'ConfiguredElsewhere')
+      await event(r, 'Warning', 'NodeConfiguredElsewhere', `left alone: machine ${v.name}: ${v.sighting.error}`);
+  }
   await firstConfigs(r, f, times, r.deps.unreachableTimeoutMs);
   await changedConfigs(r, f);
   r.conditions.ConfigApplied = condition(r, f);

@@ -50,6 +50,8 @@ export interface NodeView {
   desiredHash?: string;
   /** its entry in status.nodes, as this round leaves it */
   record: ClusterNodeStatus;
+  /** the state the status said before this round's look */
+  previousState?: ClusterNodeStatus['state'];
 }
 
 export interface Round {
@@ -121,6 +123,7 @@ export async function startRound(
         ...(endpoint ? { endpoint } : {}),
         ...(desiredHash ? { desiredHash } : {}),
         record: { ...(records.get(name) ?? { machine: name }), role: machineRole(m)! },
+        previousState: records.get(name)?.state,
       };
     });
   await Promise.all(
