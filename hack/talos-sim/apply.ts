@@ -1,5 +1,7 @@
-// ApplyConfiguration as a node of the simulated version would answer it: a light validation of the
-// YAML stream, then the mode's effect (live, staged, try with revert, reboot).
+// ApplyConfiguration as a configured node of the simulated version would answer it: a light
+// validation of the YAML stream, then the mode's effect (live, staged, try with revert, reboot).
+// Up to 1.13 a change of the kernel, disk encryption or extra kernel args needs a reboot: AUTO
+// reboots for it, NO_REBOOT refuses it. (Maintenance mode is in maintenance.ts.)
 import { status } from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
 import type { ApplyConfigurationRequest__Output } from '../../src/talos/gen/machine/ApplyConfigurationRequest.js';
@@ -56,6 +58,36 @@ export function lineDiff(before: string, after: string): string {
   return [...removed, ...added].join('\n') || 'No changes.';
 }
 
+/** v1alpha1 sections whose change Talos up to 1.13 applies only with a reboot. */
+const REBOOT_SECTIONS: readonly (readonly string[])[] = [
+  ['machine', 'kernel'],
+  ['machine', 'systemDiskEncryption'],
+  ['machine', 'install', 'extraKernelArgs'],
+];
+
+function legacyDocument(data: Buffer | undefined): Record<string, unknown> {
+  if (!data) return {};
+  for (const doc of parseAllDocuments(data.toString('utf8'))) {
+    const v: unknown = doc.toJS();
+    if (typeof v === 'object' && v !== null && (v as Record<string, unknown>)['version'] === 'v1alpha1')
+      return v as Record<string, unknown>;
+  }
+  return {};
+}
+
+/** The first section whose change needs a reboot, as `machine.kernel`; undefined when all apply live. */
+export function rebootNeededFor(before: Buffer | undefined, after: Buffer): string | undefined {
+  const [old, now] = [legacyDocument(before), legacyDocument(after)];
+  const at = (doc: unknown, path: readonly string[]) =>
+    JSON.stringify(
+      path.reduce<unknown>(
+        (v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined),
+        doc,
+      ) ?? null,
+    );
+  return REBOOT_SECTIONS.find((path) => at(old, path) !== at(now, path))?.join('.');
+}
+
 function durationMs(d: { seconds: string; nanos: number } | null): number {
   if (!d) return DEFAULT_TRY_MS;
   const ms = Number(d.seconds) * 1000 + Math.floor(d.nanos / 1e6);
@@ -105,10 +137,20 @@ export function applyConfiguration(
       node.stagedConfig = record;
       lifecycle.reboot(node);
       return { warnings, mode: 'REBOOT', modeDetails: 'Applied configuration with a reboot' };
-    default:
-      // AUTO and NO_REBOOT: every change the simulator knows applies live
+    default: {
+      // AUTO and NO_REBOOT: live, unless (up to 1.13) a change needs a reboot
+      const needs = modern ? undefined : rebootNeededFor(node.config?.data, req.data);
+      if (needs && req.mode === 'NO_REBOOT')
+        throw invalid(`the configuration cannot be applied without a reboot: ${needs} changed (use AUTO or REBOOT)`);
+      if (needs) {
+        if (lifecycle.busy(node)) throw new RpcError(status.FAILED_PRECONDITION, 'a reboot is already in progress');
+        node.stagedConfig = record;
+        lifecycle.reboot(node);
+        return { warnings, mode: 'REBOOT', modeDetails: `Applied configuration with a reboot: ${needs} changed` };
+      }
       node.config = record;
       node.changed();
       return { warnings, mode: 'NO_REBOOT', modeDetails: 'Applied configuration without a reboot' };
+    }
   }
 }

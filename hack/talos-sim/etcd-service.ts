@@ -50,6 +50,8 @@ function etcdMember(m: EtcdMemberEntry): EtcdMember {
 export function etcdHandlers(env: HandlerEnv): EtcdHandlers {
   return {
     Bootstrap: unary(env, `${M}Bootstrap`, (_req, { node }) => {
+      node.bootstrapCalls++;
+      node.changed();
       if (!node.isControlPlane) {
         if (versionAtLeast(node.version, 1, 14))
           throw new RpcError(status.INVALID_ARGUMENT, 'etcd is not configured on this node');
@@ -58,8 +60,6 @@ export function etcdHandlers(env: HandlerEnv): EtcdHandlers {
         throw new RpcError(status.FAILED_PRECONDITION, 'bootstrap is not available on a worker node');
       }
       const cluster = clusterOf(node);
-      node.bootstrapCalls++;
-      node.changed();
       if (node.faults.stopDuringBootstrap) {
         // the node dies before etcd starts; the caller's connection drops with it
         node.faults.stopDuringBootstrap = false;

@@ -152,6 +152,11 @@ export class KubeAPI {
         body: Buffer.concat(chunks).toString('utf8'),
       };
     }
+    if (signal.aborted) {
+      // aborted while the server was still answering: its 'abort' event is gone
+      res.destroy();
+      return 'ended';
+    }
     const stop = () => res.destroy();
     signal.addEventListener('abort', stop, { once: true });
     let buffered = '';

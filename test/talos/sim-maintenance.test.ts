@@ -4,6 +4,7 @@
 // kubeconfig, leave, reset, remove a gone member, and the faults a controller must survive. One
 // simulator, scenarios in order, reboots of a few ms.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
 import { generateSecretsBundle, type SecretsBundle } from '../../src/machineconfig/bundle.js';
 import { parseContract } from '../../src/machineconfig/contract.js';
 import { generateMachineConfig } from '../../src/machineconfig/generate/generate.js';
@@ -254,6 +255,34 @@ describe('maintenance-mode simulator', () => {
     expect((await cp.serviceList()).find((s) => s.id === 'etcd')?.state).toBe('Preparing');
     await cp.bootstrap();
     expect(nodeState('node-3')).toMatchObject({ bootstrapCalls: 2, bootstrapsEffective: 1, etcdMember: true });
+  });
+
+  it('configured (1.13): a kernel change needs a reboot, NO_REBOOT refuses it and AUTO reboots for it; other changes apply live', async () => {
+    const cp = mtls('node-0', c1);
+    const edit = (fn: (v1alpha1: Record<string, any>) => void) => {
+      const docs = parseAllDocuments(c1.controlPlane).map((d) => d.toJS() as Record<string, any>);
+      fn(docs[0]!);
+      return docs.map((d) => stringify(d)).join('---\n');
+    };
+    const labelled = edit((d) => (d.machine.nodeLabels = { ...d.machine.nodeLabels, tier: 'gold' }));
+    expect(await cp.applyConfiguration({ data: labelled, mode: 'NO_REBOOT' })).toMatchObject({ mode: 'NO_REBOOT' });
+    const kernel = edit((d) => (d.machine.kernel = { modules: [{ name: 'br_netfilter' }] }));
+    const e = await expectFailure(cp.applyConfiguration({ data: kernel, mode: 'NO_REBOOT' }), 'InvalidArgument', 400);
+    expect(e.message).toContain('machine.kernel changed');
+    const node = sim.node('node-0');
+    const closed = nodeUntil(node, 'going down', () => !node.listening);
+    expect(await cp.applyConfiguration({ data: kernel, mode: 'AUTO' })).toMatchObject({ mode: 'REBOOT' });
+    await closed;
+    await nodeUntil(node, 'back', () => node.up && node.listening);
+    expect(nodeState('node-0')).toMatchObject({ etcdMember: true, version: 'v1.13.10' });
+    expect(node.config?.data.toString('utf8')).toContain('br_netfilter');
+  });
+
+  it('maintenance mode (1.13) takes REBOOT as NO_REBOOT; a dry run changes nothing', async () => {
+    const r = await insecure('node-2').applyConfiguration({ data: c2.worker, mode: 'REBOOT', dryRun: true });
+    expect(r.mode).toBe('NO_REBOOT');
+    expect(r.modeDetails).toContain('Dry run');
+    expect(nodeState('node-2')['configured']).toBe(false);
   });
 
   it('GET /state reports clusters, nodes and the most nodes down at once', async () => {
