@@ -21,7 +21,7 @@ import { systemContext } from '../../machinery/registry/context.js';
 import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import { CLUSTER_LABEL, CONFIG_HASH_ANNOTATION, clusterSpec } from '../../machineconfig/fromcluster.js';
-import { clusterCredentials, type MachineNodes } from '../../nodeaccess/machinenode.js';
+import { clusterCredentials, machineEndpoint, type MachineNodes } from '../../nodeaccess/machinenode.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
 import { conditionOf, ownsStatusField, rfc3339, type Condition, type ConditionUpdate } from '../conditions.js';
 import { controlledBy, SKIP_ANNOTATION } from '../kubernetescluster/plan.js';
@@ -140,9 +140,11 @@ class ClusterLifecycle {
       for (const m of labelled) await dropLeaveFinalizer(this.deps.machines, m);
       return;
     }
-    if (clusterSpec(cluster).data?.provider !== 'talos') return;
     const ours = labelled.filter((m) => controlledBy(m, cluster!));
-    if (cluster.metadata.deletionTimestamp) return this.teardown(cluster, labelled, ours);
+    const talos = clusterSpec(cluster).data?.provider === 'talos';
+    // a cluster whose provider changed since it got our finalizer still lets go of it
+    if (cluster.metadata.deletionTimestamp) return this.teardown(cluster, labelled, talos ? ours : []);
+    if (!talos) return;
     const finalizers = cluster.metadata.finalizers ?? [];
     if (!finalizers.includes(kubernetesClusterFinalizer))
       cluster = await setFinalizers(this.deps, cluster, [...finalizers, kubernetesClusterFinalizer]);
@@ -226,6 +228,14 @@ class ClusterLifecycle {
     this.teardowns.set(uid, memory);
     const creds = await clusterCredentials(this.deps.secrets, cluster.metadata.namespace!, cluster.metadata.name!);
     const r = creds ? await startRound(this.deps, cluster, ours, creds) : undefined;
+    const known = ours.filter((m) => machineEndpoint(m, this.o.nodes.talosApiPort)).map((m) => m.metadata.name);
+    if (!creds && known.length)
+      await this.o.events.record(
+        cluster,
+        'Warning',
+        'ResetSkipped',
+        `the cluster's talosconfig is gone: the nodes of ${known.join(', ')} could not be reset`,
+      );
     const waiting = await resetNodes(r, memory);
     if (waiting) {
       await writeLifecycleStatus(
