@@ -41,6 +41,16 @@ export interface ServerOptions {
   resyncPeriodMs: number;
   /** deadline of one Talos API call */
   talosCallTimeoutMs: number;
+  /** the port of a cluster Machine's Talos API when only its address is known */
+  talosApiPort: number;
+  /** how often a cluster (or Machine) on its way to Ready is looked at again */
+  clusterPollMs: number;
+  /** the wait a control plane's cluster health check may take (its wait_timeout) */
+  clusterHealthTimeoutMs: number;
+  /** how long an unreachable node holds up a node leaving or a cluster deletion before it is skipped */
+  nodeUnreachableTimeoutMs: number;
+  /** write each generated Machine as YAML to <dir>/<cluster>/<machine>.yaml; undefined: off */
+  machineManifestsDir?: string;
   /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
   controllers: string[];
   /** the controller runtime's retry backoff and informer re-list backoff (--controller-*) */
@@ -107,7 +117,14 @@ function bool(v: string): boolean {
   throw new InvalidArgumentError('must be true or false');
 }
 
-export const CONTROLLERS = ['namespace', 'garbage-collector', 'adoptedserver', 'kubernetescluster'] as const;
+export const CONTROLLERS = [
+  'namespace',
+  'garbage-collector',
+  'adoptedserver',
+  'kubernetescluster',
+  'machine',
+  'clusterlifecycle',
+] as const;
 
 /** whether the --controllers list enables `name` (kube-controller-manager's rules) */
 export function controllerEnabled(list: readonly string[], name: string): boolean {
@@ -193,6 +210,34 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       30_000,
     )
     .option('--talos-call-timeout <duration>', 'deadline of one Talos API call', parseDuration, 10_000)
+    .option(
+      '--talos-api-port <port>',
+      "the Talos API port of a cluster Machine's node (its address comes from the Machine's status)",
+      port,
+      50000,
+    )
+    .option(
+      '--cluster-poll-interval <duration>',
+      'how often a KubernetesCluster or Machine on its way to Ready is looked at again',
+      parseDuration,
+      5_000,
+    )
+    .option(
+      '--cluster-health-timeout <duration>',
+      "how long a control plane's cluster health check may wait for the cluster to pass",
+      parseDuration,
+      30_000,
+    )
+    .option(
+      '--node-unreachable-timeout <duration>',
+      'how long an unreachable node holds up its leaving, or its cluster deletion, before it is skipped',
+      parseDuration,
+      10 * 60_000,
+    )
+    .option(
+      '--machine-manifests-dir <dir>',
+      'write each generated Machine as YAML to DIR/<cluster>/<machine>.yaml (off unless given)',
+    )
     .option('--kubeconfig <file>', 'cluster mode: kubeconfig of the kube-apiserver this server extends')
     .option('--in-cluster', "cluster mode: reach kube-apiserver with the pod's service account", false)
     .option('--authentication-kubeconfig <file>', 'kubeconfig for TokenReview (default: --kubeconfig)')
@@ -355,6 +400,13 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff)
     throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
+  if (o.talosApiPort === 0) throw new InvalidArgumentError('--talos-api-port must be a port number 1-65535');
+  for (const [flag, ms] of [
+    ['--cluster-poll-interval', o.clusterPollInterval],
+    ['--cluster-health-timeout', o.clusterHealthTimeout],
+  ] as const) {
+    if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
+  }
   for (const [flag, ms] of [
     ['--request-timeout', o.requestTimeout],
     ['--read-header-timeout', o.readHeaderTimeout],
@@ -392,6 +444,11 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     allowedOutboundNetworks: o.allowedOutboundNetworks,
     resyncPeriodMs: o.resyncPeriod,
     talosCallTimeoutMs: o.talosCallTimeout,
+    talosApiPort: o.talosApiPort,
+    clusterPollMs: o.clusterPollInterval,
+    clusterHealthTimeoutMs: o.clusterHealthTimeout,
+    nodeUnreachableTimeoutMs: o.nodeUnreachableTimeout,
+    ...(o.machineManifestsDir ? { machineManifestsDir: String(o.machineManifestsDir) } : {}),
     controllers,
     controllerRuntime: {
       baseBackoffMs: o.controllerBaseBackoff,

@@ -12,6 +12,8 @@ import { ensureInitialNamespaces, namespaceController } from '../src/controllers
 import { garbageCollector } from '../src/controllers/garbagecollector/controller.js';
 import { adoptedServerController } from '../src/controllers/adoptedserver/controller.js';
 import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
+import { machineController } from '../src/controllers/machine/controller.js';
+import { clusterLifecycleController } from '../src/controllers/clusterlifecycle/controller.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
@@ -23,8 +25,10 @@ import { kubeSecretStore, registrySecretStore } from '../src/secrets/secretstore
 import { configHandlers } from '../src/subresources/configs.js';
 import { resourceKeyPrefix } from '../src/machinery/registry/codec.js';
 import { nodeAccess } from '../src/nodeaccess/connect.js';
+import { machineNodes } from '../src/nodeaccess/machinenode.js';
 import { registrySecretReader } from '../src/secrets/reader.js';
 import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
+import { kubernetesClusterHandlers } from '../src/subresources/kubernetescluster.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 import { requestHandler, type AppDeps } from './app.js';
 import { fileServingCert, staticServingCert } from './servingcert.js';
@@ -132,12 +136,27 @@ export async function startServer(
     callTimeoutMs: opts.talosCallTimeoutMs,
     observer: metrics.observeTalosCall,
   });
+  const nodes = machineNodes({
+    allowList,
+    callTimeoutMs: opts.talosCallTimeoutMs,
+    talosApiPort: opts.talosApiPort,
+    observer: metrics.observeTalosCall,
+  });
   const events = new AggregatingEventRecorder(
     cluster ? cluster.events : registryEventSink(registry),
     'talos-fleet-apiserver',
     log.child({ component: 'events' }),
   );
-  const subresourceHandlers = [...adoptedServerHandlers({ access, registry, events }), ...configHandlers(secretStore)];
+  const subresourceHandlers = [
+    ...adoptedServerHandlers({ access, registry, events }),
+    ...configHandlers(secretStore),
+    ...kubernetesClusterHandlers({
+      registry,
+      secrets: secretStore,
+      nodes,
+      healthTimeoutMs: opts.clusterHealthTimeoutMs,
+    }),
+  ];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection
   const runtime = {
@@ -169,8 +188,43 @@ export async function startServer(
             }),
           );
         }
-        if (on('kubernetescluster'))
-          specs.push(kubernetesClusterController({ registry, secrets: secretStore, bundles, events }));
+        if (on('kubernetescluster')) {
+          specs.push(
+            kubernetesClusterController({
+              registry,
+              secrets: secretStore,
+              bundles,
+              events,
+              lifecycle: on('clusterlifecycle'),
+              ...(opts.machineManifestsDir ? { manifestsDir: opts.machineManifestsDir } : {}),
+            }),
+          );
+        }
+        if (on('clusterlifecycle')) {
+          specs.push(
+            clusterLifecycleController({
+              registry,
+              secrets: secretStore,
+              nodes,
+              events,
+              pollMs: opts.clusterPollMs,
+              resyncMs: opts.resyncPeriodMs,
+              healthTimeoutMs: opts.clusterHealthTimeoutMs,
+              unreachableTimeoutMs: opts.nodeUnreachableTimeoutMs,
+            }),
+          );
+        }
+        if (on('machine')) {
+          specs.push(
+            machineController({
+              registry,
+              secrets: secretStore,
+              nodes,
+              pollMs: opts.clusterPollMs,
+              resyncMs: opts.resyncPeriodMs,
+            }),
+          );
+        }
         return specs.map((spec) => new Controller(spec, runtime));
       },
       log.child({ component: 'controllers' }),

@@ -125,7 +125,7 @@ export async function startBenchServer(opts: ServerLaunch): Promise<BenchServer>
     // nothing the benchmark writes names a node, but the server never dials off this machine
     '--allowed-outbound-networks', '127.0.0.0/8,::1/128',
     // the objects are samples of the generic API: no controller may write them while they are measured
-    '--controllers', '*,-adoptedserver',
+    '--controllers', '*,-adoptedserver,-machine,-clusterlifecycle',
     // up to 1,000 watchers connect from this one address at once, each authenticating only with
     // its first request: the per-address limit on unauthenticated connections would refuse them
     '--max-unauthenticated-connections-per-address', '0',

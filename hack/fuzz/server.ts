@@ -12,7 +12,7 @@ export const MAIN = resolve(import.meta.dirname, '../../apiservice/main.js');
 const START_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 /** every controller the server has, each turned off (no entry enables one without `*`) */
-const NO_CONTROLLERS = '-namespace,-garbage-collector,-adoptedserver,-kubernetescluster';
+const NO_CONTROLLERS = '-namespace,-garbage-collector,-adoptedserver,-kubernetescluster,-machine,-clusterlifecycle';
 
 export interface Identity {
   ca: Buffer;

@@ -356,7 +356,8 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     },
     async committed(_op, obj, ctx) {
       try {
-        if (isKind(obj, kubernetesClusterKind)) await ensureClusterSecrets(obj);
+        // a cluster being deleted is letting its Secrets go: they are not made again
+        if (isKind(obj, kubernetesClusterKind) && !obj.metadata.deletionTimestamp) await ensureClusterSecrets(obj);
         if (isKind(obj, machineKind)) {
           const p = pending.get(obj.metadata.uid!);
           pending.delete(obj.metadata.uid!);

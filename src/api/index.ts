@@ -14,6 +14,7 @@ import { eventKind } from './core/event.js';
 import { configSubresources } from './configsubresources.js';
 import { adoptedServerSubresources } from './live.js';
 import { selfSubjectAccessReviewKind, selfSubjectRulesReviewKind } from './authorization.js';
+import { kubernetesClusterSubresources } from './clusterlive.js';
 
 export const allKinds: KindDefinition[] = [
   adoptedServerKind,
@@ -29,7 +30,11 @@ export const coreKinds: KindDefinition[] = [namespaceKind, secretKind, eventKind
 /** authorization.k8s.io/v1 reviews: answered by code (never stored), in standalone mode only */
 export const selfReviewKinds: KindDefinition[] = [selfSubjectAccessReviewKind, selfSubjectRulesReviewKind];
 
-const customSubresources: CustomSubresource[] = [...adoptedServerSubresources, ...configSubresources];
+const customSubresources: CustomSubresource[] = [
+  ...adoptedServerSubresources,
+  ...configSubresources,
+  ...kubernetesClusterSubresources,
+];
 
 /**
  * The subresources beyond /status one of our kinds serves (the install's RBAC roles are generated

@@ -201,13 +201,56 @@ const KubernetesClusterSpec = Obj(
   'Desired state of the cluster.',
 );
 
+export const nodeStates = [
+  'WaitingForNode',
+  'Maintenance',
+  'Applying',
+  'Configured',
+  'Member',
+  'Unreachable',
+  'ConfiguredElsewhere',
+  'Leaving',
+] as const;
+
+const ClusterNode = Obj(
+  {
+    machine: Str('The Machine this node serves.'),
+    address: Opt(Str("The node's Talos API endpoint, host:port.")),
+    role: Opt(Str('controlplane or worker.')),
+    state: Opt(Enum(nodeStates, `Where the node is: ${nodeStates.join(', ')}.`)),
+    configHash: Opt(Str('sha256 of the machine config last applied to the node.')),
+    talosVersion: Opt(Str('Talos version the node runs.')),
+    kubernetesVersion: Opt(Str('Kubernetes version of the config applied to the node.')),
+    hostname: Opt(Str('Hostname the node reports.')),
+    etcdMember: Opt(Bool('The node is a member of the cluster etcd (control planes).')),
+    lastError: Opt(Str('The last failure talking to the node, empty once it succeeds again.')),
+  },
+  "One node's progress in the cluster.",
+);
+
+const ClusterBootstrap = Obj(
+  {
+    machine: Opt(Str('The control plane Bootstrap is (or was) called on.')),
+    requestedAt: Opt(DateTime('When the call was decided, written before it was made.')),
+    completedAt: Opt(DateTime('When the node confirmed it (or answered that etcd already was bootstrapped).')),
+    lastError: Opt(Str('Why the last Bootstrap call failed, until one succeeds.')),
+  },
+  'Bootstrap of the cluster etcd: it takes effect exactly once.',
+);
+
 const KubernetesClusterStatus = Obj(
   {
     observedGeneration: Opt(Int('The metadata.generation this status was computed from.')),
-    phase: Opt(Str('Lifecycle phase, e.g. Pending, ConfigGenerated, Bootstrapped, Ready, Failed.')),
+    phase: Opt(
+      Str(
+        'Lifecycle phase: ValidationError, Pending, ConfigGenerated, WaitingForNodes, Bootstrapping, Configuring, Bootstrapped, Unhealthy, Ready, Deleting.',
+      ),
+    ),
     message: Opt(Str('Current activity, e.g. "Scaling down".')),
     workers: Opt(Int('Number of worker machines.')),
     conditions: Opt(Conditions()),
+    nodes: Opt(List(ClusterNode, 'Per-node progress, one entry per Machine with a node.', mapList('machine'))),
+    bootstrap: Opt(ClusterBootstrap),
     state: Opt(
       Obj(
         {
@@ -252,6 +295,8 @@ export const KubernetesClusterSchema = Type.Object(
 export type WorkerPool = Static<typeof WorkerPool>;
 export type KubernetesClusterSpec = Static<typeof KubernetesClusterSpec>;
 export type KubernetesClusterStatus = Static<typeof KubernetesClusterStatus>;
+export type ClusterNodeStatus = Static<typeof ClusterNode>;
+export type ClusterBootstrapStatus = Static<typeof ClusterBootstrap>;
 export type KubernetesCluster = Static<typeof KubernetesClusterSchema> & KubeObject;
 
 function validate(obj: KubeObject): FieldError[] {
@@ -310,6 +355,8 @@ export const kubernetesClusterKind: KindDefinition = {
     column('Region', '.spec.data.region', 'string', 'Region.'),
     column('CPs', '.spec.topology.controlplane.replicas', 'integer', 'Control-plane replicas.'),
     column('Workers', '.status.workers', 'integer', 'Worker machines.'),
+    column('Ready', '.status.conditions[?(@.type=="Ready")].status', 'string', 'Every step done and healthy.', 1),
+    column('Healthy', '.status.conditions[?(@.type=="Healthy")].status', 'string', 'Cluster health check.', 1),
     column('Message', '.status.message', 'string', 'Current activity.', 1),
     ageColumn,
   ],
@@ -318,3 +365,8 @@ export const kubernetesClusterKind: KindDefinition = {
   trackGeneration: true,
   strategy: { validate, validateUpdate },
 };
+
+/** held by every provider-talos cluster until its nodes are reset and what it made is gone (talos-operator's name) */
+export const kubernetesClusterFinalizer = 'kubernetescluster.vitistack.io/finalizer';
+/** any value: a deletion skips nodes that cannot be reached at once, instead of after the unreachable-node timeout */
+export const SKIP_UNREACHABLE_ANNOTATION = 'kubernetescluster.vitistack.io/skip-unreachable-nodes';

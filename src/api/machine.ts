@@ -311,3 +311,16 @@ export const machineKind: KindDefinition = {
   trackGeneration: true,
   strategy: {},
 };
+
+/** held by a cluster's Machine until its node has left the cluster (etcd, reset) */
+export const machineLeaveFinalizer = 'kubernetescluster.vitistack.io/node-leave';
+
+/** the labels a cluster's Machines carry: their cluster (metadata.name) and role (talos-operator's) */
+export const CLUSTER_LABEL = 'cluster.vitistack.io/cluster-name';
+export const ROLE_LABEL = 'vitistack.io/node-role';
+
+/** the Machine's role: its label, or undefined when it has none we know */
+export function machineRole(m: KubeObject): 'controlplane' | 'worker' | undefined {
+  const r = m.metadata.labels?.[ROLE_LABEL];
+  return r === 'controlplane' || r === 'worker' ? r : undefined;
+}

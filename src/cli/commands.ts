@@ -1,29 +1,45 @@
-// kubectl talos health | kubeconfig | upgrade: each goes through the AdoptedServer's subresources
-// (never to Talos directly), so the user's RBAC on those subresources is what decides.
+// kubectl talos health | kubeconfig | upgrade: each goes through the object's subresources
+// (never to Talos directly), so the user's RBAC on those subresources is what decides. health and
+// kubeconfig take an AdoptedServer (one node) or a KubernetesCluster (the whole cluster);
+// upgrade takes an AdoptedServer.
 import { writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { adoptedServerKind, type AdoptedServerStatus } from '../api/adoptedserver.js';
-import { groupVersion } from '../machinery/kind.js';
+import { kubernetesClusterKind } from '../api/kubernetescluster.js';
+import { groupVersion, type KindDefinition } from '../machinery/kind.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
 
-const { group, plural, singular, shortNames } = adoptedServerKind;
+const { plural } = adoptedServerKind;
 const BASE = `/apis/${groupVersion(adoptedServerKind)}`;
-/** every name kubectl accepts for the kind: singular, plural, short names, each also group-qualified */
-const KIND_NAMES = new Set([singular, plural, ...shortNames, `${singular}.${group}`, `${plural}.${group}`]);
 
-/** `adoptedserver/NAME` (also `as/NAME`, `adoptedservers/NAME`) or a bare NAME */
-export function parseTarget(arg: string): string {
-  const slash = arg.indexOf('/');
-  const kind = slash < 0 ? singular : arg.slice(0, slash).toLowerCase();
-  const name = slash < 0 ? arg : arg.slice(slash + 1);
-  if (!KIND_NAMES.has(kind)) throw new CLIError(`"${arg}": only adoptedserver/NAME is supported`, 2);
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
-  return name;
+/** every name kubectl accepts for a kind: singular, plural, short names, each also group-qualified */
+const namesOf = (k: KindDefinition) =>
+  new Set([k.singular, k.plural, ...k.shortNames, `${k.singular}.${k.group}`, `${k.plural}.${k.group}`]);
+const TARGET_KINDS = [adoptedServerKind, kubernetesClusterKind].map((k) => ({ kind: k, names: namesOf(k) }));
+
+export interface Target {
+  kind: KindDefinition;
+  name: string;
 }
 
-const objectPath = (kc: KubeClient, name: string) =>
-  `${BASE}/namespaces/${encodeURIComponent(kc.namespace)}/${plural}/${encodeURIComponent(name)}`;
+/** `adoptedserver/NAME` (also `as/NAME`, ...), `kubernetescluster/NAME` (also `kc/NAME`), or a bare NAME (an AdoptedServer) */
+export function parseTarget(arg: string, kinds: readonly KindDefinition[] = [adoptedServerKind]): Target {
+  const slash = arg.indexOf('/');
+  const kindName = slash < 0 ? adoptedServerKind.singular : arg.slice(0, slash).toLowerCase();
+  const name = slash < 0 ? arg : arg.slice(slash + 1);
+  const kind = TARGET_KINDS.find((t) => kinds.includes(t.kind) && t.names.has(kindName))?.kind;
+  if (!kind)
+    throw new CLIError(`"${arg}": only ${kinds.map((k) => `${k.singular}/NAME`).join(' or ')} is supported`, 2);
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
+    throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
+  return { kind, name };
+}
+
+const LIVE_KINDS = [adoptedServerKind, kubernetesClusterKind];
+
+const targetPath = (kc: KubeClient, t: Target) =>
+  `/apis/${groupVersion(t.kind)}/namespaces/${encodeURIComponent(kc.namespace)}/${t.kind.plural}/${encodeURIComponent(t.name)}`;
+const objectPath = (kc: KubeClient, name: string) => targetPath(kc, { kind: adoptedServerKind, name });
 
 interface HealthReport {
   status: string;
@@ -51,14 +67,14 @@ export async function health(
   output: string | undefined,
   out: NodeJS.WritableStream,
 ): Promise<number> {
-  const name = parseTarget(target);
-  const reply = await kc.call('GET', `${objectPath(kc, name)}/health`);
+  const t = parseTarget(target, LIVE_KINDS);
+  const reply = await kc.call('GET', `${targetPath(kc, t)}/health`);
   const report = JSON.parse(reply.body) as HealthReport;
   if (output === 'json') out.write(JSON.stringify(report, null, 2) + '\n');
   else if (output === 'yaml') out.write(stringify(report));
   else if (output) throw new CLIError(`unknown output format "${output}" (json, yaml)`, 2);
   else {
-    out.write(`adoptedserver/${name}: ${report.status}\n`);
+    out.write(`${t.kind.singular}/${t.name}: ${report.status}\n`);
     out.write(
       table([
         ['CHECK', 'STATUS', 'TIME', 'MESSAGE'],
@@ -75,15 +91,15 @@ export async function kubeconfig(
   file: string | undefined,
   out: NodeJS.WritableStream,
 ): Promise<number> {
-  const name = parseTarget(target);
-  const reply = await kc.call('GET', `${objectPath(kc, name)}/kubeconfig`, undefined, 'application/yaml');
+  const t = parseTarget(target, LIVE_KINDS);
+  const reply = await kc.call('GET', `${targetPath(kc, t)}/kubeconfig`, undefined, 'application/yaml');
   if (!file || file === '-') {
     out.write(reply.body);
     return 0;
   }
   // it is an admin credential: only its owner may read it
   await writeFile(file, reply.body, { mode: 0o600 });
-  out.write(`wrote the admin kubeconfig of adoptedserver/${name} to ${file}\n`);
+  out.write(`wrote the admin kubeconfig of ${t.kind.singular}/${t.name} to ${file}\n`);
   return 0;
 }
 
@@ -101,7 +117,7 @@ export async function upgrade(
   flags: UpgradeFlags,
   out: NodeJS.WritableStream,
 ): Promise<number> {
-  const name = parseTarget(target);
+  const { name } = parseTarget(target);
   if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to))
     throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
   const version = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;

@@ -16,22 +16,24 @@ function program(run: (p: Promise<number>) => void): Command {
     )
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
-    .option('-n, --namespace <ns>', "namespace of the AdoptedServer (default: the context's)")
+    .option('-n, --namespace <ns>', "namespace of the object (default: the context's)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
 
   cmd
     .command('health')
-    .description('ask the node now: reachability, version, services, etcd (exit 1 unless Healthy)')
-    .argument('<adoptedserver/NAME>')
+    .description(
+      'ask the node (or every node of the cluster) now: reachability, version, services, etcd (exit 1 unless Healthy)',
+    )
+    .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
     .addOption(new Option('-o, --output <format>', 'json or yaml instead of a table').choices(['json', 'yaml']))
     .action((target: string, o: { output?: string }) => run(health(client(), target, o.output, process.stdout)));
 
   cmd
     .command('kubeconfig')
-    .description("the admin kubeconfig of the node's cluster, from a control-plane node")
-    .argument('<adoptedserver/NAME>')
+    .description("the admin kubeconfig of the node's (or the cluster's) Kubernetes, from a control-plane node")
+    .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
     .option('-o, --output <file>', 'write it to this file (mode 0600) instead of standard output')
     .action((target: string, o: { output?: string }) => run(kubeconfig(client(), target, o.output, process.stdout)));
 

@@ -44,3 +44,15 @@ export function setCondition(
 export function conditionOf(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
+
+/** whether `manager` owns status.<field> of obj (its managedFields), e.g. who has the say on the phase now */
+export function ownsStatusField(
+  obj: { metadata: { managedFields?: { manager?: string; fieldsV1?: unknown }[] } },
+  manager: string,
+  field: string,
+): boolean {
+  return (obj.metadata.managedFields ?? []).some((f) => {
+    const status = (f.fieldsV1 as Record<string, Record<string, unknown> | undefined> | undefined)?.['f:status'];
+    return f.manager === manager && status !== undefined && `f:${field}` in status;
+  });
+}

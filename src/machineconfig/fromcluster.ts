@@ -9,8 +9,9 @@ import type { MachineRole } from './generate/v1alpha1.js';
 import { orderedPatches } from './patch/order.js';
 import type { Patch } from './patch/apply.js';
 
-export const CLUSTER_LABEL = 'cluster.vitistack.io/cluster-name';
-export const ROLE_LABEL = 'vitistack.io/node-role';
+import { CLUSTER_LABEL } from '../api/machine.js';
+
+export { CLUSTER_LABEL, ROLE_LABEL, machineRole } from '../api/machine.js';
 export const POOL_ANNOTATION = 'vitistack.io/nodepool';
 export const MACHINECONFIG_SECRET_ANNOTATION = 'talos.vitistack.io/machineconfig-secret';
 export const CONFIG_HASH_ANNOTATION = 'talos.vitistack.io/config-hash';
@@ -25,12 +26,6 @@ type TalosSettings = NonNullable<KubernetesClusterSpec['talos']>;
  * config` reads manifests that no server has checked.
  */
 export const clusterSpec = (c: KubeObject): KubernetesClusterSpec => (c.spec ?? {}) as KubernetesClusterSpec;
-
-/** the Machine's role: its label, or undefined when it has none we know */
-export function machineRole(m: KubeObject): MachineRole | undefined {
-  const r = m.metadata.labels?.[ROLE_LABEL];
-  return r === 'controlplane' || r === 'worker' ? r : undefined;
-}
 
 export function machineCluster(m: KubeObject): string | undefined {
   return m.metadata.labels?.[CLUSTER_LABEL] || undefined;

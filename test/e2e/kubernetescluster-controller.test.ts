@@ -53,7 +53,8 @@ const machinesOf = async (name: string) =>
 const machineNames = async (name: string) => (await machinesOf(name)).map((m) => m.metadata.name).sort();
 
 beforeAll(async () => {
-  s = await startServer({ args: ['--controllers', '*,-adoptedserver'] });
+  // the Machines and their configs only: no node is ever given to them (test/e2e/cluster-lifecycle.test.ts)
+  s = await startServer({ args: ['--controllers', '*,-adoptedserver,-machine,-clusterlifecycle'] });
   await createNamespace(s, NS);
 });
 

@@ -54,7 +54,7 @@ const raw = (path: string) => ok(s, ['get', '--raw', `/apis/vitistack.io/v1alpha
 beforeAll(async () => {
   // admission alone, on hand-made Machines: the cluster controller's own Machines (and their
   // Secrets) are tested in kubernetescluster-controller.test.ts
-  s = await startServer({ args: ['--controllers', '*,-kubernetescluster'] });
+  s = await startServer({ args: ['--controllers', '*,-kubernetescluster,-machine,-clusterlifecycle'] });
   await createNamespace(s, NS);
 });
 

@@ -81,7 +81,12 @@ describe('user roles from the kinds', () => {
         .filter(({ s }) => s.secretMaterial)
         .map(({ k, s }) => `${k.plural}/${s.name}`)
         .sort(),
-    ).toEqual(['adoptedservers/kubeconfig', 'kubernetesclusters/talosconfig', 'machines/machineconfig']);
+    ).toEqual([
+      'adoptedservers/kubeconfig',
+      'kubernetesclusters/kubeconfig',
+      'kubernetesclusters/talosconfig',
+      'machines/machineconfig',
+    ]);
     for (const { k, s } of declared) {
       for (const v of s.verbs) {
         const g = a(k, `${k.plural}/${s.name}`, v);

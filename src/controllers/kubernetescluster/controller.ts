@@ -22,12 +22,14 @@ import {
   secretsSecretName,
 } from '../../secrets/clustersecrets.js';
 import type { SecretStore } from '../../secrets/secretstore.js';
-import type { Condition } from '../conditions.js';
+import { ownsStatusField, type Condition } from '../conditions.js';
+import { LIFECYCLE_FIELD_MANAGER } from '../clusterlifecycle/write.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import { metadataOnly, splitKey, type ListWatch } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
 import { clusterNamedIn, machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
+import { ManifestFiles } from './manifests.js';
 import { clusterStatus, statusDiffers, type ClusterStatus } from './status.js';
 
 export interface KubernetesClusterControllerOptions {
@@ -36,6 +38,10 @@ export interface KubernetesClusterControllerOptions {
   /** the clusters' secrets bundles (BUNDLE_SELECTOR): the server's own Secrets, or kube-apiserver's */
   bundles: ListWatch;
   events: EventRecorder;
+  /** the cluster lifecycle controller runs too: it has the say on the phase once the Machines are made */
+  lifecycle?: boolean;
+  /** --machine-manifests-dir: where each generated Machine is written as YAML */
+  manifestsDir?: string;
 }
 
 /** the Secrets that hold a cluster's secrets bundle, as its admission labels them */
@@ -66,7 +72,10 @@ export function kubernetesClusterController(o: KubernetesClusterControllerOption
         update: (old, cur) => {
           if (old === cur || stampOf(old) !== stampOf(cur)) enqueue(cur.metadata.namespace, cur.metadata.name!);
         },
-        delete: (cl) => c.forget(cl),
+        delete: (cl) => {
+          c.forget(cl);
+          enqueue(cl.metadata.namespace, cl.metadata.name!);
+        },
       });
       const machineChanged = (m: KubeObject) => {
         for (const r of m.metadata.ownerReferences ?? []) {
@@ -101,6 +110,7 @@ class ClusterReconciler {
   readonly machines: ResourceStore;
   /** cluster uid -> the generation whose spec its Machines' configs were last regenerated from */
   private readonly refreshed = new Map<string, number>();
+  private readonly files: ManifestFiles | undefined;
   /** each write its own context (admission appends warnings to it), named in managedFields */
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: 'kubernetescluster-controller' });
 
@@ -110,6 +120,32 @@ class ClusterReconciler {
     if (!clusters || !machines) throw new Error('the vitistack.io kinds are not registered');
     this.clusters = clusters;
     this.machines = machines;
+    this.files = o.manifestsDir ? new ManifestFiles(o.manifestsDir) : undefined;
+  }
+
+  /**
+   * Server-side apply under this controller's field manager: its conditions and fields only, so
+   * the lifecycle controller's conditions (and its phase, once it has the say) stay as they are.
+   */
+  private async writeStatus(cluster: KubeObject, next: ClusterStatus, ownsPhase: boolean): Promise<void> {
+    const { phase, message, ...rest } = next;
+    const status = ownsPhase ? { ...rest, phase, ...(message ? { message } : {}) } : rest;
+    const body = {
+      apiVersion: cluster.apiVersion,
+      kind: cluster.kind,
+      metadata: { name: cluster.metadata.name, namespace: cluster.metadata.namespace },
+      status,
+    };
+    await this.clusters
+      .apply(
+        cluster.metadata.namespace,
+        cluster.metadata.name!,
+        { value: body, duplicates: [] },
+        this.ctx(),
+        true,
+        'status',
+      )
+      .catch(ignore(404, 409));
   }
 
   forget(cluster: KubeObject): void {
@@ -124,7 +160,12 @@ class ClusterReconciler {
     const { namespace, name } = splitKey(key);
     const ns = namespace!;
     const cluster = await this.clusters.get(ns, name).catch(ignore(404));
-    if (!cluster || cluster.metadata.deletionTimestamp || cluster.metadata.annotations?.[SKIP_ANNOTATION]) return;
+    if (!cluster || cluster.metadata.deletionTimestamp) {
+      const failed = await this.files?.remove(name);
+      if (failed && cluster) await this.o.events.record(cluster, 'Warning', 'ManifestWriteFailed', failed);
+      return;
+    }
+    if (cluster.metadata.annotations?.[SKIP_ANNOTATION]) return;
     // talos-operator's rule: another provider's clusters are someone else's to build
     const spec = clusterSpec(cluster);
     if (spec.data?.provider !== 'talos') return;
@@ -184,6 +225,13 @@ class ClusterReconciler {
       }
     }
 
+    if (this.files && !plan.problems.length) {
+      const failures = await this.files.sync(
+        name,
+        plan.desired.map((d) => machineManifest(cluster, d)),
+      );
+      for (const f of failures) await this.o.events.record(cluster, 'Warning', 'ManifestWriteFailed', f);
+    }
     const previous = (cluster.status ?? {}) as Partial<ClusterStatus>;
     const next = clusterStatus((previous.conditions ?? []) as Condition[], {
       plan,
@@ -193,10 +241,13 @@ class ClusterReconciler {
       hasEndpoint: !!spec.talos?.endpoint,
       generation: cluster.metadata.generation ?? 0,
     });
-    if (statusDiffers(previous, next)) {
-      const status = { ...next, message: next.message ?? null };
-      await this.clusters.patch(ns, name, 'merge', { status }, this.ctx(), 'status').catch(ignore(404, 409));
-    }
+    // once every Machine exists with its config, the lifecycle controller tells where the cluster
+    // is; the phase stays ours until it has written one (what an apply leaves out, its owner drops)
+    const ownsPhase =
+      !this.o.lifecycle ||
+      next.phase !== 'ConfigGenerated' ||
+      !ownsStatusField(cluster, LIFECYCLE_FIELD_MANAGER, 'phase');
+    if (statusDiffers(previous, next, ownsPhase)) await this.writeStatus(cluster, next, ownsPhase);
     return failedCreates.length || waitingForSecrets ? { requeue: true } : undefined;
   }
 }

@@ -22,6 +22,9 @@ export interface Progress {
 export type ClusterStatus = Required<Pick<KubernetesClusterStatus, 'observedGeneration' | 'phase' | 'workers'>> &
   Pick<KubernetesClusterStatus, 'message'> & { conditions: Condition[] };
 
+/** the conditions this controller writes; the lifecycle controller writes its own beside them */
+const OWNED_CONDITIONS = new Set(['Valid', 'MachinesReconciled', 'ConfigGenerated']);
+
 const names = (xs: readonly { name: string }[]) => xs.map((x) => x.name).join(', ');
 
 function machinesCondition(p: Progress): ConditionUpdate {
@@ -79,6 +82,7 @@ export function clusterStatus(previous: readonly Condition[], p: Progress): Clus
     configCondition(p),
   ];
   for (const u of updates) conditions = setCondition(conditions, u).conditions;
+  conditions = conditions.filter((c) => OWNED_CONDITIONS.has(c.type));
   const machines = updates[1]!;
   const config = updates[2]!;
   const phase = p.plan.problems.length
@@ -102,15 +106,17 @@ export function clusterStatus(previous: readonly Condition[], p: Progress): Clus
   };
 }
 
-const comparable = (s: Partial<ClusterStatus>) =>
+const comparable = (s: Partial<ClusterStatus>, withPhase: boolean) =>
   JSON.stringify([
     s.observedGeneration,
-    s.phase,
-    s.message,
+    withPhase ? s.phase : '',
+    withPhase ? s.message : '',
     s.workers,
-    (s.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message ?? '']),
+    (s.conditions ?? [])
+      .filter((c) => OWNED_CONDITIONS.has(c.type))
+      .map((c) => [c.type, c.status, c.reason, c.message ?? '']),
   ]);
 
-/** whether writing `next` would change what the object says */
-export const statusDiffers = (old: Partial<ClusterStatus> | undefined, next: ClusterStatus) =>
-  comparable(old ?? {}) !== comparable(next);
+/** whether writing `next` would change what the object says (its phase and message only when they are ours) */
+export const statusDiffers = (old: Partial<ClusterStatus> | undefined, next: ClusterStatus, withPhase = true) =>
+  comparable(old ?? {}, withPhase) !== comparable(next, withPhase);

@@ -177,6 +177,9 @@ describe('our kinds', () => {
       'Region:.spec.data.region:string:0',
       'CPs:.spec.topology.controlplane.replicas:integer:0',
       'Workers:.status.workers:integer:0',
+      // ours, in -o wide only: the default table stays talos-operator's
+      'Ready:.status.conditions[?(@.type=="Ready")].status:string:1',
+      'Healthy:.status.conditions[?(@.type=="Healthy")].status:string:1',
       'Message:.status.message:string:1',
       'Age:.metadata.creationTimestamp:date:0',
     ]);

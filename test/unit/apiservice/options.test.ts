@@ -35,6 +35,41 @@ describe('server flags', () => {
     });
   });
 
+  it('takes the cluster lifecycle flags, off or at their defaults unless given', () => {
+    const d = parseServerOptions([]);
+    expect(d).toMatchObject({
+      talosApiPort: 50000,
+      clusterPollMs: 5000,
+      clusterHealthTimeoutMs: 30_000,
+      nodeUnreachableTimeoutMs: 600_000,
+    });
+    expect(d.machineManifestsDir).toBeUndefined();
+    const o = parseServerOptions([
+      '--talos-api-port',
+      '50123',
+      '--cluster-poll-interval',
+      '50ms',
+      '--cluster-health-timeout',
+      '300ms',
+      '--node-unreachable-timeout',
+      '1s',
+      '--machine-manifests-dir',
+      '/tmp/m',
+      '--controllers',
+      '*,-machine,-clusterlifecycle',
+    ]);
+    expect(o).toMatchObject({
+      talosApiPort: 50123,
+      clusterPollMs: 50,
+      clusterHealthTimeoutMs: 300,
+      nodeUnreachableTimeoutMs: 1000,
+      machineManifestsDir: '/tmp/m',
+      controllers: ['*', '-machine', '-clusterlifecycle'],
+    });
+    expect(() => parseServerOptions(['--talos-api-port', '0'])).toThrow(/--talos-api-port/);
+    expect(() => parseServerOptions(['--cluster-poll-interval', '0'])).toThrow(/--cluster-poll-interval/);
+  });
+
   it('refuses bad values with a message naming the flag', () => {
     expect(() => parseServerOptions(['--allowed-outbound-networks', '10.0.0.0/33'])).toThrow(
       /--allowed-outbound-networks/,

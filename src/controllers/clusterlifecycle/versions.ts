@@ -1,0 +1,36 @@
+// The versions a machine config asks for (pure): the Talos version is the tag of the installer
+// image (machine.install.image; a config has no version field), the Kubernetes version the tag
+// of the kubelet image. A change of either is an upgrade, which this controller leaves to the
+// upgrade controller: it never rolls one out by applying a config.
+import { versionOfImage } from '../../api/live.js';
+import { isV1Alpha1Document, parseConfigStream, type ConfigDocument } from '../../machineconfig/configstream.js';
+
+export interface ConfigVersions {
+  talos?: string;
+  kubernetes?: string;
+}
+
+const at = (doc: ConfigDocument, ...path: string[]): unknown => {
+  let v: unknown = doc;
+  for (const k of path) v = v instanceof Map ? v.get(k) : undefined;
+  return v;
+};
+
+export function configVersions(configText: string): ConfigVersions {
+  const doc = parseConfigStream(configText).find(isV1Alpha1Document);
+  if (!doc) return {};
+  const tagOf = (image: unknown) => (typeof image === 'string' ? versionOfImage(image) : undefined);
+  const talos = tagOf(at(doc, 'machine', 'install', 'image'));
+  const kubernetes = tagOf(at(doc, 'machine', 'kubelet', 'image'));
+  return { ...(talos ? { talos } : {}), ...(kubernetes ? { kubernetes } : {}) };
+}
+
+/** why applying `desired` to a node that runs `running` would change a version; undefined: it would not */
+export function versionChange(running: ConfigVersions, desired: ConfigVersions): string | undefined {
+  const changes: string[] = [];
+  if (running.talos && desired.talos && running.talos !== desired.talos)
+    changes.push(`Talos ${running.talos} -> ${desired.talos}`);
+  if (running.kubernetes && desired.kubernetes && running.kubernetes !== desired.kubernetes)
+    changes.push(`Kubernetes ${running.kubernetes} -> ${desired.kubernetes}`);
+  return changes.length ? changes.join(', ') : undefined;
+}
