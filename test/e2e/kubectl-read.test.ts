@@ -185,6 +185,8 @@ describe('kubectl get', () => {
       'REGION',
       'CPS',
       'WORKERS',
+      'READY',
+      'HEALTHY',
       'MESSAGE',
       'AGE',
     ]);

@@ -165,13 +165,18 @@ function merge(...specs: Record<string, Record<string, string[]>>[]): Record<str
 
 const VIEW = merge(perResource(['get', 'list', 'watch']), perResource(['get'], '/status'), {
   'metal.sidero.dev': { 'adoptedservers/health': ['get'] },
+  'vitistack.io': { 'kubernetesclusters/health': ['get'] },
 });
 const EDIT = merge(VIEW, perResource(['create', 'update', 'patch', 'delete', 'deletecollection']), {
   'metal.sidero.dev': { 'adoptedservers/upgrade': ['create'] },
 });
 const ADMIN = merge(EDIT, {
   'metal.sidero.dev': { 'adoptedservers/kubeconfig': ['get'] },
-  'vitistack.io': { 'machines/machineconfig': ['get'], 'kubernetesclusters/talosconfig': ['get'] },
+  'vitistack.io': {
+    'machines/machineconfig': ['get'],
+    'kubernetesclusters/talosconfig': ['get'],
+    'kubernetesclusters/kubeconfig': ['get'],
+  },
 });
 
 let tmp: string;
