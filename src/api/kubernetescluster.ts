@@ -224,6 +224,14 @@ const ClusterNode = Obj(
     hostname: Opt(Str('Hostname the node reports.')),
     etcdMember: Opt(Bool('The node is a member of the cluster etcd (control planes).')),
     lastError: Opt(Str('The last failure talking to the node, empty once it succeeds again.')),
+    appliedAt: Opt(
+      DateTime('When the config was applied to the node in maintenance mode: it installs and reboots after that.'),
+    ),
+    resetAt: Opt(
+      DateTime(
+        'When the node acknowledged a reset (leaving the cluster, or the cluster deleted): it is waited for until it is back in maintenance mode, and not reset again.',
+      ),
+    ),
   },
   "One node's progress in the cluster.",
 );

@@ -3,7 +3,7 @@
 // metadata for apid proxying, abort signals, and mapping every failure to a TalosError.
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { createSecureContext } from 'node:tls';
+import { checkServerIdentity, createSecureContext, type PeerCertificate } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import {
   clientClosed,
@@ -28,6 +28,13 @@ export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 /** At most this long is spent finding out why a connection closed during setup. */
 const PROBE_MS = 2_000;
+/**
+ * The TLS server name (SNI) sent when a node is dialed by IP address. grpc-js would send the IP
+ * itself, which RFC 6066 forbids (Node warns `DEP0123`); Talos's apid does not choose its
+ * certificate by SNI, and the certificate is still checked against the IP (see `identity`).
+ * `.invalid` is reserved (RFC 2606): this name never means a real host.
+ */
+const IP_SERVER_NAME = 'talos-node.invalid';
 /** grpc-js' words for "TCP connected, then closed before HTTP/2 started" */
 const CLOSED_DURING_SETUP = /Failed to connect|Connection dropped|Socket closed/i;
 
@@ -120,6 +127,8 @@ export class TalosConnection {
   /** the mTLS material; undefined for a maintenance-mode (insecure) connection */
   private readonly pem: { ca: Buffer; crt: Buffer; key: Buffer } | undefined;
   private probeTarget: ProbeTarget | undefined;
+  /** what the node's certificate must name (a DNS or IP SAN); set when dialing */
+  private identity: string | undefined;
   private connecting: Promise<Stubs> | undefined;
   private closed = false;
 
@@ -135,7 +144,10 @@ export class TalosConnection {
     if ('insecure' in opts) {
       // as talosctl --insecure: the node's throw-away certificate cannot be verified, and we have none to show
       this.pem = undefined;
-      this.credentials = grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false });
+      this.credentials = grpc.credentials.createSsl(null, null, null, {
+        rejectUnauthorized: false,
+        checkServerIdentity: () => undefined,
+      });
       return;
     }
     const key = Buffer.from(nodeTlsKey(opts.key));
@@ -145,7 +157,11 @@ export class TalosConnection {
     try {
       // load once now so bad material fails here with a clear message, not as a vague UNAVAILABLE later
       createSecureContext({ ca, cert: crt, key });
-      this.credentials = grpc.credentials.createSsl(ca, key, crt);
+      // grpc-js asks this with the server name it sent; the certificate must name what we dialed instead
+      this.credentials = grpc.credentials.createSsl(ca, key, crt, {
+        checkServerIdentity: (_sent: string, cert: PeerCertificate) =>
+          checkServerIdentity(this.identity ?? IP_SERVER_NAME, cert),
+      });
     } catch {
       throw credentialsError();
     }
@@ -176,7 +192,11 @@ export class TalosConnection {
     };
     // we dial the checked IP; the certificate is still verified against the name the user gave
     const verifyName = this.insecure ? undefined : (this.opts.targetNameOverride ?? (isIP(host) ? undefined : host));
-    if (verifyName) options['grpc.ssl_target_name_override'] = verifyName;
+    // the certificate must name the given name, or else the IP dialed (an IP SAN, as talosctl checks it);
+    // the server name sent is never an IP address
+    this.identity = verifyName ?? address;
+    options['grpc.ssl_target_name_override'] =
+      verifyName !== undefined && isIP(verifyName) === 0 ? verifyName : IP_SERVER_NAME;
     const { machine, cluster, storage } = talosProtos();
     const target = formatEndpoint({ host: address, port });
     this.probeTarget = { address, port, verifyName, ...(this.pem ? { credentials: this.pem } : {}) };

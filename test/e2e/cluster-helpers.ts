@@ -41,8 +41,20 @@ export function serverArgs(talosPort: number, extra: string[] = []): string[] {
   ];
 }
 
-export async function startBench(o: { nodes: number; ns: string; extraArgs?: string[] }): Promise<Bench> {
-  const sim = await startSimulator({ maintenance: true, nodes: o.nodes, rebootMs: 100, installMs: 50, shutdownMs: 20 });
+export async function startBench(o: {
+  nodes: number;
+  ns: string;
+  extraArgs?: string[];
+  /** how long a node's reboot takes (default 100 ms) */
+  rebootMs?: number;
+}): Promise<Bench> {
+  const sim = await startSimulator({
+    maintenance: true,
+    nodes: o.nodes,
+    rebootMs: o.rebootMs ?? 100,
+    installMs: 50,
+    shutdownMs: 20,
+  });
   let server: TestServer | undefined;
   try {
     const args = serverArgs(sim.port, o.extraArgs);

@@ -13,11 +13,8 @@ import { unhealthyServices } from '../../nodeaccess/sighting.js';
 import type { TalosClient } from '../../talos/client.js';
 import { TalosError } from '../../talos/errors.js';
 import type { ConditionUpdate } from '../conditions.js';
-import { controlPlanes, event, isMember, live, ordered, type NodeView, type Round } from './round.js';
+import { controlPlanes, event, isMember, live, now, ordered, type NodeView, type Round } from './round.js';
 import { configVersions, versionChange } from './versions.js';
-
-/** when each Machine (by uid) last had a config applied in maintenance mode, to give it time to reboot */
-export type ApplyTimes = Map<string, number>;
 
 interface Findings {
   failed: string[];
@@ -67,7 +64,7 @@ async function applyTo(
   }
 }
 
-async function firstConfigs(r: Round, f: Findings, times: ApplyTimes, graceMs: number): Promise<void> {
+async function firstConfigs(r: Round, f: Findings, flush: () => Promise<void>, graceMs: number): Promise<void> {
   const bootstrapped = !!r.bootstrap.completedAt;
   const cps = ordered(controlPlanes(live(r)));
   // before the bootstrap only the first control plane with a node is given its config
@@ -77,7 +74,8 @@ async function firstConfigs(r: Round, f: Findings, times: ApplyTimes, graceMs: n
   let cpGoing = false;
   for (const v of ordered(live(r))) {
     if (v.sighting?.mode !== 'maintenance' || !v.desiredHash) continue;
-    const last = times.get(v.machine.metadata.uid!);
+    // when it was given its config is in the status, so a restart gives it the rest of its time to install
+    const last = v.record.appliedAt ? Date.parse(v.record.appliedAt) : undefined;
     if (v.record.state === 'Applying' && last !== undefined && Date.now() - last < graceMs) {
       f.waiting.push(`${v.name} (installing)`);
       continue;
@@ -106,7 +104,9 @@ async function firstConfigs(r: Round, f: Findings, times: ApplyTimes, graceMs: n
       continue;
     }
     if (await applyTo(r, v, f, { client: r.deps.nodes.maintenance(v.endpoint!), mode: 'AUTO', text })) {
-      times.set(v.machine.metadata.uid!, Date.now());
+      v.record.appliedAt = now();
+      // written at once: a restart must find it, not give the config to the installing node again
+      await flush();
     }
   }
 }
@@ -187,13 +187,13 @@ function condition(r: Round, f: Findings): ConditionUpdate {
   );
 }
 
-export async function applyStep(r: Round, times: ApplyTimes): Promise<void> {
+export async function applyStep(r: Round, flush: () => Promise<void>): Promise<void> {
   const f: Findings = { failed: [], versions: [], waiting: [] };
   for (const v of live(r)) {
     if (v.sighting?.mode === 'foreign' && v.previousState !== 'ConfiguredElsewhere')
       await event(r, 'Warning', 'NodeConfiguredElsewhere', `left alone: machine ${v.name}: ${v.sighting.error}`);
   }
-  await firstConfigs(r, f, times, r.deps.unreachableTimeoutMs);
+  await firstConfigs(r, f, flush, r.deps.unreachableTimeoutMs);
   await changedConfigs(r, f);
   r.conditions.ConfigApplied = condition(r, f);
 }

@@ -28,15 +28,15 @@ import { controlledBy, SKIP_ANNOTATION } from '../kubernetescluster/plan.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import { splitKey } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
-import { applyStep, type ApplyTimes } from './apply.js';
+import { applyStep } from './apply.js';
 import { bootstrapStep } from './bootstrap.js';
 import { healthStep } from './health.js';
 import { kubeconfigStep } from './kubeconfig.js';
 import { dropLeaveFinalizer, leaveStep } from './leave.js';
 import { hasLeaveFinalizer, live, startRound, type LifecycleDeps, type Round } from './round.js';
 import { LIFECYCLE_CONDITIONS, lifecycleStatus, machinesGenerated, type LifecycleCondition } from './status.js';
-import { orphan, removeEverything, resetNodes, setFinalizers, type TeardownMemory } from './teardown.js';
-import { currentFields, LIFECYCLE_FIELD_MANAGER, writeLifecycleStatus } from './write.js';
+import { orphan, removeEverything, resetNodes, setFinalizers } from './teardown.js';
+import { currentFields, LIFECYCLE_FIELD_MANAGER, writeLifecycleStatus, type LifecycleFields } from './write.js';
 
 export interface ClusterLifecycleOptions {
   registry: APIRegistry;
@@ -104,10 +104,11 @@ function machinesReady(r: Round, leaving: string[]): ConditionUpdate {
   };
 }
 
+/** status.nodes: one record per Machine with a node (or a config applied) */
+const nodeRecords = (r: Round) => r.views.filter((v) => v.endpoint || v.record.configHash).map((v) => v.record);
+
 class ClusterLifecycle {
   readonly deps: LifecycleDeps;
-  private readonly applyTimes: ApplyTimes = new Map();
-  private readonly teardowns = new Map<string, TeardownMemory>();
 
   constructor(private readonly o: ClusterLifecycleOptions) {
     const clusters = o.registry.storeOf(kubernetesClusterKind);
@@ -121,7 +122,6 @@ class ClusterLifecycle {
       events: o.events,
       healthTimeoutMs: o.healthTimeoutMs,
       unreachableTimeoutMs: o.unreachableTimeoutMs,
-      resetting: new Map(),
     };
   }
 
@@ -170,9 +170,9 @@ class ClusterLifecycle {
     const flush = async () => {
       r.cluster = await this.write(r);
     };
-    const leaving = await leaveStep(r);
+    const leaving = await leaveStep(r, flush);
     r.conditions.MachinesReady = machinesReady(r, leaving);
-    await applyStep(r, this.applyTimes);
+    await applyStep(r, flush);
     await bootstrapStep(r, flush);
     const healthy = await healthStep(r);
     await kubeconfigStep(r, healthy);
@@ -195,7 +195,7 @@ class ClusterLifecycle {
       }),
     ) as Record<LifecycleCondition, ConditionUpdate>;
     const s = lifecycleStatus(previous, updates, rfc3339());
-    const nodes = r.views.filter((v) => v.endpoint || v.record.configHash).map((v) => v.record);
+    const nodes = nodeRecords(r);
     // the phase is the KubernetesCluster controller's while Machines or configs are missing; ours
     // is kept as it is until that controller has written its own (an apply that leaves it out drops it)
     const generated = machinesGenerated(previous);
@@ -223,9 +223,6 @@ class ClusterLifecycle {
     const finalizers = cluster.metadata.finalizers ?? [];
     if (!finalizers.includes(kubernetesClusterFinalizer)) return;
     if (finalizers.includes('orphan')) return orphan(this.deps, cluster, labelled);
-    const uid = cluster.metadata.uid!;
-    const memory = this.teardowns.get(uid) ?? { reset: new Set<string>() };
-    this.teardowns.set(uid, memory);
     const creds = await clusterCredentials(this.deps.secrets, cluster.metadata.namespace!, cluster.metadata.name!);
     const r = creds ? await startRound(this.deps, cluster, ours, creds) : undefined;
     const known = ours.filter((m) => machineEndpoint(m, this.o.nodes.talosApiPort)).map((m) => m.metadata.name);
@@ -236,18 +233,24 @@ class ClusterLifecycle {
         'ResetSkipped',
         `the cluster's talosconfig is gone: the nodes of ${known.join(', ')} could not be reset`,
       );
-    const waiting = await resetNodes(r, memory);
-    if (waiting) {
-      await writeLifecycleStatus(
+    let current = cluster;
+    /** the nodes' records (which were reset, when) go into the status as soon as they change */
+    const save = async (fields: Partial<LifecycleFields> = {}) => {
+      const nodes = r ? nodeRecords(r) : currentFields(current).nodes;
+      current = await writeLifecycleStatus(
         this.deps.clusters,
-        cluster,
-        { ...currentFields(cluster), phase: 'Deleting', message: waiting },
+        current,
+        { ...currentFields(current), phase: 'Deleting', nodes, ...fields },
         true,
       );
+      if (r) r.cluster = current;
+    };
+    const waiting = await resetNodes(r, save);
+    if (waiting) {
+      await save({ message: waiting });
       return { requeueAfterMs: this.o.pollMs };
     }
-    await removeEverything(this.deps, cluster, ours);
-    this.teardowns.delete(uid);
+    await removeEverything(this.deps, current, ours);
   }
 }
 

@@ -14,7 +14,7 @@ import type { ResourceStore } from '../../machinery/registry/store.js';
 import { using } from '../../nodeaccess/machinenode.js';
 import type { EtcdMember } from '../../talos/client.js';
 import { TalosError } from '../../talos/errors.js';
-import { controlPlanes, event, hasLeaveFinalizer, live, type NodeView, type Round } from './round.js';
+import { controlPlanes, event, hasLeaveFinalizer, live, now, type NodeView, type Round } from './round.js';
 
 export const LEAVE_FIELD_MANAGER = 'clusterlifecycle-controller';
 const quorumOf = (n: number) => Math.floor(n / 2) + 1;
@@ -87,20 +87,16 @@ async function sendReset(r: Round, v: NodeView): Promise<'sent' | string> {
   } catch (e) {
     if (!(e instanceof TalosError)) throw e;
     // a reset already under way answers FailedPrecondition
-    if (e.failure === 'FailedPrecondition' && r.deps.resetting.has(v.machine.metadata.uid!)) return 'sent';
+    if (e.failure === 'FailedPrecondition' && v.record.resetAt) return 'sent';
     return `resetting the node failed: ${e.message}`;
   }
 }
 
 const BEING_RESET = 'is being reset';
 
-async function leave(r: Round, v: NodeView): Promise<string | undefined> {
+async function leave(r: Round, v: NodeView, flush: () => Promise<void>): Promise<string | undefined> {
   const s = v.sighting;
-  const uid = v.machine.metadata.uid!;
-  if (!v.endpoint || s?.mode === 'maintenance' || s?.mode === 'foreign') {
-    r.deps.resetting.delete(uid);
-    return undefined;
-  }
+  if (!v.endpoint || s?.mode === 'maintenance' || s?.mode === 'foreign') return undefined;
   if (!v.record.configHash && s?.mode !== 'configured' && !r.members?.some((m) => m.hostname === v.record.hostname))
     return undefined;
   if (v.role === 'controlplane') {
@@ -112,8 +108,10 @@ async function leave(r: Round, v: NodeView): Promise<string | undefined> {
     // node is seen back in maintenance mode (a provider destroying it earlier would cut the reset short)
     const sent = await sendReset(r, v);
     if (sent !== 'sent') return sent;
-    if (!r.deps.resetting.has(uid)) {
-      r.deps.resetting.set(uid, Date.now());
+    if (!v.record.resetAt) {
+      // kept in the status at once: after a restart the reset under way is waited for, not sent again
+      v.record.resetAt = now();
+      await flush();
       await event(
         r,
         'Normal',
@@ -124,13 +122,12 @@ async function leave(r: Round, v: NodeView): Promise<string | undefined> {
     return `its node ${v.endpoint} ${BEING_RESET}`;
   }
   // unreachable: rebooting after the reset, or away; either is waited for, up to the timeout
-  const resetAt = r.deps.resetting.get(uid);
+  const resetAt = v.record.resetAt ? Date.parse(v.record.resetAt) : undefined;
   const since = resetAt ?? Date.parse(v.machine.metadata.deletionTimestamp!);
   if (Date.now() - since < r.deps.unreachableTimeoutMs)
     return resetAt
       ? `its node ${v.endpoint} ${BEING_RESET}`
       : `its node ${v.endpoint} is unreachable: ${s?.error ?? ''}`;
-  r.deps.resetting.delete(uid);
   if (resetAt) return undefined;
   await event(
     r,
@@ -142,10 +139,10 @@ async function leave(r: Round, v: NodeView): Promise<string | undefined> {
 }
 
 /** the Machines leaving now, each with why it still waits (empty when every one could go) */
-export async function leaveStep(r: Round): Promise<string[]> {
+export async function leaveStep(r: Round, flush: () => Promise<void>): Promise<string[]> {
   const waiting: string[] = [];
   for (const v of r.views.filter((x) => x.deleting && hasLeaveFinalizer(x.machine))) {
-    const why = await leave(r, v);
+    const why = await leave(r, v, flush);
     if (why === undefined) {
       await dropLeaveFinalizer(r.deps.machines, v.machine);
       r.views = r.views.filter((x) => x !== v);

@@ -30,8 +30,6 @@ export interface LifecycleDeps {
   healthTimeoutMs: number;
   /** how long an unreachable node may hold up its leaving or its cluster's deletion */
   unreachableTimeoutMs: number;
-  /** Machines (by uid) whose node acknowledged a reset, and when: they go once it is back in maintenance mode */
-  resetting: Map<string, number>;
 }
 
 export type Role = 'controlplane' | 'worker';
@@ -171,6 +169,7 @@ export function noteSighting(r: Round, v: NodeView): void {
       // gives it a while); otherwise it was reset or replaced behind our back and runs nothing of ours
       if (rec.state === 'Applying') break;
       delete rec.configHash;
+      delete rec.appliedAt;
       delete rec.etcdMember;
       rec.state = 'Maintenance';
       delete rec.lastError;

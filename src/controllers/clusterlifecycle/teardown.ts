@@ -19,7 +19,7 @@ import {
 import { using } from '../../nodeaccess/machinenode.js';
 import { TalosError } from '../../talos/errors.js';
 import { dropLeaveFinalizer } from './leave.js';
-import { event, type LifecycleDeps, type Round } from './round.js';
+import { event, now, type LifecycleDeps, type Round } from './round.js';
 import { LIFECYCLE_FIELD_MANAGER } from './write.js';
 
 const ignore404 = (e: unknown) => {
@@ -56,22 +56,18 @@ export async function orphan(deps: LifecycleDeps, cluster: KubeObject, machines:
   await dropClusterFinalizer(deps, cluster);
 }
 
-export interface TeardownMemory {
-  /** machine uids whose node was reset by this deletion (so a reboot in progress is not waited for) */
-  reset: Set<string>;
-}
-
 /**
  * Resets the nodes; undefined when the deletion may go on, else why it waits. A reset node is
  * waited for until it is back in maintenance mode: deleting its Machine earlier lets the provider
- * destroy the machine in the middle of the reset.
+ * destroy the machine in the middle of the reset. Which nodes were reset is each node's `resetAt`
+ * in the status, saved as soon as the node acknowledged, so a restart neither forgets a reset
+ * under way (and reports it skipped) nor resets a node again.
  */
-export async function resetNodes(r: Round | undefined, memory: TeardownMemory): Promise<string | undefined> {
+export async function resetNodes(r: Round | undefined, save: () => Promise<void>): Promise<string | undefined> {
   if (!r) return undefined;
   const pending: { name: string; why: string; reset: boolean }[] = [];
   for (const v of r.views) {
-    const uid = v.machine.metadata.uid!;
-    const wasReset = memory.reset.has(uid);
+    const wasReset = !!v.record.resetAt;
     if (!v.endpoint || !v.sighting) continue;
     if (v.sighting.mode === 'configured') {
       try {
@@ -85,7 +81,8 @@ export async function resetNodes(r: Round | undefined, memory: TeardownMemory): 
         }
       }
       if (!wasReset) {
-        memory.reset.add(uid);
+        v.record.resetAt = now();
+        await save();
         await event(
           r,
           'Normal',
