@@ -63,6 +63,7 @@ export class Lifecycle {
 
   /** Install `version` (now, or at the next boot when staged), then reboot. */
   upgrade(node: SimNode, version: string): void {
+    node.upgrades++;
     node.pendingVersion = version;
     this.reboot(node, this.fleet.opts.installMs);
   }

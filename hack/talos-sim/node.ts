@@ -122,6 +122,8 @@ export class SimNode extends EventEmitter {
   bootstrapCalls = 0;
   bootstrapsEffective = 0;
   resets = 0;
+  /** Upgrade calls the node accepted (a test proves no node is upgraded twice) */
+  upgrades = 0;
   /** why the last reset did not happen (a graceful reset whose etcd leave was refused) */
   resetError: string | undefined;
 
@@ -299,6 +301,7 @@ export class SimNode extends EventEmitter {
       etcdMember: cluster?.isMember(this) ?? false,
       etcdMemberId: this.etcdMemberId ?? null,
       resets: this.resets,
+      upgrades: this.upgrades,
       resetError: this.resetError ?? null,
       faults: this.faults,
       services: [...this.services.values()].map((s) => ({
