@@ -185,6 +185,18 @@ const TalosSettings = Obj(
   'Talos settings for the generated machine configs.',
 );
 
+const UpgradeStrategy = Obj(
+  {
+    maxUnavailable: Opt(
+      Int('Worker nodes upgraded at once (control planes always go one at a time); 1 when unset.', { minimum: 1 }),
+    ),
+    allowDowngrade: Opt(
+      Bool('Allow changing a version to an older one (not further back than Talos supports going forwards).'),
+    ),
+  },
+  'How a change of the Talos or Kubernetes version rolls out.',
+);
+
 const KubernetesClusterSpec = Obj(
   {
     data: ClusterData,
@@ -197,6 +209,7 @@ const KubernetesClusterSpec = Obj(
       'Machines that make up the cluster.',
     ),
     talos: Opt(TalosSettings),
+    upgradeStrategy: Opt(UpgradeStrategy),
   },
   'Desired state of the cluster.',
 );

@@ -108,7 +108,25 @@ describe('changes after Ready', () => {
     const applied = Object.fromEntries(
       (await cluster(b, NAME)).status.nodes.map((n: any) => [n.machine, n.configHash]),
     );
-    await patchCluster([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.8' }]);
+    // a downgrade is refused at the write (the upgrade rule), and nothing is stored
+    const generation = (await cluster(b, NAME)).metadata.generation;
+    const refused = await b.server.kubectl([
+      '-n',
+      NS,
+      'patch',
+      'kc',
+      NAME,
+      '--type=json',
+      `-p=${JSON.stringify([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.8' }])}`,
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('spec.talos.version');
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    expect((await cluster(b, NAME)).metadata.generation).toBe(generation);
+    await patchCluster([
+      { op: 'add', path: '/spec/upgradeStrategy', value: { allowDowngrade: true } },
+      { op: 'add', path: '/spec/talos/version', value: 'v1.13.8' },
+    ]);
     const pending = await until('VersionChangePending', async () => {
       const c = await conditionOf('ConfigApplied');
       return c?.reason === 'VersionChangePending' ? c : undefined;
@@ -118,7 +136,10 @@ describe('changes after Ready', () => {
     const kc = await cluster(b, NAME);
     expect(kc.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('False');
     for (const n of kc.status.nodes) expect(n.configHash).toBe(applied[n.machine]);
-    await patchCluster([{ op: 'remove', path: '/spec/talos/version' }]);
+    await patchCluster([
+      { op: 'remove', path: '/spec/talos/version' },
+      { op: 'remove', path: '/spec/upgradeStrategy' },
+    ]);
     await readyWith(b, NAME, 1, 1);
   });
 
