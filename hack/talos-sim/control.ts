@@ -54,6 +54,7 @@ export function fleetState(t: ControlTarget): Record<string, unknown> {
     })),
     nodes: t.fleet.nodes.map((n) => n.snapshot()),
     maxDownAtOnce: t.fleet.maxDownAtOnce,
+    maxDownByRole: { ...t.fleet.maxDownByRole },
     downNow: t.fleet.downNow(),
   };
 }

@@ -1,0 +1,116 @@
+// A rolling Talos upgrade of a 3+3 cluster driven by spec.talos.version, with the simulator's
+// machines: control planes one at a time, workers spec.upgradeStrategy.maxUnavailable at a time
+// (the simulator counts the most nodes down at once per role, and every Upgrade call per node),
+// every node ends at the target; then a second rollout survives a kill -9 of the server mid-way:
+// it resumes from status.upgrade and no finished node is asked again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server.js';
+import {
+  cluster,
+  clusterEvents,
+  exampleCluster,
+  readyWith,
+  simState,
+  startBench,
+  stopBench,
+  until,
+  type Bench,
+} from './cluster-helpers.js';
+import { ok, startKubectl } from './kubectl-helpers.js';
+
+const NS = 'upgrades';
+const NAME = 'rolling';
+let b: Bench;
+
+beforeAll(async () => {
+  b = await startBench({ nodes: 6, ns: NS, extraArgs: ['--upgrade-node-timeout', '10s'] });
+  await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: exampleCluster(3, 3, NAME) });
+  await readyWith(b, NAME, 3, 3);
+}, 180_000);
+
+afterAll(async () => {
+  await stopBench(b);
+});
+
+const ours = () => simState(b).nodes.filter((n) => n.clusterName === NAME && n.configured);
+const patchCluster = (ops: unknown[]) =>
+  ok(b.server, ['-n', NS, 'patch', 'kc', NAME, '--type=json', `-p=${JSON.stringify(ops)}`]);
+const finished = (to: string) => {
+  let seen = '';
+  return until(
+    () => `the rollout to ${to} finished (last seen: ${seen})`,
+    async () => {
+      const kc = await cluster(b, NAME);
+      const u = kc?.status?.upgrade;
+      seen = JSON.stringify({ upgrade: u, conditions: kc?.status?.conditions, nodes: kc?.status?.nodes });
+      return u?.to === to && u.finishedAt ? u : undefined;
+    },
+    40_000,
+  );
+};
+
+describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
+  it('goes control planes first one at a time, workers maxUnavailable at a time, and ends with every node at the target', async () => {
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(Object.keys(before)).toHaveLength(6);
+    b.sim.fleet.trackDowntime();
+    await patchCluster([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.10' }]);
+    const u = await finished('v1.13.10');
+    expect(u).toMatchObject({ kind: 'Talos', from: 'v1.13.9', to: 'v1.13.10' });
+    expect(u.image).toBe('ghcr.io/siderolabs/installer:v1.13.10');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    // control planes are listed (and went) first
+    expect(u.nodes.slice(0, 3).every((n: any) => n.role === 'controlplane')).toBe(true);
+    const cpFinished = u.nodes.slice(0, 3).map((n: any) => Date.parse(n.finishedAt));
+    const workersAsked = u.nodes.slice(3).map((n: any) => Date.parse(n.requestedAt));
+    expect(Math.min(...workersAsked)).toBeGreaterThanOrEqual(Math.max(...cpFinished));
+    for (let i = 1; i < 3; i++)
+      expect(Date.parse(u.nodes[i].requestedAt)).toBeGreaterThanOrEqual(Date.parse(u.nodes[i - 1].finishedAt));
+    const state = simState(b);
+    expect(state.maxDownByRole.controlplane).toBe(1);
+    expect(state.maxDownByRole.worker).toBe(1);
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.10');
+      expect(n.upgrades).toBe(before[n.name]! + 1);
+    }
+    const kc = await readyWith(b, NAME, 3, 3);
+    expect(kc.status.conditions.find((c: any) => c.type === 'Upgrading')).toMatchObject({
+      status: 'False',
+      reason: 'Completed',
+      message: 'Talos v1.13.10: 6/6 nodes done',
+    });
+    const events = await clusterEvents(b, NAME);
+    expect(events.filter((e) => e.startsWith('UpgradeNodeDone:'))).toHaveLength(6);
+    expect(events.some((e) => e.startsWith('UpgradeCompleted:'))).toBe(true);
+  });
+
+  it('resumes after kill -9 mid-rollout from status, never asking a finished node again', async () => {
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.11' }]);
+    const w = startKubectl(b.server, [
+      '-n',
+      NS,
+      'get',
+      'kc',
+      NAME,
+      '-w',
+      '-o',
+      'jsonpath={.status.upgrade.nodes[*].phase}{"\\n"}',
+    ]);
+    try {
+      // a worker being upgraded: the control planes are done by then
+      await w.waitFor(/done done done (done )*upgrading/, 'stdout', 60_000);
+      await b.server.stop('SIGKILL');
+    } finally {
+      await w.kill();
+    }
+    b.server = await startServer({ dataDir: b.server.dataDir, args: b.args });
+    const u = await finished('v1.13.11');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.11');
+      expect(n.upgrades).toBe(before[n.name]! + 1);
+    }
+    await readyWith(b, NAME, 3, 3);
+  });
+});
