@@ -64,7 +64,8 @@ export class Lifecycle {
   /** Install `version` (now, or at the next boot when staged), then reboot. */
   upgrade(node: SimNode, version: string): void {
     node.upgrades++;
-    node.pendingVersion = version;
+    // a failed install: the node reboots into what it ran before, as Talos falls back to its old image
+    node.pendingVersion = node.faults.failUpgrade ? undefined : version;
     this.reboot(node, this.fleet.opts.installMs);
   }
 

@@ -29,6 +29,8 @@ export interface Faults {
   refuseConfig: string | undefined;
   /** the next Bootstrap takes the node down before etcd starts (once) */
   stopDuringBootstrap: boolean;
+  /** an accepted Upgrade reboots the node, which comes back at the version it ran (until heal) */
+  failUpgrade: boolean;
 }
 
 export function noFaults(): Faults {
@@ -40,6 +42,7 @@ export function noFaults(): Faults {
     wrongCA: false,
     refuseConfig: undefined,
     stopDuringBootstrap: false,
+    failUpgrade: false,
   };
 }
 

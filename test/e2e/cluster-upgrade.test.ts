@@ -23,7 +23,7 @@ const NAME = 'rolling';
 let b: Bench;
 
 beforeAll(async () => {
-  b = await startBench({ nodes: 6, ns: NS, extraArgs: ['--upgrade-node-timeout', '10s'] });
+  b = await startBench({ nodes: 6, ns: NS, extraArgs: ['--upgrade-node-timeout', '5s'] });
   await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: exampleCluster(3, 3, NAME) });
   await readyWith(b, NAME, 3, 3);
 }, 180_000);
@@ -112,5 +112,68 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
       expect(n.upgrades).toBe(before[n.name]! + 1);
     }
     await readyWith(b, NAME, 3, 3);
+  });
+
+  it('stops on a node that fails its upgrade, touching nothing else, until the user retries or skips it', async () => {
+    const wrk1 = ours().find((n) => n.name === `${NAME}-wrk1`)!;
+    await b.sim.inject(wrk1.id, 'fail-upgrade');
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.12' }]);
+    const stopped = await until('the rollout stopped on wrk1', async () => {
+      const kc = await cluster(b, NAME);
+      const c = kc?.status?.conditions?.find((x: any) => x.type === 'Upgrading');
+      return c?.reason === 'UpgradeFailed' ? kc : undefined;
+    });
+    const upgrading = stopped.status.conditions.find((x: any) => x.type === 'Upgrading');
+    // back so fast that it was never seen away: the bounded wait judges it, naming what it runs
+    expect(upgrading.message).toMatch(
+      new RegExp(
+        `${NAME}-wrk1: (came back at v1.13.11, not v1.13.12|not back at v1.13.12 and healthy within 5000ms \\(runs v1.13.11\\))`,
+      ),
+    );
+    expect(upgrading.message).toContain('4/6 nodes done');
+    const phases = Object.fromEntries(stopped.status.upgrade.nodes.map((n: any) => [n.machine, n.phase]));
+    expect(phases[`${NAME}-wrk1`]).toBe('failed');
+    expect(phases[`${NAME}-wrk2`]).toBe('pending');
+    expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('UpgradeStopped:') && e.includes('wrk1'))).toBe(
+      true,
+    );
+    // nothing moves while it is stopped: wrk1 is not asked again, wrk2 not at all
+    await until('a few more rounds of the stopped rollout', async () => {
+      const kc = await cluster(b, NAME);
+      const at = Date.parse(kc.status.conditions.find((x: any) => x.type === 'Upgrading').lastTransitionTime);
+      return Date.now() - at > 1500 ? true : undefined;
+    });
+    let counts = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(counts[`${NAME}-wrk1`]).toBe(before[`${NAME}-wrk1`]! + 1);
+    expect(counts[`${NAME}-wrk2`]).toBe(before[`${NAME}-wrk2`]);
+
+    // retry: the node is asked again (and, healed, gets there); the annotation is consumed
+    await b.sim.inject(wrk1.id, 'heal');
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/retry-failed-nodes=true']);
+    const u = await finished('v1.13.12');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    expect(u.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).attempts).toBe(2);
+    expect((await cluster(b, NAME)).metadata.annotations?.['upgrade.vitistack.io/retry-failed-nodes']).toBeUndefined();
+    counts = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(counts[`${NAME}-wrk1`]).toBe(before[`${NAME}-wrk1`]! + 2);
+
+    // skip: the next rollout leaves the failing node at its version and finishes
+    const wrk2 = ours().find((n) => n.name === `${NAME}-wrk2`)!;
+    await b.sim.inject(wrk2.id, 'fail-upgrade');
+    try {
+      await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.13' }]);
+      await until('the rollout stopped on wrk2', async () => {
+        const u = (await cluster(b, NAME))?.status?.upgrade;
+        return u?.to === 'v1.13.13' && u.nodes.some((n: any) => n.phase === 'failed') ? u : undefined;
+      });
+      await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/skip-failed-nodes=true']);
+      const skipped = await finished('v1.13.13');
+      expect(skipped.nodes.find((n: any) => n.machine === `${NAME}-wrk2`).phase).toBe('skipped');
+      expect(ours().find((n) => n.name === `${NAME}-wrk2`)!.version).toBe('v1.13.12');
+      expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('UpgradeNodeSkipped:'))).toBe(true);
+    } finally {
+      await b.sim.inject(wrk2.id, 'heal');
+    }
   });
 });

@@ -21,6 +21,10 @@ import { event, isMember, live, now, ordered, type NodeView, type Round } from '
 import { configVersions } from './versions.js';
 
 export const UPGRADE_FIELD_MANAGER = 'upgrade-controller';
+/** "true": the failed nodes of the rollout are asked again (talos-operator's names; consumed) */
+export const RETRY_FAILED_ANNOTATION = 'upgrade.vitistack.io/retry-failed-nodes';
+/** "true": the failed nodes are left at their version and the rollout goes on (consumed) */
+export const SKIP_FAILED_ANNOTATION = 'upgrade.vitistack.io/skip-failed-nodes';
 
 type Phase = UpgradeNodeStatus['phase'];
 const inFlight = (p: Phase) => p === 'upgrading' || p === 'rebooting';
@@ -180,6 +184,41 @@ async function start(r: Round, u: ClusterUpgradeStatus, n: UpgradeNodeStatus, v:
   }
 }
 
+/**
+ * The user's answer to a stopped rollout: retry or skip its failed nodes. The annotations are
+ * consumed whenever they are seen, failed nodes or not, so one left over never retries a later
+ * failure by accident.
+ */
+async function userDecisions(r: Round, u: ClusterUpgradeStatus | undefined): Promise<string[]> {
+  const annotations = r.cluster.metadata.annotations ?? {};
+  const seen = [RETRY_FAILED_ANNOTATION, SKIP_FAILED_ANNOTATION].filter((a) => a in annotations);
+  if (!u) return seen;
+  for (const n of (u.nodes ?? []).filter((x) => x.phase === 'failed')) {
+    if (annotations[RETRY_FAILED_ANNOTATION] === 'true') {
+      Object.assign(n, { phase: 'pending', message: `retry asked after: ${n.message ?? 'a failure'}` });
+      delete n.finishedAt;
+      await event(r, 'Normal', 'UpgradeNodeRetry', `machine ${n.machine}: its upgrade to ${u.to} is tried again`);
+    } else if (annotations[SKIP_FAILED_ANNOTATION] === 'true') {
+      Object.assign(n, { phase: 'skipped', message: `skipped after: ${n.message ?? 'a failure'}` });
+      await event(r, 'Warning', 'UpgradeNodeSkipped', `machine ${n.machine} is left out of the upgrade to ${u.to}`);
+    }
+  }
+  return seen;
+}
+
+async function consume(r: Round, annotations: string[]): Promise<void> {
+  if (!annotations.length) return;
+  const patch = { metadata: { annotations: Object.fromEntries(annotations.map((a) => [a, null])) } };
+  try {
+    r.cluster = await r.deps.clusters.patch(r.namespace, r.name, 'merge', patch, {
+      ...systemContext(),
+      fieldManager: UPGRADE_FIELD_MANAGER,
+    });
+  } catch (e) {
+    if (!(e instanceof StatusError && e.code === 404)) throw e;
+  }
+}
+
 /** one round of the rollout; returns whether a rollout is going on (the round looks again soon) */
 export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean> {
   const status = (r.cluster.status ?? {}) as KubernetesClusterStatus;
@@ -193,7 +232,11 @@ export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean>
     u = fresh;
     await event(r, 'Normal', 'UpgradeStarted', `rolling Talos ${u.from} -> ${u.to} over ${u.nodes!.length} nodes`);
   }
-  if (u.finishedAt) return false;
+  const decided = await userDecisions(r, u.finishedAt ? undefined : u);
+  if (u.finishedAt) {
+    await consume(r, decided);
+    return false;
+  }
   const byName = new Map(live(r).map((v) => [v.name, v]));
   const nodes = u.nodes ?? [];
   for (const n of nodes) {
@@ -238,5 +281,6 @@ export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean>
   if (condition.reason === 'UpgradeFailed' && previous?.reason !== 'UpgradeFailed')
     await event(r, 'Warning', 'UpgradeStopped', condition.message);
   await write(r, u, condition);
+  await consume(r, decided);
   return !u.finishedAt;
 }
