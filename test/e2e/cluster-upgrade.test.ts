@@ -176,4 +176,27 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
       await b.sim.inject(wrk2.id, 'heal');
     }
   });
+
+  it('the talos-operator target annotation drives the same rollout; a refused target changes nothing', async () => {
+    const before = await cluster(b, NAME);
+    const refused = await b.server.kubectl([
+      '-n',
+      NS,
+      'annotate',
+      'kc',
+      NAME,
+      'upgrade.vitistack.io/talos-target=v1.13.1',
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    const unchanged = await cluster(b, NAME);
+    expect(unchanged.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/talos-target=v1.13.14']);
+    const kc = await cluster(b, NAME);
+    expect(kc.spec.talos.version).toBe('v1.13.14');
+    expect(kc.metadata.annotations?.['upgrade.vitistack.io/talos-target']).toBeUndefined();
+    const u = await finished('v1.13.14');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    for (const n of ours()) expect(n.version).toBe('v1.13.14');
+  });
 });
