@@ -287,6 +287,14 @@ describe('kubectl talos (the plugin)', () => {
     const r = await talos(['upgrade', 'adoptedserver/x', '-n', NS, '--to', 'newest']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not a Talos version');
+    // the server's upgrade rule answers through the plugin: a downgrade, and one too far back
+    const cp = sim.nodes().find((n) => n.role === 'controlplane')!;
+    const down = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.13.1']);
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    const far = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.10.9', '--allow-downgrade']);
+    expect(far.code).not.toBe(0);
+    expect(far.stderr).toContain('may go back only as far as Talos 1.11');
     const c = await talos(['--context', 'nope', 'health', 'adoptedserver/x']);
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/context "nope"/);
