@@ -37,7 +37,7 @@ export const LAYERS = {
   'src/events': src('api', 'kubeapi', 'machinery'),
   'src/nodeaccess': src('api', 'machinery', 'secrets', 'talos'),
   'src/admission': src('api', 'kubeapi', 'machineconfig', 'machinery', 'secrets'),
-  'src/subresources': src('api', 'events', 'machinery', 'nodeaccess', 'secrets', 'talos'),
+  'src/subresources': src('api', 'events', 'machineconfig', 'machinery', 'nodeaccess', 'secrets', 'talos'),
   'src/controllers': src(
     'api',
     'events',

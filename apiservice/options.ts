@@ -49,6 +49,7 @@ export interface ServerOptions {
   clusterHealthTimeoutMs: number;
   /** how long an unreachable node holds up a node leaving or a cluster deletion before it is skipped */
   nodeUnreachableTimeoutMs: number;
+  upgradeNodeTimeoutMs: number;
   /** write each generated Machine as YAML to <dir>/<cluster>/<machine>.yaml; undefined: off */
   machineManifestsDir?: string;
   /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
@@ -233,6 +234,12 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       'how long an unreachable node holds up its leaving, or its cluster deletion, before it is skipped',
       parseDuration,
       10 * 60_000,
+    )
+    .option(
+      '--upgrade-node-timeout <duration>',
+      "how long a node of a cluster's rolling upgrade may take to come back at the target version and healthy before the rollout stops on it",
+      parseDuration,
+      30 * 60_000,
     )
     .option(
       '--machine-manifests-dir <dir>',
@@ -448,6 +455,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     clusterPollMs: o.clusterPollInterval,
     clusterHealthTimeoutMs: o.clusterHealthTimeout,
     nodeUnreachableTimeoutMs: o.nodeUnreachableTimeout,
+    upgradeNodeTimeoutMs: o.upgradeNodeTimeout,
     ...(o.machineManifestsDir ? { machineManifestsDir: String(o.machineManifestsDir) } : {}),
     controllers,
     controllerRuntime: {

@@ -211,6 +211,7 @@ export async function startServer(
               resyncMs: opts.resyncPeriodMs,
               healthTimeoutMs: opts.clusterHealthTimeoutMs,
               unreachableTimeoutMs: opts.nodeUnreachableTimeoutMs,
+              upgradeNodeTimeoutMs: opts.upgradeNodeTimeoutMs,
             }),
           );
         }

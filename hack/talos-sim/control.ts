@@ -2,7 +2,7 @@
 //   GET  /state                       clusters, per-node state, the most nodes down at once
 //   POST /nodes/<node>/<action>       stop | start | slow {"ms":N} | freeze | unhealthy {"service":"etcd"} |
 //                                     wrong-ca | refuse-config {"message":"..."} | stop-during-bootstrap |
-//                                     power-off | power-on | reprovision | heal
+//                                     fail-upgrade | power-off | power-on | reprovision | heal
 // <node> is a node's id (node-0), name or address. Each POST answers once the node's listener
 // reflects the change.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -20,6 +20,7 @@ export const ACTIONS = [
   'wrong-ca',
   'refuse-config',
   'stop-during-bootstrap',
+  'fail-upgrade',
   'power-off',
   'power-on',
   'reprovision',
@@ -54,6 +55,7 @@ export function fleetState(t: ControlTarget): Record<string, unknown> {
     })),
     nodes: t.fleet.nodes.map((n) => n.snapshot()),
     maxDownAtOnce: t.fleet.maxDownAtOnce,
+    maxDownByRole: { ...t.fleet.maxDownByRole },
     downNow: t.fleet.downNow(),
   };
 }
@@ -100,6 +102,9 @@ export async function inject(
     }
     case 'stop-during-bootstrap':
       f.stopDuringBootstrap = true;
+      break;
+    case 'fail-upgrade':
+      f.failUpgrade = true;
       break;
     case 'power-off':
       t.lifecycle.powerOff(node);

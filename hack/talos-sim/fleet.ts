@@ -45,6 +45,8 @@ export class SimFleet {
   private tracking = false;
   /** the most nodes not listening at the same time since tracking started */
   maxDownAtOnce = 0;
+  /** the same, per role (controlplane, worker): a rolling upgrade's bound is per role */
+  maxDownByRole: Record<string, number> = {};
 
   private constructor(
     readonly opts: FleetOptions,
@@ -151,9 +153,11 @@ export class SimFleet {
     }
   }
 
-  /** From now on, count nodes that are not listening (before, they were still starting). */
+  /** From now on, count nodes that are not listening (before, they were still starting); again: count afresh. */
   trackDowntime(): void {
     this.tracking = true;
+    this.maxDownAtOnce = 0;
+    this.maxDownByRole = {};
     this.countDown();
   }
 
@@ -162,7 +166,12 @@ export class SimFleet {
   }
 
   private countDown(): void {
-    if (this.tracking) this.maxDownAtOnce = Math.max(this.maxDownAtOnce, this.downNow());
+    if (!this.tracking) return;
+    this.maxDownAtOnce = Math.max(this.maxDownAtOnce, this.downNow());
+    for (const role of ['controlplane', 'worker']) {
+      const down = this.nodes.filter((n) => !n.listening && n.role === role).length;
+      this.maxDownByRole[role] = Math.max(this.maxDownByRole[role] ?? 0, down);
+    }
   }
 }
 

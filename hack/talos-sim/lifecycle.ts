@@ -63,7 +63,9 @@ export class Lifecycle {
 
   /** Install `version` (now, or at the next boot when staged), then reboot. */
   upgrade(node: SimNode, version: string): void {
-    node.pendingVersion = version;
+    node.upgrades++;
+    // a failed install: the node reboots into what it ran before, as Talos falls back to its old image
+    node.pendingVersion = node.faults.failUpgrade ? undefined : version;
     this.reboot(node, this.fleet.opts.installMs);
   }
 

@@ -29,6 +29,8 @@ export interface Faults {
   refuseConfig: string | undefined;
   /** the next Bootstrap takes the node down before etcd starts (once) */
   stopDuringBootstrap: boolean;
+  /** an accepted Upgrade reboots the node, which comes back at the version it ran (until heal) */
+  failUpgrade: boolean;
 }
 
 export function noFaults(): Faults {
@@ -40,6 +42,7 @@ export function noFaults(): Faults {
     wrongCA: false,
     refuseConfig: undefined,
     stopDuringBootstrap: false,
+    failUpgrade: false,
   };
 }
 
@@ -122,6 +125,8 @@ export class SimNode extends EventEmitter {
   bootstrapCalls = 0;
   bootstrapsEffective = 0;
   resets = 0;
+  /** Upgrade calls the node accepted (a test proves no node is upgraded twice) */
+  upgrades = 0;
   /** why the last reset did not happen (a graceful reset whose etcd leave was refused) */
   resetError: string | undefined;
 
@@ -299,6 +304,7 @@ export class SimNode extends EventEmitter {
       etcdMember: cluster?.isMember(this) ?? false,
       etcdMemberId: this.etcdMemberId ?? null,
       resets: this.resets,
+      upgrades: this.upgrades,
       resetError: this.resetError ?? null,
       faults: this.faults,
       services: [...this.services.values()].map((s) => ({

@@ -5,6 +5,7 @@ import type { AdmissionHooks } from '../machinery/registry/store.js';
 import { clusterInputsAdmission, talosConfigAdmission, type TalosConfigAdmissionOptions } from './machineconfig.js';
 import { namespaceLifecycleAdmission } from './namespacelifecycle.js';
 import { admissionChain, type AdmissionPlugin } from './plugin.js';
+import { upgradeTargetAdmission } from './upgradetarget.js';
 
 export const reviewedPlugins: readonly AdmissionPlugin[] = [clusterInputsAdmission];
 
@@ -16,6 +17,7 @@ export interface AdmissionOptions extends TalosConfigAdmissionOptions {
 export function admissionFor(o: AdmissionOptions): AdmissionHooks {
   return admissionChain([
     ...(o.ownNamespaces ? [namespaceLifecycleAdmission] : []),
+    upgradeTargetAdmission,
     ...reviewedPlugins,
     talosConfigAdmission(o),
   ]);

@@ -52,6 +52,7 @@ import {
 } from '../secrets/clustersecrets.js';
 import type { SecretStore } from '../secrets/secretstore.js';
 import type { AdmissionPlugin } from './plugin.js';
+import { versionChangeProblems } from './versionchange.js';
 
 type TalosNetwork = NonNullable<NonNullable<KubernetesClusterSpec['talos']>['network']>;
 
@@ -200,6 +201,7 @@ export const clusterInputsAdmission: AdmissionPlugin = {
     // rules again: a cluster stored under older ones keeps its status writable (ratcheting)
     if (op === 'UPDATE' && old && JSON.stringify(obj.spec) === JSON.stringify(old.spec)) return;
     const errors = await clusterProblems(obj);
+    if (op === 'UPDATE' && old) errors.push(...versionChangeProblems(obj, old));
     if (errors.length > 0) throw invalid(CLUSTER_REF, obj.metadata.name!, errors);
   },
 };

@@ -185,6 +185,18 @@ const TalosSettings = Obj(
   'Talos settings for the generated machine configs.',
 );
 
+const UpgradeStrategy = Obj(
+  {
+    maxUnavailable: Opt(
+      Int('Worker nodes upgraded at once (control planes always go one at a time); 1 when unset.', { minimum: 1 }),
+    ),
+    allowDowngrade: Opt(
+      Bool('Allow changing a version to an older one (not further back than Talos supports going forwards).'),
+    ),
+  },
+  'How a change of the Talos or Kubernetes version rolls out.',
+);
+
 const KubernetesClusterSpec = Obj(
   {
     data: ClusterData,
@@ -197,6 +209,7 @@ const KubernetesClusterSpec = Obj(
       'Machines that make up the cluster.',
     ),
     talos: Opt(TalosSettings),
+    upgradeStrategy: Opt(UpgradeStrategy),
   },
   'Desired state of the cluster.',
 );
@@ -246,6 +259,35 @@ const ClusterBootstrap = Obj(
   'Bootstrap of the cluster etcd: it takes effect exactly once.',
 );
 
+export const upgradeNodePhases = ['pending', 'upgrading', 'rebooting', 'done', 'failed', 'skipped'] as const;
+
+const UpgradeNode = Obj(
+  {
+    machine: Str('The Machine whose node this is.'),
+    role: Opt(Str('controlplane or worker.')),
+    phase: Enum(upgradeNodePhases, `Where the node is in the rollout: ${upgradeNodePhases.join(', ')}.`),
+    attempts: Opt(Int('How often the node was asked to upgrade in this rollout.', { minimum: 0 })),
+    requestedAt: Opt(DateTime('When the node was to be asked (written before the call).')),
+    acceptedAt: Opt(DateTime('When the node accepted the upgrade.')),
+    finishedAt: Opt(DateTime('When the node was seen done, or failed.')),
+    message: Opt(Str('What was seen last, or why it failed.')),
+  },
+  "One node's progress in a rollout.",
+);
+
+const ClusterUpgrade = Obj(
+  {
+    kind: Enum(['Talos', 'Kubernetes'], 'What is rolled out: Talos or Kubernetes.'),
+    from: Opt(Str('The version the nodes ran when the rollout started.')),
+    to: Str('The version rolled out.'),
+    image: Opt(Str('The installer image of a Talos rollout.')),
+    startedAt: Opt(DateTime('When the rollout started.')),
+    finishedAt: Opt(DateTime('When every node was done or skipped.')),
+    nodes: Opt(List(UpgradeNode, 'Per-node progress, control planes first.', mapList('machine'))),
+  },
+  'The rollout of a version change, resumable from here.',
+);
+
 const KubernetesClusterStatus = Obj(
   {
     observedGeneration: Opt(Int('The metadata.generation this status was computed from.')),
@@ -259,6 +301,7 @@ const KubernetesClusterStatus = Obj(
     conditions: Opt(Conditions()),
     nodes: Opt(List(ClusterNode, 'Per-node progress, one entry per Machine with a node.', mapList('machine'))),
     bootstrap: Opt(ClusterBootstrap),
+    upgrade: Opt(ClusterUpgrade),
     state: Opt(
       Obj(
         {
@@ -305,6 +348,8 @@ export type KubernetesClusterSpec = Static<typeof KubernetesClusterSpec>;
 export type KubernetesClusterStatus = Static<typeof KubernetesClusterStatus>;
 export type ClusterNodeStatus = Static<typeof ClusterNode>;
 export type ClusterBootstrapStatus = Static<typeof ClusterBootstrap>;
+export type ClusterUpgradeStatus = Static<typeof ClusterUpgrade>;
+export type UpgradeNodeStatus = Static<typeof UpgradeNode>;
 export type KubernetesCluster = Static<typeof KubernetesClusterSchema> & KubeObject;
 
 function validate(obj: KubeObject): FieldError[] {
@@ -365,6 +410,8 @@ export const kubernetesClusterKind: KindDefinition = {
     column('Workers', '.status.workers', 'integer', 'Worker machines.'),
     column('Ready', '.status.conditions[?(@.type=="Ready")].status', 'string', 'Every step done and healthy.', 1),
     column('Healthy', '.status.conditions[?(@.type=="Healthy")].status', 'string', 'Cluster health check.', 1),
+    column('Talos', '.status.nodes[0].talosVersion', 'string', 'Talos version the first control plane runs.', 1),
+    column('Target', '.spec.talos.version', 'string', 'Talos version asked for.', 1),
     column('Message', '.status.message', 'string', 'Current activity.', 1),
     ageColumn,
   ],

@@ -43,6 +43,11 @@ const UpgradeRequestSpec = Obj(
     ),
     stage: Opt(Bool('Stage the upgrade: it is performed on the next reboot.', { default: false })),
     force: Opt(Bool('Skip the etcd health and quorum checks on a control-plane node.', { default: false })),
+    allowDowngrade: Opt(
+      Bool('Allow a version older than the one running (not more than Talos supports going back).', {
+        default: false,
+      }),
+    ),
     preserve: Opt(Bool('Kept for compatibility; Talos 1.8 and newer ignore it.', { default: false })),
     rebootMode: Opt(
       Enum(rebootModes, 'How the node reboots: default (kexec where possible) or powercycle.', { default: 'default' }),

@@ -109,6 +109,7 @@ export interface UpgradeFlags {
   timeoutMs: number;
   stage?: boolean;
   force?: boolean;
+  allowDowngrade?: boolean;
 }
 
 export async function upgrade(
@@ -124,7 +125,7 @@ export async function upgrade(
   const body = {
     apiVersion: groupVersion(adoptedServerKind),
     kind: 'UpgradeRequest',
-    spec: { version, stage: !!flags.stage, force: !!flags.force },
+    spec: { version, stage: !!flags.stage, force: !!flags.force, allowDowngrade: !!flags.allowDowngrade },
   };
   const started = Date.now();
   const reply = await kc.call('POST', `${objectPath(kc, name)}/upgrade`, body);

@@ -46,15 +46,27 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--timeout <duration>', 'how long --wait waits', '15m')
     .option('--stage', 'stage the upgrade: performed on the next reboot', false)
     .option('--force', 'skip the etcd checks; also replaces an upgrade in progress', false)
-    .action((target: string, o: { to: string; wait: boolean; timeout: string; stage: boolean; force: boolean }) =>
-      run(
-        upgrade(
-          client(),
-          target,
-          { to: o.to, wait: o.wait, timeoutMs: durationFlag(o.timeout, '--timeout'), stage: o.stage, force: o.force },
-          process.stdout,
+    .option('--allow-downgrade', 'allow a version older than the one the node runs', false)
+    .action(
+      (
+        target: string,
+        o: { to: string; wait: boolean; timeout: string; stage: boolean; force: boolean; allowDowngrade: boolean },
+      ) =>
+        run(
+          upgrade(
+            client(),
+            target,
+            {
+              to: o.to,
+              wait: o.wait,
+              timeoutMs: durationFlag(o.timeout, '--timeout'),
+              stage: o.stage,
+              force: o.force,
+              allowDowngrade: o.allowDowngrade,
+            },
+            process.stdout,
+          ),
         ),
-      ),
     );
   cmd
     .command('validate')

@@ -19,14 +19,19 @@ export const UPGRADE_TIMEOUT_MS = 30 * 60_000;
 export const upgradeInProgress = (p: UpgradeProgress | undefined): boolean =>
   p?.phase === 'Upgrading' || p?.phase === 'Rebooting';
 
-/** asks the node to upgrade; returns the progress to record once it has accepted */
+/**
+ * asks the node to upgrade; returns the progress to record once it has accepted. `vet` sees the
+ * running and the target version before the node is asked, and throws to refuse the upgrade.
+ */
 export async function startUpgrade(
   client: TalosClient,
   spec: UpgradeRequestSpec,
   call: CallOptions,
+  vet?: (running: string, target: string | undefined) => void,
 ): Promise<UpgradeProgress> {
   const image = spec.image ?? installerImage(spec.version!);
   const before = await client.version(call);
+  vet?.(before.version.tag, versionOfImage(image));
   const ack = await client.upgrade(
     {
       image,

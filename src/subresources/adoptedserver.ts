@@ -15,6 +15,7 @@ import { systemContext } from '../machinery/registry/context.js';
 import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
 import { compileKindSchema } from '../machinery/schema.js';
 import type { EventRecorder } from '../events/recorder.js';
+import { talosUpgradeProblems } from '../machineconfig/upgradepolicy.js';
 import { withNode, type NodeAccess } from '../nodeaccess/connect.js';
 import { PROBE_BUDGET_MS, probeNode } from '../nodeaccess/health.js';
 import { startUpgrade, upgradeInProgress, type UpgradeProgress } from '../nodeaccess/upgrade.js';
@@ -111,8 +112,18 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
       `an upgrade to ${current!.toVersion ?? current!.image} is in progress (${current!.phase}); wait for it, or set spec.force`,
     );
   }
+  // judged against what the node runs now, before it is asked: a refused upgrade starts nothing
+  const vet = (running: string, target: string | undefined) => {
+    if (!target) return; // an image without a version tag: only the node can tell what it holds
+    const kubernetes = (obj.status as AdoptedServerStatus | undefined)?.nodeInfo?.kubernetesVersion;
+    const errors = talosUpgradeProblems(
+      { from: running, to: target, allowDowngrade: spec.allowDowngrade, ...(kubernetes ? { kubernetes } : {}) },
+      { talos: spec.version ? 'spec.version' : 'spec.image' },
+    );
+    if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
+  };
   const progress = await withNode(deps.access, obj, (client) =>
-    startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }),
+    startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }, vet),
   );
   const store = deps.registry.storeOf(adoptedServerKind)!;
   // the node has started: record it even if the client has gone meanwhile

@@ -104,21 +104,45 @@ describe('changes after Ready', () => {
     );
   });
 
-  it('a Talos version change is not applied: VersionChangePending, until the spec goes back', async () => {
-    const applied = Object.fromEntries(
-      (await cluster(b, NAME)).status.nodes.map((n: any) => [n.machine, n.configHash]),
-    );
-    await patchCluster([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.8' }]);
-    const pending = await until('VersionChangePending', async () => {
-      const c = await conditionOf('ConfigApplied');
-      return c?.reason === 'VersionChangePending' ? c : undefined;
-    });
-    expect(pending.message).toMatch(/Talos v1\.13\.9 -> v1\.13\.8/);
-    expect(pending.message).toContain(`${NAME}-ctp0`);
-    const kc = await cluster(b, NAME);
-    expect(kc.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('False');
-    for (const n of kc.status.nodes) expect(n.configHash).toBe(applied[n.machine]);
-    await patchCluster([{ op: 'remove', path: '/spec/talos/version' }]);
+  it('a Talos version change is rolled out as an upgrade (a downgrade only when allowed), not applied as a config', async () => {
+    // a downgrade is refused at the write (the upgrade rule), and nothing is stored
+    const generation = (await cluster(b, NAME)).metadata.generation;
+    const refused = await b.server.kubectl([
+      '-n',
+      NS,
+      'patch',
+      'kc',
+      NAME,
+      '--type=json',
+      `-p=${JSON.stringify([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.8' }])}`,
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('spec.talos.version');
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    expect((await cluster(b, NAME)).metadata.generation).toBe(generation);
+    await patchCluster([
+      { op: 'add', path: '/spec/upgradeStrategy', value: { allowDowngrade: true } },
+      { op: 'add', path: '/spec/talos/version', value: 'v1.13.8' },
+    ]);
+    const rolledTo = (to: string) => {
+      let seen = '';
+      return until(
+        () => `the rollout to ${to} (last seen: ${seen})`,
+        async () => {
+          const kc = await cluster(b, NAME);
+          seen = JSON.stringify([kc.status.upgrade, kc.status.conditions]);
+          return kc.status.upgrade?.to === to && kc.status.upgrade.finishedAt ? kc : undefined;
+        },
+        30_000,
+      );
+    };
+    await rolledTo('v1.13.8');
+    for (const n of clusterNodes(b, NAME)) expect(n.version).toBe('v1.13.8');
+    await patchCluster([
+      { op: 'remove', path: '/spec/talos/version' },
+      { op: 'remove', path: '/spec/upgradeStrategy' },
+    ]);
+    await rolledTo('v1.13.9');
     await readyWith(b, NAME, 1, 1);
   });
 

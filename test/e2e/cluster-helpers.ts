@@ -103,6 +103,11 @@ interface SimNodeState {
   bootstrapsEffective: number;
   etcdMember: boolean;
   resets: number;
+  /** Upgrade calls the node accepted */
+  upgrades: number;
+  name: string;
+  version: string;
+  clusterName: string | null;
   poweredOff: boolean;
   up: boolean;
 }
@@ -111,6 +116,8 @@ export interface SimState {
   clusters: { id: string; name: string; bootstrapsEffective: number; etcdMembers: { hostname: string }[] }[];
   nodes: SimNodeState[];
   maxDownAtOnce: number;
+  /** since the last fleet.trackDowntime(), per role */
+  maxDownByRole: Record<string, number>;
 }
 
 export const simState = (b: Bench) => b.sim.state() as unknown as SimState;

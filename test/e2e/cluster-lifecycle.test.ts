@@ -97,7 +97,9 @@ describe('the example cluster with three control planes and two workers', () => 
       ).toBe(true);
     // the wide table tells where the cluster is
     expect(await kubectl(['get', 'kc', NAME, '-o', 'wide'])).toMatch(
-      new RegExp(`^NAME\\s+PHASE.*READY\\s+HEALTHY\\s+MESSAGE.*\\n${NAME}\\s+Ready\\s.*True\\s+True`),
+      new RegExp(
+        `^NAME\\s+PHASE.*READY\\s+HEALTHY\\s+TALOS\\s+TARGET\\s+MESSAGE.*\\n${NAME}\\s+Ready\\s.*True\\s+True`,
+      ),
     );
   });
 

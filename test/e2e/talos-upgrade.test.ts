@@ -20,6 +20,14 @@ let pathWithPlugin = '';
 const adopted = (name: string, endpoint: string, nodeType: string, extra = '') =>
   adoptedNode(name, NS, endpoint, nodeType, extra);
 
+/** Upgrade calls each node accepted, from the simulator's /state */
+async function upgradeCalls(): Promise<Record<string, number>> {
+  const state = (await (await fetch(`${sim.control.url}/state`)).json()) as {
+    nodes: { name: string; upgrades: number }[];
+  };
+  return Object.fromEntries(state.nodes.map((n) => [n.name, n.upgrades]));
+}
+
 const upgradePath = (name: string) => `${AS_GV}/namespaces/${NS}/adoptedservers/${name}/upgrade`;
 const upgradeBody = (spec: Record<string, unknown>, kind = 'UpgradeRequest') =>
   JSON.stringify({ apiVersion: 'metal.sidero.dev/v1alpha2', kind, spec });
@@ -71,7 +79,7 @@ describe('the upgrade subresource', () => {
     const reply = JSON.parse(await ok(s, ['create', '--raw', upgradePath(worker.name), '-f', body]));
     expect(reply).toMatchObject({
       kind: 'UpgradeRequest',
-      spec: { version: 'v1.13.10', stage: false, force: false, rebootMode: 'default' },
+      spec: { version: 'v1.13.10', stage: false, force: false, allowDowngrade: false, rebootMode: 'default' },
       status: {
         phase: 'Started',
         image: 'ghcr.io/siderolabs/installer:v1.13.10',
@@ -137,6 +145,25 @@ describe('the upgrade subresource', () => {
       expectStatus(await post(cp!.name, upgradeBody({ versoin: 'v1.13.10' })), 400, 'BadRequest').message,
     ).toContain('unknown field "spec.versoin"');
     expectStatus(await post(cp!.name, '{"apiVersion":'), 400, 'BadRequest');
+    // the version rule, judged against what the node runs (v1.13.9) before it is asked
+    const upgradesBefore = await upgradeCalls();
+    const downgrade = expectStatus(await post(cp!.name, upgradeBody({ version: 'v1.13.2' })), 422, 'Invalid');
+    expect(downgrade.details.causes[0].field).toBe('spec.version');
+    expect(downgrade.message).toContain('a downgrade is refused unless allowDowngrade is set');
+    const tooFar = expectStatus(
+      await post(cp!.name, upgradeBody({ version: 'v1.10.9', allowDowngrade: true })),
+      422,
+      'Invalid',
+    );
+    expect(tooFar.message).toContain('may go back only as far as Talos 1.11');
+    const byImage = expectStatus(
+      await post(cp!.name, upgradeBody({ image: 'ghcr.io/siderolabs/installer:v1.99.0' })),
+      422,
+      'Invalid',
+    );
+    expect(byImage.details.causes[0].field).toBe('spec.image');
+    expect(byImage.message).toContain('Talos 1.99 is not a known release line');
+    expect(await upgradeCalls()).toEqual(upgradesBefore);
     expectStatus(await post('missing', upgradeBody({ version: 'v1.13.10' })), 404, 'NotFound');
     expect((await s.request('GET', upgradePath(cp!.name))).status).toBe(405);
     expect(
@@ -260,6 +287,14 @@ describe('kubectl talos (the plugin)', () => {
     const r = await talos(['upgrade', 'adoptedserver/x', '-n', NS, '--to', 'newest']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('is not a Talos version');
+    // the server's upgrade rule answers through the plugin: a downgrade, and one too far back
+    const cp = sim.nodes().find((n) => n.role === 'controlplane')!;
+    const down = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.13.1']);
+    expect(down.code).not.toBe(0);
+    expect(down.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    const far = await talos(['upgrade', `adoptedserver/${cp.name}`, '-n', NS, '--to', 'v1.10.9', '--allow-downgrade']);
+    expect(far.code).not.toBe(0);
+    expect(far.stderr).toContain('may go back only as far as Talos 1.11');
     const c = await talos(['--context', 'nope', 'health', 'adoptedserver/x']);
     expect(c.code).toBe(1);
     expect(c.stderr).toMatch(/context "nope"/);

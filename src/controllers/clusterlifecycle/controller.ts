@@ -33,6 +33,7 @@ import { bootstrapStep } from './bootstrap.js';
 import { healthStep } from './health.js';
 import { kubeconfigStep } from './kubeconfig.js';
 import { dropLeaveFinalizer, leaveStep } from './leave.js';
+import { rolloutStep } from './rollout.js';
 import { hasLeaveFinalizer, live, startRound, type LifecycleDeps, type Round } from './round.js';
 import { LIFECYCLE_CONDITIONS, lifecycleStatus, machinesGenerated, type LifecycleCondition } from './status.js';
 import { orphan, removeEverything, resetNodes, setFinalizers } from './teardown.js';
@@ -49,6 +50,8 @@ export interface ClusterLifecycleOptions {
   resyncMs: number;
   healthTimeoutMs: number;
   unreachableTimeoutMs: number;
+  /** how long one node of a rolling upgrade may take to come back at the target, healthy */
+  upgradeNodeTimeoutMs: number;
 }
 
 const notFound = (e: unknown) => {
@@ -173,13 +176,14 @@ class ClusterLifecycle {
     const leaving = await leaveStep(r, flush);
     r.conditions.MachinesReady = machinesReady(r, leaving);
     await applyStep(r, flush);
+    const rolling = await rolloutStep(r, { nodeTimeoutMs: this.o.upgradeNodeTimeoutMs });
     await bootstrapStep(r, flush);
     const healthy = await healthStep(r);
     await kubeconfigStep(r, healthy);
     await flush();
     if (r.failed) return { requeue: true };
     const ready = conditionOf((r.cluster.status as KubernetesClusterStatus).conditions as Condition[], 'Ready');
-    return { requeueAfterMs: ready?.status === 'True' ? this.o.resyncMs : this.o.pollMs };
+    return { requeueAfterMs: ready?.status === 'True' && !rolling ? this.o.resyncMs : this.o.pollMs };
   }
 
   /** the round's status: each step's condition (a step not reached keeps what it said last) */

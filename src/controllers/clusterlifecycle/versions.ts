@@ -8,6 +8,8 @@ import { isV1Alpha1Document, parseConfigStream, type ConfigDocument } from '../.
 export interface ConfigVersions {
   talos?: string;
   kubernetes?: string;
+  /** machine.install.image: what an upgrade to `talos` installs */
+  installImage?: string;
 }
 
 const at = (doc: ConfigDocument, ...path: string[]): unknown => {
@@ -20,9 +22,14 @@ export function configVersions(configText: string): ConfigVersions {
   const doc = parseConfigStream(configText).find(isV1Alpha1Document);
   if (!doc) return {};
   const tagOf = (image: unknown) => (typeof image === 'string' ? versionOfImage(image) : undefined);
-  const talos = tagOf(at(doc, 'machine', 'install', 'image'));
+  const image = at(doc, 'machine', 'install', 'image');
+  const talos = tagOf(image);
   const kubernetes = tagOf(at(doc, 'machine', 'kubelet', 'image'));
-  return { ...(talos ? { talos } : {}), ...(kubernetes ? { kubernetes } : {}) };
+  return {
+    ...(talos ? { talos } : {}),
+    ...(kubernetes ? { kubernetes } : {}),
+    ...(typeof image === 'string' ? { installImage: image } : {}),
+  };
 }
 
 /** why applying `desired` to a node that runs `running` would change a version; undefined: it would not */

@@ -180,6 +180,8 @@ describe('our kinds', () => {
       // ours, in -o wide only: the default table stays talos-operator's
       'Ready:.status.conditions[?(@.type=="Ready")].status:string:1',
       'Healthy:.status.conditions[?(@.type=="Healthy")].status:string:1',
+      'Talos:.status.nodes[0].talosVersion:string:1',
+      'Target:.spec.talos.version:string:1',
       'Message:.status.message:string:1',
       'Age:.metadata.creationTimestamp:date:0',
     ]);

@@ -1,0 +1,202 @@
+// A rolling Talos upgrade of a 3+3 cluster driven by spec.talos.version, with the simulator's
+// machines: control planes one at a time, workers spec.upgradeStrategy.maxUnavailable at a time
+// (the simulator counts the most nodes down at once per role, and every Upgrade call per node),
+// every node ends at the target; then a second rollout survives a kill -9 of the server mid-way:
+// it resumes from status.upgrade and no finished node is asked again.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer } from '../helpers/server.js';
+import {
+  cluster,
+  clusterEvents,
+  exampleCluster,
+  readyWith,
+  simState,
+  startBench,
+  stopBench,
+  until,
+  type Bench,
+} from './cluster-helpers.js';
+import { ok, startKubectl } from './kubectl-helpers.js';
+
+const NS = 'upgrades';
+const NAME = 'rolling';
+let b: Bench;
+
+beforeAll(async () => {
+  b = await startBench({ nodes: 6, ns: NS, extraArgs: ['--upgrade-node-timeout', '5s'] });
+  await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: exampleCluster(3, 3, NAME) });
+  await readyWith(b, NAME, 3, 3);
+}, 180_000);
+
+afterAll(async () => {
+  await stopBench(b);
+});
+
+const ours = () => simState(b).nodes.filter((n) => n.clusterName === NAME && n.configured);
+const patchCluster = (ops: unknown[]) =>
+  ok(b.server, ['-n', NS, 'patch', 'kc', NAME, '--type=json', `-p=${JSON.stringify(ops)}`]);
+const finished = (to: string) => {
+  let seen = '';
+  return until(
+    () => `the rollout to ${to} finished (last seen: ${seen})`,
+    async () => {
+      const kc = await cluster(b, NAME);
+      const u = kc?.status?.upgrade;
+      seen = JSON.stringify({ upgrade: u, conditions: kc?.status?.conditions, nodes: kc?.status?.nodes });
+      return u?.to === to && u.finishedAt ? u : undefined;
+    },
+    40_000,
+  );
+};
+
+describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
+  it('goes control planes first one at a time, workers maxUnavailable at a time, and ends with every node at the target', async () => {
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(Object.keys(before)).toHaveLength(6);
+    b.sim.fleet.trackDowntime();
+    await patchCluster([{ op: 'add', path: '/spec/talos/version', value: 'v1.13.10' }]);
+    const u = await finished('v1.13.10');
+    expect(u).toMatchObject({ kind: 'Talos', from: 'v1.13.9', to: 'v1.13.10' });
+    expect(u.image).toBe('ghcr.io/siderolabs/installer:v1.13.10');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    // control planes are listed (and went) first
+    expect(u.nodes.slice(0, 3).every((n: any) => n.role === 'controlplane')).toBe(true);
+    const cpFinished = u.nodes.slice(0, 3).map((n: any) => Date.parse(n.finishedAt));
+    const workersAsked = u.nodes.slice(3).map((n: any) => Date.parse(n.requestedAt));
+    expect(Math.min(...workersAsked)).toBeGreaterThanOrEqual(Math.max(...cpFinished));
+    for (let i = 1; i < 3; i++)
+      expect(Date.parse(u.nodes[i].requestedAt)).toBeGreaterThanOrEqual(Date.parse(u.nodes[i - 1].finishedAt));
+    const state = simState(b);
+    expect(state.maxDownByRole.controlplane).toBe(1);
+    expect(state.maxDownByRole.worker).toBe(1);
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.10');
+      expect(n.upgrades).toBe(before[n.name]! + 1);
+    }
+    const kc = await readyWith(b, NAME, 3, 3);
+    expect(kc.status.conditions.find((c: any) => c.type === 'Upgrading')).toMatchObject({
+      status: 'False',
+      reason: 'Completed',
+      message: 'Talos v1.13.10: 6/6 nodes done',
+    });
+    const events = await clusterEvents(b, NAME);
+    expect(events.filter((e) => e.startsWith('UpgradeNodeDone:'))).toHaveLength(6);
+    expect(events.some((e) => e.startsWith('UpgradeCompleted:'))).toBe(true);
+  });
+
+  it('resumes after kill -9 mid-rollout from status, never asking a finished node again', async () => {
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.11' }]);
+    const w = startKubectl(b.server, [
+      '-n',
+      NS,
+      'get',
+      'kc',
+      NAME,
+      '-w',
+      '-o',
+      'jsonpath={.status.upgrade.nodes[*].phase}{"\\n"}',
+    ]);
+    try {
+      // a worker being upgraded: the control planes are done by then
+      await w.waitFor(/done done done (done )*upgrading/, 'stdout', 60_000);
+      await b.server.stop('SIGKILL');
+    } finally {
+      await w.kill();
+    }
+    b.server = await startServer({ dataDir: b.server.dataDir, args: b.args });
+    const u = await finished('v1.13.11');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.11');
+      expect(n.upgrades).toBe(before[n.name]! + 1);
+    }
+    await readyWith(b, NAME, 3, 3);
+  });
+
+  it('stops on a node that fails its upgrade, touching nothing else, until the user retries or skips it', async () => {
+    const wrk1 = ours().find((n) => n.name === `${NAME}-wrk1`)!;
+    await b.sim.inject(wrk1.id, 'fail-upgrade');
+    const before = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.12' }]);
+    const stopped = await until('the rollout stopped on wrk1', async () => {
+      const kc = await cluster(b, NAME);
+      const c = kc?.status?.conditions?.find((x: any) => x.type === 'Upgrading');
+      return c?.reason === 'UpgradeFailed' ? kc : undefined;
+    });
+    const upgrading = stopped.status.conditions.find((x: any) => x.type === 'Upgrading');
+    // back so fast that it was never seen away: the bounded wait judges it, naming what it runs
+    expect(upgrading.message).toMatch(
+      new RegExp(
+        `${NAME}-wrk1: (came back at v1.13.11, not v1.13.12|not back at v1.13.12 and healthy within 5000ms \\(runs v1.13.11\\))`,
+      ),
+    );
+    expect(upgrading.message).toContain('4/6 nodes done');
+    const phases = Object.fromEntries(stopped.status.upgrade.nodes.map((n: any) => [n.machine, n.phase]));
+    expect(phases[`${NAME}-wrk1`]).toBe('failed');
+    expect(phases[`${NAME}-wrk2`]).toBe('pending');
+    expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('UpgradeStopped:') && e.includes('wrk1'))).toBe(
+      true,
+    );
+    // nothing moves while it is stopped: wrk1 is not asked again, wrk2 not at all
+    await until('a few more rounds of the stopped rollout', async () => {
+      const kc = await cluster(b, NAME);
+      const at = Date.parse(kc.status.conditions.find((x: any) => x.type === 'Upgrading').lastTransitionTime);
+      return Date.now() - at > 1500 ? true : undefined;
+    });
+    let counts = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(counts[`${NAME}-wrk1`]).toBe(before[`${NAME}-wrk1`]! + 1);
+    expect(counts[`${NAME}-wrk2`]).toBe(before[`${NAME}-wrk2`]);
+
+    // retry: the node is asked again (and, healed, gets there); the annotation is consumed
+    await b.sim.inject(wrk1.id, 'heal');
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/retry-failed-nodes=true']);
+    const u = await finished('v1.13.12');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    expect(u.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).attempts).toBe(2);
+    expect((await cluster(b, NAME)).metadata.annotations?.['upgrade.vitistack.io/retry-failed-nodes']).toBeUndefined();
+    counts = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    expect(counts[`${NAME}-wrk1`]).toBe(before[`${NAME}-wrk1`]! + 2);
+
+    // skip: the next rollout leaves the failing node at its version and finishes
+    const wrk2 = ours().find((n) => n.name === `${NAME}-wrk2`)!;
+    await b.sim.inject(wrk2.id, 'fail-upgrade');
+    try {
+      await patchCluster([{ op: 'replace', path: '/spec/talos/version', value: 'v1.13.13' }]);
+      await until('the rollout stopped on wrk2', async () => {
+        const u = (await cluster(b, NAME))?.status?.upgrade;
+        return u?.to === 'v1.13.13' && u.nodes.some((n: any) => n.phase === 'failed') ? u : undefined;
+      });
+      await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/skip-failed-nodes=true']);
+      const skipped = await finished('v1.13.13');
+      expect(skipped.nodes.find((n: any) => n.machine === `${NAME}-wrk2`).phase).toBe('skipped');
+      expect(ours().find((n) => n.name === `${NAME}-wrk2`)!.version).toBe('v1.13.12');
+      expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('UpgradeNodeSkipped:'))).toBe(true);
+    } finally {
+      await b.sim.inject(wrk2.id, 'heal');
+    }
+  });
+
+  it('the talos-operator target annotation drives the same rollout; a refused target changes nothing', async () => {
+    const before = await cluster(b, NAME);
+    const refused = await b.server.kubectl([
+      '-n',
+      NS,
+      'annotate',
+      'kc',
+      NAME,
+      'upgrade.vitistack.io/talos-target=v1.13.1',
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    const unchanged = await cluster(b, NAME);
+    expect(unchanged.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/talos-target=v1.13.14']);
+    const kc = await cluster(b, NAME);
+    expect(kc.spec.talos.version).toBe('v1.13.14');
+    expect(kc.metadata.annotations?.['upgrade.vitistack.io/talos-target']).toBeUndefined();
+    const u = await finished('v1.13.14');
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    for (const n of ours()) expect(n.version).toBe('v1.13.14');
+  });
+});
