@@ -187,6 +187,8 @@ describe('kubectl get', () => {
       'WORKERS',
       'READY',
       'HEALTHY',
+      'TALOS',
+      'TARGET',
       'MESSAGE',
       'AGE',
     ]);

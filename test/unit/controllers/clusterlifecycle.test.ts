@@ -91,7 +91,11 @@ kind: HostnameConfig
 hostname: a
 `;
   it('are the installer and kubelet image tags', () => {
-    expect(configVersions(config('v1.13.9', 'v1.33.2'))).toEqual({ talos: 'v1.13.9', kubernetes: 'v1.33.2' });
+    expect(configVersions(config('v1.13.9', 'v1.33.2'))).toEqual({
+      talos: 'v1.13.9',
+      kubernetes: 'v1.33.2',
+      installImage: 'ghcr.io/siderolabs/installer:v1.13.9',
+    });
     expect(configVersions('apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: a\n')).toEqual({});
   });
   it('changing either is a version change, never applied as a config', () => {
