@@ -199,4 +199,41 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
     expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
     for (const n of ours()) expect(n.version).toBe('v1.13.14');
   });
+
+  it('POST kubernetesclusters/NAME/upgrade records the target as the spec change: a refused downgrade changes nothing, an allowed one rolls back', async () => {
+    const path = `/apis/vitistack.io/v1alpha1/namespaces/${NS}/kubernetesclusters/${NAME}/upgrade`;
+    const post = (spec: Record<string, unknown>) =>
+      b.server.kubectl(['create', '--raw', path, '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'vitistack.io/v1alpha1', kind: 'UpgradeRequest', spec }),
+      });
+    const before = await cluster(b, NAME);
+    const refused = await post({ talosVersion: 'v1.13.12' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    expect((await cluster(b, NAME)).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+
+    const beforeUpgrades = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    b.sim.fleet.trackDowntime();
+    const accepted = await post({ talosVersion: 'v1.13.12', maxUnavailable: 2, allowDowngrade: true });
+    expect(accepted.code).toBe(0);
+    const answer = JSON.parse(accepted.stdout);
+    expect(answer).toMatchObject({
+      kind: 'UpgradeRequest',
+      spec: { talosVersion: 'v1.13.12', strategy: 'Rolling', maxUnavailable: 2, allowDowngrade: true },
+      status: { phase: 'Recorded', fromTalosVersion: 'v1.13.14' },
+    });
+    const kc = await cluster(b, NAME);
+    expect(kc.spec.talos.version).toBe('v1.13.12');
+    expect(kc.spec.upgradeStrategy).toMatchObject({ maxUnavailable: 2, allowDowngrade: true });
+    const u = await finished('v1.13.12');
+    expect(u).toMatchObject({ kind: 'Talos', from: 'v1.13.14', to: 'v1.13.12' });
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    const state = simState(b);
+    expect(state.maxDownByRole.controlplane).toBe(1);
+    expect(state.maxDownByRole.worker).toBeLessThanOrEqual(2);
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.12');
+      expect(n.upgrades).toBe(beforeUpgrades[n.name]! + 1);
+    }
+  });
 });
