@@ -29,6 +29,7 @@ import { machineNodes } from '../src/nodeaccess/machinenode.js';
 import { registrySecretReader } from '../src/secrets/reader.js';
 import { adoptedServerHandlers } from '../src/subresources/adoptedserver.js';
 import { kubernetesClusterHandlers } from '../src/subresources/kubernetescluster.js';
+import { clusterUpgradeHandler } from '../src/subresources/clusterupgrade.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 import { requestHandler, type AppDeps } from './app.js';
 import { fileServingCert, staticServingCert } from './servingcert.js';
@@ -156,6 +157,7 @@ export async function startServer(
       nodes,
       healthTimeoutMs: opts.clusterHealthTimeoutMs,
     }),
+    clusterUpgradeHandler(registry),
   ];
   // controllers run in the replica that holds the leadership (always, with the embedded store);
   // in cluster mode kube-controller-manager does namespace deletion and garbage collection

@@ -4,6 +4,7 @@
 // pool's that followed it), and the annotation is removed, so both ways of asking are one spec
 // change. The validating plugins then judge that change by the upgrade rule: a refused target
 // refuses the whole write, and nothing changes.
+import { retargetClusterSpec } from '../api/clusterlive.js';
 import { kubernetesClusterKind } from '../api/index.js';
 import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import type { AdmissionPlugin } from './plugin.js';
@@ -11,34 +12,16 @@ import type { AdmissionPlugin } from './plugin.js';
 export const TALOS_TARGET_ANNOTATION = 'upgrade.vitistack.io/talos-target';
 export const KUBERNETES_TARGET_ANNOTATION = 'upgrade.vitistack.io/kubernetes-target';
 
-type Spec = {
-  talos?: { version?: string };
-  topology?: { version?: string; controlplane?: { version?: string }; workers?: { version?: string }[] };
-};
-
 /** moves the target annotations of `obj` into its spec (in place) */
 export function applyUpgradeTargets(obj: KubeObject): void {
   const annotations = obj.metadata.annotations;
   if (!annotations) return;
-  const spec = (obj.spec ?? {}) as Spec;
-  const talos = annotations[TALOS_TARGET_ANNOTATION];
-  if (talos !== undefined) {
-    if (talos.trim()) spec.talos = { ...(spec.talos ?? {}), version: talos.trim() };
-    delete annotations[TALOS_TARGET_ANNOTATION];
-  }
-  const kubernetes = annotations[KUBERNETES_TARGET_ANNOTATION];
-  if (kubernetes !== undefined) {
-    const to = kubernetes.trim();
-    const topology = spec.topology;
-    if (to && topology) {
-      const was = topology.version;
-      topology.version = to;
-      if (topology.controlplane && (topology.controlplane.version === was || !topology.controlplane.version))
-        topology.controlplane.version = to;
-      for (const pool of topology.workers ?? []) if (pool.version === was) pool.version = to;
-    }
-    delete annotations[KUBERNETES_TARGET_ANNOTATION];
-  }
+  const spec = (obj.spec ?? {}) as Parameters<typeof retargetClusterSpec>[0];
+  const talos = annotations[TALOS_TARGET_ANNOTATION]?.trim();
+  const kubernetes = annotations[KUBERNETES_TARGET_ANNOTATION]?.trim();
+  retargetClusterSpec(spec, { talos, kubernetes });
+  delete annotations[TALOS_TARGET_ANNOTATION];
+  delete annotations[KUBERNETES_TARGET_ANNOTATION];
   obj.spec = spec;
 }
 

@@ -2,7 +2,10 @@
 // kubectl-talos: the kubectl plugin (kubectl finds `kubectl-talos` on PATH and runs it for
 // `kubectl talos ...`). Connection flags are kubectl's: --kubeconfig, --context, -n/--namespace.
 import { Command, CommanderError, Option } from 'commander';
-import { health, kubeconfig, upgrade } from './commands.js';
+import { adoptedServerKind } from '../api/adoptedserver.js';
+import { kubernetesClusterKind } from '../api/kubernetescluster.js';
+import { upgradeCluster } from './clusterupgrade.js';
+import { health, kubeconfig, parseTarget, upgrade } from './commands.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
@@ -39,35 +42,19 @@ function program(run: (p: Promise<number>) => void): Command {
 
   cmd
     .command('upgrade')
-    .description('upgrade the node to a Talos version')
-    .argument('<adoptedserver/NAME>')
+    .description(
+      'upgrade the node to a Talos version, or roll the cluster to one (control planes one at a time, then workers)',
+    )
+    .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
     .requiredOption('--to <version>', 'Talos version, e.g. v1.13.10')
-    .option('--wait', 'follow the upgrade until it completes or fails', false)
+    .option('--kubernetes <version>', 'a cluster: also move it to this Kubernetes version, e.g. 1.36.3')
+    .option('--max-unavailable <count>', 'a cluster: workers upgraded at once (control planes always one at a time)')
+    .option('--wait', 'follow the upgrade (each node of a cluster) until it completes or fails', false)
     .option('--timeout <duration>', 'how long --wait waits', '15m')
-    .option('--stage', 'stage the upgrade: performed on the next reboot', false)
-    .option('--force', 'skip the etcd checks; also replaces an upgrade in progress', false)
-    .option('--allow-downgrade', 'allow a version older than the one the node runs', false)
-    .action(
-      (
-        target: string,
-        o: { to: string; wait: boolean; timeout: string; stage: boolean; force: boolean; allowDowngrade: boolean },
-      ) =>
-        run(
-          upgrade(
-            client(),
-            target,
-            {
-              to: o.to,
-              wait: o.wait,
-              timeoutMs: durationFlag(o.timeout, '--timeout'),
-              stage: o.stage,
-              force: o.force,
-              allowDowngrade: o.allowDowngrade,
-            },
-            process.stdout,
-          ),
-        ),
-    );
+    .option('--stage', 'a node: stage the upgrade, performed on the next reboot', false)
+    .option('--force', 'a node: skip the etcd checks; also replaces an upgrade in progress', false)
+    .option('--allow-downgrade', 'allow a version older than the one running', false)
+    .action((target: string, o: UpgradeOptions) => run(upgradeTarget(client(), target, o)));
   cmd
     .command('validate')
     .description(
@@ -136,6 +123,43 @@ function program(run: (p: Promise<number>) => void): Command {
         ),
     );
   return cmd;
+}
+
+interface UpgradeOptions {
+  to: string;
+  kubernetes?: string;
+  maxUnavailable?: string;
+  wait: boolean;
+  timeout: string;
+  stage: boolean;
+  force: boolean;
+  allowDowngrade: boolean;
+}
+
+/** a node's upgrade or a cluster's, by the target's kind; a flag of the other kind is refused */
+function upgradeTarget(kc: KubeClient, target: string, o: UpgradeOptions): Promise<number> {
+  const { kind, name } = parseTarget(target, [adoptedServerKind, kubernetesClusterKind]);
+  const timeoutMs = durationFlag(o.timeout, '--timeout');
+  if (kind === kubernetesClusterKind) {
+    if (o.stage || o.force) throw new CLIError('--stage and --force are for a node (adoptedserver/NAME)', 2);
+    const maxUnavailable = o.maxUnavailable === undefined ? undefined : Number(o.maxUnavailable);
+    if (maxUnavailable !== undefined && !(Number.isInteger(maxUnavailable) && maxUnavailable >= 1))
+      throw new CLIError(`--max-unavailable "${o.maxUnavailable}" is not a whole number of at least 1`, 2);
+    return upgradeCluster(
+      kc,
+      name,
+      { to: o.to, kubernetes: o.kubernetes, maxUnavailable, allowDowngrade: o.allowDowngrade, wait: o.wait, timeoutMs },
+      process.stdout,
+    );
+  }
+  if (o.kubernetes !== undefined || o.maxUnavailable !== undefined)
+    throw new CLIError('--kubernetes and --max-unavailable are for a cluster (kubernetescluster/NAME)', 2);
+  return upgrade(
+    kc,
+    target,
+    { to: o.to, wait: o.wait, timeoutMs, stage: o.stage, force: o.force, allowDowngrade: o.allowDowngrade },
+    process.stdout,
+  );
 }
 
 function durationFlag(v: string, flag: string): number {

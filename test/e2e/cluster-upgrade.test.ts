@@ -3,8 +3,10 @@
 // (the simulator counts the most nodes down at once per role, and every Upgrade call per node),
 // every node ends at the target; then a second rollout survives a kill -9 of the server mid-way:
 // it resumes from status.upgrade and no finished node is asked again.
+import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer } from '../helpers/server.js';
+import { ROOT, startServer } from '../helpers/server.js';
 import {
   cluster,
   clusterEvents,
@@ -16,11 +18,13 @@ import {
   until,
   type Bench,
 } from './cluster-helpers.js';
-import { ok, startKubectl } from './kubectl-helpers.js';
+import { ok, startKubectl, tempDir } from './kubectl-helpers.js';
 
 const NS = 'upgrades';
 const NAME = 'rolling';
 let b: Bench;
+/** where kubectl finds kubectl-talos, as `npm link` puts it on PATH */
+const pluginDir = tempDir();
 
 beforeAll(async () => {
   b = await startBench({ nodes: 6, ns: NS, extraArgs: ['--upgrade-node-timeout', '5s'] });
@@ -30,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopBench(b);
+  pluginDir.remove();
 });
 
 const ours = () => simState(b).nodes.filter((n) => n.clusterName === NAME && n.configured);
@@ -198,5 +203,91 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
     const u = await finished('v1.13.14');
     expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
     for (const n of ours()) expect(n.version).toBe('v1.13.14');
+  });
+
+  it('POST kubernetesclusters/NAME/upgrade records the target as the spec change: a refused downgrade changes nothing, an allowed one rolls back', async () => {
+    const path = `/apis/vitistack.io/v1alpha1/namespaces/${NS}/kubernetesclusters/${NAME}/upgrade`;
+    const post = (spec: Record<string, unknown>) =>
+      b.server.kubectl(['create', '--raw', path, '-f', '-'], {
+        input: JSON.stringify({ apiVersion: 'vitistack.io/v1alpha1', kind: 'UpgradeRequest', spec }),
+      });
+    const before = await cluster(b, NAME);
+    const refused = await post({ talosVersion: 'v1.13.12' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    expect((await cluster(b, NAME)).metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+
+    const beforeUpgrades = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    b.sim.fleet.trackDowntime();
+    const accepted = await post({ talosVersion: 'v1.13.12', maxUnavailable: 2, allowDowngrade: true });
+    expect(accepted.code).toBe(0);
+    const answer = JSON.parse(accepted.stdout);
+    expect(answer).toMatchObject({
+      kind: 'UpgradeRequest',
+      spec: { talosVersion: 'v1.13.12', strategy: 'Rolling', maxUnavailable: 2, allowDowngrade: true },
+      status: { phase: 'Recorded', fromTalosVersion: 'v1.13.14' },
+    });
+    const kc = await cluster(b, NAME);
+    expect(kc.spec.talos.version).toBe('v1.13.12');
+    expect(kc.spec.upgradeStrategy).toMatchObject({ maxUnavailable: 2, allowDowngrade: true });
+    const u = await finished('v1.13.12');
+    expect(u).toMatchObject({ kind: 'Talos', from: 'v1.13.14', to: 'v1.13.12' });
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    const state = simState(b);
+    expect(state.maxDownByRole.controlplane).toBe(1);
+    expect(state.maxDownByRole.worker).toBeLessThanOrEqual(2);
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.12');
+      expect(n.upgrades).toBe(beforeUpgrades[n.name]! + 1);
+    }
+  });
+
+  it('kubectl talos upgrade kubernetescluster/NAME: --wait follows each node to done (exit 0), names a failed node (exit 1), and the rule refuses a downgrade', async () => {
+    const bin = join(pluginDir.dir, 'bin');
+    mkdirSync(bin);
+    const cli = join(ROOT, 'dist/src/cli/main.js');
+    chmodSync(cli, 0o755);
+    symlinkSync(cli, join(bin, 'kubectl-talos'));
+    const talos = (args: string[]) =>
+      b.server.kubectl(['talos', '-n', NS, ...args], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+
+    const refused = await talos(['upgrade', `kubernetescluster/${NAME}`, '--to', 'v1.13.11']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('a downgrade is refused unless allowDowngrade is set');
+    expect((await cluster(b, NAME)).spec.talos.version).toBe('v1.13.12');
+
+    const done = await talos([
+      'upgrade',
+      `kc/${NAME}`,
+      '--to',
+      'v1.13.13',
+      '--max-unavailable',
+      '1',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    for (const n of ours()) {
+      expect(n.version).toBe('v1.13.13');
+      expect(done.stdout).toMatch(new RegExp(`${n.name} \\((controlplane|worker)\\) done`));
+    }
+    expect(done.stdout).toContain('every node runs Talos v1.13.13');
+    expect((await cluster(b, NAME)).spec.upgradeStrategy).toMatchObject({ maxUnavailable: 1 });
+
+    const wrk1 = ours().find((n) => n.name === `${NAME}-wrk1`)!;
+    await b.sim.inject(wrk1.id, 'fail-upgrade');
+    try {
+      const failed = await talos(['upgrade', `kc/${NAME}`, '--to', 'v1.13.14', '--wait', '--timeout', '60s']);
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain(`stopped on a failed node (${NAME}-wrk1:`);
+      expect(failed.stdout).toContain(`${NAME}-wrk1 (worker) failed`);
+      await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/skip-failed-nodes=true']);
+      const skipped = await finished('v1.13.14');
+      expect(skipped.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).phase).toBe('skipped');
+    } finally {
+      await b.sim.inject(wrk1.id, 'heal');
+    }
   });
 });

@@ -169,6 +169,7 @@ const VIEW = merge(perResource(['get', 'list', 'watch']), perResource(['get'], '
 });
 const EDIT = merge(VIEW, perResource(['create', 'update', 'patch', 'delete', 'deletecollection']), {
   'metal.sidero.dev': { 'adoptedservers/upgrade': ['create'] },
+  'vitistack.io': { 'kubernetesclusters/upgrade': ['create'] },
 });
 const ADMIN = merge(EDIT, {
   'metal.sidero.dev': { 'adoptedservers/kubeconfig': ['get'] },

@@ -1,0 +1,113 @@
+// `kubectl talos upgrade kubernetescluster/NAME --to ...`: posts an UpgradeRequest to the cluster's
+// upgrade subresource (which records the target in the spec, judged by the server's upgrade rule)
+// and, with --wait, follows status.upgrade per node until every node is done (exit 0) or one failed
+// (exit 1, naming it): the server stops there and waits for the user's retry or skip.
+import { kubernetesClusterKind } from '../api/kubernetescluster.js';
+import { groupVersion } from '../machinery/kind.js';
+import { CLIError, type KubeClient } from './kubeclient.js';
+
+export interface ClusterUpgradeFlags {
+  to: string;
+  kubernetes?: string;
+  maxUnavailable?: number;
+  allowDowngrade?: boolean;
+  wait: boolean;
+  timeoutMs: number;
+}
+
+interface NodeProgress {
+  machine: string;
+  role?: string;
+  phase: string;
+  message?: string;
+}
+
+interface RolloutStatus {
+  to?: string;
+  finishedAt?: string;
+  nodes?: NodeProgress[];
+}
+
+const VERSION = /^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/;
+const clustersPath = (kc: KubeClient) =>
+  `/apis/${groupVersion(kubernetesClusterKind)}/namespaces/${encodeURIComponent(kc.namespace)}/${kubernetesClusterKind.plural}`;
+
+export async function upgradeCluster(
+  kc: KubeClient,
+  name: string,
+  flags: ClusterUpgradeFlags,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  if (!VERSION.test(flags.to)) throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
+  if (flags.kubernetes !== undefined && !VERSION.test(flags.kubernetes))
+    throw new CLIError(`--kubernetes "${flags.kubernetes}" is not a Kubernetes version such as 1.36.3`, 2);
+  const to = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;
+  const body = {
+    apiVersion: groupVersion(kubernetesClusterKind),
+    kind: 'UpgradeRequest',
+    spec: {
+      talosVersion: to,
+      ...(flags.kubernetes ? { kubernetesVersion: flags.kubernetes } : {}),
+      strategy: 'Rolling',
+      ...(flags.maxUnavailable !== undefined ? { maxUnavailable: flags.maxUnavailable } : {}),
+      allowDowngrade: !!flags.allowDowngrade,
+    },
+  };
+  const started = Date.now();
+  const reply = await kc.call('POST', `${clustersPath(kc)}/${encodeURIComponent(name)}/upgrade`, body);
+  const result = JSON.parse(reply.body) as { status?: { message?: string } };
+  out.write(`kubernetescluster/${name}: ${result.status?.message ?? `asks for Talos ${to}`}\n`);
+  if (!flags.wait) return 0;
+  return followRollout(kc, name, to, flags.timeoutMs, started, out);
+}
+
+/** one line per node whose phase changed; the verdict once every node settled or one failed */
+async function followRollout(
+  kc: KubeClient,
+  name: string,
+  to: string,
+  timeoutMs: number,
+  started: number,
+  out: NodeJS.WritableStream,
+): Promise<number> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  const elapsed = () => `${Math.round((Date.now() - started) / 1000)}s`;
+  const seen = new Map<string, string>();
+  let verdict: number | undefined;
+  let failure = '';
+  const path = `${clustersPath(kc)}?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
+  while (verdict === undefined && !signal.aborted) {
+    // a watch the server ends (timeout, restart) is simply opened again
+    await kc.watch(
+      path,
+      (ev) => {
+        if (ev.type === 'DELETED') throw new CLIError(`kubernetescluster/${name} was deleted during the upgrade`);
+        const u = (ev.object.status as { upgrade?: RolloutStatus } | undefined)?.upgrade;
+        if (u?.to !== to) return false; // the rollout to this target has not started yet
+        for (const n of u.nodes ?? []) {
+          const line = `${n.phase}${n.message ? `: ${n.message}` : ''}`;
+          if (seen.get(n.machine) !== line)
+            out.write(`[${elapsed().padStart(4)}] ${n.machine} (${n.role ?? 'node'}) ${line}\n`);
+          seen.set(n.machine, line);
+        }
+        const failed = (u.nodes ?? []).filter((n) => n.phase === 'failed');
+        if (failed.length > 0) {
+          failure = failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ');
+          verdict = 1;
+        } else if (u.finishedAt) verdict = 0;
+        return verdict !== undefined;
+      },
+      signal,
+    );
+  }
+  if (verdict === undefined)
+    throw new CLIError(
+      `the upgrade of kubernetescluster/${name} to ${to} did not finish within ${Math.round(timeoutMs / 1000)}s`,
+    );
+  if (verdict === 1)
+    throw new CLIError(
+      `the upgrade of kubernetescluster/${name} to ${to} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
+    );
+  out.write(`kubernetescluster/${name}: every node runs Talos ${to}\n`);
+  return 0;
+}
