@@ -11,7 +11,7 @@ import {
   type ClusterUpgradeRequestSpec,
 } from '../api/clusterlive.js';
 import { kubernetesClusterKind } from '../api/index.js';
-import { badRequest, invalid } from '../machinery/errors.js';
+import { badRequest, fieldErr, invalid, invalidOptions } from '../machinery/errors.js';
 import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import { cloneObject } from '../machinery/registry/codec.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
@@ -64,7 +64,16 @@ export function retargeted(cluster: KubeObject, req: ClusterUpgradeRequestSpec):
   return next;
 }
 
+/** `?dryRun=All` judges and answers without writing, as for any create */
+function dryRunOf(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  for (const v of values)
+    if (v !== 'All') throw invalidOptions('CreateOptions', [fieldErr.notSupported('dryRun', v, ['All'])]);
+  return values.length > 0;
+}
+
 async function upgrade(registry: APIRegistry, call: SubresourceCall): Promise<SubresourceReply> {
+  const dryRun = dryRunOf(call.query);
   const cluster = call.parent;
   const name = cluster.metadata.name!;
   const req = requestSpec(call);
@@ -78,14 +87,17 @@ async function upgrade(registry: APIRegistry, call: SubresourceCall): Promise<Su
     { value: next, duplicates: [] },
     {
       user: call.user,
-      dryRun: false,
+      dryRun,
       fieldManager: UPGRADE_REQUEST_MANAGER,
       fieldValidation: 'Strict',
       warnings: [],
       signal: call.signal,
     },
   );
-  const changed = updated.metadata.resourceVersion !== cluster.metadata.resourceVersion;
+  // a dry run stores nothing (the resourceVersion stays): what it would change is the spec
+  const changed = dryRun
+    ? JSON.stringify(updated.spec) !== JSON.stringify(cluster.spec)
+    : updated.metadata.resourceVersion !== cluster.metadata.resourceVersion;
   const after = (updated.spec ?? {}) as ClusterSpec;
   const recorded = [
     after.talos?.version && `Talos ${after.talos.version}`,

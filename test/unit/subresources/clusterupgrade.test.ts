@@ -69,11 +69,11 @@ async function createCluster(name: string): Promise<KubeObject> {
   return store().create('ns', { value: obj, duplicates: [] }, systemContext());
 }
 
-function post(parent: KubeObject, body: unknown): Promise<SubresourceReply> {
+function post(parent: KubeObject, body: unknown, query = ''): Promise<SubresourceReply> {
   return clusterUpgradeHandler(registry).serve({
     parent,
     user: { name: 'alice', groups: ['system:masters'] },
-    query: new URLSearchParams(),
+    query: new URLSearchParams(query),
     body: { value: body, duplicates: [] },
     signal: new AbortController().signal,
   });
@@ -123,6 +123,20 @@ describe('kubernetesclusters/{name}/upgrade', () => {
     );
     expect(again).toMatchObject({ code: 200, object: { status: { phase: 'Unchanged' } } });
     expect(((await store().get('ns', 'fwd')) as any).metadata.resourceVersion).toBe(stored.metadata.resourceVersion);
+  });
+
+  it('with ?dryRun=All judges and answers as a real request but stores nothing; another dryRun value is refused as on any create', async () => {
+    const c = await createCluster('dry');
+    const reply = await post(c, request({ talosVersion: 'v1.13.9' }), 'dryRun=All');
+    expect(reply).toMatchObject({ code: 201, object: { status: { phase: 'Recorded' } } });
+    const stored = (await store().get('ns', 'dry')) as any;
+    expect(stored.metadata.resourceVersion).toBe(c.metadata.resourceVersion);
+    expect(stored.spec.talos.version).toBe('v1.12.11');
+    const down = await refusal(post(c, request({ talosVersion: 'v1.12.2' }), 'dryRun=All'));
+    expect(down.code).toBe(422);
+    const bogus = await refusal(post(c, request({ talosVersion: 'v1.13.9' }), 'dryRun=Yes'));
+    expect([bogus.code, bogus.reason]).toEqual([422, 'Invalid']); // as dryRun=Yes on any create
+    expect(((await store().get('ns', 'dry')) as any).metadata.resourceVersion).toBe(c.metadata.resourceVersion);
   });
 
   it('refuses a downgrade without allowDowngrade with a 422 on the field, and nothing changes', async () => {
