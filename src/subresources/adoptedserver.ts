@@ -14,6 +14,7 @@ import type { APIRegistry } from '../machinery/registry/apis.js';
 import { systemContext } from '../machinery/registry/context.js';
 import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
 import { compileKindSchema } from '../machinery/schema.js';
+import { decodeRequestSpec } from './requestbody.js';
 import type { EventRecorder } from '../events/recorder.js';
 import { talosUpgradeProblems } from '../machineconfig/upgradepolicy.js';
 import { withNode, type NodeAccess } from '../nodeaccess/connect.js';
@@ -78,24 +79,14 @@ async function kubeconfig(deps: LiveDeps, call: SubresourceCall): Promise<Subres
 }
 
 function upgradeSpec(call: SubresourceCall): UpgradeRequestSpec {
-  const body = call.body?.value as KubeObject | undefined;
-  const name = call.parent.metadata.name!;
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('the request body must be an UpgradeRequest object');
-  if (body.apiVersion !== API_VERSION || body.kind !== 'UpgradeRequest') {
-    throw badRequest(
-      `expected apiVersion "${API_VERSION}" and kind "UpgradeRequest", got apiVersion ${JSON.stringify(body.apiVersion)} kind ${JSON.stringify(body.kind)}`,
-    );
-  }
-  // a one-shot request: a misspelt field must not be dropped silently, so decoding is strict
-  const unknown = upgradeBody.prune(body).filter((p) => !p.startsWith('metadata.'));
-  if (unknown.length > 0)
-    throw badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
-  upgradeBody.applyDefaults(body);
-  const errors = upgradeBody.validate(body);
-  if (errors.length === 0) errors.push(...validateUpgradeRequest(body.spec as UpgradeRequestSpec));
-  if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
-  return body.spec as UpgradeRequestSpec;
+  return decodeRequestSpec(call, {
+    apiVersion: API_VERSION,
+    kind: 'UpgradeRequest',
+    group: GROUP,
+    resource: 'upgraderequests',
+    schema: upgradeBody,
+    check: validateUpgradeRequest,
+  });
 }
 
 async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {

@@ -11,12 +11,13 @@ import {
   type ClusterUpgradeRequestSpec,
 } from '../api/clusterlive.js';
 import { kubernetesClusterKind } from '../api/index.js';
-import { badRequest, fieldErr, invalid, invalidOptions } from '../machinery/errors.js';
+import { fieldErr, invalidOptions } from '../machinery/errors.js';
 import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import { cloneObject } from '../machinery/registry/codec.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import type { SubresourceCall, SubresourceHandler, SubresourceReply } from '../machinery/registry/subresource.js';
 import { compileKindSchema } from '../machinery/schema.js';
+import { decodeRequestSpec } from './requestbody.js';
 
 const GROUP = kubernetesClusterKind.group;
 const API_VERSION = groupVersion(kubernetesClusterKind);
@@ -29,24 +30,14 @@ type ClusterSpec = Parameters<typeof retargetClusterSpec>[0] & {
 };
 
 function requestSpec(call: SubresourceCall): ClusterUpgradeRequestSpec {
-  const body = call.body?.value as KubeObject | undefined;
-  const name = call.parent.metadata.name!;
-  if (!body || typeof body !== 'object' || Array.isArray(body))
-    throw badRequest('the request body must be an UpgradeRequest object');
-  if (body.apiVersion !== API_VERSION || body.kind !== 'UpgradeRequest') {
-    throw badRequest(
-      `expected apiVersion "${API_VERSION}" and kind "UpgradeRequest", got apiVersion ${JSON.stringify(body.apiVersion)} kind ${JSON.stringify(body.kind)}`,
-    );
-  }
-  // a one-shot request: a misspelt field must not be dropped silently, so decoding is strict
-  const unknown = requestBody.prune(body).filter((p) => !p.startsWith('metadata.'));
-  if (unknown.length > 0)
-    throw badRequest(`strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`);
-  requestBody.applyDefaults(body);
-  const errors = requestBody.validate(body);
-  if (errors.length === 0) errors.push(...validateClusterUpgradeRequest(body.spec as ClusterUpgradeRequestSpec));
-  if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
-  return body.spec as ClusterUpgradeRequestSpec;
+  return decodeRequestSpec(call, {
+    apiVersion: API_VERSION,
+    kind: 'UpgradeRequest',
+    group: GROUP,
+    resource: 'upgraderequests',
+    schema: requestBody,
+    check: validateClusterUpgradeRequest,
+  });
 }
 
 /** the cluster with the request's target in its spec */
