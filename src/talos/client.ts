@@ -10,6 +10,7 @@ import {
   type MaintenanceConnectionOptions,
 } from './connection.js';
 import { invalidResponse, TalosError, toTalosError, type CallContext } from './errors.js';
+import { resourceFrom, type TalosResource } from './resources.js';
 import { fileFromTarGz } from './tar.js';
 import { selectContext, TalosconfigError, type Talosconfig } from './talosconfig.js';
 import type { Metadata__Output } from './gen/common/Metadata.js';
@@ -36,6 +37,8 @@ import type { EtcdRemoveMemberByIDResponse__Output } from './gen/machine/EtcdRem
 import type { ResetResponse__Output } from './gen/machine/ResetResponse.js';
 import type { DisksResponse__Output } from './gen/storage/DisksResponse.js';
 import type { Disk__Output } from './gen/storage/Disk.js';
+import type { GetResponse__Output } from './gen/cosi/resource/GetResponse.js';
+import type { ListResponse__Output } from './gen/cosi/resource/ListResponse.js';
 
 export type { ApplyMode, RebootMode, UpgradeRebootMode, CallOptions };
 export type {
@@ -319,6 +322,31 @@ export class TalosClient {
       p.stubs.storage.Disks({}, p.metadata, p.options, done),
     );
     return this.first('Disks', r.messages).disks;
+  }
+
+  /**
+   * One COSI resource (`talosctl get <type> <id> --namespace <ns>`), its spec parsed from YAML. A
+   * missing resource is NotFound; a type the node's Talos does not know is NotFound or
+   * Unimplemented, depending on the release.
+   */
+  async getResource(namespace: string, type: string, id: string, call?: CallOptions): Promise<TalosResource> {
+    const req = { namespace, type, id, options: {} };
+    const r = await this.conn.unary<GetResponse__Output>('Get', call, (p, done) =>
+      p.stubs.cosi.Get(req, p.metadata, p.options, done),
+    );
+    return resourceFrom(r.resource, { endpoint: this.endpoint, method: 'Get' });
+  }
+
+  /** Every COSI resource of a type in a namespace (`talosctl get <type> --namespace <ns>`), in the node's order. */
+  async listResources(namespace: string, type: string, call?: CallOptions): Promise<TalosResource[]> {
+    const ctx: CallContext = { endpoint: this.endpoint, method: 'List' };
+    const req = { namespace, type, options: { labelQuery: [] } };
+    const out: TalosResource[] = [];
+    for await (const m of this.conn.stream<ListResponse__Output>('List', call, (p) =>
+      p.stubs.cosi.List(req, p.metadata, p.options),
+    ))
+      out.push(resourceFrom(m.resource, ctx));
+    return out;
   }
 
   /**

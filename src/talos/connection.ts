@@ -22,6 +22,7 @@ import { probeTls, type ProbeTarget } from './tls-probe.js';
 import type { MachineServiceClient } from './gen/machine/MachineService.js';
 import type { ClusterServiceClient } from './gen/cluster/ClusterService.js';
 import type { StorageServiceClient } from './gen/storage/StorageService.js';
+import type { StateClient } from './gen/cosi/resource/State.js';
 
 /** apid accepts 32 MiB messages and talosctl raises its receive limit to match (grpc-js default: 4 MiB). */
 export const MAX_MESSAGE_BYTES = 32 * 1024 * 1024;
@@ -93,6 +94,8 @@ interface Stubs {
   machine: MachineServiceClient;
   cluster: ClusterServiceClient;
   storage: StorageServiceClient;
+  /** COSI resources (`talosctl get`) */
+  cosi: StateClient;
 }
 
 export interface PreparedCall {
@@ -197,7 +200,7 @@ export class TalosConnection {
     this.identity = verifyName ?? address;
     options['grpc.ssl_target_name_override'] =
       verifyName !== undefined && isIP(verifyName) === 0 ? verifyName : IP_SERVER_NAME;
-    const { machine, cluster, storage } = talosProtos();
+    const { machine, cluster, storage, cosi } = talosProtos();
     const target = formatEndpoint({ host: address, port });
     this.probeTarget = { address, port, verifyName, ...(this.pem ? { credentials: this.pem } : {}) };
     const machineStub = new machine.MachineService(target, this.credentials, options);
@@ -206,6 +209,7 @@ export class TalosConnection {
       machine: machineStub,
       cluster: new cluster.ClusterService(target, this.credentials, shared),
       storage: new storage.StorageService(target, this.credentials, shared),
+      cosi: new cosi.resource.State(target, this.credentials, shared),
     };
   }
 

@@ -25,6 +25,7 @@ export {
   type DialOptions,
   type MaintenanceConnectionOptions,
 } from './connection.js';
+export type { TalosResource, TalosResourceMetadata } from './resources.js';
 export { TalosError, isTalosError, toTalosError, redact, type TalosFailure } from './errors.js';
 export { parseEndpoint, formatEndpoint, DEFAULT_TALOS_PORT, EndpointError, type Endpoint } from './endpoint.js';
 export { OutboundAllowList, AllowListError } from './outbound.js';

@@ -10,9 +10,15 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as MachineProtos } from './gen/machine.js';
 import type { ProtoGrpcType as ClusterProtos } from './gen/cluster.js';
 import type { ProtoGrpcType as StorageProtos } from './gen/storage.js';
+import type { ProtoGrpcType as ResourceProtos } from './gen/resource.js';
 
 /** The proto files we load, relative to protos/ (the same list `gen:protos` generates from). */
-export const PROTO_FILES = ['machine/machine.proto', 'cluster/cluster.proto', 'storage/storage.proto'] as const;
+export const PROTO_FILES = [
+  'machine/machine.proto',
+  'cluster/cluster.proto',
+  'storage/storage.proto',
+  'resource/resource.proto',
+] as const;
 
 const MARKER = join('protos', 'machine', 'machine.proto');
 
@@ -41,11 +47,14 @@ export function loaderOptions(): protoLoader.Options {
   };
 }
 
-export type TalosProtos = MachineProtos & ClusterProtos & StorageProtos;
+export type TalosProtos = MachineProtos & ClusterProtos & StorageProtos & ResourceProtos;
 
 let loaded: TalosProtos | undefined;
 
-/** Service constructors and message types for machine.MachineService, cluster.ClusterService and storage.StorageService. */
+/**
+ * Service constructors and message types for machine.MachineService, cluster.ClusterService,
+ * storage.StorageService and cosi.resource.State.
+ */
 export function talosProtos(): TalosProtos {
   if (!loaded) {
     const definition = protoLoader.loadSync([...PROTO_FILES], loaderOptions());

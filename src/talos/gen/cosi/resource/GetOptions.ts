@@ -1,0 +1,8 @@
+// Original file: protos/resource/resource.proto
+
+
+export interface GetOptions {
+}
+
+export interface GetOptions__Output {
+}

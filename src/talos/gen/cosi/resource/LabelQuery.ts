@@ -1,0 +1,8 @@
+// Original file: protos/resource/resource.proto
+
+
+export interface LabelQuery {
+}
+
+export interface LabelQuery__Output {
+}
