@@ -240,6 +240,13 @@ const ClusterNode = Obj(
     appliedAt: Opt(
       DateTime('When the config was applied to the node in maintenance mode: it installs and reboots after that.'),
     ),
+    skippedUpgrades: Opt(
+      List(
+        Str('A rollout target, as `Talos v1.9.6` or `Kubernetes 1.32.4`.'),
+        'Rollout targets this node was left out of (skip-failed-nodes): it is not asked again for them.',
+        atomicList,
+      ),
+    ),
     resetAt: Opt(
       DateTime(
         'When the node acknowledged a reset (leaving the cluster, or the cluster deleted): it is waited for until it is back in maintenance mode, and not reset again.',
@@ -260,12 +267,22 @@ const ClusterBootstrap = Obj(
 );
 
 export const upgradeNodePhases = ['pending', 'upgrading', 'rebooting', 'done', 'failed', 'skipped'] as const;
+/** a Kubernetes rollout's two steps: a control plane's components, then every node's kubelet */
+export const kubernetesUpgradeSteps = ['components', 'kubelet'] as const;
 
 const UpgradeNode = Obj(
   {
     machine: Str('The Machine whose node this is.'),
     role: Opt(Str('controlplane or worker.')),
     phase: Enum(upgradeNodePhases, `Where the node is in the rollout: ${upgradeNodePhases.join(', ')}.`),
+    step: Opt(
+      Enum(
+        kubernetesUpgradeSteps,
+        'Kubernetes rollouts: the step the phase is about, the control-plane components (kube-apiserver, kube-controller-manager, kube-scheduler) or the kubelet.',
+      ),
+    ),
+    from: Opt(Str('The version the node ran when the rollout started.')),
+    to: Opt(Str("The version this node goes to, when it is not the rollout's (a worker pool with its own version).")),
     attempts: Opt(Int('How often the node was asked to upgrade in this rollout.', { minimum: 0 })),
     requestedAt: Opt(DateTime('When the node was to be asked (written before the call).')),
     acceptedAt: Opt(DateTime('When the node accepted the upgrade.')),
@@ -281,8 +298,10 @@ const ClusterUpgrade = Obj(
     from: Opt(Str('The version the nodes ran when the rollout started.')),
     to: Str('The version rolled out.'),
     image: Opt(Str('The installer image of a Talos rollout.')),
+    rollback: Opt(Bool('The target is older than what the nodes ran: a roll back.')),
     startedAt: Opt(DateTime('When the rollout started.')),
-    finishedAt: Opt(DateTime('When every node was done or skipped.')),
+    finishedAt: Opt(DateTime('When every node was done or skipped, or the rollout was superseded.')),
+    supersededBy: Opt(Str('The rollout that replaced this one before it finished, as `Talos v1.9.6`.')),
     nodes: Opt(List(UpgradeNode, 'Per-node progress, control planes first.', mapList('machine'))),
   },
   'The rollout of a version change, resumable from here.',

@@ -90,11 +90,6 @@ export function validateUpgradeRequest(spec: UpgradeRequestSpec): FieldError[] {
   return [];
 }
 
-/** the installer image Talos publishes for a version (ghcr.io/siderolabs/installer:<tag>, up to Talos 1.13) */
-export function installerImage(version: string): string {
-  return `ghcr.io/siderolabs/installer:${version.startsWith('v') ? version : `v${version}`}`;
-}
-
 /** the Talos version an installer image names in its tag, if it does */
 export function versionOfImage(image: string): string | undefined {
   const tag = /:(v?[0-9]+\.[0-9]+\.[0-9]+(?:-[0-9A-Za-z.-]+)?)$/.exec(image)?.[1];

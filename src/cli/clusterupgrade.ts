@@ -1,7 +1,8 @@
 // `kubectl talos upgrade kubernetescluster/NAME --to ...`: posts an UpgradeRequest to the cluster's
 // upgrade subresource (which records the target in the spec, judged by the server's upgrade rule)
-// and, with --wait, follows status.upgrade per node until every node is done (exit 0) or one failed
-// (exit 1, naming it): the server stops there and waits for the user's retry or skip.
+// and, with --wait, follows status.upgrade per node, the Talos rollout and then (with --kubernetes)
+// the Kubernetes one, until both targets are reached (exit 0) or a node failed (exit 1, naming it):
+// the server stops there and waits for the user's retry or skip.
 import { kubernetesClusterKind } from '../api/kubernetescluster.js';
 import { groupVersion } from '../machinery/kind.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
@@ -19,11 +20,15 @@ interface NodeProgress {
   machine: string;
   role?: string;
   phase: string;
+  step?: string;
   message?: string;
 }
 
 interface RolloutStatus {
+  kind?: string;
+  from?: string;
   to?: string;
+  supersededBy?: string;
   finishedAt?: string;
   nodes?: NodeProgress[];
 }
@@ -58,14 +63,42 @@ export async function upgradeCluster(
   const result = JSON.parse(reply.body) as { status?: { message?: string } };
   out.write(`kubernetescluster/${name}: ${result.status?.message ?? `asks for Talos ${to}`}\n`);
   if (!flags.wait) return 0;
-  return followRollout(kc, name, to, flags.timeoutMs, started, out);
+  const targets: Target[] = [
+    { kind: 'Talos', to },
+    ...(flags.kubernetes ? [{ kind: 'Kubernetes' as const, to: bare(flags.kubernetes) }] : []),
+  ];
+  return followRollout(kc, name, targets, flags.timeoutMs, started, out);
 }
 
-/** one line per node whose phase changed; the verdict once every node settled or one failed */
+interface ClusterStatus {
+  upgrade?: RolloutStatus;
+  nodes?: { talosVersion?: string; kubernetesVersion?: string; role?: string }[];
+}
+
+const bare = (v: string) => v.replace(/^v/, '');
+const label = (t: Target) => `${t.kind} ${t.to}`;
+
+interface Target {
+  kind: 'Talos' | 'Kubernetes';
+  to: string;
+}
+
+/** the rollout to `t` finished, or none was needed: every node (every control plane, for Kubernetes) runs it */
+function arrived(s: ClusterStatus, t: Target): boolean {
+  const u = s.upgrade;
+  if (u?.kind === t.kind && u.to !== undefined && bare(u.to) === bare(t.to) && u.finishedAt && !u.supersededBy)
+    return true;
+  if (u && !u.finishedAt) return false;
+  const nodes = (s.nodes ?? []).filter((n) => t.kind === 'Talos' || n.role === 'controlplane');
+  const runs = (n: (typeof nodes)[number]) => (t.kind === 'Talos' ? n.talosVersion : n.kubernetesVersion);
+  return nodes.length > 0 && nodes.every((n) => bare(runs(n) ?? '') === bare(t.to));
+}
+
+/** one line per node whose phase changed; the verdict once every target arrived or a node failed */
 async function followRollout(
   kc: KubeClient,
   name: string,
-  to: string,
+  targets: Target[],
   timeoutMs: number,
   started: number,
   out: NodeJS.WritableStream,
@@ -75,6 +108,7 @@ async function followRollout(
   const seen = new Map<string, string>();
   let verdict: number | undefined;
   let failure = '';
+  let shown = '';
   const path = `${clustersPath(kc)}?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
   while (verdict === undefined && !signal.aborted) {
     // a watch the server ends (timeout, restart) is simply opened again
@@ -82,32 +116,42 @@ async function followRollout(
       path,
       (ev) => {
         if (ev.type === 'DELETED') throw new CLIError(`kubernetescluster/${name} was deleted during the upgrade`);
-        const u = (ev.object.status as { upgrade?: RolloutStatus } | undefined)?.upgrade;
-        if (u?.to !== to) return false; // the rollout to this target has not started yet
-        for (const n of u.nodes ?? []) {
-          const line = `${n.phase}${n.message ? `: ${n.message}` : ''}`;
-          if (seen.get(n.machine) !== line)
-            out.write(`[${elapsed().padStart(4)}] ${n.machine} (${n.role ?? 'node'}) ${line}\n`);
-          seen.set(n.machine, line);
+        const s = (ev.object.status ?? {}) as ClusterStatus;
+        const u = s.upgrade;
+        const ours = targets.find((t) => u?.kind === t.kind && u.to !== undefined && bare(u.to) === bare(t.to));
+        if (u && ours) {
+          const heading = `${u.kind} ${u.from ?? '?'} -> ${u.to}`;
+          if (heading !== shown) out.write(`${heading}\n`);
+          shown = heading;
+          for (const n of u.nodes ?? []) {
+            const step = n.step ? ` (${n.step})` : '';
+            const line = `${n.phase}${step}${n.message ? `: ${n.message}` : ''}`;
+            if (seen.get(n.machine) !== line)
+              out.write(`[${elapsed().padStart(4)}] ${n.machine} (${n.role ?? 'node'}) ${line}\n`);
+            seen.set(n.machine, line);
+          }
+          const failed = (u.nodes ?? []).filter((n) => n.phase === 'failed');
+          if (failed.length > 0 && !u.supersededBy) {
+            failure = `${label(ours)}: ${failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ')}`;
+            verdict = 1;
+            return true;
+          }
         }
-        const failed = (u.nodes ?? []).filter((n) => n.phase === 'failed');
-        if (failed.length > 0) {
-          failure = failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ');
-          verdict = 1;
-        } else if (u.finishedAt) verdict = 0;
+        if (targets.every((t) => arrived(s, t))) verdict = 0;
         return verdict !== undefined;
       },
       signal,
     );
   }
+  const what = targets.map(label).join(' and ');
   if (verdict === undefined)
     throw new CLIError(
-      `the upgrade of kubernetescluster/${name} to ${to} did not finish within ${Math.round(timeoutMs / 1000)}s`,
+      `the upgrade of kubernetescluster/${name} to ${what} did not finish within ${Math.round(timeoutMs / 1000)}s`,
     );
   if (verdict === 1)
     throw new CLIError(
-      `the upgrade of kubernetescluster/${name} to ${to} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
+      `the upgrade of kubernetescluster/${name} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
     );
-  out.write(`kubernetescluster/${name}: every node runs Talos ${to}\n`);
+  out.write(`kubernetescluster/${name}: every node runs ${what}\n`);
   return 0;
 }

@@ -44,6 +44,13 @@ function parse(text: string): Semver | undefined {
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3] ?? 0), prerelease: m[4] ?? '' };
 }
 
+/** semver order of two versions as written (v prefix or not); unparseable ones compare equal */
+export function compareVersions(a: string, b: string): number {
+  const x = parse(a);
+  const y = parse(b);
+  return x && y ? compareSemver(x, y) : 0;
+}
+
 const show = (v: Semver) => `${v.major}.${v.minor}`;
 
 /** the newest line one may upgrade to from `fromMinor` on the way to `toMinor`, if any */

@@ -2,7 +2,7 @@
 // controller, from what each probe of the node shows). Talos acknowledges an upgrade at once and
 // then works in the background: it goes away while it reboots and comes back at the new version.
 import type { AdoptedServerStatus } from '../api/adoptedserver.js';
-import { installerImage, versionOfImage, type UpgradeRequestSpec } from '../api/live.js';
+import { versionOfImage, type UpgradeRequestSpec } from '../api/live.js';
 import type { CallOptions, TalosClient } from '../talos/client.js';
 
 type UpgradeStatus = NonNullable<AdoptedServerStatus['upgrade']>;
@@ -25,11 +25,12 @@ export const upgradeInProgress = (p: UpgradeProgress | undefined): boolean =>
  */
 export async function startUpgrade(
   client: TalosClient,
-  spec: UpgradeRequestSpec,
+  /** the image resolved by the caller (a version's default installer image when only a version was asked) */
+  spec: UpgradeRequestSpec & { image: string },
   call: CallOptions,
   vet?: (running: string, target: string | undefined) => void,
 ): Promise<UpgradeProgress> {
-  const image = spec.image ?? installerImage(spec.version!);
+  const image = spec.image;
   const before = await client.version(call);
   vet?.(before.version.tag, versionOfImage(image));
   const ack = await client.upgrade(

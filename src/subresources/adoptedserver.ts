@@ -19,6 +19,7 @@ import type { EventRecorder } from '../events/recorder.js';
 import { talosUpgradeProblems } from '../machineconfig/upgradepolicy.js';
 import { withNode, type NodeAccess } from '../nodeaccess/connect.js';
 import { PROBE_BUDGET_MS, probeNode } from '../nodeaccess/health.js';
+import { defaultInstallerImage } from '../machineconfig/generate/versions.js';
 import { startUpgrade, upgradeInProgress, type UpgradeProgress } from '../nodeaccess/upgrade.js';
 import { nodeFailureStatus } from './failures.js';
 
@@ -114,7 +115,12 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
     if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
   };
   const progress = await withNode(deps.access, obj, (client) =>
-    startUpgrade(client, spec, { timeoutMs: deps.access.callTimeoutMs, signal: call.signal }, vet),
+    startUpgrade(
+      client,
+      { ...spec, image: spec.image ?? defaultInstallerImage(spec.version!) },
+      { timeoutMs: deps.access.callTimeoutMs, signal: call.signal },
+      vet,
+    ),
   );
   const store = deps.registry.storeOf(adoptedServerKind)!;
   // the node has started: record it even if the client has gone meanwhile

@@ -82,7 +82,7 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
     expect(kc.status.conditions.find((c: any) => c.type === 'Upgrading')).toMatchObject({
       status: 'False',
       reason: 'Completed',
-      message: 'Talos v1.13.10: 6/6 nodes done',
+      message: 'Talos v1.13.9 -> v1.13.10: 6/6 nodes done',
     });
     const events = await clusterEvents(b, NAME);
     expect(events.filter((e) => e.startsWith('UpgradeNodeDone:'))).toHaveLength(6);
@@ -133,7 +133,7 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
     // back so fast that it was never seen away: the bounded wait judges it, naming what it runs
     expect(upgrading.message).toMatch(
       new RegExp(
-        `${NAME}-wrk1: (came back at v1.13.11, not v1.13.12|not back at v1.13.12 and healthy within 5000ms \\(runs v1.13.11\\))`,
+        `${NAME}-wrk1: (came back at v1.13.11, not v1.13.12|not back at v1.13.12 and healthy within 5000ms \\(runs v1.13.11, not v1.13.12\\))`,
       ),
     );
     expect(upgrading.message).toContain('4/6 nodes done');

@@ -1,286 +1,152 @@
-// The rolling Talos upgrade of a running cluster, one step of each lifecycle round. A change of
-// the Talos version the configs ask for (spec.talos.version, regenerated into each Machine's
-// config Secret) is rolled out here, never by applying a config (apply.ts holds it as
-// VersionChangePending until the node runs the new version, then hands the new config over
-// without a reboot). Control planes go first, one at a time, each back at the target, healthy
-// and an etcd member before the next; then workers, spec.upgradeStrategy.maxUnavailable at a
-// time. The rollout lives in status.upgrade (written under its own field manager) so a restart
-// resumes it: a node's intent is written before it is asked, a done node is never asked again,
-// and a failed node stops the rollout until the user decides.
+// A cluster's rollouts, one step of each lifecycle round. A change of the versions the configs
+// ask for (regenerated into each Machine's config Secret) is rolled out here, never by applying a
+// config (apply.ts holds it as VersionChangePending): Talos first (talosrollout.ts: upgrade and
+// reboot), then Kubernetes (kubernetesrollout.ts: control-plane components, then kubelets,
+// without a reboot). Control planes go one at a time, each steady before the next; then workers,
+// spec.upgradeStrategy.maxUnavailable at a time. The rollout lives in status.upgrade (written
+// under its own field manager) so a restart resumes it: a node's intent is written before it is
+// asked, a done node is never asked again, and a failed node stops the rollout until the user
+// decides (rolloutrecord.ts). A target changed mid-way supersedes the rollout: what the new
+// target needs is started afresh, from what each node runs.
 import type { ClusterUpgradeStatus, KubernetesClusterStatus, UpgradeNodeStatus } from '../../api/kubernetescluster.js';
-import { StatusError } from '../../machinery/errors.js';
-import type { KubeObject } from '../../machinery/kind.js';
-import { systemContext } from '../../machinery/registry/context.js';
 import { clusterSpec } from '../../machineconfig/fromcluster.js';
-import { using } from '../../nodeaccess/machinenode.js';
-import { unhealthyServices } from '../../nodeaccess/sighting.js';
 import { MACHINECONFIG_KEY, machineconfigSecretName } from '../../secrets/clustersecrets.js';
-import { TalosError } from '../../talos/errors.js';
-import { conditionOf, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
-import { event, isMember, live, now, ordered, type NodeView, type Round } from './round.js';
+import { conditionOf, type Condition } from '../conditions.js';
+import { beginKubernetes, kubernetesDriver, kubernetesStillWanted, type DesiredConfig } from './kubernetesrollout.js';
+import { writeOperatorAnnotations } from './operatorannotations.js';
+import { event, live, now, ordered, type NodeView, type Round } from './round.js';
+import type { RolloutDriver, RolloutOptions } from './rolloutdriver.js';
+import {
+  consumeAnnotations,
+  inFlight,
+  rolloutTarget,
+  settled,
+  summary,
+  userDecisions,
+  writeRollout,
+} from './rolloutrecord.js';
+import { beginTalos, talosDriver, type TalosTarget } from './talosrollout.js';
 import { configVersions } from './versions.js';
 
-export const UPGRADE_FIELD_MANAGER = 'upgrade-controller';
-/** "true": the failed nodes of the rollout are asked again (talos-operator's names; consumed) */
-export const RETRY_FAILED_ANNOTATION = 'upgrade.vitistack.io/retry-failed-nodes';
-/** "true": the failed nodes are left at their version and the rollout goes on (consumed) */
-export const SKIP_FAILED_ANNOTATION = 'upgrade.vitistack.io/skip-failed-nodes';
+export type { RolloutOptions } from './rolloutdriver.js';
+export {
+  RETRY_FAILED_ANNOTATION,
+  SKIP_FAILED_ANNOTATION,
+  RESUME_ANNOTATION,
+  UPGRADE_FIELD_MANAGER,
+} from './rolloutrecord.js';
 
-type Phase = UpgradeNodeStatus['phase'];
-const inFlight = (p: Phase) => p === 'upgrading' || p === 'rebooting';
-const settled = (p: Phase) => p === 'done' || p === 'skipped';
-
-/** what a rollout needs of the configs: the Talos version and installer image they ask for */
-async function target(r: Round): Promise<{ to: string; image: string } | undefined> {
-  for (const v of ordered(live(r))) {
+async function desiredConfigs(r: Round): Promise<Map<string, DesiredConfig>> {
+  const out = new Map<string, DesiredConfig>();
+  for (const v of live(r)) {
     const text = (await r.deps.secrets.get(r.namespace, machineconfigSecretName(v.name)))?.[MACHINECONFIG_KEY];
-    const versions = text ? configVersions(text) : {};
-    if (versions.talos && versions.installImage) return { to: versions.talos, image: versions.installImage };
+    if (text) out.set(v.name, { text, ...configVersions(text) });
+  }
+  return out;
+}
+
+/** the Talos version and installer image the configs ask for (the first control plane's) */
+function talosTarget(r: Round, desired: ReadonlyMap<string, DesiredConfig>): TalosTarget | undefined {
+  for (const v of ordered(live(r))) {
+    const d = desired.get(v.name);
+    if (d?.talos && d.installImage) return { to: d.talos, image: d.installImage };
   }
   return undefined;
 }
 
-const healthyAt = (r: Round, v: NodeView, version: string) =>
-  v.sighting?.mode === 'configured' &&
-  v.sighting.talosVersion === version &&
-  !unhealthyServices(v.sighting.services ?? []).length &&
-  (v.role !== 'controlplane' || isMember(r, v));
-
-/** a new rollout to `to`: every configured node, control planes first; a node already there is done */
-function begin(r: Round, to: string, image: string): ClusterUpgradeStatus | undefined {
-  const views = ordered(live(r));
-  if (!views.length || views.some((v) => v.sighting?.mode !== 'configured')) return undefined;
-  const behind = views.filter((v) => v.sighting!.talosVersion !== to);
-  if (!behind.length) return undefined;
-  return {
-    kind: 'Talos',
-    from: behind[0]!.sighting!.talosVersion,
-    to,
-    image,
-    startedAt: now(),
-    nodes: views.map((v) => ({
-      machine: v.name,
-      role: v.role,
-      phase: v.sighting!.talosVersion === to ? 'done' : 'pending',
-      attempts: 0,
-    })),
-  };
-}
-
-export interface RolloutOptions {
-  nodeTimeoutMs: number;
-}
-
-/** the rollout's status and condition, applied under the upgrade field manager */
-async function write(r: Round, u: ClusterUpgradeStatus, condition: ConditionUpdate): Promise<void> {
-  const previous = ((r.cluster.status as KubernetesClusterStatus | undefined)?.conditions ?? []) as Condition[];
-  const conditions = setCondition(previous, condition, now()).conditions.filter((c) => c.type === 'Upgrading');
-  const body = {
-    apiVersion: r.cluster.apiVersion,
-    kind: r.cluster.kind,
-    metadata: { name: r.name, namespace: r.namespace },
-    status: { upgrade: u, conditions },
-  };
-  try {
-    const stored = await r.deps.clusters.apply(
-      r.namespace,
-      r.name,
-      { value: body, duplicates: [] },
-      { ...systemContext(), fieldManager: UPGRADE_FIELD_MANAGER },
-      true,
-      'status',
-    );
-    r.cluster = stored.object;
-  } catch (e) {
-    if (!(e instanceof StatusError && e.code === 404)) throw e;
-  }
-}
-
-function summary(u: ClusterUpgradeStatus): ConditionUpdate {
-  const nodes = u.nodes ?? [];
-  const done = nodes.filter((n) => settled(n.phase)).length;
-  const progress = `${done}/${nodes.length}`;
-  const failed = nodes.filter((n) => n.phase === 'failed');
-  if (failed.length)
-    return {
-      type: 'Upgrading',
-      status: 'False',
-      severity: 'Error',
-      reason: 'UpgradeFailed',
-      message: `Talos ${u.to}: ${progress} nodes done; stopped: ${failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ')}`,
-    };
-  if (done === nodes.length)
-    return {
-      type: 'Upgrading',
-      status: 'False',
-      reason: 'Completed',
-      message: `Talos ${u.to}: ${progress} nodes done`,
-    };
-  const going = nodes.filter((n) => inFlight(n.phase)).map((n) => `${n.machine} ${n.phase}`);
-  return {
-    type: 'Upgrading',
-    status: 'True',
-    reason: 'RollingTalos',
-    message: `Talos ${u.from ?? '?'} -> ${u.to}: ${progress} nodes done${going.length ? `; ${going.join(', ')}` : ''}`,
-  };
-}
-
-/** follows a node that was asked: back at the target and healthy, still away, back unchanged, or late */
-async function follow(r: Round, u: ClusterUpgradeStatus, n: UpgradeNodeStatus, v: NodeView, o: RolloutOptions) {
-  const s = v.sighting;
-  if (healthyAt(r, v, u.to)) {
-    Object.assign(n, { phase: 'done', finishedAt: now(), message: `runs ${u.to}, healthy` });
-    await event(r, 'Normal', 'UpgradeNodeDone', `machine ${v.name} runs Talos ${u.to} and is healthy`);
-    return;
-  }
-  if (s?.mode === 'unreachable' && n.phase === 'upgrading') {
-    Object.assign(n, { phase: 'rebooting', message: `rebooting into ${u.to}` });
-    await event(r, 'Normal', 'UpgradeNodeRebooting', `machine ${v.name} is rebooting into Talos ${u.to}`);
-    return;
-  }
-  if (n.phase === 'rebooting' && s?.mode === 'configured' && s.talosVersion && s.talosVersion !== u.to) {
-    const why = `came back at ${s.talosVersion}, not ${u.to}: the upgrade did not take`;
-    Object.assign(n, { phase: 'failed', finishedAt: now(), message: why });
-    await event(r, 'Warning', 'UpgradeNodeFailed', `machine ${v.name} ${why}`);
-    return;
-  }
-  const since = Date.parse(n.acceptedAt ?? n.requestedAt ?? u.startedAt ?? now());
-  if (Date.now() - since > o.nodeTimeoutMs) {
-    const why = `not back at ${u.to} and healthy within ${o.nodeTimeoutMs}ms (${s?.mode === 'configured' ? `runs ${s.talosVersion}` : (s?.error ?? 'unreachable')})`;
-    Object.assign(n, { phase: 'failed', finishedAt: now(), message: why });
-    await event(r, 'Warning', 'UpgradeNodeFailed', `machine ${v.name} ${why}`);
-  }
-}
-
-/** asks one node to upgrade, its intent written first; a call that did not arrive is asked again */
-async function start(r: Round, u: ClusterUpgradeStatus, n: UpgradeNodeStatus, v: NodeView): Promise<void> {
-  const resumed = n.phase === 'upgrading' && !n.acceptedAt;
-  if (resumed && v.sighting?.talosVersion === u.to) {
-    // asked before a restart, and already there: it is followed, never asked twice
-    n.acceptedAt = n.requestedAt ?? now();
-    return;
-  }
-  if (!resumed) {
-    Object.assign(n, { phase: 'upgrading', attempts: (n.attempts ?? 0) + 1, requestedAt: now() });
-    delete n.acceptedAt;
-    delete n.finishedAt;
-    n.message = `asking the node to upgrade to ${u.image}`;
-    await write(r, u, summary(u));
-  }
-  try {
-    await using(r.deps.nodes.configured(v.endpoint!, r.creds), (c) => c.upgrade({ image: u.image! }));
-    Object.assign(n, { acceptedAt: now(), message: `the node accepted the upgrade to ${u.to}` });
-    await event(r, 'Normal', 'UpgradeNodeStarted', `machine ${v.name}: upgrading Talos to ${u.to} with ${u.image}`);
-  } catch (e) {
-    if (!(e instanceof TalosError)) throw e;
-    // the call may have reached a node that then went away: following it judges the outcome
-    if (e.failure === 'Unreachable' || e.failure === 'Timeout') {
-      n.message = `the upgrade call got no answer (${e.message}); following the node`;
-      n.acceptedAt = now();
-      return;
-    }
-    Object.assign(n, { phase: 'failed', finishedAt: now(), message: `the node refused the upgrade: ${e.message}` });
-    await event(r, 'Warning', 'UpgradeNodeFailed', `machine ${v.name}: the node refused the upgrade: ${e.message}`);
-  }
-}
-
 /**
- * The user's answer to a stopped rollout: retry or skip its failed nodes. The annotations are
- * consumed whenever they are seen, failed nodes or not, so one left over never retries a later
- * failure by accident.
+ * Which nodes may be asked now: one resumed whose call may not have arrived; else, with nothing
+ * failed and no control plane in flight, the next control plane (its components before any
+ * control plane's kubelet) once every other is steady; else workers up to maxUnavailable.
  */
-async function userDecisions(r: Round, u: ClusterUpgradeStatus | undefined): Promise<string[]> {
-  const annotations = r.cluster.metadata.annotations ?? {};
-  const seen = [RETRY_FAILED_ANNOTATION, SKIP_FAILED_ANNOTATION].filter((a) => a in annotations);
-  if (!u) return seen;
-  for (const n of (u.nodes ?? []).filter((x) => x.phase === 'failed')) {
-    if (annotations[RETRY_FAILED_ANNOTATION] === 'true') {
-      Object.assign(n, { phase: 'pending', message: `retry asked after: ${n.message ?? 'a failure'}` });
-      delete n.finishedAt;
-      await event(r, 'Normal', 'UpgradeNodeRetry', `machine ${n.machine}: its upgrade to ${u.to} is tried again`);
-    } else if (annotations[SKIP_FAILED_ANNOTATION] === 'true') {
-      Object.assign(n, { phase: 'skipped', message: `skipped after: ${n.message ?? 'a failure'}` });
-      await event(r, 'Warning', 'UpgradeNodeSkipped', `machine ${n.machine} is left out of the upgrade to ${u.to}`);
-    }
+function nextNodes(r: Round, u: ClusterUpgradeStatus, d: RolloutDriver, byName: Map<string, NodeView>) {
+  const nodes = u.nodes ?? [];
+  if (nodes.some((n) => n.phase === 'failed')) return [];
+  const unasked = nodes.filter((n) => inFlight(n.phase) && !n.acceptedAt && byName.has(n.machine));
+  const cps = nodes.filter((n) => n.role === 'controlplane');
+  const cpUnasked = unasked.find((n) => n.role === 'controlplane');
+  if (cpUnasked) return [cpUnasked];
+  if (cps.some((n) => inFlight(n.phase))) return [];
+  const configured = (n: UpgradeNodeStatus) => byName.get(n.machine)?.sighting?.mode === 'configured';
+  const ready = (n: UpgradeNodeStatus) => {
+    const v = byName.get(n.machine);
+    return !!v && (n.phase === 'done' ? d.steady(r, u, n, v) : configured(n));
+  };
+  const allConfigured = [...byName.values()].every((v) => v.sighting?.mode === 'configured');
+  const nextCp =
+    cps.find((n) => n.phase === 'pending' && n.step === 'components') ?? cps.find((n) => n.phase === 'pending');
+  if (nextCp) return cps.every(ready) && allConfigured && byName.has(nextCp.machine) ? [nextCp] : [];
+  if (!cps.every(ready)) return [];
+  const workers = nodes.filter((n) => n.role !== 'controlplane');
+  const max = Math.max(1, clusterSpec(r.cluster).upgradeStrategy?.maxUnavailable ?? 1);
+  const out = unasked.filter((n) => n.role !== 'controlplane');
+  let going = workers.filter((w) => inFlight(w.phase)).length;
+  for (const n of workers) {
+    if (going >= max) break;
+    if (n.phase !== 'pending' || !configured(n)) continue;
+    out.push(n);
+    going++;
   }
-  return seen;
+  return out;
 }
 
-async function consume(r: Round, annotations: string[]): Promise<void> {
-  if (!annotations.length) return;
-  const patch = { metadata: { annotations: Object.fromEntries(annotations.map((a) => [a, null])) } };
-  try {
-    r.cluster = await r.deps.clusters.patch(r.namespace, r.name, 'merge', patch, {
-      ...systemContext(),
-      fieldManager: UPGRADE_FIELD_MANAGER,
-    });
-  } catch (e) {
-    if (!(e instanceof StatusError && e.code === 404)) throw e;
-  }
-}
-
-/** one round of the rollout; returns whether a rollout is going on (the round looks again soon) */
+/** one round of the rollouts; returns whether one is going on (the round looks again soon) */
 export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean> {
   const status = (r.cluster.status ?? {}) as KubernetesClusterStatus;
   if (!r.bootstrap.completedAt) return false;
-  const wanted = await target(r);
-  if (!wanted) return false;
+  const desired = await desiredConfigs(r);
+  const talos = talosTarget(r, desired);
+  const allConfigured = live(r).length > 0 && live(r).every((v) => v.sighting?.mode === 'configured');
   let u = status.upgrade ? (structuredClone(status.upgrade) as ClusterUpgradeStatus) : undefined;
-  if (!u || u.to !== wanted.to || u.kind !== 'Talos') {
-    const fresh = begin(r, wanted.to, wanted.image);
-    if (!fresh) return false;
+  const wanted = (x: ClusterUpgradeStatus) =>
+    x.kind === 'Talos' ? talos?.to === x.to : kubernetesStillWanted(x, desired) && !(talos && beginTalos(r, talos));
+  if (!u || u.finishedAt || !wanted(u)) {
+    const fresh = allConfigured
+      ? ((talos ? beginTalos(r, talos) : undefined) ?? (await beginKubernetes(r, desired)))
+      : undefined;
+    if (u && !u.finishedAt && !wanted(u) && (fresh || allConfigured)) {
+      // the target changed mid-way: this rollout ends here, what the new one needs starts afresh
+      u.supersededBy = fresh ? rolloutTarget(fresh) : 'the versions the nodes run';
+      u.finishedAt = now();
+      await event(r, 'Normal', 'UpgradeSuperseded', `${rolloutTarget(u)} is left for ${u.supersededBy}`);
+      if (!fresh) await writeRollout(r, u, summary(u));
+    }
+    if (!fresh) {
+      await consumeAnnotations(r, await userDecisions(r, undefined, async () => undefined));
+      await writeOperatorAnnotations(r, u, talos?.to);
+      return !!u && !u.finishedAt;
+    }
     u = fresh;
-    await event(r, 'Normal', 'UpgradeStarted', `rolling Talos ${u.from} -> ${u.to} over ${u.nodes!.length} nodes`);
+    await event(
+      r,
+      'Normal',
+      'UpgradeStarted',
+      `rolling ${u.kind} ${u.from ?? '?'} -> ${u.to} over ${u.nodes!.length} nodes`,
+    );
   }
-  const decided = await userDecisions(r, u.finishedAt ? undefined : u);
-  if (u.finishedAt) {
-    await consume(r, decided);
-    return false;
-  }
+  const driver = u.kind === 'Talos' ? talosDriver : kubernetesDriver(desired, o);
+  const current = u;
+  const decided = await userDecisions(r, u, (n) => driver.stillFailing(r, current, n));
   const byName = new Map(live(r).map((v) => [v.name, v]));
   const nodes = u.nodes ?? [];
   for (const n of nodes) {
     const v = byName.get(n.machine);
-    if (v && inFlight(n.phase) && n.acceptedAt) await follow(r, u, n, v, o);
+    if (v && inFlight(n.phase) && n.acceptedAt) await driver.follow(r, u, n, v, o);
   }
-  const stopped = nodes.some((n) => n.phase === 'failed');
-  if (!stopped) {
-    const cps = nodes.filter((n) => n.role === 'controlplane');
-    const workers = nodes.filter((n) => n.role !== 'controlplane');
-    const allHealthy = [...byName.values()].every((v) => v.sighting?.mode === 'configured');
-    const cpGoing = cps.find((n) => inFlight(n.phase));
-    if (cpGoing && !cpGoing.acceptedAt) await start(r, u, cpGoing, byName.get(cpGoing.machine)!);
-    else if (!cpGoing) {
-      const nextCp = cps.find((n) => n.phase === 'pending');
-      const cpsReady = cps.every((n) => {
-        const v = byName.get(n.machine);
-        return !!v && (n.phase === 'pending' ? v.sighting?.mode === 'configured' : healthyAt(r, v, u!.to));
-      });
-      if (nextCp && cpsReady && allHealthy) await start(r, u, nextCp, byName.get(nextCp.machine)!);
-      else if (!nextCp && cpsReady) {
-        const max = Math.max(1, clusterSpec(r.cluster).upgradeStrategy?.maxUnavailable ?? 1);
-        for (const n of workers.filter((w) => inFlight(w.phase) && !w.acceptedAt))
-          await start(r, u, n, byName.get(n.machine)!);
-        let going = workers.filter((w) => inFlight(w.phase)).length;
-        for (const n of workers) {
-          if (going >= max || u.nodes!.some((x) => x.phase === 'failed')) break;
-          const v = byName.get(n.machine);
-          if (n.phase !== 'pending' || v?.sighting?.mode !== 'configured') continue;
-          await start(r, u, n, v);
-          going++;
-        }
-      }
-    }
+  for (const n of nextNodes(r, u, driver, byName)) {
+    await driver.start(r, u, n, byName.get(n.machine)!);
+    if (n.phase === 'failed') break;
   }
   if (nodes.every((n) => settled(n.phase)) && !u.finishedAt) {
     u.finishedAt = now();
-    await event(r, 'Normal', 'UpgradeCompleted', `every node runs Talos ${u.to}`);
+    await event(r, 'Normal', 'UpgradeCompleted', `every node runs ${rolloutTarget(u)}`);
   }
   const condition = summary(u);
   const previous = conditionOf((status.conditions ?? []) as Condition[], 'Upgrading');
   if (condition.reason === 'UpgradeFailed' && previous?.reason !== 'UpgradeFailed')
     await event(r, 'Warning', 'UpgradeStopped', condition.message);
-  await write(r, u, condition);
-  await consume(r, decided);
+  await writeRollout(r, u, condition);
+  await consumeAnnotations(r, decided);
+  await writeOperatorAnnotations(r, u, talos?.to);
   return !u.finishedAt;
 }

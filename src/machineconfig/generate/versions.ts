@@ -183,3 +183,15 @@ export function newestKnownKubernetesPatch(minor: number): string | undefined {
   }
   return best?.text;
 }
+
+/**
+ * The installer image an upgrade to `version` uses when none is given, as talosctl picks it:
+ * ghcr.io/siderolabs/installer up to 1.13, the factory image of the default schematic from 1.14.
+ */
+export function defaultInstallerImage(version: string): string {
+  const tag = version.startsWith('v') ? version : `v${version}`;
+  const minor = parseSemver(tag.slice(1))?.minor;
+  const line = minor === undefined ? undefined : talosLine(minor);
+  if (line) return line.installImage(tag);
+  return minor !== undefined && minor >= 14 ? factoryInstaller(tag) : ghcrInstaller(tag);
+}

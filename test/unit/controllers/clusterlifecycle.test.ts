@@ -93,7 +93,9 @@ hostname: a
   it('are the installer and kubelet image tags', () => {
     expect(configVersions(config('v1.13.9', 'v1.33.2'))).toEqual({
       talos: 'v1.13.9',
-      kubernetes: 'v1.33.2',
+      // Kubernetes versions are written as the API writes them, without the tag's v
+      kubernetes: '1.33.2',
+      kubeletImage: 'ghcr.io/siderolabs/kubelet:v1.33.2',
       installImage: 'ghcr.io/siderolabs/installer:v1.13.9',
     });
     expect(configVersions('apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: a\n')).toEqual({});

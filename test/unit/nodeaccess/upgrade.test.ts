@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { installerImage, validateUpgradeRequest, versionOfImage } from '../../../src/api/live.js';
+import { validateUpgradeRequest, versionOfImage } from '../../../src/api/live.js';
+import { DEFAULT_FACTORY_SCHEMATIC, defaultInstallerImage } from '../../../src/machineconfig/generate/versions.js';
 import {
   advanceUpgrade,
   upgradeInProgress,
@@ -89,8 +90,14 @@ describe('upgrade requests', () => {
   });
 
   it('maps versions to installer images and back', () => {
-    expect(installerImage('1.13.10')).toBe('ghcr.io/siderolabs/installer:v1.13.10');
-    expect(installerImage('v1.14.0-rc.1')).toBe('ghcr.io/siderolabs/installer:v1.14.0-rc.1');
+    expect(defaultInstallerImage('1.13.10')).toBe('ghcr.io/siderolabs/installer:v1.13.10');
+    // talosctl's default from 1.14 on: the factory image of the default schematic
+    expect(defaultInstallerImage('v1.14.0-rc.1')).toBe(
+      `factory.talos.dev/metal-installer/${DEFAULT_FACTORY_SCHEMATIC}:v1.14.0-rc.1`,
+    );
+    expect(defaultInstallerImage('v1.15.2')).toBe(
+      `factory.talos.dev/metal-installer/${DEFAULT_FACTORY_SCHEMATIC}:v1.15.2`,
+    );
     expect(versionOfImage('ghcr.io/siderolabs/installer:v1.13.10')).toBe('v1.13.10');
     expect(versionOfImage('localhost:5000/installer:1.12.3')).toBe('v1.12.3');
     expect(versionOfImage('localhost:5000/installer@sha256:00')).toBeUndefined();
