@@ -29,6 +29,8 @@ export const METHOD_ROLES: Readonly<Record<string, readonly string[]>> = {
   '/machine.MachineService/EtcdStatus': ETCD_READERS,
   '/cluster.ClusterService/HealthCheck': READERS,
   '/storage.StorageService/Disks': READERS,
+  '/cosi.resource.State/Get': READERS,
+  '/cosi.resource.State/List': READERS,
 };
 
 export function rolesAllowed(method: string): readonly string[] {

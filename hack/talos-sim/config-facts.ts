@@ -139,3 +139,29 @@ export function imageTag(image: string): string | undefined {
   const tag = colon > lastSlash ? ref.slice(colon + 1) : '';
   return isTalosVersion(tag) ? tag : undefined;
 }
+
+/** The Kubernetes components a config names images for (kube-proxy runs as a DaemonSet, not on the node). */
+export const KUBERNETES_IMAGE_FIELDS = ['kubelet', 'apiServer', 'controllerManager', 'scheduler', 'proxy'] as const;
+export type KubernetesImageField = (typeof KUBERNETES_IMAGE_FIELDS)[number];
+export type KubernetesImages = Partial<Record<KubernetesImageField, string>>;
+
+/** Where each image lives: the v1alpha1 path (≤1.13), then the 1.14 document kind holding `image`. */
+const IMAGE_SOURCES: Record<KubernetesImageField, { legacy: string[]; kind: string }> = {
+  kubelet: { legacy: ['machine', 'kubelet', 'image'], kind: 'KubeletConfig' },
+  apiServer: { legacy: ['cluster', 'apiServer', 'image'], kind: 'KubeAPIServerConfig' },
+  controllerManager: { legacy: ['cluster', 'controllerManager', 'image'], kind: 'KubeControllerManagerConfig' },
+  scheduler: { legacy: ['cluster', 'scheduler', 'image'], kind: 'KubeSchedulerConfig' },
+  proxy: { legacy: ['cluster', 'proxy', 'image'], kind: 'KubeProxyConfig' },
+};
+
+/** The Kubernetes component images a machine config names (a component it names none for is absent). */
+export function kubernetesImages(data: Buffer): KubernetesImages {
+  const { legacy, byKind } = documents(data);
+  const images: KubernetesImages = {};
+  for (const field of KUBERNETES_IMAGE_FIELDS) {
+    const { legacy: path, kind } = IMAGE_SOURCES[field];
+    const image = text(at(legacy, ...path)) ?? text(byKind.get(kind)?.['image']);
+    if (image !== undefined) images[field] = image;
+  }
+  return images;
+}

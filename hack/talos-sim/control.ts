@@ -2,12 +2,14 @@
 //   GET  /state                       clusters, per-node state, the most nodes down at once
 //   POST /nodes/<node>/<action>       stop | start | slow {"ms":N} | freeze | unhealthy {"service":"etcd"} |
 //                                     wrong-ca | refuse-config {"message":"..."} | stop-during-bootstrap |
-//                                     fail-upgrade | power-off | power-on | reprovision | heal
+//                                     fail-upgrade | fail-kubernetes-upgrade | power-off | power-on |
+//                                     reprovision | heal
 // <node> is a node's id (node-0), name or address. Each POST answers once the node's listener
 // reflects the change.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimFleet } from './fleet.js';
+import { reportedVersions } from './kubernetes.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { NodeServer } from './server.js';
 
@@ -21,6 +23,7 @@ export const ACTIONS = [
   'refuse-config',
   'stop-during-bootstrap',
   'fail-upgrade',
+  'fail-kubernetes-upgrade',
   'power-off',
   'power-on',
   'reprovision',
@@ -53,10 +56,11 @@ export function fleetState(t: ControlTarget): Record<string, unknown> {
       bootstrapsEffective: c.bootstrapsEffective,
       etcdMembers: c.members.map((m) => ({ ...m })),
     })),
-    nodes: t.fleet.nodes.map((n) => n.snapshot()),
+    nodes: t.fleet.nodes.map((n) => ({ ...n.snapshot(), kubernetes: reportedVersions(n) })),
     maxDownAtOnce: t.fleet.maxDownAtOnce,
     maxDownByRole: { ...t.fleet.maxDownByRole },
     downNow: t.fleet.downNow(),
+    kubernetesChanges: t.fleet.kubernetesChanges.map((c) => ({ ...c })),
   };
 }
 
@@ -106,6 +110,9 @@ export async function inject(
     case 'fail-upgrade':
       f.failUpgrade = true;
       break;
+    case 'fail-kubernetes-upgrade':
+      f.failKubernetesUpgrade = true;
+      break;
     case 'power-off':
       t.lifecycle.powerOff(node);
       break;
@@ -126,7 +133,7 @@ export async function inject(
   }
   node.changed();
   await server.reconcile();
-  return node.snapshot();
+  return { ...node.snapshot(), kubernetes: reportedVersions(node) };
 }
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {

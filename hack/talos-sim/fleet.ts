@@ -5,6 +5,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { ConfigFacts } from './config-facts.js';
 import { joinWaitingControlPlanes } from './etcd.js';
+import { followKubernetes, type KubernetesChange } from './kubernetes.js';
 import {
   createCA,
   issue,
@@ -26,6 +27,8 @@ export interface FleetOptions {
   shutdownMs: number;
   /** how long installing an image (apply in maintenance mode, upgrade) takes before the reboot, ms */
   installMs: number;
+  /** the Kubernetes version (`1.36.3`) of a component whose image the node's config does not name */
+  kubernetesVersion: string;
 }
 
 /** What a node's listener presents and asks for. */
@@ -47,6 +50,8 @@ export class SimFleet {
   maxDownAtOnce = 0;
   /** the same, per role (controlplane, worker): a rolling upgrade's bound is per role */
   maxDownByRole: Record<string, number> = {};
+  /** every change of a Kubernetes component version a node reports, oldest first */
+  readonly kubernetesChanges: KubernetesChange[] = [];
 
   private constructor(
     readonly opts: FleetOptions,
@@ -56,6 +61,8 @@ export class SimFleet {
   ) {
     this.nodes = addresses.map((ip, i) => new SimNode(`node-${i}`, ip, opts.version));
     for (const n of this.nodes) {
+      // components first: whatever else reacts to the change sees what the node now runs
+      n.on('change', () => this.followKubernetes(n));
       n.on('change', () => this.settle());
       n.on('listening', () => this.countDown());
       n.on('closed', () => this.countDown());
@@ -140,6 +147,11 @@ export class SimFleet {
     const key = `${rogue ? 'rogue' : 'os'}/${cluster.id}/${digest(cluster.osCACertPem)}/${node.id}/${identity.hostname}`;
     const pair = await this.cached(key, () => issueNodeCert(issuer, identity.hostname, node.ip));
     return { pair, clientCA: cluster.osCACertPem, key };
+  }
+
+  /** Brings the node's Kubernetes components in line with its config (also at the simulator's start). */
+  followKubernetes(node: SimNode): void {
+    followKubernetes(node, this.opts.kubernetesVersion, this.kubernetesChanges);
   }
 
   /** Lets waiting control planes join etcd after any change; re-entrant calls are folded in. */

@@ -5,7 +5,7 @@
 // every node listens; nodes.json follows the nodes as they are configured.
 import { parseArgs } from 'node:util';
 import { provideMachines, type MachineProvider } from './provider.js';
-import { DEFAULT_VERSION, startSimulator, type SimulatorOptions } from './simulator.js';
+import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSION, startSimulator, type SimulatorOptions } from './simulator.js';
 
 const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
 
@@ -19,6 +19,7 @@ const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
   --namespace NS        whose Machines to provide (with --provide-machines; default: the kubeconfig's)
   --controlplanes K     the first K nodes are control planes (default 1; not with --maintenance)
   --version TAG         Talos version the nodes run (default ${DEFAULT_VERSION})
+  --kubernetes-version V  Kubernetes version of components whose image a config does not name (default ${DEFAULT_KUBERNETES_VERSION})
   --reboot-seconds S    how long a reboot/upgrade keeps a node unreachable (default 3)
   --secrets FILE        trust and sign with the OS CA of this talosctl secrets.yaml
   --cluster-name NAME   cluster and talosconfig context name (default talos-sim)
@@ -49,6 +50,7 @@ function parse(argv: string[]): CliOptions | 'help' {
       dir: { type: 'string' },
       controlplanes: { type: 'string' },
       version: { type: 'string' },
+      'kubernetes-version': { type: 'string' },
       'reboot-seconds': { type: 'string' },
       secrets: { type: 'string' },
       'cluster-name': { type: 'string' },
@@ -87,6 +89,7 @@ function parse(argv: string[]): CliOptions | 'help' {
       ? { maintenance: true }
       : { controlPlanes: integer(values.controlplanes, '--controlplanes') ?? 1 }),
     ...(values.version !== undefined ? { version: values.version } : {}),
+    ...(values['kubernetes-version'] !== undefined ? { kubernetesVersion: values['kubernetes-version'] } : {}),
     ...(reboot !== undefined ? { rebootSeconds: Number(reboot) } : {}),
     ...(rebootMs !== undefined ? { rebootMs } : {}),
     ...(talosPort !== undefined ? { talosPort } : {}),

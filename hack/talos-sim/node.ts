@@ -31,6 +31,8 @@ export interface Faults {
   stopDuringBootstrap: boolean;
   /** an accepted Upgrade reboots the node, which comes back at the version it ran (until heal) */
   failUpgrade: boolean;
+  /** a Kubernetes component whose image a config changes comes back at the new image but never ready (until heal) */
+  failKubernetesUpgrade: boolean;
 }
 
 export function noFaults(): Faults {
@@ -43,6 +45,7 @@ export function noFaults(): Faults {
     refuseConfig: undefined,
     stopDuringBootstrap: false,
     failUpgrade: false,
+    failKubernetesUpgrade: false,
   };
 }
 
@@ -66,6 +69,18 @@ export interface AppliedConfig {
   data: Buffer;
   mode: string;
   appliedAt: Date;
+}
+
+/** A Kubernetes component the node runs (the kubelet, or a control-plane static pod), as the node reports it. */
+export interface RunningComponent {
+  image: string;
+  ready: boolean;
+  /** when the node first ran it */
+  created: Date;
+  /** when its image or readiness last changed */
+  since: Date;
+  /** counts those changes: the COSI resource version */
+  version: number;
 }
 
 /** What an installed config made of the node. */
@@ -120,6 +135,8 @@ export class SimNode extends EventEmitter {
   /** a Reset in progress: wipe the disk, then reboot or power off */
   pendingReset: { reboot: boolean } | undefined;
   services = new Map<string, ServiceState>();
+  /** Kubernetes components by kubernetes.ts's names (kubelet, apiServer, ...), kept in step by the fleet */
+  kubernetes = new Map<string, RunningComponent>();
   /** the etcd member this node's data directory belongs to, as the decimal string a uint64 travels as */
   etcdMemberId: string | undefined;
   bootstrapCalls = 0;
@@ -248,6 +265,8 @@ export class SimNode extends EventEmitter {
     if (!s) return { healthy: undefined, lastMessage: '' };
     if (this.faults.unhealthy.includes(id))
       return { healthy: false, lastMessage: 'simulated failure: health check failed' };
+    if (id === 'kubelet' && this.kubernetes.get('kubelet')?.ready === false)
+      return { healthy: false, lastMessage: 'simulated failure: the new kubelet does not come up' };
     return { healthy: s.healthy, lastMessage: s.lastMessage };
   }
 

@@ -8,6 +8,7 @@ import { talosProtos } from '../../src/talos/protos.js';
 import { MAX_MESSAGE_BYTES } from '../../src/talos/connection.js';
 import type { ServerTls, SimFleet } from './fleet.js';
 import { clusterService } from './cluster-service.js';
+import { cosiService } from './cosi-service.js';
 import type { Lifecycle } from './lifecycle.js';
 import { machineService } from './machine-service.js';
 import { storageService } from './storage-service.js';
@@ -79,6 +80,7 @@ export class NodeServer {
     server.addService(protos.machine.MachineService.service, machineService(env));
     server.addService(protos.cluster.ClusterService.service, clusterService(env));
     server.addService(protos.storage.StorageService.service, storageService(env));
+    server.addService(protos.cosi.resource.State.service, cosiService(env));
     for (let attempt = 1; ; attempt++) {
       try {
         await bind(server, `${this.node.ip}:${this.node.port}`, this.credentials(tls));

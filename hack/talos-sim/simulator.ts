@@ -18,6 +18,8 @@ import { osCAFromSecretsFile } from './secrets.js';
 import { NodeServer } from './server.js';
 
 export const DEFAULT_VERSION = 'v1.13.9';
+/** the Kubernetes version Talos 1.13 defaults to: what a node runs where its config names no image */
+export const DEFAULT_KUBERNETES_VERSION = '1.36.3';
 export const MAX_NODES = 200;
 
 export interface SimulatorOptions {
@@ -28,6 +30,8 @@ export interface SimulatorOptions {
   controlPlanes?: number;
   /** the version the machines boot (maintenance mode: until an installer image says otherwise) */
   version?: string;
+  /** the Kubernetes version (`1.36.3`) of components whose image a node's config does not name (pre-configured nodes have none) */
+  kubernetesVersion?: string;
   /** how long a reboot keeps a node off the network, ms (default 3000) */
   rebootMs?: number;
   /** the same in seconds (rebootMs wins) */
@@ -92,6 +96,8 @@ function validate(o: SimulatorOptions): void {
     throw new Error('controlplanes must be between 1 and the number of nodes');
   if (o.version !== undefined && !isTalosVersion(o.version))
     throw new Error(`version ${o.version} is not a Talos version tag like v1.13.9`);
+  if (o.kubernetesVersion !== undefined && !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(o.kubernetesVersion))
+    throw new Error(`kubernetesVersion ${o.kubernetesVersion} is not a Kubernetes version like 1.36.3`);
   for (const [name, v] of [
     ['reboot-seconds', o.rebootSeconds],
     ['rebootMs', o.rebootMs],
@@ -141,6 +147,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         rebootMs: opts.rebootMs ?? (opts.rebootSeconds ?? 3) * 1000,
         shutdownMs: opts.shutdownMs ?? 200,
         installMs: opts.installMs ?? 300,
+        kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
       },
       Array.from({ length: opts.nodes }, (_, i) => block.address(i)),
     );
@@ -152,6 +159,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   for (const node of fleet.nodes) {
     node.port = block.port;
     node.boot();
+    fleet.followKubernetes(node);
   }
   const lifecycle = new Lifecycle(fleet);
   const servers = new Map(fleet.nodes.map((n) => [n.id, new NodeServer(n, fleet, lifecycle)]));

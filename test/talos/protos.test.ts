@@ -74,6 +74,7 @@ describe('wire identity', () => {
   const machine = def['machine.MachineService'] as protoLoader.ServiceDefinition;
   const cluster = def['cluster.ClusterService'] as protoLoader.ServiceDefinition;
   const storage = def['storage.StorageService'] as protoLoader.ServiceDefinition;
+  const cosi = def['cosi.resource.State'] as protoLoader.ServiceDefinition;
 
   it('method paths and streaming kinds', () => {
     const paths = Object.fromEntries(Object.entries(machine).map(([k, m]) => [k, [m.path, m.responseStream]]));
@@ -166,6 +167,30 @@ describe('wire identity', () => {
       clusterInfo: { controlPlaneNodes: ['a'] },
     });
     expect(hex(bytes)).toBe('0a020803' + '1203' + '0a0161');
+  });
+
+  it('cosi.resource.State: Get unary, List server-streaming; GetRequest namespace=1, type=2, id=3, options=4', () => {
+    expect([cosi['Get']?.path, cosi['Get']?.responseStream]).toEqual(['/cosi.resource.State/Get', false]);
+    expect([cosi['List']?.path, cosi['List']?.responseStream]).toEqual(['/cosi.resource.State/List', true]);
+    const get = cosi['Get']!.requestSerialize({ namespace: 'n', type: 't', id: 'i', options: {} });
+    expect(hex(get)).toBe('0a016e' + '120174' + '1a0169' + '2200');
+    // ListRequest { namespace=1, type=2, options=3 { label_query=1 [{}], id_query=2 { regexp=1 } } }
+    const list = cosi['List']!.requestSerialize({
+      namespace: 'n',
+      type: 't',
+      options: { labelQuery: [{}], idQuery: { regexp: 'r' } },
+    });
+    expect(hex(list)).toBe('0a016e' + '120174' + '1a07' + '0a00' + '1203' + '0a0172');
+  });
+
+  it('cosi.resource.Resource: metadata=1 {id=3, version=4, phase=6, labels=10 map}, spec=2 {yaml_spec=2}', () => {
+    const resource = {
+      metadata: { id: 'i', version: '1', phase: 'p', labels: { a: 'b' } },
+      spec: { yamlSpec: 'y' },
+    };
+    const want = '0a18' + '0a11' + '1a0169' + '220131' + '320170' + '5206' + '0a0161' + '120162' + '1203' + '120179';
+    expect(hex(cosi['Get']!.responseSerialize({ resource }))).toBe(want);
+    expect(hex(cosi['List']!.responseSerialize({ resource }))).toBe(want);
   });
 
   it('replies start with common.Metadata at field 1 and carry google.rpc.Status at Metadata.status=3', () => {
