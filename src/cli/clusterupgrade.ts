@@ -72,7 +72,7 @@ export async function upgradeCluster(
 
 interface ClusterStatus {
   upgrade?: RolloutStatus;
-  nodes?: { talosVersion?: string; kubernetesVersion?: string; role?: string }[];
+  nodes?: { talosVersion?: string; kubernetesVersion?: string; role?: string; skippedUpgrades?: string[] }[];
 }
 
 const bare = (v: string) => v.replace(/^v/, '');
@@ -83,7 +83,10 @@ interface Target {
   to: string;
 }
 
-/** the rollout to `t` finished, or none was needed: every node (every control plane, for Kubernetes) runs it */
+/**
+ * the rollout to `t` finished, or none was needed: every node (every control plane, for
+ * Kubernetes) runs it or was left out of it by skip-failed-nodes
+ */
 function arrived(s: ClusterStatus, t: Target): boolean {
   const u = s.upgrade;
   if (u?.kind === t.kind && u.to !== undefined && bare(u.to) === bare(t.to) && u.finishedAt && !u.supersededBy)
@@ -91,7 +94,8 @@ function arrived(s: ClusterStatus, t: Target): boolean {
   if (u && !u.finishedAt) return false;
   const nodes = (s.nodes ?? []).filter((n) => t.kind === 'Talos' || n.role === 'controlplane');
   const runs = (n: (typeof nodes)[number]) => (t.kind === 'Talos' ? n.talosVersion : n.kubernetesVersion);
-  return nodes.length > 0 && nodes.every((n) => bare(runs(n) ?? '') === bare(t.to));
+  const leftOut = (n: (typeof nodes)[number]) => (n.skippedUpgrades ?? []).includes(label(t));
+  return nodes.length > 0 && nodes.every((n) => bare(runs(n) ?? '') === bare(t.to) || leftOut(n));
 }
 
 /** one line per node whose phase changed; the verdict once every target arrived or a node failed */
@@ -108,6 +112,7 @@ async function followRollout(
   const seen = new Map<string, string>();
   let verdict: number | undefined;
   let failure = '';
+  let stoppedIn = '';
   let shown = '';
   const path = `${clustersPath(kc)}?watch=true&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`;
   while (verdict === undefined && !signal.aborted) {
@@ -132,7 +137,8 @@ async function followRollout(
           }
           const failed = (u.nodes ?? []).filter((n) => n.phase === 'failed');
           if (failed.length > 0 && !u.supersededBy) {
-            failure = `${label(ours)}: ${failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ')}`;
+            failure = failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ');
+            stoppedIn = label(ours);
             verdict = 1;
             return true;
           }
@@ -150,7 +156,7 @@ async function followRollout(
     );
   if (verdict === 1)
     throw new CLIError(
-      `the upgrade of kubernetescluster/${name} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
+      `the ${stoppedIn} upgrade of kubernetescluster/${name} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
     );
   out.write(`kubernetescluster/${name}: every node runs ${what}\n`);
   return 0;

@@ -110,6 +110,13 @@ interface SimNodeState {
   clusterName: string | null;
   poweredOff: boolean;
   up: boolean;
+  /** the Kubernetes versions the node reports (null: it does not run that component) */
+  kubernetes: {
+    kubelet: string | null;
+    apiServer: string | null;
+    controllerManager: string | null;
+    scheduler: string | null;
+  };
 }
 
 export interface SimState {
@@ -118,6 +125,8 @@ export interface SimState {
   maxDownAtOnce: number;
   /** since the last fleet.trackDowntime(), per role */
   maxDownByRole: Record<string, number>;
+  /** every change of a Kubernetes component version a node reports, oldest first */
+  kubernetesChanges: { node: string; component: string; from: string; to: string; at: string }[];
 }
 
 export const simState = (b: Bench) => b.sim.state() as unknown as SimState;

@@ -291,3 +291,165 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
     }
   });
 });
+
+describe('a Kubernetes upgrade', { timeout: 90_000 }, () => {
+  const versions = (v: string) => [
+    { op: 'replace', path: '/spec/topology/version', value: v },
+    { op: 'replace', path: '/spec/topology/controlplane/version', value: v },
+    { op: 'replace', path: '/spec/topology/workers/0/version', value: v },
+  ];
+  const kubernetesRollout = (to: string, done: (u: any) => boolean, what: string) => {
+    let seen = '';
+    return until(
+      () => `the Kubernetes rollout to ${to} ${what} (last seen: ${seen})`,
+      async () => {
+        const kc = await cluster(b, NAME);
+        const u = kc?.status?.upgrade;
+        seen = JSON.stringify({ upgrade: u, conditions: kc?.status?.conditions });
+        return u?.kind === 'Kubernetes' && u.to === to && done(u) ? { u, kc } : undefined;
+      },
+      40_000,
+    );
+  };
+  const annotation = (kc: any, key: string) => kc.metadata.annotations?.[`upgrade.vitistack.io/${key}`];
+  const changesSince = (from: number, to: string) =>
+    simState(b)
+      .kubernetesChanges.slice(from)
+      .filter((c) => c.to === to);
+  const cps = [0, 1, 2].map((i) => `${NAME}-ctp${i}`);
+  const workers = [0, 1, 2].map((i) => `${NAME}-wrk${i}`);
+
+  it('walks the control planes (components, one at a time), then the kubelets (control planes, then workers), without a reboot; each node reports the new versions', async () => {
+    const before = await cluster(b, NAME);
+    // more than one minor at a time is refused by the rule, and changes nothing
+    const refused = await b.server.kubectl([
+      '-n',
+      NS,
+      'patch',
+      'kc',
+      NAME,
+      '--type=json',
+      `-p=${JSON.stringify(versions('1.35.0'))}`,
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('spec.topology.version');
+    const after = await cluster(b, NAME);
+    expect(after.metadata.generation).toBe(before.metadata.generation);
+    expect(after.spec.topology.version).toBe(before.spec.topology.version);
+
+    const logFrom = simState(b).kubernetesChanges.length;
+    const upgradesBefore = Object.fromEntries(ours().map((n) => [n.name, n.upgrades]));
+    b.sim.fleet.trackDowntime();
+    await patchCluster(versions('1.34.1'));
+    const { u, kc } = await kubernetesRollout('1.34.1', (x) => !!x.finishedAt, 'finished');
+    expect(u).toMatchObject({ kind: 'Kubernetes', from: '1.33.6', to: '1.34.1' });
+    expect(u.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    for (const n of ours()) {
+      expect(n.kubernetes.kubelet).toBe('1.34.1');
+      if (n.role === 'controlplane')
+        expect(n.kubernetes).toMatchObject({ apiServer: '1.34.1', controllerManager: '1.34.1', scheduler: '1.34.1' });
+      expect(n.upgrades).toBe(upgradesBefore[n.name]); // no Talos upgrade, no reboot
+    }
+    expect(Math.max(0, ...Object.values(simState(b).maxDownByRole))).toBe(0);
+
+    // the order, from the nodes' own reports: each control plane's components in turn, then every
+    // kubelet, control planes first
+    const log = changesSince(logFrom, '1.34.1');
+    const components = log.filter((c) => c.component !== 'kubelet');
+    const kubelets = log.filter((c) => c.component === 'kubelet');
+    expect(components).toHaveLength(9);
+    expect(kubelets.map((c) => c.node)).toEqual([...cps, ...workers.filter((w) => kubelets.some((c) => c.node === w))]);
+    expect(kubelets).toHaveLength(6);
+    expect(log.indexOf(components.at(-1)!)).toBeLessThan(log.indexOf(kubelets[0]!));
+    const cpOrder = components.map((c) => c.node).filter((n, i, all) => i === 0 || all[i - 1] !== n);
+    expect(cpOrder).toEqual(cps);
+
+    expect(kc.status.conditions.find((c: any) => c.type === 'Upgrading')).toMatchObject({
+      status: 'False',
+      reason: 'Completed',
+      message: 'Kubernetes 1.33.6 -> 1.34.1: 6/6 nodes done',
+    });
+    await until('the operator annotations say completed', async () => {
+      const now = await cluster(b, NAME);
+      return annotation(now, 'kubernetes-status') === 'completed' &&
+        annotation(now, 'kubernetes-progress') === '6/6' &&
+        annotation(now, 'kubernetes-current') === '1.34.1'
+        ? true
+        : undefined;
+    });
+    const events = await clusterEvents(b, NAME);
+    expect(
+      events.filter((e) => e.startsWith('UpgradeNodeComponentsDone:')),
+      events.join('\n'),
+    ).toHaveLength(3);
+    await readyWith(b, NAME, 3, 3);
+  });
+
+  it('a node whose new kubelet does not come up stops the rollout there; resume is refused while it is still failed, and goes on once it is put right', async () => {
+    const wrk1 = ours().find((n) => n.name === `${NAME}-wrk1`)!;
+    await b.sim.inject(wrk1.id, 'fail-kubernetes-upgrade');
+    const logFrom = simState(b).kubernetesChanges.length;
+    await patchCluster(versions('1.35.0'));
+    const { u, kc } = await kubernetesRollout(
+      '1.35.0',
+      (x) => x.nodes.some((n: any) => n.phase === 'failed'),
+      'stopped',
+    );
+    const phase = Object.fromEntries(u.nodes.map((n: any) => [n.machine, n.phase]));
+    expect(phase[`${NAME}-wrk1`]).toBe('failed');
+    expect(phase[`${NAME}-wrk2`]).toBe('pending');
+    expect(u.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).message).toMatch(/kubelet 1\.35\.0 is unhealthy/);
+    expect(kc.status.conditions.find((c: any) => c.type === 'Upgrading')).toMatchObject({ reason: 'UpgradeFailed' });
+    await until('the operator annotations say failed', async () => {
+      const now = await cluster(b, NAME);
+      return annotation(now, 'kubernetes-status') === 'failed' && annotation(now, 'failed-nodes') === `${NAME}-wrk1`
+        ? true
+        : undefined;
+    });
+    // nothing after the failed node is touched
+    expect(changesSince(logFrom, '1.35.0').some((c) => c.node === `${NAME}-wrk2`)).toBe(false);
+
+    // resume while it is still failing: refused (it is never asked again), the annotation consumed
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/resume=true']);
+    await until('resume consumed', async () => {
+      const now = await cluster(b, NAME);
+      return annotation(now, 'resume') === undefined ? true : undefined;
+    });
+    expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('UpgradeResumeRefused:'))).toBe(true);
+    expect((await cluster(b, NAME)).status.upgrade.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).phase).toBe(
+      'failed',
+    );
+
+    // put right (here: the fault cleared), resume counts it done and the rollout goes on
+    await b.sim.inject(wrk1.id, 'heal');
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/resume=true']);
+    const { u: finished } = await kubernetesRollout('1.35.0', (x) => !!x.finishedAt, 'finished');
+    expect(finished.nodes.map((n: any) => n.phase)).toEqual(Array(6).fill('done'));
+    expect(finished.nodes.find((n: any) => n.machine === `${NAME}-wrk1`).attempts).toBe(1);
+    for (const n of ours()) expect(n.kubernetes.kubelet).toBe('1.35.0');
+  });
+
+  it('kubectl talos upgrade --kubernetes --wait follows the Kubernetes rollout per node and step to the end', async () => {
+    const bin = join(pluginDir.dir, 'bin');
+    const talos = (args: string[]) =>
+      b.server.kubectl(['talos', '-n', NS, ...args], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    const done = await talos([
+      'upgrade',
+      `kc/${NAME}`,
+      '--to',
+      'v1.13.14',
+      '--kubernetes',
+      '1.36.0',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    expect(done.stdout).toContain('Kubernetes 1.35.0 -> 1.36.0');
+    expect(done.stdout).toMatch(new RegExp(`${NAME}-ctp0 \\(controlplane\\) upgrading \\(components\\)`));
+    expect(done.stdout).toMatch(new RegExp(`${NAME}-wrk2 \\(worker\\) done \\(kubelet\\)`));
+    expect(done.stdout).toContain('every node runs Talos v1.13.14 and Kubernetes 1.36.0');
+    for (const n of ours()) expect(n.kubernetes.kubelet).toBe('1.36.0');
+  });
+});

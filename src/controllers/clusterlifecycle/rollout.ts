@@ -45,6 +45,17 @@ async function desiredConfigs(r: Round): Promise<Map<string, DesiredConfig>> {
   return out;
 }
 
+/** per cluster (uid), the versions its configs asked for at the last look */
+const lastLook = new Map<string, string>();
+
+function sameAsLastLook(r: Round, desired: ReadonlyMap<string, DesiredConfig>): boolean {
+  const uid = r.cluster.metadata.uid!;
+  const seen = JSON.stringify([...desired].map(([name, d]) => [name, d.talos, d.installImage, d.kubernetes]).sort());
+  const same = lastLook.get(uid) === seen;
+  lastLook.set(uid, seen);
+  return same;
+}
+
 /** the Talos version and installer image the configs ask for (the first control plane's) */
 function talosTarget(r: Round, desired: ReadonlyMap<string, DesiredConfig>): TalosTarget | undefined {
   for (const v of ordered(live(r))) {
@@ -90,10 +101,27 @@ function nextNodes(r: Round, u: ClusterUpgradeStatus, d: RolloutDriver, byName: 
   return out;
 }
 
+/** a skip holds while its target does: a rollout of the same kind to another target forgets it */
+function forgetOtherSkips(r: Round, u: ClusterUpgradeStatus): void {
+  const entries = new Map((u.nodes ?? []).map((n) => [n.machine, n]));
+  for (const v of live(r)) {
+    const skips = v.record.skippedUpgrades;
+    if (!skips) continue;
+    const kept = skips.filter((x) => !x.startsWith(`${u.kind} `) || x === rolloutTarget(u, entries.get(v.name)));
+    if (kept.length) v.record.skippedUpgrades = kept;
+    else delete v.record.skippedUpgrades;
+  }
+}
+
 /** one round of the rollouts; returns whether one is going on (the round looks again soon) */
 export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean> {
   const status = (r.cluster.status ?? {}) as KubernetesClusterStatus;
   if (!r.bootstrap.completedAt) return false;
+  // while the configs are regenerated for a changed spec, some ask for the old versions and some
+  // for the new: nothing is begun, superseded or asked until they all are of one generation
+  const generated = conditionOf((status.conditions ?? []) as Condition[], 'ConfigGenerated')?.status === 'True';
+  if (status.observedGeneration !== r.cluster.metadata.generation || !generated)
+    return !!status.upgrade && !status.upgrade.finishedAt;
   const desired = await desiredConfigs(r);
   const talos = talosTarget(r, desired);
   const allConfigured = live(r).length > 0 && live(r).every((v) => v.sighting?.mode === 'configured');
@@ -101,10 +129,13 @@ export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean>
   const wanted = (x: ClusterUpgradeStatus) =>
     x.kind === 'Talos' ? talos?.to === x.to : kubernetesStillWanted(x, desired) && !(talos && beginTalos(r, talos));
   if (!u || u.finishedAt || !wanted(u)) {
-    const fresh = allConfigured
-      ? ((talos ? beginTalos(r, talos) : undefined) ?? (await beginKubernetes(r, desired)))
-      : undefined;
-    if (u && !u.finishedAt && !wanted(u) && (fresh || allConfigured)) {
+    // a rollout begins from configs seen alike twice in a row, never from a set still being rewritten
+    const steady = sameAsLastLook(r, desired);
+    const fresh =
+      allConfigured && steady
+        ? ((talos ? beginTalos(r, talos) : undefined) ?? (await beginKubernetes(r, desired)))
+        : undefined;
+    if (u && !u.finishedAt && !wanted(u) && steady && (fresh || allConfigured)) {
       // the target changed mid-way: this rollout ends here, what the new one needs starts afresh
       u.supersededBy = fresh ? rolloutTarget(fresh) : 'the versions the nodes run';
       u.finishedAt = now();
@@ -114,9 +145,11 @@ export async function rolloutStep(r: Round, o: RolloutOptions): Promise<boolean>
     if (!fresh) {
       await consumeAnnotations(r, await userDecisions(r, undefined, async () => undefined));
       await writeOperatorAnnotations(r, u, talos?.to);
-      return !!u && !u.finishedAt;
+      // configs that just changed are looked at again soon
+      return (!!u && !u.finishedAt) || !steady;
     }
     u = fresh;
+    forgetOtherSkips(r, u);
     await event(
       r,
       'Normal',

@@ -174,6 +174,7 @@ class ClusterReconciler {
     let waitingForSecrets = false;
     const failedCreates: string[] = [];
     let removing: string | undefined;
+    let refreshFailed = false;
 
     if (!plan.problems.length) {
       if (plan.create.length)
@@ -201,10 +202,16 @@ class ClusterReconciler {
       // a changed cluster spec changes its machines' configs: an empty patch has the machine-config
       // admission generate each again (a no-op write when nothing differs)
       if (this.refreshed.get(cluster.metadata.uid!) !== cluster.metadata.generation) {
+        let all = true;
         for (const m of plan.existing) {
-          await this.machines.patch(ns, m.metadata.name!, 'merge', {}, this.ctx()).catch(ignore(404, 409));
+          await this.machines.patch(ns, m.metadata.name!, 'merge', {}, this.ctx()).catch((e: unknown) => {
+            // a Machine changed meanwhile was not regenerated: this generation is not refreshed yet
+            if (e instanceof StatusError && e.code === 409) all = false;
+            else return ignore(404)(e);
+          });
         }
-        this.refreshed.set(cluster.metadata.uid!, cluster.metadata.generation ?? 0);
+        if (all) this.refreshed.set(cluster.metadata.uid!, cluster.metadata.generation ?? 0);
+        else refreshFailed = true;
       }
       if (plan.remove) {
         const victim = plan.remove.metadata.name!;
@@ -239,7 +246,8 @@ class ClusterReconciler {
       failedCreates,
       removing,
       hasEndpoint: !!spec.talos?.endpoint,
-      generation: cluster.metadata.generation ?? 0,
+      // configs not all regenerated yet: the status does not claim this generation
+      generation: refreshFailed ? (previous.observedGeneration ?? 0) : (cluster.metadata.generation ?? 0),
     });
     // once every Machine exists with its config, the lifecycle controller tells where the cluster
     // is; the phase stays ours until it has written one (what an apply leaves out, its owner drops)
@@ -248,6 +256,6 @@ class ClusterReconciler {
       next.phase !== 'ConfigGenerated' ||
       !ownsStatusField(cluster, LIFECYCLE_FIELD_MANAGER, 'phase');
     if (statusDiffers(previous, next, ownsPhase)) await this.writeStatus(cluster, next, ownsPhase);
-    return failedCreates.length || waitingForSecrets ? { requeue: true } : undefined;
+    return failedCreates.length || waitingForSecrets || refreshFailed ? { requeue: true } : undefined;
   }
 }
