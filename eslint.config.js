@@ -15,7 +15,7 @@ const src = (...names) => names.map((n) => `src/${n}`);
 /** every production folder a test may exercise (not hack/bench, which imports test/helpers) */
 const PRODUCTION = [
   ...src('admission', 'api', 'cli', 'controllers', 'events', 'kubeapi', 'machineconfig', 'machinery', 'managementapi'),
-  ...src('nodeaccess', 'pki', 'secrets', 'storage', 'subresources', 'talos'),
+  ...src('nodeaccess', 'pki', 'power', 'secrets', 'storage', 'subresources', 'talos'),
   'apiservice',
   'webhooks',
   'hack/talos-sim',
@@ -36,6 +36,8 @@ export const LAYERS = {
   'src/secrets': src('api', 'kubeapi', 'machinery'),
   'src/events': src('api', 'kubeapi', 'machinery'),
   'src/nodeaccess': src('api', 'machinery', 'secrets', 'talos'),
+  // bare-metal power control (IPMI, Redfish, HTTP management API); knows the Server kind only as data
+  'src/power': src('api', 'machinery', 'secrets', 'talos'),
   'src/admission': src('api', 'kubeapi', 'machineconfig', 'machinery', 'secrets'),
   'src/subresources': src('api', 'events', 'machineconfig', 'machinery', 'nodeaccess', 'secrets', 'talos'),
   'src/controllers': src(
@@ -46,6 +48,7 @@ export const LAYERS = {
     'machinery',
     'managementapi',
     'nodeaccess',
+    'power',
     'secrets',
     'storage',
     'talos',
