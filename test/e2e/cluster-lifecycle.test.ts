@@ -98,7 +98,7 @@ describe('the example cluster with three control planes and two workers', () => 
     // the wide table tells where the cluster is
     expect(await kubectl(['get', 'kc', NAME, '-o', 'wide'])).toMatch(
       new RegExp(
-        `^NAME\\s+PHASE.*READY\\s+HEALTHY\\s+TALOS\\s+TARGET\\s+MESSAGE.*\\n${NAME}\\s+Ready\\s.*True\\s+True`,
+        `^NAME\\s+PHASE.*READY\\s+HEALTHY\\s+TALOS\\s+TARGET\\s+KUBERNETES\\s+K8S-TARGET\\s+MESSAGE.*\\n${NAME}\\s+Ready\\s.*True\\s+True`,
       ),
     );
   });

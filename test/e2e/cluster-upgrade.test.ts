@@ -389,7 +389,12 @@ describe('a Kubernetes upgrade', { timeout: 90_000 }, () => {
     const wrk1 = ours().find((n) => n.name === `${NAME}-wrk1`)!;
     await b.sim.inject(wrk1.id, 'fail-kubernetes-upgrade');
     const logFrom = simState(b).kubernetesChanges.length;
-    await patchCluster(versions('1.35.0'));
+    // the talos-operator's annotation drives it: copied into the spec, removed
+    await ok(b.server, ['-n', NS, 'annotate', 'kc', NAME, 'upgrade.vitistack.io/kubernetes-target=1.35.0']);
+    const annotated = await cluster(b, NAME);
+    expect(annotated.spec.topology).toMatchObject({ version: '1.35.0', controlplane: { version: '1.35.0' } });
+    expect(annotated.spec.topology.workers[0].version).toBe('1.35.0');
+    expect(annotation(annotated, 'kubernetes-target')).toBeUndefined();
     const { u, kc } = await kubernetesRollout(
       '1.35.0',
       (x) => x.nodes.some((n: any) => n.phase === 'failed'),

@@ -189,10 +189,12 @@ describe('kubectl get', () => {
       'HEALTHY',
       'TALOS',
       'TARGET',
+      'KUBERNETES',
+      'K8S-TARGET',
       'MESSAGE',
       'AGE',
     ]);
-    expect(kc).toMatch(/^alpha\s+talos\s+west\s+1\s+\d+s$/m);
+    expect(kc).toMatch(/^alpha\s+talos\s+west\s+1\s+1\.33\s+\d+s$/m);
   });
 
   it('-o yaml and -o json print the stored object', async () => {

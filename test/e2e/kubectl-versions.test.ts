@@ -149,9 +149,9 @@ for (const version of VERSIONS) {
       expect(table[1]).toMatch(/^made\s+talos\s+west\s+1\s+\d+s$/); // no status: no phase, no workers yet
       const wide = (await ok(['get', 'kc', 'made', '-n', ns, '-o', 'wide'])).split('\n');
       expect(wide[0]).toMatch(
-        /^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+READY\s+HEALTHY\s+TALOS\s+TARGET\s+MESSAGE\s+AGE$/,
+        /^NAME\s+PHASE\s+PROVIDER\s+REGION\s+CPS\s+WORKERS\s+READY\s+HEALTHY\s+TALOS\s+TARGET\s+KUBERNETES\s+K8S-TARGET\s+MESSAGE\s+AGE$/,
       );
-      expect(wide[1]).toMatch(/^made\s+talos\s+west\s+1\s+\d+s$/);
+      expect(wide[1]).toMatch(/^made\s+talos\s+west\s+1\s+1\.33\s+\d+s$/);
       const obj = parse(await ok(['get', 'kc', 'made', '-n', ns, '-o', 'yaml']));
       expect(obj).toMatchObject({
         apiVersion: 'vitistack.io/v1alpha1',
