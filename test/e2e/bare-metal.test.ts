@@ -86,6 +86,23 @@ spec:
     }, 'bm-1 status');
   });
 
+  it('the class `any` comes back when deleted, and its qualifiers are kept empty', async () => {
+    await ok(s, [
+      'patch',
+      'serverclass',
+      'any',
+      '--type=merge',
+      '-p',
+      '{"spec":{"qualifiers":{"labelSelectors":[{"a":"b"}]}}}',
+    ]);
+    await eventually(async () => {
+      const c = await getJSON(s, ['serverclass', 'any']);
+      return c.spec.qualifiers.labelSelectors === undefined ? true : undefined;
+    }, 'qualifiers reset');
+    await ok(s, ['delete', 'serverclass', 'any']);
+    await classIs('any', { available: ['bm-1', 'bm-2', 'bm-3'], inUse: [] });
+  });
+
   it('a cordoned server leaves the class', async () => {
     await ok(s, ['patch', 'server', 'bm-2', '--type=merge', '-p', '{"spec":{"cordoned":true}}']);
     await classIs('dell-epyc', { available: ['bm-1'], inUse: [] });
@@ -219,6 +236,30 @@ spec:
     const dir = join(s.dataDir, 'environments', 'env-file');
     expect(readFileSync(join(dir, 'vmlinuz'))).toEqual(kernel);
     expect(readFileSync(join(dir, 'initramfs.xz'))).toEqual(initrd);
+  });
+
+  it('an asset cached and verified is not fetched again when the spec changes elsewhere', async () => {
+    // the kernel's source changes under it: fetching it again would now fail its checksum
+    files.write('vmlinuz', 'changed since\n');
+    const initrdURL = pathToFileURL(files.write('initramfs-2.xz', initrd.toString())).href;
+    await ok(s, [
+      'patch',
+      'environment',
+      'env-file',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { initrd: { url: initrdURL } } }),
+    ]);
+    const c = await eventually(async () => {
+      const cs = (await getJSON(s, ['environment', 'env-file'])).status.conditions;
+      return cs.some((x: any) => x.url === initrdURL) ? cs : undefined;
+    }, 'the new initrd fetched');
+    expect(c.map((x: any) => [x.status, x.reason])).toEqual([
+      ['True', undefined],
+      ['True', undefined],
+    ]);
+    expect(readFileSync(join(s.dataDir, 'environments', 'env-file', 'vmlinuz'))).toEqual(kernel);
+    files.write('vmlinuz', kernel.toString());
   });
 
   it('a wrong checksum gives Ready=False ChecksumMismatch and leaves nothing in the cache', async () => {
