@@ -104,13 +104,14 @@ export function environmentController(o: EnvironmentControllerOptions): Controll
       ctx.queue.add(DEFAULT_ENVIRONMENT);
     },
     async reconcile(name): Promise<ReconcileResult | void> {
-      if (name === DEFAULT_ENVIRONMENT) await ensureDefaultEnvironment(store);
       let env: Environment;
       try {
         env = (await store.get(undefined, name)) as Environment;
       } catch (e) {
         if (!(e instanceof StatusError && e.code === 404)) throw e;
         await rm(environmentDir(o.dataDir, name), { recursive: true, force: true });
+        // the built-in one is created when it is missing; its add event brings it back here
+        if (name === DEFAULT_ENVIRONMENT) await ensureDefaultEnvironment(store);
         return;
       }
       if (env.metadata.deletionTimestamp) return;

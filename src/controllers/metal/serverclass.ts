@@ -68,13 +68,15 @@ export function serverClassController(o: ServerClassControllerOptions): Controll
       ctx.queue.add(ANY_SERVER_CLASS);
     },
     async reconcile(name) {
-      if (name === ANY_SERVER_CLASS) await ensureAnyServerClass(classes);
       let cls: KubeObject;
       try {
         cls = await classes.get(undefined, name);
       } catch (e) {
-        if (isNotFound(e)) return;
-        throw e;
+        if (!isNotFound(e)) throw e;
+        if (name !== ANY_SERVER_CLASS) return;
+        // the built-in class is created when it is missing; the next look fills its status
+        await ensureAnyServerClass(classes);
+        return;
       }
       if (cls.metadata.deletionTimestamp) return;
       let spec = cls.spec as ServerClassSpec | undefined;
