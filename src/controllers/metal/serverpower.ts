@@ -41,11 +41,12 @@ export function planServer(server: Server, i: PlanInput): ServerPlan {
   const base = { inUse, isClean, conditions };
   if (!accepted) return { ...base, actions: [], readyAfterActions: false };
   if (!inUse && isClean) {
-    // clean and free: waits powered off for an allocation
+    // clean and free: waits powered off for an allocation (looked at every poll: someone may power it on)
     return {
       ...base,
       actions: i.power === 'off' || i.power === undefined ? [] : ['powerOff'],
       readyAfterActions: true,
+      ...(i.power === undefined ? {} : { requeueAfterMs: i.powerPollMs }),
     };
   }
   if (inUse) {

@@ -30,7 +30,9 @@ describe("Sidero's server state machine", () => {
     expect(planServer(server({ isClean: true }), input({ power: 'off' }))).toMatchObject({
       actions: [],
       readyAfterActions: true,
+      requeueAfterMs: 5_000,
     });
+    expect(planServer(server({ isClean: true }), input({ power: undefined })).requeueAfterMs).toBeUndefined();
   });
 
   it('an allocated server is never clean; when off it boots from the network once and powers on', () => {
