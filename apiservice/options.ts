@@ -52,7 +52,7 @@ export interface ServerOptions {
   upgradeNodeTimeoutMs: number;
   /** bare metal: how long a Server's wipe may take before its power sequence is sent again */
   serverRebootTimeoutMs: number;
-  /** bare metal: how often an allocated Server's power is looked at */
+  /** bare metal: how often an accepted Server's power is looked at */
   serverPowerPollMs: number;
   /** bare metal: one Environment asset download's deadline */
   environmentDownloadTimeoutMs: number;
@@ -258,7 +258,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     )
     .option(
       '--server-power-poll-interval <duration>',
-      "how often an allocated Server's power state is looked at",
+      "how often an accepted Server's power state is looked at (allocated, or clean and waiting)",
       parseDuration,
       5 * 60_000,
     )

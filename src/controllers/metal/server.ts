@@ -37,7 +37,7 @@ export interface ServerControllerOptions {
   power: PowerFactory;
   /** how long a wipe may take before the power sequence is sent again (--server-reboot-timeout) */
   rebootTimeoutMs: number;
-  /** how often an allocated server's power is looked at (--server-power-poll-interval) */
+  /** how often an accepted server's power is looked at (--server-power-poll-interval) */
   powerPollMs: number;
 }
 
