@@ -5,7 +5,12 @@
 import type { Server } from '../../api/server.js';
 import { SERVER_MACHINE_ANNOTATION } from '../../api/server.js';
 import type { ServerClassSpec, ServerClassStatus } from '../../api/serverclass.js';
-import { labelSelectorFromLabelSelectorObject, type LabelSelectorObject } from '../../machinery/labels.js';
+import { StatusError } from '../../machinery/errors.js';
+import {
+  labelSelectorFromLabelSelectorObject,
+  type LabelSelector,
+  type LabelSelectorObject,
+} from '../../machinery/labels.js';
 
 /** a filter value that says nothing: Go's zero values, which Sidero's partial match skips */
 function isZero(v: unknown): boolean {
@@ -46,13 +51,22 @@ export function isAllocated(server: Server): boolean {
 
 /** whether the class's selector and qualifiers take the server (acceptance and cordon aside) */
 export function qualifies(spec: ServerClassSpec | undefined, server: Server): boolean {
-  // an absent selector is Sidero's `{}` (the field is always serialized): every server
-  const selector = labelSelectorFromLabelSelectorObject((spec?.selector ?? {}) as LabelSelectorObject);
-  if (!selector.matches(server.metadata.labels)) return false;
+  if (!selectorOf(spec)?.matches(server.metadata.labels)) return false;
   const q = spec?.qualifiers;
   const hardware = q?.hardware ?? [];
   if (hardware.length > 0 && !hardware.some((h) => partialMatch(h, server.spec?.hardware))) return false;
   return labelSelectorsMatch(q?.labelSelectors, server.metadata.labels);
+}
+
+/** the class's label selector; undefined (matching nothing) when it cannot be one, e.g. a bad label key */
+function selectorOf(spec: ServerClassSpec | undefined): LabelSelector | undefined {
+  try {
+    // an absent selector is Sidero's `{}` (the field is always serialized): every server
+    return labelSelectorFromLabelSelectorObject((spec?.selector ?? {}) as LabelSelectorObject);
+  } catch (e) {
+    if (e instanceof StatusError) return undefined;
+    throw e;
+  }
 }
 
 /** a class's members, split by allocation, each list sorted by name */

@@ -81,6 +81,8 @@ describe('class membership', () => {
       qualifies({ selector: { matchExpressions: [{ key: 'rack', operator: 'NotIn' as const, values: ['r1'] }] } }, hpe),
     ).toBe(false);
     expect(qualifies(undefined, hpe)).toBe(true);
+    // a selector that cannot be one (a bad label key) takes no server rather than failing the class
+    expect(qualifies({ selector: { matchLabels: { 'not a key': 'x' } } }, hpe)).toBe(false);
   });
 
   it('lists accepted, uncordoned servers, split by the binding annotation and sorted by name', () => {
