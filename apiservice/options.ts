@@ -50,6 +50,12 @@ export interface ServerOptions {
   /** how long an unreachable node holds up a node leaving or a cluster deletion before it is skipped */
   nodeUnreachableTimeoutMs: number;
   upgradeNodeTimeoutMs: number;
+  /** bare metal: how long a Server's wipe may take before its power sequence is sent again */
+  serverRebootTimeoutMs: number;
+  /** bare metal: how often an accepted Server's power is looked at */
+  serverPowerPollMs: number;
+  /** bare metal: one Environment asset download's deadline */
+  environmentDownloadTimeoutMs: number;
   /** write each generated Machine as YAML to <dir>/<cluster>/<machine>.yaml; undefined: off */
   machineManifestsDir?: string;
   /** kube-controller-manager's --controllers: names, `*` for all, `-name` to leave one out */
@@ -125,6 +131,9 @@ export const CONTROLLERS = [
   'kubernetescluster',
   'machine',
   'clusterlifecycle',
+  'server',
+  'serverclass',
+  'environment',
 ] as const;
 
 /** whether the --controllers list enables `name` (kube-controller-manager's rules) */
@@ -240,6 +249,24 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       "how long a node of a cluster's rolling upgrade may take to come back at the target version and healthy before the rollout stops on it",
       parseDuration,
       30 * 60_000,
+    )
+    .option(
+      '--server-reboot-timeout <duration>',
+      "how long a Server's disk wipe may take before its power sequence is sent again",
+      parseDuration,
+      20 * 60_000,
+    )
+    .option(
+      '--server-power-poll-interval <duration>',
+      "how often an accepted Server's power state is looked at (allocated, or clean and waiting)",
+      parseDuration,
+      5 * 60_000,
+    )
+    .option(
+      '--environment-download-timeout <duration>',
+      "deadline of one download of an Environment's kernel or initramfs",
+      parseDuration,
+      5 * 60_000,
     )
     .option(
       '--machine-manifests-dir <dir>',
@@ -411,6 +438,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   for (const [flag, ms] of [
     ['--cluster-poll-interval', o.clusterPollInterval],
     ['--cluster-health-timeout', o.clusterHealthTimeout],
+    ['--server-reboot-timeout', o.serverRebootTimeout],
+    ['--server-power-poll-interval', o.serverPowerPollInterval],
+    ['--environment-download-timeout', o.environmentDownloadTimeout],
   ] as const) {
     if (ms <= 0) throw new InvalidArgumentError(`${flag} must be more than 0`);
   }
@@ -456,6 +486,9 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     clusterHealthTimeoutMs: o.clusterHealthTimeout,
     nodeUnreachableTimeoutMs: o.nodeUnreachableTimeout,
     upgradeNodeTimeoutMs: o.upgradeNodeTimeout,
+    serverRebootTimeoutMs: o.serverRebootTimeout,
+    serverPowerPollMs: o.serverPowerPollInterval,
+    environmentDownloadTimeoutMs: o.environmentDownloadTimeout,
     ...(o.machineManifestsDir ? { machineManifestsDir: String(o.machineManifestsDir) } : {}),
     controllers,
     controllerRuntime: {

@@ -14,6 +14,9 @@ import { adoptedServerController } from '../src/controllers/adoptedserver/contro
 import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers/kubernetescluster/controller.js';
 import { machineController } from '../src/controllers/machine/controller.js';
 import { clusterLifecycleController } from '../src/controllers/clusterlifecycle/controller.js';
+import { environmentController } from '../src/controllers/metal/environment.js';
+import { noPowerControl, serverController } from '../src/controllers/metal/server.js';
+import { serverClassController } from '../src/controllers/metal/serverclass.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
@@ -225,6 +228,30 @@ export async function startServer(
               nodes,
               pollMs: opts.clusterPollMs,
               resyncMs: opts.resyncPeriodMs,
+            }),
+          );
+        }
+        if (on('server')) {
+          specs.push(
+            serverController({
+              registry,
+              events,
+              // every server reports power `on` until the BMC implementations of src/power are wired here
+              power: noPowerControl,
+              rebootTimeoutMs: opts.serverRebootTimeoutMs,
+              powerPollMs: opts.serverPowerPollMs,
+            }),
+          );
+        }
+        if (on('serverclass')) specs.push(serverClassController({ registry }));
+        if (on('environment')) {
+          specs.push(
+            environmentController({
+              registry,
+              events,
+              allowList,
+              dataDir: opts.dataDir,
+              downloadTimeoutMs: opts.environmentDownloadTimeoutMs,
             }),
           );
         }

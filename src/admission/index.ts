@@ -5,9 +5,10 @@ import type { AdmissionHooks } from '../machinery/registry/store.js';
 import { clusterInputsAdmission, talosConfigAdmission, type TalosConfigAdmissionOptions } from './machineconfig.js';
 import { namespaceLifecycleAdmission } from './namespacelifecycle.js';
 import { admissionChain, type AdmissionPlugin } from './plugin.js';
+import { serverCredentialsAdmission } from './servercredentials.js';
 import { upgradeTargetAdmission } from './upgradetarget.js';
 
-export const reviewedPlugins: readonly AdmissionPlugin[] = [clusterInputsAdmission];
+export const reviewedPlugins: readonly AdmissionPlugin[] = [clusterInputsAdmission, serverCredentialsAdmission];
 
 export interface AdmissionOptions extends TalosConfigAdmissionOptions {
   /** standalone mode guards its own namespaces; in cluster mode kube-apiserver does */

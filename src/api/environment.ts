@@ -18,7 +18,7 @@ import {
 
 const assetFields = (what: string) => ({
   url: Opt(Str(`Download URL of the ${what}.`)),
-  sha512: Opt(Str(`Declared SHA-512 of the ${what} (not verified).`)),
+  sha512: Opt(Str(`SHA-512 of the ${what} (hex); when given, the download must have it.`)),
 });
 
 const EnvironmentSpec = Obj(
@@ -37,7 +37,9 @@ const AssetCondition = Obj(
     url: Opt(Str('URL of the asset this condition is about.')),
     sha512: Opt(Str('SHA-512 of the asset.')),
     type: Str('Condition type; always Ready.'),
-    status: Enum(['True', 'False'] as const, 'True when the asset is downloaded.'),
+    status: Enum(['True', 'False'] as const, 'True when the asset is downloaded (and its SHA-512 verified).'),
+    reason: Opt(Str('Why the asset is not ready: DownloadFailed, ChecksumMismatch, OutboundNotAllowed, NoURL.')),
+    message: Opt(Str('Human-readable details of the reason.')),
   },
   'Readiness of one downloaded asset.',
 );
@@ -60,6 +62,24 @@ export const EnvironmentSchema = Type.Object(
 export type EnvironmentSpec = Static<typeof EnvironmentSpec>;
 export type EnvironmentStatus = Static<typeof EnvironmentStatus>;
 export type Environment = Static<typeof EnvironmentSchema> & KubeObject;
+
+/** the assets an Environment boots, by the file name they are cached and served under */
+export const ENVIRONMENT_ASSETS = [
+  { field: 'kernel', file: 'vmlinuz' },
+  { field: 'initrd', file: 'initramfs.xz' },
+] as const;
+
+/**
+ * Sidero's readiness: every asset has a URL and a Ready=True condition for that same URL (the files
+ * are then in the cache, verified).
+ */
+export function environmentReady(env: Environment): boolean {
+  const conditions = env.status?.conditions ?? [];
+  return ENVIRONMENT_ASSETS.every(({ field }) => {
+    const url = env.spec?.[field]?.url;
+    return !!url && conditions.some((c) => c.type === 'Ready' && c.status === 'True' && c.url === url);
+  });
+}
 
 export const environmentKind: KindDefinition = {
   group: 'metal.sidero.dev',

@@ -23,6 +23,11 @@ import {
   type Static,
 } from './schema.js';
 
+/** the binding of a Server to a Machine, `<namespace>/<machine>`; status.inUse is true exactly when it is present */
+export const SERVER_MACHINE_ANNOTATION = 'metal.sidero.dev/machine';
+/** Sidero's finalizer: holds a deleted Server while it is allocated */
+export const SERVER_FINALIZER = 'storage.finalizers.server.k8s.io';
+
 export const bootFromDiskMethods = ['ipxe-exit', 'http-404', 'ipxe-sanboot', ''] as const;
 export const pxeModes = ['uefi', 'bios'] as const;
 

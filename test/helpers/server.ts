@@ -16,7 +16,10 @@ export const LOOPBACK_ONLY = '127.0.0.0/8,::1/128';
  * For suites that use AdoptedServers and KubernetesClusters as sample objects of the generic API:
  * without their controllers no status write, Machine or event interleaves with what they count.
  */
-export const SAMPLE_OBJECTS_ONLY = ['--controllers', '*,-adoptedserver,-kubernetescluster,-machine,-clusterlifecycle'];
+export const SAMPLE_OBJECTS_ONLY = [
+  '--controllers',
+  '*,-adoptedserver,-kubernetescluster,-machine,-clusterlifecycle,-server,-serverclass,-environment',
+];
 
 export interface TestServer {
   url: string;
