@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AuthenticationFlags } from './auth/authconfig.js';
+import { addBootOptions, bootOptionsOf, type BootOptions } from './boot/options.js';
 import { parseDuration as parseGoDuration } from '../src/machinery/duration.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 
@@ -74,6 +75,8 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** open connections per client address that no request has authenticated yet; 0: no limit */
   maxUnauthenticatedConnectionsPerAddress: number;
+  /** the boot listener for machines that boot (--boot-port); undefined: off */
+  boot?: BootOptions;
 }
 
 export interface ControllerRuntimeOptions {
@@ -344,6 +347,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     )
     .allowExcessArguments(false)
     .exitOverride();
+  addBootOptions(cmd);
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
   if (o.storageBackend !== 'embedded' && o.storageBackend !== 'etcd3') {
@@ -424,6 +428,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
   }
+  const boot = bootOptionsOf(o);
   return {
     dataDir: o.dataDir,
     securePort: o.securePort,
@@ -478,5 +483,6 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     idleConnectionTimeoutMs: o.idleConnectionTimeout,
     requestTimeoutMs: o.requestTimeout,
     maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
+    ...(boot ? { boot } : {}),
   };
 }
