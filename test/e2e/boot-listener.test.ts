@@ -135,7 +135,8 @@ describe('boot listener', () => {
         ...['--boot-port', '0', '--boot-bind-address', '127.0.0.1'],
         ...['--boot-allowed-networks', '127.0.0.0/29'],
         '--auto-accept-servers',
-        ...['--controllers', '-adoptedserver,-kubernetescluster,-machine,-clusterlifecycle,*'],
+        // no controller writes Servers, ServerClasses or Environments here: the tests play them
+        ...['--controllers', 'namespace,garbage-collector'],
       ],
     });
     boot = bootURLOf(s);
@@ -274,6 +275,21 @@ describe('boot listener', () => {
     ]);
   });
 
+  it('an agent booted again without its token re-registers from the address the server registered, and gets a new token', async () => {
+    const r = await call(boot, 'POST', '/agent/register', {
+      from: '127.0.0.3',
+      body: { uuid: U1, hostname: 'rack1-u1' },
+    });
+    expect(r.status, r.text).toBe(200);
+    const fresh = r.json().token as string;
+    expect(fresh).not.toBe(token1);
+    // the old token stopped working
+    const old = await call(boot, 'POST', '/agent/heartbeat', { from: '127.0.0.3', token: token1, body: { uuid: U1 } });
+    expect(old.status).toBe(403);
+    token1 = fresh;
+    expect((await getJSON(s, ['server', U1])).spec.hostname).toBe('rack1-u1');
+  });
+
   it('bad agent requests get a Status and change nothing', async () => {
     const before = await getJSON(s, ['servers']);
     const cases: [BootCall, number, RegExp][] = [
@@ -399,6 +415,45 @@ describe('boot listener', () => {
     await ok(s, ['patch', 'server', U1, '--type=merge', '-p', '{"spec":{"pxeBootAlways":false}}']);
   });
 
+  it("/ipxe takes the Environment and boot-from-disk method of the server's ServerClass when the server names none", async () => {
+    await ok(s, [
+      'patch',
+      'server',
+      U1,
+      '--type=json',
+      '-p',
+      '[{"op":"remove","path":"/spec/environmentRef"},{"op":"remove","path":"/spec/bootFromDiskMethod"}]',
+    ]);
+    await ok(s, ['apply', '-f', '-'], { input: environment('class-env') });
+    cache(s, 'class-env');
+    await markReady(s, 'class-env');
+    await ok(s, ['apply', '-f', '-'], {
+      input: JSON.stringify({
+        apiVersion: 'metal.sidero.dev/v1alpha2',
+        kind: 'ServerClass',
+        metadata: { name: 'rack1' },
+        spec: { environmentRef: { name: 'class-env' }, bootFromDiskMethod: 'ipxe-sanboot' },
+      }),
+    });
+    // the ServerClass controller's lists, written as it would
+    const lists = { status: { serversAvailable: [], serversInUse: [U1] } };
+    await ok(s, ['patch', 'serverclass', 'rack1', '--subresource=status', '--type=merge', '-p', JSON.stringify(lists)]);
+    await setCondition(s, U1, 'PXEBooted', 'False');
+    const q = `/ipxe?uuid=${U1}&mac=52-54-00-12-34-56`;
+    let r = await call(boot, 'GET', q);
+    expect(r.status, r.text).toBe(200);
+    expect(r.text).toContain('kernel /env/class-env/vmlinuz');
+    await setCondition(s, U1, 'PXEBooted', 'True');
+    r = await call(boot, 'GET', q);
+    expect(r.text).toBe('#!ipxe\nsanboot --no-describe --drive 0x80\n');
+    // without a class, the `default` Environment: not there
+    await ok(s, ['delete', 'serverclass', 'rack1']);
+    await setCondition(s, U1, 'PXEBooted', 'False');
+    r = await call(boot, 'GET', q);
+    expect(r.status).toBe(404);
+    expect(r.json().message).toBe('environment "default" not found');
+  });
+
   it('/configdata serves the bound Machine config, byte for byte, to the server only', async () => {
     const config = Buffer.from(
       'version: v1alpha1 # SECRET-MARKER-7f3a\nmachine:\n  token: sekr1t.t0ken\n  ca: {crt: x}\n',
@@ -471,7 +526,8 @@ describe('boot listener with registration off and a small rate limit', () => {
       args: [
         ...['--boot-port', '0', '--boot-registration=false'],
         ...['--boot-rate-limit', '5', '--boot-rate-limit-window', '400ms'],
-        ...['--controllers', '-adoptedserver,-kubernetescluster,-machine,-clusterlifecycle,*'],
+        // no controller writes Servers, ServerClasses or Environments here: the tests play them
+        ...['--controllers', 'namespace,garbage-collector'],
       ],
     });
     boot = bootURLOf(s);
