@@ -1,13 +1,13 @@
 // The boot listener's routes, as Sidero's (/boot.ipxe, /ipxe, /env/<name>/<file>, /configdata)
 // plus the boot agent's JSON calls (/agent/*). Thin: each route decodes, calls src/boot, answers.
-import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Response, type Router } from 'express';
 import { configData } from '../../src/boot/configdata.js';
 import { decideIpxe, servable, type IpxeSettings } from '../../src/boot/decision.js';
 import {
   ENVIRONMENT_FILES,
-  environmentFilePath,
   isObjectName,
+  openEnvironmentFile,
   type EnvironmentFile,
 } from '../../src/boot/environments.js';
 import { chainScript, normalMac } from '../../src/boot/ipxe.js';
@@ -48,7 +48,7 @@ export function bootRoutes(d: BootRouteDeps): Router {
   });
   r.get('/ipxe', async (req, res) => {
     const uuid = query(req, 'uuid');
-    res.locals.uuid = uuid;
+    res.locals.uuid = uuid?.slice(0, 64);
     const rawMac = query(req, 'mac');
     const mac = rawMac ? normalMac(rawMac) : '';
     if (mac === undefined) throw badRequest('mac must be a MAC address such as 52-54-00-12-34-56');
@@ -64,24 +64,16 @@ export function bootRoutes(d: BootRouteDeps): Router {
     if (!isObjectName(name) || !(ENVIRONMENT_FILES as readonly string[]).includes(file))
       throw notFoundWithMessage(`no such file: an Environment serves only ${ENVIRONMENT_FILES.join(' and ')}`);
     await servable(d.objects, d.ipxe, name);
-    const path = environmentFilePath(d.ipxe.dataDir, name, file as EnvironmentFile);
-    await new Promise<void>((resolve, reject) => {
-      const stream = createReadStream(path);
-      stream.once('open', () => {
-        res.status(200).type('application/octet-stream');
-        stream.pipe(res);
-      });
-      stream.once('error', reject);
-      res.once('finish', () => resolve());
-      res.once('close', () => {
-        stream.destroy();
-        resolve();
-      });
+    const { size, stream } = await openEnvironmentFile(d.ipxe.dataDir, name, file as EnvironmentFile);
+    res.status(200).type('application/octet-stream').set('Content-Length', String(size));
+    await pipeline(stream, res).catch((e: NodeJS.ErrnoException) => {
+      // a machine that stops reading (rebooted, gave up) is not a failure of ours
+      if (e.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw e;
     });
   });
   r.get('/configdata', async (req, res) => {
     const uuid = query(req, 'uuid');
-    res.locals.uuid = uuid;
+    res.locals.uuid = uuid?.slice(0, 64);
     const config = await configData(d.objects, d.secrets, uuid, d.client(req));
     res.locals.machine = config.machine;
     res.status(200).type('application/yaml').set('Cache-Control', 'no-store').send(config.bytes);

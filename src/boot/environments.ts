@@ -2,9 +2,10 @@
 // Environment's kernel and initramfs to <dataDir>/environments/<name>/{vmlinuz,initramfs.xz}
 // (renamed into place once verified) and marks it Ready. An Environment is served only when its
 // status says Ready for every asset it names and both files are there.
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Environment } from '../api/environment.js';
+import { preconditionFailed } from '../machinery/errors.js';
 
 export const ENVIRONMENT_FILES = ['vmlinuz', 'initramfs.xz'] as const;
 export type EnvironmentFile = (typeof ENVIRONMENT_FILES)[number];
@@ -39,4 +40,30 @@ export async function environmentServable(dataDir: string, env: Environment): Pr
     if (!s?.isFile()) return false;
   }
   return true;
+}
+
+/**
+ * One cached file, opened: its size and a stream of it. A file gone since the readiness check (the
+ * controller replacing it) is a 412 like any Environment that is not ready.
+ */
+export async function openEnvironmentFile(
+  dataDir: string,
+  environment: string,
+  file: EnvironmentFile,
+): Promise<{ size: number; stream: NodeJS.ReadableStream & { destroy(): void } }> {
+  let fh;
+  try {
+    fh = await open(environmentFilePath(dataDir, environment, file), 'r');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw preconditionFailed(`environment "${environment}" is not ready`);
+    throw e;
+  }
+  try {
+    const { size } = await fh.stat();
+    return { size, stream: fh.createReadStream() };
+  } catch (e) {
+    await fh.close();
+    throw e;
+  }
 }

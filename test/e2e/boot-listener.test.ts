@@ -370,6 +370,7 @@ describe('boot listener', () => {
     const kernel = await call(boot, 'GET', '/env/agent-amd64/vmlinuz');
     expect(kernel.status).toBe(200);
     expect(kernel.bytes.equals(files.kernel)).toBe(true);
+    expect(kernel.headers['content-length']).toBe(String(files.kernel.length));
     const initrd = await call(boot, 'GET', '/env/agent-amd64/initramfs.xz');
     expect(initrd.bytes.equals(files.initrd)).toBe(true);
     expect((await call(boot, 'GET', '/env/agent-amd64/secrets.yaml')).status).toBe(404);
