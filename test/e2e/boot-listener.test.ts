@@ -290,6 +290,26 @@ describe('boot listener', () => {
     expect((await getJSON(s, ['server', U1])).spec.hostname).toBe('rack1-u1');
   });
 
+  it('two agents registering one new UUID at once: one gets the server, the other 403', async () => {
+    const U3 = '4c4c4544-0030-4d10-8052-b3c04f4e3233';
+    const [a, b] = await Promise.all(
+      ['127.0.0.2', '127.0.0.4'].map((from) =>
+        call(boot, 'POST', '/agent/register', {
+          from,
+          body: { uuid: U3, hostname: from, addresses: [{ type: 'InternalIP', address: from }] },
+        }),
+      ),
+    );
+    expect([a!.status, b!.status].sort()).toEqual([201, 403]);
+    const winner = a!.status === 201 ? a! : b!;
+    const server = await getJSON(s, ['server', U3]);
+    expect(server.status.addresses).toEqual([{ type: 'InternalIP', address: server.spec.hostname }]);
+    expect(server.metadata.annotations['metal.sidero.dev/agent-token-sha256']).toBe(
+      createHash('sha256').update(winner.json().token).digest('hex'),
+    );
+    await ok(s, ['delete', 'server', U3]);
+  });
+
   it('bad agent requests get a Status and change nothing', async () => {
     const before = await getJSON(s, ['servers']);
     const cases: [BootCall, number, RegExp][] = [
