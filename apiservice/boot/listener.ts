@@ -120,7 +120,8 @@ export async function startBootListener(d: BootListenerDeps): Promise<BootListen
   });
 
   const server: HttpServer = createServer(
-    { headersTimeout: d.readHeaderTimeoutMs, requestTimeout: d.requestTimeoutMs },
+    // node refuses a header deadline longer than the whole request's
+    { headersTimeout: Math.min(d.readHeaderTimeoutMs, d.requestTimeoutMs), requestTimeout: d.requestTimeoutMs },
     app,
   );
   await new Promise<void>((resolve, reject) => {
