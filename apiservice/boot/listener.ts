@@ -58,7 +58,8 @@ export async function startBootListener(d: BootListenerDeps): Promise<BootListen
   app.disable('etag');
   app.use((req, res, next) => {
     const started = Date.now();
-    res.once('finish', () => {
+    // 'close' comes also for an answer cut short, which 'finish' never sees
+    res.once('close', () => {
       const uuid = res.locals.uuid as string | undefined;
       d.log.info(
         {
@@ -70,6 +71,7 @@ export async function startBootListener(d: BootListenerDeps): Promise<BootListen
           ...(res.locals.boots ? { boots: res.locals.boots as string } : {}),
           ...(res.locals.machine ? { machine: res.locals.machine as string } : {}),
           ms: Date.now() - started,
+          ...(res.writableFinished ? {} : { cut: true }),
         },
         'boot request',
       );
