@@ -15,7 +15,7 @@ const src = (...names) => names.map((n) => `src/${n}`);
 /** every production folder a test may exercise (not hack/bench, which imports test/helpers) */
 const PRODUCTION = [
   ...src('admission', 'api', 'cli', 'controllers', 'events', 'kubeapi', 'machineconfig', 'machinery', 'managementapi'),
-  ...src('nodeaccess', 'pki', 'power', 'secrets', 'storage', 'subresources', 'talos'),
+  ...src('nodeaccess', 'pki', 'power', 'secrets', 'storage', 'subresources', 'talos', 'boot'),
   'apiservice',
   'webhooks',
   'hack/talos-sim',
@@ -38,6 +38,8 @@ export const LAYERS = {
   'src/nodeaccess': src('api', 'machinery', 'secrets', 'talos'),
   // bare-metal power control (IPMI, Redfish, HTTP management API); knows the Server kind only as data
   'src/power': src('api', 'machinery', 'secrets', 'talos'),
+  // the boot listener's logic: iPXE decisions, the Environment cache, /configdata, agent registration
+  'src/boot': src('api', 'machinery', 'secrets'),
   'src/admission': src('api', 'kubeapi', 'machineconfig', 'machinery', 'secrets'),
   'src/subresources': src('api', 'events', 'machineconfig', 'machinery', 'nodeaccess', 'secrets', 'talos'),
   'src/controllers': src(
@@ -68,7 +70,7 @@ export const LAYERS = {
       'secrets',
       'storage',
     ),
-    ...src('subresources', 'talos'),
+    ...src('subresources', 'talos', 'boot'),
     'webhooks',
   ],
   'hack/talos-sim': src('api', 'kubeapi', 'machinery', 'talos'),

@@ -1,5 +1,5 @@
 // Entry point: `npm start -- [flags]`.
-import { CommanderError } from 'commander';
+import { CommanderError, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { parseServerOptions } from './options.js';
 import { startServer } from './server.js';
@@ -9,7 +9,8 @@ async function main(): Promise<void> {
   try {
     opts = parseServerOptions(process.argv.slice(2));
   } catch (e) {
-    if (e instanceof CommanderError) process.exit(e.exitCode);
+    // commander printed its own parse errors; checks made after parsing throw InvalidArgumentError unprinted
+    if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) process.exit(e.exitCode);
     process.stderr.write(`error: ${(e as Error).message}\n`);
     process.exit(2);
   }

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AuthenticationFlags } from './auth/authconfig.js';
+import { addBootOptions, bootOptionsOf, type BootOptions } from './boot/options.js';
 import { parseDuration as parseGoDuration } from '../src/machinery/duration.js';
 import { OutboundAllowList } from '../src/talos/outbound.js';
 
@@ -80,6 +81,8 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** open connections per client address that no request has authenticated yet; 0: no limit */
   maxUnauthenticatedConnectionsPerAddress: number;
+  /** the boot listener for machines that boot (--boot-port); undefined: off */
+  boot?: BootOptions;
 }
 
 export interface ControllerRuntimeOptions {
@@ -371,6 +374,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     )
     .allowExcessArguments(false)
     .exitOverride();
+  addBootOptions(cmd);
   cmd.parse(argv, { from: 'user' });
   const o = cmd.opts();
   if (o.storageBackend !== 'embedded' && o.storageBackend !== 'etcd3') {
@@ -454,6 +458,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (!!o.tlsCertFile !== !!o.tlsPrivateKeyFile) {
     throw new InvalidArgumentError('--tls-cert-file and --tls-private-key-file must be given together');
   }
+  const boot = bootOptionsOf(o);
   return {
     dataDir: o.dataDir,
     securePort: o.securePort,
@@ -511,5 +516,6 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     idleConnectionTimeoutMs: o.idleConnectionTimeout,
     requestTimeoutMs: o.requestTimeout,
     maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
+    ...(boot ? { boot } : {}),
   };
 }

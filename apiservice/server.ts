@@ -48,12 +48,16 @@ import { ServerMetrics } from './metrics.js';
 import { controllerEnabled, type ServerOptions } from './options.js';
 import { ensureStandalonePKI, serverURL, writeAdminKubeconfig } from './standalone.js';
 import { openStorageStack } from './storage.js';
+import { BootObjects } from '../src/boot/objects.js';
+import { startBootListener, type BootListener } from './boot/listener.js';
 
 export interface RunningServer {
   url: string;
   port: number;
   /** standalone mode's admin kubeconfig; undefined in cluster mode */
   kubeconfigPath?: string;
+  /** the boot listener's URL (http://host:port) when --boot-port is given */
+  bootURL?: string;
   registry: APIRegistry;
   close(): Promise<void>;
 }
@@ -346,6 +350,27 @@ export async function startServer(
   });
   const port = (server.address() as AddressInfo).port;
   const url = serverURL(opts.bindAddress, port);
+  let boot: BootListener | undefined;
+  if (opts.boot) {
+    try {
+      boot = await startBootListener({
+        options: opts.boot,
+        objects: new BootObjects(registry),
+        secrets,
+        dataDir: opts.dataDir,
+        log: log.child({ component: 'boot' }),
+        readHeaderTimeoutMs: opts.readHeaderTimeoutMs,
+        requestTimeoutMs: opts.requestTimeoutMs,
+      });
+    } catch (e) {
+      server.close();
+      connections.destroyAll();
+      serving.stop();
+      cluster?.stop();
+      await stack.close();
+      throw e;
+    }
+  }
   // the admin identity is the dev CA's: only standalone mode trusts it
   const kubeconfigPath = cluster ? undefined : await writeAdminKubeconfig(opts.dataDir, pki, url);
   ready = true;
@@ -364,6 +389,7 @@ export async function startServer(
     url,
     port,
     kubeconfigPath,
+    ...(boot ? { bootURL: boot.url } : {}),
     registry,
     close() {
       // /readyz fails first, so load balancers stop sending; then no new connections; watches end
@@ -372,12 +398,14 @@ export async function startServer(
         ready = false;
         if (opts.shutdownDelayMs > 0) await sleep(opts.shutdownDelayMs);
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const bootClosed = boot?.close();
         for (const end of [...activeWatches]) end();
         connections.drain();
         const drained = await Promise.race([closed.then(() => true), sleep(DRAIN_TIMEOUT_MS).then(() => false)]);
         if (!drained) log.warn('requests still running after the drain timeout; closing their connections');
         connections.destroyAll();
         await closed;
+        await bootClosed;
         serving.stop();
         cluster?.stop();
         await stack.close();

@@ -18,7 +18,9 @@ export type StatusReason =
   | 'TooManyRequests'
   | 'InternalError'
   | 'ServiceUnavailable'
-  | 'Timeout';
+  | 'Timeout'
+  // not one of kube-apiserver's: the boot listener's answer for an Environment that is not ready (Sidero's 412)
+  | 'PreconditionFailed';
 
 /** A Kubernetes field error (a `details.causes[]` entry). */
 export interface FieldError {
@@ -204,6 +206,10 @@ export function unsupportedMediaType(message: string): StatusError {
 
 export function tooLarge(message: string): StatusError {
   return new StatusError(413, 'RequestEntityTooLarge', message);
+}
+
+export function preconditionFailed(message: string): StatusError {
+  return new StatusError(412, 'PreconditionFailed', message);
 }
 
 /** 429; details.retryAfterSeconds becomes the Retry-After header */
