@@ -83,6 +83,7 @@ export const LAYERS = {
   'test/storage': [...PRODUCTION, 'test/helpers'],
   'test/talos': [...PRODUCTION, 'test/helpers'],
   'test/managementapi': [...PRODUCTION, 'test/helpers'],
+  'test/power': [...PRODUCTION, 'test/helpers'],
   'test/bench': [...PRODUCTION, 'test/helpers'],
   // configuration files at the top of the repository
   '.': [],
