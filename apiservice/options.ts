@@ -74,6 +74,10 @@ export interface ServerOptions {
   requestTimeoutMs: number;
   /** open connections per client address that no request has authenticated yet; 0: no limit */
   maxUnauthenticatedConnectionsPerAddress: number;
+  /** bare-metal power: deadline of one BMC or power API call (one ipmitool run, one HTTP exchange) */
+  powerCallTimeoutMs: number;
+  /** check Redfish services' TLS certificates (off with --bmc-insecure-skip-tls-verify) */
+  bmcTlsVerify: boolean;
 }
 
 export interface ControllerRuntimeOptions {
@@ -342,6 +346,18 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       parseDuration,
       30_000,
     )
+    .option(
+      '--power-call-timeout <duration>',
+      "deadline of one power call to a Server's BMC (ipmitool run, Redfish request) or management API",
+      parseDuration,
+      20_000,
+    )
+    .option(
+      '--bmc-insecure-skip-tls-verify [bool]',
+      'do not check the TLS certificates of Redfish BMCs (most ship self-signed ones)',
+      bool,
+      false,
+    )
     .allowExcessArguments(false)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -407,6 +423,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff)
     throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
+  if (o.powerCallTimeout <= 0) throw new InvalidArgumentError('--power-call-timeout must be more than 0');
   if (o.talosApiPort === 0) throw new InvalidArgumentError('--talos-api-port must be a port number 1-65535');
   for (const [flag, ms] of [
     ['--cluster-poll-interval', o.clusterPollInterval],
@@ -478,5 +495,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     idleConnectionTimeoutMs: o.idleConnectionTimeout,
     requestTimeoutMs: o.requestTimeout,
     maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
+    powerCallTimeoutMs: o.powerCallTimeout,
+    bmcTlsVerify: !o.bmcInsecureSkipTlsVerify,
   };
 }
