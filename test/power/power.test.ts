@@ -3,7 +3,7 @@
 // Sidero's HTTP power API against a fake of it. Each is reached through powerFor() from a Server
 // object, its credentials from Secrets, as the controllers will reach it.
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -326,32 +326,117 @@ describe('HTTP power calls time out at their deadline', () => {
   });
 });
 
-describe('IPMI never starts ipmitool for a refused address', () => {
+describe("ipmitool's command line (a recording stand-in for ipmitool)", () => {
+  let dir: string;
+  let tool: string;
+  const server = (pxeMode: 'uefi' | 'bios' = 'uefi') =>
+    serverObject('ipmi-args', {
+      accepted: true,
+      pxeMode,
+      bmc: { endpoint: '127.0.0.1', userFrom: ref('ipmi-bmc', 'user'), passFrom: ref('ipmi-bmc', 'pass') },
+    });
+  const recorded = (name: string) => readFileSync(join(dir, name), 'utf8').split('\n').filter(Boolean);
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fake-ipmitool-'));
+    tool = join(dir, 'ipmitool');
+    // records its arguments one a line, its environment and the password it was given
+    writeFileSync(
+      tool,
+      [
+        '#!/bin/sh',
+        `for a in "$@"; do printf '%s\\n' "$a"; done > ${dir}/args`,
+        // shell builtins only: the PATH it gets may hold no coreutils
+        `export -p > ${dir}/exports`,
+        `printf '%s\\n' "$IPMI_PASSWORD" > ${dir}/password`,
+        'echo "Chassis Power is on"',
+        '',
+      ].join('\n'),
+    );
+    chmodSync(tool, 0o700);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('passes the password in the environment only, never as an argument', async () => {
+    const p = await powerFor(server(), secrets, options({ ipmitool: tool }));
+    expect(await p.state()).toBe('on');
+    const args = recorded('args');
+    expect(args.join(' ')).toMatch(/^-I lanplus -H 127\.0\.0\.1 -p 623 -U admin -E .*chassis power status$/);
+    expect(args).not.toContain('ipmi-pass');
+    expect(args.some((a) => a.includes('ipmi-pass'))).toBe(false);
+    expect(recorded('password')).toEqual(['ipmi-pass']);
+    const names = recorded('exports').map((l) => /^export ([A-Za-z_][A-Za-z0-9_]*)/.exec(l)?.[1]);
+    // the child's environment is PATH and the password, nothing of the server's own (the shell adds PWD)
+    expect(names.filter((n) => n !== 'PWD').sort()).toEqual(['IPMI_PASSWORD', 'PATH']);
+  });
+
+  it('asks for an EFI PXE boot in uefi mode and a legacy one in bios mode, once (not persistent)', async () => {
+    await (await powerFor(server('uefi'), secrets, options({ ipmitool: tool }))).pxeBootOnce();
+    expect(recorded('args').slice(-4)).toEqual(['chassis', 'bootdev', 'pxe', 'options=efiboot']);
+    await (await powerFor(server('bios'), secrets, options({ ipmitool: tool }))).pxeBootOnce();
+    expect(recorded('args').slice(-3)).toEqual(['chassis', 'bootdev', 'pxe']);
+    expect(recorded('args').join(' ')).not.toContain('persistent');
+  });
+
+  it('says NotConfigured when ipmitool is not installed', async () => {
+    const p = await powerFor(server(), secrets, options({ ipmitool: join(dir, 'no-such-ipmitool') }));
+    const e = await failure(p.powerOn());
+    expect(e.failure).toBe('NotConfigured');
+    expect(e.message).toContain('not installed');
+  });
+
   it('runs no process when the BMC address is outside the allow-list', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'fake-ipmitool-'));
+    rmSync(join(dir, 'args'), { force: true });
+    const refused = await powerFor(
+      server(),
+      secrets,
+      options({ ipmitool: tool, allowList: OutboundAllowList.parse('192.0.2.0/24') }),
+    );
+    expect((await failure(refused.state())).failure).toBe('Refused');
+    expect(existsSync(join(dir, 'args'))).toBe(false);
+  });
+});
+
+// ipmi_sim hands its chassis script the boot device but not the once/persistent flag: the once
+// semantics are observed where the fakes model boots (the IPMI flag is checked on ipmitool's command line above)
+describe('PXE once, then disk', () => {
+  it('Redfish: the first boot after pxeBootOnce goes to PXE, the next to disk', async () => {
+    const fake = await new FakeRedfish('admin', 'redfish-pass').start();
     try {
-      const marker = join(dir, 'ran');
-      const tool = join(dir, 'ipmitool');
-      writeFileSync(tool, `#!/bin/sh\ntouch ${marker}\necho "Chassis Power is on"\n`);
-      chmodSync(tool, 0o700);
-      const server = serverObject('ipmi-refused', {
+      const server = serverObject('redfish-boots', {
         accepted: true,
-        bmc: { endpoint: '127.0.0.1', userFrom: ref('ipmi-bmc', 'user'), passFrom: ref('ipmi-bmc', 'pass') },
+        bmc: {
+          protocol: 'redfish',
+          endpoint: fake.url,
+          userFrom: ref('redfish-bmc', 'user'),
+          passFrom: ref('redfish-bmc', 'pass'),
+        },
       });
-      // the same binary runs when the address is allowed: the check below is not vacuous
-      const allowed = await powerFor(server, secrets, options({ ipmitool: tool }));
-      expect(await allowed.state()).toBe('on');
-      expect(existsSync(marker)).toBe(true);
-      rmSync(marker);
-      const refused = await powerFor(
-        server,
-        secrets,
-        options({ ipmitool: tool, allowList: OutboundAllowList.parse('192.0.2.0/24') }),
-      );
-      expect((await failure(refused.state())).failure).toBe('Refused');
-      expect(existsSync(marker)).toBe(false);
+      const p = await powerFor(server, secrets, options());
+      await p.pxeBootOnce();
+      await p.powerOn();
+      await p.powerCycle();
+      expect(fake.boots).toEqual(['Pxe', 'Hdd']);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await fake.stop();
+    }
+  });
+
+  it("Sidero's HTTP API: the first boot after pxeBootOnce goes to PXE, the next to disk", async () => {
+    const fake = await new FakePowerAPI().start();
+    try {
+      const p = await powerFor(
+        serverObject('api-boots', { accepted: true, managementApi: { endpoint: fake.endpoint } }),
+        secrets,
+        options(),
+      );
+      await p.pxeBootOnce();
+      await p.powerOn();
+      await p.powerCycle();
+      expect(fake.boots).toEqual(['pxe', 'disk']);
+      expect(fake.calls).toEqual(['POST /pxeboot', 'POST /poweron', 'POST /reboot']);
+    } finally {
+      await fake.stop();
     }
   });
 });
