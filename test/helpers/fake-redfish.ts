@@ -3,6 +3,7 @@
 // (a power-on or restart) consumes a one-time override, so "PXE once, then disk" can be observed in
 // `boots`. Listens on 127.0.0.1, port 0.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export type RedfishPowerState = 'On' | 'Off';
@@ -46,10 +47,12 @@ export class FakeRedfish {
     readonly pass = 'redfish-secret',
   ) {}
 
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => this.handle(req, res));
+  /** serves HTTPS with `tls` (as BMCs do, mostly with self-signed certificates), else plain HTTP */
+  async start(tls?: { certPem: string; keyPem: string }): Promise<this> {
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.handle(req, res);
+    this.server = tls ? createTLSServer({ cert: tls.certPem, key: tls.keyPem }, handler) : createServer(handler);
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.url = `${tls ? 'https' : 'http'}://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 

@@ -14,6 +14,7 @@ import { OutboundAllowList } from '../../src/talos/outbound.js';
 import { FakePowerAPI } from '../helpers/fake-power-api.js';
 import { FakeRedfish } from '../helpers/fake-redfish.js';
 import { IPMISim, ipmiToolsMissing } from '../helpers/ipmi-sim.js';
+import { createCA, issueCertificate } from '../../src/pki/devca.js';
 
 const LOOPBACK = OutboundAllowList.parse('127.0.0.0/8,::1/128');
 /** a call's deadline: small, so a dead endpoint fails the test quickly */
@@ -435,6 +436,36 @@ describe('PXE once, then disk', () => {
       await p.powerCycle();
       expect(fake.boots).toEqual(['pxe', 'disk']);
       expect(fake.calls).toEqual(['POST /pxeboot', 'POST /poweron', 'POST /reboot']);
+    } finally {
+      await fake.stop();
+    }
+  });
+});
+
+describe('Redfish over HTTPS', () => {
+  it("checks the BMC's certificate unless told not to (--bmc-insecure-skip-tls-verify)", async () => {
+    const ca = await createCA('self-signed BMC');
+    const leaf = await issueCertificate(ca, { subject: 'CN=bmc', usage: 'server', ipAddresses: ['127.0.0.1'] });
+    const fake = await new FakeRedfish('admin', 'redfish-pass').start(leaf);
+    try {
+      expect(fake.url).toMatch(/^https:/);
+      const server = serverObject('redfish-tls', {
+        accepted: true,
+        bmc: {
+          protocol: 'redfish',
+          endpoint: fake.url,
+          userFrom: ref('redfish-bmc', 'user'),
+          passFrom: ref('redfish-bmc', 'pass'),
+        },
+      });
+      const checked = await powerFor(server, secrets, options());
+      const e = await failure(checked.state());
+      expect(e.failure).toBe('Unreachable');
+      expect(e.message).toMatch(/certificate/i);
+      expect(fake.calls).toEqual([]);
+      fake.power = 'On';
+      const unchecked = await powerFor(server, secrets, options({ tlsVerify: false }));
+      expect(await unchecked.state()).toBe('on');
     } finally {
       await fake.stop();
     }
