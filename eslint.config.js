@@ -19,6 +19,7 @@ const PRODUCTION = [
   'apiservice',
   'webhooks',
   'hack/talos-sim',
+  'hack/bmc-sim',
 ];
 
 export const LAYERS = {
@@ -72,6 +73,8 @@ export const LAYERS = {
     'webhooks',
   ],
   'hack/talos-sim': src('api', 'kubeapi', 'machinery', 'talos'),
+  // fake BMCs (Redfish, Sidero's HTTP power API) and OpenIPMI's ipmi_sim, for tests and the simulator
+  'hack/bmc-sim': [],
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],
   'hack/bench': [...src('api', 'controllers', 'machinery', 'storage'), 'test/helpers'],
   'hack/fuzz': [...src('api', 'machinery'), 'test/helpers'],

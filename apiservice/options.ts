@@ -78,6 +78,8 @@ export interface ServerOptions {
   powerCallTimeoutMs: number;
   /** check Redfish services' TLS certificates (off with --bmc-insecure-skip-tls-verify) */
   bmcTlsVerify: boolean;
+  /** IPMI lanplus cipher suite (ipmitool -C); undefined: ipmitool asks the BMC */
+  ipmiCipherSuite?: number;
 }
 
 export interface ControllerRuntimeOptions {
@@ -358,6 +360,15 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       bool,
       false,
     )
+    .option(
+      '--ipmi-cipher-suite <n>',
+      'IPMI lanplus cipher suite ipmitool uses (-C); default: asked of each BMC, which some cannot answer',
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 255) throw new InvalidArgumentError('must be a cipher suite id 0-255');
+        return n;
+      },
+    )
     .allowExcessArguments(false)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -497,5 +508,6 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
     powerCallTimeoutMs: o.powerCallTimeout,
     bmcTlsVerify: !o.bmcInsecureSkipTlsVerify,
+    ...(o.ipmiCipherSuite !== undefined ? { ipmiCipherSuite: o.ipmiCipherSuite as number } : {}),
   };
 }

@@ -22,6 +22,8 @@ export interface IPMITarget {
   timeoutMs: number;
   /** the ipmitool binary (default: `ipmitool` on PATH) */
   ipmitool?: string;
+  /** lanplus cipher suite (`-C`); unset: ipmitool asks the BMC for the best one */
+  cipherSuite?: number;
 }
 
 // ipmitool's messages (with -v) for credentials the BMC does not take, and for a BMC that does not answer
@@ -78,6 +80,7 @@ export class IPMIPower implements PowerControl {
       '-R',
       '1',
       '-v',
+      ...(t.cipherSuite !== undefined && t.interface === 'lanplus' ? ['-C', String(t.cipherSuite)] : []),
       ...command,
     ];
     const what = `ipmitool ${command.join(' ')} (BMC ${address}:${t.port})`;

@@ -21,6 +21,8 @@ export interface PowerOptions {
   tlsVerify: boolean;
   /** the ipmitool binary; default `ipmitool` on PATH */
   ipmitool?: string;
+  /** --ipmi-cipher-suite: lanplus cipher suite; unset: ipmitool asks the BMC (which some BMCs cannot answer) */
+  ipmiCipherSuite?: number;
 }
 
 type SecretRef = { secretKeyRef: { namespace: string; name: string; key: string } };
@@ -87,6 +89,7 @@ export async function powerFor(
     allowList: options.allowList,
     timeoutMs: options.timeoutMs,
     ...(options.ipmitool ? { ipmitool: options.ipmitool } : {}),
+    ...(options.ipmiCipherSuite !== undefined ? { cipherSuite: options.ipmiCipherSuite } : {}),
   });
 }
 

@@ -78,6 +78,9 @@ describe('server flags', () => {
     });
     expect(parseServerOptions(['--bmc-insecure-skip-tls-verify', 'false'])).toMatchObject({ bmcTlsVerify: true });
     expect(() => parseServerOptions(['--power-call-timeout', '0'])).toThrow(/--power-call-timeout/);
+    expect(parseServerOptions([]).ipmiCipherSuite).toBeUndefined();
+    expect(parseServerOptions(['--ipmi-cipher-suite', '17'])).toMatchObject({ ipmiCipherSuite: 17 });
+    expect(() => parseServerOptions(['--ipmi-cipher-suite', 'best'])).toThrow(/cipher suite/);
   });
 
   it('refuses bad values with a message naming the flag', () => {

@@ -1,4 +1,4 @@
-// A small Redfish service for tests (and the simulator): one ComputerSystem with a power state and a
+// A small Redfish service for tests and the simulator: one ComputerSystem with a power state and a
 // boot override, basic auth, the ComputerSystem.Reset action, and a record of every call. Each boot
 // (a power-on or restart) consumes a one-time override, so "PXE once, then disk" can be observed in
 // `boots`. Listens on 127.0.0.1, port 0.
