@@ -19,6 +19,7 @@ const PRODUCTION = [
   'apiservice',
   'webhooks',
   'hack/talos-sim',
+  'hack/bmc-sim',
 ];
 
 export const LAYERS = {
@@ -66,6 +67,7 @@ export const LAYERS = {
       'kubeapi',
       'machinery',
       'nodeaccess',
+      'power',
       'pki',
       'secrets',
       'storage',
@@ -74,6 +76,8 @@ export const LAYERS = {
     'webhooks',
   ],
   'hack/talos-sim': src('api', 'kubeapi', 'machinery', 'talos'),
+  // fake BMCs (Redfish, Sidero's HTTP power API) and OpenIPMI's ipmi_sim, for tests and the simulator
+  'hack/bmc-sim': [],
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],
   'hack/bench': [...src('api', 'controllers', 'machinery', 'storage'), 'test/helpers'],
   'hack/fuzz': [...src('api', 'machinery'), 'test/helpers'],
@@ -85,6 +89,7 @@ export const LAYERS = {
   'test/storage': [...PRODUCTION, 'test/helpers'],
   'test/talos': [...PRODUCTION, 'test/helpers'],
   'test/managementapi': [...PRODUCTION, 'test/helpers'],
+  'test/power': [...PRODUCTION, 'test/helpers'],
   'test/bench': [...PRODUCTION, 'test/helpers'],
   // configuration files at the top of the repository
   '.': [],

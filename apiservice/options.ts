@@ -83,6 +83,12 @@ export interface ServerOptions {
   maxUnauthenticatedConnectionsPerAddress: number;
   /** the boot listener for machines that boot (--boot-port); undefined: off */
   boot?: BootOptions;
+  /** bare-metal power: deadline of one BMC or power API call (one ipmitool run, one HTTP exchange) */
+  powerCallTimeoutMs: number;
+  /** check Redfish services' TLS certificates (off with --bmc-insecure-skip-tls-verify) */
+  bmcTlsVerify: boolean;
+  /** IPMI lanplus cipher suite (ipmitool -C); undefined: ipmitool asks the BMC */
+  ipmiCipherSuite?: number;
 }
 
 export interface ControllerRuntimeOptions {
@@ -372,6 +378,27 @@ export function parseServerOptions(argv: string[]): ServerOptions {
       parseDuration,
       30_000,
     )
+    .option(
+      '--power-call-timeout <duration>',
+      "deadline of one power call to a Server's BMC (ipmitool run, Redfish request) or management API",
+      parseDuration,
+      20_000,
+    )
+    .option(
+      '--bmc-insecure-skip-tls-verify [bool]',
+      'do not check the TLS certificates of Redfish BMCs (most ship self-signed ones)',
+      bool,
+      false,
+    )
+    .option(
+      '--ipmi-cipher-suite <n>',
+      'IPMI lanplus cipher suite ipmitool uses (-C); default: asked of each BMC, which some cannot answer',
+      (v: string) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 255) throw new InvalidArgumentError('must be a cipher suite id 0-255');
+        return n;
+      },
+    )
     .allowExcessArguments(false)
     .exitOverride();
   addBootOptions(cmd);
@@ -438,6 +465,7 @@ export function parseServerOptions(argv: string[]): ServerOptions {
   if (o.controllerRelistMaxBackoff < o.controllerRelistBackoff)
     throw new InvalidArgumentError('--controller-relist-max-backoff must not be less than --controller-relist-backoff');
   if (o.talosCallTimeout <= 0) throw new InvalidArgumentError('--talos-call-timeout must be more than 0');
+  if (o.powerCallTimeout <= 0) throw new InvalidArgumentError('--power-call-timeout must be more than 0');
   if (o.talosApiPort === 0) throw new InvalidArgumentError('--talos-api-port must be a port number 1-65535');
   for (const [flag, ms] of [
     ['--cluster-poll-interval', o.clusterPollInterval],
@@ -517,5 +545,8 @@ export function parseServerOptions(argv: string[]): ServerOptions {
     requestTimeoutMs: o.requestTimeout,
     maxUnauthenticatedConnectionsPerAddress: o.maxUnauthenticatedConnectionsPerAddress,
     ...(boot ? { boot } : {}),
+    powerCallTimeoutMs: o.powerCallTimeout,
+    bmcTlsVerify: !o.bmcInsecureSkipTlsVerify,
+    ...(o.ipmiCipherSuite !== undefined ? { ipmiCipherSuite: o.ipmiCipherSuite as number } : {}),
   };
 }

@@ -15,7 +15,9 @@ import { BUNDLE_SELECTOR, kubernetesClusterController } from '../src/controllers
 import { machineController } from '../src/controllers/machine/controller.js';
 import { clusterLifecycleController } from '../src/controllers/clusterlifecycle/controller.js';
 import { environmentController } from '../src/controllers/metal/environment.js';
-import { noPowerControl, serverController } from '../src/controllers/metal/server.js';
+import { serverController } from '../src/controllers/metal/server.js';
+import { powerFor } from '../src/power/select.js';
+import type { Server } from '../src/api/server.js';
 import { serverClassController } from '../src/controllers/metal/serverclass.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
@@ -240,8 +242,16 @@ export async function startServer(
             serverController({
               registry,
               events,
-              // every server reports power `on` until the BMC implementations of src/power are wired here
-              power: noPowerControl,
+              // a server with neither a BMC nor a management API has no power control (it reports `on`)
+              power: (server) =>
+                server.spec?.bmc?.endpoint || server.spec?.managementApi?.endpoint
+                  ? powerFor(server as Server, secretStore, {
+                      allowList,
+                      timeoutMs: opts.powerCallTimeoutMs,
+                      tlsVerify: opts.bmcTlsVerify,
+                      ...(opts.ipmiCipherSuite !== undefined ? { ipmiCipherSuite: opts.ipmiCipherSuite } : {}),
+                    })
+                  : undefined,
               rebootTimeoutMs: opts.serverRebootTimeoutMs,
               powerPollMs: opts.serverPowerPollMs,
             }),

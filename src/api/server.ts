@@ -30,6 +30,8 @@ export const SERVER_FINALIZER = 'storage.finalizers.server.k8s.io';
 
 export const bootFromDiskMethods = ['ipxe-exit', 'http-404', 'ipxe-sanboot', ''] as const;
 export const pxeModes = ['uefi', 'bios'] as const;
+/** how the BMC is spoken to; ipmi when unset (applied at use time, as Sidero applies port and interface) */
+export const bmcProtocols = ['ipmi', 'redfish'] as const;
 
 export const HardwareInformation = Obj(
   {
@@ -174,15 +176,16 @@ const SecretKeyRef = Obj(
 
 const BMC = Obj(
   {
-    endpoint: Str('IPMI host of the BMC.'),
-    port: Opt(Int('IPMI port; 623 when unset.', { minimum: 0, maximum: 65535 })),
+    endpoint: Str('Host of the BMC; for Redfish also host:port or an http(s):// URL.'),
+    port: Opt(Int("BMC port; 623 (IPMI) or the URL scheme's (Redfish) when unset.", { minimum: 0, maximum: 65535 })),
     user: Opt(Str('IPMI user name (inline).')),
     pass: Opt(Str('IPMI password (inline).')),
     userFrom: Opt(SecretKeyRef),
     passFrom: Opt(SecretKeyRef),
-    interface: Opt(Str('IPMI interface; lanplus when unset.')),
+    interface: Opt(Str('IPMI interface: lanplus (when unset) or lan.')),
+    protocol: Opt(Enum(bmcProtocols, 'How the BMC is spoken to: ipmi (when unset) or redfish.')),
   },
-  'IPMI power control of the server.',
+  'Power control of the server through its BMC; credentials from Secrets (userFrom, passFrom).',
 );
 
 const ServerSpec = Obj(

@@ -58,6 +58,10 @@ describe('Server', () => {
       '/spec/configPatches/0/op enum',
     ]);
     expect(check(serverKind, { spec: { bmc: {} } }).errors).toEqual(['/spec/bmc required endpoint']);
+    expect(check(serverKind, { spec: { bmc: { endpoint: '10.0.0.5', protocol: 'redfish' } } }).errors).toEqual([]);
+    expect(check(serverKind, { spec: { bmc: { endpoint: '10.0.0.5', protocol: 'snmp' } } }).errors).toEqual([
+      '/spec/bmc/protocol enum',
+    ]);
   });
 
   it('keeps any JSON value in a config patch', () => {

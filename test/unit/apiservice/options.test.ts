@@ -70,6 +70,19 @@ describe('server flags', () => {
     expect(() => parseServerOptions(['--cluster-poll-interval', '0'])).toThrow(/--cluster-poll-interval/);
   });
 
+  it('takes the bare-metal power flags', () => {
+    expect(parseServerOptions([])).toMatchObject({ powerCallTimeoutMs: 20_000, bmcTlsVerify: true });
+    expect(parseServerOptions(['--power-call-timeout', '300ms', '--bmc-insecure-skip-tls-verify'])).toMatchObject({
+      powerCallTimeoutMs: 300,
+      bmcTlsVerify: false,
+    });
+    expect(parseServerOptions(['--bmc-insecure-skip-tls-verify', 'false'])).toMatchObject({ bmcTlsVerify: true });
+    expect(() => parseServerOptions(['--power-call-timeout', '0'])).toThrow(/--power-call-timeout/);
+    expect(parseServerOptions([]).ipmiCipherSuite).toBeUndefined();
+    expect(parseServerOptions(['--ipmi-cipher-suite', '17'])).toMatchObject({ ipmiCipherSuite: 17 });
+    expect(() => parseServerOptions(['--ipmi-cipher-suite', 'best'])).toThrow(/cipher suite/);
+  });
+
   it('refuses bad values with a message naming the flag', () => {
     expect(() => parseServerOptions(['--allowed-outbound-networks', '10.0.0.0/33'])).toThrow(
       /--allowed-outbound-networks/,
