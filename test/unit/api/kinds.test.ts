@@ -182,6 +182,8 @@ describe('our kinds', () => {
       'Healthy:.status.conditions[?(@.type=="Healthy")].status:string:1',
       'Talos:.status.nodes[0].talosVersion:string:1',
       'Target:.spec.talos.version:string:1',
+      'Kubernetes:.status.nodes[0].kubernetesVersion:string:1',
+      'K8s-Target:.spec.topology.version:string:1',
       'Message:.status.message:string:1',
       'Age:.metadata.creationTimestamp:date:0',
     ]);
