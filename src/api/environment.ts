@@ -1,5 +1,6 @@
 // Environment (metal.sidero.dev/v1alpha2): the kernel and initramfs a server netboots
 // (as Sidero Metal's Environment CRD has them). Cluster-scoped.
+import { join } from 'node:path';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import {
   Enum,
@@ -104,3 +105,7 @@ export const environmentKind: KindDefinition = {
   trackGeneration: true,
   strategy: {},
 };
+
+/** where an Environment's kernel and initrd are cached under the data directory (the controller writes, the boot listener reads) */
+export const environmentCacheDir = (dataDir: string, name: string): string =>
+  join(dataDir, environmentKind.plural, name);

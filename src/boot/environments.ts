@@ -4,7 +4,7 @@
 // status says Ready for every asset it names and both files are there.
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Environment } from '../api/environment.js';
+import { environmentCacheDir, type Environment } from '../api/environment.js';
 import { preconditionFailed } from '../machinery/errors.js';
 
 export const ENVIRONMENT_FILES = ['vmlinuz', 'initramfs.xz'] as const;
@@ -18,7 +18,7 @@ export function isObjectName(name: string): boolean {
 }
 
 export function environmentFilePath(dataDir: string, environment: string, file: EnvironmentFile): string {
-  return join(dataDir, 'environments', environment, file);
+  return join(environmentCacheDir(dataDir, environment), file);
 }
 
 /**

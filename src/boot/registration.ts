@@ -1,7 +1,8 @@
 // The boot agent's calls: register (creates or updates the Server named by the machine's SMBIOS
 // UUID and hands out the token later calls present), addresses, heartbeat and wipe-done. A server
 // can only be changed by the agent holding its token; the token is stored only as a hash.
-import type { Server } from '../api/server.js';
+import { serverKind, type Server } from '../api/server.js';
+import { groupVersion } from '../machinery/kind.js';
 import type { NodeAddress } from '../api/schema.js';
 import { forbidden, StatusError, unauthorized } from '../machinery/errors.js';
 import { systemContext, type RequestContext } from '../machinery/registry/context.js';
@@ -77,7 +78,7 @@ async function create(
   if (req.hardware) spec.hardware = req.hardware;
   if (req.bmc) spec.bmc = { endpoint: req.bmc.address, ...(req.bmc.port ? { port: req.bmc.port } : {}) };
   const body = {
-    apiVersion: 'metal.sidero.dev/v1alpha2',
+    apiVersion: groupVersion(serverKind),
     kind: 'Server',
     metadata: { name, annotations: { [AGENT_TOKEN_HASH_ANNOTATION]: tokenHash(token) } },
     spec,

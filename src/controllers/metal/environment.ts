@@ -9,6 +9,7 @@ import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ENVIRONMENT_ASSETS,
+  environmentCacheDir,
   environmentKind,
   type Environment,
   type EnvironmentStatus,
@@ -38,7 +39,7 @@ export interface EnvironmentControllerOptions {
 }
 
 export function environmentDir(dataDir: string, name: string): string {
-  return join(dataDir, 'environments', name);
+  return environmentCacheDir(dataDir, name);
 }
 
 /** Talos's own kernel arguments and Sidero's, sorted, for the built-in release */
