@@ -215,7 +215,7 @@ export class BareMetalMachine {
 
   /**
    * Talos from the network. A config on the disk wins (as Talos loads it from its STATE
-   * partition); else `talos.config=` is fetched and installed; else maintenance mode.
+   * partition); else `talos.config=` is fetched and installed; else (none, or empty) maintenance mode.
    */
   private async talos(generation: number, configArg: string | undefined): Promise<void> {
     this.booted = 'environment';

@@ -109,11 +109,14 @@ beforeAll(async () => {
     ],
   });
   await ok(s, ['apply', '-f', '-'], {
-    input: [environment('agent-amd64', ['console=ttyS0']), environment('talos-env', ['talos.platform=metal'])].join(
-      '\n',
-    ),
+    input: [
+      environment('agent-amd64', ['console=ttyS0']),
+      environment('talos-env', ['talos.platform=metal']),
+      // sets talos.config itself, empty: Talos boots without a config, into maintenance mode
+      environment('talos-maint', ['talos.platform=metal', 'talos.config=']),
+    ].join('\n'),
   });
-  for (const name of ['agent-amd64', 'talos-env'])
+  for (const name of ['agent-amd64', 'talos-env', 'talos-maint'])
     await eventually(async () => {
       const c = (await getJSON(s, ['environment', name]))?.status?.conditions ?? [];
       return c.length === 2 && c.every((x: any) => x.status === 'True') ? true : undefined;
@@ -273,5 +276,76 @@ describe('bare-metal machines of the simulator', () => {
     await machineUntil(m, 'back from disk', (st) => m.node.boots > boots && st['talos'] === 'configured');
     expect(stateOf(m)).toMatchObject({ booted: 'disk', configFetches: 1, bootError: null });
     expect(m.bmc.boots.at(-1)).toBe('Pxe');
+  });
+
+  it('an Environment without a config boots maintenance mode; an applied config installs, and a reset goes back to the network', async () => {
+    const m = sim.bareMetal[1]!;
+    await ok(s, [
+      'patch',
+      'server',
+      m.uuid,
+      '--type=merge',
+      '-p',
+      '{"spec":{"environmentRef":{"name":"talos-maint"}}}',
+    ]);
+    await ok(s, ['annotate', 'server', m.uuid, 'metal.sidero.dev/machine=default/m2']);
+    // the administrator's script: PXE once, restart (the machine runs the agent until then)
+    expect(
+      await redfish(m, 'PATCH', SYSTEM, {
+        Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' },
+      }),
+    ).toBe(204);
+    expect(await reset(m, 'ForceRestart')).toBe(204);
+    await machineUntil(m, 'maintenance mode', (st) => st['talos'] === 'maintenance');
+    expect(stateOf(m)).toMatchObject({ booted: 'environment', configFetches: 0, tokenHeld: false });
+
+    const bundle = await generateSecretsBundle({ contract: parseContract('1.13') });
+    const config = generateMachineConfig(
+      'controlplane',
+      { clusterName: 'maint', endpoint: `https://${m.node.ip}:6443` },
+      bundle,
+    );
+    const insecure = TalosClient.maintenance({ endpoint: m.node.endpoint, timeoutMs: 5_000 });
+    clients.push(insecure);
+    await insecure.applyConfiguration({ data: config, mode: 'AUTO' });
+    // installed, it reboots; the override was used up, so the firmware boots the disk
+    await machineUntil(m, 'installed and configured', (st) => st['talos'] === 'configured' && st['booted'] === 'disk');
+    const talosconfig = await generateTalosconfig({ clusterName: 'maint', osCA: bundle.certs.os });
+    const tls = nodeTlsCredentials(talosconfig.contexts['maint']!);
+    const client = new TalosClient({
+      endpoint: m.node.endpoint,
+      ca: tls.ca,
+      crt: tls.cert,
+      key: tls.key,
+      timeoutMs: 5_000,
+    });
+    clients.push(client);
+    expect(await client.hostname()).toBeTruthy();
+
+    // a reset wipes the disk and reboots: nothing installed, so the firmware asks the network again
+    const boots = m.node.boots;
+    await client.reset({ graceful: false, reboot: true });
+    await machineUntil(
+      m,
+      'back in maintenance mode from the network',
+      (st) => m.node.boots > boots && st['talos'] === 'maintenance' && st['booted'] === 'environment',
+    );
+    expect(stateOf(m)).toMatchObject({ installed: false, bootError: null });
+  });
+
+  it('an unbound machine restarted boots the agent again, which registers anew from its address and, clean, wipes nothing', async () => {
+    const m = sim.bareMetal[2]!;
+    const boots = m.node.boots;
+    const before = await getJSON(s, ['server', m.uuid]);
+    expect(await reset(m, 'ForceRestart')).toBe(204);
+    await machineUntil(m, 'registered again', (st) => st['registrations'] === 2 && st['tokenHeld'] === true);
+    expect(m.node.boots).toBe(boots);
+    expect(stateOf(m)).toMatchObject({ booted: 'agent', wipes: 1, bootError: null });
+    const after = await getJSON(s, ['server', m.uuid]);
+    // a new token: the one the agent lost at the restart no longer works
+    expect(after.metadata.annotations['metal.sidero.dev/agent-token-sha256']).not.toBe(
+      before.metadata.annotations['metal.sidero.dev/agent-token-sha256'],
+    );
+    expect(after.status.isClean).toBe(true);
   });
 });
