@@ -39,6 +39,8 @@ export class BareMetalMachine {
   /** where the power-on the BMC just did boots */
   private pendingTarget: string | undefined;
   private readonly waits = new Map<NodeJS.Timeout, () => void>();
+  /** cuts requests in flight when the simulator stops */
+  private readonly inFlight = new AbortController();
   private stopped = false;
 
   constructor(
@@ -74,6 +76,7 @@ export class BareMetalMachine {
     this.stopped = true;
     this.generation++;
     this.node.off('change', this.follow);
+    this.inFlight.abort();
     for (const [t, resolve] of this.waits) {
       clearTimeout(t);
       resolve();
@@ -163,7 +166,7 @@ export class BareMetalMachine {
     return retried(
       this.settings,
       what,
-      () => bootRequest(this.node.ip, url, method, this.settings.timeoutMs, body, this.token),
+      () => bootRequest(this.node.ip, url, method, this.settings.timeoutMs, body, this.token, this.inFlight.signal),
       done,
       () => this.alive(generation),
       (ms) => this.wait(ms),

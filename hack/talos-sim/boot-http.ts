@@ -26,6 +26,8 @@ export function bootRequest(
   timeoutMs: number,
   body?: unknown,
   token?: string,
+  /** aborts the request (the simulator stopping) */
+  signal?: AbortSignal,
 ): Promise<BootReply> {
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -35,6 +37,7 @@ export function bootRequest(
         method,
         localAddress: from,
         timeout: timeoutMs,
+        ...(signal ? { signal } : {}),
         headers: {
           ...(payload !== undefined
             ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }

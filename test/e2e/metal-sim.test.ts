@@ -348,4 +348,28 @@ describe('bare-metal machines of the simulator', () => {
     );
     expect(after.status.isClean).toBe(true);
   });
+
+  it('a machine whose config Secret is missing tries /configdata a bounded number of times, then says why', async () => {
+    const m = sim.bareMetal[2]!;
+    await ok(s, ['patch', 'server', m.uuid, '--type=merge', '-p', '{"spec":{"environmentRef":{"name":"talos-env"}}}']);
+    await ok(s, ['annotate', 'server', m.uuid, 'metal.sidero.dev/machine=default/m3']);
+    const pxeOnce = { Boot: { BootSourceOverrideTarget: 'Pxe', BootSourceOverrideEnabled: 'Once' } };
+    expect(await redfish(m, 'PATCH', SYSTEM, pxeOnce)).toBe(204);
+    expect(await reset(m, 'ForceRestart')).toBe(204);
+    await machineUntil(m, 'giving up on /configdata', (st) => st['bootError'] !== null);
+    expect(stateOf(m)).toMatchObject({ booted: 'environment', talos: null, configFetches: 0 });
+    expect(stateOf(m)['bootError']).toMatch(/^GET \/configdata: gave up after 40 attempts \(last: 404 /);
+
+    // with the Secret there, the next PXE boot comes up configured
+    const bundle = await generateSecretsBundle({ contract: parseContract('1.13') });
+    const config = generateMachineConfig('worker', { clusterName: 'm3', endpoint: 'https://m3.example:6443' }, bundle);
+    const path = files.write('m3-machineconfig.yaml', config);
+    await ok(s, ['create', 'secret', 'generic', 'm3-machineconfig', `--from-file=machineconfig.yaml=${path}`]);
+    expect(await redfish(m, 'PATCH', SYSTEM, pxeOnce)).toBe(204);
+    expect(await reset(m, 'ForceRestart')).toBe(204);
+    await machineUntil(m, 'config fetched', (st) => st['configFetches'] === 1 && st['bootError'] === null);
+    const node = (sim.state()['nodes'] as Record<string, any>[]).find((n) => n['id'] === m.node.id)!;
+    // a worker of a cluster whose control plane never ran: it has its config, but no certificate to serve with yet
+    expect(node).toMatchObject({ configured: true, role: 'worker', clusterName: 'm3' });
+  });
 });
