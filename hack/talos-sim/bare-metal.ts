@@ -90,6 +90,7 @@ export class BareMetalMachine {
     if (this.node.phase === 'off') {
       this.generation++;
       this.token = undefined;
+      this.pendingTarget = undefined;
     }
     this.bmc.power = this.node.phase === 'off' ? 'Off' : 'On';
   };
