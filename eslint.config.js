@@ -75,7 +75,8 @@ export const LAYERS = {
     ...src('subresources', 'talos', 'boot'),
     'webhooks',
   ],
-  'hack/talos-sim': src('api', 'kubeapi', 'machinery', 'talos'),
+  // the simulator's bare-metal machines each run a fake Redfish BMC of hack/bmc-sim
+  'hack/talos-sim': [...src('api', 'kubeapi', 'machinery', 'talos'), 'hack/bmc-sim'],
   // fake BMCs (Redfish, Sidero's HTTP power API) and OpenIPMI's ipmi_sim, for tests and the simulator
   'hack/bmc-sim': [],
   hack: ['apiservice', 'hack/talos-sim', ...src('api', 'machinery')],

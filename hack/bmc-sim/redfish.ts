@@ -139,16 +139,22 @@ export class FakeRedfish {
   private setPower(power: RedfishPowerState): void {
     if (power === this.power) return;
     this.power = power;
-    let target: string | undefined;
-    if (power === 'On') {
-      const override =
-        this.boot.BootSourceOverrideEnabled !== 'Disabled' && this.boot.BootSourceOverrideTarget !== 'None';
-      target = override ? this.boot.BootSourceOverrideTarget : 'Hdd';
-      if (this.boot.BootSourceOverrideEnabled === 'Once')
-        this.boot = { ...this.boot, BootSourceOverrideEnabled: 'Disabled' };
-      this.boots.push(target);
-    }
+    const target = power === 'On' ? this.takeBootTarget() : undefined;
     this.onPower?.(power, target);
+  }
+
+  /**
+   * Where a boot goes: the override's target (a one-time one is used up), else Hdd. Power-ons call
+   * it; so does a machine that reboots by itself (a warm reboot honours the override too).
+   */
+  takeBootTarget(): string {
+    const override =
+      this.boot.BootSourceOverrideEnabled !== 'Disabled' && this.boot.BootSourceOverrideTarget !== 'None';
+    const target = override ? this.boot.BootSourceOverrideTarget : 'Hdd';
+    if (this.boot.BootSourceOverrideEnabled === 'Once')
+      this.boot = { ...this.boot, BootSourceOverrideEnabled: 'Disabled' };
+    this.boots.push(target);
+    return target;
   }
 
   private system(): unknown {

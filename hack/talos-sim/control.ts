@@ -1,5 +1,5 @@
 // Failure injection and power, in-process (inject()) and as a small loopback HTTP/JSON endpoint:
-//   GET  /state                       clusters, per-node state, the most nodes down at once
+//   GET  /state                       clusters, per-node state, the most nodes down at once, bare metal
 //   POST /nodes/<node>/<action>       stop | start | slow {"ms":N} | freeze | unhealthy {"service":"etcd"} |
 //                                     wrong-ca | refuse-config {"message":"..."} | stop-during-bootstrap |
 //                                     fail-upgrade | fail-kubernetes-upgrade | power-off | power-on |
@@ -8,6 +8,7 @@
 // reflects the change.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BareMetalMachine } from './bare-metal.js';
 import type { SimFleet } from './fleet.js';
 import { reportedVersions } from './kubernetes.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -45,6 +46,8 @@ export interface ControlTarget {
   lifecycle: Lifecycle;
   /** by node id */
   servers: Map<string, NodeServer>;
+  /** the bare-metal machines, in order */
+  machines: BareMetalMachine[];
 }
 
 export function fleetState(t: ControlTarget): Record<string, unknown> {
@@ -61,6 +64,7 @@ export function fleetState(t: ControlTarget): Record<string, unknown> {
     maxDownByRole: { ...t.fleet.maxDownByRole },
     downNow: t.fleet.downNow(),
     kubernetesChanges: t.fleet.kubernetesChanges.map((c) => ({ ...c })),
+    bareMetal: t.machines.map((m) => m.snapshot()),
   };
 }
 

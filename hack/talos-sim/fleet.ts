@@ -58,8 +58,12 @@ export class SimFleet {
     addresses: string[],
     /** a CA nobody trusts, for the wrongCA fault */
     private readonly rogueCA: Issuer,
+    metalAddresses: string[],
   ) {
-    this.nodes = addresses.map((ip, i) => new SimNode(`node-${i}`, ip, opts.version));
+    this.nodes = [
+      ...addresses.map((ip, i) => new SimNode(`node-${i}`, ip, opts.version)),
+      ...metalAddresses.map((ip, i) => new SimNode(`metal-${i}`, ip, opts.version, true)),
+    ];
     for (const n of this.nodes) {
       // components first: whatever else reacts to the change sees what the node now runs
       n.on('change', () => this.followKubernetes(n));
@@ -69,8 +73,14 @@ export class SimFleet {
     }
   }
 
-  static async create(opts: FleetOptions, addresses: string[]): Promise<SimFleet> {
-    return new SimFleet(opts, addresses, await createCA('talos', 'ed25519'));
+  /** `metalAddresses`: bare-metal machines (metal-0, ...), which boot only when their BMC powers them on */
+  static async create(opts: FleetOptions, addresses: string[], metalAddresses: string[] = []): Promise<SimFleet> {
+    return new SimFleet(opts, addresses, await createCA('talos', 'ed25519'), metalAddresses);
+  }
+
+  /** the nodes that are not bare-metal machines (the pre-configured cluster, the machine provider's) */
+  vms(): SimNode[] {
+    return this.nodes.filter((n) => !n.bareMetal);
   }
 
   /** A node by id, name (hostname once configured) or IP address. */
@@ -173,15 +183,20 @@ export class SimFleet {
     this.countDown();
   }
 
+  /** nodes not listening; bare-metal machines are off until powered on, so only configured ones count */
+  private counted(): SimNode[] {
+    return this.nodes.filter((n) => !n.bareMetal || n.configured);
+  }
+
   downNow(): number {
-    return this.nodes.filter((n) => !n.listening).length;
+    return this.counted().filter((n) => !n.listening).length;
   }
 
   private countDown(): void {
     if (!this.tracking) return;
     this.maxDownAtOnce = Math.max(this.maxDownAtOnce, this.downNow());
     for (const role of ['controlplane', 'worker']) {
-      const down = this.nodes.filter((n) => !n.listening && n.role === role).length;
+      const down = this.counted().filter((n) => !n.listening && n.role === role).length;
       this.maxDownByRole[role] = Math.max(this.maxDownByRole[role] ?? 0, down);
     }
   }

@@ -12,6 +12,7 @@ export class Lifecycle {
   private readonly tryReverts = new Map<string, NodeJS.Timeout>();
   /** bumped when a node is powered off or replaced: what was scheduled for it before is void */
   private readonly epochs = new Map<string, number>();
+  private readonly firmware = new Map<string, (node: SimNode) => void>();
 
   constructor(private readonly fleet: SimFleet) {}
 
@@ -124,6 +125,14 @@ export class Lifecycle {
     this.powerOn(node);
   }
 
+  /**
+   * A machine whose every boot goes through its firmware (bare metal): once the disk holds what was
+   * pending, `firmware` decides what the node runs (and calls run() when Talos comes up).
+   */
+  setFirmware(node: SimNode, firmware: (node: SimNode) => void): void {
+    this.firmware.set(node.id, firmware);
+  }
+
   private boot(node: SimNode): void {
     const install = node.pendingInstall;
     if (install) {
@@ -137,6 +146,13 @@ export class Lifecycle {
     node.pendingVersion = undefined;
     if (node.stagedConfig) node.config = node.stagedConfig;
     node.stagedConfig = undefined;
+    const firmware = this.firmware.get(node.id);
+    if (firmware) firmware(node);
+    else this.run(node);
+  }
+
+  /** Talos comes up on the node with what its disk holds (maintenance mode without a config). */
+  run(node: SimNode): void {
     node.boot();
     node.phase = 'running';
     node.changed();

@@ -1,6 +1,7 @@
 // talos-sim: run simulated Talos machines until SIGINT/SIGTERM.
 //   npm run sim -- --nodes 3 --controlplanes 1 --dir /tmp/sim [--version v1.13.9] [--reboot-seconds 3] [--secrets secrets.yaml]
 //   npm run sim -- --maintenance --nodes 5 --dir /tmp/sim [--talos-port P] [--provide-machines --kubeconfig K --namespace NS]
+//   npm run sim -- --maintenance --nodes 0 --bare-metal 3 --boot-url http://127.0.0.1:8081 --dir /tmp/sim
 // Writes DIR/talosconfig (pre-configured mode), DIR/control.json and, last, DIR/nodes.json once
 // every node listens; nodes.json follows the nodes as they are configured.
 import { parseArgs } from 'node:util';
@@ -9,7 +10,7 @@ import { DEFAULT_KUBERNETES_VERSION, DEFAULT_VERSION, startSimulator, type Simul
 
 const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
 
-  --nodes N             number of nodes (required)
+  --nodes N             number of nodes (required; 0 with --bare-metal)
   --dir DIR             where to write talosconfig, nodes.json, control.json (required)
   --maintenance         the nodes boot without a configuration and wait for ApplyConfiguration
   --talos-port P        the port every node listens on (default: a free one)
@@ -25,6 +26,10 @@ const USAGE = `usage: talos-sim --nodes N --dir DIR [options]
   --cluster-name NAME   cluster and talosconfig context name (default talos-sim)
   --awaiting-bootstrap  start with etcd waiting for a Bootstrap call
   --control-port PORT   port of the loopback control endpoint (default: any free port)
+  --bare-metal N        also N bare-metal machines, each with a fake Redfish BMC, off until powered on
+  --boot-url URL        the boot listener they boot from, http://host:port (required with --bare-metal)
+  --boot-attempts N     attempts of one boot-time request they try again (default 10)
+  --boot-retry-ms MS    wait between two such attempts (default 2000)
   -h, --help            show this help
 `;
 
@@ -62,6 +67,10 @@ function parse(argv: string[]): CliOptions | 'help' {
       'provide-machines': { type: 'boolean' },
       kubeconfig: { type: 'string' },
       namespace: { type: 'string' },
+      'bare-metal': { type: 'string' },
+      'boot-url': { type: 'string' },
+      'boot-attempts': { type: 'string' },
+      'boot-retry-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -81,6 +90,12 @@ function parse(argv: string[]): CliOptions | 'help' {
   if (!values['provide-machines'] && (values.kubeconfig || values.namespace))
     throw new UsageError('--kubeconfig and --namespace go with --provide-machines');
   const rebootMs = integer(values['reboot-ms'], '--reboot-ms');
+  const bareMetal = integer(values['bare-metal'], '--bare-metal');
+  const bootAttempts = integer(values['boot-attempts'], '--boot-attempts');
+  const bootRetryMs = integer(values['boot-retry-ms'], '--boot-retry-ms');
+  if (bareMetal && !values['boot-url']) throw new UsageError('--bare-metal needs --boot-url');
+  if (!bareMetal && (values['boot-url'] || bootAttempts !== undefined || bootRetryMs !== undefined))
+    throw new UsageError('--boot-url, --boot-attempts and --boot-retry-ms go with --bare-metal');
   const talosPort = integer(values['talos-port'], '--talos-port');
   return {
     nodes,
@@ -97,6 +112,9 @@ function parse(argv: string[]): CliOptions | 'help' {
     ...(values['cluster-name'] !== undefined ? { clusterName: values['cluster-name'] } : {}),
     ...(values['control-port'] !== undefined ? { controlPort: integer(values['control-port'], '--control-port') } : {}),
     bootstrapped: !values['awaiting-bootstrap'],
+    ...(bareMetal ? { bareMetal, bootURL: values['boot-url'] } : {}),
+    ...(bootAttempts !== undefined ? { bootAttempts } : {}),
+    ...(bootRetryMs !== undefined ? { bootRetryMs } : {}),
     ...(values['provide-machines'] && values.kubeconfig
       ? { provide: { kubeconfig: values.kubeconfig, namespace: values.namespace } }
       : {}),
@@ -129,8 +147,12 @@ async function main(): Promise<number> {
     process.stderr.write(`talos-sim: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   }
-  for (const n of sim.nodes())
+  for (const n of sim.nodes().filter((x) => !x.bareMetal))
     process.stdout.write(`talos-sim: ${n.name} (${n.role ?? 'maintenance'}, ${n.version}) on ${n.endpoint}\n`);
+  for (const m of sim.bareMetal)
+    process.stdout.write(
+      `talos-sim: ${m.node.id} uuid ${m.uuid} at ${m.node.ip}, off; Redfish BMC ${m.bmc.url} (credentials in GET /state)\n`,
+    );
   process.stdout.write(`talos-sim: control ${sim.control.url}; files in ${opts.dir}\n`);
   if (provider) process.stdout.write(`talos-sim: providing the Machines of namespace ${provider.namespace}\n`);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

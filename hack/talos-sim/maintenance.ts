@@ -31,6 +31,22 @@ function maintenanceMode(version: string, requested: Mode): Mode {
   return modern && requested === 'REBOOT' ? 'NO_REBOOT' : requested;
 }
 
+/** What installing `data` puts on the node's disk: the identity its config gives, the config, the version. */
+export async function installationOf(
+  node: SimNode,
+  fleet: SimFleet,
+  data: Buffer,
+  mode: string,
+): Promise<NonNullable<SimNode['pendingInstall']>> {
+  const facts = readConfigFacts(data);
+  const cluster = await fleet.clusterFor(facts);
+  return {
+    identity: { cluster, role: facts.role, hostname: facts.hostname ?? stableHostname(node.machineId) },
+    config: { data: Buffer.from(data), mode, appliedAt: new Date() },
+    version: (facts.installImage && imageTag(facts.installImage)) ?? node.version,
+  };
+}
+
 export async function maintenanceApply(
   req: ApplyConfigurationRequest__Output,
   node: SimNode,
@@ -40,20 +56,15 @@ export async function maintenanceApply(
   if (node.faults.refuseConfig !== undefined) throw invalid(node.faults.refuseConfig);
   const mode = maintenanceMode(node.version, req.mode);
   const warnings = validateConfig(req.data, undefined);
-  const facts = readConfigFacts(req.data);
+  // a config missing what a node needs is refused before anything happens, dry run or not
+  readConfigFacts(req.data);
   if (req.dryRun) {
     const diff = lineDiff('', req.data.toString('utf8'));
     return { warnings, mode, modeDetails: `Dry run summary:\nConfig diff:\n${diff}` };
   }
   if (lifecycle.busy(node) || node.pendingInstall)
     throw new RpcError(status.FAILED_PRECONDITION, 'a configuration is already being installed');
-  const cluster = await fleet.clusterFor(facts);
-  const config = { data: Buffer.from(req.data), mode, appliedAt: new Date() };
-  node.pendingInstall = {
-    identity: { cluster, role: facts.role, hostname: facts.hostname ?? stableHostname(node.machineId) },
-    config,
-    version: (facts.installImage && imageTag(facts.installImage)) ?? node.version,
-  };
+  node.pendingInstall = await installationOf(node, fleet, req.data, mode);
   lifecycle.install(node);
   return {
     warnings,

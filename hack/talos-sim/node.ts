@@ -152,6 +152,8 @@ export class SimNode extends EventEmitter {
     readonly id: string,
     readonly ip: string,
     version: string,
+    /** a bare-metal machine (bare-metal.ts): powered on and booted by its BMC and firmware */
+    readonly bareMetal = false,
   ) {
     super();
     this.version = version;
@@ -306,6 +308,7 @@ export class SimNode extends EventEmitter {
       name: this.name,
       address: this.ip,
       ip: this.ip,
+      bareMetal: this.bareMetal,
       port: this.port,
       endpoint: this.endpoint,
       configured: this.configured,

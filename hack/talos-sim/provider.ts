@@ -190,7 +190,7 @@ class Provider implements MachineProvider {
   private freeNode(): { id: string; ip: string } | undefined {
     const taken = new Set([...this.assigned.values()].map((a) => a.nodeId));
     return this.sim.fleet.nodes.find(
-      (n) => !n.configured && n.up && n.listening && !taken.has(n.id) && !this.recycling.has(n.id),
+      (n) => !n.bareMetal && !n.configured && n.up && n.listening && !taken.has(n.id) && !this.recycling.has(n.id),
     );
   }
 

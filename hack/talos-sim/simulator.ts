@@ -5,12 +5,14 @@
 // planes, one admin talosconfig accepted by all). Optionally writes talosconfig, control.json and
 // nodes.json into a directory (each atomically) once every node listens.
 import { serializeTalosconfig, type Talosconfig } from '../../src/talos/talosconfig.js';
+import { BareMetalMachine } from './bare-metal.js';
 import { claimBlock, MAX_BLOCK_NODES, type AddressBlock } from './addresses.js';
 import { inject, fleetState, startControlServer, type Action, type ControlServer } from './control.js';
 import { seedMembers } from './etcd.js';
 import { SimFleet } from './fleet.js';
 import { removeFiles, writeFileAtomic } from './files.js';
 import { Lifecycle } from './lifecycle.js';
+import type { BareMetalSpec } from './metal-inventory.js';
 import { isTalosVersion, type Role, type SimNode } from './node.js';
 import { NodesFile } from './nodes-file.js';
 import { createCA, createOsCA, issueClientCert, talosKeyLabel, type CertPair, type Eku, type Issuer } from './pki.js';
@@ -52,6 +54,16 @@ export interface SimulatorOptions {
   /** write talosconfig (pre-configured mode), nodes.json and control.json here */
   dir?: string;
   controlPort?: number;
+  /** bare-metal machines (a count, or one spec each), powered off until their BMC powers them on */
+  bareMetal?: number | BareMetalSpec[];
+  /** the boot listener bare-metal machines boot from, `http://host:port` (required with bareMetal) */
+  bootURL?: string;
+  /** attempts of one boot-time request a machine tries again (/ipxe, agent calls, /configdata; default 10) */
+  bootAttempts?: number;
+  /** wait between two such attempts, ms (default 2000) */
+  bootRetryMs?: number;
+  /** deadline of one such request, ms (default 10000) */
+  bootTimeoutMs?: number;
 }
 
 export interface NodeInfo {
@@ -67,6 +79,8 @@ export interface NodeInfo {
   role: Role | null;
   hostname: string | null;
   version: string;
+  /** a bare-metal machine (its BMC powers it, its firmware boots it) */
+  bareMetal: boolean;
 }
 
 export interface Simulator {
@@ -79,6 +93,8 @@ export interface Simulator {
   talosconfigYaml: string;
   control: { url: string };
   fleet: SimFleet;
+  /** the bare-metal machines (metal-0, ...) */
+  bareMetal: BareMetalMachine[];
   /** a node by id, name or address */
   node(ref: string): SimNode;
   /** pre-configured mode only: a client certificate from the cluster's OS CA */
@@ -88,9 +104,31 @@ export interface Simulator {
   stop(): Promise<void>;
 }
 
+function metalSpecs(o: SimulatorOptions): BareMetalSpec[] {
+  const m = o.bareMetal ?? 0;
+  if (Array.isArray(m)) return m;
+  if (!Number.isInteger(m) || m < 0 || m > MAX_NODES) throw new Error(`bareMetal must be 0..${MAX_NODES}`);
+  return Array.from({ length: m }, () => ({}));
+}
+
 function validate(o: SimulatorOptions): void {
-  if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES)
-    throw new Error(`nodes must be 1..${MAX_NODES}`);
+  const metal = metalSpecs(o).length;
+  const least = metal > 0 ? 0 : 1;
+  if (!Number.isInteger(o.nodes) || o.nodes < least || o.nodes > MAX_NODES)
+    throw new Error(`nodes must be ${least}..${MAX_NODES}`);
+  if (metal > 0) {
+    if (!o.bootURL) throw new Error('bare-metal machines need bootURL, the boot listener they boot from');
+    let url: URL;
+    try {
+      url = new URL(o.bootURL);
+    } catch {
+      throw new Error(`bootURL ${JSON.stringify(o.bootURL)} is not a URL`);
+    }
+    if (url.protocol !== 'http:') throw new Error('bootURL must be http:// (firmware speaks plain HTTP)');
+    if (o.nodes < 1 && !o.maintenance) throw new Error('a pre-configured cluster needs at least one node');
+  }
+  if (o.bootAttempts !== undefined && !(Number.isInteger(o.bootAttempts) && o.bootAttempts >= 1))
+    throw new Error('bootAttempts must be a whole number of at least 1');
   const k = o.controlPlanes ?? 1;
   if (!o.maintenance && (!Number.isInteger(k) || k < 1 || k > o.nodes))
     throw new Error('controlplanes must be between 1 and the number of nodes');
@@ -103,11 +141,13 @@ function validate(o: SimulatorOptions): void {
     ['rebootMs', o.rebootMs],
     ['shutdownMs', o.shutdownMs],
     ['installMs', o.installMs],
+    ['bootRetryMs', o.bootRetryMs],
+    ['bootTimeoutMs', o.bootTimeoutMs],
   ] as const)
     if (v !== undefined && !(v >= 0)) throw new Error(`${name} must be a non-negative number`);
   if (o.clusterName !== undefined && !/^[a-z0-9]([a-z0-9-]{0,40}[a-z0-9])?$/.test(o.clusterName))
     throw new Error('cluster name must be a DNS label');
-  if (o.nodes > MAX_BLOCK_NODES) throw new Error(`a simulator has at most ${MAX_BLOCK_NODES} addresses`);
+  if (o.nodes + metal > MAX_BLOCK_NODES) throw new Error(`a simulator has at most ${MAX_BLOCK_NODES} addresses`);
 }
 
 /** The pre-configured modes: one running cluster (or one awaiting Bootstrap) made by the simulator. */
@@ -119,10 +159,10 @@ async function configureCluster(
 ): Promise<void> {
   const k8sCA = await createCA('kubernetes', 'ecdsa');
   const k = opts.controlPlanes ?? 1;
-  const cluster = fleet.addCluster(clusterName, `https://${fleet.nodes[0]?.ip ?? '127.0.0.1'}:6443`, osCA, k8sCA);
+  const cluster = fleet.addCluster(clusterName, `https://${fleet.vms()[0]?.ip ?? '127.0.0.1'}:6443`, osCA, k8sCA);
   let cp = 0;
   let worker = 0;
-  fleet.nodes.forEach((node, i) => {
+  fleet.vms().forEach((node, i) => {
     const role: Role = i < k ? 'controlplane' : 'worker';
     const hostname = role === 'controlplane' ? `${clusterName}-cp-${++cp}` : `${clusterName}-worker-${++worker}`;
     node.identity = { cluster, role, hostname };
@@ -138,6 +178,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   const osCA = opts.maintenance
     ? undefined
     : (opts.osCA ?? (opts.secretsFile ? await osCAFromSecretsFile(opts.secretsFile) : await createOsCA()));
+  const specs = metalSpecs(opts);
   const block: AddressBlock = await claimBlock(opts.talosPort ?? 0);
   let fleet: SimFleet;
   try {
@@ -150,6 +191,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
         kubernetesVersion: opts.kubernetesVersion ?? DEFAULT_KUBERNETES_VERSION,
       },
       Array.from({ length: opts.nodes }, (_, i) => block.address(i)),
+      specs.map((_, i) => block.address(opts.nodes + i)),
     );
     if (osCA) await configureCluster(fleet, opts, clusterName, osCA);
   } catch (e) {
@@ -158,12 +200,21 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
   }
   for (const node of fleet.nodes) {
     node.port = block.port;
+    if (node.bareMetal) continue;
     node.boot();
     fleet.followKubernetes(node);
   }
   const lifecycle = new Lifecycle(fleet);
+  const settings = {
+    bootURL: opts.bootURL ?? '',
+    attempts: opts.bootAttempts ?? 10,
+    retryMs: opts.bootRetryMs ?? 2000,
+    timeoutMs: opts.bootTimeoutMs ?? 10_000,
+  };
+  const metalNodes = fleet.nodes.filter((n) => n.bareMetal);
+  const machines = specs.map((spec, i) => new BareMetalMachine(metalNodes[i]!, fleet, lifecycle, settings, spec));
   const servers = new Map(fleet.nodes.map((n) => [n.id, new NodeServer(n, fleet, lifecycle)]));
-  const target = { fleet, lifecycle, servers };
+  const target = { fleet, lifecycle, servers, machines };
   const nodes = (): NodeInfo[] =>
     fleet.nodes.map((n) => ({
       id: n.id,
@@ -175,6 +226,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       role: n.role ?? null,
       hostname: n.identity?.hostname ?? null,
       version: n.version,
+      bareMetal: n.bareMetal,
     }));
   let control: ControlServer | undefined;
   let nodesFile: NodesFile | undefined;
@@ -184,13 +236,18 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     await nodesFile?.stop();
     await removeFiles(written.reverse());
     lifecycle.stop();
+    await Promise.all(machines.map((m) => m.stop()));
     await Promise.all([...servers.values()].map((s) => s.close()));
     await control?.close();
     await block.close();
   };
   try {
+    await Promise.all(machines.map((m) => m.start()));
     await Promise.all([...servers.values()].map((s) => s.reconcile()));
-    const unbound = fleet.nodes.filter((n) => !n.listening).map((n) => n.name);
+    const unbound = fleet
+      .vms()
+      .filter((n) => !n.listening)
+      .map((n) => n.name);
     if (unbound.length > 0) throw new Error(`nodes failed to listen: ${unbound.join(', ')}`);
     control = await startControlServer(target, opts.controlPort ?? 0);
   } catch (e) {
@@ -206,7 +263,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       context: clusterName,
       contexts: {
         [clusterName]: {
-          endpoints: fleet.nodes.map((n) => n.endpoint),
+          endpoints: fleet.vms().map((n) => n.endpoint),
           nodes: [],
           ca: osCA.certPem,
           crt: admin.certPem,
@@ -234,6 +291,7 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     talosconfigYaml,
     control: { url: control.url },
     fleet,
+    bareMetal: machines,
     node(ref) {
       const n = fleet.resolve(ref);
       if (!n) throw new Error(`no node named ${ref}`);

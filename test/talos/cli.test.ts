@@ -144,11 +144,63 @@ describe('talos-sim CLI', () => {
     [['--nodes', 'three', '--dir', '/tmp/x'], '--nodes must be a whole number'],
     [['--nodes', '1'], '--dir is required'],
     [['--nodes', '1', '--dir', '/tmp/x', '--bogus'], "Unknown option '--bogus'"],
+    [['--nodes', '0', '--bare-metal', '2', '--dir', '/tmp/x'], '--bare-metal needs --boot-url'],
+    [['--nodes', '1', '--boot-url', 'http://127.0.0.1:9', '--dir', '/tmp/x'], '--boot-url, --boot-attempts'],
   ])('bad flags %j -> usage and exit 2', async (args, message) => {
     const r = await run(args);
     expect(await exitOf(r)).toBe(2);
     expect(r.output()).toContain(message);
     expect(r.output()).toContain('usage: talos-sim');
+  });
+
+  it('--bare-metal: machines that are off, each with a Redfish BMC whose credentials GET /state shows', async () => {
+    const r = await run([
+      '--maintenance',
+      '--nodes',
+      '0',
+      '--bare-metal',
+      '2',
+      '--boot-url',
+      'http://127.0.0.1:9',
+      '--dir',
+      '$DIR',
+    ]);
+    const nodes = (await started(r)) as unknown as { id: string; bareMetal: boolean }[];
+    expect(nodes.map((n) => [n.id, n.bareMetal])).toEqual([
+      ['metal-0', true],
+      ['metal-1', true],
+    ]);
+    const control = JSON.parse(await readFile(join(r.dir, 'control.json'), 'utf8')) as { url: string };
+    const state = (await (await fetch(`${control.url}/state`)).json()) as { bareMetal: Record<string, any>[] };
+    expect(state.bareMetal).toHaveLength(2);
+    for (const m of state.bareMetal) {
+      expect(m).toMatchObject({ power: 'off', booted: null, tokenHeld: false });
+      expect(m['uuid']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      const auth = Buffer.from(`${m['bmc'].user}:${m['bmc'].pass}`).toString('base64');
+      const system = await fetch(`${m['bmc'].url}/redfish/v1/Systems/node-1`, {
+        headers: { Authorization: `Basic ${auth}` },
+      });
+      expect(((await system.json()) as { PowerState: string }).PowerState).toBe('Off');
+    }
+    expect(r.output()).toContain('Redfish BMC http://127.0.0.1:');
+    r.proc.kill('SIGTERM');
+    expect(await exitOf(r)).toBe(0);
+  });
+
+  it('--bare-metal with a boot URL that is not http:// -> exit 1 with the reason', async () => {
+    const r = await run([
+      '--maintenance',
+      '--nodes',
+      '0',
+      '--bare-metal',
+      '1',
+      '--boot-url',
+      'ftp://127.0.0.1/',
+      '--dir',
+      '$DIR',
+    ]);
+    expect(await exitOf(r)).toBe(1);
+    expect(r.output()).toContain('bootURL must be http://');
   });
 
   it('a broken secrets file -> exit 1 with the reason', async () => {
