@@ -1,0 +1,384 @@
+// The Server allocator (`serverallocator` in --controllers): the machine provider of Machines
+// that name a ServerClass (annotation metal.sidero.dev/serverclass, set from their cluster's pool).
+//
+// Allocation: a Machine without a Server tries the eligible Servers of its class by name. For each,
+// it first names the Server on the Machine (annotation metal.sidero.dev/server): that write has its
+// config generated with the Server's patches, and is refused when they do not apply (the next
+// Server is tried), so a Server is never bound to a Machine whose config lacks its patches. Then it
+// claims the Server by writing the binding annotation metal.sidero.dev/machine pinned to the
+// Server's resourceVersion: a 409 means another Machine (or anyone) changed it first, and the next
+// is tried; two Machines never get one Server. The binding on the Server is the truth: a restart
+// finds it there. A bound Machine reports the Server in its status as a provider would (phase,
+// publicIPAddresses from the Server's InternalIP addresses, providerID sidero://<server>) and the
+// condition ServerAllocated; no Server: ServerAllocated=False, an Event, and another try whenever
+// a Server or ServerClass changes.
+//
+// Release: the finalizer metal.sidero.dev/server-release holds a deleted Machine until, after the
+// lifecycle controller has let its node go (its node-leave finalizer is gone), the Server is marked
+// not clean and its binding removed. The Server controller then wipes it through the agent; only
+// the agent's report of a wipe makes it clean again, so a server whose reset or wipe failed is
+// never offered again.
+import { machineKind, machineLeaveFinalizer, type MachineStatus } from '../../api/machine.js';
+import {
+  MACHINE_CONFIG_ERROR_ANNOTATION,
+  MACHINE_SERVER_ANNOTATION,
+  MACHINE_SERVERCLASS_ANNOTATION,
+  SERVER_MACHINE_ANNOTATION,
+  SERVER_RELEASE_FINALIZER,
+  serverKind,
+  type Server,
+} from '../../api/server.js';
+import { serverClassKind, type ServerClassSpec } from '../../api/serverclass.js';
+import type { EventRecorder } from '../../events/recorder.js';
+import { StatusError } from '../../machinery/errors.js';
+import { groupVersion, type KubeObject } from '../../machinery/kind.js';
+import type { APIRegistry } from '../../machinery/registry/apis.js';
+import { systemContext, type RequestContext } from '../../machinery/registry/context.js';
+import { listObjects } from '../../machinery/registry/list.js';
+import { parseSelection } from '../../machinery/registry/selection.js';
+import type { ResourceStore } from '../../machinery/registry/store.js';
+import { conditionOf, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
+import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
+import type { Informer } from '../runtime/informer.js';
+import { splitKey } from '../runtime/listwatch.js';
+import { registryListWatch } from '../runtime/registrylistwatch.js';
+import { eligibleServers, internalAddresses, machineKey, serversBoundTo } from './eligibility.js';
+
+export const ALLOCATOR_FIELD_MANAGER = 'server-allocator';
+export const SERVER_ALLOCATED = 'ServerAllocated';
+export const SERVER_CONFIG_PATCHED = 'ServerConfigPatched';
+
+export interface ServerAllocatorOptions {
+  registry: APIRegistry;
+  events: EventRecorder;
+}
+
+const is = (e: unknown, ...codes: number[]) => e instanceof StatusError && codes.includes(e.code);
+const annotation = (o: KubeObject, key: string) => o.metadata.annotations?.[key];
+const hasFinalizer = (o: KubeObject, f: string) => (o.metadata.finalizers ?? []).includes(f);
+
+/** what calls for a look at a Machine: its class, server, config error, finalizers, deletion; not its status */
+const stampOf = (m: KubeObject) =>
+  JSON.stringify([
+    annotation(m, MACHINE_SERVERCLASS_ANNOTATION),
+    annotation(m, MACHINE_SERVER_ANNOTATION),
+    annotation(m, MACHINE_CONFIG_ERROR_ANNOTATION),
+    m.metadata.finalizers,
+    m.metadata.deletionTimestamp,
+  ]);
+
+const concerns = (m: KubeObject) =>
+  annotation(m, MACHINE_SERVERCLASS_ANNOTATION) !== undefined ||
+  annotation(m, MACHINE_SERVER_ANNOTATION) !== undefined ||
+  hasFinalizer(m, SERVER_RELEASE_FINALIZER);
+
+function storeOf(registry: APIRegistry, kind: typeof machineKind): ResourceStore {
+  const store = registry.storeOf(kind);
+  if (!store) throw new Error(`the ${kind.plural} kind is not registered`);
+  return store;
+}
+
+export function serverAllocatorController(o: ServerAllocatorOptions): ControllerSpec {
+  const a = new Allocator(o);
+  let machineInformer: Informer | undefined;
+  return {
+    name: 'serverallocator',
+    workers: 4,
+    setup(ctx) {
+      const key = (m: KubeObject) => machineKey(m.metadata.namespace!, m.metadata.name!);
+      machineInformer = ctx.inform(registryListWatch(a.machines), { resyncMs: 0 });
+      machineInformer.addEventHandler({
+        add: (m) => concerns(m) && ctx.queue.add(key(m)),
+        update: (old, cur) => {
+          if (concerns(cur) && stampOf(old) !== stampOf(cur)) ctx.queue.add(key(cur));
+        },
+      });
+      /** Machines of `cls` (every class: undefined) still without a Server */
+      const waiting = (cls?: string) => {
+        for (const m of machineInformer!.store.list()) {
+          const named = annotation(m, MACHINE_SERVERCLASS_ANNOTATION);
+          if (!named || (cls !== undefined && named !== cls) || m.metadata.deletionTimestamp) continue;
+          const allocated = conditionOf(
+            (m.status as MachineStatus | undefined)?.conditions as Condition[],
+            SERVER_ALLOCATED,
+          );
+          if (allocated?.status !== 'True') ctx.queue.add(key(m));
+        }
+      };
+      const serverChanged = (...servers: KubeObject[]) => {
+        for (const s of servers) {
+          const bound = annotation(s, SERVER_MACHINE_ANNOTATION);
+          if (bound) ctx.queue.add(bound);
+        }
+        waiting();
+      };
+      ctx.inform(registryListWatch(a.servers), { resyncMs: 0 }).addEventHandler({
+        add: (s) => serverChanged(s),
+        update: (old, cur) => serverChanged(old, cur),
+        delete: (s) => serverChanged(s),
+      });
+      ctx.inform(registryListWatch(a.classes), { resyncMs: 0 }).addEventHandler({
+        add: (c) => waiting(c.metadata.name),
+        update: (_old, c) => waiting(c.metadata.name),
+        delete: (c) => waiting(c.metadata.name),
+      });
+    },
+    reconcile: (key) => a.reconcile(key),
+  };
+}
+
+class Allocator {
+  readonly machines: ResourceStore;
+  readonly servers: ResourceStore;
+  readonly classes: ResourceStore;
+  private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: ALLOCATOR_FIELD_MANAGER });
+
+  constructor(private readonly o: ServerAllocatorOptions) {
+    this.machines = storeOf(o.registry, machineKind);
+    this.servers = storeOf(o.registry, serverKind);
+    this.classes = storeOf(o.registry, serverClassKind);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult | void> {
+    const { namespace, name } = splitKey(key);
+    let machine = await this.machines.get(namespace, name).catch((e: unknown) => {
+      if (is(e, 404)) return undefined;
+      throw e;
+    });
+    if (!machine) return;
+    // read from the store, not a cache: a claim decided on a stale picture would only meet a 409
+    const servers = (await listObjects(this.servers, undefined, { selection: parseSelection(this.servers.kind) }))
+      .items as Server[];
+    const bound = serversBoundTo(servers, key);
+    if (machine.metadata.deletionTimestamp) return this.release(machine, bound);
+    const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
+    if (!className && !bound.length) {
+      // no class (any more) and nothing bound: nothing to hold the Machine's deletion for
+      if (hasFinalizer(machine, SERVER_RELEASE_FINALIZER))
+        await this.setFinalizers(machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(ignore(404, 409));
+      return;
+    }
+    // the finalizer before any claim, so the Machine cannot go without releasing what it gets
+    if (!hasFinalizer(machine, SERVER_RELEASE_FINALIZER)) {
+      const next = [...(machine.metadata.finalizers ?? []), SERVER_RELEASE_FINALIZER];
+      machine = await this.setFinalizers(machine, next).catch(ignore(404, 409));
+      if (!machine) return { requeue: true };
+    }
+    if (bound.length) return this.reportBound(machine, bound[0]!);
+    return this.allocate(machine, className!, servers);
+  }
+
+  private async allocate(machine: KubeObject, className: string, servers: Server[]): Promise<ReconcileResult | void> {
+    const key = machineKey(machine.metadata.namespace!, machine.metadata.name!);
+    const cls = await this.classes.get(undefined, className).catch(ignore(404));
+    const refused: string[] = [];
+    let raced = false;
+    for (const candidate of cls ? eligibleServers(cls.spec as ServerClassSpec | undefined, servers) : []) {
+      const serverName = candidate.metadata.name!;
+      if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== serverName) {
+        // the config with this Server's patches first; refused when they do not apply
+        const named = await this.annotateMachine(machine, serverName).catch((e: unknown) => {
+          if (!is(e, 400, 422)) throw e;
+          refused.push(`${serverName}: ${(e as StatusError).message}`);
+          return undefined;
+        });
+        if (!named) continue;
+        machine = named;
+      }
+      const patch = {
+        metadata: {
+          resourceVersion: candidate.metadata.resourceVersion,
+          annotations: { [SERVER_MACHINE_ANNOTATION]: key },
+        },
+      };
+      const claimed = await this.servers
+        .patch(undefined, serverName, 'merge', patch, this.ctx())
+        .catch(ignore(404, 409));
+      if (!claimed) {
+        raced = true;
+        continue;
+      }
+      const message = `bound to server ${serverName} of ServerClass ${className}`;
+      await this.o.events.record(machine, 'Normal', 'ServerAllocated', message);
+      await this.o.events.record(claimed, 'Normal', 'Allocated', `allocated to machine ${key}`);
+      return this.reportBound(machine, claimed as Server);
+    }
+    // nothing bound: the Machine's config goes back to having no Server's patches
+    if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== undefined) {
+      machine = (await this.annotateMachine(machine, null).catch(ignore(404))) ?? machine;
+    }
+    const update: ConditionUpdate = !cls
+      ? notAllocated('ServerClassNotFound', `ServerClass ${className} does not exist`)
+      : refused.length
+        ? notAllocated(
+            'ConfigPatchFailed',
+            `no server of ServerClass ${className} takes the machine's config: ${refused.join('; ')}`,
+          )
+        : notAllocated(
+            'NoServerAvailable',
+            `ServerClass ${className} has no accepted, clean, uncordoned server that is not in use; waiting for one`,
+          );
+    const previous = conditionOf(conditionsOf(machine), SERVER_ALLOCATED);
+    await this.writeStatus(machine, { phase: 'Pending' }, [update]);
+    if (previous?.reason !== update.reason || previous.message !== update.message)
+      await this.o.events.record(machine, 'Warning', update.reason, update.message);
+    // lost every race: the winners' changes bring no event for us, so look again
+    return raced ? { requeue: true } : undefined;
+  }
+
+  /** the Machine's status as its Server's provider: phase, addresses, providerID, conditions */
+  private async reportBound(machine: KubeObject, server: Server): Promise<ReconcileResult | void> {
+    const serverName = server.metadata.name!;
+    if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== serverName) {
+      // bound by hand, or the record was lost: the config follows the binding
+      const named = await this.annotateMachine(machine, serverName).catch((e: unknown) => {
+        if (!is(e, 400, 422)) throw e;
+        return e as StatusError;
+      });
+      if (named instanceof StatusError) {
+        await this.writeStatus(machine, {}, [
+          notAllocated('ConfigPatchFailed', `server ${serverName} is bound to the machine: ${named.message}`),
+        ]);
+        return;
+      }
+      machine = named;
+    }
+    const addresses = internalAddresses(server);
+    const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
+    const configError = annotation(machine, MACHINE_CONFIG_ERROR_ANNOTATION);
+    const conditions: ConditionUpdate[] = [
+      {
+        type: SERVER_ALLOCATED,
+        status: 'True',
+        reason: 'Allocated',
+        message: `server ${serverName}${className ? ` of ServerClass ${className}` : ''}`,
+      },
+      configError
+        ? {
+            type: SERVER_CONFIG_PATCHED,
+            status: 'False',
+            severity: 'Error',
+            reason: 'PatchFailed',
+            message: `the machine keeps its previous config: ${configError}`,
+          }
+        : {
+            type: SERVER_CONFIG_PATCHED,
+            status: 'True',
+            reason: 'Applied',
+            message: `the config carries the patches of server ${serverName} and its class`,
+          },
+    ];
+    const was = conditionOf(conditionsOf(machine), SERVER_CONFIG_PATCHED);
+    await this.writeStatus(
+      machine,
+      {
+        // the node is there to be reached once the server has an address (the agent reported it)
+        phase: addresses.length ? 'Running' : 'Creating',
+        publicIPAddresses: addresses,
+        providerID: `sidero://${serverName}`,
+      },
+      conditions,
+    );
+    if (configError && (was?.status !== 'False' || !was.message?.endsWith(configError)))
+      await this.o.events.record(machine, 'Warning', 'ServerConfigPatchFailed', configError);
+  }
+
+  /**
+   * A deleted Machine lets its Server go once its node has left (the lifecycle controller's
+   * finalizer is gone): marked not clean first, then unbound, then the Machine's finalizer goes.
+   * Each step is written before the next, so a restart picks up where it stopped.
+   */
+  private async release(machine: KubeObject, bound: Server[]): Promise<ReconcileResult | void> {
+    if (!hasFinalizer(machine, SERVER_RELEASE_FINALIZER)) return;
+    if (hasFinalizer(machine, machineLeaveFinalizer)) return; // its finalizer's removal brings it back
+    const key = machineKey(machine.metadata.namespace!, machine.metadata.name!);
+    for (const server of bound) {
+      const name = server.metadata.name!;
+      const dirty = { metadata: { resourceVersion: server.metadata.resourceVersion }, status: { isClean: false } };
+      const marked = await this.servers
+        .patch(undefined, name, 'merge', dirty, this.ctx(), 'status')
+        .catch(ignore(404, 409));
+      if (!marked) return { requeue: true };
+      const unbind = {
+        metadata: {
+          resourceVersion: marked.metadata.resourceVersion,
+          annotations: { [SERVER_MACHINE_ANNOTATION]: null },
+        },
+      };
+      const released = await this.servers.patch(undefined, name, 'merge', unbind, this.ctx()).catch(ignore(404, 409));
+      if (!released) return { requeue: true };
+      const message = `released from machine ${key}: not clean, it is wiped before it is allocated again`;
+      await this.o.events.record(released, 'Normal', 'Released', message);
+      await this.o.events.record(machine, 'Normal', 'ServerReleased', `released server ${name}; it is wiped next`);
+    }
+    const done = await this.setFinalizers(machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(ignore(404, 409));
+    return done === undefined ? { requeue: true } : undefined;
+  }
+
+  private annotateMachine(machine: KubeObject, server: string | null): Promise<KubeObject> {
+    const patch = { metadata: { annotations: { [MACHINE_SERVER_ANNOTATION]: server } } };
+    return this.machines.patch(machine.metadata.namespace, machine.metadata.name!, 'merge', patch, this.ctx());
+  }
+
+  private setFinalizers(machine: KubeObject, finalizers: string[]): Promise<KubeObject> {
+    // pinned to the version read, so a concurrent change of the list is not overwritten
+    const patch = { metadata: { finalizers, resourceVersion: machine.metadata.resourceVersion } };
+    return this.machines.patch(machine.metadata.namespace, machine.metadata.name!, 'merge', patch, this.ctx());
+  }
+
+  /** server-side apply of our fields and conditions on the status, when they differ */
+  private async writeStatus(
+    machine: KubeObject,
+    fields: Partial<Pick<MachineStatus, 'phase' | 'publicIPAddresses' | 'providerID'>>,
+    updates: ConditionUpdate[],
+  ): Promise<void> {
+    const current = (machine.status ?? {}) as MachineStatus;
+    let all = conditionsOf(machine);
+    for (const u of updates) all = setCondition(all, u).conditions;
+    const mine = all.filter((c) => updates.some((u) => u.type === c.type));
+    const unchanged =
+      Object.entries(fields).every(
+        ([k, v]) => JSON.stringify(current[k as keyof MachineStatus]) === JSON.stringify(v),
+      ) &&
+      mine.every((c) => {
+        const had = conditionOf(conditionsOf(machine), c.type);
+        return had && had.status === c.status && had.reason === c.reason && had.message === c.message;
+      });
+    if (unchanged) return;
+    const body = {
+      apiVersion: groupVersion(machineKind),
+      kind: machineKind.kind,
+      metadata: { name: machine.metadata.name, namespace: machine.metadata.namespace },
+      status: { ...fields, conditions: mine },
+    };
+    await this.machines
+      .apply(
+        machine.metadata.namespace,
+        machine.metadata.name!,
+        { value: body, duplicates: [] },
+        this.ctx(),
+        true,
+        'status',
+      )
+      .catch(ignore(404));
+  }
+}
+
+const conditionsOf = (m: KubeObject) => ((m.status as MachineStatus | undefined)?.conditions ?? []) as Condition[];
+
+const without = (o: KubeObject, f: string) => (o.metadata.finalizers ?? []).filter((x) => x !== f);
+
+const notAllocated = (reason: string, message: string): ConditionUpdate => ({
+  type: SERVER_ALLOCATED,
+  status: 'False',
+  severity: 'Warning',
+  reason,
+  message,
+});
+
+const ignore =
+  (...codes: number[]) =>
+  (e: unknown): undefined => {
+    if (is(e, ...codes)) return undefined;
+    throw e;
+  };
