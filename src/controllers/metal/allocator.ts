@@ -37,6 +37,7 @@ import { systemContext, type RequestContext } from '../../machinery/registry/con
 import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
+import { MACHINECONFIG_SECRET_ANNOTATION } from '../../machineconfig/fromcluster.js';
 import { conditionOf, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
@@ -63,6 +64,7 @@ const stampOf = (m: KubeObject) =>
     annotation(m, MACHINE_SERVERCLASS_ANNOTATION),
     annotation(m, MACHINE_SERVER_ANNOTATION),
     annotation(m, MACHINE_CONFIG_ERROR_ANNOTATION),
+    annotation(m, MACHINECONFIG_SECRET_ANNOTATION),
     m.metadata.finalizers,
     m.metadata.deletionTimestamp,
   ]);
@@ -165,6 +167,14 @@ class Allocator {
       if (!machine) return { requeue: true };
     }
     if (bound.length) return this.reportBound(machine, bound[0]!);
+    if (!annotation(machine, MACHINECONFIG_SECRET_ANNOTATION)) {
+      // a Server's patches are checked on the config they go into: no server is powered on for
+      // a Machine that has no config yet (its write brings it back)
+      await this.writeStatus(machine, { phase: 'Pending' }, [
+        notAllocated('WaitingForConfig', 'the machine has no generated config yet'),
+      ]);
+      return;
+    }
     return this.allocate(machine, className!, servers);
   }
 
