@@ -13,6 +13,8 @@ import { disposeServer, startServer, type TestServer } from '../helpers/server.j
 import { createNamespace, eventually, getJSON, ok } from './kubectl-helpers.js';
 
 const NS = 'metal';
+/** no lifecycle or Machine controller: no node is reached here */
+const CONTROLLERS = 'namespace,garbage-collector,kubernetescluster,server,serverclass,serverallocator';
 let s: TestServer;
 
 const uuid = (n: number) => `0000000${n}-1111-2222-3333-444444444444`;
@@ -128,12 +130,7 @@ async function eventReasons(machine: string): Promise<string[]> {
 
 beforeAll(async () => {
   s = await startServer({
-    args: [
-      '--controllers',
-      'namespace,garbage-collector,kubernetescluster,server,serverclass,serverallocator',
-      '--controller-max-backoff',
-      '200ms',
-    ],
+    args: ['--controllers', CONTROLLERS, '--controller-max-backoff', '200ms'],
   });
   await createNamespace(s, NS);
   await apply(
@@ -285,5 +282,49 @@ spec:
 `);
     const m = await allocated('epsilon-ctp0');
     expect(m.metadata.annotations['metal.sidero.dev/server']).toBe(uuid(5));
+  });
+  it('a release waits for the node to leave the cluster, and a restart in between does not lose it', async () => {
+    const server = (await getMachine('epsilon-ctp0')).metadata.annotations['metal.sidero.dev/server'];
+    // what the lifecycle controller holds a Machine with until its node is reset
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'machine',
+      'epsilon-ctp0',
+      '--type=json',
+      '-p',
+      '[{"op":"add","path":"/metadata/finalizers/-","value":"kubernetescluster.vitistack.io/node-leave"}]',
+    ]);
+    await ok(s, ['-n', NS, 'delete', 'kc', 'epsilon', '--wait=false']);
+    await eventually(
+      async () => ((await eventReasons('epsilon-ctp0')).includes('ReleaseWaiting') ? true : undefined),
+      'ReleaseWaiting',
+      600,
+    );
+    const args = ['--controllers', CONTROLLERS, '--controller-max-backoff', '200ms'];
+    await s.stop('SIGTERM');
+    s = await startServer({ dataDir: s.dataDir, args });
+    expect((await getMachine('epsilon-ctp0')).metadata.deletionTimestamp).toBeTruthy();
+    expect(boundTo(await getJSON(s, ['server', server]))).toBe(`${NS}/epsilon-ctp0`);
+    const finalizers: string[] = (await getMachine('epsilon-ctp0')).metadata.finalizers;
+    const leave = finalizers.indexOf('kubernetescluster.vitistack.io/node-leave');
+    await ok(s, [
+      '-n',
+      NS,
+      'patch',
+      'machine',
+      'epsilon-ctp0',
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        { op: 'test', path: `/metadata/finalizers/${leave}`, value: 'kubernetescluster.vitistack.io/node-leave' },
+        { op: 'remove', path: `/metadata/finalizers/${leave}` },
+      ]),
+    ]);
+    await ok(s, ['-n', NS, 'wait', '--for=delete', 'machine/epsilon-ctp0', '--timeout=30s']);
+    const after = await getJSON(s, ['server', server]);
+    expect(boundTo(after)).toBeUndefined();
+    expect(after.status.isClean).toBe(false);
   });
 });

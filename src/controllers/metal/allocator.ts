@@ -300,8 +300,18 @@ class Allocator {
    */
   private async release(machine: KubeObject, bound: Server[]): Promise<ReconcileResult | void> {
     if (!hasFinalizer(machine, SERVER_RELEASE_FINALIZER)) return;
-    if (hasFinalizer(machine, machineLeaveFinalizer)) return; // its finalizer's removal brings it back
     const key = machineKey(machine.metadata.namespace!, machine.metadata.name!);
+    if (hasFinalizer(machine, machineLeaveFinalizer)) {
+      // its node is still leaving the cluster (the lifecycle controller's finalizer): its removal brings us back
+      if (bound.length)
+        await this.o.events.record(
+          machine,
+          'Normal',
+          'ReleaseWaiting',
+          `server ${bound[0]!.metadata.name} is released once the node has left the cluster`,
+        );
+      return;
+    }
     for (const server of bound) {
       const name = server.metadata.name!;
       const dirty = { metadata: { resourceVersion: server.metadata.resourceVersion }, status: { isClean: false } };
