@@ -11,6 +11,7 @@ import { kubernetesClusterKind, machineKind, type KubernetesClusterSpec } from '
 import {
   MACHINE_CONFIG_ERROR_ANNOTATION,
   MACHINE_SERVER_ANNOTATION,
+  MACHINE_SERVER_PATCHES_ANNOTATION,
   MACHINE_SERVERCLASS_ANNOTATION,
   serverKind,
   type ServerSpec,
@@ -47,7 +48,7 @@ import type { MachineRole } from '../machineconfig/generate/v1alpha1.js';
 import { applyPatches, type Patch } from '../machineconfig/patch/apply.js';
 import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
-import { serverPatches } from '../machineconfig/serverpatches.js';
+import { serverPatches, serverPatchesStamp } from '../machineconfig/serverpatches.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { configErrors, validateMachineConfig } from '../machineconfig/validate/index.js';
 import {
@@ -166,12 +167,14 @@ function patchForServer(
   machine: KubeObject,
   old: KubeObject | undefined,
   config: string,
-  patches: Patch[],
+  metal: { patches: Patch[]; stamp: string },
   ctx: { warnings: string[] },
 ): string {
   const annotations = (machine.metadata.annotations ??= {});
+  // also when they fail: the allocator generates again when the Server or class changes, not before
+  annotations[MACHINE_SERVER_PATCHES_ANNOTATION] = metal.stamp;
   try {
-    const patched = applyPatches(config, patches);
+    const patched = applyPatches(config, metal.patches);
     delete annotations[MACHINE_CONFIG_ERROR_ANNOTATION];
     return patched;
   } catch (e) {
@@ -370,9 +373,13 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     machine: KubeObject,
     old: KubeObject | undefined,
     talosVersion: string | undefined,
-  ): Promise<Patch[] | undefined> {
+  ): Promise<{ patches: Patch[]; stamp: string } | undefined> {
     const name = machine.metadata.annotations?.[MACHINE_SERVER_ANNOTATION];
-    if (!name) return undefined;
+    if (!name) {
+      delete machine.metadata.annotations?.[MACHINE_SERVER_PATCHES_ANNOTATION];
+      delete machine.metadata.annotations?.[MACHINE_CONFIG_ERROR_ANNOTATION];
+      return undefined;
+    }
     const registry = o.registry();
     const server = await registry.storeOf(serverKind)!.get(undefined, name).catch(ignoreNotFound);
     if (!server) {
@@ -387,7 +394,7 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     const cls = className
       ? await registry.storeOf(serverClassKind)!.get(undefined, className).catch(ignoreNotFound)
       : undefined;
-    return serverPatches(
+    const patches = serverPatches(
       {
         name,
         spec: server.spec as ServerSpec | undefined,
@@ -395,6 +402,7 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
       },
       parseContract(resolveTalosVersion(talosVersion).tag),
     );
+    return { patches, stamp: serverPatchesStamp(server, cls) };
   }
 
   async function ensureClusterSecrets(cluster: KubeObject): Promise<void> {

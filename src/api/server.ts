@@ -33,6 +33,8 @@ export const MACHINE_SERVERCLASS_ANNOTATION = 'metal.sidero.dev/serverclass';
 export const MACHINE_SERVER_ANNOTATION = 'metal.sidero.dev/server';
 /** on a bound Machine: why its Server's patches did not apply to its config (which stays as it was) */
 export const MACHINE_CONFIG_ERROR_ANNOTATION = 'metal.sidero.dev/config-error';
+/** on a bound Machine: which versions of its Server and ServerClass specs its config was last patched from */
+export const MACHINE_SERVER_PATCHES_ANNOTATION = 'metal.sidero.dev/server-patches';
 /** on a Machine of a ServerClass: its deletion waits until its Server is released (unbound, marked not clean) */
 export const SERVER_RELEASE_FINALIZER = 'metal.sidero.dev/server-release';
 /** the kubelet node label every bound Machine's config carries: the Server's name (Sidero's) */

@@ -6,6 +6,7 @@
 import type { Operation } from 'fast-json-patch';
 import { SERVER_UUID_NODE_LABEL, type ServerSpec } from '../api/server.js';
 import type { ServerClassSpec } from '../api/serverclass.js';
+import type { KubeObject } from '../machinery/kind.js';
 import type { TalosContract } from './contract.js';
 import { contractAtLeast } from './contract.js';
 import type { Patch } from './patch/apply.js';
@@ -48,4 +49,13 @@ export function serverPatches(server: BoundServer, contract: TalosContract): Pat
     ...patchesOf(server.spec, `Server ${server.name}`),
     uuidLabelPatch(server.name, contract),
   ];
+}
+
+/**
+ * Which specs of the Server and its class a config was patched from (uid and generation of each):
+ * when it differs from theirs now, the config is generated again.
+ */
+export function serverPatchesStamp(server: KubeObject, serverClass?: KubeObject): string {
+  const of = (o: KubeObject) => `${o.metadata.uid}/${o.metadata.generation ?? 0}`;
+  return serverClass ? `${of(server)},${of(serverClass)}` : of(server);
 }

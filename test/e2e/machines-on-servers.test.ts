@@ -190,6 +190,40 @@ describe('Machines on Servers', () => {
     }
   });
 
+  it("a bound Machine's config follows its class and server; a patch that stops applying keeps it whole", async () => {
+    const classPatch = 'machine:\n  sysctls:\n    net.core.somaxconn: "65535"\n    vm.swappiness: "10"\n';
+    await ok(s, [
+      'patch',
+      'serverclass',
+      'rack-a',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { strategicPatches: [classPatch] } }),
+    ]);
+    await eventually(async () => {
+      const config = await machineConfig('alpha-ctp0');
+      return config.machine.sysctls['vm.swappiness'] === '10' ? true : undefined;
+    }, 'the class patch in the config');
+    const server = (await getMachine('alpha-ctp0')).metadata.annotations['metal.sidero.dev/server'];
+    const before = await machineConfig('alpha-ctp0');
+    const broken = { spec: { configPatches: [{ op: 'remove', path: '/machine/no/such/key' }] } };
+    await ok(s, ['patch', 'server', server, '--type=merge', '-p', JSON.stringify(broken)]);
+    const c = await eventually(async () => {
+      const got = condition(await getMachine('alpha-ctp0'), 'ServerConfigPatched');
+      return got?.status === 'False' ? got : undefined;
+    }, 'ServerConfigPatched=False');
+    expect(c).toMatchObject({ reason: 'PatchFailed', severity: 'Error' });
+    expect(c.message).toContain(`Server ${server} spec.configPatches`);
+    expect(await machineConfig('alpha-ctp0')).toEqual(before);
+    expect(await eventReasons('alpha-ctp0')).toContain('ServerConfigPatchFailed');
+    await ok(s, ['patch', 'server', server, '--type=merge', '-p', '{"spec":{"configPatches":null}}']);
+    await eventually(async () => {
+      const got = condition(await getMachine('alpha-ctp0'), 'ServerConfigPatched');
+      return got?.status === 'True' ? got : undefined;
+    }, 'ServerConfigPatched=True');
+    expect((await getMachine('alpha-ctp0')).metadata.annotations['metal.sidero.dev/config-error']).toBeUndefined();
+  });
+
   it('two clusters racing for the last server: one gets it, the other waits with a condition and an Event', async () => {
     await apply(
       [clusterYaml('beta', { cpClass: 'rack-a' }), clusterYaml('gamma', { cpClass: 'rack-a' })].join('---\n'),

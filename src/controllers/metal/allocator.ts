@@ -22,6 +22,7 @@ import { machineKind, machineLeaveFinalizer, type MachineStatus } from '../../ap
 import {
   MACHINE_CONFIG_ERROR_ANNOTATION,
   MACHINE_SERVER_ANNOTATION,
+  MACHINE_SERVER_PATCHES_ANNOTATION,
   MACHINE_SERVERCLASS_ANNOTATION,
   SERVER_MACHINE_ANNOTATION,
   SERVER_RELEASE_FINALIZER,
@@ -38,6 +39,7 @@ import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 import { MACHINECONFIG_SECRET_ANNOTATION } from '../../machineconfig/fromcluster.js';
+import { serverPatchesStamp } from '../../machineconfig/serverpatches.js';
 import { conditionOf, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
@@ -95,11 +97,10 @@ export function serverAllocatorController(o: ServerAllocatorOptions): Controller
           if (concerns(cur) && stampOf(old) !== stampOf(cur)) ctx.queue.add(key(cur));
         },
       });
-      /** Machines of `cls` (every class: undefined) still without a Server */
-      const waiting = (cls?: string) => {
+      /** Machines still without a Server */
+      const waiting = () => {
         for (const m of machineInformer!.store.list()) {
-          const named = annotation(m, MACHINE_SERVERCLASS_ANNOTATION);
-          if (!named || (cls !== undefined && named !== cls) || m.metadata.deletionTimestamp) continue;
+          if (!annotation(m, MACHINE_SERVERCLASS_ANNOTATION) || m.metadata.deletionTimestamp) continue;
           const allocated = conditionOf(
             (m.status as MachineStatus | undefined)?.conditions as Condition[],
             SERVER_ALLOCATED,
@@ -119,10 +120,15 @@ export function serverAllocatorController(o: ServerAllocatorOptions): Controller
         update: (old, cur) => serverChanged(old, cur),
         delete: (s) => serverChanged(s),
       });
+      /** every Machine of the class: waiting ones may get a Server, bound ones new patches */
+      const ofClass = (c: KubeObject) => {
+        for (const m of machineInformer!.store.list())
+          if (annotation(m, MACHINE_SERVERCLASS_ANNOTATION) === c.metadata.name) ctx.queue.add(key(m));
+      };
       ctx.inform(registryListWatch(a.classes), { resyncMs: 0 }).addEventHandler({
-        add: (c) => waiting(c.metadata.name),
-        update: (_old, c) => waiting(c.metadata.name),
-        delete: (c) => waiting(c.metadata.name),
+        add: ofClass,
+        update: (_old, c) => ofClass(c),
+        delete: ofClass,
       });
     },
     reconcile: (key) => a.reconcile(key),
@@ -253,6 +259,7 @@ class Allocator {
       }
       machine = named;
     }
+    machine = await this.regenerateIfStale(machine, server);
     const addresses = internalAddresses(server);
     const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
     const configError = annotation(machine, MACHINE_CONFIG_ERROR_ANNOTATION);
@@ -333,6 +340,21 @@ class Allocator {
     }
     const done = await this.setFinalizers(machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(ignore(404, 409));
     return done === undefined ? { requeue: true } : undefined;
+  }
+
+  /**
+   * The config follows its Server's and class's patches: when either spec changed since the config
+   * was patched, an empty write has the admission generate it again (a failure keeps the config and
+   * says so in metal.sidero.dev/config-error).
+   */
+  private async regenerateIfStale(machine: KubeObject, server: Server): Promise<KubeObject> {
+    if (!annotation(machine, MACHINECONFIG_SECRET_ANNOTATION)) return machine;
+    const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
+    const cls = className ? await this.classes.get(undefined, className).catch(ignore(404)) : undefined;
+    if (annotation(machine, MACHINE_SERVER_PATCHES_ANNOTATION) === serverPatchesStamp(server, cls)) return machine;
+    const { namespace, name } = machine.metadata;
+    const written = await this.machines.patch(namespace, name!, 'merge', {}, this.ctx()).catch(ignore(400, 404, 422));
+    return written ?? machine;
   }
 
   private annotateMachine(machine: KubeObject, server: string | null): Promise<KubeObject> {
