@@ -11,14 +11,14 @@
 // finds it there. A bound Machine reports the Server in its status as a provider would (phase,
 // publicIPAddresses from the Server's InternalIP addresses, providerID sidero://<server>) and the
 // condition ServerAllocated; no Server: ServerAllocated=False, an Event, and another try whenever
-// a Server or ServerClass changes.
+// a Server or ServerClass changes. A bound Machine's config is generated again when its Server's or
+// class's spec changes (ServerConfigPatched says whether their patches applied).
 //
-// Release: the finalizer metal.sidero.dev/server-release holds a deleted Machine until, after the
-// lifecycle controller has let its node go (its node-leave finalizer is gone), the Server is marked
-// not clean and its binding removed. The Server controller then wipes it through the agent; only
-// the agent's report of a wipe makes it clean again, so a server whose reset or wipe failed is
-// never offered again.
-import { machineKind, machineLeaveFinalizer, type MachineStatus } from '../../api/machine.js';
+// Release (serverrelease.ts): the finalizer metal.sidero.dev/server-release, added before any
+// claim, holds a deleted Machine until its node has left and its Server is marked not clean and
+// unbound. The Server controller then wipes it through the agent; only the agent's report of a
+// wipe makes it clean again, so a server whose reset or wipe failed is never offered again.
+import { machineKind, type MachineStatus } from '../../api/machine.js';
 import {
   MACHINE_CONFIG_ERROR_ANNOTATION,
   MACHINE_SERVER_ANNOTATION,
@@ -46,6 +46,7 @@ import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
 import { eligibleServers, internalAddresses, machineKey, serversBoundTo } from './eligibility.js';
+import { hasFinalizer, ignore, is, releaseServers, setFinalizers, without, type ReleaseDeps } from './serverrelease.js';
 
 export const ALLOCATOR_FIELD_MANAGER = 'server-allocator';
 export const SERVER_ALLOCATED = 'ServerAllocated';
@@ -56,9 +57,7 @@ export interface ServerAllocatorOptions {
   events: EventRecorder;
 }
 
-const is = (e: unknown, ...codes: number[]) => e instanceof StatusError && codes.includes(e.code);
 const annotation = (o: KubeObject, key: string) => o.metadata.annotations?.[key];
-const hasFinalizer = (o: KubeObject, f: string) => (o.metadata.finalizers ?? []).includes(f);
 
 /** what calls for a look at a Machine: its class, server, config error, finalizers, deletion; not its status */
 const stampOf = (m: KubeObject) =>
@@ -140,11 +139,13 @@ class Allocator {
   readonly servers: ResourceStore;
   readonly classes: ResourceStore;
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: ALLOCATOR_FIELD_MANAGER });
+  private readonly deps: ReleaseDeps;
 
   constructor(private readonly o: ServerAllocatorOptions) {
     this.machines = storeOf(o.registry, machineKind);
     this.servers = storeOf(o.registry, serverKind);
     this.classes = storeOf(o.registry, serverClassKind);
+    this.deps = { machines: this.machines, servers: this.servers, events: o.events, ctx: this.ctx };
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -158,18 +159,20 @@ class Allocator {
     const servers = (await listObjects(this.servers, undefined, { selection: parseSelection(this.servers.kind) }))
       .items as Server[];
     const bound = serversBoundTo(servers, key);
-    if (machine.metadata.deletionTimestamp) return this.release(machine, bound);
+    if (machine.metadata.deletionTimestamp) return releaseServers(this.deps, machine, bound);
     const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
     if (!className && !bound.length) {
       // no class (any more) and nothing bound: nothing to hold the Machine's deletion for
       if (hasFinalizer(machine, SERVER_RELEASE_FINALIZER))
-        await this.setFinalizers(machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(ignore(404, 409));
+        await setFinalizers(this.machines, this.ctx(), machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(
+          ignore(404, 409),
+        );
       return;
     }
     // the finalizer before any claim, so the Machine cannot go without releasing what it gets
     if (!hasFinalizer(machine, SERVER_RELEASE_FINALIZER)) {
       const next = [...(machine.metadata.finalizers ?? []), SERVER_RELEASE_FINALIZER];
-      machine = await this.setFinalizers(machine, next).catch(ignore(404, 409));
+      machine = await setFinalizers(this.machines, this.ctx(), machine, next).catch(ignore(404, 409));
       if (!machine) return { requeue: true };
     }
     if (bound.length) return this.reportBound(machine, bound[0]!);
@@ -301,48 +304,6 @@ class Allocator {
   }
 
   /**
-   * A deleted Machine lets its Server go once its node has left (the lifecycle controller's
-   * finalizer is gone): marked not clean first, then unbound, then the Machine's finalizer goes.
-   * Each step is written before the next, so a restart picks up where it stopped.
-   */
-  private async release(machine: KubeObject, bound: Server[]): Promise<ReconcileResult | void> {
-    if (!hasFinalizer(machine, SERVER_RELEASE_FINALIZER)) return;
-    const key = machineKey(machine.metadata.namespace!, machine.metadata.name!);
-    if (hasFinalizer(machine, machineLeaveFinalizer)) {
-      // its node is still leaving the cluster (the lifecycle controller's finalizer): its removal brings us back
-      if (bound.length)
-        await this.o.events.record(
-          machine,
-          'Normal',
-          'ReleaseWaiting',
-          `server ${bound[0]!.metadata.name} is released once the node has left the cluster`,
-        );
-      return;
-    }
-    for (const server of bound) {
-      const name = server.metadata.name!;
-      const dirty = { metadata: { resourceVersion: server.metadata.resourceVersion }, status: { isClean: false } };
-      const marked = await this.servers
-        .patch(undefined, name, 'merge', dirty, this.ctx(), 'status')
-        .catch(ignore(404, 409));
-      if (!marked) return { requeue: true };
-      const unbind = {
-        metadata: {
-          resourceVersion: marked.metadata.resourceVersion,
-          annotations: { [SERVER_MACHINE_ANNOTATION]: null },
-        },
-      };
-      const released = await this.servers.patch(undefined, name, 'merge', unbind, this.ctx()).catch(ignore(404, 409));
-      if (!released) return { requeue: true };
-      const message = `released from machine ${key}: not clean, it is wiped before it is allocated again`;
-      await this.o.events.record(released, 'Normal', 'Released', message);
-      await this.o.events.record(machine, 'Normal', 'ServerReleased', `released server ${name}; it is wiped next`);
-    }
-    const done = await this.setFinalizers(machine, without(machine, SERVER_RELEASE_FINALIZER)).catch(ignore(404, 409));
-    return done === undefined ? { requeue: true } : undefined;
-  }
-
-  /**
    * The config follows its Server's and class's patches: when either spec changed since the config
    * was patched, an empty write has the admission generate it again (a failure keeps the config and
    * says so in metal.sidero.dev/config-error).
@@ -359,12 +320,6 @@ class Allocator {
 
   private annotateMachine(machine: KubeObject, server: string | null): Promise<KubeObject> {
     const patch = { metadata: { annotations: { [MACHINE_SERVER_ANNOTATION]: server } } };
-    return this.machines.patch(machine.metadata.namespace, machine.metadata.name!, 'merge', patch, this.ctx());
-  }
-
-  private setFinalizers(machine: KubeObject, finalizers: string[]): Promise<KubeObject> {
-    // pinned to the version read, so a concurrent change of the list is not overwritten
-    const patch = { metadata: { finalizers, resourceVersion: machine.metadata.resourceVersion } };
     return this.machines.patch(machine.metadata.namespace, machine.metadata.name!, 'merge', patch, this.ctx());
   }
 
@@ -408,8 +363,6 @@ class Allocator {
 
 const conditionsOf = (m: KubeObject) => ((m.status as MachineStatus | undefined)?.conditions ?? []) as Condition[];
 
-const without = (o: KubeObject, f: string) => (o.metadata.finalizers ?? []).filter((x) => x !== f);
-
 const notAllocated = (reason: string, message: string): ConditionUpdate => ({
   type: SERVER_ALLOCATED,
   status: 'False',
@@ -417,10 +370,3 @@ const notAllocated = (reason: string, message: string): ConditionUpdate => ({
   reason,
   message,
 });
-
-const ignore =
-  (...codes: number[]) =>
-  (e: unknown): undefined => {
-    if (is(e, ...codes)) return undefined;
-    throw e;
-  };
