@@ -5,16 +5,23 @@
 // configs carrying the class's and the Server's patches and the uuid node label. Two clusters race
 // for one Server: one gets it, the other waits with a condition and an Event. A scale-down and a
 // cluster deletion release their Servers (binding gone, not clean), and a not-clean Server is
-// never given out. A Server whose patches do not apply is never bound. No node is ever reached:
+// never given out. A Server whose patches do not apply is never bound; a bound Machine's config
+// follows edits of its class and Server, and /configdata serves the bound server exactly that
+// Secret. A release waits for the node-leave finalizer, across a restart. No node is ever reached:
 // the lifecycle and Machine controllers are off (the simulator plays bare metal elsewhere).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { bootURLOf, call } from '../helpers/boot.js';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { createNamespace, eventually, getJSON, ok } from './kubectl-helpers.js';
 
 const NS = 'metal';
 /** no lifecycle or Machine controller: no node is reached here */
 const CONTROLLERS = 'namespace,garbage-collector,kubernetescluster,server,serverclass,serverallocator';
+const SERVER_ARGS = [
+  ...['--controllers', CONTROLLERS, '--controller-max-backoff', '200ms'],
+  ...['--boot-port', '0', '--boot-bind-address', '127.0.0.1'],
+];
 let s: TestServer;
 
 const uuid = (n: number) => `0000000${n}-1111-2222-3333-444444444444`;
@@ -129,9 +136,7 @@ async function eventReasons(machine: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  s = await startServer({
-    args: ['--controllers', CONTROLLERS, '--controller-max-backoff', '200ms'],
-  });
+  s = await startServer({ args: SERVER_ARGS });
   await createNamespace(s, NS);
   await apply(
     [
@@ -317,6 +322,39 @@ spec:
     const m = await allocated('epsilon-ctp0');
     expect(m.metadata.annotations['metal.sidero.dev/server']).toBe(uuid(5));
   });
+  it("/configdata serves the bound server its Machine's config Secret exactly, patches and label included", async () => {
+    const uuid6 = uuid(6);
+    await apply(
+      serverYaml(uuid6, 'd', '  strategicPatches:\n    - "machine:\\n  nodeLabels:\\n    rack-position: u40\\n"\n'),
+    );
+    await reportClean(uuid6, '127.0.0.6');
+    await apply(`apiVersion: metal.sidero.dev/v1alpha2
+kind: ServerClass
+metadata: {name: rack-d}
+spec:
+  selector: {matchLabels: {rack: d}}
+`);
+    await apply(clusterYaml('zeta', { cpClass: 'rack-d' }));
+    const m = await allocated('zeta-ctp0');
+    expect(m.status.publicIPAddresses).toEqual(['127.0.0.6']);
+    const b64 = await ok(s, [
+      '-n',
+      NS,
+      'get',
+      'secret',
+      'zeta-ctp0-machineconfig',
+      '-o',
+      'jsonpath={.data.machineconfig\\.yaml}',
+    ]);
+    const res = await call(bootURLOf(s), 'GET', `/configdata?uuid=${uuid6}`, { from: '127.0.0.6' });
+    expect(res.status).toBe(200);
+    expect(res.bytes.equals(Buffer.from(b64, 'base64'))).toBe(true);
+    const served = parseAllDocuments(res.text)[0]!.toJS();
+    expect(served.machine.nodeLabels).toMatchObject({ 'metal.sidero.dev/uuid': uuid6, 'rack-position': 'u40' });
+    // only to the address the server registered
+    expect((await call(bootURLOf(s), 'GET', `/configdata?uuid=${uuid6}`, { from: '127.0.0.7' })).status).toBe(403);
+  });
+
   it('a release waits for the node to leave the cluster, and a restart in between does not lose it', async () => {
     const server = (await getMachine('epsilon-ctp0')).metadata.annotations['metal.sidero.dev/server'];
     // what the lifecycle controller holds a Machine with until its node is reset
@@ -336,9 +374,8 @@ spec:
       'ReleaseWaiting',
       600,
     );
-    const args = ['--controllers', CONTROLLERS, '--controller-max-backoff', '200ms'];
     await s.stop('SIGTERM');
-    s = await startServer({ dataDir: s.dataDir, args });
+    s = await startServer({ dataDir: s.dataDir, args: SERVER_ARGS });
     expect((await getMachine('epsilon-ctp0')).metadata.deletionTimestamp).toBeTruthy();
     expect(boundTo(await getJSON(s, ['server', server]))).toBe(`${NS}/epsilon-ctp0`);
     const finalizers: string[] = (await getMachine('epsilon-ctp0')).metadata.finalizers;
