@@ -143,6 +143,7 @@ export const CONTROLLERS = [
   'server',
   'serverclass',
   'environment',
+  'serverallocator',
 ] as const;
 
 /** whether the --controllers list enables `name` (kube-controller-manager's rules) */

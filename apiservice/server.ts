@@ -19,6 +19,7 @@ import { serverController } from '../src/controllers/metal/server.js';
 import { powerFor } from '../src/power/select.js';
 import type { Server } from '../src/api/server.js';
 import { serverClassController } from '../src/controllers/metal/serverclass.js';
+import { serverAllocatorController } from '../src/controllers/metal/allocator.js';
 import { AggregatingEventRecorder, registryEventSink } from '../src/events/recorder.js';
 import { Controller, type ControllerSpec } from '../src/controllers/runtime/controller.js';
 import { controllerManager } from '../src/controllers/runtime/manager.js';
@@ -258,6 +259,7 @@ export async function startServer(
           );
         }
         if (on('serverclass')) specs.push(serverClassController({ registry }));
+        if (on('serverallocator')) specs.push(serverAllocatorController({ registry, events }));
         if (on('environment')) {
           specs.push(
             environmentController({

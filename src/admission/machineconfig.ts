@@ -8,7 +8,16 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { kubernetesClusterKind, machineKind, type KubernetesClusterSpec } from '../api/index.js';
-import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
+import {
+  MACHINE_CONFIG_ERROR_ANNOTATION,
+  MACHINE_SERVER_ANNOTATION,
+  MACHINE_SERVER_PATCHES_ANNOTATION,
+  MACHINE_SERVERCLASS_ANNOTATION,
+  serverKind,
+  type ServerSpec,
+} from '../api/server.js';
+import { serverClassKind, type ServerClassSpec } from '../api/serverclass.js';
+import { fieldErr, invalid, StatusError, type FieldError } from '../machinery/errors.js';
 import { groupVersion, type KindDefinition, type KubeObject } from '../machinery/kind.js';
 import type { APIRegistry } from '../machinery/registry/apis.js';
 import { generateSecretsBundle, type SecretsBundle } from '../machineconfig/bundle.js';
@@ -36,9 +45,10 @@ import {
   unsupportedCniReason,
 } from '../machineconfig/generate/inputs.js';
 import type { MachineRole } from '../machineconfig/generate/v1alpha1.js';
-import { applyPatches } from '../machineconfig/patch/apply.js';
+import { applyPatches, type Patch } from '../machineconfig/patch/apply.js';
 import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
+import { serverPatches, serverPatchesStamp } from '../machineconfig/serverpatches.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { configErrors, validateMachineConfig } from '../machineconfig/validate/index.js';
 import {
@@ -133,6 +143,46 @@ function cniURLsProblem(network: TalosNetwork | undefined): FieldError | undefin
     field,
     message: `${field}: Forbidden: only a custom CNI is deployed from manifest URLs: set spec.talos.network.cni to "custom" to deploy these, or leave them out (cni is ${JSON.stringify(cni)})`,
   };
+}
+
+const ignoreNotFound = (e: unknown): undefined => {
+  if (e instanceof StatusError && e.code === 404) return undefined;
+  throw e;
+};
+
+/** the write binds the Machine to a Server (a new or another name in its server annotation) */
+const isBindingWrite = (machine: KubeObject, old: KubeObject | undefined) =>
+  machine.metadata.annotations?.[MACHINE_SERVER_ANNOTATION] !== old?.metadata.annotations?.[MACHINE_SERVER_ANNOTATION];
+
+/** patchForServer's answer when the Machine keeps the config it has */
+const KEEP_CONFIG = '';
+
+/**
+ * The cluster-patched config with the bound Server's patches. When they do not apply, the write
+ * that binds the Machine is refused (the allocator then tries the next server); any other write
+ * keeps the config the Machine has, whole, and the annotation metal.sidero.dev/config-error says
+ * why, so a status write is never refused for a Server's patch.
+ */
+function patchForServer(
+  machine: KubeObject,
+  old: KubeObject | undefined,
+  config: string,
+  metal: { patches: Patch[]; stamp: string },
+  ctx: { warnings: string[] },
+): string {
+  const annotations = (machine.metadata.annotations ??= {});
+  // also when they fail: the allocator generates again when the Server or class changes, not before
+  annotations[MACHINE_SERVER_PATCHES_ANNOTATION] = metal.stamp;
+  try {
+    const patched = applyPatches(config, metal.patches);
+    delete annotations[MACHINE_CONFIG_ERROR_ANNOTATION];
+    return patched;
+  } catch (e) {
+    if (!(e instanceof PatchError) || isBindingWrite(machine, old)) throw e;
+    annotations[MACHINE_CONFIG_ERROR_ANNOTATION] = e.message.slice(0, 1024);
+    ctx.warnings.push(`Machine ${machine.metadata.name} keeps its machine config: ${e.message}`);
+    return KEEP_CONFIG;
+  }
 }
 
 /** one bundle per process to try patches on: generating keys is slow, and only the shape matters here */
@@ -288,9 +338,13 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     }
     // the Machine's own facts win over the cluster's (a node patch after gen config)
     const inputs = { ...clusterConfigInputs(cluster, role, machine), ...facts.inputs };
+    const metal = await boundServerPatches(machine, old, inputs.talosVersion);
     let config: string;
     try {
-      config = applyPatches(generateMachineConfig(role, inputs, bundle), clusterPatches(cluster, role, machine));
+      const generated = generateMachineConfig(role, inputs, bundle);
+      const clusterPatched = applyPatches(generated, clusterPatches(cluster, role, machine));
+      config = metal ? patchForServer(machine, old, clusterPatched, metal, ctx) : clusterPatched;
+      if (config === KEEP_CONFIG) return;
     } catch (e) {
       if (e instanceof ConfigInputError)
         throw invalid(MACHINE_REF, machine.metadata.name!, [
@@ -312,6 +366,43 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
     pending.set(machine.metadata.uid!, { config, cluster });
     // a write that failed after admission never reaches committed: forget the oldest
     if (pending.size > 1000) pending.delete(pending.keys().next().value!);
+  }
+
+  /** the bound Server's patches (its class's, its own, the uuid label), when the Machine names one */
+  async function boundServerPatches(
+    machine: KubeObject,
+    old: KubeObject | undefined,
+    talosVersion: string | undefined,
+  ): Promise<{ patches: Patch[]; stamp: string } | undefined> {
+    const name = machine.metadata.annotations?.[MACHINE_SERVER_ANNOTATION];
+    if (!name) {
+      delete machine.metadata.annotations?.[MACHINE_SERVER_PATCHES_ANNOTATION];
+      delete machine.metadata.annotations?.[MACHINE_CONFIG_ERROR_ANNOTATION];
+      return undefined;
+    }
+    const registry = o.registry();
+    const server = await registry.storeOf(serverKind)!.get(undefined, name).catch(ignoreNotFound);
+    if (!server) {
+      // naming a server that is not there is a mistake only when the name is new
+      if (isBindingWrite(machine, old))
+        throw invalid(MACHINE_REF, machine.metadata.name!, [
+          fieldErr.invalid(`metadata.annotations[${MACHINE_SERVER_ANNOTATION}]`, name, `Server ${name} does not exist`),
+        ]);
+      return undefined;
+    }
+    const className = machine.metadata.annotations?.[MACHINE_SERVERCLASS_ANNOTATION];
+    const cls = className
+      ? await registry.storeOf(serverClassKind)!.get(undefined, className).catch(ignoreNotFound)
+      : undefined;
+    const patches = serverPatches(
+      {
+        name,
+        spec: server.spec as ServerSpec | undefined,
+        ...(cls ? { serverClass: { name: className!, spec: cls.spec as ServerClassSpec | undefined } } : {}),
+      },
+      parseContract(resolveTalosVersion(talosVersion).tag),
+    );
+    return { patches, stamp: serverPatchesStamp(server, cls) };
   }
 
   async function ensureClusterSecrets(cluster: KubeObject): Promise<void> {

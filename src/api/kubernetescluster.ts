@@ -91,6 +91,13 @@ const Architecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_
 // server changed), so the pool's architecture is not defaulted in storage; unset means amd64.
 const PoolArchitecture = Enum(architectures, 'CPU architecture: amd64, arm64 or x86_64; amd64 when unset.');
 
+/** a pool's bare-metal ServerClass: a cluster-scoped object's name (DNS-1123 subdomain) */
+const ServerClassName = () =>
+  Str(
+    'ServerClass (metal.sidero.dev) whose Servers the machines run on: each gets the first free, clean Server of the class.',
+    { minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' },
+  );
+
 const ControlPlane = Obj(
   {
     replicas: Int('Number of control-plane machines; odd, at least 1.', { minimum: 1 }),
@@ -100,6 +107,7 @@ const ControlPlane = Obj(
     metadata: Opt(NodeMetadata),
     storage: Opt(Storage),
     architecture: Opt(Architecture),
+    serverClass: Opt(ServerClassName()),
     ...patchFields('control-plane machines'),
   },
   'The control plane.',
@@ -142,6 +150,7 @@ const WorkerPool = Obj(
     ),
     storage: Opt(Storage),
     architecture: Opt(PoolArchitecture),
+    serverClass: Opt(ServerClassName()),
     autoscaling: Opt(
       Obj(
         {

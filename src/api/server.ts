@@ -27,6 +27,18 @@ import {
 export const SERVER_MACHINE_ANNOTATION = 'metal.sidero.dev/machine';
 /** Sidero's finalizer: holds a deleted Server while it is allocated */
 export const SERVER_FINALIZER = 'storage.finalizers.server.k8s.io';
+/** on a Machine: the ServerClass its Server comes from (set from its KubernetesCluster pool's serverClass) */
+export const MACHINE_SERVERCLASS_ANNOTATION = 'metal.sidero.dev/serverclass';
+/** on a Machine: the Server whose patches its config carries (the binding itself is the Server's annotation) */
+export const MACHINE_SERVER_ANNOTATION = 'metal.sidero.dev/server';
+/** on a bound Machine: why its Server's patches did not apply to its config (which stays as it was) */
+export const MACHINE_CONFIG_ERROR_ANNOTATION = 'metal.sidero.dev/config-error';
+/** on a bound Machine: which versions of its Server and ServerClass specs its config was last patched from */
+export const MACHINE_SERVER_PATCHES_ANNOTATION = 'metal.sidero.dev/server-patches';
+/** on a Machine of a ServerClass: its deletion waits until its Server is released (unbound, marked not clean) */
+export const SERVER_RELEASE_FINALIZER = 'metal.sidero.dev/server-release';
+/** the kubelet node label every bound Machine's config carries: the Server's name (Sidero's) */
+export const SERVER_UUID_NODE_LABEL = 'metal.sidero.dev/uuid';
 
 export const bootFromDiskMethods = ['ipxe-exit', 'http-404', 'ipxe-sanboot', ''] as const;
 export const pxeModes = ['uefi', 'bios'] as const;

@@ -17,6 +17,7 @@ import {
 } from '../../machineconfig/fromcluster.js';
 import type { KubernetesClusterSpec, WorkerPool } from '../../api/kubernetescluster.js';
 import { machineKind } from '../../api/machine.js';
+import { MACHINE_SERVERCLASS_ANNOTATION } from '../../api/server.js';
 
 export const CLUSTER_ID_LABEL = 'vitistack.io/clusterid';
 /** any non-empty value: the cluster is left alone (talos-operator's switch) */
@@ -87,7 +88,7 @@ export function sizeInGB(size: string | undefined): number | undefined {
 }
 
 /** what a Machine takes from its pool, or from the control plane (which has the same fields) */
-type PoolLike = Pick<WorkerPool, 'provider' | 'machineClass' | 'architecture' | 'storage'>;
+type PoolLike = Pick<WorkerPool, 'provider' | 'machineClass' | 'architecture' | 'storage' | 'serverClass'>;
 
 function desiredMachine(
   cluster: KubeObject,
@@ -123,7 +124,11 @@ function desiredMachine(
       ...(validateLabelValue(clusterId).length ? {} : { [CLUSTER_ID_LABEL]: clusterId }),
       [ROLE_LABEL]: role,
     },
-    annotations: poolName ? { [POOL_ANNOTATION]: poolName } : {},
+    annotations: {
+      ...(poolName ? { [POOL_ANNOTATION]: poolName } : {}),
+      // bare metal: the allocator gives the Machine a Server of this class
+      ...(pool.serverClass ? { [MACHINE_SERVERCLASS_ANNOTATION]: pool.serverClass } : {}),
+    },
     spec: machineSpec,
   };
 }
@@ -179,9 +184,14 @@ function disksKeepingTheirs(current: unknown, desired: Record<string, unknown>[]
 function driftPatch(m: KubeObject, d: DesiredMachine): Record<string, unknown> | undefined {
   const patch: { metadata?: Record<string, unknown>; spec?: Record<string, unknown> } = {};
   const labels = Object.fromEntries(Object.entries(d.labels).filter(([k, v]) => m.metadata.labels?.[k] !== v));
-  const annotations = Object.fromEntries(
+  // a pool that no longer names a ServerClass takes it away (a bound Server stays bound until the Machine goes)
+  const classGone =
+    d.annotations[MACHINE_SERVERCLASS_ANNOTATION] === undefined &&
+    m.metadata.annotations?.[MACHINE_SERVERCLASS_ANNOTATION] !== undefined;
+  const annotations: Record<string, string | null> = Object.fromEntries(
     Object.entries(d.annotations).filter(([k, v]) => m.metadata.annotations?.[k] !== v),
   );
+  if (classGone) annotations[MACHINE_SERVERCLASS_ANNOTATION] = null;
   if (Object.keys(labels).length) (patch.metadata ??= {}).labels = labels;
   if (Object.keys(annotations).length) (patch.metadata ??= {}).annotations = annotations;
   const spec = (m.spec ?? {}) as Record<string, unknown>;

@@ -206,6 +206,26 @@ describe('planCluster', () => {
     ).toEqual([]);
   });
 
+  it("carries a pool's serverClass to its Machines as an annotation, and takes it away with the pool's", () => {
+    const c = cluster([{ name: 'a', replicas: 1, serverClass: 'rack-a' }], { serverClass: 'rack-cp' });
+    const byName = Object.fromEntries(planCluster(c, []).create.map((d) => [d.name, d.annotations]));
+    expect(byName['c-ctp0']).toEqual({ 'metal.sidero.dev/serverclass': 'rack-cp' });
+    expect(byName['c-wrk0']).toEqual({ 'vitistack.io/nodepool': 'a', 'metal.sidero.dev/serverclass': 'rack-a' });
+    const m = machine(c, 'c-wrk0', 'a');
+    const noClass = cluster([{ name: 'a', replicas: 1 }]);
+    const bound = {
+      ...m,
+      metadata: { ...m.metadata, annotations: { ...m.metadata.annotations, 'metal.sidero.dev/serverclass': 'rack-a' } },
+    };
+    expect(planCluster(noClass, [machine(noClass, 'c-ctp0'), bound]).update).toEqual([
+      { name: 'c-wrk0', patch: { metadata: { annotations: { 'metal.sidero.dev/serverclass': null } } } },
+    ]);
+    expect(planCluster(c, [machine(c, 'c-ctp0'), m]).update).toEqual([
+      { name: 'c-ctp0', patch: { metadata: { annotations: { 'metal.sidero.dev/serverclass': 'rack-cp' } } } },
+      { name: 'c-wrk0', patch: { metadata: { annotations: { 'metal.sidero.dev/serverclass': 'rack-a' } } } },
+    ]);
+  });
+
   it('labels with the clusterId only when it is a valid label value', () => {
     const c = cluster([]);
     (c.spec as any).data.clusterId = 'Team A / prod';
