@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { BareMetalMachine } from '../../hack/talos-sim/bare-metal.js';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
-import { bootURLOf } from '../helpers/boot.js';
+import { bootURLOf, call } from '../helpers/boot.js';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { exampleCluster, serverArgs, until } from './cluster-helpers.js';
 import { createNamespace, getJSON, ok, tempDir } from './kubectl-helpers.js';
@@ -46,8 +46,8 @@ function environment(name: string, args: string[]): string {
   });
 }
 
-function powerOn(m: BareMetalMachine): Promise<number> {
-  const body = JSON.stringify({ ResetType: 'On' });
+function reset(m: BareMetalMachine, type: string): Promise<number> {
+  const body = JSON.stringify({ ResetType: type });
   const auth = Buffer.from(`${m.facts.bmcUser}:${m.facts.bmcPass}`).toString('base64');
   return new Promise((resolve, reject) => {
     const req = request(
@@ -112,7 +112,7 @@ afterAll(async () => {
 
 describe('a cluster on bare metal', { timeout: 120_000 }, () => {
   it('machines register, are wiped clean and, with Redfish credentials in Secrets, powered off; a ServerClass matches two', async () => {
-    for (const m of sim.bareMetal) expect(await powerOn(m)).toBe(204);
+    for (const m of sim.bareMetal) expect(await reset(m, 'On')).toBe(204);
     for (const [i, m] of sim.bareMetal.entries()) {
       await until(`server ${m.uuid} registered and clean`, async () =>
         (await server(m))?.status?.isClean === true ? true : undefined,
@@ -150,6 +150,16 @@ describe('a cluster on bare metal', { timeout: 120_000 }, () => {
       const c = await getJSON(s, ['serverclass', 'dells']);
       return JSON.stringify(c?.status?.serversAvailable ?? []) === JSON.stringify([...dells].sort()) ? true : undefined;
     });
+    // a cordoned server leaves the class's availability, and comes back uncordoned
+    const available = async (n: number) =>
+      until(`the class lists ${n} available`, async () => {
+        const c = await getJSON(s, ['serverclass', 'dells']);
+        return (c?.status?.serversAvailable ?? []).length === n ? true : undefined;
+      });
+    await ok(s, ['patch', 'server', dells[0]!, '--type=merge', '-p', '{"spec":{"cordoned":true}}']);
+    await available(1);
+    await ok(s, ['patch', 'server', dells[0]!, '--type=merge', '-p', '{"spec":{"cordoned":false}}']);
+    await available(2);
   });
 
   it('a KubernetesCluster naming the class gets its Machines on those Servers, powered on by Redfish, configured from /configdata, and Ready', async () => {
@@ -188,6 +198,27 @@ describe('a cluster on bare metal', { timeout: 120_000 }, () => {
     }
     // the HPE server is not touched
     expect((await server(sim.bareMetal[2]!)).status.inUse).toBe(false);
+  });
+
+  it('an installed server is PXEBooted: /ipxe sends it to its disk, and a reboot boots the disk with the cluster staying Ready', async () => {
+    const m = sim.bareMetal[0]!;
+    await until(`server ${m.uuid} PXEBooted`, async () => {
+      const c = (await server(m))?.status?.conditions ?? [];
+      return c.some((x: any) => x.type === 'PXEBooted' && x.status === 'True') ? true : undefined;
+    });
+    const mac = m.facts.macs[0]!;
+    const ipxe = await call(bootURLOf(s), 'GET', `/ipxe?uuid=${m.uuid}&mac=${mac}&arch=amd64`, { from: m.node.ip });
+    expect(ipxe.status).toBe(200);
+    expect(ipxe.text).toMatch(/^exit\b/m);
+    expect(await reset(m, 'ForceRestart')).toBe(204);
+    await until(`machine ${m.uuid} back from its disk`, async () => {
+      const st = metalState(m);
+      return st['power'] === 'on' && st['booted'] === 'disk' && st['talos'] === 'configured' ? true : undefined;
+    });
+    await until(`cluster ${NAME} Ready again`, async () => {
+      const kc = await getJSON(s, ['-n', NS, 'kc', NAME]);
+      return kc?.status?.conditions?.find((x: any) => x.type === 'Ready')?.status === 'True' ? true : undefined;
+    });
   });
 
   it('deleting the cluster resets the nodes; their Servers are wiped, powered off and available again', async () => {

@@ -68,7 +68,12 @@ const stampOf = (m: KubeObject) =>
     annotation(m, MACHINECONFIG_SECRET_ANNOTATION),
     m.metadata.finalizers,
     m.metadata.deletionTimestamp,
+    installed(m),
   ]);
+
+/** the Machine's node runs the cluster's config (the Machine controller's BootstrapReady): Talos is installed */
+const installed = (m: KubeObject) =>
+  conditionOf((m.status as MachineStatus | undefined)?.conditions as Condition[], 'BootstrapReady')?.status === 'True';
 
 const concerns = (m: KubeObject) =>
   annotation(m, MACHINE_SERVERCLASS_ANNOTATION) !== undefined ||
@@ -301,6 +306,32 @@ class Allocator {
     );
     if (configError && (was?.status !== 'False' || !was.message?.endsWith(configError)))
       await this.o.events.record(machine, 'Warning', 'ServerConfigPatchFailed', configError);
+    if (installed(machine)) return this.markInstalled(server, machine);
+  }
+
+  /**
+   * Sidero's PXEBooted: once the node runs its config, Talos is on the server's disk, so its
+   * next boots go to the disk (the boot listener's /ipxe), unless pxeBootAlways. The Server
+   * controller drops the condition when the server is released.
+   */
+  private async markInstalled(server: Server, machine: KubeObject): Promise<ReconcileResult | void> {
+    const conditions = (server.status?.conditions ?? []) as Condition[];
+    if (conditionOf(conditions, 'PXEBooted')?.status === 'True') return;
+    const update: ConditionUpdate = {
+      type: 'PXEBooted',
+      status: 'True',
+      reason: 'TalosInstalled',
+      message: `machine ${machineKey(machine.metadata.namespace!, machine.metadata.name!)} runs its config`,
+    };
+    const patch = {
+      metadata: { resourceVersion: server.metadata.resourceVersion },
+      status: { conditions: setCondition(conditions, update).conditions },
+    };
+    const written = await this.servers
+      .patch(undefined, server.metadata.name!, 'merge', patch, this.ctx(), 'status')
+      .catch(ignore(404, 409));
+    // changed meanwhile: looked at again with what it says now
+    return written ? undefined : { requeue: true };
   }
 
   /**
