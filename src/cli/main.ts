@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // kubectl-talos: the kubectl plugin (kubectl finds `kubectl-talos` on PATH and runs it for
 // `kubectl talos ...`). Connection flags are kubectl's: --kubeconfig, --context, -n/--namespace.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { adoptedServerKind } from '../api/adoptedserver.js';
 import { kubernetesClusterKind } from '../api/kubernetescluster.js';
@@ -12,6 +15,18 @@ import { genConfig, genSecrets, versionTag } from './offline.js';
 import { validateFiles } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
+/** the package's version (package.json at the repo root, above src/cli and dist/src/cli alike) */
+function pluginVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    const parent = dirname(dir);
+    if (parent === dir) return 'unknown';
+    dir = parent;
+  }
+}
+
 function program(run: (p: Promise<number>) => void): Command {
   const cmd = new Command('kubectl talos')
     .description(
@@ -20,6 +35,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('-n, --namespace <ns>', "namespace of the object (default: the context's)")
+    .version(pluginVersion(), '--version', 'print the plugin version')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
@@ -172,7 +188,8 @@ function durationFlag(v: string, flag: string): number {
 
 function fail(e: unknown): number {
   if (e instanceof CLIError) {
-    process.stderr.write(`error: ${e.message}\n`);
+    // the server's refusal is printed as kubectl prints it, without a second "error:"
+    process.stderr.write(e.message.startsWith('Error from server') ? `${e.message}\n` : `error: ${e.message}\n`);
     return e.exitCode;
   }
   process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);

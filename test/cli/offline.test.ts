@@ -40,6 +40,16 @@ ${extra}`;
 
 afterAll(() => tmp.remove());
 
+describe('kubectl talos --version', () => {
+  it("prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    const r = await talos(['--version']);
+    expect(r).toMatchObject({ code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+});
+
 describe('kubectl talos validate', () => {
   it('prints file:line: kind/name: path: message for every problem and exits 1; a clean directory exits 0', async () => {
     mkdirSync(join(tmp.dir, 'manifests/nested'), { recursive: true });

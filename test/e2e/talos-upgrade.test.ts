@@ -237,9 +237,7 @@ describe('kubectl talos (the plugin)', () => {
     }
     const missing = await talos(['health', 'adoptedserver/nope', '-n', NS]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toBe(
-      'error: Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n',
-    );
+    expect(missing.stderr).toBe('Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n');
     const bad = await talos(['health', 'pod/x', '-n', NS]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('only adoptedserver/NAME');
@@ -255,7 +253,7 @@ describe('kubectl talos (the plugin)', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const w = await talos(['kubeconfig', `adoptedserver/${worker!.name}`, '-n', NS]);
     expect(w.code).toBe(1);
-    expect(w.stderr).toMatch(/^error: Error from server \(BadRequest\): .*worker node/);
+    expect(w.stderr).toMatch(/^Error from server \(BadRequest\): .*worker node/);
   });
 
   it('upgrade --wait shows the progress and exits 0 once the node runs the new version', async () => {
