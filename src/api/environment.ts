@@ -109,3 +109,13 @@ export const environmentKind: KindDefinition = {
 /** where an Environment's kernel and initrd are cached under the data directory (the controller writes, the boot listener reads) */
 export const environmentCacheDir = (dataDir: string, name: string): string =>
   join(dataDir, environmentKind.plural, name);
+
+/** Talos's own default kernel arguments: the built-in Environment and the agent's boot both start from them */
+export const TALOS_DEFAULT_KERNEL_ARGS: readonly string[] = [
+  'init_on_alloc=1',
+  'slab_nomerge=',
+  'pti=on',
+  'consoleblank=0',
+  'nvme_core.io_timeout=4294967295',
+  'printk.devkmsg=on',
+];

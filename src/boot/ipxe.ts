@@ -3,18 +3,10 @@
 // values checked before they get here (a MAC, an endpoint, Environment arguments an administrator
 // wrote) are put into a script.
 
+import { TALOS_DEFAULT_KERNEL_ARGS } from '../api/environment.js';
+
 export type BootFromDiskMethod = 'ipxe-exit' | 'http-404' | 'ipxe-sanboot';
 export const BOOT_FROM_DISK_METHODS: readonly BootFromDiskMethod[] = ['ipxe-exit', 'http-404', 'ipxe-sanboot'];
-
-/** Talos's default kernel arguments, which Sidero's agent environment boots with too */
-const TALOS_DEFAULT_ARGS = [
-  'init_on_alloc=1',
-  'slab_nomerge=',
-  'pti=on',
-  'consoleblank=0',
-  'nvme_core.io_timeout=4294967295',
-  'printk.devkmsg=on',
-];
 
 /**
  * Every NIC in turn: wait for link, DHCP, then chain /ipxe with what the firmware knows; the
@@ -69,7 +61,7 @@ export function environmentScript(environment: string, args: readonly string[]):
 
 /** the agent environment's arguments: Talos's defaults, the Environment's own, then Sidero's agent settings */
 export function agentArgs(environmentArgs: readonly string[], mac: string, endpoint: string): string[] {
-  const own = withArgs(environmentArgs, TALOS_DEFAULT_ARGS);
+  const own = withArgs(environmentArgs, TALOS_DEFAULT_KERNEL_ARGS);
   // the agent's own settings always win over an Environment's
   const agent = ['console=tty0', 'console=ttyS0', 'initrd=initramfs.xz', 'panic=30'];
   const settings = [...(mac ? [`sidero.mac=${mac}`] : []), `sidero.endpoint=${endpoint}`];

@@ -7,12 +7,11 @@
 // available again.
 import { createServer } from 'node:net';
 import { request } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { BareMetalMachine } from '../../hack/talos-sim/bare-metal.js';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
-import { bootURLOf, call } from '../helpers/boot.js';
+import { bootURLOf, call, fileEnvironment } from '../helpers/boot.js';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { exampleCluster, serverArgs, until } from './cluster-helpers.js';
 import { createNamespace, getJSON, ok, tempDir } from './kubectl-helpers.js';
@@ -35,16 +34,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function environment(name: string, args: string[]): string {
-  const kernel = pathToFileURL(files.write(`${name}-vmlinuz`, `kernel of ${name}\n`)).href;
-  const initrd = pathToFileURL(files.write(`${name}-initramfs.xz`, `initramfs of ${name}\n`)).href;
-  return JSON.stringify({
-    apiVersion: 'metal.sidero.dev/v1alpha2',
-    kind: 'Environment',
-    metadata: { name },
-    spec: { kernel: { url: kernel, args }, initrd: { url: initrd } },
-  });
-}
+const environment = (name: string, args: string[]) => fileEnvironment((f, c) => files.write(f, c), name, args);
 
 function reset(m: BareMetalMachine, type: string): Promise<number> {
   const body = JSON.stringify({ ResetType: type });

@@ -6,7 +6,6 @@
 // (mTLS with the config's CA); Redfish power-off takes it down, and it boots from disk after that.
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BareMetalMachine } from '../../hack/talos-sim/bare-metal.js';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
@@ -15,7 +14,7 @@ import { parseContract } from '../../src/machineconfig/contract.js';
 import { generateMachineConfig } from '../../src/machineconfig/generate/generate.js';
 import { generateTalosconfig, nodeTlsCredentials } from '../../src/machineconfig/talosconfig.js';
 import { TalosClient } from '../../src/talos/client.js';
-import { bootURLOf } from '../helpers/boot.js';
+import { bootURLOf, fileEnvironment } from '../helpers/boot.js';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
 import { eventually, getJSON, ok, tempDir } from './kubectl-helpers.js';
 
@@ -24,16 +23,7 @@ let sim: Simulator;
 const files = tempDir();
 const clients: TalosClient[] = [];
 
-function environment(name: string, args: string[]): string {
-  const kernel = pathToFileURL(files.write(`${name}-vmlinuz`, `kernel of ${name}\n`)).href;
-  const initrd = pathToFileURL(files.write(`${name}-initramfs.xz`, `initramfs of ${name}\n`)).href;
-  return JSON.stringify({
-    apiVersion: 'metal.sidero.dev/v1alpha2',
-    kind: 'Environment',
-    metadata: { name },
-    spec: { kernel: { url: kernel, args }, initrd: { url: initrd } },
-  });
-}
+const environment = (name: string, args: string[]) => fileEnvironment((f, c) => files.write(f, c), name, args);
 
 /** one call to a machine's Redfish BMC, as an administrator's script would make it */
 function redfish(m: BareMetalMachine, method: string, path: string, body?: unknown): Promise<number> {

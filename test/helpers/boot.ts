@@ -1,6 +1,7 @@
 // Plain HTTP to a started server's boot listener, from a chosen loopback source address (as a
 // booting machine or its agent would call it).
 import { request } from 'node:http';
+import { pathToFileURL } from 'node:url';
 import type { TestServer } from './server.js';
 
 export interface BootResponse {
@@ -58,5 +59,24 @@ export function call(base: string, method: string, path: string, c: BootCall = {
     req.on('error', reject);
     if (body !== undefined) req.write(body);
     req.end();
+  });
+}
+
+/**
+ * An Environment whose kernel and initramfs are files (`write` puts a file in a temporary
+ * directory and returns its path): what tests netboot, as upstream URLs cannot be reached.
+ */
+export function fileEnvironment(
+  write: (file: string, content: string) => string,
+  name: string,
+  args: string[],
+): string {
+  const kernel = pathToFileURL(write(`${name}-vmlinuz`, `kernel of ${name}\n`)).href;
+  const initrd = pathToFileURL(write(`${name}-initramfs.xz`, `initramfs of ${name}\n`)).href;
+  return JSON.stringify({
+    apiVersion: 'metal.sidero.dev/v1alpha2',
+    kind: 'Environment',
+    metadata: { name },
+    spec: { kernel: { url: kernel, args }, initrd: { url: initrd } },
   });
 }

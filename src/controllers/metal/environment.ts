@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import {
   ENVIRONMENT_ASSETS,
   environmentCacheDir,
+  TALOS_DEFAULT_KERNEL_ARGS,
   environmentKind,
   type Environment,
   type EnvironmentStatus,
@@ -44,12 +45,7 @@ export function environmentDir(dataDir: string, name: string): string {
 
 /** Talos's own kernel arguments and Sidero's, sorted, for the built-in release */
 export const DEFAULT_KERNEL_ARGS = [
-  'init_on_alloc=1',
-  'slab_nomerge=',
-  'pti=on',
-  'consoleblank=0',
-  'nvme_core.io_timeout=4294967295',
-  'printk.devkmsg=on',
+  ...TALOS_DEFAULT_KERNEL_ARGS,
   'selinux=1',
   'console=tty0',
   'console=ttyS0',
