@@ -33,7 +33,7 @@ import { bootstrapStep } from './bootstrap.js';
 import { healthStep } from './health.js';
 import { kubeconfigStep } from './kubeconfig.js';
 import { dropLeaveFinalizer, leaveStep } from './leave.js';
-import { rolloutStep } from './rollout.js';
+import { forgetCluster, rolloutStep } from './rollout.js';
 import { hasLeaveFinalizer, live, startRound, type LifecycleDeps, type Round } from './round.js';
 import { LIFECYCLE_CONDITIONS, lifecycleStatus, machinesGenerated, type LifecycleCondition } from './status.js';
 import { orphan, removeEverything, resetNodes, setFinalizers } from './teardown.js';
@@ -139,6 +139,7 @@ class ClusterLifecycle {
     let cluster = await this.deps.clusters.get(ns, name).catch(notFound);
     const labelled = await this.labelledMachines(ns, name);
     if (!cluster) {
+      forgetCluster(ns, name);
       // a Machine left holding our finalizer by a cluster that is gone
       for (const m of labelled) await dropLeaveFinalizer(this.deps.machines, m);
       return;
@@ -146,7 +147,10 @@ class ClusterLifecycle {
     const ours = labelled.filter((m) => controlledBy(m, cluster!));
     const talos = clusterSpec(cluster).data?.provider === 'talos';
     // a cluster whose provider changed since it got our finalizer still lets go of it
-    if (cluster.metadata.deletionTimestamp) return this.teardown(cluster, labelled, talos ? ours : []);
+    if (cluster.metadata.deletionTimestamp) {
+      forgetCluster(ns, name);
+      return this.teardown(cluster, labelled, talos ? ours : []);
+    }
     if (!talos) return;
     const finalizers = cluster.metadata.finalizers ?? [];
     if (!finalizers.includes(kubernetesClusterFinalizer))

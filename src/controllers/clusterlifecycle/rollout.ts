@@ -27,6 +27,7 @@ import {
 } from './rolloutrecord.js';
 import { beginTalos, talosDriver, type TalosTarget } from './talosrollout.js';
 import { configVersions } from './versions.js';
+import { SeenTwice } from './seentwice.js';
 
 export type { RolloutOptions } from './rolloutdriver.js';
 export {
@@ -45,15 +46,17 @@ async function desiredConfigs(r: Round): Promise<Map<string, DesiredConfig>> {
   return out;
 }
 
-/** per cluster (uid), the versions its configs asked for at the last look */
-const lastLook = new Map<string, string>();
+/** per cluster (namespace/name), what its configs asked for at the last look */
+const configsSeen = new SeenTwice();
 
 function sameAsLastLook(r: Round, desired: ReadonlyMap<string, DesiredConfig>): boolean {
-  const uid = r.cluster.metadata.uid!;
   const seen = JSON.stringify([...desired].map(([name, d]) => [name, d.talos, d.installImage, d.kubernetes]).sort());
-  const same = lastLook.get(uid) === seen;
-  lastLook.set(uid, seen);
-  return same;
+  return configsSeen.sameAsLast(`${r.namespace}/${r.cluster.metadata.name}`, r.cluster.metadata.uid!, seen);
+}
+
+/** the cluster is gone or going: its rollout memory with it */
+export function forgetCluster(namespace: string, name: string): void {
+  configsSeen.forget(`${namespace}/${name}`);
 }
 
 /** the Talos version and installer image the configs ask for (the first control plane's) */
