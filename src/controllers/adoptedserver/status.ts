@@ -234,11 +234,11 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
   // the reason and message of what stands in the way: for a node not reached, the very failure
   // (missing credentials name the Secret and field, a refused address the network flag, a failed
   // call the endpoint and the cause), never a guess that the Talos API did not answer
-  const why = !spec.accepted
-    ? ['NotAccepted', 'the server is not accepted (spec.accepted is false)']
-    : c.ok === false
+  // (a look that skipped the node is one of a server not accepted)
+  const why =
+    c.ok === false
       ? [c.reason, c.message]
-      : c.ok === true
+      : c.ok === true && spec.accepted
         ? [c.probe.status, summary(c.probe)]
         : ['NotAccepted', 'the server is not accepted (spec.accepted is false)'];
   set(
