@@ -26,8 +26,15 @@ import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
 export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
 
 /**
+ * On a deleted AdoptedServer whose finalizer waits for the Management API (down, or refusing):
+ * any value lets the controller drop the finalizer without unregistering the node there.
+ */
+export const releaseWithoutManagementAPIAnnotation = 'metal.sidero.dev/release-without-management-api';
+
+/**
  * the four condition types of Sidero Metal's Adopted Server feature, and Ready summing them up for
- * `kubectl wait --for=condition=Ready`
+ * `kubectl wait --for=condition=Ready`; NodeTypeMatches compares spec.talos.nodeType with what the
+ * node is, and ManagementAPIUnregistered tells what a deletion waits for
  */
 export const adoptedServerConditionTypes = [
   'Ready',
@@ -35,6 +42,8 @@ export const adoptedServerConditionTypes = [
   'Adopted',
   'SideroLinkReady',
   'ManagementAPISync',
+  'NodeTypeMatches',
+  'ManagementAPIUnregistered',
 ] as const;
 
 export const nodeTypes = ['controlplane', 'worker'] as const;
@@ -102,14 +111,23 @@ const AdoptedServerStatus = Obj(
     ready: Opt(Bool('Accepted, connected and healthy.')),
     connected: Opt(Bool('The Talos API answered the last probe.')),
     lastContactTime: Opt(DateTime('Last successful contact with the Talos API.')),
-    conditions: Opt(Conditions('Ready, Connected, Adopted, SideroLinkReady and ManagementAPISync conditions.')),
+    conditions: Opt(
+      Conditions(
+        "Ready, Connected, Adopted, SideroLinkReady, ManagementAPISync and NodeTypeMatches conditions; ManagementAPIUnregistered while a deletion waits for the Management API. Ready's reason says why a server is not Ready.",
+      ),
+    ),
+    // Health is a claim about now. When a look cannot ask the node (not accepted, no credentials,
+    // unreachable), the status is Unknown rather than the last verdict, and lastCheckTime keeps when
+    // the node was last asked. That rule is chosen over an age limit on lastCheckTime: every look
+    // (each --resync-period) either asks the node or says Unknown, so a check older than that only
+    // remains when no controller runs, which no status can say of itself.
     health: Opt(
       Obj(
         {
           status: Opt(
             Enum(
               ['Healthy', 'Degraded', 'Unhealthy', 'Unknown'] as const,
-              'Health summary: Healthy, Degraded, Unhealthy or Unknown.',
+              'Health summary: Healthy, Degraded, Unhealthy, or Unknown when the node could not be asked on the last look.',
             ),
           ),
           lastCheckTime: Opt(DateTime('When the last health check ran.')),
@@ -196,6 +214,12 @@ function validate(obj: KubeObject): FieldError[] {
   return problem ? [fieldErr.invalid('spec.talos.endpoint', endpoint, problem)] : [];
 }
 
+/** the declared hostname, else the one the node reported: adopted nodes rarely declare one */
+function hostnameOf(obj: KubeObject): string | undefined {
+  const a = obj as Partial<AdoptedServer>;
+  return a.spec?.talos?.hostname || a.status?.nodeInfo?.hostname || undefined;
+}
+
 export const adoptedServerKind: KindDefinition = {
   group: 'metal.sidero.dev',
   version: 'v1alpha2',
@@ -209,13 +233,34 @@ export const adoptedServerKind: KindDefinition = {
   description: AdoptedServerSchema.description!,
   schema: kindSchema(AdoptedServerSchema),
   columns: [
-    column('Hostname', '.spec.talos.hostname', 'string', 'Hostname of the node.'),
+    {
+      ...column(
+        'Hostname',
+        '.spec.talos.hostname',
+        'string',
+        'Hostname of the node: spec.talos.hostname, else the one the node reported (status.nodeInfo.hostname).',
+      ),
+      value: hostnameOf,
+    },
     column('Endpoint', '.spec.talos.endpoint', 'string', 'Talos API endpoint.', 1),
     column('Type', '.spec.talos.nodeType', 'string', 'Talos machine type.'),
     column('Accepted', '.spec.accepted', 'boolean', 'The server is accepted for management.'),
     column('Connected', '.status.connected', 'boolean', 'The Talos API answered the last probe.'),
     column('Ready', '.status.ready', 'boolean', 'Accepted, connected and healthy.'),
+    column(
+      'Health',
+      '.status.health.status',
+      'string',
+      'Health of the last look; Unknown when the node could not be asked.',
+    ),
     column('Talos', '.status.nodeInfo.talosVersion', 'string', 'Observed Talos version.', 1),
+    column(
+      'Reason',
+      '.status.conditions[?(@.type=="Ready")].reason',
+      'string',
+      'Reason of the Ready condition: why the server is not Ready.',
+      1,
+    ),
     ageColumn,
   ],
   selectableFields: ['spec.talos.nodeType', 'spec.accepted', 'spec.talos.hostname'],

@@ -10,6 +10,8 @@ export interface NodeFacts {
   hostname: string;
   architecture: string;
   platform: string;
+  /** what the node is, by whether it runs etcd; absent when its services could not be listed */
+  nodeType?: 'controlplane' | 'worker';
 }
 
 export interface NodeProbe {
@@ -50,7 +52,11 @@ export function overall(checks: readonly HealthReportCheck[]): HealthStatus {
 }
 
 export interface ProbeOptions {
-  controlPlane: boolean;
+  /**
+   * run the etcd checks; undefined: when the node runs etcd (a control plane), so a node declared
+   * as the wrong type is checked as what it is
+   */
+  controlPlane?: boolean;
   /** deadline of each call */
   callTimeoutMs: number;
   signal?: AbortSignal;
@@ -104,6 +110,7 @@ export async function probeNode(client: TalosClient, opts: ProbeOptions): Promis
   try {
     const services = await client.serviceList(call());
     const ms = Date.now() - servicesStart;
+    facts.nodeType = services.some((s) => s.id === 'etcd') ? 'controlplane' : 'worker';
     for (const s of [...services].sort((a, b) => a.id.localeCompare(b.id)))
       checks.push({ ...serviceCheck(s), durationMs: ms });
   } catch (e) {
@@ -115,7 +122,7 @@ export async function probeNode(client: TalosClient, opts: ProbeOptions): Promis
     });
   }
 
-  if (opts.controlPlane) {
+  if (opts.controlPlane ?? facts.nodeType === 'controlplane') {
     await check('etcd-members', async () => {
       const members = await client.etcdMemberList({}, call());
       const names = members.map((m) => m.hostname).sort();

@@ -34,7 +34,6 @@ export interface LiveDeps {
 }
 
 const specOf = (obj: KubeObject) => (obj.spec ?? {}) as Partial<AdoptedServerSpec>;
-const isControlPlane = (obj: KubeObject) => specOf(obj).talos?.nodeType === 'controlplane';
 const ref = { group: GROUP, resource: adoptedServerKind.plural };
 
 function declaration(name: string) {
@@ -47,7 +46,6 @@ async function health(deps: LiveDeps, call: SubresourceCall): Promise<Subresourc
   const obj = call.parent;
   const probe = await withNode(deps.access, obj, (client) =>
     probeNode(client, {
-      controlPlane: isControlPlane(obj),
       callTimeoutMs: deps.access.callTimeoutMs,
       signal: call.signal,
     }),
@@ -66,13 +64,26 @@ async function health(deps: LiveDeps, call: SubresourceCall): Promise<Subresourc
   return { type: 'object', code: 200, object: report };
 }
 
+/**
+ * Why a kubeconfig is not asked for: a worker has none. When the node itself reported a type other
+ * than the declared one (condition NodeTypeMatches=False), the message says so and what to change.
+ */
+function kubeconfigRefusal(obj: KubeObject): string | undefined {
+  const declared = specOf(obj).talos?.nodeType;
+  const observed = (obj.status as AdoptedServerStatus | undefined)?.nodeInfo?.nodeType;
+  const name = `${adoptedServerKind.plural} "${obj.metadata.name}"`;
+  if (declared === 'worker' && observed === 'controlplane')
+    return `${name} is declared a worker (spec.talos.nodeType), but the node reported it is a control plane (condition NodeTypeMatches): set spec.talos.nodeType to controlplane to get its kubeconfig`;
+  if (declared === 'worker') return `${name} is a worker node: the kubeconfig comes from a control-plane node`;
+  if (observed === 'worker')
+    return `${name} is declared a control plane (spec.talos.nodeType), but the node reported it is a worker (condition NodeTypeMatches), and a worker has no kubeconfig: ask a control-plane node, and set spec.talos.nodeType to worker`;
+  return undefined;
+}
+
 async function kubeconfig(deps: LiveDeps, call: SubresourceCall): Promise<SubresourceReply> {
   const obj = call.parent;
-  if (specOf(obj).talos?.nodeType === 'worker') {
-    throw badRequest(
-      `${adoptedServerKind.plural} "${obj.metadata.name}" is a worker node: the kubeconfig comes from a control-plane node`,
-    );
-  }
+  const refusal = kubeconfigRefusal(obj);
+  if (refusal) throw badRequest(refusal);
   const text = await withNode(deps.access, obj, async (client) =>
     (await client.kubeconfig({ timeoutMs: PROBE_BUDGET_MS, signal: call.signal })).toString('utf8'),
   );

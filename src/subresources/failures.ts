@@ -1,7 +1,8 @@
 // Failures of asking a node, as the live subresources answer them: the one place where a Talos
 // failure reason (or missing credentials) becomes an HTTP status. The controller turns the same
-// reasons into conditions instead. The failure reason also rides in details.causes, so a client
-// can tell an unreachable node from a TLS problem without reading the message.
+// reasons into conditions instead. The failure reason also rides in details.causes (and, for a
+// failed gRPC call, its status code name such as UNAVAILABLE), so a client can tell an unreachable
+// node from a TLS problem without reading the message.
 import {
   alreadyExistsWithMessage,
   badRequest,
@@ -16,7 +17,7 @@ import {
   type StatusError,
 } from '../machinery/errors.js';
 import { EndpointError } from '../talos/endpoint.js';
-import { TalosError, type TalosFailure } from '../talos/errors.js';
+import { grpcCodeName, TalosError, type TalosFailure } from '../talos/errors.js';
 import { TalosconfigError } from '../talos/talosconfig.js';
 import { CredentialsError } from '../nodeaccess/credentials.js';
 
@@ -43,8 +44,11 @@ const statusOf: Record<TalosFailure, (message: string, details: StatusDetails) =
 
 /** The Status for a failure of asking a node; undefined for any other error (left as it is). */
 export function nodeFailureStatus(e: unknown): StatusError | undefined {
-  if (e instanceof TalosError)
-    return statusOf[e.failure](e.message, { causes: [{ reason: e.failure, message: e.message }] });
+  if (e instanceof TalosError) {
+    const grpc =
+      e.grpcCode === undefined ? [] : [{ reason: grpcCodeName(e.grpcCode), message: 'the gRPC status of the call' }];
+    return statusOf[e.failure](e.message, { causes: [{ reason: e.failure, message: e.message }, ...grpc] });
+  }
   if (e instanceof CredentialsError)
     return badRequest(e.message, { causes: [{ reason: e.failure, message: e.message }] });
   if (e instanceof TalosconfigError || e instanceof EndpointError) return badRequest(e.message);

@@ -268,10 +268,10 @@ export class TalosConnection {
       );
     }
     const mapped = toTalosError(err, p.ctx);
-    const detail = (err as { details?: unknown } | undefined)?.details;
-    if (mapped.failure === 'TLSError' && this.insecure) return notInMaintenance(p.ctx, String(detail ?? ''));
+    const detail = String((err as { details?: unknown } | undefined)?.details ?? '');
+    if (mapped.failure === 'TLSError' && this.insecure) return notInMaintenance(p.ctx, detail);
     const left = Math.min(p.deadline - Date.now(), PROBE_MS);
-    if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(mapped.message) || !this.probeTarget || left <= 0)
+    if (mapped.failure !== 'Unreachable' || !CLOSED_DURING_SETUP.test(detail) || !this.probeTarget || left <= 0)
       return mapped;
     const tlsError = await probeTls(this.probeTarget, left);
     if (tlsError && this.insecure) return notInMaintenance(p.ctx, tlsError);

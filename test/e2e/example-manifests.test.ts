@@ -74,16 +74,22 @@ describe("AdoptedServer examples of Sidero Metal's Adopted Server feature", () =
       '--timeout=30s',
     ]);
     const table = await ok(s, ['get', 'adoptedservers']);
-    expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+AGE\n/);
-    expect(table).toMatch(/^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+false\s+false\s+\d+s$/m);
-    expect(table).toMatch(/^spokane-worker-1\s+worker\s+true\s+false\s+false\s+\d+s$/m);
+    expect(table).toMatch(/^NAME\s+HOSTNAME\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+HEALTH\s+AGE\n/);
+    expect(table).toMatch(
+      /^spokane-control-1\s+spokane-control-1\s+controlplane\s+true\s+false\s+false\s+Unknown\s+\d+s$/m,
+    );
+    expect(table).toMatch(/^spokane-worker-1\s+worker\s+true\s+false\s+false\s+Unknown\s+\d+s$/m);
 
     const wide = await ok(s, ['get', 'adoptedservers', '-o', 'wide']);
-    expect(wide).toMatch(/^NAME\s+HOSTNAME\s+ENDPOINT\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+TALOS\s+AGE\n/);
     expect(wide).toMatch(
-      /^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+false\s+false\s+\d+s$/m,
+      /^NAME\s+HOSTNAME\s+ENDPOINT\s+TYPE\s+ACCEPTED\s+CONNECTED\s+READY\s+HEALTH\s+TALOS\s+REASON\s+AGE\n/,
     );
-    expect(wide).toMatch(/^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+false\s+false\s+\d+s$/m);
+    expect(wide).toMatch(
+      /^spokane-control-1\s+spokane-control-1\s+192\.168\.1\.10:50000\s+controlplane\s+true\s+false\s+false\s+Unknown\s+NoCredentials\s+\d+s$/m,
+    );
+    expect(wide).toMatch(
+      /^spokane-worker-1\s+192\.168\.1\.20:50000\s+worker\s+true\s+false\s+false\s+Unknown\s+NoCredentials\s+\d+s$/m,
+    );
 
     const yaml = await ok(s, ['get', 'adoptedservers', 'spokane-control-1', '-o', 'yaml']);
     expect(yaml).toMatch(/^ {4}clusterID: 550e8400-e29b-41d4-a716-446655440000$/m);

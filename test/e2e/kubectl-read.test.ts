@@ -155,7 +155,16 @@ describe('kubectl get', () => {
   it('prints the default table with printer columns and AGE, without priority-1 columns', async () => {
     const out = await ok(s, ['get', 'adoptedservers', '-n', NS]);
     const [header, ...body] = out.trim().split('\n');
-    expect(header.split(/\s+/)).toEqual(['NAME', 'HOSTNAME', 'TYPE', 'ACCEPTED', 'CONNECTED', 'READY', 'AGE']);
+    expect(header.split(/\s+/)).toEqual([
+      'NAME',
+      'HOSTNAME',
+      'TYPE',
+      'ACCEPTED',
+      'CONNECTED',
+      'READY',
+      'HEALTH',
+      'AGE',
+    ]);
     expect(body).toHaveLength(4);
     expect(body[0]).toMatch(/^cp-1\s+cp-1\.local\s+controlplane\s+false\s+\d+s$/);
     expect(body[2]).toMatch(/^w-2\s+worker\s+false\s+\d+s$/);
@@ -173,7 +182,9 @@ describe('kubectl get', () => {
       'ACCEPTED',
       'CONNECTED',
       'READY',
+      'HEALTH',
       'TALOS',
+      'REASON',
       'AGE',
     ]);
     expect(body[0]).toMatch(/^cp-1\s+cp-1\.local\s+192\.168\.1\.10:50000\s+controlplane\s+false\s+\d+s$/);

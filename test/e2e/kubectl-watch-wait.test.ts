@@ -65,6 +65,7 @@ describe('kubectl get -w', () => {
       'ACCEPTED',
       'CONNECTED',
       'READY',
+      'HEALTH',
       'AGE',
     ]);
 
@@ -89,6 +90,7 @@ describe('kubectl get -w', () => {
       'ACCEPTED',
       'CONNECTED',
       'READY',
+      'HEALTH',
       'AGE',
     ]);
     await ok(s, ['patch', 'as', 'w-2', '-n', NS, '--type=merge', '-p', '{"spec":{"accepted":true}}']);

@@ -50,9 +50,11 @@ describe('adopting simulated nodes', () => {
     );
     const wide = await ok(s, ['-n', NS, 'get', 'adoptedservers', '-o', 'wide']);
     const [cp] = sim.nodes();
+    // HOSTNAME: none declared, so the one the node reported; REASON: Ready's
     expect(wide).toMatch(
       new RegExp(
-        `${cp!.name}\\s+${cp!.endpoint.replace(/\./g, '\\.')}\\s+controlplane\\s+true\\s+true\\s+true\\s+v1\\.13\\.9`,
+        `^${cp!.name}\\s+${cp!.name}\\s+${cp!.endpoint.replace(/\./g, '\\.')}\\s+controlplane\\s+true\\s+true\\s+true\\s+Healthy\\s+v1\\.13\\.9\\s+Ready\\s+\\d+s$`,
+        'm',
       ),
     );
     const obj = await getJSON(s, ['-n', NS, 'adoptedserver', cp!.name]);
@@ -64,6 +66,7 @@ describe('adopting simulated nodes', () => {
     });
     expect(condition(obj, 'Connected')).toMatchObject({ status: 'True', reason: 'TalosAPIReachable' });
     expect(condition(obj, 'Adopted')).toMatchObject({ status: 'True', reason: 'Adopted' });
+    expect(condition(obj, 'NodeTypeMatches')).toMatchObject({ status: 'True', reason: 'NodeTypeMatches' });
     const describe = await ok(s, ['-n', NS, 'describe', 'adoptedserver', cp!.name]);
     expect(describe).toMatch(/Normal\s+Connected\s+.*Talos API at/);
     expect(describe).toMatch(/Normal\s+Adopted/);
@@ -147,8 +150,33 @@ describe('adopting simulated nodes', () => {
     await sim.inject(worker.name, 'stop');
     await ok(s, ['-n', NS, 'wait', '--for=condition=Connected=false', `adoptedserver/${worker.name}`, '--timeout=30s']);
     const down = await getJSON(s, ['-n', NS, 'adoptedserver', worker.name]);
-    expect(down.status).toMatchObject({ connected: false, ready: false });
-    expect(condition(down, 'Connected')).toMatchObject({ reason: 'TalosAPIUnreachable', severity: 'Warning' });
+    expect(down.status).toMatchObject({ connected: false, ready: false, health: { status: 'Unknown' } });
+    const refused = `Talos node ${worker.endpoint} (Version) is unreachable: connection refused (nothing listens on that port, or a firewall rejects it)`;
+    expect(condition(down, 'Connected')).toMatchObject({
+      reason: 'TalosAPIUnreachable',
+      severity: 'Warning',
+      message: refused,
+    });
+    expect(condition(down, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TalosAPIUnreachable',
+      message: refused,
+    });
+    expect(await ok(s, ['-n', NS, 'get', 'adoptedserver', worker.name, '-o', 'wide', '--no-headers'])).toMatch(
+      /\s+true\s+false\s+false\s+Unknown\s+v1\.13\.9\s+TalosAPIUnreachable\s+\d+s\n$/,
+    );
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        `involvedObject.name=${worker.name},reason=ConnectionLost`,
+        '-o',
+        'jsonpath={.items[*].message}',
+      ]),
+    ).toBe(refused);
     expect(
       await ok(s, [
         '-n',
@@ -168,6 +196,46 @@ describe('adopting simulated nodes', () => {
     const describe = await ok(s, ['-n', NS, 'describe', 'adoptedserver', worker.name]);
     expect(describe).toMatch(/Warning\s+ConnectionLost/);
     expect(describe).toMatch(/Normal\s+Connected/);
+  });
+
+  it('a control plane declared a worker: NodeTypeMatches=False with a warning, and its kubeconfig refusal points at it', async () => {
+    const cp = sim.nodes()[0]!;
+    await ok(s, ['apply', '-f', '-'], { input: adopted('declared-worker', cp.endpoint, 'worker') });
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=condition=NodeTypeMatches=false',
+      'adoptedserver/declared-worker',
+      '--timeout=30s',
+    ]);
+    const mismatch =
+      'the node is a control plane (it runs etcd), but spec.talos.nodeType declares worker: set spec.talos.nodeType to controlplane';
+    const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'declared-worker']);
+    expect(condition(obj, 'NodeTypeMatches')).toMatchObject({
+      status: 'False',
+      severity: 'Warning',
+      reason: 'NodeTypeMismatch',
+      message: mismatch,
+    });
+    expect(obj.status.nodeInfo.nodeType).toBe('controlplane');
+    expect(
+      await ok(s, [
+        '-n',
+        NS,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=declared-worker,reason=NodeTypeMismatch',
+        '-o',
+        'jsonpath={.items[*].type}: {.items[*].message}',
+      ]),
+    ).toBe(`Warning: ${mismatch}`);
+    const r = await s.request('GET', path('declared-worker', 'kubeconfig'));
+    expect(expectStatus(r, 400, 'BadRequest').message).toBe(
+      'adoptedservers "declared-worker" is declared a worker (spec.talos.nodeType), but the node reported it is a control plane (condition NodeTypeMatches): set spec.talos.nodeType to controlplane to get its kubeconfig',
+    );
+    await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'declared-worker']);
   });
 
   it('a frozen node answers health with a 504 Status within the call deadline, not a hang', async () => {
@@ -200,6 +268,14 @@ describe('credentials and the outbound allow-list', () => {
     ]);
     const r = await s.request('GET', path('no-creds', 'health'));
     expect(expectStatus(r, 400, 'BadRequest').message).toContain('talosconfigSecretRef');
+    // nothing was dialled: Ready says so in the words of the reason, and health is Unknown
+    const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'no-creds']);
+    expect(condition(obj, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'NoCredentials',
+      message: `AdoptedServer ${NS}/no-creds has no spec.talos.talosconfigSecretRef: there are no credentials to reach its Talos API`,
+    });
+    expect(obj.status.health).toMatchObject({ status: 'Unknown' });
   });
 
   it('a Secret that does not exist, or lacks the key, is named in the condition', async () => {
@@ -214,6 +290,10 @@ describe('credentials and the outbound allow-list', () => {
       'adoptedserver/wrong-secret',
       '--timeout=30s',
     ]);
+    expect(condition(await getJSON(s, ['-n', NS, 'adoptedserver', 'wrong-secret']), 'Ready')).toMatchObject({
+      reason: 'SecretNotFound',
+      message: `secret "nope" named by AdoptedServer ${NS}/wrong-secret spec.talos.talosconfigSecretRef does not exist in namespace "${NS}"`,
+    });
     await ok(s, ['apply', '-f', '-'], {
       input: adopted('wrong-key', '127.0.0.1:1', 'worker').replace('name: talos', 'name: talos\n      key: other'),
     });
@@ -237,6 +317,11 @@ describe('credentials and the outbound allow-list', () => {
       'adoptedserver/private',
       '--timeout=30s',
     ]);
+    expect(condition(await getJSON(s, ['-n', NS, 'adoptedserver', 'private']), 'Ready')).toMatchObject({
+      reason: 'OutboundNotAllowed',
+      message:
+        'refusing to connect to Talos endpoint 192.168.1.10:50000: address 192.168.1.10 is outside --allowed-outbound-networks',
+    });
     const r = await s.request('GET', path('private', 'health'));
     const st = expectStatus(r, 503, 'ServiceUnavailable');
     expect(st.message).toContain('192.168.1.10');

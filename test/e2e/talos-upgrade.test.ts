@@ -243,6 +243,22 @@ describe('kubectl talos (the plugin)', () => {
     expect(bad.stderr).toContain('only adoptedserver/NAME');
   });
 
+  it('health of a node that cannot be reached prints one line: the call, the endpoint and the likely cause', async () => {
+    const worker = sim.nodes()[2]!;
+    await sim.inject(worker.name, 'stop');
+    try {
+      const r = await talos(['health', `adoptedserver/${worker.name}`, '-n', NS]);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(
+        `Error from server (ServiceUnavailable): Talos node ${worker.endpoint} (Version) is unreachable: connection refused (nothing listens on that port, or a firewall rejects it)\n`,
+      );
+    } finally {
+      await sim.inject(worker.name, 'start');
+    }
+    await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', `adoptedserver/${worker.name}`, '--timeout=30s']);
+  });
+
   it('kubeconfig writes the admin kubeconfig to a file only its owner can read; a worker is refused', async () => {
     const [cp, worker] = sim.nodes();
     const file = join(tmp.dir, 'admin.kubeconfig');
@@ -341,6 +357,76 @@ describe('Management API sync', () => {
     );
     expect(fake.callsTo('DELETE', '/api/v1/sidero/server/synced')).toHaveLength(1);
     expect(await getJSON(s, ['-n', NS, 'adoptedserver', 'synced'])).toBeUndefined();
+  });
+
+  it('a deletion the Management API holds says so in a condition and a Warning; the release annotation lets go', async () => {
+    const worker = sim.nodes()[2]!;
+    const extra = `  managementAPI:\n    enabled: true\n    endpoint: "${fake.url}"\n    clusterName: fleet-prod\n`;
+    await ok(s, ['apply', '-f', '-'], { input: adopted('held', worker.endpoint, 'worker', extra) });
+    await ok(s, ['-n', NS, 'wait', '--for=condition=ManagementAPISync', 'adoptedserver/held', '--timeout=30s']);
+    fake.failWith = 500;
+    try {
+      await ok(s, ['-n', NS, 'delete', 'adoptedserver', 'held', '--wait=false']);
+      // by jsonpath: kubectl wait --for=condition=... was never satisfied on an object being deleted here
+      await ok(s, [
+        '-n',
+        NS,
+        'wait',
+        '--for=jsonpath={.status.conditions[?(@.type=="ManagementAPIUnregistered")].status}=False',
+        'adoptedserver/held',
+        '--timeout=30s',
+      ]);
+      const obj = await getJSON(s, ['-n', NS, 'adoptedserver', 'held']);
+      expect(obj.metadata.finalizers).toEqual(['adoptedserver.metal.sidero.dev']);
+      const held = obj.status.conditions.find((c: any) => c.type === 'ManagementAPIUnregistered');
+      expect(held).toMatchObject({ status: 'False', severity: 'Warning', reason: 'WaitingForManagementAPI' });
+      expect(held.message).toMatch(
+        new RegExp(
+          `^deletion waits for the Management API at ${fake.url.replace(/\./g, '\\.')} to unregister the node \\(.+\\)`,
+        ),
+      );
+      expect(held.message).toContain(
+        `To delete without it: kubectl annotate adoptedserver held -n ${NS} metal.sidero.dev/release-without-management-api=true`,
+      );
+      expect(
+        await ok(s, [
+          '-n',
+          NS,
+          'get',
+          'events',
+          '--field-selector',
+          'involvedObject.name=held,reason=UnregisterFailed',
+          '-o',
+          'jsonpath={.items[*].type}: {.items[*].message}',
+        ]),
+      ).toBe(`Warning: ${held.message}`);
+
+      await ok(s, [
+        '-n',
+        NS,
+        'annotate',
+        'adoptedserver',
+        'held',
+        'metal.sidero.dev/release-without-management-api=true',
+      ]);
+      await ok(s, ['-n', NS, 'wait', '--for=delete', 'adoptedserver/held', '--timeout=30s']);
+      expect(
+        await ok(s, [
+          '-n',
+          NS,
+          'get',
+          'events',
+          '--field-selector',
+          'involvedObject.name=held,reason=UnregisterSkipped',
+          '-o',
+          'jsonpath={.items[*].message}',
+        ]),
+      ).toBe(
+        `annotation metal.sidero.dev/release-without-management-api is set: the node is not unregistered from the Management API at ${fake.url}`,
+      );
+    } finally {
+      fake.failWith = undefined;
+    }
   });
 
   it('does not block deletion on a Management API that can never be reached from here', async () => {

@@ -172,7 +172,9 @@ describe('TalosClient <-> simulator', () => {
     });
     try {
       const e = await expectFailure(alias.version(), 'TLSError', 503);
-      expect(e.message).toContain('dialed name');
+      expect(e.message).toContain(
+        "TLS handshake failed: the node's certificate does not name the address or host name dialed (Host: alias.example.test",
+      );
       expect(await overridden.hostname()).toBe(node.name);
     } finally {
       alias.close();

@@ -53,8 +53,50 @@ describe('toTalosError', () => {
       code: httpCode,
       reason,
       message: e.message,
-      details: { causes: [{ reason: failure, message: e.message }] },
+      details: {
+        causes: [
+          { reason: failure, message: e.message },
+          { reason: status[code], message: 'the gRPC status of the call' },
+        ],
+      },
     });
+    expect(e.message).not.toMatch(/No connection established|Last error|Resolution note/);
+  });
+
+  it('grpc-js wording becomes the likely cause in one line', () => {
+    expect(
+      toTalosError(
+        {
+          code: status.UNAVAILABLE,
+          details:
+            'No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.5:50000. Resolution note: ',
+        },
+        ctx,
+      ).message,
+    ).toBe(
+      'Talos node 10.0.0.5:50000 (Version) is unreachable: connection refused (nothing listens on that port, or a firewall rejects it)',
+    );
+    expect(
+      toTalosError(
+        {
+          code: status.DEADLINE_EXCEEDED,
+          details: 'Deadline exceeded after 10.000s,name resolution: 0.001s,LB pick: 0.002s',
+        },
+        ctx,
+      ).message,
+    ).toBe(
+      'Talos node 10.0.0.5:50000 (Version) did not answer within 1500 ms: no connection could be set up in that time (the node is down or frozen, or a firewall drops the packets)',
+    );
+    expect(
+      toTalosError(
+        { code: status.DEADLINE_EXCEEDED, details: 'Deadline exceeded after 1.500s,remote_addr=10.0.0.5:50000' },
+        ctx,
+      ).message,
+    ).toBe(
+      'Talos node 10.0.0.5:50000 (Version) did not answer within 1500 ms: the call was sent and no answer came (the node is frozen or overloaded)',
+    );
+    const multi = toTalosError({ code: status.INTERNAL, details: 'first line\n  second line' }, ctx).message;
+    expect(multi).toBe('Talos node 10.0.0.5:50000 (Version) failed (INTERNAL): first line second line');
   });
 
   it('a timeout says how long it waited', () => {

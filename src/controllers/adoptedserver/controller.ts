@@ -5,7 +5,11 @@
 // to follow the node through its reboot. It runs on the controller runtime, under the server's
 // leadership: a failed look (a Management API that is down while the object is being deleted) is
 // retried with the runtime's backoff.
-import { adoptedServerFinalizer, adoptedServerKind } from '../../api/adoptedserver.js';
+import {
+  adoptedServerFinalizer,
+  adoptedServerKind,
+  releaseWithoutManagementAPIAnnotation,
+} from '../../api/adoptedserver.js';
 import { StatusError } from '../../machinery/errors.js';
 import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
@@ -22,6 +26,7 @@ import type { EventRecorder } from '../../events/recorder.js';
 import type { ControllerSpec } from '../runtime/controller.js';
 import { splitKey } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
+import { conditionOf, rfc3339, setCondition, type Condition } from '../conditions.js';
 import { syncManagementAPI, unregisterFromManagementAPI } from './managementapi.js';
 import { planStatus, specOf, statusChanged, type Contact } from './status.js';
 
@@ -58,9 +63,12 @@ function managementAPIAway(e: unknown): boolean {
   );
 }
 
-/** what calls for another look: spec, finalizers or deletion; not our own status writes */
+const releaseAnnotated = (obj: KubeObject) =>
+  obj.metadata.annotations?.[releaseWithoutManagementAPIAnnotation] !== undefined;
+
+/** what calls for another look: spec, finalizers, deletion or the release annotation; not our own status writes */
 const stampOf = (obj: KubeObject) =>
-  `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}`;
+  `${obj.metadata.generation}|${obj.metadata.deletionTimestamp ?? ''}|${(obj.metadata.finalizers ?? []).join(',')}|${releaseAnnotated(obj)}`;
 
 export function adoptedServerController(o: AdoptedServerControllerOptions): ControllerSpec {
   const store = o.registry.storeOf(adoptedServerKind);
@@ -108,7 +116,9 @@ class AdoptedServerReconciler {
     if (obj.metadata.deletionTimestamp) {
       if (!finalizers.includes(adoptedServerFinalizer)) return undefined;
       if (spec.managementAPI?.enabled) {
-        const skipped = await unregisterFromManagementAPI(obj, this.o);
+        const skipped = releaseAnnotated(obj)
+          ? `annotation ${releaseWithoutManagementAPIAnnotation} is set: the node is not unregistered from the Management API at ${spec.managementAPI.endpoint ?? '(no endpoint)'}`
+          : await unregisterFromManagementAPI(obj, this.o).catch((e: unknown) => this.deletionHeld(obj, e));
         if (skipped) await this.o.events.record(obj, 'Warning', 'UnregisterSkipped', skipped);
       }
       await this.setFinalizer(obj, false);
@@ -122,10 +132,8 @@ class AdoptedServerReconciler {
     if (spec.accepted) {
       contact = await withNode(this.o.access, obj, async (client) => ({
         ok: true as const,
-        probe: await probeNode(client, {
-          controlPlane: spec.talos?.nodeType === 'controlplane',
-          callTimeoutMs: this.o.access.callTimeoutMs,
-        }),
+        // etcd is checked on what the node is, not on what spec.talos.nodeType declares
+        probe: await probeNode(client, { callTimeoutMs: this.o.access.callTimeoutMs }),
       })).catch(contactFailure);
     }
     const sync = await syncManagementAPI(obj, contact, this.o);
@@ -147,6 +155,41 @@ class AdoptedServerReconciler {
     for (const e of plan.events) await this.o.events.record(written, e.type, e.reason, e.message);
     const upgrading = upgradeInProgress(plan.status.upgrade as UpgradeProgress | undefined);
     return upgrading ? this.o.upgradePollMs : this.o.resyncMs;
+  }
+
+  /**
+   * The Management API could not be told of a deletion: the condition ManagementAPIUnregistered and
+   * a Warning Event (once per new cause) say what the finalizer waits for and how to let go; then
+   * the failure is rethrown, so the runtime asks again with its backoff.
+   */
+  private async deletionHeld(obj: KubeObject, e: unknown): Promise<never> {
+    const cause = e instanceof Error ? e.message : String(e);
+    const message = `deletion waits for the Management API at ${specOf(obj).managementAPI?.endpoint} to unregister the node (${cause}); it is asked again with growing delays. To delete without it: kubectl annotate adoptedserver ${obj.metadata.name} -n ${obj.metadata.namespace} ${releaseWithoutManagementAPIAnnotation}=true`;
+    const old = ((obj.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) as Condition[];
+    const before = conditionOf(old, 'ManagementAPIUnregistered');
+    if (before?.status !== 'False' || before.message !== message) {
+      const { conditions } = setCondition(
+        old,
+        {
+          type: 'ManagementAPIUnregistered',
+          status: 'False',
+          severity: 'Warning',
+          reason: 'WaitingForManagementAPI',
+          message,
+        },
+        rfc3339(),
+      );
+      const written = await this.store.patch(
+        obj.metadata.namespace,
+        obj.metadata.name!,
+        'merge',
+        { status: { conditions } },
+        systemContext(),
+        'status',
+      );
+      await this.o.events.record(written, 'Warning', 'UnregisterFailed', message);
+    }
+    throw e;
   }
 
   private async setFinalizer(obj: KubeObject, present: boolean): Promise<KubeObject> {

@@ -83,6 +83,7 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
       reason: 'NotAccepted',
       message: 'the server is not accepted for management (spec.accepted is false)',
     });
+    status.health = unknownHealth(old, 'spec.accepted is false: the node is not asked');
   } else if (c.ok) {
     const p = c.probe;
     status.connected = true;
@@ -93,9 +94,17 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
       ...(old.nodeInfo ?? {}),
       hostname: p.facts.hostname,
       talosVersion: p.facts.talosVersion,
-      nodeType: p.checks.some((ch) => ch.name === 'service/etcd') ? 'controlplane' : 'worker',
+      ...(p.facts.nodeType ? { nodeType: p.facts.nodeType } : {}),
       architecture: p.facts.architecture,
     };
+    if (p.facts.nodeType) {
+      const typeCheck = nodeTypeCondition(spec.talos?.nodeType, p.facts.nodeType);
+      set(typeCheck, () =>
+        typeCheck.status === 'False'
+          ? { type: 'Warning', reason: 'NodeTypeMismatch', message: typeCheck.message }
+          : undefined,
+      );
+    }
     set(
       {
         type: 'Connected',
@@ -114,7 +123,9 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
       reason: 'Adopted',
       message: `adopted ${p.facts.hostname || endpoint} without reprovisioning`,
     }));
-    if (old.health?.status && old.health.status !== p.status) {
+    // back from Unknown to Healthy is told by the Connected event
+    const wasUnknown = old.health?.status === 'Unknown' && p.status === 'Healthy';
+    if (old.health?.status && old.health.status !== p.status && !wasUnknown) {
       events.push({
         type: p.status === 'Healthy' ? 'Normal' : 'Warning',
         reason: 'HealthChanged',
@@ -123,6 +134,7 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
     }
   } else {
     status.connected = false;
+    status.health = unknownHealth(old, `the node cannot be asked now (${c.reason})`);
     set(
       { type: 'Connected', status: 'False', severity: 'Warning', reason: c.reason, message: c.message },
       (previous) => ({
@@ -219,11 +231,16 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
 
   const healthy = c.ok === true && c.probe.status === 'Healthy';
   status.ready = !!spec.accepted && status.connected === true && healthy;
-  const why = !spec.accepted
-    ? ['NotAccepted', 'the server is not accepted']
-    : c.ok !== true
-      ? ['NotConnected', 'the Talos API does not answer']
-      : [c.probe.status, summary(c.probe)];
+  // the reason and message of what stands in the way: for a node not reached, the very failure
+  // (missing credentials name the Secret and field, a refused address the network flag, a failed
+  // call the endpoint and the cause), never a guess that the Talos API did not answer
+  // (a look that skipped the node is one of a server not accepted)
+  const why =
+    c.ok === false
+      ? [c.reason, c.message]
+      : c.ok === true && spec.accepted
+        ? [c.probe.status, summary(c.probe)]
+        : ['NotAccepted', 'the server is not accepted (spec.accepted is false)'];
   set(
     status.ready
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'accepted, connected and healthy' }
@@ -237,6 +254,43 @@ export function planStatus(obj: KubeObject, o: Observation): PlannedStatus {
   );
   status.conditions = conditions;
   return { status, events };
+}
+
+/**
+ * The health of a node that could not be asked on this look. The last check's verdict would be a
+ * claim about now that nobody made, so it becomes Unknown; lastCheckTime keeps when the node was
+ * last asked. (A check older than the resync period cannot otherwise arise: every look either
+ * asks the node or lands here. Only a controller that is not running leaves a status unrefreshed,
+ * and no status can say that of itself; lastCheckTime and lastContactTime show it.)
+ */
+function unknownHealth(old: AdoptedServerStatus, why: string): NonNullable<AdoptedServerStatus['health']> {
+  const last = old.health?.lastCheckTime;
+  return {
+    status: 'Unknown',
+    ...(last ? { lastCheckTime: last } : {}),
+    message: last ? `${why}; last checked at ${last}` : `${why}; never checked`,
+  };
+}
+
+type NodeType = 'controlplane' | 'worker';
+const typeName = (t: NodeType) => (t === 'controlplane' ? 'a control plane' : 'a worker');
+
+/** NodeTypeMatches: what spec.talos.nodeType declares against what the node is (it runs etcd or not) */
+function nodeTypeCondition(declared: string | undefined, observed: NodeType): ConditionUpdate {
+  if (declared === observed)
+    return {
+      type: 'NodeTypeMatches',
+      status: 'True',
+      reason: 'NodeTypeMatches',
+      message: `the node is ${typeName(observed)}, as spec.talos.nodeType declares`,
+    };
+  return {
+    type: 'NodeTypeMatches',
+    status: 'False',
+    severity: 'Warning',
+    reason: 'NodeTypeMismatch',
+    message: `the node is ${typeName(observed)} (${observed === 'controlplane' ? 'it runs etcd' : 'it runs no etcd'}), but spec.talos.nodeType declares ${declared ?? 'nothing'}: set spec.talos.nodeType to ${observed}`,
+  };
 }
 
 function summary(p: NodeProbe): string {

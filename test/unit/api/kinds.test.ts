@@ -137,6 +137,15 @@ describe('our kinds', () => {
     }
   });
 
+  it("AdoptedServer's HOSTNAME is the declared one, else the one the node reported", () => {
+    const hostname = allKinds.find((k) => k.kind === 'AdoptedServer')!.columns.find((c) => c.name === 'Hostname')!;
+    const obj = (spec: object, status?: object) =>
+      ({ apiVersion: 'v', kind: 'AdoptedServer', metadata: { name: 'x' }, spec: { talos: spec }, status }) as never;
+    expect(hostname.value!(obj({ hostname: 'declared' }, { nodeInfo: { hostname: 'reported' } }))).toBe('declared');
+    expect(hostname.value!(obj({}, { nodeInfo: { hostname: 'reported' } }))).toBe('reported');
+    expect(hostname.value!(obj({}))).toBeUndefined();
+  });
+
   it('have the printer columns of the upstream CRDs (AdoptedServer: modelled on Server) with their priorities', () => {
     const cols = (kind: string) =>
       allKinds.find((k) => k.kind === kind)!.columns.map((c) => `${c.name}:${c.jsonPath}:${c.type}:${c.priority}`);
@@ -147,7 +156,9 @@ describe('our kinds', () => {
       'Accepted:.spec.accepted:boolean:0',
       'Connected:.status.connected:boolean:0',
       'Ready:.status.ready:boolean:0',
+      'Health:.status.health.status:string:0',
       'Talos:.status.nodeInfo.talosVersion:string:1',
+      'Reason:.status.conditions[?(@.type=="Ready")].reason:string:1',
       'Age:.metadata.creationTimestamp:date:0',
     ]);
     expect(cols('Server')).toEqual([

@@ -16,7 +16,13 @@ function server(spec: Record<string, unknown>, status?: Record<string, unknown>)
 }
 
 const healthy: NodeProbe = {
-  facts: { talosVersion: 'v1.13.9', hostname: 'cp-1', architecture: 'amd64', platform: 'metal' },
+  facts: {
+    talosVersion: 'v1.13.9',
+    hostname: 'cp-1',
+    architecture: 'amd64',
+    platform: 'metal',
+    nodeType: 'controlplane',
+  },
   status: 'Healthy',
   checks: [
     { name: 'reachable', status: 'Healthy', message: 'Talos v1.13.9 (metal)', durationMs: 2 },
@@ -81,7 +87,17 @@ describe('AdoptedServer status from one look at the node', () => {
       lastTransitionTime: '2026-12-01T10:00:30Z',
     });
     expect(cond(lost.status, 'Adopted')).toMatchObject({ status: 'True' });
-    expect(cond(lost.status, 'Ready')).toMatchObject({ status: 'False', reason: 'NotConnected' });
+    expect(cond(lost.status, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TalosAPIUnreachable',
+      message: 'Talos node 127.0.0.2:50000 (Version) is unreachable',
+    });
+    // the last verdict is not a claim about now: Unknown, with when the node was last asked
+    expect(lost.status.health).toEqual({
+      status: 'Unknown',
+      lastCheckTime: '2026-12-01T10:00:00Z',
+      message: 'the node cannot be asked now (TalosAPIUnreachable); last checked at 2026-12-01T10:00:00Z',
+    });
     expect(lost.events).toEqual([
       { type: 'Warning', reason: 'ConnectionLost', message: expect.stringContaining('unreachable') },
     ]);
@@ -97,7 +113,64 @@ describe('AdoptedServer status from one look at the node', () => {
       expect(cond(r.status, 'Connected')).toMatchObject({ status: 'False', reason });
       expect(cond(r.status, 'Adopted')).toMatchObject({ status: 'False', reason: 'AdoptionFailed', severity: 'Error' });
       expect(r.events.map((e) => e.reason)).toEqual([reason]);
+      // nothing was dialled: Ready says why in the failure's own words, not that the API did not answer
+      expect(cond(r.status, 'Ready')).toMatchObject({ status: 'False', reason, message: `because ${reason}` });
+      expect(r.status.health).toMatchObject({ status: 'Unknown', message: expect.stringContaining('never checked') });
     }
+  });
+
+  it('back in contact after Unknown health: Healthy again, told by the Connected event, not a HealthChanged one', () => {
+    const first = planStatus(server({ accepted: true }), ok).status;
+    const lost = planStatus(server({ accepted: true }, first as Record<string, unknown>), {
+      ...ok,
+      contact: { ok: false, reason: 'Timeout', message: 'too slow' },
+      now: now + 30_000,
+    }).status;
+    const back = planStatus(server({ accepted: true }, lost as Record<string, unknown>), { ...ok, now: now + 60_000 });
+    expect(back.status.health).toMatchObject({ status: 'Healthy', lastCheckTime: '2026-12-01T10:01:00Z' });
+    expect(back.events.map((e) => e.reason)).toEqual(['Connected']);
+  });
+
+  it('a node that is not what spec.talos.nodeType declares: NodeTypeMatches=False with a warning, both ways', () => {
+    const asWorker = planStatus(
+      server({ accepted: true, talos: { endpoint: '127.0.0.2:50000', nodeType: 'worker' } }),
+      { ...ok, contact: { ok: true, probe: { ...healthy, facts: { ...healthy.facts, nodeType: 'controlplane' } } } },
+    );
+    const mismatch = {
+      status: 'False',
+      severity: 'Warning',
+      reason: 'NodeTypeMismatch',
+      message:
+        'the node is a control plane (it runs etcd), but spec.talos.nodeType declares worker: set spec.talos.nodeType to controlplane',
+    };
+    expect(cond(asWorker.status, 'NodeTypeMatches')).toMatchObject(mismatch);
+    expect(asWorker.status.nodeInfo?.nodeType).toBe('controlplane');
+    expect(asWorker.events).toContainEqual({ type: 'Warning', reason: 'NodeTypeMismatch', message: mismatch.message });
+    const asControlPlane = planStatus(server({ accepted: true }), {
+      ...ok,
+      contact: { ok: true, probe: { ...healthy, facts: { ...healthy.facts, nodeType: 'worker' } } },
+    });
+    expect(cond(asControlPlane.status, 'NodeTypeMatches')).toMatchObject({
+      status: 'False',
+      reason: 'NodeTypeMismatch',
+      message: expect.stringContaining(
+        'the node is a worker (it runs no etcd), but spec.talos.nodeType declares controlplane',
+      ),
+    });
+    const matching = planStatus(server({ accepted: true }), {
+      ...ok,
+      contact: { ok: true, probe: { ...healthy, facts: { ...healthy.facts, nodeType: 'controlplane' } } },
+    });
+    expect(cond(matching.status, 'NodeTypeMatches')).toMatchObject({ status: 'True', reason: 'NodeTypeMatches' });
+    expect(matching.events.map((e) => e.reason)).not.toContain('NodeTypeMismatch');
+    // services not listed: what the node is stays untold, no verdict either way
+    const { nodeType: _untold, ...unlisted } = healthy.facts;
+    const blind = planStatus(server({ accepted: true }), {
+      ...ok,
+      contact: { ok: true, probe: { ...healthy, facts: unlisted } },
+    });
+    expect(cond(blind.status, 'NodeTypeMatches')).toBeUndefined();
+    expect(blind.status.nodeInfo?.nodeType).toBeUndefined();
   });
 
   it('a server that is not accepted is not contacted and not ready', () => {
@@ -106,6 +179,7 @@ describe('AdoptedServer status from one look at the node', () => {
     expect(cond(r.status, 'Connected')).toMatchObject({ status: 'Unknown', reason: 'NotAccepted' });
     expect(cond(r.status, 'Adopted')).toMatchObject({ status: 'False', reason: 'NotAccepted', severity: 'Info' });
     expect(cond(r.status, 'Ready')).toMatchObject({ status: 'False', reason: 'NotAccepted' });
+    expect(r.status.health).toMatchObject({ status: 'Unknown' });
   });
 
   it('SideroLink reflects its configuration (monitoring-only, no tunnel); Management API sync results', () => {
