@@ -356,8 +356,8 @@ function drawDetail() {
   const conditions = (o.status?.conditions ?? []).map((c) =>
     h(
       'tr',
-      { class: `state-${c.status === 'True' ? 'ok' : c.status === 'False' ? 'bad' : 'unknown'}` },
-      [c.type, c.status, c.reason ?? '', c.message ?? '', c.lastTransitionTime ?? ''].map((t) => h('td', {}, t)),
+      { class: `state-${conditionState(c)}` },
+      [c.type, c.status, c.reason ?? '', c.message ?? '', when(c.lastTransitionTime)].map((t) => h('td', {}, t)),
     ),
   );
   const events = [...detail.events.values()]
@@ -366,7 +366,7 @@ function drawDetail() {
       h(
         'tr',
         { class: e.type === 'Warning' ? 'state-bad' : 'state-ok' },
-        [e.type, e.reason, e.message, e.count ?? 1, eventTime(e)].map((t) => h('td', {}, t)),
+        [e.type, e.reason, e.message, e.count ?? 1, when(eventTime(e))].map((t) => h('td', {}, t)),
       ),
     );
   box.replaceChildren(
@@ -384,6 +384,16 @@ function drawDetail() {
   );
 }
 
+/** a condition switched off by its spec (reason Disabled) is no fault */
+const conditionState = (c) =>
+  c.status === 'True' ? 'ok' : c.status === 'False' && c.reason !== 'Disabled' ? 'bad' : 'unknown';
+/** an RFC 3339 time as "2026-01-02 03:04:05" (UTC) */
+const when = (t) =>
+  t
+    ? String(t)
+        .replace('T', ' ')
+        .replace(/(\.\d+)?Z$/, '')
+    : '';
 const eventTime = (e) => e.lastTimestamp ?? e.eventTime ?? e.metadata?.creationTimestamp ?? '';
 
 let drawPending = false;
@@ -439,6 +449,8 @@ function select(resource, o) {
     mine.feed.signal,
   );
   draw();
+  // after the drawing queued just before: bring the detail into view below the tables
+  setTimeout(() => document.getElementById('detail').scrollIntoView({ block: 'nearest' }), 0);
 }
 
 // ---- the one write: adopt a node
