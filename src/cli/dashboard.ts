@@ -1,8 +1,8 @@
 // kubectl talos dashboard: a fleet page served on 127.0.0.1 by the plugin process. The page (plain
 // HTML, CSS and one ES module, src/cli/dashboard/) talks only to this process, which forwards
 // the allow-listed API requests (dashboardroutes.ts) with the user's kubeconfig credentials, so
-// RBAC applies as for kubectl and the API server gains nothing new. Watches are passed on as
-// they stream. dashboardguard.ts keeps other web pages out.
+// RBAC applies as for kubectl and the API server gains nothing new. The page's watches come
+// merged in one stream (dashboardwatch.ts). dashboardguard.ts keeps other web pages out.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { judgeRequest, newToken, type Guard } from './dashboardguard.js';
 import { PROXY_PREFIX, routeFor } from './dashboardroutes.js';
+import { mergedWatch, watchRequest, WATCH_PATH } from './dashboardwatch.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
 
 export interface DashboardOptions {
@@ -129,6 +130,11 @@ export function handler(
     if (path.startsWith(`${PROXY_PREFIX}/`)) {
       proxy(kc, req, res).catch((e: unknown) => status(res, 502, 'ServiceUnavailable', (e as Error).message));
       return;
+    }
+    if (path === WATCH_PATH && req.method === 'GET') {
+      const w = watchRequest(req.url ?? '');
+      if ('paths' in w) return mergedWatch(kc, w.paths, res, SECURITY_HEADERS);
+      return status(res, w.code, w.reason, w.message);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return status(res, 405, 'MethodNotAllowed', `${req.method} ${path} is not served`);

@@ -44,12 +44,15 @@ interface Dashboard {
 }
 
 /** `kubectl talos dashboard` as a user starts it; resolves with the URL it printed */
-async function startDashboard(kubeconfig: string): Promise<Dashboard> {
-  const p = startKubectl(s, ['talos', 'dashboard'], { PATH: pathWithPlugin, KUBECONFIG: kubeconfig });
+async function startDashboard(
+  kubeconfig: string,
+  args: string[] = [],
+): Promise<Dashboard & { process: KubectlProcess }> {
+  const p = startKubectl(s, ['talos', ...args, 'dashboard'], { PATH: pathWithPlugin, KUBECONFIG: kubeconfig });
   dashboards.push(p);
   await p.waitFor(/at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+\n/);
   const [, url, port, token] = /at (http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+))\n/.exec(p.stdout())!;
-  return { url: url!, port: Number(port), token: token! };
+  return { url: url!, port: Number(port), token: token!, process: p };
 }
 
 beforeAll(async () => {
@@ -99,7 +102,8 @@ describe('the fleet page in a browser', () => {
 
   it('lists the fleet: clusters with their machines, adopted servers Ready, watched live', async () => {
     admin = await startDashboard(s.kubeconfig);
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
     await page.goto(admin.url);
     // the token went into a cookie: the address bar no longer shows it
     expect(page.url()).toBe(`http://127.0.0.1:${admin.port}/`);
@@ -111,8 +115,22 @@ describe('the fleet page in a browser', () => {
     await page.waitForSelector(row('KubernetesCluster', 'demo'), { timeout: SEEN_MS });
     for (const m of ['demo-ctp0', 'demo-wrk0', 'demo-wrk1'])
       await page.waitForSelector(`${row('Machine', m)}.machine`, { timeout: SEEN_MS });
-    expect(await page.textContent('#connection')).toBe('live');
+    await expect.poll(() => page.textContent('#connection')).toBe('live');
     expect(await page.textContent('#alerts')).toBe('');
+  });
+
+  it('more tabs of the same dashboard are live too: each page holds one watch connection', async () => {
+    // a browser keeps six connections per host across its tabs: a stream per kind would stall the third tab
+    const tabs = await Promise.all([1, 2, 3].map(() => page.context().newPage()));
+    try {
+      for (const tab of tabs) {
+        await tab.goto(`http://127.0.0.1:${admin.port}/`);
+        await tab.waitForSelector(row('KubernetesCluster', 'demo'), { timeout: SEEN_MS });
+        await expect.poll(() => tab.textContent('#connection')).toBe('live');
+      }
+    } finally {
+      for (const tab of tabs) await tab.close();
+    }
   });
 
   it('a node going unhealthy turns red without a reload, with its conditions and events in the detail', async () => {
@@ -221,6 +239,26 @@ function plain(
   });
 }
 
+/** the first line of a streamed answer (a watch), then the connection is dropped */
+function firstLine(port: number, path: string, headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+        if (text.includes('\n')) {
+          resolve(text.slice(0, text.indexOf('\n')));
+          req.destroy();
+        }
+      });
+      res.on('end', () => reject(new Error(`the stream ended without a line: ${text}`)));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('the listener over plain HTTP', () => {
   it('refuses a wrong token, a wrong Host and a foreign Origin with 403, and creates nothing', async () => {
     const d = await startDashboard(s.kubeconfig);
@@ -262,6 +300,32 @@ describe('the listener over plain HTTP', () => {
     expect(message(secrets)).toContain('does not forward');
     // with its own Origin the same create passes: the checks above refused it, not the API server
     expect((await create({ Origin: `http://${host}` })).status).toBe(201);
+    expect((await create({ Origin: `http://${host}`, 'Content-Type': 'text/plain' })).status).toBe(415);
+
+    // the merged watch takes allow-listed watches only, and streams their events as they come
+    const watch = (path: string) => `/watch?path=${encodeURIComponent(path)}`;
+    const secretsWatch = await plain(d.port, 'GET', watch(`/k8s/api/v1/namespaces/${NS}/secrets?watch=1`), {
+      Host: host,
+      Cookie: cookie,
+    });
+    expect(secretsWatch.status).toBe(403);
+    const notAWatch = await plain(d.port, 'GET', watch(`/k8s${list.slice(4)}`), { Host: host, Cookie: cookie });
+    expect(notAWatch.status).toBe(400);
+    const first = await firstLine(d.port, watch(`${list}?watch=1&resourceVersion=0`), { Host: host, Cookie: cookie });
+    expect(JSON.parse(first)).toMatchObject({ i: 0, event: { type: 'ADDED', object: { kind: 'AdoptedServer' } } });
+  });
+
+  it('-n shows one namespace; SIGTERM stops the dashboard (exit 0) and its port closes', async () => {
+    const d = await startDashboard(s.kubeconfig, ['-n', NS]);
+    const host = `127.0.0.1:${d.port}`;
+    const config = await plain(d.port, 'GET', '/config.json', {
+      Host: host,
+      Cookie: `talos-dashboard-${d.port}=${d.token}`,
+    });
+    expect(JSON.parse(config.body)).toMatchObject({ namespace: NS, server: s.url.replace(/\/$/, '') });
+    await d.process.kill();
+    expect((await d.process.exited).code).toBe(0);
+    await expect(plain(d.port, 'GET', '/', { Host: host })).rejects.toThrow(/ECONNREFUSED/);
   });
 });
 

@@ -19,12 +19,10 @@ const KINDS = {
 const store = Object.fromEntries(Object.keys(KINDS).map((r) => [r, new Map()]));
 /** resource -> the message of the last refusal, while it stands */
 const problems = new Map();
-/** the watch streams open now, for the connection indicator */
-let openWatches = 0;
 let config = { namespace: null, defaultNamespace: 'default', server: '' };
 /** { resource, namespace, name } of the object whose detail is shown */
 let selected = null;
-let detail = { events: new Map(), problem: '', feed: null };
+let detail = { events: new Map(), problem: '' };
 
 // ---- the API through the proxy
 
@@ -45,75 +43,121 @@ async function refusal(res) {
   return new Refused(body.message || `${res.status} ${res.statusText}`, res.status);
 }
 
+/** waits `ms` (Infinity: until aborted), or less when `signal` fires */
 function sleep(ms, signal) {
   return new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
+    if (signal.aborted) return resolve();
+    const t = Number.isFinite(ms) ? setTimeout(resolve, ms) : 0;
     signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 }
 
-/** reads one watch until the server ends it; 'gone' when the resourceVersion is too old */
-async function watchOnce(url, sink, signal, onVersion) {
-  const res = await fetch(url, { signal, headers: { Accept: 'application/json' } });
-  if (res.status === 410) return 'gone';
+// ---- feeds: each a list, then a watch from the list's resourceVersion
+//
+// Every watch of the page travels in one response (/watch?path=...&path=..., merged by the
+// plugin): a browser holds only six connections to one host across its tabs, and a stream per
+// kind would soon leave another tab of the dashboard waiting. The merged response ends when one
+// of its watches ends; the page then opens them again where each stopped. A 410 lists that one
+// again; a refusal (401, 403, 404) is shown and that feed stops, as asking again would only
+// repeat it; other failures are shown and retried after a growing wait.
+
+/** id -> { path, sink, rv (undefined: list it), stopped, delay, retryAt }; a feed added under an id replaces the one before */
+const feeds = new Map();
+let restartRound = () => {};
+
+function addFeed(id, path, sink) {
+  feeds.set(id, { path, sink, rv: undefined, stopped: false, delay: 500, retryAt: 0 });
+  restartRound();
+}
+
+function failed(f, e) {
+  f.sink.fail(e.message);
+  f.rv = undefined;
+  if (e instanceof Refused && [401, 403, 404].includes(e.code)) f.stopped = true;
+  else {
+    f.retryAt = Date.now() + f.delay;
+    f.delay = Math.min(f.delay * 2, 30_000);
+  }
+}
+
+async function list(f) {
+  try {
+    const res = await fetch(f.path, { headers: { Accept: 'application/json' } });
+    if (!res.ok) throw await refusal(res);
+    const body = await res.json();
+    f.rv = body.metadata?.resourceVersion ?? '';
+    f.delay = 500;
+    f.sink.reset(body.items ?? []);
+  } catch (e) {
+    failed(f, e);
+  }
+}
+
+const watchPath = (f) =>
+  `${f.path}${f.path.includes('?') ? '&' : '?'}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(f.rv)}`;
+
+/** reads the merged watch until it ends, or the round is restarted */
+async function watchAll(watched, signal) {
+  const query = watched.map((f) => `path=${encodeURIComponent(watchPath(f))}`).join('&');
+  const res = await fetch(`/watch?${query}`, { signal, headers: { Accept: 'application/json' } });
   if (!res.ok) throw await refusal(res);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-  openWatches++;
-  showConnection();
+  showConnection(true);
   try {
     let buffered = '';
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return 'ended';
+      if (done) return;
       buffered += value;
       let nl;
       while ((nl = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, nl).trim();
         buffered = buffered.slice(nl + 1);
         if (!line) continue;
-        const ev = JSON.parse(line);
-        if (ev.type === 'ERROR') {
-          if (ev.object?.code === 410) return 'gone';
-          throw new Refused(ev.object?.message || 'the watch failed', ev.object?.code);
+        const { i, event, end } = JSON.parse(line);
+        const f = watched[i];
+        if (end || !f) return;
+        if (event.type === 'ERROR') {
+          if (event.object?.code === 410) f.rv = undefined;
+          else failed(f, new Refused(event.object?.message || 'the watch failed', event.object?.code));
+          return;
         }
-        const rv = ev.object?.metadata?.resourceVersion;
-        if (rv) onVersion(rv);
-        if (ev.type !== 'BOOKMARK') sink.event(ev.type, ev.object);
+        const rv = event.object?.metadata?.resourceVersion;
+        if (rv) f.rv = rv;
+        if (event.type !== 'BOOKMARK') f.sink.event(event.type, event.object);
       }
     }
   } finally {
-    openWatches--;
-    showConnection();
+    showConnection(false);
   }
 }
 
-/**
- * Lists `path`, then watches it from the list's resourceVersion for as long as `signal` allows.
- * A watch the server ends is opened again where it stopped; a 410 lists again; a failure waits
- * a growing while and lists again, except a refusal (401, 403, 404), which asking again would
- * only repeat: it is shown and the feed stops.
- */
-async function follow(path, sink, signal) {
-  const sep = path.includes('?') ? '&' : '?';
+async function runFeeds() {
   let delay = 500;
-  while (!signal.aborted) {
+  for (;;) {
+    const round = new AbortController();
+    restartRound = () => round.abort();
+    const now = Date.now();
+    const due = [...feeds.values()].filter((f) => !f.stopped && f.rv === undefined && f.retryAt <= now);
+    await Promise.all(due.map(list));
+    // a feed that failed is listed again in a later round
+    const retryAt = Math.min(
+      ...[...feeds.values()].filter((f) => !f.stopped && f.rv === undefined).map((f) => f.retryAt),
+    );
+    const retry = Number.isFinite(retryAt) ? setTimeout(() => round.abort(), Math.max(retryAt - Date.now(), 0)) : 0;
+    const watched = [...feeds.values()].filter((f) => !f.stopped && f.rv !== undefined);
     try {
-      const res = await fetch(path, { signal, headers: { Accept: 'application/json' } });
-      if (!res.ok) throw await refusal(res);
-      const list = await res.json();
-      sink.reset(list.items ?? []);
+      if (watched.length === 0) await sleep(Infinity, round.signal);
+      else await watchAll(watched, round.signal);
       delay = 500;
-      let rv = list.metadata?.resourceVersion ?? '';
-      for (;;) {
-        const url = `${path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(rv)}`;
-        if ((await watchOnce(url, sink, signal, (v) => (rv = v))) === 'gone') break;
-      }
     } catch (e) {
-      if (signal.aborted) return;
-      sink.fail(e.message);
-      if (e instanceof Refused && [401, 403, 404].includes(e.code)) return;
-      await sleep(delay, signal);
-      delay = Math.min(delay * 2, 30_000);
+      if (!round.signal.aborted) {
+        for (const f of watched) f.sink.fail(e.message);
+        await sleep(delay, round.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
+    } finally {
+      clearTimeout(retry);
     }
   }
 }
@@ -126,29 +170,26 @@ function collectionPath(resource) {
   return `${PROXY}${k.base}${ns}/${resource}`;
 }
 
-function followKind(resource, signal) {
+function addKindFeed(resource) {
   const objects = store[resource];
-  return follow(
-    collectionPath(resource),
-    {
-      reset(items) {
-        objects.clear();
-        for (const o of items) objects.set(keyOf(o), o);
-        problems.delete(resource);
-        draw();
-      },
-      event(type, o) {
-        if (type === 'DELETED') objects.delete(keyOf(o));
-        else objects.set(keyOf(o), o);
-        draw();
-      },
-      fail(message) {
-        problems.set(resource, message);
-        draw();
-      },
+  addFeed(resource, collectionPath(resource), {
+    reset(items) {
+      objects.clear();
+      for (const o of items) objects.set(keyOf(o), o);
+      problems.delete(resource);
+      draw();
     },
-    signal,
-  );
+    event(type, o) {
+      if (type === 'DELETED') objects.delete(keyOf(o));
+      else objects.set(keyOf(o), o);
+      problems.delete(resource);
+      draw();
+    },
+    fail(message) {
+      problems.set(resource, message);
+      draw();
+    },
+  });
 }
 
 // ---- what an object's state is
@@ -412,42 +453,37 @@ function draw() {
   }, 0);
 }
 
-function showConnection() {
+function showConnection(live) {
   const el = document.getElementById('connection');
-  el.textContent = openWatches > 0 ? 'live' : 'not watching';
-  el.classList.toggle('live', openWatches > 0);
+  el.textContent = live ? 'live' : 'not watching';
+  el.classList.toggle('live', live);
 }
 
 // ---- detail: the selected object's events, followed while it is selected
 
 function select(resource, o) {
   selected = { resource, namespace: o.metadata.namespace, name: o.metadata.name };
-  detail.feed?.abort();
-  detail = { events: new Map(), problem: '', feed: new AbortController() };
-  const mine = detail;
+  const mine = { events: new Map(), problem: '' };
+  detail = mine;
   const fields = [`involvedObject.name=${o.metadata.name}`, `involvedObject.kind=${KINDS[resource].kind}`];
   const ns = o.metadata.namespace ? `/namespaces/${encodeURIComponent(o.metadata.namespace)}` : '';
-  const path = `${PROXY}/api/v1${ns}/events?fieldSelector=${encodeURIComponent(fields.join(','))}`;
-  void follow(
-    path,
-    {
-      reset(items) {
-        mine.events = new Map(items.map((e) => [keyOf(e), e]));
-        mine.problem = '';
-        draw();
-      },
-      event(type, e) {
-        if (type === 'DELETED') mine.events.delete(keyOf(e));
-        else mine.events.set(keyOf(e), e);
-        draw();
-      },
-      fail(message) {
-        mine.problem = message;
-        draw();
-      },
+  // replaces the previous selection's feed
+  addFeed('events', `${PROXY}/api/v1${ns}/events?fieldSelector=${encodeURIComponent(fields.join(','))}`, {
+    reset(items) {
+      mine.events = new Map(items.map((e) => [keyOf(e), e]));
+      mine.problem = '';
+      draw();
     },
-    mine.feed.signal,
-  );
+    event(type, e) {
+      if (type === 'DELETED') mine.events.delete(keyOf(e));
+      else mine.events.set(keyOf(e), e);
+      draw();
+    },
+    fail(message) {
+      mine.problem = message;
+      draw();
+    },
+  });
   draw();
   // after the drawing queued just before: bring the detail into view below the tables
   setTimeout(() => document.getElementById('detail').scrollIntoView({ block: 'nearest' }), 0);
@@ -503,9 +539,9 @@ async function start() {
     ev.preventDefault();
     void adopt(form);
   });
-  const everything = new AbortController();
-  for (const resource of Object.keys(KINDS)) void followKind(resource, everything.signal);
+  for (const resource of Object.keys(KINDS)) addKindFeed(resource);
   draw();
+  await runFeeds();
 }
 
 void start();

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { cookieName, judgeRequest, newToken, type RequestFacts } from '../../../src/cli/dashboardguard.js';
 import { routeFor } from '../../../src/cli/dashboardroutes.js';
+import { watchRequest } from '../../../src/cli/dashboardwatch.js';
 
 const guard = { port: 4711, token: newToken() };
 const cookie = `${cookieName(4711)}=${guard.token}`;
@@ -130,5 +131,29 @@ describe('the proxy allow-list', () => {
     });
     expect(routeFor('POST', `/k8s${AS}/namespaces/p/adoptedservers?watch=1`)).toHaveProperty('refusal');
     expect(routeFor('GET', `${AS}/adoptedservers`)).toHaveProperty('refusal');
+  });
+});
+
+describe('the merged watch request', () => {
+  const w = (...paths: string[]) =>
+    watchRequest(`/watch?${paths.map((p) => `path=${encodeURIComponent(p)}`).join('&')}`);
+
+  it('names allow-listed watches, forwarded as API paths', () => {
+    expect(
+      w(`/k8s${AS}/adoptedservers?watch=1&resourceVersion=5`, '/k8s/api/v1/namespaces/p/events?watch=true'),
+    ).toEqual({
+      paths: [`${AS}/adoptedservers?watch=1&resourceVersion=5`, '/api/v1/namespaces/p/events?watch=true'],
+    });
+  });
+
+  it('refuses a path the proxy would refuse (403), a read that is not a watch, none, or too many (400)', () => {
+    expect(w(`/k8s${AS}/adoptedservers?watch=1`, '/k8s/api/v1/secrets?watch=1')).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+    });
+    expect(w(`/k8s${AS}/adoptedservers`)).toMatchObject({ code: 400, message: expect.stringContaining('not a watch') });
+    expect(w(`/k8s${AS}/adoptedservers?watch=0`)).toMatchObject({ code: 400 });
+    expect(watchRequest('/watch')).toMatchObject({ code: 400 });
+    expect(w(...Array.from({ length: 9 }, () => `/k8s${AS}/adoptedservers?watch=1`))).toMatchObject({ code: 400 });
   });
 });
