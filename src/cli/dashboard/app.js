@@ -61,7 +61,10 @@ function sleep(ms, signal) {
 // again; a refusal (401, 403, 404) is shown and that feed stops, as asking again would only
 // repeat it; other failures are shown and retried after a growing wait.
 
-/** id -> { path, sink, rv (undefined: list it), stopped, delay, retryAt }; a feed added under an id replaces the one before */
+/**
+ * id -> { path, sink, rv (undefined: list it), stopped, delay, retryAt }; a feed added under an id
+ * replaces the one before. A sink has reset(items), event(type, object), fail(message), live().
+ */
 const feeds = new Map();
 let restartRound = () => {};
 
@@ -102,6 +105,7 @@ async function watchAll(watched, signal) {
   const res = await fetch(`/watch?${query}`, { signal, headers: { Accept: 'application/json' } });
   if (!res.ok) throw await refusal(res);
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+  for (const f of watched) f.sink.live();
   showConnection(true);
   try {
     let buffered = '';
@@ -146,10 +150,16 @@ async function runFeeds() {
     );
     const retry = Number.isFinite(retryAt) ? setTimeout(() => round.abort(), Math.max(retryAt - Date.now(), 0)) : 0;
     const watched = [...feeds.values()].filter((f) => !f.stopped && f.rv !== undefined);
+    const opened = Date.now();
     try {
       if (watched.length === 0) await sleep(Infinity, round.signal);
       else await watchAll(watched, round.signal);
-      delay = 500;
+      // a stream that ends as soon as it opens is not asked again at once
+      if (Date.now() - opened > 1000) delay = 500;
+      else {
+        await sleep(delay, round.signal);
+        delay = Math.min(delay * 2, 30_000);
+      }
     } catch (e) {
       if (!round.signal.aborted) {
         for (const f of watched) f.sink.fail(e.message);
@@ -189,6 +199,9 @@ function addKindFeed(resource) {
       problems.set(resource, message);
       draw();
     },
+    live() {
+      if (problems.delete(resource)) draw();
+    },
   });
 }
 
@@ -227,7 +240,7 @@ function serverState(o) {
   return o.status?.isClean || o.status?.inUse ? 'ok' : 'unknown';
 }
 
-/** the message of the first condition that is not True, for "why not ready" */
+/** why the object is not Ready: the condition's message (or reason), else the status message */
 function whyNot(o, type = 'Ready') {
   const c = condition(o, type);
   if (c && c.status !== 'True') return c.message || c.reason || '';
@@ -262,7 +275,9 @@ function row(resource, o, state, cells, extraClass = '') {
     {
       class: `state-${state} ${extraClass} ${isSelected ? 'selected' : ''}`.trim(),
       data: { kind: KINDS[resource].kind, name: o.metadata.name, namespace: o.metadata.namespace ?? '', state },
+      tabindex: 0,
       onclick: () => select(resource, o),
+      onkeydown: (ev) => ev.key === 'Enter' && select(resource, o),
     },
     cells.map((c) => h('td', {}, c)),
   );
@@ -482,6 +497,9 @@ function select(resource, o) {
     fail(message) {
       mine.problem = message;
       draw();
+    },
+    live() {
+      mine.problem = '';
     },
   });
   draw();
