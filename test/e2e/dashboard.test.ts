@@ -3,7 +3,7 @@
 // turns unhealthy going red without a reload, per-object detail with conditions and events, the
 // adopt form creating an AdoptedServer (and showing the server's refusal), a user who may not
 // list seeing why; and, over plain HTTP, the listener refusing a wrong token, Host or Origin.
-import { chmodSync, existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -35,6 +35,7 @@ let browser: Browser;
 let page: Page;
 let pathWithPlugin: string;
 const tmp = tempDir();
+const OPENED = join(tmp.dir, 'opened.txt');
 const dashboards: KubectlProcess[] = [];
 
 interface Dashboard {
@@ -47,8 +48,12 @@ interface Dashboard {
 async function startDashboard(
   kubeconfig: string,
   args: string[] = [],
+  flags: string[] = [],
 ): Promise<Dashboard & { process: KubectlProcess }> {
-  const p = startKubectl(s, ['talos', ...args, 'dashboard'], { PATH: pathWithPlugin, KUBECONFIG: kubeconfig });
+  const p = startKubectl(s, ['talos', ...args, 'dashboard', ...flags], {
+    PATH: pathWithPlugin,
+    KUBECONFIG: kubeconfig,
+  });
   dashboards.push(p);
   await p.waitFor(/at http:\/\/127\.0\.0\.1:\d+\/\?token=\S+\n/);
   const [, url, port, token] = /at (http:\/\/127\.0\.0\.1:(\d+)\/\?token=(\S+))\n/.exec(p.stdout())!;
@@ -77,6 +82,8 @@ beforeAll(async () => {
   mkdirSync(bin);
   chmodSync(CLI, 0o755);
   symlinkSync(CLI, join(bin, 'kubectl-talos'));
+  // the desktop's opener, as --open calls it: it records what it was asked to open
+  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" >> ${OPENED}\n`, { mode: 0o755 });
   pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
@@ -313,6 +320,12 @@ describe('the listener over plain HTTP', () => {
     expect(notAWatch.status).toBe(400);
     const first = await firstLine(d.port, watch(`${list}?watch=1&resourceVersion=0`), { Host: host, Cookie: cookie });
     expect(JSON.parse(first)).toMatchObject({ i: 0, event: { type: 'ADDED', object: { kind: 'AdoptedServer' } } });
+  });
+
+  it('--open hands the URL to the desktop (xdg-open), and only when asked', async () => {
+    const d = await startDashboard(s.kubeconfig, [], ['--open']);
+    // every other dashboard of this file ran without --open, with the same opener on PATH
+    await expect.poll(() => (existsSync(OPENED) ? readFileSync(OPENED, 'utf8') : '')).toBe(`${d.url}\n`);
   });
 
   it('-n shows one namespace; SIGTERM stops the dashboard (exit 0) and its port closes', async () => {
