@@ -1,5 +1,5 @@
 // kubectl talos dashboard: a fleet page served on 127.0.0.1 by the plugin process. The page (plain
-// HTML, CSS and one ES module, src/cli/dashboard/) talks only to this process, which forwards
+// HTML, CSS and two ES modules, src/cli/dashboard/) talks only to this process, which forwards
 // the allow-listed API requests (dashboardroutes.ts) with the user's kubeconfig credentials, so
 // RBAC applies as for kubectl and the API server gains nothing new. The page's watches come
 // merged in one stream (dashboardwatch.ts). dashboardguard.ts keeps other web pages out.
@@ -28,6 +28,7 @@ const MAX_BODY_BYTES = 256 * 1024;
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/feeds.js': { file: 'feeds.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
 };
 
@@ -95,7 +96,7 @@ async function proxy(kc: KubeClient, req: IncomingMessage, res: ServerResponse):
   } catch (e) {
     return status(res, 502, 'ServiceUnavailable', (e as Error).message);
   }
-  // the page goes away (a reload, a closed tab, a detail closed): its watch on the server ends too
+  // the page goes away mid-answer: so does the request to the API server
   res.on('close', () => upstream.destroy());
   res.writeHead(upstream.statusCode ?? 502, {
     ...SECURITY_HEADERS,
@@ -106,8 +107,8 @@ async function proxy(kc: KubeClient, req: IncomingMessage, res: ServerResponse):
   upstream.pipe(res);
 }
 
-/** the listener's request handler; exported for the tests of the checks */
-export function handler(
+/** the listener's request handler */
+function handler(
   kc: KubeClient,
   guard: Guard,
   assets: Map<string, { body: Buffer; type: string }>,
