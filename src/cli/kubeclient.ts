@@ -1,6 +1,7 @@
 // The plugin's way to the API server: the user's kubeconfig as kubectl reads it (KUBECONFIG or
 // ~/.kube/config, --kubeconfig, --context, -n). Errors from the server arrive as Status objects;
 // their message is what the user sees.
+import type { IncomingMessage } from 'node:http';
 import { KubeAPI, KubeUnreachable, statusOf, type KubeReply, type WatchEvent } from '../kubeapi/client.js';
 
 export interface ConnectionFlags {
@@ -59,6 +60,16 @@ export class KubeClient {
     );
     if (reply.code >= 400) throw serverError(reply);
     return reply;
+  }
+
+  /** the API server's reply as it arrives, error codes included (the dashboard's proxy) */
+  stream(method: string, path: string, body?: string, contentType?: string): Promise<IncomingMessage> {
+    return reachable(this.api.stream(method, path, { body, contentType, userAgent: USER_AGENT }));
+  }
+
+  /** the API server's address, as the kubeconfig names it */
+  get server(): string {
+    return this.api.server.origin;
   }
 
   /** reads watch events until onEvent returns true, the stream ends or the signal fires */

@@ -9,6 +9,7 @@ import { adoptedServerKind } from '../api/adoptedserver.js';
 import { kubernetesClusterKind } from '../api/kubernetescluster.js';
 import { upgradeCluster } from './clusterupgrade.js';
 import { health, kubeconfig, parseTarget, upgrade } from './commands.js';
+import { dashboard } from './dashboard.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
@@ -71,6 +72,20 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--force', 'a node: skip the etcd checks; also replaces an upgrade in progress', false)
     .option('--allow-downgrade', 'allow a version older than the one running', false)
     .action((target: string, o: UpgradeOptions) => run(upgradeTarget(client(), target, o)));
+  cmd
+    .command('dashboard')
+    .description(
+      'serve a live fleet page on 127.0.0.1 (the printed URL carries its token), using your kubeconfig credentials',
+    )
+    .option('--port <port>', 'port on 127.0.0.1 (0: a free one)', '0')
+    .option('--open', "open the page in the desktop's browser", false)
+    .action((o: { port: string; open: boolean }) => {
+      const port = Number(o.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new CLIError(`--port "${o.port}" is not a port number (0 to 65535)`, 2);
+      const { namespace } = cmd.opts<ConnectionFlags>();
+      run(dashboard(client(), { port, open: o.open, namespace }, process.stdout, process.stderr));
+    });
   cmd
     .command('validate')
     .description(

@@ -132,6 +132,19 @@ export class KubeAPI {
   }
 
   /**
+   * The reply as it arrives, status and headers first, for a proxy that passes it on (a watch
+   * included: no deadline). The caller destroys it when its own client goes away.
+   */
+  stream(
+    method: string,
+    path: string,
+    opts: { body?: string; accept?: string; contentType?: string; userAgent?: string } = {},
+  ): Promise<IncomingMessage> {
+    const accept = opts.accept ?? 'application/json';
+    return this.open(method, path, opts.body, accept, 0, opts.userAgent ?? 'talos-fleet-apiserver', opts.contentType);
+  }
+
+  /**
    * Reads watch events until onEvent returns true ('done'), the server ends the stream ('ended')
    * or the signal fires ('ended'). A reply with an error code is returned as it is.
    */
