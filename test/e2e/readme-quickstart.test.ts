@@ -11,7 +11,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/server.js';
 import { waitForServing } from '../helpers/serving.js';
@@ -80,15 +80,33 @@ let serverExited: Promise<void> | undefined;
 const serverOut: string[] = [];
 const serverErr: string[] = [];
 
-/** the repository's tracked files and new ones not ignored, as they are in the working tree */
+/** what a fresh clone has: nothing built, installed or started */
+const NOT_IN_A_CLONE = new Set(['.git', 'node_modules', 'dist', '.data', '.data-demo', 'test-results', 'coverage']);
+
+/**
+ * The repository's tracked files and new ones not ignored, as they are in the working tree (without
+ * git, e.g. an unpacked archive: every file but what a build, an install or a run leaves).
+ */
 function copyRepository(to: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT })
-    .toString()
-    .split('\0')
-    .filter((f) => f && existsSync(join(ROOT, f)));
-  for (const f of files) {
-    mkdirSync(dirname(join(to, f)), { recursive: true });
-    cpSync(join(ROOT, f), join(to, f));
+  let files: string[] | undefined;
+  try {
+    files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .split('\0')
+      .filter((f) => f && existsSync(join(ROOT, f)));
+  } catch {
+    files = undefined;
+  }
+  if (files) {
+    for (const f of files) {
+      mkdirSync(dirname(join(to, f)), { recursive: true });
+      cpSync(join(ROOT, f), join(to, f));
+    }
+  } else {
+    cpSync(ROOT, to, { recursive: true, filter: (src) => !NOT_IN_A_CLONE.has(relative(ROOT, src).split(sep)[0]!) });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(to, 'node_modules'), 'dir');
 }
