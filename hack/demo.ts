@@ -3,9 +3,11 @@
 // simulated machines in maintenance mode that the simulator hands out as a machine provider: the
 // example KubernetesCluster is applied with kubectl and followed from its first phase to Ready.
 // The server may dial loopback only. Ctrl-C stops everything and keeps the data directory
-// (./.data-demo by default).
+// (./.data-demo by default). A busy --secure-port (another demo, `npm start`) is no failure: the
+// demo serves on a free port and says which.
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino from 'pino';
 import { parse } from 'yaml';
@@ -101,6 +103,16 @@ async function follow(registry: APIRegistry, machines: Simulator): Promise<void>
   );
 }
 
+/** whether a listener could take `port` on `host` now (0: any free port, always) */
+function portFree(host: string, port: number): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((res, rej) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? res(false) : rej(e)));
+    probe.listen(port, host, () => probe.close(() => res(true)));
+  });
+}
+
 async function createOrKeep(registry: APIRegistry, kind: KindDefinition, obj: Record<string, unknown>): Promise<void> {
   const store = registry.storeOf(kind)!;
   try {
@@ -126,6 +138,9 @@ async function main(): Promise<void> {
     '500ms',
   ];
   const opts = parseServerOptions([...base, ...args]);
+  // the last --secure-port wins, as with any flag given twice
+  const busy = !(await portFree(opts.bindAddress, opts.securePort)) ? opts.securePort : undefined;
+  const port = busy === undefined ? [] : ['--secure-port', '0'];
   const log = pino({ level: opts.logLevel });
   const sim = await startSimulator({
     nodes: 3,
@@ -135,8 +150,13 @@ async function main(): Promise<void> {
   });
   // blank machines for the KubernetesCluster: the server must know their Talos API port
   const machines = await startSimulator({ nodes: 4, maintenance: true, rebootMs: 1000, installMs: 500 });
-  const withPort = parseServerOptions([...base, '--talos-api-port', String(machines.port), ...args]);
+  const withPort = parseServerOptions([...base, '--talos-api-port', String(machines.port), ...args, ...port]);
   const server = await startServer(withPort, log);
+  const kubeconfig = resolve(server.kubeconfigPath!);
+  if (busy !== undefined)
+    process.stderr.write(
+      `port ${busy} on ${opts.bindAddress} is in use (another demo or server?): the demo serves on ${server.url} instead (choose one with: npm run demo -- --secure-port N)\n`,
+    );
   const talosconfig = Buffer.from(sim.talosconfigYaml).toString('base64');
   await createOrKeep(server.registry, secretKind, {
     apiVersion: groupVersion(secretKind),
@@ -161,7 +181,7 @@ async function main(): Promise<void> {
     });
   }
   const provider = await provideMachines(machines, {
-    api: { kubeconfig: server.kubeconfigPath! },
+    api: { kubeconfig },
     namespace: 'default',
   });
   await forgetEarlierRun(server.registry);
@@ -169,7 +189,7 @@ async function main(): Promise<void> {
   await writeFile(manifest, CLUSTER_MANIFEST);
   process.stderr.write(`\n$ kubectl apply -f ${manifest}\n`);
   try {
-    process.stderr.write(await kubectl(server.kubeconfigPath!, ['apply', '-f', manifest]));
+    process.stderr.write(await kubectl(kubeconfig, ['apply', '-f', manifest]));
   } catch (e) {
     // no kubectl on PATH: the same object, created directly
     process.stderr.write(`(${(e as Error).message.split('\n')[0]}; creating it directly)\n`);
@@ -180,7 +200,7 @@ async function main(): Promise<void> {
   process.stderr.write(`
 The demo runs: ${server.url}, with ${sim.nodes().length} simulated Talos nodes adopted in namespace default.
 
-  export KUBECONFIG=${server.kubeconfigPath}
+  export KUBECONFIG=${kubeconfig}
   kubectl get talos -o wide
   kubectl describe adoptedserver ${cp!.name}
   kubectl get --raw /apis/${groupVersion(adoptedServerKind)}/namespaces/default/${adoptedServerKind.plural}/${cp!.name}/health
@@ -212,6 +232,14 @@ Ctrl-C stops everything.
 }
 
 main().catch((e: unknown) => {
+  // taken between the check above and the server's listen: the same advice, without a stack
+  const err = e as NodeJS.ErrnoException & { port?: number };
+  if (err.code === 'EADDRINUSE') {
+    process.stderr.write(
+      `demo failed: port ${err.port ?? ''} is in use: stop what listens there, or run npm run demo -- --secure-port 0\n`,
+    );
+    process.exit(1);
+  }
   process.stderr.write(`demo failed: ${(e as Error).stack ?? String(e)}\n`);
   process.exit(1);
 });

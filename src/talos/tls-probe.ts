@@ -3,6 +3,7 @@
 // connect". One plain TLS connection with the same credentials tells the cases apart: a rejecting
 // peer sends an alert (Go's apid) or just hangs up after the handshake (Node's TLS), while an
 // accepting HTTP/2 server sends its SETTINGS frame at once.
+import { isIP } from 'node:net';
 import { checkServerIdentity, connect } from 'node:tls';
 
 export interface ProbeTarget {
@@ -25,8 +26,8 @@ export function probeTls(t: ProbeTarget, timeoutMs: number): Promise<string | un
         ? { ca: t.credentials.ca, cert: t.credentials.crt, key: t.credentials.key }
         : { rejectUnauthorized: false }),
       ALPNProtocols: ['h2'],
-      // SNI only carries DNS names; for an IP the certificate's IP SANs are checked
-      ...(t.verifyName && !/^[\d.:]+$/.test(t.verifyName) ? { servername: t.verifyName } : {}),
+      // SNI only carries DNS names (an IPv6 address too is none); for an IP the certificate's IP SANs are checked
+      ...(t.verifyName && isIP(t.verifyName) === 0 ? { servername: t.verifyName } : {}),
       ...(t.verifyName ? { checkServerIdentity: (_host, cert) => checkServerIdentity(t.verifyName ?? '', cert) } : {}),
     });
     const finish = (verdict: string | undefined) => {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { disposeServer, startServer, type TestServer } from '../helpers/server.js';
-import { createNamespace, getJSON, ok } from './kubectl-helpers.js';
+import { createNamespace, eventually, getJSON, ok } from './kubectl-helpers.js';
 
 const NS = 'fleet';
 let s: TestServer;
@@ -259,6 +259,107 @@ spec: {provider: manual, machineClass: special}
     await ok(s, ['-n', NS, 'delete', 'machine', 'other-ctp0']);
     await settled('other', 'ConfigGenerated');
     expect(await machineNames('other')).toEqual(['other-ctp0', 'other-wrk0']);
+  });
+});
+
+describe('a cluster re-created after `kubectl delete --cascade=orphan`', () => {
+  const ownersOf = async (cl: string) =>
+    Object.fromEntries((await machinesOf(cl)).map((m) => [m.metadata.name, m.metadata.ownerReferences]));
+
+  it('adopts the Machines it left, keeping them and their names; a Machine of another clusterId is not adopted', async () => {
+    await apply(cluster('orph', { workers: 2 }));
+    const first = await settled('orph', 'ConfigGenerated');
+    const before = new Map((await machinesOf('orph')).map((m) => [m.metadata.name, m.metadata.uid]));
+    expect([...before.keys()].sort()).toEqual(['orph-ctp0', 'orph-wrk0', 'orph-wrk1']);
+    // a Machine of the same name scheme and cluster label, but another cluster's id
+    await apply(`apiVersion: vitistack.io/v1alpha1
+kind: Machine
+metadata:
+  name: orph-wrk7
+  namespace: ${NS}
+  labels: {cluster.vitistack.io/cluster-name: orph, vitistack.io/clusterid: elsewhere-id, vitistack.io/node-role: worker}
+  annotations: {vitistack.io/nodepool: pool-a}
+spec: {provider: manual, machineClass: special}
+`);
+
+    expect(await ok(s, ['-n', NS, 'delete', 'kc', 'orph', '--cascade=orphan'])).toBe(
+      'kubernetescluster.vitistack.io "orph" deleted\n',
+    );
+    // the garbage collector takes the deleted cluster out of its Machines' owners; the Machines stay
+    await eventually(async () => {
+      const owners = await ownersOf('orph');
+      return Object.values(owners).every((o) => o === undefined) ? owners : undefined;
+    }, 'the orphaned Machines without owners');
+    expect((await machinesOf('orph')).map((m) => [m.metadata.name, m.metadata.uid]).sort()).toEqual(
+      [...before.entries(), ['orph-wrk7', expect.any(String)]].sort(),
+    );
+
+    await apply(cluster('orph', { workers: 2 }));
+    const again = await settled('orph', 'ConfigGenerated');
+    expect(again.metadata.uid).not.toBe(first.metadata.uid);
+    expect(again.status.phase).toBe('ConfigGenerated');
+    expect(again.status.conditions.find((c: any) => c.type === 'Valid')).toMatchObject({ status: 'True' });
+    const adopted = (await machinesOf('orph')).filter((m) => m.metadata.name !== 'orph-wrk7');
+    // the same objects (uids kept), now controlled by the new cluster
+    expect(adopted.map((m) => [m.metadata.name, m.metadata.uid]).sort()).toEqual([...before.entries()].sort());
+    for (const m of adopted)
+      expect(m.metadata.ownerReferences).toEqual([
+        {
+          apiVersion: 'vitistack.io/v1alpha1',
+          kind: 'KubernetesCluster',
+          name: 'orph',
+          uid: again.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    expect((await getJSON(s, ['-n', NS, 'machine', 'orph-wrk7'])).metadata.ownerReferences).toBeUndefined();
+    const events = (
+      await getJSON(s, ['-n', NS, 'events', '--field-selector', `involvedObject.uid=${again.metadata.uid}`])
+    ).items.map((e: any) => `${e.reason}: ${e.message}`);
+    expect(events.sort()).toEqual([
+      'Adopted: Adopted machine: orph-ctp0',
+      'Adopted: Adopted machine: orph-wrk0',
+      'Adopted: Adopted machine: orph-wrk1',
+    ]);
+  });
+
+  it("refuses a left Machine whose clusterid label is not the cluster's, saying so", async () => {
+    await ok(s, ['-n', NS, 'delete', 'kc', 'orph', '--cascade=orphan']);
+    await eventually(async () => {
+      const owners = await ownersOf('orph');
+      return Object.values(owners).every((o) => o === undefined) ? owners : undefined;
+    }, 'the orphaned Machines without owners');
+    // the Machine's admission warns that its cluster is gone (so no config is generated meanwhile)
+    const relabel = await s.kubectl([
+      '-n',
+      NS,
+      'label',
+      'machine',
+      'orph-ctp0',
+      '--overwrite',
+      'vitistack.io/clusterid=elsewhere-id',
+    ]);
+    expect([relabel.code, relabel.stdout, relabel.stderr]).toEqual([
+      0,
+      'machine.vitistack.io/orph-ctp0 labeled\n',
+      'Warning: KubernetesCluster orph does not exist (yet): no machine config was generated for orph-ctp0\n',
+    ]);
+    await apply(cluster('orph', { workers: 2 }));
+    await ok(s, ['-n', NS, 'wait', 'kc/orph', '--for=jsonpath={.status.phase}=ValidationError', '--timeout=30s']);
+    const kc = await getJSON(s, ['-n', NS, 'kc', 'orph']);
+    const why =
+      'Machine orph-ctp0 exists and is not controlled by this cluster: its vitistack.io/clusterid label is "elsewhere-id", the cluster\'s spec.data.clusterId is "orph-id"';
+    expect(kc.status.message).toBe(why);
+    expect(kc.status.conditions.find((c: any) => c.type === 'Valid')).toMatchObject({
+      status: 'False',
+      reason: 'ValidationFailed',
+      message: why,
+    });
+    // the others fit: they are adopted, the refused one is left as it is
+    const owners = await ownersOf('orph');
+    expect(owners['orph-ctp0']).toBeUndefined();
+    expect(owners['orph-wrk0']?.[0]?.uid).toBe(kc.metadata.uid);
   });
 });
 

@@ -4,12 +4,17 @@
 // process, so the clients run in a child process of their own (from dist/: build first) and its
 // stderr is read whole.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor, controlPlane, expectFailure, simulator, type Simulator } from './helpers.js';
 import { startSimulator } from '../../hack/talos-sim/simulator.js';
+import { createCA, issueCertificate } from '../../src/pki/devca.js';
 
 const clientModule = fileURLToPath(new URL('../../dist/src/talos/client.js', import.meta.url));
+const probeModule = fileURLToPath(new URL('../../dist/src/talos/tls-probe.js', import.meta.url));
 const WARNING = /ServerName to an IP address|DEP0123/;
 
 let configured: Simulator;
@@ -84,6 +89,39 @@ describe('a Talos connection to an IP address', () => {
     } finally {
       wrongIp.close();
       rightIp.close();
+    }
+  });
+
+  it('the TLS probe of a refused connection sends no IPv6 address named to check as the server name', async () => {
+    // a node whose certificate names an IPv6 address, reached at 127.0.0.1 (a targetNameOverride)
+    const ca = await createCA('probe-ca');
+    const leaf = await issueCertificate(ca, { subject: 'CN=node', usage: 'server', ipAddresses: ['fd00::10'] });
+    const server = createServer({ cert: leaf.certPem, key: leaf.keyPem, ALPNProtocols: ['h2'] }, (s) => s.end());
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    const client = await issueCertificate(ca, { subject: 'CN=client', usage: 'client' });
+    const target = {
+      address: '127.0.0.1',
+      port,
+      verifyName: 'fd00::10',
+      credentials: { ca: ca.certPem, crt: client.certPem, key: client.keyPem },
+    };
+    try {
+      const r = await runChild(`
+        const { probeTls } = await import(${JSON.stringify(probeModule)});
+        const t = ${JSON.stringify(target)};
+        t.credentials = { ca: Buffer.from(t.credentials.ca), crt: Buffer.from(t.credentials.crt), key: Buffer.from(t.credentials.key) };
+        process.stdout.write(String(await probeTls(t, 5000)));
+      `);
+      expect(r.stderr).not.toMatch(WARNING);
+      // the certificate passed the check against fd00::10; the server hung up after the handshake
+      expect([r.status, r.stdout], r.stderr).toEqual([
+        0,
+        'the node closed the connection right after the handshake: it most likely rejected our client certificate',
+      ]);
+    } finally {
+      server.close();
     }
   });
 });

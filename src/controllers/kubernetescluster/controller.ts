@@ -2,7 +2,8 @@
 // turns spec.topology into Machines the cluster controls, scales them up and down when the spec's
 // replicas change (e.g. a JSON patch of a worker pool's replicas), keeps the fields it owns on
 // them, has their machine configs regenerated when the cluster's spec changes, and reports
-// progress in the cluster's status and Events. Deleting the cluster deletes its Machines through
+// progress in the cluster's status and Events. Machines left by a `--cascade=orphan` delete
+// that carry the cluster's identity are adopted by a re-created cluster (plan.ts). Deleting the cluster deletes its Machines through
 // their ownerReferences (the garbage collector). It runs on the controller runtime under the
 // server's leadership, with informers on clusters, Machines and the clusters' secrets bundles
 // (a new cluster's bundle is written by its create's admission a moment after the cluster).
@@ -28,7 +29,7 @@ import type { EventRecorder } from '../../events/recorder.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import { metadataOnly, splitKey, type ListWatch } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
-import { clusterNamedIn, machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
+import { adoptable, adoptionPatch, clusterNamedIn, machineManifest, planCluster, SKIP_ANNOTATION } from './plan.js';
 import { ManifestFiles } from './manifests.js';
 import { clusterStatus, statusDiffers, type ClusterStatus } from './status.js';
 
@@ -148,6 +149,20 @@ class ClusterReconciler {
       .catch(ignore(404, 409));
   }
 
+  /** makes the cluster the controller of each of `orphans`; false when one changed meanwhile */
+  private async adopt(cluster: KubeObject, orphans: readonly KubeObject[]): Promise<boolean> {
+    let all = true;
+    for (const m of orphans) {
+      const ns = m.metadata.namespace;
+      const adopted = await this.machines
+        .patch(ns, m.metadata.name!, 'merge', adoptionPatch(cluster, m), this.ctx())
+        .then(() => true, ignore(404, 409));
+      if (adopted) await this.o.events.record(cluster, 'Normal', 'Adopted', `Adopted machine: ${m.metadata.name}`);
+      else all = false;
+    }
+    return all;
+  }
+
   forget(cluster: KubeObject): void {
     this.refreshed.delete(cluster.metadata.uid!);
   }
@@ -169,7 +184,15 @@ class ClusterReconciler {
     // talos-operator's rule: another provider's clusters are someone else's to build
     const spec = clusterSpec(cluster);
     if (spec.data?.provider !== 'talos') return;
-    const { items } = await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) });
+    const list = async () =>
+      (await listObjects(this.machines, ns, { selection: parseSelection(this.machines.kind) })).items;
+    let items = await list();
+    const orphans = adoptable(cluster, items);
+    if (orphans.length) {
+      // a Machine changed since it was read is looked at again: its event brings the cluster back
+      if (!(await this.adopt(cluster, orphans))) return { requeue: true };
+      items = await list();
+    }
     const plan = planCluster(cluster, items);
     let waitingForSecrets = false;
     const failedCreates: string[] = [];

@@ -6,7 +6,8 @@
 // the cluster label the machine-config admission reads), not from spec.data.clusterId.
 // Only Machines the cluster controls (ownerReference with controller: true) are ever changed or
 // removed; surplus ones go one at a time, control planes first, highest index first, and the
-// next only once the previous is gone.
+// next only once the previous is gone. A Machine no controller owns that carries the cluster's
+// identity (left by `kubectl delete --cascade=orphan`) is adopted first, as a ReplicaSet adopts Pods.
 import { groupVersion, type KubeObject, type OwnerReference } from '../../machinery/kind.js';
 import { validateLabelValue } from '../../machinery/labels.js';
 import {
@@ -64,6 +65,48 @@ export const ownerRefOf = (cluster: KubeObject): OwnerReference => ({
 
 export const controlledBy = (m: KubeObject, cluster: KubeObject) =>
   (m.metadata.ownerReferences ?? []).some((r) => r.controller && r.uid === cluster.metadata.uid);
+
+const controllerOf = (m: KubeObject) => (m.metadata.ownerReferences ?? []).find((r) => r.controller);
+
+/**
+ * Why the cluster may not adopt `m`, a Machine it does not control whose name fits its naming
+ * scheme; undefined when it may: no controller owns it, its cluster-name label names this cluster
+ * and its clusterid label, when it has one, is this cluster's clusterId.
+ */
+export function adoptionRefusal(cluster: KubeObject, m: KubeObject): string | undefined {
+  const name = cluster.metadata.name!;
+  const what = `Machine ${m.metadata.name} exists and is not controlled by this cluster`;
+  const owner = controllerOf(m);
+  if (owner) return `${what}: ${owner.kind} ${owner.name} (uid ${owner.uid}) controls it`;
+  if (m.metadata.deletionTimestamp) return `${what}: it is being deleted`;
+  const labelled = m.metadata.labels?.[CLUSTER_LABEL];
+  if (labelled !== name) return labelled === undefined ? what : `${what}: its ${CLUSTER_LABEL} label is "${labelled}"`;
+  const id = m.metadata.labels?.[CLUSTER_ID_LABEL];
+  const clusterId = (cluster.spec as KubernetesClusterSpec).data.clusterId;
+  if (id !== undefined && id !== clusterId)
+    return `${what}: its ${CLUSTER_ID_LABEL} label is "${id}", the cluster's spec.data.clusterId is "${clusterId}"`;
+  return undefined;
+}
+
+/** the Machines in the namespace the cluster adopts: named by its scheme, and adoptionRefusal has nothing against them */
+export function adoptable(cluster: KubeObject, machinesInNamespace: readonly KubeObject[]): KubeObject[] {
+  const name = cluster.metadata.name!;
+  return machinesInNamespace.filter(
+    (m) =>
+      clusterNamedIn(m.metadata.name!) === name &&
+      !controlledBy(m, cluster) &&
+      adoptionRefusal(cluster, m) === undefined,
+  );
+}
+
+/** a merge patch making the cluster the controller of `m`, refused (409) if `m` changed since it was read */
+export const adoptionPatch = (cluster: KubeObject, m: KubeObject) => ({
+  metadata: {
+    uid: m.metadata.uid,
+    resourceVersion: m.metadata.resourceVersion,
+    ownerReferences: [...(m.metadata.ownerReferences ?? []), ownerRefOf(cluster)],
+  },
+});
 
 /** the cluster whose naming scheme `machine` follows, if any */
 export function clusterNamedIn(machine: string): string | undefined {
@@ -270,7 +313,7 @@ export function planCluster(cluster: KubeObject, machinesInNamespace: readonly K
     if (!m) {
       create.push(d);
     } else if (!controlledBy(m, cluster)) {
-      problems.push(`Machine ${d.name} exists and is not controlled by this cluster`);
+      problems.push(adoptionRefusal(cluster, m) ?? `Machine ${d.name} is not adopted yet`);
     } else if (!m.metadata.deletionTimestamp) {
       existing.push(m);
       const patch = driftPatch(m, d);

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { Etcd3, GRPCDeadlineExceededError, type IOptions } from 'etcd3';
 import { StorageError } from '../storage.js';
 import { hostPolicy, passThrough } from './hosts.js';
+import { channelsWithoutIpServerName } from './ipservername.js';
 
 export interface EtcdConnectionOptions {
   endpoints: string[];
@@ -61,6 +62,11 @@ export async function connectEtcd(opts: EtcdConnectionOptions): Promise<Etcd3> {
   if (tls) {
     // without a CA file, grpc verifies against the system roots
     options.credentials = { rootCertificate: ca as Buffer, certChain: cert, privateKey: key };
+    // no IP address as the TLS server name (ipservername.ts)
+    options.grpcOptions = {
+      ...options.grpcOptions,
+      channelFactoryOverride: channelsWithoutIpServerName({ ca, cert, key }),
+    };
   }
   return new Etcd3(options);
 }

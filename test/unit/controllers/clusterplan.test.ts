@@ -1,7 +1,13 @@
 // The KubernetesCluster controller's planner and status: which Machines a spec asks for, which one
 // goes next on a scale-down, what drifted, and what the cluster's status says about it.
 import { describe, expect, it } from 'vitest';
-import { machineManifest, planCluster, sizeInGB } from '../../../src/controllers/kubernetescluster/plan.js';
+import {
+  adoptable,
+  adoptionPatch,
+  machineManifest,
+  planCluster,
+  sizeInGB,
+} from '../../../src/controllers/kubernetescluster/plan.js';
 import { clusterStatus } from '../../../src/controllers/kubernetescluster/status.js';
 import type { KubeObject } from '../../../src/machinery/kind.js';
 
@@ -175,6 +181,66 @@ describe('planCluster', () => {
       message: 'Machine c-ctp0 exists and is not controlled by this cluster',
       observedGeneration: 3,
     });
+  });
+
+  it('adopts controller-less Machines that carry its identity; names why it refuses the others', () => {
+    const c = cluster([{ name: 'a', replicas: 2 }]);
+    const orphaned = (name: string, pool?: string, labels: Record<string, string> = {}) => {
+      const m = machine(c, name, pool);
+      const { ownerReferences: _gone, ...meta } = m.metadata;
+      return { ...m, metadata: { ...meta, resourceVersion: '7', labels: { ...m.metadata.labels, ...labels } } };
+    };
+    const ctp0 = orphaned('c-ctp0');
+    const wrk1 = orphaned('c-wrk1', 'a');
+    // an old uid that is not a controller stays beside the new controller reference
+    const bare = orphaned('c-wrk0', 'a');
+    const wrk0: KubeObject = {
+      ...bare,
+      metadata: { ...bare.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'cm' }] },
+    };
+    const otherId = orphaned('c-wrk2', 'a', { 'vitistack.io/clusterid': 'someone-else' });
+    const otherName = orphaned('c-wrk3', 'a', { 'cluster.vitistack.io/cluster-name': 'd' });
+    const notOurScheme = orphaned('c-node1', 'a');
+    const all = [ctp0, wrk0, wrk1, otherId, otherName, notOurScheme];
+    expect(names(adoptable(c, all))).toEqual(['c-ctp0', 'c-wrk0', 'c-wrk1']);
+    expect(adoptionPatch(c, wrk0)).toEqual({
+      metadata: {
+        uid: 'uid-c-wrk0',
+        resourceVersion: '7',
+        ownerReferences: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'x', uid: 'cm' },
+          {
+            apiVersion: 'vitistack.io/v1alpha1',
+            kind: 'KubernetesCluster',
+            name: 'c',
+            uid: 'uid-c',
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+    });
+    // without a clusterid label the cluster-name label and the name suffice
+    const { 'vitistack.io/clusterid': _id, ...noId } = ctp0.metadata.labels!;
+    expect(names(adoptable(c, [{ ...ctp0, metadata: { ...ctp0.metadata, labels: noId } }]))).toEqual(['c-ctp0']);
+
+    // a Machine in the way of a name the cluster needs: the problem says why it is not adopted
+    const planOf = (m: KubeObject) => planCluster(c, [m]).problems;
+    expect(planOf({ ...otherId, metadata: { ...otherId.metadata, name: 'c-ctp0' } })).toEqual([
+      'Machine c-ctp0 exists and is not controlled by this cluster: its vitistack.io/clusterid label is "someone-else", the cluster\'s spec.data.clusterId is "c-id"',
+    ]);
+    const owned = machine(c, 'c-ctp0', undefined, {
+      ownerReferences: [
+        { apiVersion: 'vitistack.io/v1alpha1', kind: 'KubernetesCluster', name: 'b', uid: 'uid-b', controller: true },
+      ],
+    });
+    expect(adoptable(c, [owned])).toEqual([]);
+    expect(planOf(owned)).toEqual([
+      'Machine c-ctp0 exists and is not controlled by this cluster: KubernetesCluster b (uid uid-b) controls it',
+    ]);
+    expect(planOf({ ...otherName, metadata: { ...otherName.metadata, name: 'c-ctp0' } })).toEqual([
+      'Machine c-ctp0 exists and is not controlled by this cluster: its cluster.vitistack.io/cluster-name label is "d"',
+    ]);
   });
 
   it("patches only the owned fields that drifted, keeping the Machine's other labels, tags and os keys", () => {
