@@ -2,6 +2,7 @@
 // ~/.kube/config, --kubeconfig, --context, -n). Errors from the server arrive as Status objects;
 // their message is what the user sees.
 import { KubeAPI, KubeUnreachable, statusOf, type KubeReply, type WatchEvent } from '../kubeapi/client.js';
+import { EXIT, exitCodeOfReply, type ExitCode } from './exitcodes.js';
 
 export interface ConnectionFlags {
   kubeconfig?: string;
@@ -13,7 +14,7 @@ export interface ConnectionFlags {
 export class CLIError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: ExitCode = EXIT.serverError,
   ) {
     super(message);
     this.name = 'CLIError';
@@ -24,14 +25,14 @@ const USER_AGENT = 'kubectl-talos';
 
 function serverError(reply: KubeReply): CLIError {
   const s = statusOf(reply);
-  return new CLIError(`Error from server (${s.reason}): ${s.message}`);
+  return new CLIError(`Error from server (${s.reason}): ${s.message}`, exitCodeOfReply(reply.code));
 }
 
 async function reachable<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof KubeUnreachable) throw new CLIError(e.message);
+    if (e instanceof KubeUnreachable) throw new CLIError(e.message, EXIT.serverError);
     throw e;
   }
 }
@@ -47,7 +48,7 @@ export class KubeClient {
     try {
       api = KubeAPI.load({ file: flags.kubeconfig, context: flags.context });
     } catch (e) {
-      throw new CLIError(`cannot load the kubeconfig: ${(e as Error).message}`);
+      throw new CLIError(`cannot load the kubeconfig: ${(e as Error).message}`, EXIT.usage);
     }
     return new KubeClient(api, flags.namespace || api.namespace);
   }

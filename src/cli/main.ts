@@ -10,6 +10,7 @@ import { kubernetesClusterKind } from '../api/kubernetescluster.js';
 import { upgradeCluster } from './clusterupgrade.js';
 import { health, kubeconfig, parseTarget, upgrade } from './commands.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
+import { EXIT, EXIT_CODES_HELP } from './exitcodes.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
 import { validateFiles } from './validate.js';
@@ -36,6 +37,7 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--context <name>', 'the kubeconfig context to use')
     .option('-n, --namespace <ns>', "namespace of the object (default: the context's)")
     .version(pluginVersion(), '--version', 'print the plugin version')
+    .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
@@ -53,8 +55,14 @@ function program(run: (p: Promise<number>) => void): Command {
     .command('kubeconfig')
     .description("the admin kubeconfig of the node's (or the cluster's) Kubernetes, from a control-plane node")
     .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
-    .option('-o, --output <file>', 'write it to this file (mode 0600) instead of standard output')
-    .action((target: string, o: { output?: string }) => run(kubeconfig(client(), target, o.output, process.stdout)));
+    .option(
+      '-o, --output <file>',
+      'write it to this file (mode 0600) instead of standard output; an existing kubeconfig is merged into, as talosctl does',
+    )
+    .option('--force', 'replace the file instead of merging into it', false)
+    .action((target: string, o: { output?: string; force: boolean }) =>
+      run(kubeconfig(client(), target, o.output, o.force, process.stdout)),
+    );
 
   cmd
     .command('upgrade')
@@ -62,7 +70,8 @@ function program(run: (p: Promise<number>) => void): Command {
       'upgrade the node to a Talos version, or roll the cluster to one (control planes one at a time, then workers)',
     )
     .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
-    .requiredOption('--to <version>', 'Talos version, e.g. v1.13.10')
+    .option('--to <version>', 'Talos version, e.g. v1.13.10 (or --image for a node)')
+    .option('--image <ref>', "a node: the installer image to upgrade with instead of --to's default one")
     .option('--kubernetes <version>', 'a cluster: also move it to this Kubernetes version, e.g. 1.36.3')
     .option('--max-unavailable <count>', 'a cluster: workers upgraded at once (control planes always one at a time)')
     .option('--wait', 'follow the upgrade (each node of a cluster) until it completes or fails', false)
@@ -70,6 +79,12 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--stage', 'a node: stage the upgrade, performed on the next reboot', false)
     .option('--force', 'a node: skip the etcd checks; also replaces an upgrade in progress', false)
     .option('--allow-downgrade', 'allow a version older than the one running', false)
+    .option('--preserve', 'a node: keep ephemeral data (Talos 1.8 and newer keep it anyway)', false)
+    .addOption(
+      new Option('--reboot-mode <mode>', 'a node: how it reboots into the new version')
+        .choices(['default', 'powercycle'])
+        .default('default'),
+    )
     .action((target: string, o: UpgradeOptions) => run(upgradeTarget(client(), target, o)));
   cmd
     .command('validate')
@@ -142,7 +157,10 @@ function program(run: (p: Promise<number>) => void): Command {
 }
 
 interface UpgradeOptions {
-  to: string;
+  to?: string;
+  image?: string;
+  preserve: boolean;
+  rebootMode: 'default' | 'powercycle';
   kubernetes?: string;
   maxUnavailable?: string;
   wait: boolean;
@@ -156,24 +174,46 @@ interface UpgradeOptions {
 function upgradeTarget(kc: KubeClient, target: string, o: UpgradeOptions): Promise<number> {
   const { kind, name } = parseTarget(target, [adoptedServerKind, kubernetesClusterKind]);
   const timeoutMs = durationFlag(o.timeout, '--timeout');
+  if ((o.to === undefined) === (o.image === undefined))
+    throw new CLIError('give the target as one of --to VERSION or --image REF (a node)', EXIT.usage);
   if (kind === kubernetesClusterKind) {
-    if (o.stage || o.force) throw new CLIError('--stage and --force are for a node (adoptedserver/NAME)', 2);
+    if (o.stage || o.force || o.image !== undefined || o.preserve || o.rebootMode !== 'default')
+      throw new CLIError(
+        '--stage, --force, --image, --preserve and --reboot-mode are for a node (adoptedserver/NAME)',
+        EXIT.usage,
+      );
     const maxUnavailable = o.maxUnavailable === undefined ? undefined : Number(o.maxUnavailable);
     if (maxUnavailable !== undefined && !(Number.isInteger(maxUnavailable) && maxUnavailable >= 1))
-      throw new CLIError(`--max-unavailable "${o.maxUnavailable}" is not a whole number of at least 1`, 2);
+      throw new CLIError(`--max-unavailable "${o.maxUnavailable}" is not a whole number of at least 1`, EXIT.usage);
     return upgradeCluster(
       kc,
       name,
-      { to: o.to, kubernetes: o.kubernetes, maxUnavailable, allowDowngrade: o.allowDowngrade, wait: o.wait, timeoutMs },
+      {
+        to: o.to!,
+        kubernetes: o.kubernetes,
+        maxUnavailable,
+        allowDowngrade: o.allowDowngrade,
+        wait: o.wait,
+        timeoutMs,
+      },
       process.stdout,
     );
   }
   if (o.kubernetes !== undefined || o.maxUnavailable !== undefined)
-    throw new CLIError('--kubernetes and --max-unavailable are for a cluster (kubernetescluster/NAME)', 2);
+    throw new CLIError('--kubernetes and --max-unavailable are for a cluster (kubernetescluster/NAME)', EXIT.usage);
   return upgrade(
     kc,
     target,
-    { to: o.to, wait: o.wait, timeoutMs, stage: o.stage, force: o.force, allowDowngrade: o.allowDowngrade },
+    {
+      ...(o.to === undefined ? { image: o.image! } : { to: o.to }),
+      wait: o.wait,
+      timeoutMs,
+      stage: o.stage,
+      force: o.force,
+      allowDowngrade: o.allowDowngrade,
+      preserve: o.preserve,
+      rebootMode: o.rebootMode,
+    },
     process.stdout,
   );
 }
@@ -182,7 +222,7 @@ function durationFlag(v: string, flag: string): number {
   try {
     return parseDuration(v, flag);
   } catch (e) {
-    throw new CLIError((e as Error).message, 2);
+    throw new CLIError((e as Error).message, EXIT.usage);
   }
 }
 
@@ -193,7 +233,7 @@ function fail(e: unknown): number {
     return e.exitCode;
   }
   process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
-  return 1;
+  return EXIT.serverError;
 }
 
 let pending: Promise<number> | undefined;
@@ -203,7 +243,7 @@ try {
   }).parse(process.argv);
 } catch (e) {
   // commander has printed usage or the parse error already
-  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
   process.exit(fail(e));
 }
 if (pending) {
