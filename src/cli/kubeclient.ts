@@ -15,6 +15,8 @@ export class CLIError extends Error {
   constructor(
     message: string,
     readonly exitCode: ExitCode = EXIT.serverError,
+    /** the HTTP code of the server's refusal, when it is one */
+    readonly httpCode?: number,
   ) {
     super(message);
     this.name = 'CLIError';
@@ -25,7 +27,7 @@ const USER_AGENT = 'kubectl-talos';
 
 function serverError(reply: KubeReply): CLIError {
   const s = statusOf(reply);
-  return new CLIError(`Error from server (${s.reason}): ${s.message}`, exitCodeOfReply(reply.code));
+  return new CLIError(`Error from server (${s.reason}): ${s.message}`, exitCodeOfReply(reply.code), reply.code);
 }
 
 async function reachable<T>(p: Promise<T>): Promise<T> {

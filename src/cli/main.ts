@@ -13,6 +13,7 @@ import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
 import { EXIT, EXIT_CODES_HELP } from './exitcodes.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
+import { fleetStatus } from './status.js';
 import { validateFiles } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
@@ -31,7 +32,7 @@ function pluginVersion(): string {
 function program(run: (p: Promise<number>) => void): Command {
   const cmd = new Command('kubectl talos')
     .description(
-      'Talos nodes through the talos-fleet-apiserver (health, kubeconfig, upgrade) and offline Talos tools (validate, gen)',
+      'Talos nodes through the talos-fleet-apiserver (status, health, kubeconfig, upgrade) and offline Talos tools (validate, gen)',
     )
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
@@ -86,6 +87,25 @@ function program(run: (p: Promise<number>) => void): Command {
         .default('default'),
     )
     .action((target: string, o: UpgradeOptions) => run(upgradeTarget(client(), target, o)));
+  cmd
+    .command('status')
+    .description(
+      'the fleet on one screen: every KubernetesCluster with its Machines and nodes, then AdoptedServers, Machines and Servers outside clusters (exit 1 unless all are Ready)',
+    )
+    .option('-w, --watch', 'redraw on every change (from watches) until Ctrl-C', false)
+    .option('--no-color', 'no colours (also NO_COLOR, or when standard output is not a terminal)')
+    .option('-A, --all-namespaces', 'every namespace instead of the current one', false)
+    .action((o: { watch: boolean; color: boolean; allNamespaces: boolean }) => {
+      const stop = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+      run(
+        fleetStatus(
+          client(),
+          { watch: o.watch, noColor: !o.color, allNamespaces: o.allNamespaces },
+          { out: process.stdout, err: process.stderr, env: process.env, stop: stop.signal },
+        ),
+      );
+    });
   cmd
     .command('validate')
     .description(
