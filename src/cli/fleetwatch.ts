@@ -1,6 +1,6 @@
 // Keeping the fleet's lists current from the API: each resource is listed once, then watched from
-// the list's resourceVersion (with bookmarks); a watch the server ends is opened again from the
-// last resourceVersion seen, and one that is too old (410 Gone) lists the resource again. No
+// the list's resourceVersion (with bookmarks); a watch the server ends (each asks it to after
+// --watch-timeout, as client-go's reflectors do) is opened again from the last resourceVersion seen, and one that is too old (410 Gone) lists the resource again. No
 // polling: every change arrives as a watch event. A resource the user may not list (403) is left
 // out with one warning, so RBAC that hides Servers still shows the rest.
 import { adoptedServerKind } from '../api/adoptedserver.js';
@@ -55,6 +55,8 @@ export interface FleetWatchOptions {
   retryMs?: number;
   /** changes arriving within this of each other are one redraw; default 50 ms */
   coalesceMs?: number;
+  /** one watch request lasts this long (timeoutSeconds), then is opened again from where it was */
+  watchTimeoutMs: number;
   warn: (message: string) => void;
   signal: AbortSignal;
 }
@@ -128,7 +130,8 @@ export class FleetMirror {
       if (m.forbidden) return;
       try {
         let gone = false;
-        const params = `watch=true&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(m.resourceVersion)}`;
+        const timeoutSeconds = Math.max(1, Math.round(o.watchTimeoutMs / 1000));
+        const params = `watch=true&allowWatchBookmarks=true&timeoutSeconds=${timeoutSeconds}&resourceVersion=${encodeURIComponent(m.resourceVersion)}`;
         await this.kc.watch(
           `${s.path}?${params}`,
           (ev) => {

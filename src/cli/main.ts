@@ -95,13 +95,15 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('-w, --watch', 'redraw on every change (from watches) until Ctrl-C', false)
     .option('--no-color', 'no colours (also NO_COLOR, or when standard output is not a terminal)')
     .option('-A, --all-namespaces', 'every namespace instead of the current one', false)
-    .action((o: { watch: boolean; color: boolean; allNamespaces: boolean }) => {
+    .option('--watch-timeout <duration>', '-w: one watch request lasts this long, then continues in a new one', '5m')
+    .action((o: { watch: boolean; color: boolean; allNamespaces: boolean; watchTimeout: string }) => {
+      const watchTimeoutMs = durationFlag(o.watchTimeout, '--watch-timeout');
       const stop = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
       run(
         fleetStatus(
           client(),
-          { watch: o.watch, noColor: !o.color, allNamespaces: o.allNamespaces },
+          { watch: o.watch, watchTimeoutMs, noColor: !o.color, allNamespaces: o.allNamespaces },
           { out: process.stdout, err: process.stderr, env: process.env, stop: stop.signal },
         ),
       );

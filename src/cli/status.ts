@@ -11,6 +11,8 @@ import type { KubeClient } from './kubeclient.js';
 
 export interface StatusFlags {
   watch: boolean;
+  /** -w: how long one watch request lasts before it is opened again */
+  watchTimeoutMs: number;
   noColor: boolean;
   allNamespaces: boolean;
 }
@@ -64,6 +66,7 @@ export async function fleetStatus(kc: KubeClient, flags: StatusFlags, t: Termina
     onChange: (lists) => show(draw(lists)),
     warn: (m) => t.err.write(`warning: ${m}\n`),
     signal: t.stop,
+    watchTimeoutMs: flags.watchTimeoutMs,
   });
   return EXIT.ok;
 }

@@ -125,6 +125,41 @@ describe('kubectl talos status', { timeout: 120_000 }, () => {
     expect((await w.exited).code).toBe(0);
   });
 
+  it('-w on a terminal redraws in place, in colour, across watches the server ends; NO_COLOR and --no-color turn colour off', async () => {
+    // `script` gives the plugin a pseudo-terminal, as a user's shell would
+    const inTerminal = (cmd: string, env: Record<string, string> = {}) =>
+      startKubectl(b.server, ['-qfec', cmd, '/dev/null'], { PATH: pathWithPlugin, ...env }, 'script');
+    const w = inTerminal(`kubectl talos -n ${NS} status -w --watch-timeout 1s`);
+    try {
+      await w.waitFor(new RegExp(`kubernetescluster/${NAME}\\s+\x1b\\[32mReady\x1b\\[0m`));
+      await until('the watch of servers open', async () => (await open('servers')).WATCH === 1 || undefined);
+      const before = await requests('servers');
+      // every watch asks the server to end it after a second: each is opened again, never listed again
+      await until('two watches of servers ended and opened again', async () => {
+        const now = await requests('servers');
+        return (now.WATCH ?? 0) >= (before.WATCH ?? 0) + 2 || undefined;
+      });
+      await ok(b.server, ['-n', NS, 'delete', 'adoptedserver', 'spare']);
+      // the picture drawn again over the last one (back to its first line, cleared below), without spare
+      await until('a redraw without adoptedserver/spare', () => {
+        const redraws = w.stdout().split(/\x1b\[\d+F\x1b\[J/);
+        return (redraws.length > 1 && !redraws.at(-1)!.includes('adoptedserver/spare')) || undefined;
+      });
+      expect((await requests('servers')).LIST).toBe(before.LIST);
+      expect(w.stdout()).not.toContain('warning');
+    } finally {
+      await w.kill();
+    }
+    const noColor = inTerminal(`kubectl talos -n ${NS} status`, { NO_COLOR: '1' });
+    const plain = await noColor.exited;
+    expect(plain.code, plain.stdout).toBe(0);
+    expect(plain.stdout).toMatch(new RegExp(`kubernetescluster/${NAME}\\s+Ready`));
+    expect(plain.stdout).not.toContain('\x1b[');
+    const flagged = await inTerminal(`kubectl talos -n ${NS} status --no-color`).exited;
+    expect(flagged.stdout).toMatch(new RegExp(`kubernetescluster/${NAME}\\s+Ready`));
+    expect(flagged.stdout).not.toContain('\x1b[');
+  });
+
   it('upgrade kubernetescluster/NAME --wait shows each node upgrading, rebooting and done; -w shows the rollout', async () => {
     const w = startKubectl(b.server, ['talos', '-n', NS, 'status', '-w'], { PATH: pathWithPlugin });
     try {
