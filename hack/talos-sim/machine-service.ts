@@ -117,6 +117,13 @@ export function machineService(env: HandlerEnv): MachineServiceHandlers {
           );
         }
       }
+      node.lastUpgrade = {
+        image: req.image ?? '',
+        stage: !!req.stage,
+        force: !!req.force,
+        preserve: !!req.preserve,
+        rebootMode: String(req.rebootMode ?? 'DEFAULT'),
+      };
       lifecycle.upgrade(node, version);
       return { messages: [{ ack: 'Upgrade request received', actorId: randomUUID() }] };
     }),

@@ -144,6 +144,8 @@ export class SimNode extends EventEmitter {
   resets = 0;
   /** Upgrade calls the node accepted (a test proves no node is upgraded twice) */
   upgrades = 0;
+  /** what the last accepted Upgrade call asked for, as it arrived */
+  lastUpgrade: { image: string; stage: boolean; force: boolean; preserve: boolean; rebootMode: string } | undefined;
   /** why the last reset did not happen (a graceful reset whose etcd leave was refused) */
   resetError: string | undefined;
 
@@ -327,6 +329,7 @@ export class SimNode extends EventEmitter {
       etcdMemberId: this.etcdMemberId ?? null,
       resets: this.resets,
       upgrades: this.upgrades,
+      lastUpgrade: this.lastUpgrade ?? null,
       resetError: this.resetError ?? null,
       faults: this.faults,
       services: [...this.services.values()].map((s) => ({

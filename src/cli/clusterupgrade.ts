@@ -6,6 +6,7 @@
 import { kubernetesClusterKind } from '../api/kubernetescluster.js';
 import { groupVersion } from '../machinery/kind.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
+import { EXIT } from './exitcodes.js';
 
 export interface ClusterUpgradeFlags {
   to: string;
@@ -43,9 +44,10 @@ export async function upgradeCluster(
   flags: ClusterUpgradeFlags,
   out: NodeJS.WritableStream,
 ): Promise<number> {
-  if (!VERSION.test(flags.to)) throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
+  if (!VERSION.test(flags.to))
+    throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, EXIT.usage);
   if (flags.kubernetes !== undefined && !VERSION.test(flags.kubernetes))
-    throw new CLIError(`--kubernetes "${flags.kubernetes}" is not a Kubernetes version such as 1.36.3`, 2);
+    throw new CLIError(`--kubernetes "${flags.kubernetes}" is not a Kubernetes version such as 1.36.3`, EXIT.usage);
   const to = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;
   const body = {
     apiVersion: groupVersion(kubernetesClusterKind),
@@ -62,7 +64,7 @@ export async function upgradeCluster(
   const reply = await kc.call('POST', `${clustersPath(kc)}/${encodeURIComponent(name)}/upgrade`, body);
   const result = JSON.parse(reply.body) as { status?: { message?: string } };
   out.write(`kubernetescluster/${name}: ${result.status?.message ?? `asks for Talos ${to}`}\n`);
-  if (!flags.wait) return 0;
+  if (!flags.wait) return EXIT.ok;
   const targets: Target[] = [
     { kind: 'Talos', to },
     ...(flags.kubernetes ? [{ kind: 'Kubernetes' as const, to: bare(flags.kubernetes) }] : []),
@@ -120,7 +122,8 @@ async function followRollout(
     await kc.watch(
       path,
       (ev) => {
-        if (ev.type === 'DELETED') throw new CLIError(`kubernetescluster/${name} was deleted during the upgrade`);
+        if (ev.type === 'DELETED')
+          throw new CLIError(`kubernetescluster/${name} was deleted during the upgrade`, EXIT.notFound);
         const s = (ev.object.status ?? {}) as ClusterStatus;
         const u = s.upgrade;
         const ours = targets.find((t) => u?.kind === t.kind && u.to !== undefined && bare(u.to) === bare(t.to));
@@ -139,11 +142,11 @@ async function followRollout(
           if (failed.length > 0 && !u.supersededBy) {
             failure = failed.map((n) => `${n.machine}: ${n.message ?? 'failed'}`).join('; ');
             stoppedIn = label(ours);
-            verdict = 1;
+            verdict = EXIT.unhealthy;
             return true;
           }
         }
-        if (targets.every((t) => arrived(s, t))) verdict = 0;
+        if (targets.every((t) => arrived(s, t))) verdict = EXIT.ok;
         return verdict !== undefined;
       },
       signal,
@@ -153,11 +156,13 @@ async function followRollout(
   if (verdict === undefined)
     throw new CLIError(
       `the upgrade of kubernetescluster/${name} to ${what} did not finish within ${Math.round(timeoutMs / 1000)}s`,
+      EXIT.timeout,
     );
-  if (verdict === 1)
+  if (verdict === EXIT.unhealthy)
     throw new CLIError(
       `the ${stoppedIn} upgrade of kubernetescluster/${name} stopped on a failed node (${failure}); annotate the cluster with upgrade.vitistack.io/retry-failed-nodes=true or skip-failed-nodes=true`,
+      EXIT.unhealthy,
     );
   out.write(`kubernetescluster/${name}: every node runs ${what}\n`);
-  return 0;
+  return EXIT.ok;
 }

@@ -2,12 +2,14 @@
 // (never to Talos directly), so the user's RBAC on those subresources is what decides. health and
 // kubeconfig take an AdoptedServer (one node) or a KubernetesCluster (the whole cluster);
 // upgrade takes an AdoptedServer.
-import { writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { adoptedServerKind, type AdoptedServerStatus } from '../api/adoptedserver.js';
 import { kubernetesClusterKind } from '../api/kubernetescluster.js';
 import { groupVersion, type KindDefinition } from '../machinery/kind.js';
 import { CLIError, type KubeClient } from './kubeclient.js';
+import { EXIT } from './exitcodes.js';
+import { mergeKubeconfig, type MergeResult } from './kubeconfigmerge.js';
 
 const { plural } = adoptedServerKind;
 const BASE = `/apis/${groupVersion(adoptedServerKind)}`;
@@ -29,9 +31,12 @@ export function parseTarget(arg: string, kinds: readonly KindDefinition[] = [ado
   const name = slash < 0 ? arg : arg.slice(slash + 1);
   const kind = TARGET_KINDS.find((t) => kinds.includes(t.kind) && t.names.has(kindName))?.kind;
   if (!kind)
-    throw new CLIError(`"${arg}": only ${kinds.map((k) => `${k.singular}/NAME`).join(' or ')} is supported`, 2);
+    throw new CLIError(
+      `"${arg}": only ${kinds.map((k) => `${k.singular}/NAME`).join(' or ')} is supported`,
+      EXIT.usage,
+    );
   if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
-    throw new CLIError(`"${arg}": "${name}" is not a valid object name`, 2);
+    throw new CLIError(`"${arg}": "${name}" is not a valid object name`, EXIT.usage);
   return { kind, name };
 }
 
@@ -72,7 +77,7 @@ export async function health(
   const report = JSON.parse(reply.body) as HealthReport;
   if (output === 'json') out.write(JSON.stringify(report, null, 2) + '\n');
   else if (output === 'yaml') out.write(stringify(report));
-  else if (output) throw new CLIError(`unknown output format "${output}" (json, yaml)`, 2);
+  else if (output) throw new CLIError(`unknown output format "${output}" (json, yaml)`, EXIT.usage);
   else {
     out.write(`${t.kind.singular}/${t.name}: ${report.status}\n`);
     out.write(
@@ -82,34 +87,91 @@ export async function health(
       ]),
     );
   }
-  return report.status === 'Healthy' ? 0 : 1;
+  return report.status === 'Healthy' ? EXIT.ok : EXIT.unhealthy;
 }
 
 export async function kubeconfig(
   kc: KubeClient,
   target: string,
   file: string | undefined,
+  force: boolean,
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const t = parseTarget(target, LIVE_KINDS);
   const reply = await kc.call('GET', `${targetPath(kc, t)}/kubeconfig`, undefined, 'application/yaml');
   if (!file || file === '-') {
     out.write(reply.body);
-    return 0;
+    return EXIT.ok;
   }
-  // it is an admin credential: only its owner may read it
-  await writeFile(file, reply.body, { mode: 0o600 });
-  out.write(`wrote the admin kubeconfig of ${t.kind.singular}/${t.name} to ${file}\n`);
-  return 0;
+  const what = `the admin kubeconfig of ${t.kind.singular}/${t.name}`;
+  const existing = force
+    ? undefined
+    : await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT') return undefined;
+        throw new CLIError(`cannot read ${file}: ${e.message}`, EXIT.usage);
+      });
+  if (existing === undefined) {
+    await writePrivate(file, reply.body);
+    out.write(`wrote ${what} to ${file}\n`);
+    return EXIT.ok;
+  }
+  let merged: MergeResult;
+  try {
+    merged = mergeKubeconfig(existing, reply.body);
+  } catch (e) {
+    throw new CLIError(`cannot merge into ${file}: ${(e as Error).message}; use --force to replace it`, EXIT.usage);
+  }
+  await writePrivate(file, merged.text);
+  const renamed = merged.renamed.length > 0 ? ` (added ${merged.renamed.join(', ')}: the names were taken)` : '';
+  out.write(`merged ${what} into ${file}${renamed}; current context "${merged.context}"\n`);
+  return EXIT.ok;
+}
+
+/** an admin credential: only its owner may read it, also when the file was there before */
+async function writePrivate(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, file);
 }
 
 export interface UpgradeFlags {
-  to: string;
+  /** a Talos version; or `image` */
+  to?: string;
+  /** an installer image; or `to` */
+  image?: string;
   wait: boolean;
   timeoutMs: number;
   stage?: boolean;
   force?: boolean;
   allowDowngrade?: boolean;
+  preserve?: boolean;
+  rebootMode?: 'default' | 'powercycle';
+}
+
+/** the UpgradeRequest spec the flags ask for; a usage error for a malformed --to or --image */
+export function upgradeRequestSpec(flags: UpgradeFlags): Record<string, unknown> {
+  let target: { version: string } | { image: string };
+  if (flags.to !== undefined) {
+    if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to))
+      throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, EXIT.usage);
+    target = { version: flags.to.startsWith('v') ? flags.to : `v${flags.to}` };
+  } else if (flags.image !== undefined && /^[^\s:/][^\s]*$/.test(flags.image)) {
+    target = { image: flags.image };
+  } else {
+    throw new CLIError(
+      `--image "${flags.image ?? ''}" is not an image reference such as ghcr.io/siderolabs/installer:v1.13.10`,
+      EXIT.usage,
+    );
+  }
+  return {
+    ...target,
+    stage: !!flags.stage,
+    force: !!flags.force,
+    allowDowngrade: !!flags.allowDowngrade,
+    preserve: !!flags.preserve,
+    rebootMode: flags.rebootMode ?? 'default',
+  };
 }
 
 export async function upgrade(
@@ -119,21 +181,16 @@ export async function upgrade(
   out: NodeJS.WritableStream,
 ): Promise<number> {
   const { name } = parseTarget(target);
-  if (!/^v?\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(flags.to))
-    throw new CLIError(`--to "${flags.to}" is not a Talos version such as v1.13.10`, 2);
-  const version = flags.to.startsWith('v') ? flags.to : `v${flags.to}`;
-  const body = {
-    apiVersion: groupVersion(adoptedServerKind),
-    kind: 'UpgradeRequest',
-    spec: { version, stage: !!flags.stage, force: !!flags.force, allowDowngrade: !!flags.allowDowngrade },
-  };
+  const spec = upgradeRequestSpec(flags);
+  const wanted = String(spec.version ?? spec.image);
+  const body = { apiVersion: groupVersion(adoptedServerKind), kind: 'UpgradeRequest', spec };
   const started = Date.now();
   const reply = await kc.call('POST', `${objectPath(kc, name)}/upgrade`, body);
   const result = JSON.parse(reply.body) as { status?: { fromVersion?: string; actorID?: string; message?: string } };
   out.write(
-    `upgrade of adoptedserver/${name} to ${version} started (from ${result.status?.fromVersion ?? 'unknown'}): ${result.status?.message ?? ''}\n`,
+    `upgrade of adoptedserver/${name} to ${wanted} started (from ${result.status?.fromVersion ?? 'unknown'}): ${result.status?.message ?? ''}\n`,
   );
-  if (!flags.wait) return 0;
+  if (!flags.wait) return EXIT.ok;
   return followUpgrade(kc, name, result.status?.actorID, flags.timeoutMs, started, out);
 }
 
@@ -156,14 +213,15 @@ async function followUpgrade(
     await kc.watch(
       path,
       (ev) => {
-        if (ev.type === 'DELETED') throw new CLIError(`adoptedserver/${name} was deleted during the upgrade`);
+        if (ev.type === 'DELETED')
+          throw new CLIError(`adoptedserver/${name} was deleted during the upgrade`, EXIT.notFound);
         const p = (ev.object.status as AdoptedServerStatus | undefined)?.upgrade;
         if (!p || (actorID && p.actorID && p.actorID !== actorID)) return false;
         const line = `${p.phase}: ${p.message ?? ''}`;
         if (line !== last) out.write(`[${elapsed().padStart(4)}] ${line}\n`);
         last = line;
-        if (p.phase === 'Completed') verdict = 0;
-        if (p.phase === 'Failed') verdict = 1;
+        if (p.phase === 'Completed') verdict = EXIT.ok;
+        if (p.phase === 'Failed') verdict = EXIT.unhealthy;
         return verdict !== undefined;
       },
       signal,
@@ -172,6 +230,7 @@ async function followUpgrade(
   if (verdict === undefined)
     throw new CLIError(
       `the upgrade of adoptedserver/${name} did not finish within ${Math.round(timeoutMs / 1000)}s (last: ${last || 'no progress seen'})`,
+      EXIT.timeout,
     );
   return verdict;
 }

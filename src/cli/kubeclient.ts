@@ -3,6 +3,7 @@
 // their message is what the user sees.
 import type { IncomingMessage } from 'node:http';
 import { KubeAPI, KubeUnreachable, statusOf, type KubeReply, type WatchEvent } from '../kubeapi/client.js';
+import { EXIT, exitCodeOfReply, type ExitCode } from './exitcodes.js';
 
 export interface ConnectionFlags {
   kubeconfig?: string;
@@ -14,7 +15,9 @@ export interface ConnectionFlags {
 export class CLIError extends Error {
   constructor(
     message: string,
-    readonly exitCode = 1,
+    readonly exitCode: ExitCode = EXIT.serverError,
+    /** the HTTP code of the server's refusal, when it is one */
+    readonly httpCode?: number,
   ) {
     super(message);
     this.name = 'CLIError';
@@ -25,14 +28,14 @@ const USER_AGENT = 'kubectl-talos';
 
 function serverError(reply: KubeReply): CLIError {
   const s = statusOf(reply);
-  return new CLIError(`Error from server (${s.reason}): ${s.message}`);
+  return new CLIError(`Error from server (${s.reason}): ${s.message}`, exitCodeOfReply(reply.code), reply.code);
 }
 
 async function reachable<T>(p: Promise<T>): Promise<T> {
   try {
     return await p;
   } catch (e) {
-    if (e instanceof KubeUnreachable) throw new CLIError(e.message);
+    if (e instanceof KubeUnreachable) throw new CLIError(e.message, EXIT.serverError);
     throw e;
   }
 }
@@ -48,7 +51,7 @@ export class KubeClient {
     try {
       api = KubeAPI.load({ file: flags.kubeconfig, context: flags.context });
     } catch (e) {
-      throw new CLIError(`cannot load the kubeconfig: ${(e as Error).message}`);
+      throw new CLIError(`cannot load the kubeconfig: ${(e as Error).message}`, EXIT.usage);
     }
     return new KubeClient(api, flags.namespace || api.namespace);
   }

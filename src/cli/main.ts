@@ -11,8 +11,10 @@ import { upgradeCluster } from './clusterupgrade.js';
 import { health, kubeconfig, parseTarget, upgrade } from './commands.js';
 import { dashboard } from './dashboard.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
+import { EXIT, EXIT_CODES_HELP } from './exitcodes.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
+import { fleetStatus } from './status.js';
 import { validateFiles } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
@@ -31,12 +33,13 @@ function pluginVersion(): string {
 function program(run: (p: Promise<number>) => void): Command {
   const cmd = new Command('kubectl talos')
     .description(
-      'Talos nodes through the talos-fleet-apiserver (health, kubeconfig, upgrade) and offline Talos tools (validate, gen)',
+      'Talos nodes through the talos-fleet-apiserver (status, health, kubeconfig, upgrade) and offline Talos tools (validate, gen)',
     )
     .option('--kubeconfig <file>', 'path to the kubeconfig file (default: KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'the kubeconfig context to use')
     .option('-n, --namespace <ns>', "namespace of the object (default: the context's)")
     .version(pluginVersion(), '--version', 'print the plugin version')
+    .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   const client = () => KubeClient.load(cmd.opts<ConnectionFlags>());
@@ -54,8 +57,14 @@ function program(run: (p: Promise<number>) => void): Command {
     .command('kubeconfig')
     .description("the admin kubeconfig of the node's (or the cluster's) Kubernetes, from a control-plane node")
     .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
-    .option('-o, --output <file>', 'write it to this file (mode 0600) instead of standard output')
-    .action((target: string, o: { output?: string }) => run(kubeconfig(client(), target, o.output, process.stdout)));
+    .option(
+      '-o, --output <file>',
+      'write it to this file (mode 0600) instead of standard output; an existing kubeconfig is merged into, as talosctl does',
+    )
+    .option('--force', 'replace the file instead of merging into it', false)
+    .action((target: string, o: { output?: string; force: boolean }) =>
+      run(kubeconfig(client(), target, o.output, o.force, process.stdout)),
+    );
 
   cmd
     .command('upgrade')
@@ -63,7 +72,8 @@ function program(run: (p: Promise<number>) => void): Command {
       'upgrade the node to a Talos version, or roll the cluster to one (control planes one at a time, then workers)',
     )
     .argument('<adoptedserver/NAME|kubernetescluster/NAME>')
-    .requiredOption('--to <version>', 'Talos version, e.g. v1.13.10')
+    .option('--to <version>', 'Talos version, e.g. v1.13.10 (or --image for a node)')
+    .option('--image <ref>', "a node: the installer image to upgrade with instead of --to's default one")
     .option('--kubernetes <version>', 'a cluster: also move it to this Kubernetes version, e.g. 1.36.3')
     .option('--max-unavailable <count>', 'a cluster: workers upgraded at once (control planes always one at a time)')
     .option('--wait', 'follow the upgrade (each node of a cluster) until it completes or fails', false)
@@ -71,6 +81,12 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('--stage', 'a node: stage the upgrade, performed on the next reboot', false)
     .option('--force', 'a node: skip the etcd checks; also replaces an upgrade in progress', false)
     .option('--allow-downgrade', 'allow a version older than the one running', false)
+    .option('--preserve', 'a node: keep ephemeral data (Talos 1.8 and newer keep it anyway)', false)
+    .addOption(
+      new Option('--reboot-mode <mode>', 'a node: how it reboots into the new version')
+        .choices(['default', 'powercycle'])
+        .default('default'),
+    )
     .action((target: string, o: UpgradeOptions) => run(upgradeTarget(client(), target, o)));
   cmd
     .command('dashboard')
@@ -82,9 +98,30 @@ function program(run: (p: Promise<number>) => void): Command {
     .action((o: { port: string; open: boolean }) => {
       const port = Number(o.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new CLIError(`--port "${o.port}" is not a port number (0 to 65535)`, 2);
+        throw new CLIError(`--port "${o.port}" is not a port number (0 to 65535)`, EXIT.usage);
       const { namespace } = cmd.opts<ConnectionFlags>();
       run(dashboard(client(), { port, open: o.open, namespace }, process.stdout, process.stderr));
+    });
+  cmd
+    .command('status')
+    .description(
+      'the fleet on one screen: every KubernetesCluster with its Machines and nodes, then AdoptedServers, Machines and Servers outside clusters (exit 1 unless all are Ready)',
+    )
+    .option('-w, --watch', 'redraw on every change (from watches) until Ctrl-C', false)
+    .option('--no-color', 'no colours (also NO_COLOR, or when standard output is not a terminal)')
+    .option('-A, --all-namespaces', 'every namespace instead of the current one', false)
+    .option('--watch-timeout <duration>', '-w: one watch request lasts this long, then continues in a new one', '5m')
+    .action((o: { watch: boolean; color: boolean; allNamespaces: boolean; watchTimeout: string }) => {
+      const watchTimeoutMs = durationFlag(o.watchTimeout, '--watch-timeout');
+      const stop = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort());
+      run(
+        fleetStatus(
+          client(),
+          { watch: o.watch, watchTimeoutMs, noColor: !o.color, allNamespaces: o.allNamespaces },
+          { out: process.stdout, err: process.stderr, env: process.env, stop: stop.signal },
+        ),
+      );
     });
   cmd
     .command('validate')
@@ -157,7 +194,10 @@ function program(run: (p: Promise<number>) => void): Command {
 }
 
 interface UpgradeOptions {
-  to: string;
+  to?: string;
+  image?: string;
+  preserve: boolean;
+  rebootMode: 'default' | 'powercycle';
   kubernetes?: string;
   maxUnavailable?: string;
   wait: boolean;
@@ -171,24 +211,46 @@ interface UpgradeOptions {
 function upgradeTarget(kc: KubeClient, target: string, o: UpgradeOptions): Promise<number> {
   const { kind, name } = parseTarget(target, [adoptedServerKind, kubernetesClusterKind]);
   const timeoutMs = durationFlag(o.timeout, '--timeout');
+  if ((o.to === undefined) === (o.image === undefined))
+    throw new CLIError('give the target as one of --to VERSION or --image REF (a node)', EXIT.usage);
   if (kind === kubernetesClusterKind) {
-    if (o.stage || o.force) throw new CLIError('--stage and --force are for a node (adoptedserver/NAME)', 2);
+    if (o.stage || o.force || o.image !== undefined || o.preserve || o.rebootMode !== 'default')
+      throw new CLIError(
+        '--stage, --force, --image, --preserve and --reboot-mode are for a node (adoptedserver/NAME)',
+        EXIT.usage,
+      );
     const maxUnavailable = o.maxUnavailable === undefined ? undefined : Number(o.maxUnavailable);
     if (maxUnavailable !== undefined && !(Number.isInteger(maxUnavailable) && maxUnavailable >= 1))
-      throw new CLIError(`--max-unavailable "${o.maxUnavailable}" is not a whole number of at least 1`, 2);
+      throw new CLIError(`--max-unavailable "${o.maxUnavailable}" is not a whole number of at least 1`, EXIT.usage);
     return upgradeCluster(
       kc,
       name,
-      { to: o.to, kubernetes: o.kubernetes, maxUnavailable, allowDowngrade: o.allowDowngrade, wait: o.wait, timeoutMs },
+      {
+        to: o.to!,
+        kubernetes: o.kubernetes,
+        maxUnavailable,
+        allowDowngrade: o.allowDowngrade,
+        wait: o.wait,
+        timeoutMs,
+      },
       process.stdout,
     );
   }
   if (o.kubernetes !== undefined || o.maxUnavailable !== undefined)
-    throw new CLIError('--kubernetes and --max-unavailable are for a cluster (kubernetescluster/NAME)', 2);
+    throw new CLIError('--kubernetes and --max-unavailable are for a cluster (kubernetescluster/NAME)', EXIT.usage);
   return upgrade(
     kc,
     target,
-    { to: o.to, wait: o.wait, timeoutMs, stage: o.stage, force: o.force, allowDowngrade: o.allowDowngrade },
+    {
+      ...(o.to === undefined ? { image: o.image! } : { to: o.to }),
+      wait: o.wait,
+      timeoutMs,
+      stage: o.stage,
+      force: o.force,
+      allowDowngrade: o.allowDowngrade,
+      preserve: o.preserve,
+      rebootMode: o.rebootMode,
+    },
     process.stdout,
   );
 }
@@ -197,7 +259,7 @@ function durationFlag(v: string, flag: string): number {
   try {
     return parseDuration(v, flag);
   } catch (e) {
-    throw new CLIError((e as Error).message, 2);
+    throw new CLIError((e as Error).message, EXIT.usage);
   }
 }
 
@@ -208,7 +270,7 @@ function fail(e: unknown): number {
     return e.exitCode;
   }
   process.stderr.write(`error: ${(e as Error)?.stack ?? String(e)}\n`);
-  return 1;
+  return EXIT.serverError;
 }
 
 let pending: Promise<number> | undefined;
@@ -218,7 +280,7 @@ try {
   }).parse(process.argv);
 } catch (e) {
   // commander has printed usage or the parse error already
-  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? 0 : 2);
+  if (e instanceof CommanderError) process.exit(e.exitCode === 0 ? EXIT.ok : EXIT.usage);
   process.exit(fail(e));
 }
 if (pending) {

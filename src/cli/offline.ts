@@ -17,15 +17,16 @@ import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { clusterProblems } from '../admission/machineconfig.js';
 import { CLIError } from './kubeclient.js';
+import { EXIT } from './exitcodes.js';
 
 async function readBundle(file: string): Promise<SecretsBundle> {
   const parsed = parseSecretsYaml(await readFile(file, 'utf8'));
-  if (!parsed.ok) throw new CLIError(`${file}: ${parsed.error.problems.map((p) => p.message).join('; ')}`);
+  if (!parsed.ok) throw new CLIError(`${file}: ${parsed.error.problems.map((p) => p.message).join('; ')}`, EXIT.usage);
   return parsed.bundle;
 }
 
 async function writeNew(path: string, text: string, mode: number, force: boolean): Promise<void> {
-  if (existsSync(path) && !force) throw new CLIError(`${path} exists; use --force to overwrite it`);
+  if (existsSync(path) && !force) throw new CLIError(`${path} exists; use --force to overwrite it`, EXIT.usage);
   await writeFile(path, text, { mode });
 }
 
@@ -40,7 +41,7 @@ export async function genSecrets(flags: GenSecretsFlags, out: NodeJS.WritableStr
   const bundle = await generateSecretsBundle({ contract: parseContract(tag) });
   await writeNew(flags.output, secretsToYaml(bundle), 0o600, flags.force);
   out.write(`wrote ${flags.output} (secrets bundle for Talos ${tag})\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 /** a `--talos-version` (or spec.talos.version) as the tag it targets; a usage error (exit 2) when unsupported */
@@ -48,7 +49,7 @@ export function versionTag(v: string | undefined): string {
   try {
     return resolveTalosVersion(v).tag;
   } catch (e) {
-    throw new CLIError(`--talos-version: ${(e as Error).message}`, 2);
+    throw new CLIError(`--talos-version: ${(e as Error).message}`, EXIT.usage);
   }
 }
 
@@ -66,14 +67,14 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   const docs = parseAllDocuments(await readFile(flags.file, 'utf8')).map((d) => d.toJS() as KubeObject | null);
   const apiVersion = groupVersion(kubernetesClusterKind);
   const cluster = docs.find((d) => d?.kind === kubernetesClusterKind.kind && d.apiVersion === apiVersion);
-  if (!cluster) throw new CLIError(`${flags.file} has no ${apiVersion} ${kubernetesClusterKind.kind}`, 2);
+  if (!cluster) throw new CLIError(`${flags.file} has no ${apiVersion} ${kubernetesClusterKind.kind}`, EXIT.usage);
   const spec = clusterSpec(cluster);
   if (flags.talosVersion) (spec.talos ??= {}).version = flags.talosVersion;
   const endpoint = flags.endpoint ?? spec.talos?.endpoint;
   if (!endpoint)
     throw new CLIError(
       `KubernetesCluster ${cluster.metadata?.name} has no spec.talos.endpoint: pass --endpoint https://HOST:6443`,
-      2,
+      EXIT.usage,
     );
   const tag = versionTag(spec.talos?.version);
   // the validating admission's judgement first: its problems name the manifest's fields
@@ -82,6 +83,7 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   if (problems.length > 0)
     throw new CLIError(
       `KubernetesCluster ${cluster.metadata?.name} is invalid:\n${problems.map((p) => `  ${p.message}`).join('\n')}`,
+      EXIT.unhealthy,
     );
   const bundle = flags.secrets
     ? await readBundle(flags.secrets)
@@ -108,7 +110,7 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
       ]);
     }
   } catch (e) {
-    if (e instanceof ConfigInputError || e instanceof PatchError) throw new CLIError(e.message);
+    if (e instanceof ConfigInputError || e instanceof PatchError) throw new CLIError(e.message, EXIT.usage);
     throw e;
   }
   const host = new URL(endpoint).hostname.replace(/^\[(.*)\]$/, '$1');
@@ -121,5 +123,5 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   await mkdir(flags.output, { recursive: true });
   for (const [name, text] of files) await writeNew(join(flags.output, name), text, 0o600, flags.force);
   out.write(`generated ${files.map(([n]) => n).join(', ')} in ${flags.output} for Talos ${tag}\n`);
-  return 0;
+  return EXIT.ok;
 }

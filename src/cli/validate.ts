@@ -13,13 +13,14 @@ import { decodeBody, defaultAndValidate } from '../machinery/registry/prepare.js
 import { MAX_YAML_DEPTH, yamlTooDeep } from '../machinery/yamldepth.js';
 import type { ConfigProblem } from '../machineconfig/validate/index.js';
 import { CLIError } from './kubeclient.js';
+import { EXIT } from './exitcodes.js';
 import { checkMachineConfig, isTalosMachineConfig, type ValidateMode } from './machineconfigfiles.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
 async function manifestFiles(path: string, recursive: boolean): Promise<string[]> {
   const st = await stat(path).catch(() => undefined);
-  if (!st) throw new CLIError(`the path "${path}" does not exist`, 2);
+  if (!st) throw new CLIError(`the path "${path}" does not exist`, EXIT.usage);
   if (!st.isDirectory()) return [path];
   const out: string[] = [];
   for (const e of (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
@@ -196,5 +197,5 @@ export async function validateFiles(
     );
   }
   out.write(tally.problems === 0 ? `${what(tally)} valid\n` : `${tally.problems} problem(s) in ${what(tally)}\n`);
-  return tally.problems === 0 ? 0 : 1;
+  return tally.problems === 0 ? EXIT.ok : EXIT.unhealthy;
 }

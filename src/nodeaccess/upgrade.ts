@@ -79,6 +79,15 @@ export function advanceUpgrade(p: UpgradeProgress, seen: NodeSighting, now: numb
     event: { type, reason, message },
   });
   if (seen.reachable) {
+    if (p.phase === 'Upgrading' && (p.toVersion ? seen.version === p.toVersion : seen.version !== p.fromVersion)) {
+      // back at another version before it was looked at again: it did reboot, and the reboot is
+      // recorded all the same (Completed follows on the next look), so a watcher sees every phase
+      const message = `the node rebooted into ${seen.version} (back before it was looked at again)`;
+      return {
+        progress: { ...p, phase: 'Rebooting', message },
+        event: { type: 'Normal', reason: 'UpgradeRebooting', message },
+      };
+    }
     const arrived = p.toVersion
       ? seen.version === p.toVersion
       : p.phase === 'Rebooting' && seen.version !== p.fromVersion;

@@ -126,7 +126,7 @@ describe('kubectl talos gen', () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(parseSecretsYaml(readFileSync(file, 'utf8')).ok).toBe(true);
     const again = await talos(['gen', 'secrets', '-o', 'secrets.yaml']);
-    expect(again.code).toBe(1);
+    expect(again.code).toBe(2); // a usage error: nothing was written
     expect(again.stderr).toContain('exists; use --force');
   });
 

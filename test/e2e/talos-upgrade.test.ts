@@ -1,13 +1,16 @@
 // Upgrades through the upgrade subresource, the kubectl plugin as a user runs it (kubectl finds
 // kubectl-talos on PATH), and Management API sync against a local fake that records its calls.
 import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
 import { FakeManagementAPI } from '../helpers/fake-management-api.js';
 import { disposeServer, ROOT, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
 import { AS_GV, expectStatus, JSON_HDR } from '../helpers/api.js';
 import { createNamespace, eventually, getJSON, ok, tempDir, adoptedNode } from './kubectl-helpers.js';
+import { EXIT } from '../../src/cli/exitcodes.js';
 
 const NS = 'fleet';
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -230,16 +233,16 @@ describe('kubectl talos (the plugin)', () => {
     await sim.inject(worker.name, 'unhealthy', { service: 'containerd' });
     try {
       const r = await talos(['health', `adoptedserver/${worker.name}`, '-n', NS]);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(EXIT.unhealthy);
       expect(r.stdout).toMatch(/service\/containerd\s+Unhealthy/);
     } finally {
       await sim.inject(worker.name, 'heal');
     }
     const missing = await talos(['health', 'adoptedserver/nope', '-n', NS]);
-    expect(missing.code).toBe(1);
+    expect(missing.code).toBe(EXIT.notFound);
     expect(missing.stderr).toBe('Error from server (NotFound): adoptedservers.metal.sidero.dev "nope" not found\n');
     const bad = await talos(['health', 'pod/x', '-n', NS]);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(EXIT.usage);
     expect(bad.stderr).toContain('only adoptedserver/NAME');
   });
 
@@ -268,7 +271,7 @@ describe('kubectl talos (the plugin)', () => {
     expect(readFileSync(file, 'utf8')).toMatch(/^kind: Config$/m);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     const w = await talos(['kubeconfig', `adoptedserver/${worker!.name}`, '-n', NS]);
-    expect(w.code).toBe(1);
+    expect(w.code).toBe(EXIT.serverError);
     expect(w.stderr).toMatch(/^Error from server \(BadRequest\): .*worker node/);
   });
 
@@ -299,7 +302,7 @@ describe('kubectl talos (the plugin)', () => {
 
   it('upgrade refuses a version that is not one, and the plugin honours --context', async () => {
     const r = await talos(['upgrade', 'adoptedserver/x', '-n', NS, '--to', 'newest']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toContain('is not a Talos version');
     // the server's upgrade rule answers through the plugin: a downgrade, and one too far back
     const cp = sim.nodes().find((n) => n.role === 'controlplane')!;
@@ -310,8 +313,238 @@ describe('kubectl talos (the plugin)', () => {
     expect(far.code).not.toBe(0);
     expect(far.stderr).toContain('may go back only as far as Talos 1.11');
     const c = await talos(['--context', 'nope', 'health', 'adoptedserver/x']);
-    expect(c.code).toBe(1);
+    expect(c.code).toBe(EXIT.usage);
     expect(c.stderr).toMatch(/context "nope"/);
+  });
+});
+
+/** the simulator's record of a node: its version and the last Upgrade call it accepted */
+async function simNode(name: string): Promise<{ version: string; lastUpgrade: Record<string, unknown> | null }> {
+  const state = (await (await fetch(`${sim.control.url}/state`)).json()) as {
+    nodes: { name: string; version: string; lastUpgrade: Record<string, unknown> | null }[];
+  };
+  return state.nodes.find((n) => n.name === name)!;
+}
+
+/** the lines of --wait's progress, as `Phase` per line */
+const phasesOf = (stdout: string) =>
+  stdout
+    .split('\n')
+    .map((l) => /^\[\s*\d+s\] (\w+):/.exec(l)?.[1])
+    .filter((p): p is string => !!p);
+
+describe('kubectl talos upgrade: downgrades, every phase, the Talos upgrade options', () => {
+  it("refuses to take a v1.13.9 node to v1.8.0 (exit 4, the server's message); --allow-downgrade allows a downgrade Talos supports", async () => {
+    const node = sim.nodes()[2]!;
+    expect((await simNode(node.name)).version).toBe('v1.13.9');
+    const before = await upgradeCalls();
+    const down = await talos(['upgrade', `adoptedserver/${node.name}`, '-n', NS, '--to', 'v1.8.0']);
+    expect(down.code).toBe(EXIT.serverError);
+    // the refusal as the server words it (the kind's name aside, which is the API's business)
+    expect(down.stderr).toMatch(
+      new RegExp(
+        `^Error from server \\(Invalid\\): \\S+ "${node.name}" is invalid: spec\\.version: Invalid value: "v1\\.8\\.0": is older than the running v1\\.13\\.9: a downgrade is refused unless allowDowngrade is set\\n$`,
+      ),
+    );
+    const far = await talos(['upgrade', `adoptedserver/${node.name}`, '-n', NS, '--to', 'v1.8.0', '--allow-downgrade']);
+    expect(far.code).toBe(EXIT.serverError);
+    expect(far.stderr).toContain('a downgrade from v1.13.9 may go back only as far as Talos 1.');
+    expect(await upgradeCalls()).toEqual(before);
+    expect((await simNode(node.name)).version).toBe('v1.13.9');
+
+    const allowed = await talos([
+      'upgrade',
+      `adoptedserver/${node.name}`,
+      '-n',
+      NS,
+      '--to',
+      'v1.13.2',
+      '--allow-downgrade',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
+    expect(allowed.code, allowed.stderr).toBe(EXIT.ok);
+    // each phase once, in order: the node went away and came back
+    expect([...new Set(phasesOf(allowed.stdout))]).toEqual(['Upgrading', 'Rebooting', 'Completed']);
+    expect(allowed.stdout).toMatch(/\] Completed: the node runs v1\.13\.2 \(was v1\.13\.9\)\n$/);
+    expect((await simNode(node.name)).version).toBe('v1.13.2');
+  });
+
+  it('--image, --preserve and --reboot-mode reach the node as talosctl sends them', async () => {
+    const node = sim.nodes()[2]!;
+    const image = 'ghcr.io/siderolabs/installer:v1.13.9';
+    const r = await talos([
+      'upgrade',
+      `adoptedserver/${node.name}`,
+      '-n',
+      NS,
+      '--image',
+      image,
+      '--preserve',
+      '--reboot-mode',
+      'powercycle',
+      '--wait',
+      '--timeout',
+      '60s',
+    ]);
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    expect(r.stdout.split('\n')[0]).toMatch(
+      new RegExp(`^upgrade of adoptedserver/${node.name} to ${image} started \\(from v1\\.13\\.2\\)`),
+    );
+    expect([...new Set(phasesOf(r.stdout))]).toEqual(['Upgrading', 'Rebooting', 'Completed']);
+    expect(await simNode(node.name)).toMatchObject({
+      version: 'v1.13.9',
+      lastUpgrade: { image, preserve: true, rebootMode: 'POWERCYCLE', stage: false, force: false },
+    });
+    // refused before anything is asked: a bad mode, both targets, neither, node options on a cluster
+    const mode = await talos([
+      'upgrade',
+      `adoptedserver/${node.name}`,
+      '-n',
+      NS,
+      '--to',
+      'v1.13.10',
+      '--reboot-mode',
+      'hard',
+    ]);
+    expect(mode.code).toBe(EXIT.usage);
+    expect(mode.stderr).toContain("argument 'hard' is invalid. Allowed choices are default, powercycle.");
+    const both = await talos(['upgrade', `adoptedserver/${node.name}`, '-n', NS, '--to', 'v1.13.10', '--image', image]);
+    expect(both.code).toBe(EXIT.usage);
+    expect(both.stderr).toBe('error: give the target as one of --to VERSION or --image REF (a node)\n');
+    expect((await talos(['upgrade', `adoptedserver/${node.name}`, '-n', NS])).code).toBe(EXIT.usage);
+    const onCluster = await talos(['upgrade', 'kubernetescluster/any', '-n', NS, '--to', 'v1.13.10', '--preserve']);
+    expect(onCluster.code).toBe(EXIT.usage);
+    expect(onCluster.stderr).toContain('are for a node (adoptedserver/NAME)');
+    expect((await simNode(node.name)).lastUpgrade).toMatchObject({ image });
+  });
+});
+
+describe('kubectl talos: exit codes', () => {
+  it('--help lists them; each outcome has its own', async () => {
+    const help = await talos(['--help']);
+    expect(help.code).toBe(EXIT.ok);
+    expect(help.stdout).toContain(
+      [
+        'Exit codes:',
+        '  0  done: Healthy, the upgrade completed, no problem found',
+        '  1  not Healthy, the upgrade failed, or validate found problems',
+        '  2  usage error: a wrong command, flag, value, kubeconfig or context',
+        '  3  not found: the server answered NotFound',
+        '  4  server error: any other refusal, the server unreachable, or an unexpected failure',
+        '  5  --wait ran out of --timeout',
+      ].join('\n'),
+    );
+    const cp = sim.nodes()[0]!;
+    expect((await talos(['health', `adoptedserver/${cp.name}`, '-n', NS])).code).toBe(EXIT.ok);
+    expect((await talos(['health', `adoptedserver/${cp.name}`, '-n', NS, '--bogus'])).code).toBe(EXIT.usage);
+    expect((await talos(['nosuchcommand'])).code).toBe(EXIT.usage);
+    expect((await talos(['health', 'adoptedserver/nope', '-n', NS])).code).toBe(EXIT.notFound);
+    // a server that cannot be reached: a kubeconfig naming a port nothing listens on
+    const closed = await new Promise<number>((resolve) => {
+      const l = createServer().listen(0, '127.0.0.1', () => {
+        const port = (l.address() as AddressInfo).port;
+        l.close(() => resolve(port));
+      });
+    });
+    const dead = tmp.write(
+      'dead.kubeconfig',
+      readFileSync(s.kubeconfig, 'utf8').replace(/https:\/\/127\.0\.0\.1:\d+/, `https://127.0.0.1:${closed}`),
+    );
+    const unreachable = await talos(['--kubeconfig', dead, 'health', `adoptedserver/${cp.name}`, '-n', NS]);
+    expect(unreachable.code).toBe(EXIT.serverError);
+    expect(unreachable.stderr).toMatch(
+      /^error: cannot reach the API server at https:\/\/127\.0\.0\.1:\d+: connect ECONNREFUSED/,
+    );
+    // --wait out of time: the upgrade goes on, the plugin says so and exits 5
+    const worker = sim.nodes()[1]!;
+    const late = await talos([
+      'upgrade',
+      `adoptedserver/${worker.name}`,
+      '-n',
+      NS,
+      '--to',
+      'v1.13.11',
+      '--wait',
+      '--timeout',
+      '1ms',
+    ]);
+    expect(late.code).toBe(EXIT.timeout);
+    expect(late.stderr).toMatch(
+      new RegExp(`^error: the upgrade of adoptedserver/${worker.name} did not finish within 0s`),
+    );
+    await ok(s, [
+      '-n',
+      NS,
+      'wait',
+      '--for=jsonpath={.status.upgrade.phase}=Completed',
+      `adoptedserver/${worker.name}`,
+      '--timeout=60s',
+    ]);
+  });
+});
+
+describe('kubectl talos kubeconfig -o FILE', () => {
+  it('merges into an existing kubeconfig as talosctl does; --force replaces it; a file that is no kubeconfig is left alone', async () => {
+    const cp = sim.nodes()[0]!;
+    const file = tmp.write('merged.kubeconfig', readFileSync(s.kubeconfig, 'utf8'), 0o644);
+    const mine = parse(readFileSync(s.kubeconfig, 'utf8'));
+    const r = await talos(['kubeconfig', `adoptedserver/${cp.name}`, '-n', NS, '-o', file]);
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    const fetched = parse(
+      await ok(s, ['talos', 'kubeconfig', `adoptedserver/${cp.name}`, '-n', NS], { env: { PATH: pathWithPlugin } }),
+    );
+    const merged = parse(readFileSync(file, 'utf8'));
+    expect(r.stdout).toBe(
+      `merged the admin kubeconfig of adoptedserver/${cp.name} into ${file}; current context "${fetched['current-context']}"\n`,
+    );
+    const names = (l: { name: string }[]) => l.map((e) => e.name);
+    expect(names(merged.clusters)).toEqual([...names(mine.clusters), ...names(fetched.clusters)]);
+    expect(names(merged.users)).toEqual([...names(mine.users), ...names(fetched.users)]);
+    expect(names(merged.contexts)).toEqual([...names(mine.contexts), ...names(fetched.contexts)]);
+    expect(merged['current-context']).toBe(fetched['current-context']);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // what was there still works: kubectl reaches this server through its context
+    expect(
+      (await s.kubectl(['--kubeconfig', file, '--context', mine['current-context'], 'get', 'ns', NS, '-o', 'name']))
+        .stdout,
+    ).toBe(`namespace/${NS}\n`);
+    // again: the node hands out a new client certificate each time, so the user and its context
+    // are added under new names (the cluster, the same, is reused) and become current
+    const again = await talos(['kubeconfig', `adoptedserver/${cp.name}`, '-n', NS, '-o', file]);
+    expect(again.code, again.stderr).toBe(EXIT.ok);
+    const [user, context] = [fetched.users[0].name, fetched.contexts[0].name];
+    expect(again.stdout).toBe(
+      `merged the admin kubeconfig of adoptedserver/${cp.name} into ${file} (added user "${user}" as "${user}-1", context "${context}" as "${context}-1": the names were taken); current context "${context}-1"\n`,
+    );
+    const twice = parse(readFileSync(file, 'utf8'));
+    expect(names(twice.clusters)).toEqual(names(merged.clusters));
+    expect(names(twice.users)).toEqual([...names(merged.users), `${user}-1`]);
+    expect(twice.contexts.at(-1)).toEqual({
+      name: `${context}-1`,
+      context: { ...fetched.contexts[0].context, user: `${user}-1` },
+    });
+    expect(twice['current-context']).toBe(`${context}-1`);
+
+    const forced = await talos(['kubeconfig', `adoptedserver/${cp.name}`, '-n', NS, '-o', file, '--force']);
+    expect(forced.code, forced.stderr).toBe(EXIT.ok);
+    expect(forced.stdout).toBe(`wrote the admin kubeconfig of adoptedserver/${cp.name} to ${file}\n`);
+    // the file is now that kubeconfig alone (with the certificate issued for this call)
+    const replaced = parse(readFileSync(file, 'utf8'));
+    expect(names(replaced.clusters)).toEqual(names(fetched.clusters));
+    expect(names(replaced.users)).toEqual(names(fetched.users));
+    expect(replaced.contexts).toEqual(fetched.contexts);
+    expect(replaced.clusters).toEqual(fetched.clusters);
+    expect(replaced['current-context']).toBe(fetched['current-context']);
+
+    const notes = tmp.write('notes.txt', 'kind: Pod\n');
+    const refused = await talos(['kubeconfig', `adoptedserver/${cp.name}`, '-n', NS, '-o', notes]);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toBe(
+      `error: cannot merge into ${notes}: the existing file is not a kubeconfig (kind: Config); use --force to replace it\n`,
+    );
+    expect(readFileSync(notes, 'utf8')).toBe('kind: Pod\n');
   });
 });
 

@@ -69,6 +69,13 @@ export const talosDriver: RolloutDriver = {
 
   async follow(r: Round, u: ClusterUpgradeStatus, n: UpgradeNodeStatus, v: NodeView, o: RolloutOptions) {
     const s = v.sighting;
+    if (healthyAt(r, v, u.to) && n.phase === 'upgrading') {
+      // back at the target before it was looked at again: it did reboot, and the reboot is
+      // recorded all the same (done follows on the next look), so a watcher sees every phase
+      Object.assign(n, { phase: 'rebooting', message: `rebooted into ${u.to} (back before it was looked at again)` });
+      await event(r, 'Normal', 'UpgradeNodeRebooting', `machine ${v.name} rebooted into Talos ${u.to}`);
+      return;
+    }
     if (healthyAt(r, v, u.to)) {
       Object.assign(n, { phase: 'done', finishedAt: now(), message: `runs ${u.to}, healthy` });
       await event(r, 'Normal', 'UpgradeNodeDone', `machine ${v.name} runs Talos ${u.to} and is healthy`);

@@ -34,8 +34,23 @@ describe('following an upgrade', () => {
     expect(advanceUpgrade(r3.progress, { reachable: false, why: 'x' }, ...at(7)).progress).toBe(r3.progress);
   });
 
-  it('completes when the new version is seen even if the reboot was missed', () => {
-    expect(advanceUpgrade(base, { reachable: true, version: 'v1.13.10' }, ...at(5)).progress.phase).toBe('Completed');
+  it('records a reboot it missed (the node back at the new version at the first look) before completing', () => {
+    const missed = advanceUpgrade(base, { reachable: true, version: 'v1.13.10' }, ...at(5));
+    expect(missed.progress).toMatchObject({
+      phase: 'Rebooting',
+      message: 'the node rebooted into v1.13.10 (back before it was looked at again)',
+    });
+    expect(missed.event).toMatchObject({ type: 'Normal', reason: 'UpgradeRebooting' });
+    expect(advanceUpgrade(missed.progress, { reachable: true, version: 'v1.13.10' }, ...at(6)).progress.phase).toBe(
+      'Completed',
+    );
+    // an image without a version: any other version than the one it ran means it rebooted
+    const byImage = { ...base, image: 'registry.local/installer@sha256:abc', toVersion: undefined };
+    const r = advanceUpgrade(byImage, { reachable: true, version: 'v1.13.12' }, ...at(5));
+    expect(r.progress.phase).toBe('Rebooting');
+    expect(advanceUpgrade(r.progress, { reachable: true, version: 'v1.13.12' }, ...at(6)).progress.phase).toBe(
+      'Completed',
+    );
   });
 
   it('stays Upgrading while the node still answers at the old version', () => {
