@@ -28,11 +28,14 @@ export function fleetSources(namespace: string | undefined): Source[] {
     list,
     path: scoped(`/apis/${groupVersion(k)}`, k.plural, k.namespaced !== false),
   });
+  const kinds: Record<Exclude<ListName, 'events'>, KindDefinition> = {
+    clusters: kubernetesClusterKind,
+    machines: machineKind,
+    adoptedServers: adoptedServerKind,
+    servers: serverKind,
+  };
   return [
-    ours(kubernetesClusterKind, 'clusters'),
-    ours(machineKind, 'machines'),
-    ours(adoptedServerKind, 'adoptedServers'),
-    ours(serverKind, 'servers'),
+    ...(Object.entries(kinds) as [ListName, KindDefinition][]).map(([list, k]) => ours(k, list)),
     { list: 'events', path: scoped('/api/v1', 'events') },
   ];
 }
@@ -71,14 +74,9 @@ export class FleetMirror {
   ) {}
 
   lists(): FleetLists {
-    const of = (l: ListName) => [...(this.mirrors.get(l)?.items.values() ?? [])];
-    return {
-      clusters: of('clusters'),
-      machines: of('machines'),
-      adoptedServers: of('adoptedServers'),
-      servers: of('servers'),
-      events: of('events'),
-    };
+    const out: FleetLists = { clusters: [], machines: [], adoptedServers: [], servers: [], events: [] };
+    for (const [list, m] of this.mirrors) out[list] = [...m.items.values()];
+    return out;
   }
 
   /** lists every resource (once, now); a refusal other than 403 fails */
