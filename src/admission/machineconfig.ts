@@ -67,8 +67,8 @@ import { versionChangeProblems } from './versionchange.js';
 type TalosNetwork = NonNullable<NonNullable<KubernetesClusterSpec['talos']>['network']>;
 
 const isKind = (o: KubeObject, kind: KindDefinition) => o.kind === kind.kind && o.apiVersion === groupVersion(kind);
-const CLUSTER_REF = { group: kubernetesClusterKind.group, resource: kubernetesClusterKind.plural };
-const MACHINE_REF = { group: machineKind.group, resource: machineKind.plural };
+const CLUSTER_REF = { group: kubernetesClusterKind.group, kind: kubernetesClusterKind.kind };
+const MACHINE_REF = { group: machineKind.group, kind: machineKind.kind };
 /** an endpoint only to check the other inputs with when the cluster names none yet */
 const PLACEHOLDER_ENDPOINT = 'https://cluster.invalid:6443';
 

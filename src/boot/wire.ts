@@ -75,7 +75,7 @@ export function decodeRequest<T extends { uuid: string }>(t: WireType<T>, body: 
     errors.push(fieldErr.invalid('uuid', request.uuid, 'must be an SMBIOS UUID (8-4-4-4-12 hexadecimal digits)'));
   if (errors.length > 0 || !name)
     throw invalid(
-      { group: '', resource: 'agent requests', kind: `${t.what} request` },
+      { group: '', kind: `${t.what} request` },
       String(request.uuid ?? ''),
       errors,
     );

@@ -107,7 +107,7 @@ describe('kubectl talos validate', () => {
     const gen = await talos(['gen', 'config', '-f', 'cni.yaml', '-o', 'cni-out']);
     expect(gen.code).toBe(1);
     expect(gen.stderr).toContain(
-      'error: KubernetesCluster cni is invalid:\n  spec.talos.network.cni: Unsupported value: "cilium"',
+      'error: KubernetesCluster.vitistack.io "cni" is invalid: spec.talos.network.cni: Unsupported value: "cilium"',
     );
     expect(gen.stderr).not.toMatch(/URL:|http:\/\/ or https:\/\//);
   });
