@@ -81,7 +81,8 @@ export function versionSkewProblems(v: ClusterVersions, line: TalosLine | undefi
         fieldErr.invalid(
           n.field,
           n.value,
-          `Talos 1.${line.minor} runs Kubernetes 1.${minMinor} to 1.${maxMinor}; 1.${n.minor} is outside that range`,
+          // the generator's words (resolveKubernetesVersion) for the roles it reads
+          `Kubernetes ${n.value} is outside 1.${minMinor} – 1.${maxMinor}, the range Talos 1.${line.minor} accepts`,
         ),
       );
     }

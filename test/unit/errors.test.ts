@@ -104,7 +104,8 @@ describe('Status error constructors', () => {
       status: 'Failure',
       code: 422,
       reason: 'Invalid',
-      message: 'KubernetesCluster.vitistack.io "prod" is invalid: [spec.a: Invalid value: 2: must be odd, spec.b: Required value]',
+      message:
+        'KubernetesCluster.vitistack.io "prod" is invalid: [spec.a: Invalid value: 2: must be odd, spec.b: Required value]',
       // kubectl prints `The <details.kind> "<name>" is invalid`: the Kind, never the resource's plural
       details: {
         name: 'prod',

@@ -24,7 +24,7 @@ describe('versionSkewProblems', () => {
 
   it('refuses a cluster version outside the Talos range even when every role has its own', () => {
     expect(problems({ cluster: '1.20', controlPlane: '1.33', pools: ['1.33'] })).toEqual([
-      'spec.topology.version: Invalid value: "1.20": Talos 1.13 runs Kubernetes 1.31 to 1.36; 1.20 is outside that range',
+      'spec.topology.version: Invalid value: "1.20": Kubernetes 1.20 is outside 1.31 – 1.36, the range Talos 1.13 accepts',
     ]);
     // a cluster version that is no version at all, which no other check reads when every role has its own
     expect(problems({ cluster: 'one-point-two', controlPlane: '1.33', pools: [] })).toEqual([
@@ -81,7 +81,7 @@ describe('KubernetesClusterInputs admission', () => {
     const st = (e as StatusError).toStatus();
     expect(st).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(st.message).toBe(
-      'KubernetesCluster.vitistack.io "mixed" is invalid: spec.topology.version: Invalid value: "1.20": Talos 1.13 runs Kubernetes 1.31 to 1.36; 1.20 is outside that range',
+      'KubernetesCluster.vitistack.io "mixed" is invalid: spec.topology.version: Invalid value: "1.20": Kubernetes 1.20 is outside 1.31 – 1.36, the range Talos 1.13 accepts',
     );
     expect(st.details?.causes).toEqual([
       expect.objectContaining({ field: 'spec.topology.version', reason: 'FieldValueInvalid' }),
