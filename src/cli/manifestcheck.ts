@@ -24,7 +24,7 @@ export type Verdict =
   /** apiVersion and kind of ours: checked */
   | { what: 'ours'; kind: string; name: string; problems: ObjectProblem[] }
   /** a Kubernetes object of some other API group: not ours to judge */
-  | { what: 'other'; kind: string; name: string }
+  | { what: 'other'; apiVersion: string; kind: string; name: string }
   /** no apiVersion and kind (a Helm values file, a kustomization.yaml written without them) */
   | { what: 'not-an-object' };
 
@@ -44,7 +44,7 @@ export async function judgeDocument(value: unknown): Promise<Verdict> {
   const name =
     typeof meta.name === 'string' ? meta.name : typeof meta.generateName === 'string' ? meta.generateName : '';
   const group = groupOf(value.apiVersion);
-  if (!OUR_GROUPS.includes(group)) return { what: 'other', kind: value.kind, name };
+  if (!OUR_GROUPS.includes(group)) return { what: 'other', apiVersion: value.apiVersion, kind: value.kind, name };
   const kind = allKinds.find((k) => groupVersion(k) === value.apiVersion && k.kind === value.kind);
   if (!kind) {
     const served = allKinds.filter((k) => k.group === group).map((k) => `${groupVersion(k)} ${k.kind}`);

@@ -153,7 +153,8 @@ async function checkManifestFile(shown: string, text: string, flags: ValidateFla
     const who = { kind: verdict.kind, name: verdict.name };
     if (verdict.what === 'other') {
       tally.otherKinds++;
-      if (flags.strict) finding(docStart, { ...who, message: 'not a kind this tool checks' });
+      if (flags.strict)
+        finding(docStart, { ...who, message: `${verdict.apiVersion} ${verdict.kind} is not a kind this tool checks` });
       continue;
     }
     tally.objects++;
@@ -170,7 +171,7 @@ async function checkManifestFile(shown: string, text: string, flags: ValidateFla
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-function summary(t: Tally, problems: number): string {
+function summary(t: Tally, problems: number, strict: boolean): string {
   const what = [
     ...(t.configs > 0 ? [`${t.configs} machine config(s)`] : []),
     ...(t.objects > 0 || t.configs === 0 ? [`${t.objects} object(s)`] : []),
@@ -183,8 +184,9 @@ function summary(t: Tally, problems: number): string {
     ...(t.templates > 0 ? [plural(t.templates, 'template file', 'template files')] : []),
   ];
   const verdict = problems === 0 ? `${what} valid` : `${problems} problem(s) in ${what}`;
-  // with --strict what was skipped is among the problems too, and still counted here
-  return skipped.length === 0 ? verdict : `${verdict}; skipped ${skipped.join(', ')}`;
+  if (skipped.length === 0) return verdict;
+  // with --strict they are among the problems, and still counted here
+  return `${verdict}; ${strict ? 'not checked' : 'skipped'} ${skipped.join(', ')}`;
 }
 
 function textLine(f: Finding): string {
@@ -260,7 +262,7 @@ export async function validateFiles(
   const problems = tally.findings.filter((f) => f.severity === 'error').length;
   if (json) {
     out.write(`${JSON.stringify(tally.findings, null, 2)}\n`);
-    err.write(`${summary(tally, problems)}\n`);
-  } else out.write(`${summary(tally, problems)}\n`);
+    err.write(`${summary(tally, problems, flags.strict)}\n`);
+  } else out.write(`${summary(tally, problems, flags.strict)}\n`);
   return problems === 0 ? 0 : 1;
 }

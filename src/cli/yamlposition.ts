@@ -41,7 +41,8 @@ export function positionOf(doc: Document, lines: LineCounter, field: string | un
   let best = at(doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0);
   for (const seg of field ? fieldSegments(field) : []) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === String(seg));
+      // a key written twice: the last one is the value read
+      const pair = node.items.findLast((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === String(seg));
       if (!pair) break;
       const key = pair.key as Node | null;
       if (key?.range) best = at(key.range[0]);
