@@ -154,6 +154,27 @@ describe('kubectl talos validate on a GitOps repository', () => {
     expect(missing.stderr).toBe('error: the path "nope" does not exist\n');
   });
 
+  it('-o json: a machine config problem carries the line and column of its key, kind MachineConfig', async () => {
+    const text = readFileSync(join(REPO, 'talos/worker.yaml'), 'utf8').replace('    disk: /dev/sda\n', '');
+    tmp.write('worker.yaml', text);
+    const r = await validate(['-f', 'worker.yaml', '-o', 'json'], tmp.dir);
+    expect(r.code).toBe(1);
+    const findings = JSON.parse(r.stdout) as { line: number; column: number }[];
+    expect(findings).toHaveLength(1);
+    const line = text.split('\n')[findings[0]!.line - 1]!;
+    expect(findings[0]).toEqual({
+      file: 'worker.yaml',
+      line: findings[0]!.line,
+      column: line.indexOf('install:') + 1,
+      kind: 'MachineConfig',
+      name: '',
+      path: 'machine.install.disk',
+      message: expect.stringContaining('metal mode') as unknown,
+      severity: 'error',
+    });
+    expect(r.stderr).toBe('1 problem(s) in 1 machine config(s)\n');
+  });
+
   it('our group with a version or kind this server does not serve, and a key written twice, are problems', async () => {
     const file = tmp.write(
       'ours.yaml',
