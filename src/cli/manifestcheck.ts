@@ -32,9 +32,14 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 const groupOf = (apiVersion: string) => (apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.indexOf('/')) : '');
 
-/** a field error's message without its leading `field: ` */
-const reason = (e: FieldError) =>
-  e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+/**
+ * a field error's message without its leading `field: `, and without the regex kube's name rules
+ * append (`..., regex used for validation is '[a-z0-9]([-a-z0-9]*...'`): the words before it say it
+ */
+function reason(e: FieldError): string {
+  const message = e.message.startsWith(`${e.field}: `) ? e.message.slice(e.field.length + 2) : e.message;
+  return message.replace(/,? regex used for validation is '[^']*'/g, '');
+}
 
 /** what the document is, and for ours, everything wrong with it */
 export async function judgeDocument(value: unknown): Promise<Verdict> {

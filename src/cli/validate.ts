@@ -160,7 +160,7 @@ async function checkManifestFile(shown: string, text: string, flags: ValidateFla
     tally.objects++;
     // a key written twice: the server refuses the object for it (strict field validation)
     for (const e of doc.errors) {
-      const key = /^\s*(\S+?):/.exec(text.slice(e.pos[0]))?.[1] ?? '';
+      const key = /^\s*(\S+?):/.exec(text.slice(e.pos[0], e.pos[0] + 300))?.[1] ?? '';
       finding(at(e.pos[0]), { ...who, message: `duplicate field${key ? ` "${key}"` : ''}` });
     }
     for (const p of verdict.problems)
