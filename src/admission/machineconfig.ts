@@ -1,7 +1,7 @@
 // Talos machine-config admission for the vitistack kinds, as two plugins. KubernetesClusterInputs
 // (validating, needs nothing but the object, so the AdmissionReview endpoints run it too): a
-// cluster's Talos inputs resolve (Kubernetes version inside the target Talos version's range,
-// endpoint, subnets) and its patches apply. TalosConfigGeneration (in-process only: it reads and
+// cluster's Talos inputs resolve (Kubernetes versions inside the target Talos version's range and
+// within the version skew of each other (versionskew.ts), endpoint, subnets) and its patches apply. TalosConfigGeneration (in-process only: it reads and
 // writes Secrets): a Machine gets its machine config generated, the object recording only
 // annotations; after the write (never on a dry run) a KubernetesCluster gets its secrets bundle
 // and talosconfig Secrets, a Machine its machine-config Secret.
@@ -63,12 +63,14 @@ import {
 import type { SecretStore } from '../secrets/secretstore.js';
 import type { AdmissionPlugin } from './plugin.js';
 import { versionChangeProblems } from './versionchange.js';
+import { versionSkewProblems } from '../machineconfig/versionskew.js';
+import type { TalosLine } from '../machineconfig/generate/versions.js';
 
 type TalosNetwork = NonNullable<NonNullable<KubernetesClusterSpec['talos']>['network']>;
 
 const isKind = (o: KubeObject, kind: KindDefinition) => o.kind === kind.kind && o.apiVersion === groupVersion(kind);
-const CLUSTER_REF = { group: kubernetesClusterKind.group, resource: kubernetesClusterKind.plural };
-const MACHINE_REF = { group: machineKind.group, resource: machineKind.plural };
+const CLUSTER_REF = { group: kubernetesClusterKind.group, kind: kubernetesClusterKind.kind };
+const MACHINE_REF = { group: machineKind.group, kind: machineKind.kind };
 /** an endpoint only to check the other inputs with when the cluster names none yet */
 const PLACEHOLDER_ENDPOINT = 'https://cluster.invalid:6443';
 
@@ -238,8 +240,29 @@ export async function clusterProblems(cluster: KubeObject): Promise<FieldError[]
       else throw e;
     }
   }
+  // the versions together (versionskew.ts): a field the generator refused already gets no second complaint
+  const refused = new Set(errors.map((e) => e.field));
+  errors.push(...clusterVersionProblems(spec).filter((e) => !refused.has(e.field)));
   const seen = new Set<string>();
   return errors.filter((e) => !seen.has(e.message) && !!seen.add(e.message));
+}
+
+function clusterVersionProblems(spec: KubernetesClusterSpec): FieldError[] {
+  let line: TalosLine | undefined;
+  try {
+    line = resolveTalosVersion(spec.talos?.version).line;
+  } catch (e) {
+    if (!(e instanceof ConfigInputError)) throw e;
+  }
+  const topology = spec.topology;
+  return versionSkewProblems(
+    {
+      cluster: topology?.version,
+      controlPlane: topology?.controlplane?.version,
+      pools: (topology?.workers ?? []).map((p) => p?.version),
+    },
+    line,
+  );
 }
 
 /** judges a KubernetesCluster's Talos inputs when its spec is written */

@@ -4,7 +4,7 @@
 // effects (no Secrets are read or written), so a caller learns and changes nothing.
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { allKinds, kubernetesClusterKind } from '../api/index.js';
-import { badRequest, StatusError, type FieldError } from '../machinery/errors.js';
+import { badRequest, invalid, StatusError, type FieldError } from '../machinery/errors.js';
 import type { KindDefinition, KubeObject } from '../machinery/kind.js';
 import { validateObjectMeta } from '../machinery/metavalidation.js';
 import type { RequestContext, UserInfo } from '../machinery/registry/context.js';
@@ -54,25 +54,6 @@ export function requestOf(review: unknown): AdmissionRequest {
 
 function kindOf(req: AdmissionRequest): KindDefinition | undefined {
   return allKinds.find((k) => k.group === req.kind.group && k.version === req.kind.version && k.kind === req.kind.kind);
-}
-
-function denied(uid: string, name: string, kind: KindDefinition, errors: FieldError[]): AdmissionResponse {
-  const message = `${kind.kind} "${name}" is invalid: ${errors.map((e) => e.message).join(', ')}`;
-  return {
-    uid,
-    allowed: false,
-    status: {
-      code: 422,
-      reason: 'Invalid',
-      message,
-      details: {
-        name,
-        group: kind.group,
-        kind: kind.plural,
-        causes: errors.map((e) => ({ reason: e.type, message: e.message, field: e.field })),
-      },
-    },
-  };
 }
 
 /** the requesting user as kube-apiserver reports it (authentication.k8s.io UserInfo) */
@@ -150,6 +131,7 @@ export async function review(phase: AdmissionPhase, req: AdmissionRequest): Prom
     errors.push(...(kind.strategy.validate?.(copy) ?? []));
     if (op === 'UPDATE' && req.oldObject) errors.push(...(kind.strategy.validateUpdate?.(copy, req.oldObject) ?? []));
   }
-  if (errors.length > 0) return denied(req.uid, name, kind, errors);
+  // the Status the in-process chain answers with, so kubectl names the object alike either way
+  if (errors.length > 0) return refused(req.uid, invalid(kind, name, errors), ctx.warnings);
   return (await plugins('validate')) ?? allowed();
 }

@@ -7,7 +7,7 @@ import { fieldErr, invalid, type FieldError } from '../machinery/errors.js';
 import { groupVersion, type KubeObject } from '../machinery/kind.js';
 import type { AdmissionPlugin } from './plugin.js';
 
-const SERVER_REF = { group: serverKind.group, resource: serverKind.plural };
+const SERVER_REF = { group: serverKind.group, kind: serverKind.kind };
 
 export function inlineCredentialProblems(obj: KubeObject): FieldError[] {
   const bmc = (obj.spec as { bmc?: Record<string, unknown> } | undefined)?.bmc;

@@ -20,7 +20,7 @@ import {
   kindSchema,
   type Static,
 } from './schema.js';
-import { hostPortPattern, hostPortProblem, valueAt } from './validate.js';
+import { hostPortPattern, hostPortProblem, hostPortRule, valueAt } from './validate.js';
 
 /** Lets the controller unregister the node from the Management API before the object goes away. */
 export const adoptedServerFinalizer = 'adoptedserver.metal.sidero.dev';
@@ -55,7 +55,7 @@ const TalosSpec = Obj(
   {
     endpoint: Str(
       'Address of the node\'s Talos API (apid) as host:port, e.g. "192.168.1.10:50000". The host is a DNS name, an IPv4 address or an IPv6 address in brackets.',
-      { pattern: hostPortPattern },
+      { pattern: hostPortPattern, 'x-pattern-rule': hostPortRule },
     ),
     nodeType: Enum(nodeTypes, 'Talos machine type of the node: controlplane or worker.'),
     talosVersion: Opt(Str('Declared Talos version, e.g. v1.8.3. The observed version is in status.nodeInfo.')),

@@ -30,7 +30,7 @@ import {
   setList,
   type Static,
 } from './schema.js';
-import { duplicateKeyErrors, isRecord, valueAt } from './validate.js';
+import { dns1123LabelRule, dns1123SubdomainRule, duplicateKeyErrors, isRecord, valueAt } from './validate.js';
 
 export const architectures = ['amd64', 'arm64', 'x86_64'] as const;
 export const taintEffects = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
@@ -95,7 +95,12 @@ const PoolArchitecture = Enum(architectures, 'CPU architecture: amd64, arm64 or 
 const ServerClassName = () =>
   Str(
     'ServerClass (metal.sidero.dev) whose Servers the machines run on: each gets the first free, clean Server of the class.',
-    { minLength: 1, maxLength: 253, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$' },
+    {
+      minLength: 1,
+      maxLength: 253,
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+      'x-pattern-rule': dns1123SubdomainRule,
+    },
   );
 
 const ControlPlane = Obj(
@@ -119,6 +124,7 @@ const WorkerPool = Obj(
       minLength: 1,
       maxLength: 63,
       pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$',
+      'x-pattern-rule': dns1123LabelRule,
     }),
     replicas: Int('Number of machines in the pool.', { minimum: 0 }),
     version: Str('Kubernetes version of the pool.'),

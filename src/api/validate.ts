@@ -22,6 +22,12 @@ export const hostPortPattern = `^(${ipv4Re}|${dnsNameRe}|\\[[0-9a-fA-F:.]+\\]):$
 export const hostPortRule =
   'must be host:port, where host is a DNS name, an IPv4 address or an IPv6 address in brackets, and port is 1-65535';
 
+/** kube's wording for names (apimachinery's validation.IsDNS1123Label / IsDNS1123Subdomain) */
+export const dns1123LabelRule =
+  "must be an RFC 1123 label: lowercase letters, digits and '-', starting and ending with a letter or digit";
+export const dns1123SubdomainRule =
+  "must be an RFC 1123 subdomain: lowercase letters, digits, '-' and '.', each part starting and ending with a letter or digit";
+
 const ipv4Exact = new RegExp(`^${ipv4Re}$`);
 const dnsLabelExact = new RegExp(`^${dnsLabelRe}$`);
 const dnsTopLabelExact = new RegExp(`^${dnsTopLabelRe}$`);

@@ -74,10 +74,6 @@ export function decodeRequest<T extends { uuid: string }>(t: WireType<T>, body: 
   if (errors.length === 0 && !name)
     errors.push(fieldErr.invalid('uuid', request.uuid, 'must be an SMBIOS UUID (8-4-4-4-12 hexadecimal digits)'));
   if (errors.length > 0 || !name)
-    throw invalid(
-      { group: '', resource: 'agent requests', kind: `${t.what} request` },
-      String(request.uuid ?? ''),
-      errors,
-    );
+    throw invalid({ group: '', kind: `${t.what} request` }, String(request.uuid ?? ''), errors);
   return { request, name };
 }

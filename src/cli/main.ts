@@ -15,7 +15,7 @@ import { EXIT, EXIT_CODES_HELP } from './exitcodes.js';
 import { MODES, type ValidateMode } from './machineconfigfiles.js';
 import { genConfig, genSecrets, versionTag } from './offline.js';
 import { fleetStatus } from './status.js';
-import { validateFiles } from './validate.js';
+import { validateFiles, type OutputFormat } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
 /** the package's version (package.json at the repo root, above src/cli and dist/src/cli alike) */
@@ -126,7 +126,7 @@ function program(run: (p: Promise<number>) => void): Command {
   cmd
     .command('validate')
     .description(
-      "run the server's schema and validating admission on manifests, and Talos's checks on raw Talos machine configs, with no cluster (exit 1 on any problem)",
+      "run the server's checks on the objects of our kinds (metal.sidero.dev, vitistack.io) and Talos's checks on raw Talos machine configs, with no cluster; other objects are counted and skipped (exit 0 valid, 1 problems, 2 usage)",
     )
     .requiredOption('-f, --filename <path>', 'a manifest or machine-config file, or a directory of them')
     .option('-R, --recursive', 'descend into directories', false)
@@ -139,15 +139,33 @@ function program(run: (p: Promise<number>) => void): Command {
         .choices(MODES)
         .default('metal'),
     )
-    .option('--strict', 'machine configs: warnings count as problems, as talosctl validate --strict', false)
-    .action((o: { filename: string; recursive: boolean; talosVersion?: string; mode: ValidateMode; strict: boolean }) =>
-      run(
-        validateFiles(o.filename, o.recursive, process.stdout, {
-          ...(o.talosVersion === undefined ? {} : { talosVersion: versionTag(o.talosVersion) }),
-          mode: o.mode,
-          strict: o.strict,
-        }),
-      ),
+    .option(
+      '--strict',
+      'everything read must pass: machine-config warnings (as talosctl validate --strict), objects of other kinds and documents that are not objects count as problems',
+      false,
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'json: an array of {file, line, column, kind, name, path, message, severity}')
+        .choices(['text', 'json'])
+        .default('text'),
+    )
+    .action(
+      (o: {
+        filename: string;
+        recursive: boolean;
+        talosVersion?: string;
+        mode: ValidateMode;
+        strict: boolean;
+        output: OutputFormat;
+      }) =>
+        run(
+          validateFiles(o.filename, o.recursive, process.stdout, {
+            ...(o.talosVersion === undefined ? {} : { talosVersion: versionTag(o.talosVersion) }),
+            mode: o.mode,
+            strict: o.strict,
+            output: o.output,
+          }),
+        ),
     );
 
   const gen = cmd.command('gen').description('generate Talos material offline');

@@ -16,6 +16,7 @@ import { PatchError } from '../machineconfig/patch/patcherror.js';
 import { parseSecretsYaml, secretsToYaml } from '../machineconfig/secretsyaml.js';
 import { generateTalosconfig, talosconfigToYaml } from '../machineconfig/talosconfig.js';
 import { clusterProblems } from '../admission/machineconfig.js';
+import { qualifiedKind, type FieldError, type KindRef } from '../machinery/errors.js';
 import { CLIError } from './kubeclient.js';
 import { EXIT } from './exitcodes.js';
 
@@ -53,6 +54,17 @@ export function versionTag(v: string | undefined): string {
   }
 }
 
+/**
+ * kube-apiserver's naming of a refused object (`KubernetesCluster.vitistack.io "x" is invalid: ...`),
+ * several problems one per line as kubectl lists them
+ */
+export function invalidObjectMessage(kind: KindRef, name: string, problems: FieldError[]): string {
+  const head = `${qualifiedKind(kind)} "${name}" is invalid:`;
+  return problems.length === 1
+    ? `${head} ${problems[0]!.message}`
+    : `${head}\n${problems.map((p) => `* ${p.message}`).join('\n')}`;
+}
+
 export interface GenConfigFlags {
   file: string;
   output: string;
@@ -81,10 +93,7 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   const judged = { ...cluster, spec: { ...spec, talos: { ...spec.talos, endpoint } } };
   const problems = await clusterProblems(judged);
   if (problems.length > 0)
-    throw new CLIError(
-      `KubernetesCluster ${cluster.metadata?.name} is invalid:\n${problems.map((p) => `  ${p.message}`).join('\n')}`,
-      EXIT.unhealthy,
-    );
+    throw new CLIError(invalidObjectMessage(kubernetesClusterKind, String(cluster.metadata?.name ?? ''), problems), EXIT.unhealthy);
   const bundle = flags.secrets
     ? await readBundle(flags.secrets)
     : await generateSecretsBundle({ contract: parseContract(tag) });

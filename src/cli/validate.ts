@@ -1,20 +1,17 @@
-// kubectl talos validate: the server's schema and validating admission on Kubernetes manifests,
-// and Talos's own checks on raw Talos machine configs (machineconfigfiles.ts), with no cluster.
-// Each file is one or the other, told apart by its content.
+// kubectl talos validate: the server's checks on the objects of our kinds and Talos's own checks on
+// raw Talos machine configs (machineconfigfiles.ts), with no cluster, over a file or a GitOps
+// repository. Each file is one or the other, told apart by its content; objects of other kinds
+// (Deployments, Kustomizations, CRDs) and documents that are no objects (Helm values) are counted
+// and skipped, or with --strict refused.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { LineCounter, parseAllDocuments, type Document } from 'yaml';
-import { allKinds, kubernetesClusterKind } from '../api/index.js';
-import { clusterProblems } from '../admission/machineconfig.js';
-import { StatusError, type FieldError } from '../machinery/errors.js';
-import type { KindDefinition, KubeObject } from '../machinery/kind.js';
-import { systemContext } from '../machinery/registry/context.js';
-import { decodeBody, defaultAndValidate } from '../machinery/registry/prepare.js';
 import { MAX_YAML_DEPTH, yamlTooDeep } from '../machinery/yamldepth.js';
-import type { ConfigProblem } from '../machineconfig/validate/index.js';
 import { CLIError } from './kubeclient.js';
 import { EXIT } from './exitcodes.js';
 import { checkMachineConfig, isTalosMachineConfig, type ValidateMode } from './machineconfigfiles.js';
+import { judgeDocument } from './manifestcheck.js';
+import { positionOf } from './yamlposition.js';
 
 const MANIFEST = /\.(ya?ml|json)$/i;
 
@@ -31,69 +28,54 @@ async function manifestFiles(path: string, recursive: boolean): Promise<string[]
   return out;
 }
 
-/** `spec.workers[1].name` -> the YAML node's line, or the document's line */
-function lineOf(doc: Document, lines: LineCounter, field: string | undefined): number {
-  const docLine = lines.linePos(doc.range?.[0] ?? 0).line;
-  if (!field) return docLine;
-  const path = field.split('.').flatMap((seg) => {
-    const m = /^([^[]*)((?:\[\d+\])*)$/.exec(seg);
-    if (!m) return [seg];
-    return [m[1]!, ...[...m[2]!.matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]))].filter((x) => x !== '');
-  });
-  for (let n = path.length; n > 0; n--) {
-    const node = doc.getIn(path.slice(0, n), true) as { range?: [number, number, number] } | undefined;
-    if (node?.range) return lines.linePos(node.range[0]).line;
-  }
-  return docLine;
-}
-
-function kindOf(obj: KubeObject): KindDefinition | undefined {
-  return allKinds.find((k) => `${k.group}/${k.version}` === obj.apiVersion && k.kind === obj.kind);
-}
-
-/** the schema, the kinds' rules and the validating admission of one object */
-async function problemsOf(obj: KubeObject): Promise<{ field?: string; message: string }[]> {
-  if (typeof obj !== 'object' || Array.isArray(obj) || !obj.apiVersion || !obj.kind)
-    return [{ message: 'not a Kubernetes object: apiVersion and kind are required' }];
-  const kind = kindOf(obj);
-  if (!kind) return [{ message: `${obj.apiVersion} ${obj.kind} is not a kind this server serves` }];
-  try {
-    // kubectl fills in the namespace from the context when a manifest has none
-    if (kind.namespaced && obj.metadata && typeof obj.metadata === 'object' && !obj.metadata.namespace)
-      obj.metadata.namespace = 'default';
-    const decoded = decodeBody(kind, { value: obj, duplicates: [] }, { ...systemContext(), fieldValidation: 'Strict' });
-    defaultAndValidate(kind, decoded);
-    if (kind === kubernetesClusterKind) {
-      return (await clusterProblems(decoded)).map((e: FieldError) => ({ field: e.field, message: e.message }));
-    }
-    return [];
-  } catch (e) {
-    if (!(e instanceof StatusError)) throw e;
-    const causes = e.details?.causes ?? [];
-    return causes.length > 0
-      ? causes.map((c) => ({ field: c.field, message: c.message ?? e.message }))
-      : [{ message: e.message }];
-  }
-}
+export type OutputFormat = 'text' | 'json';
 
 export interface ValidateFlags {
   /** the Talos version raw machine configs are checked for; default: detected from each file */
   talosVersion?: string;
   mode: ValidateMode;
-  /** warnings of machine configs count as problems, as `talosctl validate --strict` */
+  /**
+   * warnings of machine configs, objects of kinds this tool does not check and documents that
+   * are not Kubernetes objects all count as problems
+   */
   strict: boolean;
+  output?: OutputFormat;
+}
+
+/** One problem, as `-o json` prints it (for CI annotations). */
+export interface Finding {
+  file: string;
+  /** 1-based */
+  line: number;
+  /** 1-based */
+  column: number;
+  /** the object's kind, `MachineConfig` for a Talos machine config, empty for a file that does not parse */
+  kind: string;
+  name: string;
+  /** the field, as the API (or talosctl) names it; empty for the object or document as a whole */
+  path: string;
+  message: string;
+  /** errors fail the run; warnings (a machine config's, without --strict) do not */
+  severity: 'error' | 'warning';
 }
 
 interface Tally {
-  problems: number;
   objects: number;
   configs: number;
+  otherKinds: number;
+  notObjects: number;
+  templates: number;
+  findings: Finding[];
 }
 
-/** `file:line: path: message`, `file:line: warning: ...` for what does not count as a problem */
-function machineConfigLine(shown: string, p: ConfigProblem): string {
-  const where = p.line === undefined ? shown : `${shown}:${p.line}`;
-  return `${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.path}: ${p.message}\n`;
+/** a Helm or other template: `{{ ... }}` that does not parse as YAML is not for us to read */
+const TEMPLATE = /\{\{.*\}\}/;
+
+/** a machine config problem's column: where its line's text starts (the key, or a list item's dash) */
+function columnOfLine(text: string, line: number | undefined): number {
+  if (line === undefined) return 1;
+  const l = text.split('\n')[line - 1] ?? '';
+  return l.length - l.trimStart().length + 1;
 }
 
 function checkConfigFile(
@@ -101,101 +83,187 @@ function checkConfigFile(
   text: string,
   docs: unknown[],
   flags: ValidateFlags,
-  out: NodeJS.WritableStream,
+  print: (s: string) => void,
   tally: Tally,
 ): void {
   tally.configs++;
   const report = checkMachineConfig(text, docs, flags);
-  out.write(`${shown}: ${report.header}\n`);
+  print(`${shown}: ${report.header}\n`);
   // in the file's order, as a compiler lists them (problems without a line, about the whole file, first)
-  const byLine = [...report.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  for (const p of byLine) {
-    out.write(machineConfigLine(shown, p));
-    if (p.severity === 'error') tally.problems++;
+  for (const p of [...report.problems].sort((a, b) => (a.line ?? 0) - (b.line ?? 0))) {
+    tally.findings.push({
+      file: shown,
+      line: p.line ?? 1,
+      column: columnOfLine(text, p.line),
+      kind: 'MachineConfig',
+      name: '',
+      path: p.path,
+      message: p.message,
+      severity: p.severity === 'warning' ? 'warning' : 'error',
+    });
+    // `file:line: path: message`, as talosctl's users know it
+    const where = p.line === undefined ? shown : `${shown}:${p.line}`;
+    print(`${where}: ${p.severity === 'warning' ? 'warning: ' : ''}${p.path}: ${p.message}\n`);
   }
 }
 
-async function checkManifestFile(
-  shown: string,
-  parsed: Document.Parsed[],
-  lines: LineCounter,
-  out: NodeJS.WritableStream,
-  tally: Tally,
-): Promise<void> {
+/** a document's plain value; a problem when it cannot be had (too many aliases) */
+function valueOf(doc: Document.Parsed): { value: unknown } | { problem: string } {
+  try {
+    return { value: doc.toJS({ maxAliasCount: 1000 }) };
+  } catch (e) {
+    return { problem: (e as Error).message.split('\n')[0]! };
+  }
+}
+
+async function checkManifestFile(shown: string, text: string, flags: ValidateFlags, tally: Tally): Promise<Finding[]> {
+  const lines = new LineCounter();
+  const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
+  const found: Finding[] = [];
+  const finding = (at: { line: number; column: number }, f: Partial<Finding> & { message: string }): void => {
+    const { kind = '', name = '', path = '', message, severity = 'error' } = f;
+    found.push({ file: shown, line: at.line, column: at.column, kind, name, path, message, severity });
+  };
+  const broken = parsed.flatMap((d) => d.errors.filter((e) => e.code !== 'DUPLICATE_KEY'));
+  if (broken.length > 0 && TEMPLATE.test(text)) {
+    tally.templates++;
+    if (flags.strict) finding({ line: 1, column: 1 }, { message: 'a template ({{ }}), not YAML this tool can read' });
+    return found;
+  }
   for (const doc of parsed) {
-    if (doc.errors.length > 0) {
-      for (const err of doc.errors)
-        out.write(`${shown}:${lines.linePos(err.pos[0]).line}: ${err.message.split('\n')[0]}\n`);
-      tally.problems += doc.errors.length;
+    const at = (offset: number) => {
+      const p = lines.linePos(offset);
+      return { line: p.line, column: p.col };
+    };
+    const fatal = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
+    for (const e of fatal) finding(at(e.pos[0]), { message: e.message.split('\n')[0]! });
+    if (fatal.length > 0) continue;
+    const got = valueOf(doc);
+    if ('problem' in got) {
+      finding(at(doc.range[0]), { message: got.problem });
       continue;
     }
-    const obj = doc.toJS() as KubeObject | null;
-    if (obj === null || obj === undefined) continue;
-    tally.objects++;
-    const id = `${String(obj.kind ?? '?')}/${String(obj.metadata?.name ?? '?')}`;
-    for (const p of await problemsOf(obj)) {
-      tally.problems++;
-      out.write(
-        `${shown}:${lineOf(doc, lines, p.field)}: ${id}: ${p.field ? `${p.field}: ` : ''}${p.message.replace(`${p.field}: `, '')}\n`,
-      );
+    if (got.value === null || got.value === undefined) continue; // an empty document
+    const verdict = await judgeDocument(got.value);
+    const docStart = positionOf(doc, lines, undefined);
+    if (verdict.what === 'not-an-object') {
+      tally.notObjects++;
+      if (flags.strict) finding(docStart, { message: 'not a Kubernetes object (no apiVersion and kind)' });
+      continue;
     }
+    const who = { kind: verdict.kind, name: verdict.name };
+    if (verdict.what === 'other') {
+      tally.otherKinds++;
+      if (flags.strict)
+        finding(docStart, { ...who, message: `${verdict.apiVersion} ${verdict.kind} is not a kind this tool checks` });
+      continue;
+    }
+    tally.objects++;
+    // a key written twice: the server refuses the object for it (strict field validation)
+    for (const e of doc.errors) {
+      const key = /^\s*(\S+?):/.exec(text.slice(e.pos[0], e.pos[0] + 300))?.[1] ?? '';
+      finding(at(e.pos[0]), { ...who, message: `duplicate field${key ? ` "${key}"` : ''}` });
+    }
+    for (const p of verdict.problems)
+      finding(positionOf(doc, lines, p.field), { ...who, path: p.field ?? '', message: p.message });
   }
+  return found.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
-/** a document's plain value for telling a machine config from a manifest; undefined when it does not convert */
-function plainValue(doc: Document.Parsed): unknown {
-  if (doc.errors.length > 0) return undefined;
-  try {
-    return doc.toJS({ maxAliasCount: 1000 });
-  } catch {
-    return undefined;
-  }
-}
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
 
-function what(t: Tally): string {
-  const parts = [
+function summary(t: Tally, problems: number, strict: boolean): string {
+  const what = [
     ...(t.configs > 0 ? [`${t.configs} machine config(s)`] : []),
     ...(t.objects > 0 || t.configs === 0 ? [`${t.objects} object(s)`] : []),
+  ].join(' and ');
+  const skipped = [
+    ...(t.otherKinds > 0 ? [plural(t.otherKinds, 'object of another kind', 'objects of other kinds')] : []),
+    ...(t.notObjects > 0
+      ? [plural(t.notObjects, 'document that is not a Kubernetes object', 'documents that are not Kubernetes objects')]
+      : []),
+    ...(t.templates > 0 ? [plural(t.templates, 'template file', 'template files')] : []),
   ];
-  return parts.join(' and ');
+  const verdict = problems === 0 ? `${what} valid` : `${problems} problem(s) in ${what}`;
+  if (skipped.length === 0) return verdict;
+  // with --strict they are among the problems, and still counted here
+  return `${verdict}; ${strict ? 'not checked' : 'skipped'} ${skipped.join(', ')}`;
+}
+
+function textLine(f: Finding): string {
+  const who = f.kind ? `${f.kind}/${f.name || '?'}: ` : '';
+  return `${f.file}:${f.line}:${f.column}: ${who}${f.path ? `${f.path}: ` : ''}${f.message}\n`;
 }
 
 /**
- * Prints `file:line: kind/name: path: message` per problem of a manifest and `file:line: path:
- * message` per problem of a machine config (a header line first says which Talos version and mode
- * it was checked for); 1 when there is any problem.
+ * Text: `file:line:column: Kind/name: path: message` per problem of an object, `file:line: path:
+ * message` per problem of a machine config (a header line first says which Talos version and
+ * mode it was checked for), then one summary line. JSON (`-o json`): an array of Finding on
+ * standard output, the summary on standard error. Exit code 0 when there is no problem, 1 when
+ * there is (a usage error, such as a path that does not exist, is 2, thrown as a CLIError).
  */
 export async function validateFiles(
   path: string,
   recursive: boolean,
   out: NodeJS.WritableStream,
   flags: ValidateFlags = { mode: 'metal', strict: false },
+  err: NodeJS.WritableStream = process.stderr,
 ): Promise<number> {
-  const tally: Tally = { problems: 0, objects: 0, configs: 0 };
+  const json = flags.output === 'json';
+  const print = (s: string) => {
+    if (!json) out.write(s);
+  };
+  const tally: Tally = { objects: 0, configs: 0, otherKinds: 0, notObjects: 0, templates: 0, findings: [] };
   for (const file of await manifestFiles(path, recursive)) {
-    const text = await readFile(file, 'utf8');
     const shown = relative(process.cwd(), file) || file;
+    const text = await readFile(file, 'utf8').catch((e: Error) => e);
+    if (text instanceof Error) {
+      tally.findings.push({
+        file: shown,
+        line: 1,
+        column: 1,
+        kind: '',
+        name: '',
+        path: '',
+        message: `cannot be read: ${text.message}`,
+        severity: 'error',
+      });
+      print(textLine(tally.findings.at(-1)!));
+      continue;
+    }
     // the yaml library recurses per level: a file nested deeper than any manifest would abort it
     if (yamlTooDeep(text)) {
-      out.write(`${shown}:1: nests deeper than ${MAX_YAML_DEPTH} levels; not read\n`);
-      tally.problems++;
+      const f: Finding = {
+        file: shown,
+        line: 1,
+        column: 1,
+        kind: '',
+        name: '',
+        path: '',
+        message: `nests deeper than ${MAX_YAML_DEPTH} levels; not read`,
+        severity: 'error',
+      };
+      tally.findings.push(f);
+      print(textLine(f));
       continue;
     }
     // told apart leniently (a duplicate key must not hide what the file is), then read strictly
-    const docs = parseAllDocuments(text, { uniqueKeys: false }).map(plainValue);
+    const docs = parseAllDocuments(text, { uniqueKeys: false }).map((d) => {
+      const v = d.errors.length > 0 ? undefined : valueOf(d);
+      return v && 'value' in v ? v.value : undefined;
+    });
     if (isTalosMachineConfig(docs)) {
-      checkConfigFile(shown, text, docs, flags, out, tally);
+      checkConfigFile(shown, text, docs, flags, print, tally);
       continue;
     }
-    const lines = new LineCounter();
-    await checkManifestFile(
-      shown,
-      parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true }),
-      lines,
-      out,
-      tally,
-    );
+    const found = await checkManifestFile(shown, text, flags, tally);
+    tally.findings.push(...found);
+    for (const f of found) print(textLine(f));
   }
-  out.write(tally.problems === 0 ? `${what(tally)} valid\n` : `${tally.problems} problem(s) in ${what(tally)}\n`);
-  return tally.problems === 0 ? EXIT.ok : EXIT.unhealthy;
+  const problems = tally.findings.filter((f) => f.severity === 'error').length;
+  if (json) {
+    out.write(`${JSON.stringify(tally.findings, null, 2)}\n`);
+    err.write(`${summary(tally, problems, flags.strict)}\n`);
+  } else out.write(`${summary(tally, problems, flags.strict)}\n`);
+  return problems === 0 ? EXIT.ok : EXIT.unhealthy;
 }

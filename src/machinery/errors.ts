@@ -91,9 +91,18 @@ export function qualifiedResource(r: ResourceRef): string {
   return r.group ? `${r.resource}.${r.group}` : r.resource;
 }
 
-function qualifiedKind(r: ResourceRef): string {
-  const k = r.kind ?? r.resource;
-  return r.group ? `${k}.${r.group}` : k;
+/**
+ * Names an object's type in a 422, as kube-apiserver's NewInvalid does: by its kind, not its
+ * resource, so kubectl prints `The KubernetesCluster "x" is invalid` for every refusal alike.
+ */
+export interface KindRef {
+  group: string;
+  kind: string;
+}
+
+/** `Kind.group` (Kind alone for the core group), kube's GroupKind.String() */
+export function qualifiedKind(r: KindRef): string {
+  return r.group ? `${r.kind}.${r.group}` : r.kind;
 }
 
 export function notFound(r: ResourceRef, name: string): StatusError {
@@ -124,20 +133,20 @@ export function conflict(r: ResourceRef, name: string, why: string): StatusError
 export const MODIFIED_CONFLICT =
   'the object has been modified; please apply your changes to the latest version and try again';
 
-export function invalid(r: ResourceRef, name: string, errors: FieldError[]): StatusError {
+export function invalid(r: KindRef, name: string, errors: FieldError[]): StatusError {
   const msgs = errors.map((e) => e.message);
   const joined = msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`;
   return new StatusError(422, 'Invalid', `${qualifiedKind(r)} "${name}" is invalid: ${joined}`, {
     name,
     group: r.group,
-    kind: r.kind ?? r.resource,
+    kind: r.kind,
     causes: errors.map((e) => ({ reason: e.type, message: e.message.replace(/^[^:]*: /, ''), field: e.field })),
   });
 }
 
 /** 422 on request options (ListOptions, DeleteOptions, ...), group meta.k8s.io. */
 export function invalidOptions(optionsKind: string, errors: FieldError[]): StatusError {
-  return invalid({ group: 'meta.k8s.io', resource: optionsKind, kind: optionsKind }, '', errors);
+  return invalid({ group: 'meta.k8s.io', kind: optionsKind }, '', errors);
 }
 
 // The constructors above word their message from a resource and a name, as kube-apiserver does.

@@ -13,6 +13,11 @@ export interface JSONSchema {
   items?: JSONSchema;
   enum?: unknown[];
   pattern?: string;
+  /**
+   * what a value matching `pattern` is, in words (`must be an RFC 1123 label`): a mismatch is
+   * reported with it instead of the regex, which says little to a person
+   */
+  'x-pattern-rule'?: string;
   format?: string;
   minimum?: number;
   maximum?: number;

@@ -177,7 +177,8 @@ function defaultNode(value: unknown, node: JSONSchema): void {
 function toAjvSchema(node: JSONSchema): Obj {
   const out: Obj = {};
   for (const [k, v] of Object.entries(node)) {
-    if (k.startsWith('x-') || k === 'description' || k === 'default') continue;
+    // x-pattern-rule stays: ajv ignores it and hands it back with a pattern error (parentSchema)
+    if ((k.startsWith('x-') && k !== 'x-pattern-rule') || k === 'description' || k === 'default') continue;
     if (k === 'properties') {
       out.properties = Object.fromEntries(
         Object.entries(v as Record<string, JSONSchema>).map(([name, s]) => [name, toAjvSchema(s)]),
@@ -290,8 +291,14 @@ function toFieldError(e: ErrorObject, root: unknown): FieldError {
     }
     case 'enum':
       return fieldErr.notSupported(path, data, (p.allowedValues as unknown[]).filter((v) => v !== null).map(enumText));
-    case 'pattern':
-      return fieldErr.invalid(path, data, `${body} should match '${String(p.pattern)}'`);
+    case 'pattern': {
+      const rule = (e.parentSchema as JSONSchema | undefined)?.['x-pattern-rule'];
+      return fieldErr.invalid(
+        path,
+        data,
+        typeof rule === 'string' ? rule : `${body} should match '${String(p.pattern)}'`,
+      );
+    }
     case 'format':
       return fieldErr.invalid(
         path,

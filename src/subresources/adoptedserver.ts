@@ -95,7 +95,6 @@ function upgradeSpec(call: SubresourceCall): UpgradeRequestSpec {
     apiVersion: API_VERSION,
     kind: 'UpgradeRequest',
     group: GROUP,
-    resource: 'upgraderequests',
     schema: upgradeBody,
     check: validateUpgradeRequest,
   });
@@ -123,7 +122,7 @@ async function upgrade(deps: LiveDeps, call: SubresourceCall): Promise<Subresour
       { from: running, to: target, allowDowngrade: spec.allowDowngrade, ...(kubernetes ? { kubernetes } : {}) },
       { talos: spec.version ? 'spec.version' : 'spec.image' },
     );
-    if (errors.length > 0) throw invalid({ group: GROUP, resource: 'upgraderequests' }, name, errors);
+    if (errors.length > 0) throw invalid({ group: GROUP, kind: 'UpgradeRequest' }, name, errors);
   };
   const progress = await withNode(deps.access, obj, (client) =>
     startUpgrade(

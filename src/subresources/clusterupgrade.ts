@@ -34,7 +34,6 @@ function requestSpec(call: SubresourceCall): ClusterUpgradeRequestSpec {
     apiVersion: API_VERSION,
     kind: 'UpgradeRequest',
     group: GROUP,
-    resource: 'upgraderequests',
     schema: requestBody,
     check: validateClusterUpgradeRequest,
   });

@@ -9,9 +9,8 @@ import type { KindSchema } from '../machinery/schema.js';
 export interface RequestBodyType<S> {
   apiVersion: string;
   kind: string;
+  /** with kind, names the request in the Status of an invalid one */
   group: string;
-  /** the plural the Status of an invalid request names */
-  resource: string;
   schema: KindSchema;
   check: (spec: S) => FieldError[];
 }
@@ -32,6 +31,6 @@ export function decodeRequestSpec<S>(call: SubresourceCall, t: RequestBodyType<S
   t.schema.applyDefaults(body);
   const errors = t.schema.validate(body);
   if (errors.length === 0) errors.push(...t.check(body.spec as S));
-  if (errors.length > 0) throw invalid({ group: t.group, resource: t.resource }, name, errors);
+  if (errors.length > 0) throw invalid({ group: t.group, kind: t.kind }, name, errors);
   return body.spec as S;
 }

@@ -72,6 +72,41 @@ describe('kubectl create', () => {
     );
   });
 
+  it('names a refused object alike whether the schema or the admission refused it, as kube-apiserver does', async () => {
+    const schema = await s.kubectl(['create', '-f', '-'], {
+      input: kubernetesCluster('c-schema', NS).replace('name: pool-a', 'name: Pool_A'),
+    });
+    expectFailure(
+      schema,
+      /^The KubernetesCluster "c-schema" is invalid: spec\.topology\.workers\[0\]\.name: Invalid value: "Pool_A": must be an RFC 1123 label/m,
+    );
+    // spec.topology.version beside per-role 1.33: no role reads it, the admission still judges it
+    const admission = await s.kubectl(['create', '-f', '-'], {
+      input: kubernetesCluster('c-admit', NS).replace(
+        'version: "1.33"\n    controlplane',
+        'version: "1.20"\n    controlplane',
+      ),
+    });
+    expectFailure(
+      admission,
+      /^The KubernetesCluster "c-admit" is invalid: spec\.topology\.version: Invalid value: "1\.20": Kubernetes 1\.20 is outside 1\.\d+ – 1\.\d+, the range Talos 1\.\d+ accepts$/m,
+    );
+    expect(await getJSON(s, ['kc', 'c-schema', '-n', NS])).toBeUndefined();
+    expect(await getJSON(s, ['kc', 'c-admit', '-n', NS])).toBeUndefined();
+    // the Status's own message, which clients other than kubectl (and the plugin) print: Kind.group "name"
+    const raw = await s.request('POST', `/apis/vitistack.io/v1alpha1/namespaces/${NS}/kubernetesclusters`, {
+      body: kubernetesCluster('c-admit', NS).replace(
+        'version: "1.33"\n    controlplane',
+        'version: "1.20"\n    controlplane',
+      ),
+      headers: { 'content-type': 'application/yaml' },
+    });
+    expect(raw.status).toBe(422);
+    const status = JSON.parse(raw.body) as { message: string; details: Record<string, unknown> };
+    expect(status.message).toMatch(/^KubernetesCluster\.vitistack\.io "c-admit" is invalid: spec\.topology\.version: /);
+    expect(status.details).toMatchObject({ name: 'c-admit', group: 'vitistack.io', kind: 'KubernetesCluster' });
+  });
+
   it('--dry-run=server validates and answers but stores nothing', async () => {
     const m = adoptedServer('c-dry', NS);
     expect(await ok(s, ['create', '-f', '-', '--dry-run=server'], { input: m })).toBe(

@@ -101,6 +101,9 @@ describe('/webhooks/validate', () => {
     expect(r.allowed).toBe(false);
     expect(r.status).toMatchObject({ code: 422, reason: 'Invalid' });
     expect(r.status.message).toContain('spec.topology.controlplane.replicas: Invalid value: 2: must be odd');
+    // named as kube-apiserver names it, and as the in-process admission does (kubectl: `The KubernetesCluster "even" is invalid`)
+    expect(r.status.message).toMatch(/^KubernetesCluster\.vitistack\.io "even" is invalid: /);
+    expect(r.status.details).toMatchObject({ name: 'even', group: 'vitistack.io', kind: 'KubernetesCluster' });
   });
 
   it('runs the Talos checks: a Kubernetes version outside the target Talos range', async () => {
@@ -109,6 +112,8 @@ describe('/webhooks/validate', () => {
     expect(r.status.details.causes).toContainEqual(
       expect.objectContaining({ field: 'spec.topology.controlplane.version' }),
     );
+    expect(r.status.message).toMatch(/^KubernetesCluster\.vitistack\.io "old" is invalid: /);
+    expect(r.status.details).toMatchObject({ name: 'old', group: 'vitistack.io', kind: 'KubernetesCluster' });
   });
 
   it('checks immutable fields on UPDATE', async () => {

@@ -9,6 +9,8 @@ import {
   conflictWithMessage,
   internalError,
   internalErrorWithMessage,
+  fieldErr,
+  invalid,
   invalidWithMessage,
   methodNotAllowedWithMessage,
   notFoundResource,
@@ -91,6 +93,33 @@ describe('Status error constructors', () => {
       details: { causes: [{ message: 'boom' }] },
     });
     expect(internalErrorWithMessage('boom').toStatus().message).toBe('boom');
+  });
+
+  it('invalid names the object by Kind.group, as kube-apiserver does, in the message and the details', () => {
+    const errors = [fieldErr.invalid('spec.a', 2, 'must be odd'), fieldErr.required('spec.b')];
+    expect(invalid({ group: 'vitistack.io', kind: 'KubernetesCluster' }, 'prod', errors).toStatus()).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      code: 422,
+      reason: 'Invalid',
+      message:
+        'KubernetesCluster.vitistack.io "prod" is invalid: [spec.a: Invalid value: 2: must be odd, spec.b: Required value]',
+      // kubectl prints `The <details.kind> "<name>" is invalid`: the Kind, never the resource's plural
+      details: {
+        name: 'prod',
+        group: 'vitistack.io',
+        kind: 'KubernetesCluster',
+        causes: [
+          { reason: 'FieldValueInvalid', message: 'Invalid value: 2: must be odd', field: 'spec.a' },
+          { reason: 'FieldValueRequired', message: 'Required value', field: 'spec.b' },
+        ],
+      },
+    });
+    expect(invalid({ group: '', kind: 'Secret' }, 's', [fieldErr.required('data')]).message).toBe(
+      'Secret "s" is invalid: data: Required value',
+    );
   });
 
   it('nothing outside src/machinery/errors.ts builds a StatusError by hand', () => {

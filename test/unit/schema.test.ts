@@ -267,6 +267,23 @@ describe('validate', () => {
     expect(messages(obj({ talos: { endpoint: 'x' }, name: 'A1' }))).toEqual([
       `spec.name: Invalid value: "A1": spec.name in body should match '^[a-z]+$'`,
     ]);
+    // a pattern that says what it is in words is reported in those words, not as its regex
+    const worded = compileKindSchema({
+      schema: {
+        type: 'object',
+        properties: {
+          spec: {
+            type: 'object',
+            properties: {
+              host: { type: 'string', pattern: '^[a-z]+(\\.[a-z]+)*$', 'x-pattern-rule': 'must be a DNS name' },
+            },
+          },
+        },
+      },
+    });
+    expect(worded.validate({ spec: { host: 'A..b' } }).map((e) => e.message)).toEqual([
+      'spec.host: Invalid value: "A..b": must be a DNS name',
+    ]);
     expect(messages(obj({ talos: { endpoint: 'x' }, replicas: 0 }))).toEqual([
       'spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1',
     ]);

@@ -221,7 +221,7 @@ export class FieldManager {
 
   private invalid(errors: FieldError[], ...objs: (KubeObject | undefined)[]) {
     const name = objs.find((o) => o?.metadata.name)?.metadata.name ?? '';
-    return invalid({ group: this.kind.group, resource: this.kind.plural, kind: this.kind.kind }, name, errors);
+    return invalid({ group: this.kind.group, kind: this.kind.kind }, name, errors);
   }
 }
 
