@@ -93,7 +93,10 @@ export async function genConfig(flags: GenConfigFlags, out: NodeJS.WritableStrea
   const judged = { ...cluster, spec: { ...spec, talos: { ...spec.talos, endpoint } } };
   const problems = await clusterProblems(judged);
   if (problems.length > 0)
-    throw new CLIError(invalidObjectMessage(kubernetesClusterKind, String(cluster.metadata?.name ?? ''), problems), EXIT.unhealthy);
+    throw new CLIError(
+      invalidObjectMessage(kubernetesClusterKind, String(cluster.metadata?.name ?? ''), problems),
+      EXIT.unhealthy,
+    );
   const bundle = flags.secrets
     ? await readBundle(flags.secrets)
     : await generateSecretsBundle({ contract: parseContract(tag) });
