@@ -8,8 +8,9 @@ import { kindVerdict } from '../machineconfig/validate/kinds.js';
 import { validateMachineConfig, type ConfigProblem, type Mode } from '../machineconfig/validate/index.js';
 
 /** `talosctl validate --mode`: metal adds the install rules, container the host DNS rules, cloud none */
-export const MODES = ['metal', 'cloud', 'container'] as const;
-export type ValidateMode = (typeof MODES)[number];
+import type { ValidateMode } from './validatemodes.js';
+
+export { MODES, type ValidateMode } from './validatemodes.js';
 
 type Doc = Record<string, unknown>;
 

@@ -12,10 +12,9 @@ import { health, kubeconfig, parseTarget, upgrade } from './commands.js';
 import { dashboard } from './dashboard.js';
 import { CLIError, KubeClient, type ConnectionFlags } from './kubeclient.js';
 import { EXIT, EXIT_CODES_HELP } from './exitcodes.js';
-import { MODES, type ValidateMode } from './machineconfigfiles.js';
-import { genConfig, genSecrets, versionTag } from './offline.js';
+import { MODES, type ValidateMode } from './validatemodes.js';
 import { fleetStatus } from './status.js';
-import { validateFiles, type OutputFormat } from './validate.js';
+import type { OutputFormat } from './validate.js';
 import { parseDuration } from '../machinery/duration.js';
 
 /** the package's version (package.json at the repo root, above src/cli and dist/src/cli alike) */
@@ -28,6 +27,18 @@ function pluginVersion(): string {
     if (parent === dir) return 'unknown';
     dir = parent;
   }
+}
+
+/**
+ * validate and gen load Talos's validators and the config generator: loaded only for them, so
+ * health, status and upgrade start without that cost
+ */
+async function offlineTools() {
+  const [{ validateFiles }, { genConfig, genSecrets, versionTag }] = await Promise.all([
+    import('./validate.js'),
+    import('./offline.js'),
+  ]);
+  return { validateFiles, genConfig, genSecrets, versionTag };
 }
 
 function program(run: (p: Promise<number>) => void): Command {
@@ -159,12 +170,14 @@ function program(run: (p: Promise<number>) => void): Command {
         output: OutputFormat;
       }) =>
         run(
-          validateFiles(o.filename, o.recursive, process.stdout, {
-            ...(o.talosVersion === undefined ? {} : { talosVersion: versionTag(o.talosVersion) }),
-            mode: o.mode,
-            strict: o.strict,
-            output: o.output,
-          }),
+          offlineTools().then(({ validateFiles, versionTag }) =>
+            validateFiles(o.filename, o.recursive, process.stdout, {
+              ...(o.talosVersion === undefined ? {} : { talosVersion: versionTag(o.talosVersion) }),
+              mode: o.mode,
+              strict: o.strict,
+              output: o.output,
+            }),
+          ),
         ),
     );
 
@@ -175,7 +188,9 @@ function program(run: (p: Promise<number>) => void): Command {
     .option('-o, --output <file>', 'where to write it (mode 0600)', 'secrets.yaml')
     .option('--talos-version <version>', 'Talos version the bundle is for (default: the newest stable)')
     .option('--force', 'overwrite an existing file', false)
-    .action((o: { output: string; talosVersion?: string; force: boolean }) => run(genSecrets(o, process.stdout)));
+    .action((o: { output: string; talosVersion?: string; force: boolean }) =>
+      run(offlineTools().then(({ genSecrets }) => genSecrets(o, process.stdout))),
+    );
   gen
     .command('config')
     .description('controlplane.yaml, worker.yaml and talosconfig from a KubernetesCluster manifest')
@@ -195,16 +210,18 @@ function program(run: (p: Promise<number>) => void): Command {
         force: boolean;
       }) =>
         run(
-          genConfig(
-            {
-              file: o.filename,
-              output: o.output,
-              endpoint: o.endpoint,
-              secrets: o.secrets,
-              talosVersion: o.talosVersion,
-              force: o.force,
-            },
-            process.stdout,
+          offlineTools().then(({ genConfig }) =>
+            genConfig(
+              {
+                file: o.filename,
+                output: o.output,
+                endpoint: o.endpoint,
+                secrets: o.secrets,
+                talosVersion: o.talosVersion,
+                force: o.force,
+              },
+              process.stdout,
+            ),
           ),
         ),
     );
