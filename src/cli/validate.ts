@@ -214,37 +214,21 @@ export async function validateFiles(
     if (!json) out.write(s);
   };
   const tally: Tally = { objects: 0, configs: 0, otherKinds: 0, notObjects: 0, templates: 0, findings: [] };
+  const wholeFileProblem = (file: string, message: string) => {
+    const f: Finding = { file, line: 1, column: 1, kind: '', name: '', path: '', message, severity: 'error' };
+    tally.findings.push(f);
+    print(textLine(f));
+  };
   for (const file of await manifestFiles(path, recursive)) {
     const shown = relative(process.cwd(), file) || file;
     const text = await readFile(file, 'utf8').catch((e: Error) => e);
     if (text instanceof Error) {
-      tally.findings.push({
-        file: shown,
-        line: 1,
-        column: 1,
-        kind: '',
-        name: '',
-        path: '',
-        message: `cannot be read: ${text.message}`,
-        severity: 'error',
-      });
-      print(textLine(tally.findings.at(-1)!));
+      wholeFileProblem(shown, `cannot be read: ${text.message}`);
       continue;
     }
     // the yaml library recurses per level: a file nested deeper than any manifest would abort it
     if (yamlTooDeep(text)) {
-      const f: Finding = {
-        file: shown,
-        line: 1,
-        column: 1,
-        kind: '',
-        name: '',
-        path: '',
-        message: `nests deeper than ${MAX_YAML_DEPTH} levels; not read`,
-        severity: 'error',
-      };
-      tally.findings.push(f);
-      print(textLine(f));
+      wholeFileProblem(shown, `nests deeper than ${MAX_YAML_DEPTH} levels; not read`);
       continue;
     }
     // told apart leniently (a duplicate key must not hide what the file is), then read strictly
