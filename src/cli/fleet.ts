@@ -225,10 +225,13 @@ function nodeRow(
           : 'unknown';
   const twin = node.address ? adopted.get(node.address) : undefined;
   return {
-    label: `node ${node.hostname ?? node.machine} ${node.address ?? ''}`.trim(),
+    label: [`node ${node.hostname ?? node.machine}`, node.role && `(${node.role})`, node.address]
+      .filter(Boolean)
+      .join(' '),
     ready: st || 'Unknown',
     state,
-    health: node.lastError ? oneLine(node.lastError) : (node.role ?? ''),
+    // the cluster's status keeps no health per node: only the last error seen asking it
+    health: node.lastError ? oneLine(node.lastError) : '',
     talos: node.talosVersion ?? '',
     kubernetes: node.kubernetesVersion ?? '',
     upgrade,

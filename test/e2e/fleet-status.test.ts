@@ -72,10 +72,12 @@ describe('kubectl talos status', { timeout: 120_000 }, () => {
     );
     expect(r.stdout).toMatch(new RegExp(`^├─ machine/${NAME}-ctp0\\s+Running`, 'm'));
     expect(r.stdout).toMatch(
-      new RegExp(`^│  └─ node ${NAME}-ctp0 127\\.\\S+\\s+Member\\s+controlplane\\s+v1\\.13\\.9`, 'm'),
+      new RegExp(`^│  └─ node ${NAME}-ctp0 \\(controlplane\\) 127\\.\\S+\\s+Member\\s+v1\\.13\\.9`, 'm'),
     );
     expect(r.stdout).toMatch(new RegExp(`^└─ machine/${NAME}-wrk0\\s+Running`, 'm'));
-    expect(r.stdout).toMatch(new RegExp(`^   └─ node ${NAME}-wrk0 127\\.\\S+\\s+\\w+\\s+worker\\s+v1\\.13\\.9`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^   └─ node ${NAME}-wrk0 \\(worker\\) 127\\.\\S+\\s+\\w+\\s+v1\\.13\\.9`, 'm'),
+    );
     // not a terminal: no colours
     expect(r.stdout).not.toContain('\x1b[');
   });

@@ -119,7 +119,11 @@ describe('the fleet model', () => {
     });
     expect(c.children.map((m) => m.label)).toEqual(['machine/prod-ctp0', 'machine/prod-wrk0']);
     const [cp, wrk] = c.children;
-    expect(cp!.children[0]).toMatchObject({ label: 'node prod-ctp0 10.0.0.5:50000', ready: 'Member', state: 'ok' });
+    expect(cp!.children[0]).toMatchObject({
+      label: 'node prod-ctp0 (controlplane) 10.0.0.5:50000',
+      ready: 'Member',
+      state: 'ok',
+    });
     expect(cp!.children[0]!.children[0]).toMatchObject({ label: 'adoptedserver/ctp-adopted', health: 'Healthy' });
     expect(wrk!.children[0]).toMatchObject({
       ready: 'Unreachable',
@@ -211,7 +215,7 @@ describe('the fleet model', () => {
       }),
     );
     const cp = f.clusters[0]!.children[0]!;
-    expect(cp.children.map((r) => r.label)).toEqual(['node prod-ctp0 10.0.0.5:50000', 'server/uuid-1']);
+    expect(cp.children.map((r) => r.label)).toEqual(['node prod-ctp0 (controlplane) 10.0.0.5:50000', 'server/uuid-1']);
     expect(f.standalone.map((r) => [r.label, r.ready, r.state])).toEqual([
       ['machine/spare', 'Pending', 'progressing'],
       ['server/uuid-2', 'NotReady', 'bad'],
@@ -235,9 +239,9 @@ describe('rendering the fleet', () => {
     expect(lines[0]).toMatch(/^NAME\s+READY\s+HEALTH\s+TALOS\s+KUBERNETES\s+UPGRADE\s+LAST EVENT$/);
     expect(lines[1]).toMatch(/^kubernetescluster\/prod\s+Ready\s+Healthy\s+v1\.13\.9\s+1\.33\.1$/);
     expect(lines[2]).toMatch(/^├─ machine\/prod-ctp0\s+Running/);
-    expect(lines[3]).toMatch(/^│  └─ node prod-ctp0 10\.0\.0\.5:50000\s+Member\s+controlplane/);
+    expect(lines[3]).toMatch(/^│  └─ node prod-ctp0 \(controlplane\) 10\.0\.0\.5:50000\s+Member\s+v1/);
     expect(lines[4]).toMatch(/^└─ machine\/prod-wrk0\s+Running/);
-    expect(lines[5]).toMatch(/^   └─ node prod-wrk0 10\.0\.0\.6:50000\s+Unreachable\s+Talos node/);
+    expect(lines[5]).toMatch(/^   └─ node prod-wrk0 \(worker\) 10\.0\.0\.6:50000\s+Unreachable\s+Talos node/);
     expect(lines[6]).toBe('');
     expect(lines[7]).toMatch(/^adoptedserver\/lonely\s+NotReady \(NotConnected\)$/);
     expect(text).not.toContain('\x1b[');
@@ -248,7 +252,7 @@ describe('rendering the fleet', () => {
   });
 
   it('colours READY green, red and yellow when asked, and cuts lines to a width', () => {
-    const text = renderFleet(f, { color: true, namespaces: true, width: 80 });
+    const text = renderFleet(f, { color: true, namespaces: true, width: 96 });
     const lines = text.split('\n');
     expect(lines[0]).toMatch(/^NAMESPACE\s+NAME\s+READY/);
     expect(lines[1]).toContain('\x1b[32mReady\x1b[0m');
@@ -256,8 +260,8 @@ describe('rendering the fleet', () => {
     expect(text).toContain('\x1b[31mUnreachable\x1b[0m');
     expect(text).toContain('\x1b[31mNotReady (NotConnected)\x1b[0m');
     const plain = lines.map((l) => l.replace(/\x1b\[\d+m/g, ''));
-    for (const l of plain) expect(l.length).toBeLessThanOrEqual(80);
-    expect(plain[5]).toMatch(/Unreachable\s+Talos …$/);
+    for (const l of plain) expect(l.length).toBeLessThanOrEqual(96);
+    expect(plain[5]).toMatch(/Unreachable\s+Talos n…$/);
   });
 
   it('says so when there is nothing', () => {
