@@ -183,7 +183,7 @@ function drawClusters() {
     const own = machines.filter(
       (m) => m.metadata.namespace === kc.metadata.namespace && m.metadata.labels?.[CLUSTER_LABEL] === kc.metadata.name,
     );
-    for (const m of own) rows.push(machineRow(m));
+    for (const m of own) rows.push(machineRow(m, kc));
   }
   const loose = machines.filter(
     (m) => !store.kubernetesclusters.has(`${m.metadata.namespace}/${m.metadata.labels?.[CLUSTER_LABEL] ?? ''}`),
@@ -196,20 +196,23 @@ function drawClusters() {
   );
 }
 
-function machineRow(m) {
+/** a Machine, with the versions its node runs as its cluster's status reports them */
+function machineRow(m, kc) {
   const state = machineState(m);
   const role = m.metadata.labels?.[ROLE_LABEL] ?? '';
+  const node = kc?.status?.nodes?.find((n) => n.machine === m.metadata.name);
+  const addresses = (m.status?.publicIPAddresses ?? []).join(', ');
   return row(
     'machines',
     m,
     state,
     [
-      `${m.metadata.name}${role ? ` (${role})` : ''}`,
+      `${m.metadata.name}${role ? ` (${role})` : ''}${addresses ? ` ${addresses}` : ''}`,
       m.metadata.namespace,
       badge(state, m.status?.phase ?? 'Unknown'),
       condition(m, 'Ready')?.status ?? 'Unknown',
-      m.status?.talosVersion ?? '',
-      (m.status?.publicIPAddresses ?? []).join(', '),
+      node?.talosVersion ?? m.status?.talosVersion ?? '',
+      node?.kubernetesVersion ?? '',
       whyNot(m),
     ],
     'machine',
