@@ -37,10 +37,15 @@ const conditionOf = async (type: string) =>
 
 describe('a node that fails', () => {
   it('during bootstrap, and by refusing its configuration, shows in conditions and Events; the cluster recovers', async () => {
+    // every free node fails a Bootstrap before the cluster exists: which one becomes the control
+    // plane is known only once assigned, and by then the bootstrap may be over (only a control plane
+    // is ever asked to bootstrap). The worker's config waits for the bootstrap, so its fault can
+    // come once its node is known.
+    for (const n of b.sim.nodes()) await b.sim.inject(n.id, 'stop-during-bootstrap');
     await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: exampleCluster(1, 1, NAME) });
     const cp = await until('a node for the control plane', () => b.provider.assignments().get(`${NAME}-ctp0`));
-    await b.sim.inject(cp, 'stop-during-bootstrap');
     const wrk = await until('a node for the worker', () => b.provider.assignments().get(`${NAME}-wrk0`));
+    for (const n of b.sim.nodes()) if (n.id !== cp) await b.sim.inject(n.id, 'heal');
     await b.sim.inject(wrk, 'refuse-config', { message: 'simulated: the install disk /dev/sda is too small' });
 
     const failed = await until('Bootstrapped=False BootstrapFailed', async () => {
@@ -212,7 +217,7 @@ describe('the last control plane', () => {
     });
     expect(left[0].metadata.name).toBe(`${NAME}-wrk0`);
     expect(left[0].metadata.finalizers ?? []).not.toContain('kubernetescluster.vitistack.io/node-leave');
-    expect(clusterNodes(b, NAME).some((n) => n.role === 'worker')).toBe(true);
-    expect((await clusterEvents(b, NAME)).some((e) => e.startsWith('Orphaned:'))).toBe(true);
+    expect(clusterNodes(b, NAME).map((n) => n.role)).toContain('worker');
+    expect(await clusterEvents(b, NAME)).toEqual(expect.arrayContaining([expect.stringMatching(/^Orphaned:/)]));
   });
 });

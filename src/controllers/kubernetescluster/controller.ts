@@ -149,18 +149,26 @@ class ClusterReconciler {
       .catch(ignore(404, 409));
   }
 
-  /** makes the cluster the controller of each of `orphans`; false when one changed meanwhile */
-  private async adopt(cluster: KubeObject, orphans: readonly KubeObject[]): Promise<boolean> {
+  /**
+   * makes the cluster the controller of each of `orphans`: 'done', 'changed' when one changed
+   * meanwhile, 'deleting' when the cluster is going (or gone) since it was read
+   */
+  private async adopt(cluster: KubeObject, orphans: readonly KubeObject[]): Promise<'done' | 'changed' | 'deleting'> {
     let all = true;
     for (const m of orphans) {
       const ns = m.metadata.namespace;
+      // as kube's controllers recheck before adopting: a cluster deleted with --cascade=orphan since
+      // it was read has just had its Machines let go, and adopting one now would hand it to the
+      // garbage collector along with the cluster
+      const fresh = await this.clusters.get(ns!, cluster.metadata.name!).catch(ignore(404));
+      if (!fresh || fresh.metadata.deletionTimestamp || fresh.metadata.uid !== cluster.metadata.uid) return 'deleting';
       const adopted = await this.machines
         .patch(ns, m.metadata.name!, 'merge', adoptionPatch(cluster, m), this.ctx())
         .then(() => true, ignore(404, 409));
       if (adopted) await this.o.events.record(cluster, 'Normal', 'Adopted', `Adopted machine: ${m.metadata.name}`);
       else all = false;
     }
-    return all;
+    return all ? 'done' : 'changed';
   }
 
   forget(cluster: KubeObject): void {
@@ -189,8 +197,11 @@ class ClusterReconciler {
     let items = await list();
     const orphans = adoptable(cluster, items);
     if (orphans.length) {
-      // a Machine changed since it was read is looked at again: its event brings the cluster back
-      if (!(await this.adopt(cluster, orphans))) return { requeue: true };
+      // a Machine changed since it was read is looked at again: its event brings the cluster back;
+      // a cluster being deleted is left to its deletion, which brings it back too
+      const adopted = await this.adopt(cluster, orphans);
+      if (adopted === 'deleting') return;
+      if (adopted === 'changed') return { requeue: true };
       items = await list();
     }
     const plan = planCluster(cluster, items);
