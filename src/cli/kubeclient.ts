@@ -24,6 +24,8 @@ export class CLIError extends Error {
   }
 }
 
+/** how long the API server may take to begin its answer to a stream (a watch answers at once) */
+const ANSWER_WITHIN_MS = 30_000;
 const USER_AGENT = 'kubectl-talos';
 
 function serverError(reply: KubeReply): CLIError {
@@ -66,8 +68,11 @@ export class KubeClient {
   }
 
   /** the API server's reply as it arrives, error codes included (the dashboard's proxy) */
+  /** a request whose body is passed on as it arrives; its answer must come within ANSWER_WITHIN_MS */
   stream(method: string, path: string, body?: string, contentType?: string): Promise<IncomingMessage> {
-    return reachable(this.api.stream(method, path, { body, contentType, userAgent: USER_AGENT }));
+    return reachable(
+      this.api.stream(method, path, { body, contentType, userAgent: USER_AGENT, answerWithinMs: ANSWER_WITHIN_MS }),
+    );
   }
 
   /** the API server's address, as the kubeconfig names it */

@@ -88,16 +88,25 @@ export class KubeAPI {
     timeoutMs: number,
     userAgent: string,
     contentType = 'application/json',
+    answerWithinMs = 0,
   ): Promise<IncomingMessage> {
     const headers: Record<string, string> = { Accept: accept, 'User-Agent': userAgent };
     if (body !== undefined) headers['Content-Type'] = contentType;
     const opts = await this.options(method, path, headers, timeoutMs);
     return new Promise((resolve, reject) => {
-      const req = request(opts, resolve);
+      // a stream's body may be quiet for minutes, but its answer (the status line) must come
+      const noAnswer = answerWithinMs
+        ? setTimeout(() => req.destroy(new Error(`no answer within ${answerWithinMs} ms`)), answerWithinMs)
+        : undefined;
+      const req = request(opts, (res) => {
+        clearTimeout(noAnswer);
+        resolve(res);
+      });
       req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      req.on('error', (e) =>
-        reject(new KubeUnreachable(`cannot reach the API server at ${this.server.origin}: ${e.message}`)),
-      );
+      req.on('error', (e) => {
+        clearTimeout(noAnswer);
+        reject(new KubeUnreachable(`cannot reach the API server at ${this.server.origin}: ${e.message}`));
+      });
       req.end(body);
     });
   }
@@ -138,10 +147,11 @@ export class KubeAPI {
   stream(
     method: string,
     path: string,
-    opts: { body?: string; accept?: string; contentType?: string; userAgent?: string } = {},
+    opts: { body?: string; accept?: string; contentType?: string; userAgent?: string; answerWithinMs?: number } = {},
   ): Promise<IncomingMessage> {
     const accept = opts.accept ?? 'application/json';
-    return this.open(method, path, opts.body, accept, 0, opts.userAgent ?? 'talos-fleet-apiserver', opts.contentType);
+    const userAgent = opts.userAgent ?? 'talos-fleet-apiserver';
+    return this.open(method, path, opts.body, accept, 0, userAgent, opts.contentType, opts.answerWithinMs);
   }
 
   /**

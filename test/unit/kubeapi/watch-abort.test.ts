@@ -93,3 +93,26 @@ it('a watch aborted while streaming ends', async () => {
   expect(await watching).toBe('ended');
   expect(events).toEqual(['ADDED']);
 });
+
+it('a stream whose answer does not begin within answerWithinMs fails, naming the API server; one that does is not cut while quiet', async () => {
+  const api = KubeAPI.load({ file: kubeconfig });
+  const port = (server.address() as AddressInfo).port;
+  await expect(api.stream('GET', '/apis/x/v1/things', { answerWithinMs: 100 })).rejects.toThrow(
+    `cannot reach the API server at https://127.0.0.1:${port}: no answer within 100 ms`,
+  );
+  held.shift()?.destroy();
+  const arrived = new Promise<void>((resolve) => server.once('request', () => resolve()));
+  const streaming = api.stream('GET', '/apis/x/v1/things?watch=true', { answerWithinMs: 100 });
+  await arrived;
+  const res = held.shift()!;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.flushHeaders();
+  const up = await streaming;
+  // quiet for longer than the answer's deadline: still open
+  const ended = new Promise<void>((resolve) => up.once('end', () => resolve()));
+  await new Promise((r) => setTimeout(r, 200));
+  expect(up.destroyed).toBe(false);
+  res.end(`${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'a' } } })}\n`);
+  up.resume();
+  await ended;
+});
