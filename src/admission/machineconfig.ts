@@ -306,11 +306,12 @@ export function talosConfigAdmission(o: TalosConfigAdmissionOptions): AdmissionP
   });
 
   async function bundleOf(cluster: KubeObject): Promise<SecretsBundle | undefined> {
-    const data = await o.secrets.get(cluster.metadata.namespace!, secretsSecretName(cluster.metadata.name!));
+    const secret = secretsSecretName(cluster.metadata.name!);
+    const data = await o.secrets.get(cluster.metadata.namespace!, secret);
     const text = data?.[SECRETS_KEY];
     if (!text) return undefined;
     const parsed = parseSecretsYaml(text);
-    if (!parsed.ok) throw parsed.error.toStatusError();
+    if (!parsed.ok) throw parsed.error.toStatusError({ secret, key: SECRETS_KEY });
     return parsed.bundle;
   }
 

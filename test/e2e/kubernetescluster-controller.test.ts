@@ -216,6 +216,38 @@ describe('a KubernetesCluster with a Talos endpoint', () => {
     expect(done.status).toMatchObject({ phase: 'ConfigGenerated', workers: 0 });
   });
 
+  it('a damaged secrets bundle is named with the fields to fix, as kube-apiserver names an invalid object', async () => {
+    const bundle = await getJSON(s, ['-n', NS, 'secret', 'prod-talos-secrets']);
+    const original = bundle.data['secrets.yaml'] as string;
+    const damaged = Buffer.from(original, 'base64')
+      .toString('utf8')
+      .replace(/^(\s+)id: .*$/m, '$1id: ""');
+    const setBundle = (b64: string) =>
+      ok(s, [
+        '-n',
+        NS,
+        'patch',
+        'secret',
+        'prod-talos-secrets',
+        '--type=merge',
+        '-p',
+        JSON.stringify({ data: { 'secrets.yaml': b64 } }),
+      ]);
+    await setBundle(Buffer.from(damaged).toString('base64'));
+    try {
+      // the cluster's change is stored; its Secrets cannot be written, and the warning says why
+      const r = await s.kubectl(['apply', '-f', '-'], { input: cluster('prod', { project: 'p-damaged' }) });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain(
+        'the Talos secrets of KubernetesCluster prod could not be written (Secret "prod-talos-secrets" is invalid: data[secrets.yaml].cluster.id: Required value)',
+      );
+    } finally {
+      await setBundle(original);
+    }
+    await apply(cluster('prod', { project: 'p2' }));
+    await settled('prod', 'ConfigGenerated');
+  });
+
   it('deleting the cluster deletes its Machines and their Secrets', async () => {
     await apply(cluster('prod', { project: 'p3', installDisk: '/dev/nvme0n1', workers: 1 }));
     await settled('prod', 'ConfigGenerated');

@@ -243,6 +243,19 @@ describe('parseSecretsYaml: problems', () => {
         message: 'Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}',
       },
     ]);
+    // read from a Secret: named as kube-apiserver names an invalid object, the key in each field
+    const stored = r.error.toStatusError({ secret: 'prod-secrets', key: 'secrets.yaml' }).toStatus();
+    expect(stored).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      message:
+        'Secret "prod-secrets" is invalid: [data[secrets.yaml].cluster.id: Required value, data[secrets.yaml].trustdinfo.token: Invalid value: must match [a-z0-9]{6}.[a-z0-9]{16}]',
+      details: { name: 'prod-secrets', group: '', kind: 'Secret' },
+    });
+    expect(stored.details?.causes?.map((c) => c.field)).toEqual([
+      'data[secrets.yaml].cluster.id',
+      'data[secrets.yaml].trustdinfo.token',
+    ]);
   });
 });
 
