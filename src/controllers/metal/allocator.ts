@@ -14,6 +14,8 @@
 // a Server or ServerClass changes. A bound Machine's config is generated again when its Server's or
 // class's spec changes (ServerConfigPatched says whether their patches applied).
 //
+// What a bound Machine reports and keeps is boundmachine.ts.
+//
 // Release (serverrelease.ts): the finalizer metal.sidero.dev/server-release, added before any
 // claim, holds a deleted Machine until its node has left and its Server is marked not clean and
 // unbound. The Server controller then wipes it through the agent; only the agent's report of a
@@ -22,7 +24,6 @@ import { machineKind, type MachineStatus } from '../../api/machine.js';
 import {
   MACHINE_CONFIG_ERROR_ANNOTATION,
   MACHINE_SERVER_ANNOTATION,
-  MACHINE_SERVER_PATCHES_ANNOTATION,
   MACHINE_SERVERCLASS_ANNOTATION,
   SERVER_MACHINE_ANNOTATION,
   SERVER_RELEASE_FINALIZER,
@@ -32,32 +33,38 @@ import {
 import { serverClassKind, type ServerClassSpec } from '../../api/serverclass.js';
 import type { EventRecorder } from '../../events/recorder.js';
 import { StatusError } from '../../machinery/errors.js';
-import { groupVersion, type KubeObject } from '../../machinery/kind.js';
+import type { KubeObject } from '../../machinery/kind.js';
 import type { APIRegistry } from '../../machinery/registry/apis.js';
 import { systemContext, type RequestContext } from '../../machinery/registry/context.js';
 import { listObjects } from '../../machinery/registry/list.js';
 import { parseSelection } from '../../machinery/registry/selection.js';
 import type { ResourceStore } from '../../machinery/registry/store.js';
 import { MACHINECONFIG_SECRET_ANNOTATION } from '../../machineconfig/fromcluster.js';
-import { serverPatchesStamp } from '../../machineconfig/serverpatches.js';
-import { conditionOf, setCondition, type Condition, type ConditionUpdate } from '../conditions.js';
+import { conditionOf, type Condition, type ConditionUpdate } from '../conditions.js';
 import type { ControllerSpec, ReconcileResult } from '../runtime/controller.js';
 import type { Informer } from '../runtime/informer.js';
 import { splitKey } from '../runtime/listwatch.js';
 import { registryListWatch } from '../runtime/registrylistwatch.js';
-import { eligibleServers, internalAddresses, machineKey, serversBoundTo } from './eligibility.js';
-import { hasFinalizer, ignore, is, releaseServers, setFinalizers, without, type ReleaseDeps } from './serverrelease.js';
+import { eligibleServers, machineKey, serversBoundTo } from './eligibility.js';
+import {
+  annotateMachine,
+  annotation,
+  installed,
+  notAllocated,
+  conditionsOf,
+  reportBound,
+  SERVER_ALLOCATED,
+  writeStatus,
+  type AllocatorDeps,
+} from './boundmachine.js';
+import { hasFinalizer, ignore, is, releaseServers, setFinalizers, without } from './serverrelease.js';
 
 export const ALLOCATOR_FIELD_MANAGER = 'server-allocator';
-export const SERVER_ALLOCATED = 'ServerAllocated';
-export const SERVER_CONFIG_PATCHED = 'ServerConfigPatched';
 
 export interface ServerAllocatorOptions {
   registry: APIRegistry;
   events: EventRecorder;
 }
-
-const annotation = (o: KubeObject, key: string) => o.metadata.annotations?.[key];
 
 /** what calls for a look at a Machine: its class, server, config error, finalizers, deletion; not its status */
 const stampOf = (m: KubeObject) =>
@@ -70,10 +77,6 @@ const stampOf = (m: KubeObject) =>
     m.metadata.deletionTimestamp,
     installed(m),
   ]);
-
-/** the Machine's node runs the cluster's config (the Machine controller's BootstrapReady): Talos is installed */
-const installed = (m: KubeObject) =>
-  conditionOf((m.status as MachineStatus | undefined)?.conditions as Condition[], 'BootstrapReady')?.status === 'True';
 
 const concerns = (m: KubeObject) =>
   annotation(m, MACHINE_SERVERCLASS_ANNOTATION) !== undefined ||
@@ -144,13 +147,19 @@ class Allocator {
   readonly servers: ResourceStore;
   readonly classes: ResourceStore;
   private readonly ctx = (): RequestContext => ({ ...systemContext(), fieldManager: ALLOCATOR_FIELD_MANAGER });
-  private readonly deps: ReleaseDeps;
+  private readonly deps: AllocatorDeps;
 
   constructor(private readonly o: ServerAllocatorOptions) {
     this.machines = storeOf(o.registry, machineKind);
     this.servers = storeOf(o.registry, serverKind);
     this.classes = storeOf(o.registry, serverClassKind);
-    this.deps = { machines: this.machines, servers: this.servers, events: o.events, ctx: this.ctx };
+    this.deps = {
+      machines: this.machines,
+      servers: this.servers,
+      classes: this.classes,
+      events: o.events,
+      ctx: this.ctx,
+    };
   }
 
   async reconcile(key: string): Promise<ReconcileResult | void> {
@@ -180,11 +189,11 @@ class Allocator {
       machine = await setFinalizers(this.machines, this.ctx(), machine, next).catch(ignore(404, 409));
       if (!machine) return { requeue: true };
     }
-    if (bound.length) return this.reportBound(machine, bound[0]!);
+    if (bound.length) return reportBound(this.deps, machine, bound[0]!);
     if (!annotation(machine, MACHINECONFIG_SECRET_ANNOTATION)) {
       // a Server's patches are checked on the config they go into: no server is powered on for
       // a Machine that has no config yet (its write brings it back)
-      await this.writeStatus(machine, { phase: 'Pending' }, [
+      await writeStatus(this.deps, machine, { phase: 'Pending' }, [
         notAllocated('WaitingForConfig', 'the machine has no generated config yet'),
       ]);
       return;
@@ -201,7 +210,7 @@ class Allocator {
       const serverName = candidate.metadata.name!;
       if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== serverName) {
         // the config with this Server's patches first; refused when they do not apply
-        const named = await this.annotateMachine(machine, serverName).catch((e: unknown) => {
+        const named = await annotateMachine(this.deps, machine, serverName).catch((e: unknown) => {
           if (!is(e, 400, 422)) throw e;
           refused.push(`${serverName}: ${(e as StatusError).message}`);
           return undefined;
@@ -225,11 +234,11 @@ class Allocator {
       const message = `bound to server ${serverName} of ServerClass ${className}`;
       await this.o.events.record(machine, 'Normal', 'ServerAllocated', message);
       await this.o.events.record(claimed, 'Normal', 'Allocated', `allocated to machine ${key}`);
-      return this.reportBound(machine, claimed as Server);
+      return reportBound(this.deps, machine, claimed as Server);
     }
     // nothing bound: the Machine's config goes back to having no Server's patches
     if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== undefined) {
-      machine = (await this.annotateMachine(machine, null).catch(ignore(404))) ?? machine;
+      machine = (await annotateMachine(this.deps, machine, null).catch(ignore(404))) ?? machine;
     }
     const update: ConditionUpdate = !cls
       ? notAllocated('ServerClassNotFound', `ServerClass ${className} does not exist`)
@@ -243,161 +252,10 @@ class Allocator {
             `ServerClass ${className} has no accepted, clean, uncordoned server that is not in use; waiting for one`,
           );
     const previous = conditionOf(conditionsOf(machine), SERVER_ALLOCATED);
-    await this.writeStatus(machine, { phase: 'Pending' }, [update]);
+    await writeStatus(this.deps, machine, { phase: 'Pending' }, [update]);
     if (previous?.reason !== update.reason || previous.message !== update.message)
       await this.o.events.record(machine, 'Warning', update.reason, update.message);
     // lost every race: the winners' changes bring no event for us, so look again
     return raced ? { requeue: true } : undefined;
   }
-
-  /** the Machine's status as its Server's provider: phase, addresses, providerID, conditions */
-  private async reportBound(machine: KubeObject, server: Server): Promise<ReconcileResult | void> {
-    const serverName = server.metadata.name!;
-    if (annotation(machine, MACHINE_SERVER_ANNOTATION) !== serverName) {
-      // bound by hand, or the record was lost: the config follows the binding
-      const named = await this.annotateMachine(machine, serverName).catch((e: unknown) => {
-        if (!is(e, 400, 422)) throw e;
-        return e as StatusError;
-      });
-      if (named instanceof StatusError) {
-        await this.writeStatus(machine, {}, [
-          notAllocated('ConfigPatchFailed', `server ${serverName} is bound to the machine: ${named.message}`),
-        ]);
-        return;
-      }
-      machine = named;
-    }
-    machine = await this.regenerateIfStale(machine, server);
-    const addresses = internalAddresses(server);
-    const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
-    const configError = annotation(machine, MACHINE_CONFIG_ERROR_ANNOTATION);
-    const conditions: ConditionUpdate[] = [
-      {
-        type: SERVER_ALLOCATED,
-        status: 'True',
-        reason: 'Allocated',
-        message: `server ${serverName}${className ? ` of ServerClass ${className}` : ''}`,
-      },
-      configError
-        ? {
-            type: SERVER_CONFIG_PATCHED,
-            status: 'False',
-            severity: 'Error',
-            reason: 'PatchFailed',
-            message: `the machine keeps its previous config: ${configError}`,
-          }
-        : {
-            type: SERVER_CONFIG_PATCHED,
-            status: 'True',
-            reason: 'Applied',
-            message: `the config carries the patches of server ${serverName} and its class`,
-          },
-    ];
-    const was = conditionOf(conditionsOf(machine), SERVER_CONFIG_PATCHED);
-    await this.writeStatus(
-      machine,
-      {
-        // the node is there to be reached once the server has an address (the agent reported it)
-        phase: addresses.length ? 'Running' : 'Creating',
-        publicIPAddresses: addresses,
-        providerID: `sidero://${serverName}`,
-      },
-      conditions,
-    );
-    if (configError && (was?.status !== 'False' || !was.message?.endsWith(configError)))
-      await this.o.events.record(machine, 'Warning', 'ServerConfigPatchFailed', configError);
-    if (installed(machine)) return this.markInstalled(server, machine);
-  }
-
-  /**
-   * Sidero's PXEBooted: once the node runs its config, Talos is on the server's disk, so its
-   * next boots go to the disk (the boot listener's /ipxe), unless pxeBootAlways. The Server
-   * controller drops the condition when the server is released.
-   */
-  private async markInstalled(server: Server, machine: KubeObject): Promise<ReconcileResult | void> {
-    const conditions = (server.status?.conditions ?? []) as Condition[];
-    if (conditionOf(conditions, 'PXEBooted')?.status === 'True') return;
-    const update: ConditionUpdate = {
-      type: 'PXEBooted',
-      status: 'True',
-      reason: 'TalosInstalled',
-      message: `machine ${machineKey(machine.metadata.namespace!, machine.metadata.name!)} runs its config`,
-    };
-    const patch = {
-      metadata: { resourceVersion: server.metadata.resourceVersion },
-      status: { conditions: setCondition(conditions, update).conditions },
-    };
-    const written = await this.servers
-      .patch(undefined, server.metadata.name!, 'merge', patch, this.ctx(), 'status')
-      .catch(ignore(404, 409));
-    // changed meanwhile: looked at again with what it says now
-    return written ? undefined : { requeue: true };
-  }
-
-  /**
-   * The config follows its Server's and class's patches: when either spec changed since the config
-   * was patched, an empty write has the admission generate it again (a failure keeps the config and
-   * says so in metal.sidero.dev/config-error).
-   */
-  private async regenerateIfStale(machine: KubeObject, server: Server): Promise<KubeObject> {
-    if (!annotation(machine, MACHINECONFIG_SECRET_ANNOTATION)) return machine;
-    const className = annotation(machine, MACHINE_SERVERCLASS_ANNOTATION);
-    const cls = className ? await this.classes.get(undefined, className).catch(ignore(404)) : undefined;
-    if (annotation(machine, MACHINE_SERVER_PATCHES_ANNOTATION) === serverPatchesStamp(server, cls)) return machine;
-    const { namespace, name } = machine.metadata;
-    const written = await this.machines.patch(namespace, name!, 'merge', {}, this.ctx()).catch(ignore(400, 404, 422));
-    return written ?? machine;
-  }
-
-  private annotateMachine(machine: KubeObject, server: string | null): Promise<KubeObject> {
-    const patch = { metadata: { annotations: { [MACHINE_SERVER_ANNOTATION]: server } } };
-    return this.machines.patch(machine.metadata.namespace, machine.metadata.name!, 'merge', patch, this.ctx());
-  }
-
-  /** server-side apply of our fields and conditions on the status, when they differ */
-  private async writeStatus(
-    machine: KubeObject,
-    fields: Partial<Pick<MachineStatus, 'phase' | 'publicIPAddresses' | 'providerID'>>,
-    updates: ConditionUpdate[],
-  ): Promise<void> {
-    const current = (machine.status ?? {}) as MachineStatus;
-    let all = conditionsOf(machine);
-    for (const u of updates) all = setCondition(all, u).conditions;
-    const mine = all.filter((c) => updates.some((u) => u.type === c.type));
-    const unchanged =
-      Object.entries(fields).every(
-        ([k, v]) => JSON.stringify(current[k as keyof MachineStatus]) === JSON.stringify(v),
-      ) &&
-      mine.every((c) => {
-        const had = conditionOf(conditionsOf(machine), c.type);
-        return had && had.status === c.status && had.reason === c.reason && had.message === c.message;
-      });
-    if (unchanged) return;
-    const body = {
-      apiVersion: groupVersion(machineKind),
-      kind: machineKind.kind,
-      metadata: { name: machine.metadata.name, namespace: machine.metadata.namespace },
-      status: { ...fields, conditions: mine },
-    };
-    await this.machines
-      .apply(
-        machine.metadata.namespace,
-        machine.metadata.name!,
-        { value: body, duplicates: [] },
-        this.ctx(),
-        true,
-        'status',
-      )
-      .catch(ignore(404));
-  }
 }
-
-const conditionsOf = (m: KubeObject) => ((m.status as MachineStatus | undefined)?.conditions ?? []) as Condition[];
-
-const notAllocated = (reason: string, message: string): ConditionUpdate => ({
-  type: SERVER_ALLOCATED,
-  status: 'False',
-  severity: 'Warning',
-  reason,
-  message,
-});
