@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { recordedBody } from './requestbody.js';
 
 export type RedfishPowerState = 'On' | 'Off';
 
@@ -67,16 +68,7 @@ export class FakeRedfish {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = text;
-      }
+    void recordedBody(req).then((body) => {
       const expected = `Basic ${Buffer.from(`${this.user}:${this.pass}`).toString('base64')}`;
       const authorized = req.headers.authorization === expected;
       const path = (req.url ?? '').split('?')[0]!.replace(/\/$/, '');

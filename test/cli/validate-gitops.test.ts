@@ -3,13 +3,12 @@
 // are checked, everything else is counted and skipped (--strict refuses it), every problem of an
 // object is listed at the file:line:column of its field, and -o json gives CI the same findings.
 import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/server.js';
-import { tempDir } from '../e2e/kubectl-helpers.js';
+import { pluginOnPath, tempDir } from '../e2e/kubectl-helpers.js';
 
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const REPO = join(ROOT, 'test/fixtures/gitops');
 const tmp = tempDir();
 let pathWithPlugin = '';
@@ -60,11 +59,7 @@ const MACHINE_CONFIG_HEADER =
 const SKIPPED = 'skipped 4 objects of other kinds, 3 documents that are not Kubernetes objects, 1 template file';
 
 beforeAll(() => {
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  chmodSync(CLI, 0o755);
-  symlinkSync(CLI, join(bin, 'kubectl-talos'));
-  pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
+  pathWithPlugin = pluginOnPath(tmp.dir);
 });
 
 afterAll(() => tmp.remove());

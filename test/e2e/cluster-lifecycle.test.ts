@@ -4,12 +4,11 @@
 // its Machines tell what their nodes say; workers scale 2 -> 4 -> 1 and control planes 3 -> 5 -> 3
 // with etcd following and removed nodes reset; deleting it resets its nodes and removes what it
 // made, a node that cannot be reached holding it up only for the unreachable-node timeout.
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { ROOT } from '../helpers/server.js';
 import {
   clusterEvents,
   clusterNodes,
@@ -23,7 +22,7 @@ import {
   waitCondition,
   type Bench,
 } from './cluster-helpers.js';
-import { getJSON, ok } from './kubectl-helpers.js';
+import { getJSON, ok, pluginOnPath } from './kubectl-helpers.js';
 
 const NS = 'fleet';
 const NAME = 'simple-cluster';
@@ -43,10 +42,7 @@ const resetsOf = (addresses: string[]) =>
 beforeAll(async () => {
   manifests = mkdtempSync(join(tmpdir(), 'tfa-manifests-'));
   b = await startBench({ nodes: 8, ns: NS, extraArgs: ['--machine-manifests-dir', manifests] });
-  const bin = mkdtempSync(join(tmpdir(), 'tfa-plugin-'));
-  chmodSync(join(ROOT, 'dist/src/cli/main.js'), 0o755);
-  symlinkSync(join(ROOT, 'dist/src/cli/main.js'), join(bin, 'kubectl-talos'));
-  pluginPath = `${bin}:${process.env.PATH ?? ''}`;
+  pluginPath = pluginOnPath(mkdtempSync(join(tmpdir(), 'tfa-plugin-')));
 }, 120_000);
 
 afterAll(async () => {

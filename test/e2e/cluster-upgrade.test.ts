@@ -3,10 +3,9 @@
 // (the simulator counts the most nodes down at once per role, and every Upgrade call per node),
 // every node ends at the target; then a second rollout survives a kill -9 of the server mid-way:
 // it resumes from status.upgrade and no finished node is asked again.
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, startServer } from '../helpers/server.js';
+import { startServer } from '../helpers/server.js';
 import {
   cluster,
   clusterEvents,
@@ -18,7 +17,7 @@ import {
   until,
   type Bench,
 } from './cluster-helpers.js';
-import { ok, startKubectl, tempDir } from './kubectl-helpers.js';
+import { ok, pluginOnPath, startKubectl, tempDir } from './kubectl-helpers.js';
 
 const NS = 'upgrades';
 const NAME = 'rolling';
@@ -243,13 +242,8 @@ describe('a rolling Talos upgrade', { timeout: 90_000 }, () => {
   });
 
   it('kubectl talos upgrade kubernetescluster/NAME: --wait follows each node to done (exit 0), names a failed node (exit 1), and the rule refuses a downgrade', async () => {
-    const bin = join(pluginDir.dir, 'bin');
-    mkdirSync(bin);
-    const cli = join(ROOT, 'dist/src/cli/main.js');
-    chmodSync(cli, 0o755);
-    symlinkSync(cli, join(bin, 'kubectl-talos'));
-    const talos = (args: string[]) =>
-      b.server.kubectl(['talos', '-n', NS, ...args], { env: { PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    const path = pluginOnPath(pluginDir.dir);
+    const talos = (args: string[]) => b.server.kubectl(['talos', '-n', NS, ...args], { env: { PATH: path } });
 
     const refused = await talos(['upgrade', `kubernetescluster/${NAME}`, '--to', 'v1.13.11']);
     expect(refused.code).not.toBe(0);

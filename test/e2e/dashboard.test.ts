@@ -3,7 +3,7 @@
 // turns unhealthy going red without a reload, per-object detail with conditions and events, the
 // adopt form creating an AdoptedServer (and showing the server's refusal), a user who may not
 // list seeing why; and, over plain HTTP, the listener refusing a wrong token, Host or Origin.
-import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -20,10 +20,10 @@ import {
   startKubectl,
   tempDir,
   type KubectlProcess,
+  pluginOnPath,
 } from './kubectl-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 const SCREENSHOT = join(ROOT, 'test-output', 'dashboard.png');
 const NS = 'fleet';
 /** how long the page may take to show a change the server has made */
@@ -78,13 +78,9 @@ beforeAll(async () => {
   ]);
   const nodes = sim.nodes().map((n) => adoptedNode(n.name, NS, n.endpoint, n.role ?? 'worker'));
   await ok(s, ['apply', '-f', '-'], { input: [...nodes, kubernetesCluster('demo', NS)].join('---\n') });
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  chmodSync(CLI, 0o755);
-  symlinkSync(CLI, join(bin, 'kubectl-talos'));
+  pathWithPlugin = pluginOnPath(tmp.dir);
   // the desktop's opener, as --open calls it: it records what it was asked to open
-  writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\necho "$@" >> ${OPENED}\n`, { mode: 0o755 });
-  pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
+  writeFileSync(join(tmp.dir, 'bin', 'xdg-open'), `#!/bin/sh\necho "$@" >> ${OPENED}\n`, { mode: 0o755 });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
 });
 

@@ -6,7 +6,7 @@
 // any Talos, etcd or Kubernetes API connection would show with its stack). `kubectl talos status`
 // and the dashboard (Debian's chromium) then show the demo fleet. Runs dist/: build first.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ROOT } from '../helpers/server.js';
+import { pluginOnPath } from './kubectl-helpers.js';
 
 const DEMO = join(ROOT, 'dist/hack/demo.js');
 const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -28,6 +29,7 @@ let exited: Promise<number | null>;
 let stdout = '';
 let stderr = '';
 let kubeconfig = '';
+let pathWithPlugin = '';
 
 /** kubectl (and the plugin, on PATH in the test's directory) as a user of the demo runs it */
 function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -36,7 +38,7 @@ function kubectl(kubeconfig: string, args: string[]): Promise<{ code: number; st
       'kubectl',
       args,
       {
-        env: { PATH: `${join(dir, 'bin')}:${process.env.PATH ?? ''}`, HOME: dir, KUBECONFIG: kubeconfig },
+        env: { PATH: pathWithPlugin, HOME: dir, KUBECONFIG: kubeconfig },
         timeout: 30_000,
       },
       (err, out, errOut) => resolve({ code: err ? 1 : 0, stdout: out, stderr: errOut }),
@@ -50,9 +52,7 @@ beforeAll(async () => {
   busy = createServer((s) => s.end());
   await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
   busyPort = (busy.address() as AddressInfo).port;
-  mkdirSync(join(dir, 'bin'));
-  chmodSync(CLI, 0o755);
-  symlinkSync(CLI, join(dir, 'bin', 'kubectl-talos'));
+  pathWithPlugin = pluginOnPath(dir);
 });
 
 afterAll(async () => {

@@ -5,12 +5,9 @@
 // watches only (the server's request counters: one LIST per resource, then WATCHes). The rollout
 // is the plugin's `upgrade kubernetescluster/NAME --wait`, whose progress names each node's
 // rebooting phase.
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/server.js';
 import { exampleCluster, readyWith, startBench, stopBench, until, type Bench } from './cluster-helpers.js';
-import { adoptedNode, ok, startKubectl, tempDir, type KubectlProcess } from './kubectl-helpers.js';
+import { adoptedNode, ok, pluginOnPath, startKubectl, tempDir, type KubectlProcess } from './kubectl-helpers.js';
 
 const NS = 'fleetview';
 const NAME = 'view';
@@ -22,12 +19,7 @@ beforeAll(async () => {
   b = await startBench({ nodes: 2, ns: NS, rebootMs: 300 });
   await ok(b.server, ['-n', NS, 'apply', '-f', '-'], { input: exampleCluster(1, 1, NAME) });
   await readyWith(b, NAME, 1, 1);
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  const cli = join(ROOT, 'dist/src/cli/main.js');
-  chmodSync(cli, 0o755);
-  symlinkSync(cli, join(bin, 'kubectl-talos'));
-  pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
+  pathWithPlugin = pluginOnPath(tmp.dir);
 }, 120_000);
 
 afterAll(async () => {

@@ -1,13 +1,13 @@
 // Shared helpers for the kubectl end-to-end suites: assertions on kubectl's output and a handle on
 // long-running kubectl processes (get -w, wait, delete --wait) that tests can synchronise with.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { issueCertificate, type PemPair } from '../../src/pki/devca.js';
-import type { KubectlResult, TestServer } from '../helpers/server.js';
+import { ROOT, type KubectlResult, type TestServer } from '../helpers/server.js';
 
 export const FIXTURES = join(import.meta.dirname, '../fixtures');
 
@@ -272,4 +272,17 @@ export async function standaloneUser(
   const kubeconfig = join(s.dataDir, `${name}.kubeconfig`);
   writeFileSync(kubeconfig, stringify(kc), { mode: 0o600 });
   return { cert, kubeconfig };
+}
+
+/**
+ * kubectl-talos on PATH as `npm link` puts it there: the built plugin linked into `<dir>/bin`
+ * (made if missing); returns the PATH that finds it first, for kubectl's plugin lookup
+ */
+export function pluginOnPath(dir: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin, { recursive: true });
+  const cli = join(ROOT, 'dist/src/cli/main.js');
+  chmodSync(cli, 0o755);
+  symlinkSync(cli, join(bin, 'kubectl-talos'));
+  return `${bin}:${process.env.PATH ?? ''}`;
 }

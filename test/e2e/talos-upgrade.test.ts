@@ -1,19 +1,18 @@
 // Upgrades through the upgrade subresource, the kubectl plugin as a user runs it (kubectl finds
 // kubectl-talos on PATH), and Management API sync against a local fake that records its calls.
-import { chmodSync, mkdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startSimulator, type Simulator } from '../../hack/talos-sim/simulator.js';
 import { FakeManagementAPI } from '../helpers/fake-management-api.js';
-import { disposeServer, ROOT, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
+import { disposeServer, startServer, type KubectlResult, type TestServer } from '../helpers/server.js';
 import { AS_GV, expectStatus, JSON_HDR } from '../helpers/api.js';
-import { createNamespace, eventually, getJSON, ok, tempDir, adoptedNode } from './kubectl-helpers.js';
+import { createNamespace, eventually, getJSON, ok, pluginOnPath, tempDir, adoptedNode } from './kubectl-helpers.js';
 import { EXIT } from '../../src/cli/exitcodes.js';
 
 const NS = 'fleet';
-const CLI = join(ROOT, 'dist/src/cli/main.js');
 let s: TestServer;
 let sim: Simulator;
 const fake = new FakeManagementAPI();
@@ -61,11 +60,7 @@ beforeAll(async () => {
       .join('---\n'),
   });
   await ok(s, ['-n', NS, 'wait', '--for=condition=Ready', 'adoptedserver', '--all', '--timeout=60s']);
-  const bin = join(tmp.dir, 'bin');
-  mkdirSync(bin);
-  chmodSync(CLI, 0o755);
-  symlinkSync(CLI, join(bin, 'kubectl-talos'));
-  pathWithPlugin = `${bin}:${process.env.PATH ?? ''}`;
+  pathWithPlugin = pluginOnPath(tmp.dir);
 });
 
 afterAll(async () => {

@@ -2,6 +2,7 @@
 // can be told to fail. Listens on 127.0.0.1, port 0.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { recordedBody } from '../../hack/bmc-sim/requestbody.js';
 
 export interface RecordedCall {
   method: string;
@@ -20,16 +21,7 @@ export class FakeManagementAPI {
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let body: unknown;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          body = text;
-        }
+      void recordedBody(req).then((body) => {
         this.calls.push({ method: req.method ?? '', path: req.url ?? '', body, at: performance.now() });
         const code = this.failWith ?? 200;
         res.writeHead(code, { 'Content-Type': 'application/json' });
