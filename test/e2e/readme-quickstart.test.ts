@@ -2,7 +2,8 @@
 // test fails when the README drifts from what works) and run in order in a temporary copy of the
 // repository (its tracked and new files; node_modules is a symlink to this checkout's), so the
 // server's `./.data` is the copy's and the checkout's own `.data` and node_modules are never touched.
-// Two deviations, both forced by running in a test: `npm ci` is not run (it would empty the
+// Three deviations, all forced by running in a test: `npm test` is not run (this test is part of
+// it, and CI runs it), `npm ci` is not run (it would empty the
 // linked node_modules, which is the checkout's), and `npm start` gets `-- --secure-port 0` (a free
 // port instead of 8443, which the admin kubeconfig then names) and
 // `--allowed-outbound-networks 127.0.0.0/8` (the examples name 192.168.1.x nodes, which a test's
@@ -142,10 +143,14 @@ afterAll(async () => {
 describe("the README's quick start, as written", () => {
   const commands = quickStartCommands(readFileSync(join(ROOT, 'README.md'), 'utf8'));
 
+  // between `npm start` and `npm test` (not run: this test is part of it), the kubectl commands
+  const kubectlCommands = commands.slice(2, -1);
+
   it('has the commands this test knows, in the order it runs them', () => {
     expect(commands.slice(0, 2)).toEqual(['npm ci', 'npm start']);
+    expect(commands.at(-1)).toBe('npm test');
     // a new command needs an expectation here: the README and this test change together
-    expect(commands.slice(2).filter((c) => !EXPECTED[c])).toEqual([]);
+    expect(kubectlCommands.filter((c) => !EXPECTED[c])).toEqual([]);
   });
 
   it(
@@ -176,7 +181,7 @@ describe("the README's quick start, as written", () => {
   it('every kubectl command succeeds and prints what the README promises', async () => {
     expect(server, 'the server of the previous step').toBeDefined();
     const exports: string[] = [];
-    for (const command of commands.slice(2)) {
+    for (const command of kubectlCommands) {
       const r = await run([...exports, command].join('\n'));
       expect({ command, code: r.code, stderr: r.stderr }).toEqual({ command, code: 0, stderr: '' });
       EXPECTED[command]!(r.stdout);
